@@ -1,0 +1,64 @@
+using System.CommandLine;
+using QuantTune.Diagnostics;
+using Spectre.Console;
+
+namespace QuantTune.Cli;
+
+/// <summary>
+/// Runs the command line and turns failures into one clear line on stderr and a non-zero exit
+/// code: 1 for bad input or a failed check the user can fix, 2 for usage errors, 3 for an
+/// internal error (the stack trace only with QUANTTUNE_DEBUG=1), 130 when interrupted.
+/// </summary>
+public static class CliHost
+{
+    public static int Run(RootCommand root, string[] args)
+    {
+        using var cancel = new CancellationTokenSource();
+        Console.CancelKeyPress += (_, e) => { e.Cancel = true; cancel.Cancel(); };
+        Cancellation = cancel.Token;
+        var parse = root.Parse(args);
+        if (parse.Errors.Count > 0)
+        {
+            foreach (var e in parse.Errors) Console.Error.WriteLine($"error: {e.Message}");
+            Console.Error.WriteLine("Run 'quanttune --help' (or the command with --help) for usage.");
+            return 2;
+        }
+        try
+        {
+            return parse.Invoke(new InvocationConfiguration { EnableDefaultExceptionHandler = false });
+        }
+        catch (Exception e)
+        {
+            return Report(e);
+        }
+    }
+
+    public static CancellationToken Cancellation { get; private set; }
+
+    static int Report(Exception e)
+    {
+        switch (e)
+        {
+            case OperationCanceledException:
+                Console.Error.WriteLine("interrupted");
+                return 130;
+            case QuantTuneException:
+                Console.Error.WriteLine($"error: {e.Message}");
+                return 1;
+            case FileNotFoundException or DirectoryNotFoundException or UnauthorizedAccessException or IOException:
+                Console.Error.WriteLine($"error: {e.Message}");
+                return 1;
+            default:
+                // libtorch's messages carry a C++ backtrace after the first line.
+                var firstLine = e.Message.Split('\n', 2)[0];
+                Console.Error.WriteLine($"internal error: {e.GetType().Name}: {firstLine}");
+                if (Environment.GetEnvironmentVariable("QUANTTUNE_DEBUG") == "1") Console.Error.WriteLine(e);
+                else Console.Error.WriteLine("(set QUANTTUNE_DEBUG=1 for the stack trace)");
+                return 3;
+        }
+    }
+
+    /// <summary>Live output (progress bars) only on an interactive terminal and when not writing JSON.</summary>
+    public static bool Interactive(bool json) =>
+        !json && !Console.IsOutputRedirected && AnsiConsole.Profile.Capabilities.Interactive;
+}

@@ -1,0 +1,71 @@
+using System.CommandLine;
+using QuantTune.Cli.Rendering;
+using QuantTune.Diagnostics;
+using QuantTune.Evaluation;
+using QuantTune.Models.Loading;
+using Spectre.Console;
+
+namespace QuantTune.Cli.Commands;
+
+public static class EvalCommand
+{
+    public static Command Create()
+    {
+        var model = Options.Model();
+        var data = new Option<string>("--data", "-d") { Description = "UTF-8 text file to score", Required = true };
+        var window = new Option<int>("--window") { Description = "tokens per window", DefaultValueFactory = _ => 256 };
+        var stride = new Option<int>("--stride") { Description = "tokens between window starts (default: the window, i.e. no overlap)", DefaultValueFactory = _ => 0 };
+        var batch = new Option<int>("--batch") { Description = "windows per forward pass", DefaultValueFactory = _ => 4 };
+        var maxTokens = new Option<int>("--max-tokens") { Description = "score only the first N tokens (0: all)", DefaultValueFactory = _ => 0 };
+        var bos = new Option<bool>("--bos") { Description = "add the tokenizer's special tokens before the text" };
+        var dtype = Options.DType();
+        var device = Options.Device();
+        var threads = Options.Threads();
+        var json = Options.Json();
+        var perplexity = new Command("perplexity", "Perplexity of a model over a text file with a sliding window.")
+            { model, data, window, stride, batch, maxTokens, bos, dtype, device, threads, json };
+        perplexity.SetAction(r =>
+        {
+            Options.ApplyThreads(r.GetValue(threads));
+            var (dt, dev) = Options.Runtime(r, dtype, device);
+            using var pm = PretrainedModel.Load(r.GetValue(model)!, dt, dev);
+            var result = Perplexity(pm, r.GetValue(data)!, r.GetValue(window), r.GetValue(stride), r.GetValue(batch),
+                r.GetValue(maxTokens), r.GetValue(bos), CliHost.Interactive(r.GetValue(json)));
+            if (r.GetValue(json)) JsonOutput.Write(ToJson(result, pm));
+            else Render(result);
+            return 0;
+        });
+        return new Command("eval", "Evaluate a model.") { perplexity };
+    }
+
+    public static PerplexityResult Perplexity(PretrainedModel pm, string dataFile, int window, int stride, int batch, int maxTokens, bool bos, bool interactive)
+    {
+        if (!File.Exists(dataFile)) throw new QuantTuneException($"{dataFile}: data file not found");
+        var text = File.ReadAllText(dataFile);
+        var ids = pm.Tokenizer.Encode(text, bos);
+        if (maxTokens > 0 && ids.Count > maxTokens) ids = ids.Take(maxTokens).ToList();
+        return ProgressDisplay.Run($"perplexity ({ids.Count:N0} tokens)", interactive,
+            p => PerplexityEvaluator.Evaluate(pm.Model, ids, window, stride, batch, p, CliHost.Cancellation));
+    }
+
+    public static object ToJson(PerplexityResult r, PretrainedModel pm) => new
+    {
+        model = pm.Directory,
+        perplexity = r.Perplexity,
+        mean_nll = r.MeanNll,
+        predicted_tokens = r.PredictedTokens,
+        windows = r.Windows,
+        window = r.Window,
+        stride = r.Stride,
+        seconds = r.Elapsed.TotalSeconds,
+        tokens_per_second = r.TokensPerSecond,
+    };
+
+    public static void Render(PerplexityResult r)
+    {
+        var table = new Table().AddColumns("perplexity", "mean NLL", "tokens", "windows", "tokens/s", "time");
+        table.AddRow($"{r.Perplexity:F4}", $"{r.MeanNll:F5}", $"{r.PredictedTokens:N0}", $"{r.Windows} × {r.Window} (stride {r.Stride})",
+            $"{r.TokensPerSecond:N0}", $"{r.Elapsed.TotalSeconds:F1} s");
+        AnsiConsole.Write(table);
+    }
+}

@@ -1,0 +1,80 @@
+using System.CommandLine;
+using System.Diagnostics;
+using QuantTune.Cli.Rendering;
+using QuantTune.Generation;
+using QuantTune.Models.Loading;
+
+namespace QuantTune.Cli.Commands;
+
+public static class GenerateCommand
+{
+    public static Command Create()
+    {
+        var model = Options.Model();
+        var prompt = new Option<string>("--prompt", "-p") { Description = "the text to continue", Required = true };
+        var maxNew = new Option<int>("--max-new-tokens", "-n") { Description = "tokens to generate", DefaultValueFactory = _ => 64 };
+        var temperature = new Option<double>("--temperature", "-t") { Description = "0 for greedy decoding", DefaultValueFactory = _ => 0.0 };
+        var topK = new Option<int>("--top-k") { Description = "sample among the k most likely tokens (0: off)", DefaultValueFactory = _ => 0 };
+        var topP = new Option<double>("--top-p") { Description = "nucleus sampling threshold (1: off)", DefaultValueFactory = _ => 1.0 };
+        var seed = new Option<long>("--seed") { Description = "random seed for sampling", DefaultValueFactory = _ => 0 };
+        var noBos = new Option<bool>("--no-bos") { Description = "do not add the tokenizer's BOS/special tokens to the prompt" };
+        var dtype = Options.DType();
+        var device = Options.Device();
+        var threads = Options.Threads();
+        var json = Options.Json();
+        var cmd = new Command("generate", "Continue a prompt with greedy or sampled decoding (KV cache).")
+            { model, prompt, maxNew, temperature, topK, topP, seed, noBos, dtype, device, threads, json };
+        cmd.SetAction(r =>
+        {
+            Options.ApplyThreads(r.GetValue(threads));
+            var (dt, dev) = Options.Runtime(r, dtype, device);
+            using var pm = PretrainedModel.Load(r.GetValue(model)!, dt, dev);
+            var options = new SamplingOptions
+            {
+                MaxNewTokens = r.GetValue(maxNew),
+                Temperature = r.GetValue(temperature),
+                TopK = r.GetValue(topK),
+                TopP = r.GetValue(topP),
+                Seed = r.GetValue(seed),
+            };
+            var result = Run(pm, r.GetValue(prompt)!, !r.GetValue(noBos), options, stream: !r.GetValue(json));
+            if (r.GetValue(json)) JsonOutput.Write(result);
+            return 0;
+        });
+        return cmd;
+    }
+
+    public sealed record GenerationResult(string Prompt, int[] PromptIds, int[] OutputIds, string Completion, double TokensPerSecond);
+
+    /// <summary>Generates and, when <paramref name="stream"/> is set, prints the completion as it grows.</summary>
+    public static GenerationResult Run(PretrainedModel pm, string prompt, bool addSpecialTokens, SamplingOptions options, bool stream)
+    {
+        var promptIds = pm.Tokenizer.Encode(prompt, addSpecialTokens).ToArray();
+        var output = new List<int>();
+        var printed = 0;
+        if (stream) Console.Write(prompt);
+        var sw = Stopwatch.StartNew();
+        foreach (var id in TextGenerator.Generate(pm.Model, promptIds, options))
+        {
+            CliHost.Cancellation.ThrowIfCancellationRequested();
+            output.Add(id);
+            if (!stream) continue;
+            var text = pm.Tokenizer.Decode(output, skipSpecialTokens: true);
+            // Print only complete characters: a byte-level token may end inside a UTF-8 sequence.
+            if (text.Length > printed && !text.EndsWith('\uFFFD'))
+            {
+                Console.Write(text[printed..]);
+                printed = text.Length;
+            }
+        }
+        var seconds = sw.Elapsed.TotalSeconds;
+        var completion = pm.Tokenizer.Decode(output, skipSpecialTokens: true);
+        if (stream)
+        {
+            if (completion.Length > printed) Console.Write(completion[printed..]);
+            Console.WriteLine();
+            Console.Error.WriteLine($"[{output.Count} tokens, {output.Count / Math.Max(seconds, 1e-9):F1} tokens/s]");
+        }
+        return new GenerationResult(prompt, promptIds, promptIds.Concat(output).ToArray(), completion, output.Count / Math.Max(seconds, 1e-9));
+    }
+}

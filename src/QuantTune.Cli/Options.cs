@@ -1,0 +1,43 @@
+using System.CommandLine;
+using QuantTune.Runtime;
+using static TorchSharp.torch;
+
+namespace QuantTune.Cli;
+
+/// <summary>Options shared by several commands.</summary>
+public static class Options
+{
+    public static Option<string> Model(bool required = true) => new("--model", "-m")
+    {
+        Description = "Hugging Face checkpoint folder (config.json, *.safetensors, tokenizer.json)",
+        Required = required,
+    };
+
+    public static Option<string> DType() => new("--dtype")
+    {
+        Description = "compute dtype: fp32, bf16 or fp16",
+        DefaultValueFactory = _ => "fp32",
+    };
+
+    public static Option<string> Device() => new("--device")
+    {
+        Description = "auto, cpu, cuda or cuda:N",
+        DefaultValueFactory = _ => "auto",
+    };
+
+    public static Option<bool> Json() => new("--json") { Description = "write machine-readable JSON to stdout" };
+
+    public static Option<int> Threads() => new("--threads")
+    {
+        Description = "CPU threads for libtorch (0: all cores)",
+        DefaultValueFactory = _ => 0,
+    };
+
+    public static void ApplyThreads(int threads)
+    {
+        if (threads > 0) set_num_threads(threads);
+    }
+
+    public static (ScalarType DType, Device Device) Runtime(ParseResult r, Option<string> dtype, Option<string> device) =>
+        (TorchRuntime.ParseDType(r.GetValue(dtype)!), TorchRuntime.ParseDevice(r.GetValue(device)!));
+}

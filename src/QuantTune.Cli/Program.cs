@@ -1,0 +1,12 @@
+using System.CommandLine;
+using QuantTune.Cli;
+using QuantTune.Cli.Commands;
+
+var root = new RootCommand("QuantTune: quantize, fine-tune and evaluate LLMs (Llama, Qwen2, Mistral) in .NET.")
+{
+    InfoCommand.Create(),
+    GenerateCommand.Create(),
+    EvalCommand.Create(),
+    DemoCommand.Create(),
+};
+return CliHost.Run(root, args);

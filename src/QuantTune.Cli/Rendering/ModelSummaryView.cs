@@ -1,0 +1,56 @@
+using QuantTune.Models.Loading;
+using Spectre.Console;
+
+namespace QuantTune.Cli.Rendering;
+
+public static class ModelSummaryView
+{
+    public static object ToJson(ModelSummary s) => new
+    {
+        directory = s.Directory,
+        model_type = s.Config.ModelType,
+        layers = s.Config.NumLayers,
+        hidden_size = s.Config.HiddenSize,
+        intermediate_size = s.Config.IntermediateSize,
+        attention_heads = s.Config.NumHeads,
+        kv_heads = s.Config.NumKvHeads,
+        head_dim = s.Config.HeadDim,
+        vocab_size = s.Config.VocabSize,
+        rope = new { theta = s.Config.Rope.Theta, type = s.Config.Rope.Type, factor = s.Config.Rope.Factor },
+        tied_embeddings = s.Config.TieWordEmbeddings,
+        qkv_bias = s.Config.QkvBias,
+        parameters = s.Parameters,
+        tensors = s.TensorCount,
+        weight_bytes = s.WeightBytes,
+        file_bytes = s.FileBytes,
+        shards = s.Shards,
+        dtypes = s.ByDType.ToDictionary(kv => kv.Key, kv => new { tensors = kv.Value.Tensors, parameters = kv.Value.Parameters, bytes = kv.Value.Bytes }),
+    };
+
+    public static void Render(ModelSummary s)
+    {
+        var c = s.Config;
+        var grid = new Grid().AddColumn().AddColumn();
+        void Row(string k, string v) => grid.AddRow(new Markup($"[grey]{k}[/]"), new Text(v));
+        Row("folder", s.Directory);
+        Row("architecture", $"{c.ModelType}: {c.NumLayers} layers, hidden {c.HiddenSize}, MLP {c.IntermediateSize} ({c.HiddenAct})");
+        Row("attention", $"{c.NumHeads} heads × {c.HeadDim}, {c.NumKvHeads} KV heads" + (c.KvGroups > 1 ? $" (GQA, {c.KvGroups} per group)" : "") + (c.QkvBias ? ", q/k/v bias" : ""));
+        Row("RoPE", $"θ = {c.Rope.Theta:G}, {c.Rope.Type}" + (c.Rope.Type != "default" ? $" ×{c.Rope.Factor}" : ""));
+        Row("vocabulary", $"{c.VocabSize}" + (c.TieWordEmbeddings ? " (LM head tied to the embedding)" : ""));
+        Row("parameters", $"{s.Parameters:N0} in {s.TensorCount} tensors");
+        Row("weights", $"{Bytes(s.WeightBytes)} in {s.Shards} file(s) ({Bytes(s.FileBytes)} on disk)");
+        AnsiConsole.Write(new Panel(grid).Header("model").Expand());
+        var table = new Table().AddColumns("dtype", "tensors", "parameters", "bytes");
+        foreach (var (dtype, v) in s.ByDType.OrderByDescending(kv => kv.Value.Bytes))
+            table.AddRow(dtype, v.Tensors.ToString(), v.Parameters.ToString("N0"), Bytes(v.Bytes));
+        AnsiConsole.Write(table);
+    }
+
+    public static string Bytes(long b) => b switch
+    {
+        >= 1L << 30 => $"{b / (double)(1L << 30):F2} GiB",
+        >= 1L << 20 => $"{b / (double)(1L << 20):F2} MiB",
+        >= 1L << 10 => $"{b / 1024.0:F1} KiB",
+        _ => $"{b} B",
+    };
+}

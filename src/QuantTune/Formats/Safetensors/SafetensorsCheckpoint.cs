@@ -1,0 +1,107 @@
+using System.Text.Json;
+using QuantTune.Diagnostics;
+using static TorchSharp.torch;
+
+namespace QuantTune.Formats.Safetensors;
+
+/// <summary>
+/// The weights of a Hugging Face checkpoint folder: one <c>model.safetensors</c>, or shards
+/// listed by <c>model.safetensors.index.json</c> (its <c>weight_map</c> names each tensor's
+/// shard). Every shard is opened and checked up front, so a missing or truncated shard is
+/// reported before any weight is loaded.
+/// </summary>
+public sealed class SafetensorsCheckpoint : IDisposable
+{
+    public const string SingleFile = "model.safetensors";
+    public const string IndexFile = "model.safetensors.index.json";
+
+    readonly Dictionary<string, SafetensorsFile> _byTensor = new(StringComparer.Ordinal);
+    readonly List<SafetensorsFile> _files = new();
+
+    public string Directory { get; }
+    public IReadOnlyList<SafetensorsFile> Files => _files;
+    public IEnumerable<string> Names => _byTensor.Keys;
+    public long TotalBytes => _files.Sum(f => f.Length);
+
+    SafetensorsCheckpoint(string directory) => Directory = directory;
+
+    public static bool Exists(string directory) =>
+        File.Exists(Path.Combine(directory, IndexFile)) || File.Exists(Path.Combine(directory, SingleFile));
+
+    public static SafetensorsCheckpoint Open(string directory)
+    {
+        var ckpt = new SafetensorsCheckpoint(directory);
+        try
+        {
+            var index = Path.Combine(directory, IndexFile);
+            if (File.Exists(index)) ckpt.OpenSharded(index);
+            else if (File.Exists(Path.Combine(directory, SingleFile))) ckpt.Add(SafetensorsFile.Open(Path.Combine(directory, SingleFile)));
+            else throw new QuantTuneException($"{directory}: no {SingleFile} or {IndexFile}; expected a Hugging Face checkpoint folder with safetensors weights");
+            return ckpt;
+        }
+        catch
+        {
+            ckpt.Dispose();
+            throw;
+        }
+    }
+
+    void OpenSharded(string index)
+    {
+        Dictionary<string, string> weightMap;
+        try
+        {
+            using var doc = JsonDocument.Parse(File.ReadAllBytes(index));
+            if (!doc.RootElement.TryGetProperty("weight_map", out var map) || map.ValueKind != JsonValueKind.Object)
+                throw new InvalidFormatException(index, "weight_map", "is missing; expected an object mapping tensor names to shard files");
+            weightMap = new Dictionary<string, string>(StringComparer.Ordinal);
+            foreach (var kv in map.EnumerateObject())
+            {
+                if (kv.Value.ValueKind != JsonValueKind.String)
+                    throw new InvalidFormatException(index, $"weight_map.{kv.Name}", $"is a JSON {kv.Value.ValueKind}; expected a shard file name");
+                weightMap[kv.Name] = kv.Value.GetString()!;
+            }
+        }
+        catch (JsonException e) { throw new InvalidFormatException(index, null, $"is not valid JSON ({e.Message})", e); }
+
+        foreach (var shard in weightMap.Values.Distinct().Order(StringComparer.Ordinal))
+        {
+            var path = Path.Combine(Directory, shard);
+            if (Path.GetFileName(shard) != shard)
+                throw new InvalidFormatException(index, "weight_map", $"names the shard '{shard}'; expected a file name inside the checkpoint folder");
+            if (!File.Exists(path))
+                throw new InvalidFormatException(index, "weight_map", $"names the shard '{shard}', which is missing from {Directory}");
+            var file = SafetensorsFile.Open(path);
+            _files.Add(file);
+            foreach (var (name, s) in weightMap)
+            {
+                if (s != shard) continue;
+                if (!file.Tensors.ContainsKey(name))
+                    throw new InvalidFormatException(index, $"weight_map.{name}", $"says the tensor is in {shard}, but that shard has no such tensor");
+                _byTensor[name] = file;
+            }
+        }
+    }
+
+    void Add(SafetensorsFile file)
+    {
+        _files.Add(file);
+        foreach (var name in file.Tensors.Keys) _byTensor[name] = file;
+    }
+
+    public bool Contains(string name) => _byTensor.ContainsKey(name);
+
+    public SafetensorsTensorInfo Info(string name) => FileOf(name).Info(name);
+
+    public Tensor ToTensor(string name, ScalarType? dtype = null, Device? device = null) => FileOf(name).ToTensor(name, dtype, device);
+
+    SafetensorsFile FileOf(string name) =>
+        _byTensor.TryGetValue(name, out var f) ? f
+        : throw new QuantTuneException($"{Directory}: the checkpoint has no tensor '{name}'");
+
+    public void Dispose()
+    {
+        foreach (var f in _files) f.Dispose();
+        _files.Clear();
+    }
+}

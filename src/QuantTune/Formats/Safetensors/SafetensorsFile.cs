@@ -1,0 +1,107 @@
+using System.IO.MemoryMappedFiles;
+using QuantTune.Diagnostics;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace QuantTune.Formats.Safetensors;
+
+/// <summary>
+/// A safetensors file opened read-only and memory-mapped: the header is parsed and checked at
+/// open, tensor bytes are read straight from the mapping (the OS pages them in on demand).
+/// </summary>
+public sealed unsafe class SafetensorsFile : IDisposable
+{
+    readonly MemoryMappedFile _map;
+    readonly MemoryMappedViewAccessor _view;
+    readonly byte* _base;
+    readonly long _dataStart;
+    bool _disposed;
+
+    public string Path { get; }
+    public long Length { get; }
+    public IReadOnlyDictionary<string, SafetensorsTensorInfo> Tensors { get; }
+    public IReadOnlyDictionary<string, string> Metadata { get; }
+
+    SafetensorsFile(string path)
+    {
+        Path = path;
+        if (!File.Exists(path))
+            throw new QuantTuneException($"{path}: file not found");
+        Length = new FileInfo(path).Length;
+        if (Length < 8)
+            SafetensorsHeader.ReadLength(ReadOnlySpan<byte>.Empty, path, Length);
+        _map = MemoryMappedFile.CreateFromFile(path, FileMode.Open, null, 0, MemoryMappedFileAccess.Read);
+        _view = _map.CreateViewAccessor(0, 0, MemoryMappedFileAccess.Read);
+        byte* p = null;
+        _view.SafeMemoryMappedViewHandle.AcquirePointer(ref p);
+        _base = p + _view.PointerOffset;
+        try
+        {
+            long headerLength = SafetensorsHeader.ReadLength(new ReadOnlySpan<byte>(_base, 8), path, Length);
+            var parsed = SafetensorsHeader.Parse(new ReadOnlySpan<byte>(_base + 8, (int)headerLength), path, Length);
+            _dataStart = parsed.DataStart;
+            Tensors = parsed.Tensors;
+            Metadata = parsed.Metadata;
+        }
+        catch
+        {
+            Dispose();
+            throw;
+        }
+    }
+
+    public static SafetensorsFile Open(string path) => new(path);
+
+    public SafetensorsTensorInfo Info(string name) =>
+        Tensors.TryGetValue(name, out var info) ? info : throw new QuantTuneException($"{Path}: no tensor named '{name}'");
+
+    /// <summary>The raw little-endian bytes of a tensor, straight from the mapping.</summary>
+    public ReadOnlySpan<byte> GetBytes(string name)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        var info = Info(name);
+        if (info.ByteLength > int.MaxValue)
+            throw new QuantTuneException($"{Path}: tensor '{name}' has {info.ByteLength} bytes; use ToTensor for tensors over 2 GiB");
+        return new ReadOnlySpan<byte>(_base + _dataStart + info.Begin, (int)info.ByteLength);
+    }
+
+    /// <summary>
+    /// Copies a tensor into a new CPU tensor of the stored dtype (one copy, from the mapping into
+    /// libtorch memory), then converts it to <paramref name="dtype"/> and moves it to
+    /// <paramref name="device"/> when those are given.
+    /// </summary>
+    public Tensor ToTensor(string name, ScalarType? dtype = null, Device? device = null)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        var info = Info(name);
+        var t = empty(info.Shape, info.DType.ToScalarType());
+        CopyInto(t, _base + _dataStart + info.Begin, info.ByteLength);
+        if (dtype is ScalarType d && d != t.dtype) t = Replace(t, t.to_type(d));
+        if (device is not null && device.type != DeviceType.CPU) t = Replace(t, t.to(device));
+        return t;
+    }
+
+    static Tensor Replace(Tensor old, Tensor next)
+    {
+        old.Dispose();
+        return next;
+    }
+
+    internal static void CopyInto(Tensor destination, byte* source, long length)
+    {
+        if (length == 0) return;
+        var span = destination.bytes;
+        if (span.Length != length) throw new InvalidOperationException($"tensor holds {span.Length} bytes, expected {length}");
+        fixed (byte* dst = span)
+            Buffer.MemoryCopy(source, dst, length, length);
+    }
+
+    public void Dispose()
+    {
+        if (_disposed) return;
+        _disposed = true;
+        if (_base != null) _view.SafeMemoryMappedViewHandle.ReleasePointer();
+        _view?.Dispose();
+        _map?.Dispose();
+    }
+}

@@ -1,0 +1,60 @@
+using System.Diagnostics;
+using QuantTune.Diagnostics;
+using QuantTune.Formats.Safetensors;
+using QuantTune.Models.Config;
+using QuantTune.Models.Transformer;
+using QuantTune.Tokenization;
+using static TorchSharp.torch;
+
+namespace QuantTune.Models.Loading;
+
+/// <summary>
+/// A Hugging Face checkpoint folder loaded for use: config.json, the safetensors weights
+/// (single or sharded) in the requested dtype on the requested device, and tokenizer.json.
+/// </summary>
+public sealed class PretrainedModel : IDisposable
+{
+    public required string Directory { get; init; }
+    public required ModelConfig Config { get; init; }
+    public required CausalLM Model { get; init; }
+    public required HfTokenizer Tokenizer { get; init; }
+    /// <summary>Checkpoint keys the model has no parameter for.</summary>
+    public IReadOnlyList<string> UnusedKeys { get; init; } = [];
+    public TimeSpan LoadTime { get; init; }
+    public long CheckpointBytes { get; init; }
+
+    public static PretrainedModel Load(string directory, ScalarType dtype = ScalarType.Float32, Device? device = null,
+        IProgress<(int Done, int Total)>? progress = null)
+    {
+        if (!System.IO.Directory.Exists(directory))
+            throw new QuantTuneException($"{directory}: model folder not found");
+        var sw = Stopwatch.StartNew();
+        var config = ModelConfig.Load(directory);
+        var tokenizer = HfTokenizer.FromDirectory(directory);
+        device ??= CPU;
+        using var checkpoint = SafetensorsCheckpoint.Open(directory);
+        var model = new CausalLM(config, dtype, device);
+        try
+        {
+            var unused = WeightLoader.Load(model, checkpoint, progress);
+            model.eval();
+            return new PretrainedModel
+            {
+                Directory = directory,
+                Config = config,
+                Model = model,
+                Tokenizer = tokenizer,
+                UnusedKeys = unused,
+                LoadTime = sw.Elapsed,
+                CheckpointBytes = checkpoint.TotalBytes,
+            };
+        }
+        catch
+        {
+            model.Dispose();
+            throw;
+        }
+    }
+
+    public void Dispose() => Model.Dispose();
+}

@@ -1,0 +1,35 @@
+using QuantTune.Diagnostics;
+using QuantTune.Formats.Safetensors;
+using static TorchSharp.torch;
+
+namespace QuantTune.Models.Loading;
+
+/// <summary>
+/// Copies checkpoint tensors into a module's parameters by name, converting dtype on the way.
+/// Every parameter must be present with the same shape; checkpoint keys the module does not
+/// have are returned (rotary caches of old checkpoints, for example) so a caller can report them.
+/// </summary>
+public static class WeightLoader
+{
+    public static IReadOnlyList<string> Load(nn.Module module, SafetensorsCheckpoint checkpoint, IProgress<(int Done, int Total)>? progress = null)
+    {
+        var parameters = module.named_parameters().ToList();
+        var missing = parameters.Select(p => p.name).Where(n => !checkpoint.Contains(n)).ToList();
+        if (missing.Count > 0)
+            throw new QuantTuneException($"{checkpoint.Directory}: the checkpoint lacks {missing.Count} weight(s) the model needs, e.g. '{missing[0]}'" +
+                (missing.Count > 1 ? $" and '{missing[^1]}'" : "") + "; is config.json for this checkpoint?");
+        using var _ = no_grad();
+        int done = 0;
+        foreach (var (name, parameter) in parameters)
+        {
+            var info = checkpoint.Info(name);
+            if (!info.Shape.SequenceEqual(parameter.shape))
+                throw new QuantTuneException($"{checkpoint.Directory}: weight '{name}' has shape [{string.Join(", ", info.Shape)}] in the checkpoint; the model built from config.json expects [{string.Join(", ", parameter.shape)}]");
+            using var source = checkpoint.ToTensor(name, parameter.dtype);
+            parameter.copy_(source);
+            progress?.Report((++done, parameters.Count));
+        }
+        var known = parameters.Select(p => p.name).ToHashSet();
+        return checkpoint.Names.Where(n => !known.Contains(n)).Order(StringComparer.Ordinal).ToList();
+    }
+}

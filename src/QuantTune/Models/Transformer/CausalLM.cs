@@ -1,0 +1,49 @@
+using QuantTune.Models.Config;
+using QuantTune.Models.Layers;
+using static TorchSharp.torch;
+
+namespace QuantTune.Models.Transformer;
+
+/// <summary>
+/// A decoder-only language model (Llama, Mistral, Qwen2): the decoder stack and the LM head
+/// (tied to the embedding when the config says so). Parameter names equal the Hugging Face
+/// checkpoint keys, e.g. <c>model.layers.0.self_attn.q_proj.weight</c>.
+/// </summary>
+public sealed class CausalLM : nn.Module
+{
+    public DecoderStack model;
+    public Linear? lm_head;
+
+    public ModelConfig Config { get; }
+    public ScalarType DType { get; }
+    public Device Device { get; }
+
+    public CausalLM(ModelConfig config, ScalarType dtype, Device device) : base(nameof(CausalLM))
+    {
+        Config = config;
+        DType = dtype;
+        Device = device;
+        model = new DecoderStack(config, dtype, device);
+        if (!config.TieWordEmbeddings) lm_head = new Linear(config.HiddenSize, config.VocabSize, false, dtype, device);
+        RegisterComponents();
+    }
+
+    /// <summary>The LM head's weight: its own, or the embedding table when tied.</summary>
+    public Tensor HeadWeight => lm_head?.weight ?? model.embed_tokens.weight;
+
+    /// <summary>Logits [B, T, vocab] for token ids [B, T].</summary>
+    public Tensor Forward(Tensor ids, KvCache? cache = null, List<Tensor>? hiddenStates = null)
+    {
+        using var scope = NewDisposeScope();
+        var h = model.Forward(ids, cache, hiddenStates);
+        var logits = Head(h);
+        if (hiddenStates is not null)
+            foreach (var t in hiddenStates) t.MoveToOuterDisposeScope();
+        return logits.MoveToOuterDisposeScope();
+    }
+
+    /// <summary>Applies the LM head to (normed) hidden states.</summary>
+    public Tensor Head(Tensor hidden) => nn.functional.linear(hidden, HeadWeight);
+
+    public long ParameterCount() => parameters().Sum(p => p.numel());
+}

@@ -1,0 +1,58 @@
+using QuantTune.Models.Config;
+using QuantTune.Models.Layers;
+using static TorchSharp.torch;
+
+namespace QuantTune.Models.Transformer;
+
+/// <summary>
+/// The transformer body (transformers' LlamaModel / Qwen2Model / MistralModel): token embedding,
+/// the decoder layers and the final RMSNorm. Field names match the checkpoint keys under
+/// <c>model.</c>.
+/// </summary>
+public sealed class DecoderStack : nn.Module
+{
+    public Embedding embed_tokens;
+    public TorchSharp.Modules.ModuleList<DecoderLayer> layers;
+    public RmsNorm norm;
+    readonly RotaryEmbedding _rope;
+
+    public DecoderStack(ModelConfig c, ScalarType dtype, Device device) : base(nameof(DecoderStack))
+    {
+        embed_tokens = new Embedding(c.VocabSize, c.HiddenSize, dtype, device);
+        layers = new TorchSharp.Modules.ModuleList<DecoderLayer>(Enumerable.Range(0, c.NumLayers).Select(_ => new DecoderLayer(c, dtype, device)).ToArray());
+        norm = new RmsNorm(c.HiddenSize, c.RmsNormEps, dtype, device);
+        _rope = new RotaryEmbedding(c.Rope, c.HeadDim, device);
+        RegisterComponents();
+    }
+
+    /// <summary>
+    /// Runs the stack on token ids [B, T]. Returns the normed last hidden state [B, T, hidden].
+    /// When <paramref name="hiddenStates"/> is given it receives, as transformers'
+    /// output_hidden_states does, the embedding output, each layer's output, and for the last
+    /// layer the normed output (L+1 tensors).
+    /// </summary>
+    public Tensor Forward(Tensor ids, KvCache? cache = null, List<Tensor>? hiddenStates = null)
+    {
+        using var scope = NewDisposeScope();
+        long past = cache?.Length ?? 0;
+        var x = embed_tokens.forward(ids);
+        var (cos, sin) = _rope.CosSin(past, ids.shape[1], x.dtype);
+        hiddenStates?.Add(x);
+        for (int i = 0; i < layers.Count; i++)
+        {
+            x = layers[i].Forward(x, cos, sin, i, past, cache);
+            if (i < layers.Count - 1) hiddenStates?.Add(x);
+        }
+        var output = norm.forward(x);
+        hiddenStates?.Add(output);
+        if (hiddenStates is not null)
+            foreach (var h in hiddenStates) h.MoveToOuterDisposeScope();
+        return output.MoveToOuterDisposeScope();
+    }
+
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing) _rope.Dispose();
+        base.Dispose(disposing);
+    }
+}

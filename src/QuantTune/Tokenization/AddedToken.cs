@@ -1,0 +1,13 @@
+namespace QuantTune.Tokenization;
+
+/// <summary>One entry of tokenizer.json's <c>added_tokens</c>.</summary>
+internal sealed record AddedToken(int Id, string Content, bool Special, bool LStrip, bool RStrip, bool SingleWord)
+{
+    public static AddedToken Parse(JsonField entry) => new(
+        entry.Required("id", "the token id").GetInt32(),
+        entry.Required("content", "the token text").GetString(),
+        entry.OptionalBoolean("special", false),
+        entry.OptionalBoolean("lstrip", false),
+        entry.OptionalBoolean("rstrip", false),
+        entry.OptionalBoolean("single_word", false));
+}

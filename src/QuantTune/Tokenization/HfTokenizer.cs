@@ -1,0 +1,142 @@
+namespace QuantTune.Tokenization;
+
+/// <summary>
+/// A Hugging Face <c>tokenizer.json</c> tokenizer: byte-level BPE (GPT-2, Llama-3, Qwen2) or BPE with
+/// byte fallback and Metaspace (Llama-2, Mistral). Produces the same ids as the Hugging Face tokenizers library.
+/// </summary>
+public sealed class HfTokenizer
+{
+    private readonly AddedTokenSplitter _splitter;
+    private readonly Func<string, string>? _normalizer;
+    private readonly PreTokenizerPipeline _preTokenizer;
+    private readonly BpeModel _model;
+    private readonly PostProcessor _postProcessor;
+    private readonly TokenDecoder _decoder;
+    private readonly Dictionary<int, string> _idToToken = new();
+    private readonly Dictionary<string, int> _tokenToId = new(StringComparer.Ordinal);
+    private readonly HashSet<int> _specialIds = new();
+
+    private HfTokenizer(string path)
+    {
+        JsonField root = HfJson.Load(path);
+        _preTokenizer = PreTokenizerPipeline.Parse(root.Optional("pre_tokenizer"));
+        _model = BpeModel.Parse(root.Required("model", "the tokenizer model"), _preTokenizer.IsByteLevel);
+        _normalizer = TextNormalizer.Parse(root.Optional("normalizer"));
+        _postProcessor = PostProcessor.Parse(root.Optional("post_processor"));
+        _decoder = TokenDecoder.Parse(root.Optional("decoder"));
+
+        foreach ((string token, int id) in _model.Vocabulary)
+        {
+            _idToToken[id] = token;
+            _tokenToId[token] = id;
+        }
+
+        List<AddedToken> added = root.Optional("added_tokens")?.Items().Select(AddedToken.Parse).ToList() ?? [];
+        foreach (AddedToken token in added)
+        {
+            _idToToken[token.Id] = token.Content;
+            _tokenToId[token.Content] = token.Id;
+            if (token.Special)
+            {
+                _specialIds.Add(token.Id);
+            }
+        }
+
+        _splitter = new AddedTokenSplitter(added);
+        VocabSize = _idToToken.Count == 0 ? 0 : _idToToken.Keys.Max() + 1;
+
+        string? directory = Path.GetDirectoryName(Path.GetFullPath(path));
+        SpecialTokenNames names = SpecialTokenNames.Read(Path.Combine(directory ?? ".", "tokenizer_config.json"));
+        BosId = _postProcessor.Prefix.Length > 0 ? _postProcessor.Prefix[0] : TokenToId(names.Bos);
+        EosId = _postProcessor.Suffix.Length > 0 ? _postProcessor.Suffix[^1] : TokenToId(names.Eos);
+        PadId = TokenToId(names.Pad);
+        UnkId = TokenToId(names.Unk) ?? _model.UnknownId;
+    }
+
+    /// <summary>One more than the largest token id (model vocabulary and added tokens).</summary>
+    public int VocabSize { get; }
+
+    public int? BosId { get; }
+
+    public int? EosId { get; }
+
+    public int? PadId { get; }
+
+    public int? UnkId { get; }
+
+    /// <summary>Loads a tokenizer.json; a tokenizer_config.json beside it supplies special-token names.</summary>
+    /// <exception cref="TokenizerFormatException">The file is missing, malformed or describes an unsupported tokenizer.</exception>
+    public static HfTokenizer FromFile(string tokenizerJsonPath)
+    {
+        ArgumentNullException.ThrowIfNull(tokenizerJsonPath);
+        return new HfTokenizer(tokenizerJsonPath);
+    }
+
+    /// <summary>Loads <c>directory/tokenizer.json</c>.</summary>
+    public static HfTokenizer FromDirectory(string directory)
+    {
+        ArgumentNullException.ThrowIfNull(directory);
+        return new HfTokenizer(Path.Combine(directory, "tokenizer.json"));
+    }
+
+    /// <summary>Encodes text; with <paramref name="addSpecialTokens"/> the post-processor's tokens (e.g. BOS) are added.</summary>
+    public IReadOnlyList<int> Encode(string text, bool addSpecialTokens = false)
+    {
+        ArgumentNullException.ThrowIfNull(text);
+        var ids = new List<int>();
+        if (addSpecialTokens)
+        {
+            ids.AddRange(_postProcessor.Prefix);
+        }
+
+        foreach (AddedTokenSplitter.Segment segment in _splitter.Split(text))
+        {
+            if (segment.TokenId is int tokenId)
+            {
+                ids.Add(tokenId);
+                continue;
+            }
+
+            string normalized = text.Substring(segment.Start, segment.Length);
+            if (_normalizer is not null)
+            {
+                normalized = _normalizer(normalized);
+            }
+
+            foreach (string word in _preTokenizer.Split(normalized, atTextStart: segment.Start == 0))
+            {
+                _model.Encode(word, ids);
+            }
+        }
+
+        if (addSpecialTokens)
+        {
+            ids.AddRange(_postProcessor.Suffix);
+        }
+
+        return ids;
+    }
+
+    /// <summary>Decodes ids to text; <paramref name="skipSpecialTokens"/> drops added tokens marked special.</summary>
+    /// <exception cref="ArgumentOutOfRangeException">An id is not in the vocabulary.</exception>
+    public string Decode(IEnumerable<int> ids, bool skipSpecialTokens = false)
+    {
+        ArgumentNullException.ThrowIfNull(ids);
+        var tokens = new List<string>();
+        foreach (int id in ids)
+        {
+            if (skipSpecialTokens && _specialIds.Contains(id))
+            {
+                continue;
+            }
+
+            tokens.Add(IdToToken(id) ?? throw new ArgumentOutOfRangeException(nameof(ids), id, "Token id is not in the vocabulary."));
+        }
+
+        return _decoder.Decode(tokens);
+    }
+
+    public string? IdToToken(int id) => _idToToken.GetValueOrDefault(id);
+
+    public int? TokenToId(string? token) => token is not null && _tokenToId.TryGetValue(token, out int id) ? id : null;
+}

@@ -1,0 +1,187 @@
+using System.Text.RegularExpressions;
+
+namespace QuantTune.Tokenization;
+
+/// <summary>
+/// The <c>pre_tokenizer</c> of tokenizer.json: splits a normalized segment into the words that BPE encodes
+/// one by one. Supports ByteLevel, Split (Isolated), Metaspace and Sequence of these.
+/// </summary>
+internal sealed class PreTokenizerPipeline
+{
+    /// <summary>GPT-2's word-splitting pattern, used by ByteLevel with <c>use_regex: true</c>.</summary>
+    private const string Gpt2Pattern = @"'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+";
+
+    private const string Supported = "one of ByteLevel, Split, Metaspace, Sequence";
+    private static readonly Regex Gpt2Regex = new(Gpt2Pattern, RegexOptions.Compiled | RegexOptions.CultureInvariant);
+
+    /// <summary>One step: (piece, piece starts at the very start of the input) to the pieces it becomes.</summary>
+    private delegate IEnumerable<string> Step(string piece, bool atTextStart);
+
+    private readonly List<Step> _steps = new();
+
+    private PreTokenizerPipeline()
+    {
+    }
+
+    /// <summary>True when a ByteLevel step is present: the words are then byte-level BPE input.</summary>
+    public bool IsByteLevel { get; private set; }
+
+    public static PreTokenizerPipeline Parse(JsonField? preTokenizer)
+    {
+        var pipeline = new PreTokenizerPipeline();
+        if (preTokenizer is { } p)
+        {
+            pipeline.Add(p);
+        }
+
+        return pipeline;
+    }
+
+    public List<string> Split(string segment, bool atTextStart)
+    {
+        var pieces = new List<string> { segment };
+        foreach (Step step in _steps)
+        {
+            var next = new List<string>(pieces.Count);
+            for (int i = 0; i < pieces.Count; i++)
+            {
+                next.AddRange(step(pieces[i], atTextStart && i == 0));
+            }
+
+            pieces = next;
+        }
+
+        return pieces;
+    }
+
+    private void Add(JsonField node)
+    {
+        JsonField type = node.Required("type", Supported);
+        switch (type.GetString())
+        {
+            case "Sequence":
+                foreach (JsonField child in node.Required("pretokenizers", "a list of pre-tokenizers").Items())
+                {
+                    Add(child);
+                }
+
+                break;
+            case "ByteLevel":
+                IsByteLevel = true;
+                bool addPrefixSpace = node.OptionalBoolean("add_prefix_space", false);
+                bool useRegex = node.OptionalBoolean("use_regex", true);
+                _steps.Add((piece, _) =>
+                {
+                    string s = addPrefixSpace && !piece.StartsWith(' ') ? " " + piece : piece;
+                    return useRegex ? Isolate(Gpt2Regex, s) : [s];
+                });
+                break;
+            case "Split":
+                _steps.Add(ParseSplit(node));
+                break;
+            case "Metaspace":
+                _steps.Add(ParseMetaspace(node));
+                break;
+            default:
+                throw type.Fail(Supported);
+        }
+    }
+
+    private static Step ParseSplit(JsonField node)
+    {
+        JsonField pattern = node.Required("pattern", "{\"String\": ...} or {\"Regex\": ...}");
+        string regex = pattern.OptionalString("Regex")
+            ?? (pattern.OptionalString("String") is { } literal ? Regex.Escape(literal) : throw pattern.Fail("{\"String\": ...} or {\"Regex\": ...}"));
+        JsonField behavior = node.Required("behavior", "'Isolated'");
+        if (behavior.GetString() != "Isolated")
+        {
+            throw behavior.Fail("'Isolated'");
+        }
+
+        if (node.Optional("invert") is { } invert && invert.GetBoolean())
+        {
+            throw invert.Fail("false");
+        }
+
+        var compiled = new Regex(regex, RegexOptions.Compiled | RegexOptions.CultureInvariant);
+        return (piece, _) => Isolate(compiled, piece);
+    }
+
+    private static Step ParseMetaspace(JsonField node)
+    {
+        JsonField replacementField = node.Required("replacement", "a one-character string such as '▁'");
+        string replacement = replacementField.GetString();
+        if (replacement.Length != 1)
+        {
+            throw replacementField.Fail("a one-character string such as '▁'");
+        }
+
+        string scheme = node.Optional("prepend_scheme") is { } schemeField
+            ? schemeField.GetString() is "first" or "always" or "never" ? schemeField.GetString() : throw schemeField.Fail("'first', 'always' or 'never'")
+            : node.OptionalBoolean("add_prefix_space", true) ? "always" : "never";
+        bool split = node.OptionalBoolean("split", true);
+        char mark = replacement[0];
+
+        return (piece, atTextStart) =>
+        {
+            string s = piece.Replace(' ', mark);
+            if ((scheme == "always" || (scheme == "first" && atTextStart)) && !s.StartsWith(mark))
+            {
+                s = replacement + s;
+            }
+
+            return split ? SplitBefore(s, mark) : [s];
+        };
+    }
+
+    /// <summary>Matches and the text between them, in order (Hugging Face's "Isolated" behaviour).</summary>
+    private static List<string> Isolate(Regex regex, string s)
+    {
+        var parts = new List<string>();
+        int pos = 0;
+        for (Match m = regex.Match(s); m.Success; m = m.NextMatch())
+        {
+            if (m.Length == 0)
+            {
+                continue;
+            }
+
+            if (m.Index > pos)
+            {
+                parts.Add(s[pos..m.Index]);
+            }
+
+            parts.Add(m.Value);
+            pos = m.Index + m.Length;
+        }
+
+        if (pos < s.Length)
+        {
+            parts.Add(s[pos..]);
+        }
+
+        return parts;
+    }
+
+    /// <summary>Splits so that every <paramref name="mark"/> starts a new piece ("MergedWithNext").</summary>
+    private static List<string> SplitBefore(string s, char mark)
+    {
+        var parts = new List<string>();
+        int start = 0;
+        for (int i = 1; i < s.Length; i++)
+        {
+            if (s[i] == mark)
+            {
+                parts.Add(s[start..i]);
+                start = i;
+            }
+        }
+
+        if (start < s.Length)
+        {
+            parts.Add(s[start..]);
+        }
+
+        return parts;
+    }
+}

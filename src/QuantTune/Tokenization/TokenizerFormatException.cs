@@ -1,0 +1,17 @@
+namespace QuantTune.Tokenization;
+
+/// <summary>
+/// Thrown when a tokenizer file is missing, is not valid JSON, or describes a tokenizer
+/// this library does not support. The message names the file, the JSON field and what was expected.
+/// </summary>
+public sealed class TokenizerFormatException : QuantTune.Diagnostics.QuantTuneException
+{
+    public TokenizerFormatException(string filePath, string detail, Exception? innerException = null)
+        : base($"{filePath}: {detail}", innerException)
+    {
+        FilePath = filePath;
+    }
+
+    /// <summary>The file that was being read.</summary>
+    public string FilePath { get; }
+}
