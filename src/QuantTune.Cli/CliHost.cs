@@ -42,6 +42,11 @@ public static class CliHost
             case OperationCanceledException:
                 Console.Error.WriteLine("interrupted");
                 return 130;
+            case TypeInitializationException { TypeName: "TorchSharp.torch" }:
+                Console.Error.WriteLine("error: libtorch could not be loaded: " + (e.InnerException?.Message.Split('\n', 2)[0] ?? e.Message));
+                Console.Error.WriteLine("A build made with -p:LibTorch=external has no libtorch of its own: put one on LD_LIBRARY_PATH " +
+                    "(for example PyTorch's torch/lib, as ../shared/gpu/device-run.sh does).");
+                return 1;
             case QuantTuneException:
                 Console.Error.WriteLine($"error: {e.Message}");
                 return 1;

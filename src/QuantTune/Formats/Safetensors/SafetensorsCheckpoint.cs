@@ -1,5 +1,6 @@
 using System.Text.Json;
 using QuantTune.Diagnostics;
+using TorchSharp;
 using static TorchSharp.torch;
 
 namespace QuantTune.Formats.Safetensors;
@@ -94,6 +95,20 @@ public sealed class SafetensorsCheckpoint : IDisposable
     public SafetensorsTensorInfo Info(string name) => FileOf(name).Info(name);
 
     public Tensor ToTensor(string name, ScalarType? dtype = null, Device? device = null) => FileOf(name).ToTensor(name, dtype, device);
+
+    /// <summary>Fills <paramref name="destination"/> with the tensor's values: straight from the mapping when dtype and device allow, else through a converted copy.</summary>
+    public void Load(string name, Tensor destination)
+    {
+        var info = Info(name);
+        if (destination.device_type == DeviceType.CPU && destination.is_contiguous() && destination.dtype == info.DType.ToScalarType())
+        {
+            FileOf(name).CopyTo(name, destination);
+            return;
+        }
+        // copy_ converts dtype and moves across devices in one pass.
+        using var source = ToTensor(name);
+        destination.copy_(source);
+    }
 
     SafetensorsFile FileOf(string name) =>
         _byTensor.TryGetValue(name, out var f) ? f

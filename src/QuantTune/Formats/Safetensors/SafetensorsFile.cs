@@ -81,6 +81,19 @@ public sealed unsafe class SafetensorsFile : IDisposable
         return t;
     }
 
+    /// <summary>
+    /// Copies a tensor's bytes straight from the mapping into <paramref name="destination"/>, a
+    /// contiguous CPU tensor of the same dtype and element count (one copy, no temporary).
+    /// </summary>
+    public void CopyTo(string name, Tensor destination)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        var info = Info(name);
+        if (destination.device_type != DeviceType.CPU || !destination.is_contiguous() || destination.dtype != info.DType.ToScalarType() || destination.numel() != info.ElementCount)
+            throw new ArgumentException($"CopyTo needs a contiguous CPU {info.DType} tensor of {info.ElementCount} elements", nameof(destination));
+        CopyInto(destination, _base + _dataStart + info.Begin, info.ByteLength);
+    }
+
     static Tensor Replace(Tensor old, Tensor next)
     {
         old.Dispose();

@@ -25,8 +25,7 @@ public static class WeightLoader
             var info = checkpoint.Info(name);
             if (!info.Shape.SequenceEqual(parameter.shape))
                 throw new QuantTuneException($"{checkpoint.Directory}: weight '{name}' has shape [{string.Join(", ", info.Shape)}] in the checkpoint; the model built from config.json expects [{string.Join(", ", parameter.shape)}]");
-            using var source = checkpoint.ToTensor(name, parameter.dtype);
-            parameter.copy_(source);
+            checkpoint.Load(name, parameter);
             progress?.Report((++done, parameters.Count));
         }
         var known = parameters.Select(p => p.name).ToHashSet();

@@ -1,0 +1,43 @@
+using System.Diagnostics;
+
+namespace QuantTune.Tests.Cli;
+
+/// <summary>Runs the quanttune CLI as a separate process, as a user would, and captures its output.</summary>
+public static class CliRunner
+{
+    public sealed record Result(int ExitCode, string Stdout, string Stderr);
+
+    public static Result Run(params string[] args)
+    {
+        var dotnet = Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") ?? "dotnet";
+        var psi = new ProcessStartInfo(dotnet)
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        psi.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "QuantTune.Cli.dll"));
+        foreach (var a in args) psi.ArgumentList.Add(a);
+        psi.Environment["QUANTTUNE_DEBUG"] = "0";
+        using var p = Process.Start(psi)!;
+        var stdout = p.StandardOutput.ReadToEndAsync();
+        var stderr = p.StandardError.ReadToEndAsync();
+        if (!p.WaitForExit(TimeSpan.FromMinutes(5)))
+        {
+            p.Kill(entireProcessTree: true);
+            throw new TimeoutException($"quanttune {string.Join(' ', args)} did not finish");
+        }
+        return new Result(p.ExitCode, stdout.Result, stderr.Result);
+    }
+
+    /// <summary>A failed run must say what is wrong in one place, without a .NET or C++ stack trace.</summary>
+    public static void AssertCleanFailure(Result r, params string[] mentions)
+    {
+        Assert.Equal(1, r.ExitCode);
+        Assert.StartsWith("error: ", r.Stderr);
+        foreach (var m in mentions) Assert.Contains(m, r.Stderr);
+        Assert.DoesNotContain("   at ", r.Stderr);
+        Assert.DoesNotContain("frame #", r.Stderr);
+        Assert.DoesNotContain("Unhandled exception", r.Stderr);
+    }
+}

@@ -1,0 +1,70 @@
+using QuantTune.Evaluation;
+using QuantTune.Generation;
+using QuantTune.Models.Loading;
+using Xunit.Abstractions;
+using static TorchSharp.torch;
+
+namespace QuantTune.Tests.Models;
+
+/// <summary>
+/// fp32 inference against the outputs transformers computed for the same checkpoints:
+/// logits and every hidden state within 1e-4, greedy tokens equal, perplexity to 4 significant digits.
+/// </summary>
+public abstract class ModelParityTests(string folder, ITestOutputHelper output) : IDisposable
+{
+    const double Tolerance = 1e-4;
+    protected readonly PretrainedModel Model = PretrainedModel.Load(folder);
+    protected readonly ReferenceOutputs Reference = new(folder);
+
+    [Theory]
+    [InlineData(0)]
+    [InlineData(1)]
+    public void LogitsAndHiddenStatesMatchTransformers(int sequence)
+    {
+        using var scope = NewDisposeScope();
+        var ids = Reference.Get($"input_ids.{sequence}").unsqueeze(0);
+        var hidden = new List<Tensor>();
+        Tensor logits;
+        using (inference_mode()) logits = Model.Model.Forward(ids, hiddenStates: hidden);
+        double logitsError = (logits[0] - Reference.Get($"logits.{sequence}")).abs().max().item<float>();
+        output.WriteLine($"sequence {sequence}: max |logits - reference| = {logitsError:E2}");
+        Assert.True(logitsError <= Tolerance, $"logits differ by {logitsError}");
+        Assert.Equal(Model.Config.NumLayers + 1, hidden.Count);
+        for (int l = 0; l < hidden.Count; l++)
+        {
+            double e = (hidden[l][0] - Reference.Get($"hidden_states.{sequence}.{l}")).abs().max().item<float>();
+            output.WriteLine($"  hidden state {l}: {e:E2}");
+            Assert.True(e <= Tolerance, $"hidden state {l} differs by {e}");
+        }
+    }
+
+    [Fact]
+    public void GreedyGenerationMatchesTransformers()
+    {
+        var prompt = Reference.PromptIds;
+        Assert.Equal(prompt, Model.Tokenizer.Encode("The history of the"));
+        var generated = TextGenerator.Generate(Model.Model, prompt, new SamplingOptions { MaxNewTokens = Reference.MaxNewTokens, StopTokens = [] }).ToArray();
+        Assert.Equal(Reference.GreedyOutputIds, prompt.Concat(generated).ToArray());
+    }
+
+    [Fact]
+    public void PerplexityMatchesTransformersToFourSignificantDigits()
+    {
+        var ids = Model.Tokenizer.Encode(File.ReadAllText(TestData.WikiTestRaw));
+        var result = PerplexityEvaluator.Evaluate(Model.Model, ids, window: 256, stride: 256, batchSize: 8);
+        output.WriteLine($"perplexity {result.Perplexity:F6} (reference {Reference.Perplexity:F6}), {result.PredictedTokens} tokens");
+        Assert.Equal(Reference.PredictedTokens, result.PredictedTokens);
+        Assert.True(Math.Abs(result.Perplexity - Reference.Perplexity) / Reference.Perplexity < 5e-5,
+            $"perplexity {result.Perplexity} vs reference {Reference.Perplexity}");
+    }
+
+    public void Dispose()
+    {
+        Model.Dispose();
+        Reference.Dispose();
+    }
+}
+
+public sealed class TinyLlamaParityTests(ITestOutputHelper output) : ModelParityTests(TestData.TinyLlamaDir, output);
+
+public sealed class TinyQwen2ParityTests(ITestOutputHelper output) : ModelParityTests(TestData.TinyQwen2Dir, output);

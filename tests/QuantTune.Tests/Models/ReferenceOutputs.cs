@@ -1,0 +1,29 @@
+using System.Text.Json;
+using QuantTune.Formats.Safetensors;
+using static TorchSharp.torch;
+
+namespace QuantTune.Tests.Models;
+
+/// <summary>The outputs transformers computed for a fixture folder (reference.safetensors + reference.json).</summary>
+public sealed class ReferenceOutputs : IDisposable
+{
+    readonly SafetensorsFile _file;
+    public JsonElement Json { get; }
+
+    public ReferenceOutputs(string folder)
+    {
+        _file = SafetensorsFile.Open(Path.Combine(folder, "reference.safetensors"));
+        Json = JsonDocument.Parse(File.ReadAllText(Path.Combine(folder, "reference.json"))).RootElement.Clone();
+    }
+
+    public Tensor Get(string name) => _file.ToTensor(name);
+    public bool Has(string name) => _file.Tensors.ContainsKey(name);
+
+    public double Perplexity => Json.GetProperty("perplexity").GetProperty("value").GetDouble();
+    public long PredictedTokens => Json.GetProperty("perplexity").GetProperty("predicted_tokens").GetInt64();
+    public int[] PromptIds => Json.GetProperty("greedy_generation").GetProperty("prompt_ids").EnumerateArray().Select(e => e.GetInt32()).ToArray();
+    public int[] GreedyOutputIds => Json.GetProperty("greedy_generation").GetProperty("output_ids").EnumerateArray().Select(e => e.GetInt32()).ToArray();
+    public int MaxNewTokens => Json.GetProperty("greedy_generation").GetProperty("max_new_tokens").GetInt32();
+
+    public void Dispose() => _file.Dispose();
+}

@@ -1,0 +1,38 @@
+using System.Text.Json;
+
+namespace QuantTune.Tests;
+
+/// <summary>Paths of the data files copied next to the test assembly, and a minimal safetensors reader.</summary>
+internal static class TestData
+{
+    /// <summary>The embedded default model (assets/models/tiny-llama), with transformers' reference outputs.</summary>
+    public static string TinyLlamaDir => Path.Combine(AppContext.BaseDirectory, "assets", "models", "tiny-llama");
+
+    /// <summary>tests/fixtures/tiny-qwen2: tied embeddings, q/k/v bias, random weights.</summary>
+    public static string TinyQwen2Dir => Path.Combine(AppContext.BaseDirectory, "fixtures", "tiny-qwen2");
+
+    /// <summary>tests/fixtures/tiny-llama-lora: a PEFT LoRA adapter for tiny-llama.</summary>
+    public static string TinyLlamaLoraDir => Path.Combine(AppContext.BaseDirectory, "fixtures", "tiny-llama-lora");
+
+    public static string WikiTestRaw => Path.Combine(AppContext.BaseDirectory, "assets", "data", "wikitext-2", "wiki.test.raw");
+
+    /// <summary>Reads one I64 tensor: 8-byte little-endian header length, JSON header, then raw data.</summary>
+    public static long[] ReadInt64Tensor(string path, string name)
+    {
+        byte[] file = File.ReadAllBytes(path);
+        long headerLength = BitConverter.ToInt64(file, 0);
+        using JsonDocument header = JsonDocument.Parse(file.AsMemory(8, (int)headerLength));
+        JsonElement tensor = header.RootElement.GetProperty(name);
+        Assert.Equal("I64", tensor.GetProperty("dtype").GetString());
+        long begin = tensor.GetProperty("data_offsets")[0].GetInt64();
+        long end = tensor.GetProperty("data_offsets")[1].GetInt64();
+        int dataStart = checked((int)(8 + headerLength + begin));
+        var values = new long[(end - begin) / 8];
+        for (int i = 0; i < values.Length; i++)
+        {
+            values[i] = BitConverter.ToInt64(file, dataStart + (i * 8));
+        }
+
+        return values;
+    }
+}
