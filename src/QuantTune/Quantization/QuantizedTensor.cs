@@ -21,6 +21,16 @@ public abstract class QuantizedTensor : IDisposable
     /// <summary>The tensor as real numbers again, of shape <see cref="Shape"/>.</summary>
     public abstract Tensor Dequantize(ScalarType dtype = ScalarType.Float32);
 
+    /// <summary>
+    /// Rows [start, start + count) of a 2-D weight. Schemes whose storage allows it override this
+    /// to dequantize only those rows, so that a layer never materialises the whole weight.
+    /// </summary>
+    public virtual Tensor DequantizeRows(long start, long count, ScalarType dtype = ScalarType.Float32)
+    {
+        using var scope = NewDisposeScope();
+        return Dequantize(dtype).view(Shape[0], -1).narrow(0, start, count).contiguous().MoveToOuterDisposeScope();
+    }
+
     /// <summary>Bytes of packed codes and all constants.</summary>
     public long StorageBytes => Tensors.Values.Sum(t => t.numel() * t.ElementSize);
 

@@ -1,0 +1,56 @@
+using static TorchSharp.torch;
+
+namespace QuantTune.Quantization.Layers;
+
+/// <summary>
+/// y = x · Wᵀ for a quantized W, as a custom autograd function. Forward dequantizes W a chunk of
+/// rows at a time; backward computes ∂L/∂x = ∂L/∂y · W by dequantizing the same chunks again.
+/// Nothing weight-sized is saved for backward (only a reference to the packed weight), and no
+/// gradient is computed for W: it is frozen.
+/// </summary>
+internal sealed class DequantizingMatmul : autograd.SingleTensorFunction<DequantizingMatmul>
+{
+    /// <summary>Rows dequantized at once: bounds the transient dequantized memory (16 MiB of fp32 at 4M elements).</summary>
+    public const long MaxChunkElements = 1L << 22;
+
+    public override string Name => nameof(DequantizingMatmul);
+
+    public static Tensor Apply(Tensor x, QuantizedTensor weight) => apply(x, weight);
+
+    public override Tensor forward(autograd.AutogradContext ctx, params object[] vars)
+    {
+        var x = (Tensor)vars[0];
+        var weight = (QuantizedTensor)vars[1];
+        ctx.save_data("weight", weight);
+        ctx.save_data("dtype", x.dtype);
+        using var _ = no_grad();
+        using var scope = NewDisposeScope();
+        var outputs = new List<Tensor>();
+        foreach (var (start, count) in Chunks(weight))
+            outputs.Add(matmul(x, weight.DequantizeRows(start, count, x.dtype).t()));
+        return (outputs.Count == 1 ? outputs[0] : cat(outputs, -1)).MoveToOuterDisposeScope();
+    }
+
+    public override List<Tensor> backward(autograd.AutogradContext ctx, Tensor gradOutput)
+    {
+        var weight = (QuantizedTensor)ctx.get_data("weight");
+        var dtype = (ScalarType)ctx.get_data("dtype");
+        using var scope = NewDisposeScope();
+        Tensor? gradInput = null;
+        foreach (var (start, count) in Chunks(weight))
+        {
+            var part = matmul(gradOutput.narrow(-1, start, count).to_type(dtype), weight.DequantizeRows(start, count, dtype));
+            gradInput = gradInput is null ? part : gradInput.add_(part);
+        }
+        // One entry per argument of Apply: the input's gradient, none for the (frozen) weight.
+        return [gradInput!.MoveToOuterDisposeScope(), null!];
+    }
+
+    /// <summary>Row ranges of at most <see cref="MaxChunkElements"/> elements each.</summary>
+    public static IEnumerable<(long Start, long Count)> Chunks(QuantizedTensor weight)
+    {
+        long rows = weight.Shape[0], columns = weight.ElementCount / rows;
+        long step = Math.Max(1, MaxChunkElements / columns);
+        for (long r = 0; r < rows; r += step) yield return (r, Math.Min(step, rows - r));
+    }
+}
