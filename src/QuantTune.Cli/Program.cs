@@ -7,6 +7,8 @@ var root = new RootCommand("QuantTune: quantize, fine-tune and evaluate LLMs (Ll
     InfoCommand.Create(),
     GenerateCommand.Create(),
     EvalCommand.Create(),
+    QuantizeCommand.Create(),
+    QuantReportCommand.Create(),
     DemoCommand.Create(),
 };
 return CliHost.Run(root, args);

@@ -3,6 +3,8 @@ using QuantTune.Diagnostics;
 using QuantTune.Formats.Safetensors;
 using QuantTune.Models.Config;
 using QuantTune.Models.Transformer;
+using QuantTune.Quantization.Layers;
+using QuantTune.Quantization.Models;
 using QuantTune.Tokenization;
 using static TorchSharp.torch;
 
@@ -36,7 +38,10 @@ public sealed class PretrainedModel : IDisposable
         var model = new CausalLM(config, dtype, device);
         try
         {
-            var unused = WeightLoader.Load(model, checkpoint, progress);
+            if (QuantizedCheckpoint.IsQuantized(directory))
+                QuantizedCheckpoint.ReplaceQuantizedLayers(model, checkpoint);
+            var unused = WeightLoader.Load(model, checkpoint, progress)
+                .Where(n => !model.named_modules().Any(m => m.module is QuantizedLinear && n.StartsWith(m.name + ".weight", StringComparison.Ordinal))).ToList();
             model.eval();
             return new PretrainedModel
             {

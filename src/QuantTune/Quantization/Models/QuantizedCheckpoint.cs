@@ -1,0 +1,105 @@
+using System.Text.Json.Nodes;
+using QuantTune.Diagnostics;
+using QuantTune.Formats.Safetensors;
+using QuantTune.IO;
+using QuantTune.Models;
+using QuantTune.Models.Layers;
+using QuantTune.Quantization.FourBit;
+using QuantTune.Quantization.Layers;
+using QuantTune.Runtime;
+using static TorchSharp.torch;
+
+namespace QuantTune.Quantization.Models;
+
+/// <summary>
+/// A quantized model as a Hugging Face checkpoint folder: config.json with a
+/// <c>quantization_config</c> (bitsandbytes' for NF4/FP4, so transformers loads it; QuantTune's
+/// own for the other schemes), model.safetensors with the quantized weights' entries and the
+/// remaining parameters, and the tokenizer files.
+/// </summary>
+public static class QuantizedCheckpoint
+{
+    static readonly string[] CopiedFiles = ["tokenizer.json", "tokenizer_config.json", "generation_config.json", "special_tokens_map.json"];
+
+    public static void Save(nn.Module model, string sourceDirectory, string outputDirectory, ScalarType storedDType)
+    {
+        var quantized = model.named_modules().Where(m => m.module is QuantizedLinear).Select(m => (m.name, (QuantizedLinear)m.module)).ToList();
+        if (quantized.Count == 0) throw new QuantTuneException("the model has no quantized layer to save");
+        var first = quantized[0].Item2.Weight;
+        var config = JsonNode.Parse(File.ReadAllText(Path.Combine(sourceDirectory, "config.json")))!.AsObject();
+        config["quantization_config"] = QuantizationConfig(first, storedDType);
+        AtomicDirectory.Write(outputDirectory, dir =>
+        {
+            using var scope = NewDisposeScope();
+            var entries = new List<KeyValuePair<string, Tensor>>();
+            foreach (var (name, p) in model.named_parameters())
+                entries.Add(new(name, p.detach().to_type(storedDType)));
+            foreach (var (name, layer) in quantized)
+                entries.AddRange(QuantizedTensorStorage.Entries(name + ".weight", layer.Weight));
+            SafetensorsWriter.Write(Path.Combine(dir, SafetensorsCheckpoint.SingleFile), entries.OrderBy(e => e.Key, StringComparer.Ordinal),
+                new Dictionary<string, string> { ["format"] = "pt", ["quantized_by"] = "QuantTune" });
+            File.WriteAllText(Path.Combine(dir, "config.json"), config.ToJsonString(new() { WriteIndented = true }));
+            foreach (var f in CopiedFiles.Where(f => File.Exists(Path.Combine(sourceDirectory, f))))
+                File.Copy(Path.Combine(sourceDirectory, f), Path.Combine(dir, f));
+        });
+    }
+
+    static JsonObject QuantizationConfig(QuantizedTensor example, ScalarType storedDType)
+    {
+        if (example is FourBitTensor fb)
+            return new JsonObject
+            {
+                ["quant_method"] = "bitsandbytes",
+                ["load_in_4bit"] = true,
+                ["load_in_8bit"] = false,
+                ["bnb_4bit_quant_type"] = FourBitCodebooks.Name(fb.Type),
+                ["bnb_4bit_use_double_quant"] = fb.Nested is not null,
+                ["bnb_4bit_compute_dtype"] = storedDType == ScalarType.Float32 ? "float32" : TorchRuntime.Name(storedDType) == "bf16" ? "bfloat16" : "float16",
+                ["bnb_4bit_quant_storage"] = "uint8",
+                ["llm_int8_skip_modules"] = new JsonArray("lm_head"),
+                ["blocksize"] = fb.BlockSize,
+            };
+        return new JsonObject { ["quant_method"] = "quanttune", ["scheme"] = example.Scheme };
+    }
+
+    /// <summary>
+    /// Whether a checkpoint folder is quantized, from its config.json: bitsandbytes 4-bit and
+    /// QuantTune's own schemes are supported; bitsandbytes 8-bit (LLM.int8) and others are refused.
+    /// </summary>
+    public static bool IsQuantized(string directory)
+    {
+        var path = Path.Combine(directory, "config.json");
+        var config = JsonNode.Parse(File.ReadAllText(path))?.AsObject();
+        if (config?["quantization_config"] is not JsonObject q) return false;
+        var method = q["quant_method"]?.GetValue<string>();
+        if (method == "bitsandbytes" && q["load_in_4bit"]?.GetValue<bool>() == true) return true;
+        if (method == "quanttune") return true;
+        throw new InvalidFormatException(path, "quantization_config.quant_method",
+            $"'{method}'" + (method == "bitsandbytes" ? " with load_in_8bit" : "") + " is not supported; expected bitsandbytes 4-bit (nf4/fp4) or a QuantTune scheme");
+    }
+
+    /// <summary>Puts a <see cref="QuantizedLinear"/> in place of every linear layer the checkpoint stores quantized.</summary>
+    public static IReadOnlyList<string> ReplaceQuantizedLayers(nn.Module model, SafetensorsCheckpoint checkpoint)
+    {
+        var replaced = new List<Linear>();
+        var paths = ModuleSurgery.ReplaceLinears(model, (path, linear) =>
+        {
+            if (!QuantizedTensorStorage.IsQuantized(checkpoint, path + ".weight")) return null;
+            var weight = QuantizedTensorStorage.Load(checkpoint, path + ".weight");
+            if (!weight.Shape.SequenceEqual(linear.weight.shape))
+                throw new InvalidFormatException(checkpoint.Directory, path + ".weight", $"is stored as [{string.Join(", ", weight.Shape)}]; the model expects [{string.Join(", ", linear.weight.shape)}]");
+            Tensor? bias = null;
+            if (linear.bias is not null)
+            {
+                bias = empty(linear.bias.shape, linear.bias.dtype);
+                checkpoint.Load(path + ".bias", bias);
+            }
+            replaced.Add(linear);
+            var layer = new QuantizedLinear(weight, bias);
+            bias?.Dispose();
+            return layer;
+        });
+        foreach (var old in replaced) old.Dispose();
+        return paths;
+    }
+}

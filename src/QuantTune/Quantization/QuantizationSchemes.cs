@@ -1,0 +1,39 @@
+using QuantTune.Diagnostics;
+using QuantTune.Quantization.FourBit;
+
+namespace QuantTune.Quantization;
+
+/// <summary>What the user asked for on the command line, turned into a quantizer.</summary>
+public sealed record SchemeOptions(string Scheme, int? Block = null, bool DoubleQuant = false, string? Calibration = null,
+    string? Granularity = null, bool ZeroPoint = false);
+
+/// <summary>
+/// Scheme names: <c>nf4</c>, <c>fp4</c> (block-wise, default block 64, optional double
+/// quantization), and <c>intK</c> for K = 2..8 (absmax, or zero-point with ZeroPoint; per
+/// tensor, channel or block; optional clipping calibrated by percentile, mse or kl).
+/// </summary>
+public static partial class QuantizationSchemes
+{
+    public const string Names = "nf4, fp4, int2 … int8";
+
+    public static IQuantizer Create(SchemeOptions o)
+    {
+        var scheme = o.Scheme.Trim().ToLowerInvariant();
+        switch (scheme)
+        {
+            case "nf4":
+            case "fp4":
+                if (o.Calibration is not null)
+                    throw new QuantTuneException($"--calibration {o.Calibration}: {scheme} uses block-wise absmax and takes no clipping calibration");
+                if (o.ZeroPoint) throw new QuantTuneException($"--zero-point: {scheme} is symmetric (block-wise absmax)");
+                return new FourBitQuantizer(scheme == "nf4" ? FourBitType.NF4 : FourBitType.FP4, o.Block ?? 64, o.DoubleQuant);
+            default:
+                if (scheme.StartsWith("int") && int.TryParse(scheme[3..], out int bits))
+                {
+                    if (o.DoubleQuant) throw new QuantTuneException("--double-quant applies to nf4 and fp4 only");
+                    return CreateInteger(bits, o);
+                }
+                throw new QuantTuneException($"--scheme {o.Scheme}: unknown scheme; expected one of {Names}");
+        }
+    }
+}
