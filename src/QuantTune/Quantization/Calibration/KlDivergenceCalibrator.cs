@@ -50,7 +50,7 @@ public sealed class KlDivergenceCalibrator : IClipCalibrator
             var histogram = index.bincount(null, Bins).to_type(ScalarType.Float64).cpu().data<double>().ToArray();
             int levels = 1 << (bits - 1);
             int kept = BestBinCount(histogram, levels);
-            ratio = Math.Min(1.0, (kept + 0.5) * (top / Bins) / top);
+            ratio = Math.Min(1.0, (kept + 0.5) / Bins); // α / max|x| with α = (i + 0.5)·(max|x| / Bins)
         }
         var alpha = absMax.mul(ratio);
         if (symmetric) return ClipRange.Symmetric(alpha).MoveToOuterDisposeScope();
