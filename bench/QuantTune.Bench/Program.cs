@@ -1,30 +1,41 @@
 using System.Text.Json;
 using QuantTune.Bench;
 
-// Usage: dotnet run --project bench/QuantTune.Bench -c Release -- [foundation] [--synthetic-gib 1] [--tokens 65536] [--out bench/results]
+// Usage: dotnet run --project bench/QuantTune.Bench -c Release -- foundation|quantization [options] [--out bench/results]
+//   foundation:   [--synthetic-gib 1] [--tokens 65536]
+//   quantization: [--rows 8192] [--columns 8192]
 var argList = args.ToList();
 string Arg(string name, string fallback) { int i = argList.IndexOf(name); return i >= 0 && i + 1 < argList.Count ? argList[i + 1] : fallback; }
+var which = args.FirstOrDefault(a => !a.StartsWith("--")) ?? "foundation";
 var outDir = Arg("--out", Path.Combine("bench", "results"));
 var assets = Path.Combine(AppContext.BaseDirectory, "assets");
 var model = Path.Combine(assets, "models", "tiny-llama");
 var text = Path.Combine(assets, "data", "wikitext-2", "wiki.test.raw");
-var scratch = Arg("--scratch", Path.GetTempPath());
 
-Console.Error.WriteLine("load benchmark...");
-var load = LoadBenchmark.Run(model, scratch, double.Parse(Arg("--synthetic-gib", "1"), System.Globalization.CultureInfo.InvariantCulture));
-Console.Error.WriteLine("perplexity benchmark...");
-var ppl = PerplexityBenchmark.Run(model, text, int.Parse(Arg("--tokens", "65536")));
-var result = new
+object result;
+switch (which)
 {
-    benchmark = "foundation",
-    command = "dotnet run --project bench/QuantTune.Bench -c Release -- " + string.Join(' ', args),
-    machine = Machine.Describe(),
-    load,
-    perplexity_cpu = ppl,
-};
+    case "foundation":
+        Console.Error.WriteLine("load benchmark...");
+        var load = LoadBenchmark.Run(model, Arg("--scratch", Path.GetTempPath()), double.Parse(Arg("--synthetic-gib", "1"), System.Globalization.CultureInfo.InvariantCulture));
+        Console.Error.WriteLine("perplexity benchmark...");
+        var ppl = PerplexityBenchmark.Run(model, text, int.Parse(Arg("--tokens", "65536")));
+        result = new { benchmark = which, command = Command(), machine = Machine.Describe(), load, perplexity_cpu = ppl };
+        break;
+    case "quantization":
+        result = new { benchmark = which, command = Command(), machine = Machine.Describe(),
+            results = QuantizationBenchmark.Run(int.Parse(Arg("--rows", "8192")), int.Parse(Arg("--columns", "8192"))) };
+        break;
+    default:
+        Console.Error.WriteLine($"unknown benchmark '{which}'; expected foundation or quantization");
+        return 2;
+}
 Directory.CreateDirectory(outDir);
 var json = JsonSerializer.Serialize(result, new JsonSerializerOptions { WriteIndented = true });
-var path = Path.Combine(outDir, "foundation.json");
+var path = Path.Combine(outDir, which + ".json");
 File.WriteAllText(path, json);
 Console.WriteLine(json);
 Console.Error.WriteLine($"written to {path}");
+return 0;
+
+string Command() => "dotnet run --project bench/QuantTune.Bench -c Release -- " + string.Join(' ', args);

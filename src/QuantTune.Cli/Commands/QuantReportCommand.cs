@@ -5,7 +5,6 @@ using QuantTune.Cli.Rendering;
 using QuantTune.Diagnostics;
 using QuantTune.IO;
 using QuantTune.Models.Loading;
-using QuantTune.Plots;
 using QuantTune.Quantization;
 using QuantTune.Quantization.Activations;
 using QuantTune.Quantization.Reports;
@@ -107,8 +106,9 @@ public static class QuantReportCommand
         var header = $"Model `{model}`, perplexity on the first {tokens:N0} tokens of `{Path.GetFileName(data)}` (256-token windows), weights of every linear layer but the LM head quantized.\n\n";
         AtomicFile.WriteAllText(Path.Combine(outDir, "report.md"), header + Markdown(rows));
         AtomicFile.WriteAllText(Path.Combine(outDir, "report.json"), JsonSerializer.Serialize(new { model, data, tokens, rows }, new JsonSerializerOptions { WriteIndented = true }));
-        BarChart.Save(Path.Combine(outDir, "report.png"), $"Perplexity by quantization scheme ({Path.GetFileName(model.TrimEnd('/'))})", "perplexity",
+        QuantTune.Plots.BarChart.Save(Path.Combine(outDir, "report.png"), $"Perplexity by quantization scheme ({Path.GetFileName(model.TrimEnd('/'))})", "perplexity",
             rows.Select(x => x.Scheme).ToList(), rows.Select(x => x.Perplexity).ToList(),
-            rows.Select(x => $"{x.BitsPerWeight:F2}b").ToList(), rows[0].Perplexity, "original");
+            rows.Select(x => $"{x.BitsPerWeight:F2}b").ToList(), rows[0].Perplexity, "original",
+            (rows[0].Perplexity * 0.97, rows[0].Perplexity * 1.10));
     }
 }

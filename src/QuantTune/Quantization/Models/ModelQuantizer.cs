@@ -36,7 +36,7 @@ public static class ModelQuantizer
             using var scope = NewDisposeScope();
             var weight = linear.weight.detach();
             var q = quantizer is FourBitQuantizer fb ? fb.Quantize(weight, originalDType) : quantizer.Quantize(weight);
-            squaredError += (q.Dequantize() - weight.to_type(ScalarType.Float32)).pow(2).sum().item<double>();
+            squaredError += (q.Dequantize() - weight.to_type(ScalarType.Float32)).pow(2).sum(ScalarType.Float64).item<double>();
             originalBytes += weight.numel() * storedElementSize;
             quantizedBytes += q.StorageBytes;
             elements += weight.numel();

@@ -87,7 +87,7 @@ public static class QuantizationReport
         {
             if (module is not ActivationQuantizedLinear layer) continue;
             using var scope = NewDisposeScope();
-            se += (layer.Weight.Dequantize() - before[name]).pow(2).sum().item<double>();
+            se += (layer.Weight.Dequantize() - before[name]).pow(2).sum(ScalarType.Float64).item<double>();
             bytes += layer.Weight.StorageBytes;
             elements += layer.Weight.ElementCount;
         }

@@ -1,0 +1,72 @@
+using QuantTune.Evaluation;
+using QuantTune.Models.Loading;
+using QuantTune.Quantization;
+using QuantTune.Quantization.Activations;
+using QuantTune.Quantization.Models;
+using Xunit.Abstractions;
+using static TorchSharp.torch;
+
+namespace QuantTune.Tests.Quantization;
+
+/// <summary>
+/// What the quantization guide predicts, measured on tiny-llama's WikiText-2 perplexity
+/// (first 16,384 test tokens): INT8 ≈ the original; at 4 bits NF4 ≤ FP4 and smaller blocks are
+/// better; static W8A8 costs more than dynamic. Deterministic: no randomness is involved.
+/// </summary>
+public sealed class QuantizationGuideTests(ITestOutputHelper output)
+{
+    static readonly Lazy<List<int>> Ids = new(() =>
+    {
+        using var pm = PretrainedModel.Load(TestData.TinyLlamaDir);
+        return pm.Tokenizer.Encode(File.ReadAllText(TestData.WikiTestRaw)).Take(16385).ToList();
+    });
+
+    double Perplexity(SchemeOptions? options, ActivationMode? activations = null)
+    {
+        using var pm = PretrainedModel.Load(TestData.TinyLlamaDir);
+        if (options is not null)
+        {
+            var quantizer = QuantizationSchemes.Create(options);
+            if (activations is ActivationMode mode)
+            {
+                var train = pm.Tokenizer.Encode(File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "assets", "data", "wikitext-2", "wiki.train.raw.first1MB-nonblank.txt")));
+                var windows = Enumerable.Range(0, 8).Select(i => train.Skip(i * 256).Take(256).Select(x => (long)x).ToArray()).ToList();
+                W8A8.Apply(pm.Model, quantizer, mode, windows);
+            }
+            else ModelQuantizer.Quantize(pm.Model, quantizer, ScalarType.BFloat16);
+        }
+        var ppl = PerplexityEvaluator.Evaluate(pm.Model, Ids.Value).Perplexity;
+        output.WriteLine($"{options?.Scheme ?? "original"} {options?.Block} {activations}: {ppl:F4}");
+        return ppl;
+    }
+
+    [Fact]
+    public void Int8IsWithinHalfAPercentOfTheOriginal()
+    {
+        var original = Perplexity(null);
+        Assert.InRange(Perplexity(new("int8", Granularity: "channel")) / original, 0.995, 1.005);
+    }
+
+    [Fact]
+    public void Nf4BeatsFp4AndInt4AbsmaxAtTheSameBlock()
+    {
+        var nf4 = Perplexity(new("nf4", Block: 64));
+        Assert.True(nf4 <= Perplexity(new("fp4", Block: 64)));
+        Assert.True(nf4 <= Perplexity(new("int4", Block: 64)));
+    }
+
+    [Fact]
+    public void SmallerBlocksAreBetter()
+    {
+        Assert.True(Perplexity(new("nf4", Block: 32)) < Perplexity(new("nf4", Block: 256)));
+        Assert.True(Perplexity(new("int4", Block: 64)) < Perplexity(new("int4", Granularity: "tensor")));
+    }
+
+    [Fact]
+    public void StaticActivationScalesCostMoreThanDynamicOnes()
+    {
+        var dynamic = Perplexity(new("int8", Granularity: "channel"), ActivationMode.Dynamic);
+        var stat = Perplexity(new("int8", Granularity: "channel"), ActivationMode.Static);
+        Assert.True(dynamic < stat, $"dynamic {dynamic} vs static {stat}");
+    }
+}
