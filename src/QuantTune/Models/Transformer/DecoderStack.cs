@@ -34,9 +34,15 @@ public sealed class DecoderStack : nn.Module
     public Tensor Forward(Tensor ids, KvCache? cache = null, List<Tensor>? hiddenStates = null)
     {
         using var scope = NewDisposeScope();
+        return ForwardEmbeddings(embed_tokens.forward(ids), cache, hiddenStates).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>As <see cref="Forward"/>, from input embeddings [B, T, hidden] (prompt tuning prepends learned ones).</summary>
+    public Tensor ForwardEmbeddings(Tensor x, KvCache? cache = null, List<Tensor>? hiddenStates = null)
+    {
+        using var scope = NewDisposeScope();
         long past = cache?.Length ?? 0;
-        var x = embed_tokens.forward(ids);
-        var (cos, sin) = _rope.CosSin(past, ids.shape[1], x.dtype);
+        var (cos, sin) = _rope.CosSin(past, x.shape[1], x.dtype);
         hiddenStates?.Add(x);
         for (int i = 0; i < layers.Count; i++)
         {

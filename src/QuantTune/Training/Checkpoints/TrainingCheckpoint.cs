@@ -1,0 +1,64 @@
+using System.Text.Json;
+using QuantTune.Diagnostics;
+using QuantTune.Formats.Safetensors;
+using QuantTune.IO;
+using static TorchSharp.torch;
+
+namespace QuantTune.Training.Checkpoints;
+
+/// <summary>Where a run stands: the step completed and the position in the data.</summary>
+public sealed record TrainerState(int Step, int Epoch, int BatchInEpoch, long Seed, string Optimizer, double LastLoss);
+
+/// <summary>
+/// A resumable checkpoint: <c>checkpoint/</c> in the run's folder, written atomically (a crash
+/// while writing leaves the previous one), holding the trainable parameters, the optimizer
+/// state and <c>trainer_state.json</c>.
+/// </summary>
+public static class TrainingCheckpoint
+{
+    public const string FolderName = "checkpoint";
+    const string ParametersFile = "trainable.safetensors", OptimizerFile = "optimizer.safetensors", StateFile = "trainer_state.json";
+
+    public static string PathIn(string runDirectory) => Path.Combine(runDirectory, FolderName);
+
+    public static void Save(string runDirectory, TrainerState state, IEnumerable<(string Name, Tensor Value)> trainable, IReadOnlyDictionary<string, Tensor> optimizerState)
+    {
+        AtomicDirectory.Write(PathIn(runDirectory), dir =>
+        {
+            SafetensorsWriter.Write(Path.Combine(dir, ParametersFile), trainable.Select(p => new KeyValuePair<string, Tensor>(p.Name, p.Value)).OrderBy(p => p.Key, StringComparer.Ordinal));
+            SafetensorsWriter.Write(Path.Combine(dir, OptimizerFile), optimizerState);
+            File.WriteAllText(Path.Combine(dir, StateFile), JsonSerializer.Serialize(state, new JsonSerializerOptions { WriteIndented = true }));
+        });
+    }
+
+    public static bool Exists(string runDirectory) => File.Exists(Path.Combine(PathIn(runDirectory), StateFile));
+
+    /// <summary>Restores the trainable parameters in place and returns the state and the optimizer's saved tensors.</summary>
+    public static (TrainerState State, Dictionary<string, Tensor> Optimizer) Load(string runDirectory, IReadOnlyList<(string Name, Tensor Value)> trainable)
+    {
+        var dir = PathIn(runDirectory);
+        if (!Exists(runDirectory)) throw new QuantTuneException($"{dir}: no checkpoint to resume from (expected {StateFile})");
+        var state = JsonSerializer.Deserialize<TrainerState>(File.ReadAllText(Path.Combine(dir, StateFile)))
+            ?? throw new InvalidFormatException(Path.Combine(dir, StateFile), null, "is empty");
+        using (var file = SafetensorsFile.Open(Path.Combine(dir, ParametersFile)))
+        using (no_grad())
+        {
+            var names = trainable.Select(p => p.Name).ToHashSet();
+            var missing = names.Where(n => !file.Tensors.ContainsKey(n)).ToList();
+            var extra = file.Tensors.Keys.Where(n => !names.Contains(n)).ToList();
+            if (missing.Count > 0 || extra.Count > 0)
+                throw new InvalidFormatException(Path.Combine(dir, ParametersFile), missing.Concat(extra).First(),
+                    "the checkpoint's trainable parameters differ from this run's (was it made with other options?)");
+            foreach (var (name, value) in trainable)
+            {
+                using var saved = file.ToTensor(name);
+                if (!saved.shape.SequenceEqual(value.shape))
+                    throw new InvalidFormatException(Path.Combine(dir, ParametersFile), name, $"has shape [{string.Join(", ", saved.shape)}]; this run's is [{string.Join(", ", value.shape)}]");
+                value.copy_(saved);
+            }
+        }
+        using var opt = SafetensorsFile.Open(Path.Combine(dir, OptimizerFile));
+        var optimizer = opt.Tensors.Keys.ToDictionary(n => n, n => opt.ToTensor(n));
+        return (state, optimizer);
+    }
+}

@@ -1,0 +1,149 @@
+using System.Diagnostics;
+using QuantTune.Diagnostics;
+using QuantTune.Training.Checkpoints;
+using QuantTune.Training.Memory;
+using QuantTune.Training.Metrics;
+using QuantTune.Training.Optimizers;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace QuantTune.Training;
+
+/// <summary>
+/// Trains the parameters of a causal LM that require gradients: micro-batches accumulated into
+/// optimizer steps, gradient clipping, a learning-rate schedule with warmup, evaluation and
+/// checkpoints every N steps, metrics as JSONL and a loss-curve PNG in the run folder.
+/// A run is repeatable: the data order depends only on seed and epoch, and the random state
+/// (dropout) is reseeded from (seed, step) at every step, so a run resumed from a checkpoint
+/// continues bit-exactly as the uninterrupted run would have.
+/// </summary>
+public sealed class Trainer
+{
+    public required nn.Module Model { get; init; }
+    /// <summary>Token ids [B, T] → logits [B, T, V].</summary>
+    public required Func<Tensor, Tensor> Forward { get; init; }
+    public required IBatchSource Data { get; init; }
+    public required Func<IReadOnlyList<(string Name, Parameter Param)>, ITrainingOptimizer> CreateOptimizer { get; init; }
+    public required TrainingOptions Options { get; init; }
+    public required string OutputDirectory { get; init; }
+    /// <summary>Mean loss on held-out data (nats/token), or null for none.</summary>
+    public Func<double>? Evaluate { get; init; }
+
+    public TrainingResult Run(bool resume = false, IProgress<TrainingProgress>? progress = null, CancellationToken cancel = default)
+    {
+        Options.Validate();
+        Directory.CreateDirectory(OutputDirectory);
+        var trainable = Model.named_parameters().Where(p => p.parameter.requires_grad).Select(p => (p.name, p.parameter)).ToList();
+        if (trainable.Count == 0) throw new QuantTuneException("nothing to train: no parameter requires a gradient");
+        using var optimizer = CreateOptimizer(trainable);
+
+        int startStep = 0, epoch = 0, batchInEpoch = 0;
+        if (resume && TrainingCheckpoint.Exists(OutputDirectory))
+        {
+            var (state, optimizerState) = TrainingCheckpoint.Load(OutputDirectory, trainable.Select(p => (p.name, (Tensor)p.parameter)).ToList());
+            if (state.Seed != Options.Seed) throw new QuantTuneException($"--seed {Options.Seed}: the checkpoint was made with seed {state.Seed}; resume with the same options");
+            optimizer.LoadStateDict(optimizerState);
+            foreach (var t in optimizerState.Values) t.Dispose();
+            (startStep, epoch, batchInEpoch) = (state.Step, state.Epoch, state.BatchInEpoch);
+        }
+        else if (resume) throw new QuantTuneException($"--resume: {TrainingCheckpoint.PathIn(OutputDirectory)} has no checkpoint");
+
+        using var log = new MetricsLog(Path.Combine(OutputDirectory, "metrics.jsonl"), startStep);
+        var batches = Data.Epoch(epoch).Skip(batchInEpoch).GetEnumerator();
+        TrainingBatch NextBatch()
+        {
+            while (!batches.MoveNext())
+            {
+                epoch++;
+                batchInEpoch = 0;
+                batches = Data.Epoch(epoch).GetEnumerator();
+            }
+            batchInEpoch++;
+            return batches.Current;
+        }
+
+        ProcessMemory.TrackLargeAllocations();
+        long weights = WeightBytes.Of(Model);
+        long gradientBytes = trainable.Sum(p => p.parameter.numel() * p.parameter.ElementSize);
+        long? activations = null, stepPeak = null;
+        int measureAt = Math.Min(startStep + 1, Options.Steps - 1);
+        var clock = Stopwatch.StartNew();
+        double stepSeconds = 0;
+        int timedSteps = 0;
+        double lastLoss = double.NaN;
+        double? evalLoss = null;
+        Model.train();
+        for (int step = startStep; step < Options.Steps; step++)
+        {
+            if (cancel.IsCancellationRequested)
+            {
+                SaveCheckpoint(step, epoch, batchInEpoch, trainable, optimizer, lastLoss);
+                cancel.ThrowIfCancellationRequested();
+            }
+            manual_seed(Options.Seed * 1_000_003 + step);
+            double lr = Options.LearningRate * LearningRateSchedule.Factor(Options.Schedule, step, Options.Steps, Options.WarmupSteps);
+            optimizer.LearningRate = lr;
+            bool measure = step == measureAt && ProcessMemory.Available;
+            long? baseline = null;
+            if (measure) { ProcessMemory.Trim(); baseline = ProcessMemory.Resident; ProcessMemory.ResetPeak(); }
+            var stepClock = Stopwatch.StartNew();
+            double loss = 0;
+            long tokens = 0;
+            for (int micro = 0; micro < Options.GradientAccumulation; micro++)
+            {
+                using var scope = NewDisposeScope();
+                using var batch = NextBatch();
+                var logits = Forward(batch.InputIds);
+                var microLoss = nn.functional.cross_entropy(logits.to_type(ScalarType.Float32).reshape(-1, logits.shape[^1]), batch.Labels.reshape(-1));
+                if (measure && micro == 0) activations = ProcessMemory.Resident - baseline;
+                double value = microLoss.item<float>();
+                if (!double.IsFinite(value))
+                    throw new TrainingDivergedException($"the loss became {value} at step {step + 1} (learning rate {lr:G3}); training stopped. " +
+                        (TrainingCheckpoint.Exists(OutputDirectory) ? $"The last good checkpoint is kept in {TrainingCheckpoint.PathIn(OutputDirectory)}. " : "") +
+                        "Lower --lr or --max-grad-norm.");
+                (microLoss / Options.GradientAccumulation).backward();
+                loss += value / Options.GradientAccumulation;
+                tokens += batch.Labels.ne(TrainingBatchLabels.Ignore).sum().item<long>();
+            }
+            double gradNorm = Options.MaxGradNorm > 0
+                ? nn.utils.clip_grad_norm_(trainable.Select(p => p.parameter), Options.MaxGradNorm)
+                : 0;
+            optimizer.Step();
+            optimizer.ZeroGrad();
+            if (measure && ProcessMemory.Peak is long peak) stepPeak = weights + gradientBytes + optimizer.StateBytes + (peak - baseline!.Value);
+            if (step > startStep) { stepSeconds += stepClock.Elapsed.TotalSeconds; timedSteps++; }
+            lastLoss = loss;
+            int done = step + 1;
+            evalLoss = null;
+            if (Evaluate is not null && Options.EvalEvery > 0 && (done % Options.EvalEvery == 0 || done == Options.Steps))
+            {
+                Model.eval();
+                evalLoss = Evaluate();
+                Model.train();
+            }
+            log.Add(new StepMetrics(done, loss, lr, gradNorm, tokens, clock.Elapsed.TotalSeconds, evalLoss));
+            progress?.Report(new TrainingProgress(done, Options.Steps, loss, lr, tokens / Math.Max(stepClock.Elapsed.TotalSeconds, 1e-9), evalLoss));
+            if (Options.CheckpointEvery > 0 && done % Options.CheckpointEvery == 0 && done < Options.Steps)
+                SaveCheckpoint(done, epoch, batchInEpoch, trainable, optimizer, loss);
+        }
+        Model.eval();
+        SaveCheckpoint(Options.Steps, epoch, batchInEpoch, trainable, optimizer, lastLoss);
+        LossCurve.Save(Path.Combine(OutputDirectory, "loss.png"), log.History, $"training loss ({optimizer.Name})");
+        var memory = new MemoryReport(weights, gradientBytes + optimizer.StateBytes, activations, stepPeak,
+            ProcessMemory.Available ? "M1/M2 counted from tensors; M3 and peak measured as RSS growth (glibc mmap threshold 64 KiB)" : "M1/M2 counted; RSS not available on this OS");
+        double? finalEval = log.History.LastOrDefault(m => m.EvalLoss is not null)?.EvalLoss;
+        return new TrainingResult(Options.Steps, startStep, log.History, memory, timedSteps > 0 ? stepSeconds / timedSteps : double.NaN,
+            trainable.Sum(p => p.parameter.numel()), finalEval);
+    }
+
+    void SaveCheckpoint(int step, int epoch, int batchInEpoch, List<(string name, Parameter parameter)> trainable, ITrainingOptimizer optimizer, double loss)
+    {
+        var state = new TrainerState(step, epoch, batchInEpoch, Options.Seed, optimizer.Name, loss);
+        TrainingCheckpoint.Save(OutputDirectory, state, trainable.Select(p => (p.name, (Tensor)p.parameter)), optimizer.StateDict());
+    }
+}
+
+internal static class TrainingBatchLabels
+{
+    public const long Ignore = -100;
+}
