@@ -56,6 +56,9 @@ public sealed class DecoderStack : nn.Module
         return output.MoveToOuterDisposeScope();
     }
 
+    /// <summary>The RoPE cos/sin tables for positions start..start+length-1 (for models that run the layers themselves, as QST does).</summary>
+    public (Tensor Cos, Tensor Sin) RopeTables(long start, long length, ScalarType dtype) => _rope.CosSin(start, length, dtype);
+
     protected override void Dispose(bool disposing)
     {
         if (disposing) _rope.Dispose();

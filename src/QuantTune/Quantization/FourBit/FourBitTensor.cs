@@ -92,9 +92,28 @@ public sealed class FourBitTensor : QuantizedTensor
         long e0 = b0 * BlockSize, e1 = Math.Min(b1 * BlockSize, ElementCount);
         // Blocks start at even elements (B is a power of two), so byte e0/2 starts with element e0.
         var bytes = _packed.flatten().narrow(0, e0 / 2, (e1 - e0 + 1) / 2);
-        var codes = NibblePacking.Unpack(bytes, e1 - e0);
-        var values = BlockwiseCodebook.Dequantize(codes, Absmax(b0, b1 - b0), _quantMap, BlockSize);
-        return values.narrow(0, first - e0, count).MoveToOuterDisposeScope();
+        // One lookup per byte gives both of its values (high nibble first).
+        var values = PairTable().index_select(0, bytes.to_type(ScalarType.Int32)).flatten().narrow(0, 0, e1 - e0);
+        var absmax = Absmax(b0, b1 - b0);
+        long full = (e1 - e0) / BlockSize * BlockSize;
+        var scaled = values.narrow(0, 0, full).view(-1, BlockSize).mul(absmax.narrow(0, 0, full / BlockSize).unsqueeze(1)).flatten();
+        if (full < e1 - e0) scaled = cat([scaled, values.narrow(0, full, e1 - e0 - full) * absmax[-1]]);
+        return scaled.narrow(0, first - e0, count).MoveToOuterDisposeScope();
+    }
+
+    Tensor? _pairTable;
+
+    /// <summary>[256, 2]: the two code values of every possible byte.</summary>
+    Tensor PairTable()
+    {
+        if (_pairTable is null)
+        {
+            using var scope = NewDisposeScope();
+            var map = _quantMap.to_type(ScalarType.Float32);
+            var b = arange(256, ScalarType.Int64, map.device);
+            _pairTable = stack([map.index_select(0, b.bitwise_right_shift(4)), map.index_select(0, b.bitwise_and(15))], 1).DetachFromDisposeScope();
+        }
+        return _pairTable;
     }
 
     public override QuantizedTensor To(Device device)
@@ -107,6 +126,7 @@ public sealed class FourBitTensor : QuantizedTensor
     {
         base.Dispose();
         _absmax?.Dispose();
+        _pairTable?.Dispose();
     }
 
     static string TorchDTypeName(ScalarType t) => t switch

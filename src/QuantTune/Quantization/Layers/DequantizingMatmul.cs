@@ -8,7 +8,7 @@ namespace QuantTune.Quantization.Layers;
 /// Nothing weight-sized is saved for backward (only a reference to the packed weight), and no
 /// gradient is computed for W: it is frozen.
 /// </summary>
-internal sealed class DequantizingMatmul : autograd.SingleTensorFunction<DequantizingMatmul>
+public sealed class DequantizingMatmul : autograd.SingleTensorFunction<DequantizingMatmul>
 {
     /// <summary>Rows dequantized at once: bounds the transient dequantized memory (16 MiB of fp32 at 4M elements).</summary>
     public const long MaxChunkElements = 1L << 22;

@@ -1,0 +1,71 @@
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+using QtLinear = QuantTune.Models.Layers.Linear;
+
+namespace QuantTune.SideTuning;
+
+/// <summary>
+/// Maps a backbone hidden state [B, T, h] to the side network's width h/r. The default is the
+/// official AdapterLinear: Linear(h→16) → swish → Linear(16→h/r) → LayerNorm, both linears
+/// Kaiming-uniform initialised; the paper's ablations (linear, LoRA, max-pool, avg-pool) are here too.
+/// </summary>
+public sealed class Downsampler : nn.Module<Tensor, Tensor>
+{
+    public readonly QtLinear? down, up;
+    public readonly LayerNorm? norm;
+    readonly DownsamplerKind _kind;
+    readonly string _activation;
+    readonly int _reduction;
+
+    public Downsampler(QstConfig c, long hidden, Generator generator) : base(nameof(Downsampler))
+    {
+        _kind = c.Downsampler;
+        _activation = c.Activation;
+        _reduction = c.Reduction;
+        long side = hidden / c.Reduction;
+        switch (_kind)
+        {
+            case DownsamplerKind.Adapter:
+                down = Init(new QtLinear(hidden, c.Bottleneck, true, ScalarType.Float32), generator);
+                up = Init(new QtLinear(c.Bottleneck, side, true, ScalarType.Float32), generator);
+                norm = nn.LayerNorm([side]);
+                break;
+            case DownsamplerKind.Linear:
+                down = Init(new QtLinear(hidden, side, true, ScalarType.Float32), generator);
+                break;
+            case DownsamplerKind.Lora:
+                down = Init(new QtLinear(hidden, c.Bottleneck, false, ScalarType.Float32), generator);
+                up = Init(new QtLinear(c.Bottleneck, side, false, ScalarType.Float32), generator);
+                break;
+        }
+        RegisterComponents();
+    }
+
+    static QtLinear Init(QtLinear l, Generator g)
+    {
+        l.ResetParameters(g);
+        return l;
+    }
+
+    public override Tensor forward(Tensor x)
+    {
+        using var scope = NewDisposeScope();
+        Tensor y = _kind switch
+        {
+            DownsamplerKind.Adapter => norm!.forward(up!.forward(Activate(down!.forward(x)))),
+            DownsamplerKind.Linear => down!.forward(x),
+            DownsamplerKind.Lora => up!.forward(down!.forward(x)),
+            DownsamplerKind.MaxPool => x.unflatten(-1, [-1, _reduction]).amax([-1]),
+            _ => x.unflatten(-1, [-1, _reduction]).mean([-1]),
+        };
+        return y.MoveToOuterDisposeScope();
+    }
+
+    Tensor Activate(Tensor x) => _activation switch
+    {
+        "relu" => nn.functional.relu(x),
+        "gelu" => nn.functional.gelu(x),
+        "tanh" => x.tanh(),
+        _ => nn.functional.silu(x),
+    };
+}

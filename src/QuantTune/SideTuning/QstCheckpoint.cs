@@ -1,0 +1,94 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using QuantTune.Diagnostics;
+using QuantTune.Formats.Safetensors;
+using QuantTune.IO;
+using QuantTune.Models.Config;
+using static TorchSharp.torch;
+
+namespace QuantTune.SideTuning;
+
+/// <summary>What qst_config.json records: the options and the base model's identity and shape.</summary>
+public sealed record QstCheckpointInfo(
+    string BaseModel, string BaseModelType, int BaseHiddenSize, int BaseLayers, int BaseHeads, int BaseVocab,
+    int Reduction, int Bottleneck, string Downsampler, string Activation, int[] Layers, string BackboneQuantization);
+
+/// <summary>
+/// Saves and loads a trained side network: <c>side_model.safetensors</c> (only the side
+/// network's parameters, under <c>side.*</c>) and <c>qst_config.json</c> naming the base model
+/// and every option. Loading checks the base model's shape against the recorded one.
+/// </summary>
+public static class QstCheckpoint
+{
+    public const string WeightsFile = "side_model.safetensors", ConfigFile = "qst_config.json";
+    static readonly JsonSerializerOptions Json = new() { WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower };
+
+    public static void Save(QstModel model, string baseModelDirectory, string backboneQuantization, string outputDirectory)
+    {
+        var b = model.backbone.Config;
+        var q = model.Qst;
+        var info = new QstCheckpointInfo(Path.GetFullPath(baseModelDirectory), b.ModelType, b.HiddenSize, b.NumLayers, b.NumHeads, b.VocabSize,
+            q.Reduction, q.Bottleneck, q.Downsampler.ToString().ToLowerInvariant(), q.Activation, q.LayersOf(b).ToArray(), backboneQuantization);
+        AtomicDirectory.Write(outputDirectory, dir =>
+        {
+            SafetensorsWriter.Write(Path.Combine(dir, WeightsFile),
+                model.side.named_parameters().Select(p => new KeyValuePair<string, Tensor>("side." + p.name, p.parameter.detach())).OrderBy(p => p.Key, StringComparer.Ordinal));
+            File.WriteAllText(Path.Combine(dir, ConfigFile), JsonSerializer.Serialize(info, Json));
+        });
+    }
+
+    public static QstCheckpointInfo ReadInfo(string directory)
+    {
+        var path = Path.Combine(directory, ConfigFile);
+        if (!File.Exists(path)) throw new QuantTuneException($"{path}: not found; expected a QST side-network folder (qst_config.json + {WeightsFile})");
+        try
+        {
+            return JsonSerializer.Deserialize<QstCheckpointInfo>(File.ReadAllText(path), Json)
+                ?? throw new InvalidFormatException(path, null, "is empty");
+        }
+        catch (JsonException e) { throw new InvalidFormatException(path, e.Path, $"is not a valid QST config ({e.Message})", e); }
+    }
+
+    public static QstConfig ConfigOf(QstCheckpointInfo info) => new()
+    {
+        Reduction = info.Reduction,
+        Bottleneck = info.Bottleneck,
+        Downsampler = Enum.TryParse<DownsamplerKind>(info.Downsampler, ignoreCase: true, out var d) ? d
+            : throw new QuantTuneException($"{ConfigFile}: field 'downsampler' is '{info.Downsampler}'; expected adapter, linear, lora, maxpool or avgpool"),
+        Activation = info.Activation,
+        Layers = info.Layers,
+    };
+
+    /// <summary>Checks that <paramref name="backbone"/> is the model the side network was trained on.</summary>
+    public static void CheckBase(QstCheckpointInfo info, ModelConfig backbone, string directory)
+    {
+        var path = Path.Combine(directory, ConfigFile);
+        void Expect(string field, object recorded, object actual)
+        {
+            if (!Equals(recorded, actual))
+                throw new InvalidFormatException(path, field, $"is {recorded} but the base model has {actual}: this side network was trained on another base model ({info.BaseModel})");
+        }
+        Expect("base_model_type", info.BaseModelType, backbone.ModelType);
+        Expect("base_hidden_size", info.BaseHiddenSize, backbone.HiddenSize);
+        Expect("base_layers", info.BaseLayers, backbone.NumLayers);
+        Expect("base_heads", info.BaseHeads, backbone.NumHeads);
+        Expect("base_vocab", info.BaseVocab, backbone.VocabSize);
+    }
+
+    /// <summary>Copies the saved side-network weights into <paramref name="model"/>.</summary>
+    public static void LoadWeights(QstModel model, string directory)
+    {
+        var path = Path.Combine(directory, WeightsFile);
+        using var file = SafetensorsFile.Open(path);
+        using var _ = no_grad();
+        foreach (var (name, p) in model.side.named_parameters())
+        {
+            var key = "side." + name;
+            if (!file.Tensors.ContainsKey(key)) throw new InvalidFormatException(path, key, "is missing; the side network does not match its qst_config.json");
+            using var saved = file.ToTensor(key);
+            if (!saved.shape.SequenceEqual(p.shape))
+                throw new InvalidFormatException(path, key, $"has shape [{string.Join(", ", saved.shape)}]; expected [{string.Join(", ", p.shape)}]");
+            p.copy_(saved);
+        }
+    }
+}

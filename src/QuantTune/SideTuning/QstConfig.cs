@@ -1,0 +1,71 @@
+using QuantTune.Diagnostics;
+using QuantTune.Models.Config;
+
+namespace QuantTune.SideTuning;
+
+/// <summary>The downsampler that maps a backbone hidden state (h) to the side network's width (h/r).</summary>
+public enum DownsamplerKind
+{
+    /// <summary>Linear(h→bottleneck) → activation → Linear(bottleneck→h/r) → LayerNorm (the official AdapterLinear).</summary>
+    Adapter,
+    /// <summary>One Linear(h→h/r).</summary>
+    Linear,
+    /// <summary>Low-rank Linear(h→bottleneck) → Linear(bottleneck→h/r), no activation.</summary>
+    Lora,
+    /// <summary>Max over each group of r consecutive features (no parameters).</summary>
+    MaxPool,
+    /// <summary>Mean over each group of r consecutive features (no parameters).</summary>
+    AvgPool,
+}
+
+/// <summary>
+/// Quantized Side Tuning settings (arXiv 2401.07159; DESIGN.md §2): reduction factor r, the
+/// downsampler and its bottleneck and activation, and which backbone layers feed the side
+/// network (all by default).
+/// </summary>
+public sealed record QstConfig
+{
+    public int Reduction { get; init; } = 16;
+    public int Bottleneck { get; init; } = 16;
+    public DownsamplerKind Downsampler { get; init; } = DownsamplerKind.Adapter;
+    public string Activation { get; init; } = "silu";
+    /// <summary>Backbone layers (0-based) whose outputs feed the side network; null: every layer.</summary>
+    public IReadOnlyList<int>? Layers { get; init; }
+    public double GateInit { get; init; } = 0.5;
+    public double MixInit { get; init; } = 1.0;
+
+    public IReadOnlyList<int> LayersOf(ModelConfig backbone) => Layers ?? Enumerable.Range(0, backbone.NumLayers).ToArray();
+
+    /// <summary>The side network's own decoder config: hidden h/r, intermediate i/r, the same head count.</summary>
+    public ModelConfig SideConfig(ModelConfig b)
+    {
+        Validate(b);
+        return b with
+        {
+            HiddenSize = b.HiddenSize / Reduction,
+            IntermediateSize = Math.Max(1, b.IntermediateSize / Reduction),
+            HeadDim = b.HeadDim / Reduction,
+            NumLayers = LayersOf(b).Count,
+            QkvBias = false,
+            OutputBias = false,
+            MlpBias = false,
+        };
+    }
+
+    public void Validate(ModelConfig b)
+    {
+        if (Reduction < 1) throw new QuantTuneException($"--reduction {Reduction}: expected a positive integer");
+        if (b.HiddenSize % Reduction != 0)
+            throw new QuantTuneException($"--reduction {Reduction}: does not divide the hidden size ({b.HiddenSize})");
+        if (b.HeadDim % Reduction != 0 || (b.HeadDim / Reduction) % 2 != 0)
+            throw new QuantTuneException($"--reduction {Reduction}: the side network keeps the {b.NumHeads} heads, so it must divide the head size ({b.HeadDim}) and leave an even size for RoPE");
+        if ((b.HiddenSize / Reduction) % b.NumHeads != 0)
+            throw new QuantTuneException($"--reduction {Reduction}: the side hidden size {b.HiddenSize / Reduction} is not a multiple of the head count ({b.NumHeads})");
+        if (Bottleneck < 1) throw new QuantTuneException($"--bottleneck {Bottleneck}: expected a positive integer");
+        if (Activation is not ("silu" or "swish" or "relu" or "gelu" or "tanh"))
+            throw new QuantTuneException($"--activation {Activation}: expected silu (swish), relu, gelu or tanh");
+        var layers = LayersOf(b);
+        if (layers.Count == 0 || layers.Any(l => l < 0 || l >= b.NumLayers) || layers.Distinct().Count() != layers.Count || !layers.SequenceEqual(layers.Order()))
+            throw new QuantTuneException($"--side-layers {string.Join(",", layers)}: expected distinct increasing layer indices from 0 to {b.NumLayers - 1}");
+    }
+}

@@ -1,0 +1,79 @@
+using QuantTune.Models.Config;
+using QuantTune.Models.Layers;
+using QuantTune.Models.Transformer;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+using QtLinear = QuantTune.Models.Layers.Linear;
+
+namespace QuantTune.SideTuning;
+
+/// <summary>
+/// The trainable part of QST: a downsampler per fed hidden state (embeddings first), one side
+/// decoder layer per fed backbone layer (width h/r), the gates z (init 0.5), the final RMSNorm
+/// and up-projection h/r→h (with bias), and the output mix λ ∈ R^h (init 1.0):
+/// side ← (1 − σ(z_k))·down_k(h_i) + σ(z_k)·side, then side layer k;
+/// out = (1 − σ(λ))·up(RMSNorm(side)) + σ(λ)·norm(h_N).
+/// </summary>
+public sealed class SideNetwork : nn.Module
+{
+    public ModuleList<Downsampler> downsamplers;
+    public ModuleList<DecoderLayer> layers;
+    public Parameter gates;
+    public Parameter mix;
+    public RmsNorm norm;
+    public QtLinear up;
+    readonly RotaryEmbedding _rope;
+
+    public ModelConfig Config { get; }
+
+    public SideNetwork(ModelConfig backbone, QstConfig qst, long seed) : base(nameof(SideNetwork))
+    {
+        Config = qst.SideConfig(backbone);
+        using var generator = new Generator((ulong)seed);
+        int fed = qst.LayersOf(backbone).Count;
+        downsamplers = new ModuleList<Downsampler>(Enumerable.Range(0, fed + 1).Select(_ => new Downsampler(qst, backbone.HiddenSize, generator)).ToArray());
+        layers = new ModuleList<DecoderLayer>(Enumerable.Range(0, fed).Select(_ => new DecoderLayer(Config, ScalarType.Float32, CPU)).ToArray());
+        foreach (var l in layers) InitDecoderLayer(l, generator);
+        gates = new Parameter(full([fed, Config.HiddenSize], qst.GateInit));
+        mix = new Parameter(full([backbone.HiddenSize], qst.MixInit));
+        norm = new RmsNorm(Config.HiddenSize, backbone.RmsNormEps, ScalarType.Float32);
+        up = new QtLinear(Config.HiddenSize, backbone.HiddenSize, true, ScalarType.Float32);
+        up.ResetParameters(generator);
+        _rope = new RotaryEmbedding(backbone.Rope, Config.HeadDim, CPU);
+        RegisterComponents();
+    }
+
+    static void InitDecoderLayer(DecoderLayer layer, Generator generator)
+    {
+        foreach (var (_, m) in layer.named_modules())
+            if (m is QtLinear l) l.ResetParameters(generator);
+    }
+
+    /// <summary>The side input: down_0(embeddings).</summary>
+    public Tensor Start(Tensor embeddings) => downsamplers[0].forward(embeddings);
+
+    /// <summary>Mixes backbone hidden state <paramref name="h"/> into the side state and runs side layer <paramref name="k"/>.</summary>
+    public Tensor Step(int k, Tensor side, Tensor h, Tensor cos, Tensor sin)
+    {
+        using var scope = NewDisposeScope();
+        var z = gates[k].sigmoid();
+        var mixed = (1 - z) * downsamplers[k + 1].forward(h) + z * side;
+        return layers[k].Forward(mixed, cos, sin, k, 0, null).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>(1 − σ(λ))·up(RMSNorm(side)) + σ(λ)·backboneNormed.</summary>
+    public Tensor Finish(Tensor side, Tensor backboneNormed)
+    {
+        using var scope = NewDisposeScope();
+        var l = mix.sigmoid();
+        return ((1 - l) * up.forward(norm.forward(side)) + l * backboneNormed).MoveToOuterDisposeScope();
+    }
+
+    public (Tensor Cos, Tensor Sin) RopeTables(long length) => _rope.CosSin(0, length, ScalarType.Float32);
+
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing) _rope.Dispose();
+        base.Dispose(disposing);
+    }
+}
