@@ -55,11 +55,14 @@ public sealed class Downsampler : nn.Module<Tensor, Tensor>
             DownsamplerKind.Adapter => norm!.forward(up!.forward(Activate(down!.forward(x)))),
             DownsamplerKind.Linear => down!.forward(x),
             DownsamplerKind.Lora => up!.forward(down!.forward(x)),
-            DownsamplerKind.MaxPool => x.unflatten(-1, [-1, _reduction]).amax([-1]),
-            _ => x.unflatten(-1, [-1, _reduction]).mean([-1]),
+            DownsamplerKind.MaxPool => Groups(x).amax([-1]),
+            _ => Groups(x).mean([-1]),
         };
         return y.MoveToOuterDisposeScope();
     }
+
+    /// <summary>[..., h] → [..., h/r, r]: groups of r consecutive features.</summary>
+    Tensor Groups(Tensor x) => x.view([.. x.shape[..^1], x.shape[^1] / _reduction, _reduction]);
 
     Tensor Activate(Tensor x) => _activation switch
     {
