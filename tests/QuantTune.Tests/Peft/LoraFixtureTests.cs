@@ -95,6 +95,38 @@ public sealed class LoraFixtureTests(ITestOutputHelper output) : IDisposable
     }
 
     [Fact]
+    public void DoraAdapterRoundTripsWithItsMagnitudeVectorAndMergesToTheSameLogits()
+    {
+        using var scope = NewDisposeScope();
+        var config = new LoraConfig { R = 4, LoraAlpha = 8, UseDora = true, TargetModules = PeftTargets.FromNames("v_proj", "down_proj") };
+        Tensor before;
+        using (var model = PretrainedModel.Load(TestData.TinyLlamaDir))
+        {
+            LoraModel.Apply(model.Model, config, seed: 5);
+            using (no_grad())
+                foreach (var (_, lora) in LoraModel.Layers(model.Model))
+                {
+                    lora.lora_B.weight.normal_(0, 0.05);
+                    lora.lora_magnitude_vector!.mul_(1.1);
+                }
+            before = Logits(model);
+            AdapterIO.Save(model.Model, config, _temp);
+        }
+        using (var saved = SafetensorsFile.Open(Path.Combine(_temp, AdapterIO.WeightsFile)))
+        {
+            Assert.Equal(24, saved.Tensors.Count);
+            Assert.Equal([256], saved.Info("base_model.model.model.layers.0.mlp.down_proj.lora_magnitude_vector").Shape);
+        }
+        using var reloaded = PretrainedModel.Load(TestData.TinyLlamaDir);
+        Assert.True(AdapterIO.Load(reloaded.Model, _temp).UseDora);
+        Assert.True(Logits(reloaded).equal(before).all().item<bool>(), "DoRA logits after save and reload differ");
+        LoraModel.Merge(reloaded.Model);
+        double error = (Logits(reloaded) - before).abs().max().item<float>();
+        output.WriteLine($"DoRA merged vs unmerged: max |Δlogits| = {error:E2}");
+        Assert.True(error <= 1e-4, $"merged DoRA logits differ by {error}");
+    }
+
+    [Fact]
     public void MergedModelSavesAsAPlainCheckpointThatLoadsToTheMergedLogits()
     {
         using var scope = NewDisposeScope();
