@@ -1,0 +1,172 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using System.Text.RegularExpressions;
+using QuantTune.Diagnostics;
+using QuantTune.Models.Config;
+
+namespace QuantTune.Peft.Lora;
+
+/// <summary>
+/// PEFT's <c>LoraConfig</c>, with its JSON field names: rank <see cref="R"/>, <see cref="LoraAlpha"/>
+/// (scaling alpha/r, or alpha/√r with rsLoRA), dropout on the adapter's input, the target
+/// modules, DoRA, and per-module rank/alpha overrides.
+/// </summary>
+public sealed record LoraConfig : AdapterConfig
+{
+    public const string Type = "LORA";
+    public override string PeftType => Type;
+
+    public int R { get; init; } = 8;
+    public double LoraAlpha { get; init; } = 8;
+    public double LoraDropout { get; init; }
+    /// <summary>PEFT's default for Llama, Mistral and Qwen2 when the config names no targets.</summary>
+    public PeftTargets TargetModules { get; init; } = PeftTargets.FromNames("q_proj", "v_proj");
+    public bool UseRsLora { get; init; }
+    public bool UseDora { get; init; }
+    /// <summary>True: B starts at zero so the adapter starts as a no-op (PEFT's default); false: B is random too.</summary>
+    public bool InitLoraWeights { get; init; } = true;
+    /// <summary>Modules trained and saved whole; not supported yet (refused when non-empty).</summary>
+    public IReadOnlyList<string>? ModulesToSave { get; init; }
+    /// <summary>Per-module rank, keyed by a pattern matched at the end of the module path.</summary>
+    public IReadOnlyDictionary<string, int> RankPattern { get; init; } = new Dictionary<string, int>();
+    /// <summary>Per-module alpha, keyed like <see cref="RankPattern"/>.</summary>
+    public IReadOnlyDictionary<string, double> AlphaPattern { get; init; } = new Dictionary<string, double>();
+
+    /// <summary>
+    /// The null/false fields PEFT 0.21 writes for options QuantTune does not model, so that a new
+    /// config has the same layout as one PEFT saved.
+    /// </summary>
+    static JsonObject DefaultExtra() => new()
+    {
+        ["alora_invocation_tokens"] = null, ["arrow_config"] = null, ["auto_mapping"] = null, ["corda_config"] = null,
+        ["ensure_weight_tying"] = false, ["eva_config"] = null, ["exclude_modules"] = null, ["kasa_config"] = null,
+        ["layer_replication"] = null, ["layers_pattern"] = null, ["layers_to_transform"] = null, ["loftq_config"] = new JsonObject(),
+        ["lora_bias"] = false, ["lora_ga_config"] = null, ["megatron_config"] = null, ["megatron_core"] = "megatron.core",
+        ["monteclora_config"] = null, ["qalora_group_size"] = 16, ["revision"] = null, ["target_parameters"] = null,
+        ["trainable_token_indices"] = null, ["use_bdlora"] = null, ["use_qalora"] = false, ["velora_config"] = null,
+    };
+
+    public LoraConfig() => Extra = DefaultExtra();
+
+    /// <summary>The rank of the module at <paramref name="path"/>: its <see cref="RankPattern"/> entry, else <see cref="R"/>.</summary>
+    public int RankOf(string path) => PatternValue(RankPattern, path) is int r ? r : R;
+
+    /// <summary>The alpha of the module at <paramref name="path"/>: its <see cref="AlphaPattern"/> entry, else <see cref="LoraAlpha"/>.</summary>
+    public double AlphaOf(string path) => PatternValue(AlphaPattern, path) is double a ? a : LoraAlpha;
+
+    /// <summary>
+    /// PEFT's <c>get_pattern_key</c>: the first key k for which the path fully matches
+    /// <c>(.*\.)?(k)</c>, i.e. k matches the path's last segments.
+    /// </summary>
+    static T? PatternValue<T>(IReadOnlyDictionary<string, T> patterns, string path) where T : struct
+    {
+        foreach (var (key, value) in patterns)
+            if (Regex.IsMatch(path, $"^(?:.*\\.)?(?:{key})$", RegexOptions.CultureInvariant)) return value;
+        return null;
+    }
+
+    /// <summary>Options PEFT supports that change what the adapter computes and QuantTune does not implement.</summary>
+    public void EnsureSupported(string file = FileName)
+    {
+        if (ModulesToSave is { Count: > 0 })
+            throw new InvalidFormatException(file, "modules_to_save", $"[{string.Join(", ", ModulesToSave)}] is not supported yet; expected null or []");
+        foreach (var key in new[] { "layers_to_transform", "layers_pattern", "exclude_modules", "layer_replication", "target_parameters", "trainable_token_indices", "alora_invocation_tokens" })
+            if (Extra[key] is JsonNode n && !(n is JsonArray { Count: 0 }))
+                throw new InvalidFormatException(file, key, $"{n.ToJsonString()} is not supported; expected null");
+        foreach (var key in new[] { "lora_bias", "use_qalora", "use_bdlora" })
+            if (Extra[key] is JsonValue v && v.TryGetValue(out bool b) && b)
+                throw new InvalidFormatException(file, key, "true is not supported; expected false");
+        if (R <= 0) throw new InvalidFormatException(file, "r", $"{R} is not a rank; expected a positive integer");
+        if (LoraDropout is < 0 or >= 1) throw new InvalidFormatException(file, "lora_dropout", $"{LoraDropout}; expected a probability in [0, 1)");
+    }
+
+    internal static LoraConfig FromJson(JsonElement root, string file)
+    {
+        var f = new JsonFields(root, file);
+        var known = new HashSet<string> { "peft_type", "task_type", "base_model_name_or_path", "inference_mode", "r", "lora_alpha", "lora_dropout",
+            "target_modules", "bias", "use_rslora", "use_dora", "modules_to_save", "fan_in_fan_out", "init_lora_weights", "rank_pattern", "alpha_pattern" };
+        var extra = new JsonObject();
+        foreach (var p in root.EnumerateObject())
+            if (!known.Contains(p.Name)) extra[p.Name] = JsonNode.Parse(p.Value.GetRawText());
+
+        var bias = f.OptionalString("bias") ?? "none";
+        if (bias != "none") throw f.Invalid("bias", $"\"{bias}\" is not supported; expected \"none\"");
+        if (f.OptionalBool("fan_in_fan_out") == true) throw f.Invalid("fan_in_fan_out", "true (Conv1D weights, GPT-2 style) is not supported; expected false");
+        if (f.Has("init_lora_weights") && root.GetProperty("init_lora_weights").ValueKind is not (JsonValueKind.True or JsonValueKind.False))
+            throw f.Invalid("init_lora_weights", $"{root.GetProperty("init_lora_weights").GetRawText()} is not supported; expected true or false");
+
+        var config = new LoraConfig
+        {
+            TaskType = f.OptionalString("task_type") ?? "CAUSAL_LM",
+            BaseModelNameOrPath = f.OptionalString("base_model_name_or_path"),
+            InferenceMode = f.OptionalBool("inference_mode") ?? false,
+            R = f.OptionalInt("r") ?? 8,
+            LoraAlpha = f.OptionalDouble("lora_alpha") ?? 8,
+            LoraDropout = f.OptionalDouble("lora_dropout") ?? 0,
+            TargetModules = Targets(root, f),
+            UseRsLora = f.OptionalBool("use_rslora") ?? false,
+            UseDora = f.OptionalBool("use_dora") ?? false,
+            InitLoraWeights = f.OptionalBool("init_lora_weights") ?? true,
+            ModulesToSave = StringList(root, f, "modules_to_save"),
+            RankPattern = Patterns(root, f, "rank_pattern", (e, name) => e.ValueKind == JsonValueKind.Number && e.TryGetInt32(out int i) && i > 0 ? i
+                : throw f.Invalid(name, $"is {e.GetRawText()}; expected a positive integer")),
+            AlphaPattern = Patterns(root, f, "alpha_pattern", (e, name) => e.ValueKind == JsonValueKind.Number ? e.GetDouble()
+                : throw f.Invalid(name, $"is {e.GetRawText()}; expected a number")),
+            Extra = extra,
+        };
+        config.EnsureSupported(file);
+        return config;
+    }
+
+    static PeftTargets Targets(JsonElement root, JsonFields f)
+    {
+        if (!f.Has("target_modules")) return new LoraConfig().TargetModules;
+        var v = root.GetProperty("target_modules");
+        if (v.ValueKind == JsonValueKind.String) return PeftTargets.FromPattern(v.GetString()!);
+        var names = StringList(root, f, "target_modules")!;
+        if (names.Count == 0) throw f.Invalid("target_modules", "is empty; expected module names, \"all-linear\" or a regular expression");
+        return PeftTargets.FromNames(names);
+    }
+
+    static IReadOnlyList<string>? StringList(JsonElement root, JsonFields f, string key)
+    {
+        if (!f.Has(key)) return null;
+        var v = root.GetProperty(key);
+        if (v.ValueKind != JsonValueKind.Array) throw f.Invalid(key, $"is {v.GetRawText()}; expected an array of strings");
+        return v.EnumerateArray().Select(e => e.ValueKind == JsonValueKind.String ? e.GetString()!
+            : throw f.Invalid(key, $"holds {e.GetRawText()}; expected strings")).ToList();
+    }
+
+    static Dictionary<string, T> Patterns<T>(JsonElement root, JsonFields f, string key, Func<JsonElement, string, T> value)
+    {
+        var result = new Dictionary<string, T>();
+        if (!f.Has(key)) return result;
+        var v = root.GetProperty(key);
+        if (v.ValueKind != JsonValueKind.Object) throw f.Invalid(key, $"is {v.GetRawText()}; expected an object");
+        foreach (var p in v.EnumerateObject()) result[p.Name] = value(p.Value, $"{key}.{p.Name}");
+        return result;
+    }
+
+    protected override void WriteFields(IDictionary<string, JsonNode?> fields)
+    {
+        fields["r"] = R;
+        fields["lora_alpha"] = Number(LoraAlpha);
+        fields["lora_dropout"] = LoraDropout;
+        fields["target_modules"] = TargetModules.Names is { } names ? new JsonArray(names.Select(n => (JsonNode?)n).ToArray()) : TargetModules.Pattern;
+        fields["bias"] = "none";
+        fields["use_rslora"] = UseRsLora;
+        fields["use_dora"] = UseDora;
+        fields["modules_to_save"] = ModulesToSave is null ? null : new JsonArray(ModulesToSave.Select(n => (JsonNode?)n).ToArray());
+        fields["fan_in_fan_out"] = false;
+        fields["init_lora_weights"] = InitLoraWeights;
+        var ranks = new JsonObject();
+        foreach (var (k, v) in RankPattern) ranks[k] = v;
+        fields["rank_pattern"] = ranks;
+        var alphas = new JsonObject();
+        foreach (var (k, v) in AlphaPattern) alphas[k] = Number(v);
+        fields["alpha_pattern"] = alphas;
+    }
+
+    /// <summary>An integral alpha as a JSON integer (16, as PEFT writes it), else a float.</summary>
+    static JsonNode Number(double v) => v == Math.Floor(v) && Math.Abs(v) < int.MaxValue ? JsonValue.Create((int)v) : JsonValue.Create(v);
+}

@@ -1,0 +1,69 @@
+using QuantTune.Diagnostics;
+using QuantTune.Models;
+using QuantTune.Models.Transformer;
+using static TorchSharp.torch;
+
+namespace QuantTune.Peft.Lora;
+
+/// <summary>
+/// Puts LoRA on a model and takes it off again: <see cref="Apply"/> freezes the model and wraps
+/// the target layers (PEFT's <c>get_peft_model</c>), <see cref="Merge"/> folds the adapters into
+/// the weights and restores plain layers (<c>merge_and_unload</c>).
+/// </summary>
+public static class LoraModel
+{
+    /// <summary>
+    /// Freezes every parameter of <paramref name="model"/> and replaces each target layer by a
+    /// <see cref="LoraLinear"/> around it. A is drawn from a generator seeded with
+    /// <paramref name="seed"/> (layer after layer in module order), so the same seed gives the
+    /// same adapter. Returns the wrapped paths.
+    /// </summary>
+    public static IReadOnlyList<string> Apply(CausalLM model, LoraConfig config, long seed = 0, ScalarType dtype = ScalarType.Float32)
+    {
+        config.EnsureSupported();
+        if (Layers(model).Count > 0)
+            throw new QuantTuneException("the model already has LoRA layers; merge them (LoraModel.Merge) or load a fresh model before adding another adapter");
+        var paths = config.TargetModules.Resolve(model);
+        foreach (var p in model.parameters()) p.requires_grad = false;
+        using var generator = new Generator((ulong)seed, model.Device);
+        foreach (var path in paths)
+        {
+            var layer = (nn.Module<Tensor, Tensor>)ModuleSurgery.Find(model, path);
+            var lora = new LoraLinear(layer, config.RankOf(path), config.AlphaOf(path), config.LoraDropout, config.UseRsLora, config.UseDora,
+                dtype, generator, zeroB: config.InitLoraWeights);
+            lora.train(model.training);
+            ModuleSurgery.Replace(model, path, lora);
+        }
+        return paths;
+    }
+
+    /// <summary>The LoRA layers of a model with their paths, in module order.</summary>
+    public static IReadOnlyList<(string Path, LoraLinear Layer)> Layers(nn.Module model) =>
+        model.named_modules().Where(m => m.module is LoraLinear).Select(m => (m.name, (LoraLinear)m.module)).ToList();
+
+    /// <summary>Names and element counts of the parameters that will be trained (requires_grad).</summary>
+    public static IReadOnlyList<(string Name, long Count)> TrainableParameters(nn.Module model) =>
+        model.named_parameters().Where(p => p.parameter.requires_grad).Select(p => (p.name, p.parameter.numel())).ToList();
+
+    /// <summary>
+    /// Merges every LoRA layer into its base weight and puts the base <c>Linear</c> back in its
+    /// place, so the parameter names are the checkpoint's again and the model can be saved as a
+    /// plain checkpoint. Refused, before anything changes, when a base is 4-bit. Returns the paths.
+    /// </summary>
+    public static IReadOnlyList<string> Merge(nn.Module model)
+    {
+        var layers = Layers(model);
+        var quantized = layers.FirstOrDefault(l => l.Layer.base_layer is not Models.Layers.Linear);
+        if (quantized.Layer is not null)
+            throw new QuantTuneException($"{quantized.Path}: cannot merge a LoRA adapter into a 4-bit quantized layer: its weight would have to be requantized, losing the adapter's precision. Load the full-precision model, load the adapter onto it and merge there");
+        foreach (var (path, lora) in layers)
+        {
+            lora.Merge();
+            ModuleSurgery.Replace(model, path, lora.base_layer);
+            lora.lora_A.Dispose();
+            lora.lora_B.Dispose();
+            lora.lora_magnitude_vector?.Dispose();
+        }
+        return layers.Select(l => l.Path).ToList();
+    }
+}
