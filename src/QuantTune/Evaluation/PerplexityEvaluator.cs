@@ -14,6 +14,11 @@ namespace QuantTune.Evaluation;
 public static class PerplexityEvaluator
 {
     public static PerplexityResult Evaluate(CausalLM model, IReadOnlyList<int> ids, int window = 256, int stride = 0,
+        int batchSize = 4, IProgress<(long Done, long Total)>? progress = null, CancellationToken cancel = default) =>
+        Evaluate(x => model.Forward(x), model.Device, ids, window, stride, batchSize, progress, cancel);
+
+    /// <summary>As above for any model given as token ids [B, T] → logits [B, T, V] (a QST model, an adapted model).</summary>
+    public static PerplexityResult Evaluate(Func<Tensor, Tensor> logitsOf, Device device, IReadOnlyList<int> ids, int window = 256, int stride = 0,
         int batchSize = 4, IProgress<(long Done, long Total)>? progress = null, CancellationToken cancel = default)
     {
         if (stride == 0) stride = window;
@@ -26,7 +31,7 @@ public static class PerplexityEvaluator
         var sw = Stopwatch.StartNew();
         double nll = 0;
         long done = 0;
-        using var _ = inference_mode();
+        using var _ = no_grad();
         foreach (var batch in windows.Chunk(batchSize).SelectMany(SplitByLength))
         {
             cancel.ThrowIfCancellationRequested();
@@ -41,9 +46,10 @@ public static class PerplexityEvaluator
                     // Targets already scored by an earlier window are ignored (-100).
                     target[b * length + i] = i < batch[b].Skip ? -100 : ids[batch[b].Start + i + 1];
                 }
-            var x = tensor(input, [batch.Length, length], ScalarType.Int64, model.Device);
-            var y = tensor(target, [batch.Length * length], ScalarType.Int64, model.Device);
-            var logits = model.Forward(x).to_type(ScalarType.Float32).reshape(-1, model.Config.VocabSize);
+            var x = tensor(input, [batch.Length, length], ScalarType.Int64, device);
+            var y = tensor(target, [batch.Length * length], ScalarType.Int64, device);
+            var raw = logitsOf(x);
+            var logits = raw.to_type(ScalarType.Float32).reshape(-1, raw.shape[^1]);
             nll += nn.functional.cross_entropy(logits, y, reduction: nn.Reduction.Sum).item<float>();
             done += batch.Sum(w => w.Length - w.Skip);
             progress?.Report((done, total));

@@ -106,7 +106,7 @@ public sealed class Trainer
                 tokens += batch.Labels.ne(TrainingBatchLabels.Ignore).sum().item<long>();
             }
             double gradNorm = Options.MaxGradNorm > 0
-                ? nn.utils.clip_grad_norm_(trainable.Select(p => p.parameter), Options.MaxGradNorm)
+                ? GradientClipping.ClipGradNorm(trainable.Select(p => p.parameter), Options.MaxGradNorm)
                 : 0;
             optimizer.Step();
             optimizer.ZeroGrad();
