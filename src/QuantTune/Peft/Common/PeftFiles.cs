@@ -1,0 +1,115 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using QuantTune.Diagnostics;
+using QuantTune.Formats.Safetensors;
+using QuantTune.IO;
+using static TorchSharp.torch;
+
+namespace QuantTune.Peft.Common;
+
+/// <summary>
+/// The two files of a PEFT adapter folder, as Hugging Face PEFT writes them:
+/// <c>adapter_config.json</c> (with <c>peft_type</c>) and <c>adapter_model.safetensors</c>.
+/// Writing goes through a temporary folder renamed into place; reading checks the peft_type,
+/// that every expected tensor is present with the expected shape, and that nothing else is.
+/// </summary>
+public static class PeftFiles
+{
+    public const string ConfigFile = "adapter_config.json";
+    public const string WeightsFile = "adapter_model.safetensors";
+
+    static readonly JsonSerializerOptions Indented = new() { WriteIndented = true };
+
+    /// <summary>Writes both files into <paramref name="outDir"/> atomically (the folder appears whole or not at all).</summary>
+    public static void Write(string outDir, JsonObject config, IEnumerable<KeyValuePair<string, Tensor>> tensors)
+    {
+        using var scope = NewDisposeScope();
+        var cpu = tensors.ToDictionary(kv => kv.Key, kv => kv.Value.detach().cpu().contiguous(), StringComparer.Ordinal);
+        string json = config.ToJsonString(Indented);
+        AtomicDirectory.Write(outDir, tmp =>
+        {
+            SafetensorsWriter.Write(Path.Combine(tmp, WeightsFile), cpu);
+            File.WriteAllText(Path.Combine(tmp, ConfigFile), json);
+        });
+    }
+
+    /// <summary>Reads adapter_config.json and checks its peft_type.</summary>
+    public static JsonElement ReadConfig(string dir, string expectedPeftType)
+    {
+        var path = Path.Combine(dir, ConfigFile);
+        if (!File.Exists(path)) throw new QuantTuneException($"{path}: not found (an adapter folder holds {ConfigFile} and {WeightsFile})");
+        JsonElement root;
+        try
+        {
+            using var doc = JsonDocument.Parse(File.ReadAllText(path));
+            root = doc.RootElement.Clone();
+        }
+        catch (JsonException e)
+        {
+            throw new InvalidFormatException(path, null, $"not valid JSON: {e.Message}", e);
+        }
+        if (root.ValueKind != JsonValueKind.Object) throw new InvalidFormatException(path, null, "expected a JSON object");
+        var type = root.TryGetProperty("peft_type", out var t) && t.ValueKind == JsonValueKind.String ? t.GetString() : null;
+        if (type is null) throw new InvalidFormatException(path, "peft_type", "missing; expected a string");
+        if (type != expectedPeftType) throw new InvalidFormatException(path, "peft_type", $"is '{type}'; expected '{expectedPeftType}'");
+        return root;
+    }
+
+    /// <summary>
+    /// Copies the tensors of adapter_model.safetensors into <paramref name="destinations"/> (file key →
+    /// parameter), converting the dtype. Every destination must be in the file with its shape, and
+    /// the file must hold nothing else: a silently ignored tensor is a silently different model.
+    /// </summary>
+    public static void LoadTensors(string dir, IReadOnlyDictionary<string, Tensor> destinations)
+    {
+        var path = Path.Combine(dir, WeightsFile);
+        if (!File.Exists(path)) throw new QuantTuneException($"{path}: not found");
+        using var file = SafetensorsFile.Open(path);
+        var unexpected = file.Tensors.Keys.Where(k => !destinations.ContainsKey(k)).OrderBy(k => k, StringComparer.Ordinal).ToList();
+        if (unexpected.Count > 0)
+            throw new InvalidFormatException(path, unexpected[0], $"not a parameter of this adapter on this model ({unexpected.Count} unexpected tensor(s))");
+        foreach (var (key, destination) in destinations)
+        {
+            if (!file.Tensors.TryGetValue(key, out var info))
+                throw new InvalidFormatException(path, key, "missing");
+            if (!info.Shape.SequenceEqual(destination.shape))
+                throw new InvalidFormatException(path, key, $"has shape {Format(info.Shape)} in the file; the model expects {Format(destination.shape)}");
+        }
+        using var _ = no_grad();
+        foreach (var (key, destination) in destinations)
+        {
+            using var scope = NewDisposeScope();
+            destination.copy_(file.ToTensor(key, destination.dtype, destination.device));
+        }
+    }
+
+    public static string Format(long[] shape) => "[" + string.Join(", ", shape) + "]";
+
+    /// <summary>A required non-negative integer field.</summary>
+    public static int Int(JsonElement root, string dir, string key)
+    {
+        if (root.TryGetProperty(key, out var v) && v.ValueKind == JsonValueKind.Number && v.TryGetInt32(out int i) && i >= 0) return i;
+        throw new InvalidFormatException(Path.Combine(dir, ConfigFile), key, v.ValueKind == JsonValueKind.Undefined ? "missing; expected an integer" : $"is {v.GetRawText()}; expected a non-negative integer");
+    }
+
+    /// <summary>An optional string field.</summary>
+    public static string? OptionalString(JsonElement root, string dir, string key)
+    {
+        if (!root.TryGetProperty(key, out var v) || v.ValueKind == JsonValueKind.Null) return null;
+        if (v.ValueKind == JsonValueKind.String) return v.GetString();
+        throw new InvalidFormatException(Path.Combine(dir, ConfigFile), key, $"is {v.GetRawText()}; expected a string");
+    }
+
+    /// <summary>A list of strings (PEFT also allows a single string, which is kept as one entry).</summary>
+    public static IReadOnlyList<string> StringList(JsonElement root, string dir, string key)
+    {
+        if (!root.TryGetProperty(key, out var v) || v.ValueKind == JsonValueKind.Null) return [];
+        if (v.ValueKind == JsonValueKind.String) return [v.GetString()!];
+        if (v.ValueKind == JsonValueKind.Array && v.EnumerateArray().All(e => e.ValueKind == JsonValueKind.String))
+            return v.EnumerateArray().Select(e => e.GetString()!).ToList();
+        throw new InvalidFormatException(Path.Combine(dir, ConfigFile), key, $"is {v.GetRawText()}; expected a list of strings");
+    }
+
+    /// <summary>A JSON array node of strings.</summary>
+    public static JsonArray Array(IEnumerable<string> items) => new(items.Select(s => (JsonNode?)JsonValue.Create(s)).ToArray());
+}

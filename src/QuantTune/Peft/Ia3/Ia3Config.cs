@@ -1,0 +1,21 @@
+namespace QuantTune.Peft.Ia3;
+
+/// <summary>
+/// IA³ (Liu et al. 2022, "Few-Shot Parameter-Efficient Fine-Tuning is Better and Cheaper than
+/// In-Context Learning") as PEFT's <c>IA3Config</c>. The defaults are PEFT's for Llama:
+/// rescale the keys, the values and the input of the MLP's down projection.
+/// </summary>
+public sealed record Ia3Config
+{
+    /// <summary>Module names (or path suffixes) of the linear layers to rescale.</summary>
+    public IReadOnlyList<string> TargetModules { get; init; } = ["k_proj", "v_proj", "down_proj"];
+
+    /// <summary>
+    /// The targets that are feed-forward layers: their INPUT is rescaled (l ∈ R^in) rather than
+    /// their output (l ∈ R^out). Must be a subset of <see cref="TargetModules"/>, as in PEFT.
+    /// </summary>
+    public IReadOnlyList<string> FeedforwardModules { get; init; } = ["down_proj"];
+
+    /// <summary>Recorded in adapter_config.json so a reader knows which base the adapter belongs to.</summary>
+    public string? BaseModelNameOrPath { get; init; }
+}
