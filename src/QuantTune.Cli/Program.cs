@@ -9,6 +9,8 @@ var root = new RootCommand("QuantTune: quantize, fine-tune and evaluate LLMs (Ll
     EvalCommand.Create(),
     QuantizeCommand.Create(),
     QuantReportCommand.Create(),
+    FinetuneCommand.Create(),
+    MergeCommand.Create(),
     DemoCommand.Create(),
 };
 return CliHost.Run(root, args);

@@ -26,6 +26,8 @@ public sealed class Trainer
     public required Func<IReadOnlyList<(string Name, Parameter Param)>, ITrainingOptimizer> CreateOptimizer { get; init; }
     public required TrainingOptions Options { get; init; }
     public required string OutputDirectory { get; init; }
+    /// <summary>A module whose weights count in M1 besides <see cref="Model"/>'s (prompt tuning trains a wrapper that does not hold the base).</summary>
+    public nn.Module? WeightsModel { get; init; }
     /// <summary>Mean loss on held-out data (nats/token), or null for none.</summary>
     public Func<double>? Evaluate { get; init; }
 
@@ -63,7 +65,7 @@ public sealed class Trainer
         }
 
         ProcessMemory.TrackLargeAllocations();
-        long weights = WeightBytes.Of(Model);
+        long weights = WeightBytes.Of(Model) + (WeightsModel is null ? 0 : WeightBytes.Of(WeightsModel));
         long gradientBytes = trainable.Sum(p => p.parameter.numel() * p.parameter.ElementSize);
         long? activations = null, stepPeak = null;
         int measureAt = Math.Min(startStep + 1, Options.Steps - 1);
@@ -103,7 +105,7 @@ public sealed class Trainer
                         "Lower --lr or --max-grad-norm.");
                 (microLoss / Options.GradientAccumulation).backward();
                 loss += value / Options.GradientAccumulation;
-                tokens += batch.Labels.ne(TrainingBatchLabels.Ignore).sum().item<long>();
+                tokens += batch.Labels.ne(QuantTune.Training.Data.TokenizedExample.Ignore).sum().item<long>();
             }
             double gradNorm = Options.MaxGradNorm > 0
                 ? GradientClipping.ClipGradNorm(trainable.Select(p => p.parameter), Options.MaxGradNorm)
@@ -141,9 +143,4 @@ public sealed class Trainer
         var state = new TrainerState(step, epoch, batchInEpoch, Options.Seed, optimizer.Name, loss);
         TrainingCheckpoint.Save(OutputDirectory, state, trainable.Select(p => (p.name, (Tensor)p.parameter)), optimizer.StateDict());
     }
-}
-
-internal static class TrainingBatchLabels
-{
-    public const long Ignore = -100;
 }

@@ -1,0 +1,116 @@
+using System.CommandLine;
+using QuantTune.Cli.Rendering;
+using QuantTune.SideTuning;
+using QuantTune.Training;
+using QuantTune.Training.FineTuning;
+using Spectre.Console;
+
+namespace QuantTune.Cli.Commands;
+
+public static class FinetuneCommand
+{
+    public static Command Create()
+    {
+        var model = Options.Model();
+        var data = new Option<string>("--data", "-d") { Description = "training data: .txt (plain text), .json/.jsonl (Alpaca instructions), .tsv (labelled sentences)", Required = true };
+        var format = new Option<string?>("--format") { Description = "text, alpaca or tsv (default: from the extension)" };
+        var method = new Option<string>("--method") { Description = FineTuneMethods.Names, DefaultValueFactory = _ => "lora" };
+        var output = new Option<string>("--out", "-o") { Description = "run folder: checkpoint/, metrics.jsonl, loss.png, summary.json and the result", Required = true };
+        var steps = new Option<int>("--steps") { DefaultValueFactory = _ => 100, Description = "optimizer steps" };
+        var batch = new Option<int>("--batch") { DefaultValueFactory = _ => 8, Description = "examples per micro-batch" };
+        var accumulate = new Option<int>("--accumulate") { DefaultValueFactory = _ => 1, Description = "micro-batches per optimizer step" };
+        var lr = new Option<double>("--lr") { DefaultValueFactory = _ => 2e-4, Description = "peak learning rate" };
+        var schedule = new Option<string>("--schedule") { DefaultValueFactory = _ => "cosine", Description = "constant, linear or cosine" };
+        var warmup = new Option<int>("--warmup") { DefaultValueFactory = _ => 0, Description = "warmup steps" };
+        var maxGradNorm = new Option<double>("--max-grad-norm") { DefaultValueFactory = _ => 1.0, Description = "gradient clipping (0: off)" };
+        var weightDecay = new Option<double>("--weight-decay") { DefaultValueFactory = _ => 0.0 };
+        var seed = new Option<long>("--seed") { DefaultValueFactory = _ => 42 };
+        var seq = new Option<int>("--seq") { DefaultValueFactory = _ => 256, Description = "tokens per example (text windows; max length otherwise)" };
+        var evalEvery = new Option<int>("--eval-every") { DefaultValueFactory = _ => 0, Description = "evaluate held-out loss every N steps (0: at the end only)" };
+        var checkpointEvery = new Option<int>("--checkpoint-every") { DefaultValueFactory = _ => 0, Description = "save a resumable checkpoint every N steps" };
+        var resume = new Option<bool>("--resume") { Description = "continue from the run folder's checkpoint" };
+        var optimizer = new Option<string>("--optimizer") { DefaultValueFactory = _ => "adamw", Description = "adamw, adamw8bit or paged-adamw" };
+        var rank = new Option<int>("--rank", "-r") { DefaultValueFactory = _ => 8, Description = "LoRA rank" };
+        var alpha = new Option<double>("--alpha") { DefaultValueFactory = _ => 16, Description = "LoRA alpha" };
+        var dropout = new Option<double>("--dropout") { DefaultValueFactory = _ => 0.05, Description = "LoRA dropout" };
+        var targets = new Option<string>("--targets") { DefaultValueFactory = _ => "all-linear", Description = "LoRA targets: all-linear or a comma-separated list (q_proj,v_proj)" };
+        var rslora = new Option<bool>("--rslora") { Description = "scale LoRA by alpha/√r" };
+        var bottleneck = new Option<int>("--bottleneck") { DefaultValueFactory = _ => 64, Description = "adapter bottleneck size" };
+        var virtualTokens = new Option<int>("--virtual-tokens") { DefaultValueFactory = _ => 20, Description = "prompt tuning: learned tokens" };
+        var reduction = new Option<int>("--reduction") { DefaultValueFactory = _ => 16, Description = "QST: side network width h/r" };
+        var qstBottleneck = new Option<int>("--qst-bottleneck") { DefaultValueFactory = _ => 16, Description = "QST: downsampler bottleneck" };
+        var downsampler = new Option<string>("--downsampler") { DefaultValueFactory = _ => "adapter", Description = "QST: adapter, linear, lora, maxpool or avgpool" };
+        var sideLayers = new Option<string?>("--side-layers") { Description = "QST: comma-separated backbone layers feeding the side network (default: all)" };
+        var skipBad = new Option<bool>("--skip-bad-lines") { Description = "skip malformed records (each is reported) instead of stopping" };
+        var threads = Options.Threads();
+        var json = Options.Json();
+        var cmd = new Command("finetune", "Fine-tune with LoRA, QLoRA, DoRA, adapters, IA3, prompt tuning, BitFit, full fine-tuning or QST.")
+        {
+            model, data, format, method, output, steps, batch, accumulate, lr, schedule, warmup, maxGradNorm, weightDecay, seed, seq,
+            evalEvery, checkpointEvery, resume, optimizer, rank, alpha, dropout, targets, rslora, bottleneck, virtualTokens,
+            reduction, qstBottleneck, downsampler, sideLayers, skipBad, threads, json,
+        };
+        cmd.SetAction(r =>
+        {
+            Options.ApplyThreads(r.GetValue(threads));
+            var downsamplerName = r.GetValue(downsampler)!;
+            var request = new FineTuneRequest
+            {
+                ModelDirectory = r.GetValue(model)!,
+                DataFile = r.GetValue(data)!,
+                Format = r.GetValue(format),
+                OutputDirectory = r.GetValue(output)!,
+                Method = FineTuneMethods.Parse(r.GetValue(method)!),
+                Training = new TrainingOptions
+                {
+                    Steps = r.GetValue(steps), BatchSize = r.GetValue(batch), GradientAccumulation = r.GetValue(accumulate),
+                    LearningRate = r.GetValue(lr), Schedule = LearningRateSchedule.Parse(r.GetValue(schedule)!), WarmupSteps = r.GetValue(warmup),
+                    MaxGradNorm = r.GetValue(maxGradNorm), WeightDecay = r.GetValue(weightDecay), Seed = r.GetValue(seed),
+                    EvalEvery = r.GetValue(evalEvery) > 0 ? r.GetValue(evalEvery) : r.GetValue(steps), CheckpointEvery = r.GetValue(checkpointEvery),
+                },
+                Optimizer = r.GetValue(optimizer)!,
+                SequenceLength = r.GetValue(seq),
+                Resume = r.GetValue(resume),
+                SkipBadLines = r.GetValue(skipBad),
+                Rank = r.GetValue(rank), Alpha = r.GetValue(alpha), Dropout = r.GetValue(dropout), RsLora = r.GetValue(rslora),
+                Targets = r.GetValue(targets)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries),
+                Bottleneck = r.GetValue(bottleneck), VirtualTokens = r.GetValue(virtualTokens),
+                Qst = new QstConfig
+                {
+                    Reduction = r.GetValue(reduction),
+                    Bottleneck = r.GetValue(qstBottleneck),
+                    Downsampler = Enum.TryParse<DownsamplerKind>(downsamplerName, true, out var d) ? d
+                        : throw new Diagnostics.QuantTuneException($"--downsampler {downsamplerName}: expected adapter, linear, lora, maxpool or avgpool"),
+                    Layers = r.GetValue(sideLayers) is { } s ? s.Split(',').Select(x => int.TryParse(x, out int v) ? v
+                        : throw new Diagnostics.QuantTuneException($"--side-layers {s}: expected comma-separated layer numbers")).ToArray() : null,
+                },
+            };
+            request.Training.Validate();
+            var summary = TrainingDisplay.Run($"{request.Method.ToString().ToLowerInvariant()}", CliHost.Interactive(r.GetValue(json)),
+                p => FineTuner.Run(request, p, CliHost.Cancellation));
+            if (r.GetValue(json)) JsonOutput.Write(summary);
+            else Render(summary);
+            return 0;
+        });
+        return cmd;
+    }
+
+    public static void Render(FineTuneSummary s)
+    {
+        foreach (var p in s.DataProblems) AnsiConsole.MarkupLine($"[yellow]skipped[/] {Markup.Escape(p)}");
+        var table = new Table().AddColumns("", "");
+        table.AddRow("method / optimizer", $"{s.Method} / {s.Optimizer}");
+        table.AddRow("trainable parameters", $"{s.TrainableParameters:N0} of {s.TotalParameters:N0} ({100.0 * s.TrainableParameters / s.TotalParameters:F3} %)");
+        table.AddRow("held-out perplexity", $"{s.EvalPerplexityBefore:F3} → [bold]{s.EvalPerplexityAfter:F3}[/]");
+        table.AddRow("steps", s.ResumedFrom > 0 ? $"{s.Steps} (resumed at {s.ResumedFrom})" : $"{s.Steps}");
+        table.AddRow("time per step", $"{s.SecondsPerStep * 1000:F0} ms");
+        table.AddRow("M1 weights", ModelSummaryView.Bytes(s.Memory.M1));
+        table.AddRow("M2 optimizer + gradients", ModelSummaryView.Bytes(s.Memory.M2));
+        table.AddRow("M3 activations (measured)", s.Memory.M3 is long m3 ? ModelSummaryView.Bytes(m3) : "n/a");
+        table.AddRow("step peak (measured)", s.Memory.StepPeak is long pk ? ModelSummaryView.Bytes(pk) : "n/a");
+        table.AddRow("result", Markup.Escape(s.ResultDirectory));
+        AnsiConsole.Write(table);
+        if (s.OptimizerNote is not null) AnsiConsole.MarkupLine($"[grey]{Markup.Escape(s.OptimizerNote)}[/]");
+        AnsiConsole.MarkupLine($"metrics: {Markup.Escape(Path.Combine(s.OutputDirectory, "metrics.jsonl"))}, loss curve: {Markup.Escape(Path.Combine(s.OutputDirectory, "loss.png"))}");
+    }
+}

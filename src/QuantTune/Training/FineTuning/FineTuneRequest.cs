@@ -1,0 +1,34 @@
+using QuantTune.SideTuning;
+
+namespace QuantTune.Training.FineTuning;
+
+/// <summary>A fine-tuning run as the CLI describes it.</summary>
+public sealed record FineTuneRequest
+{
+    public required string ModelDirectory { get; init; }
+    public required string DataFile { get; init; }
+    public required string OutputDirectory { get; init; }
+    public FineTuneMethod Method { get; init; } = FineTuneMethod.Lora;
+    public TrainingOptions Training { get; init; } = new();
+    /// <summary>adamw, adamw8bit or paged-adamw.</summary>
+    public string Optimizer { get; init; } = "adamw";
+    /// <summary>text, alpaca or tsv; null: from the file extension (.txt, .json/.jsonl, .tsv).</summary>
+    public string? Format { get; init; }
+    public int SequenceLength { get; init; } = 256;
+    public double EvalFraction { get; init; } = 0.1;
+    public int MaxEvalExamples { get; init; } = 64;
+    public bool SkipBadLines { get; init; }
+    public bool Resume { get; init; }
+
+    // LoRA / DoRA / QLoRA
+    public int Rank { get; init; } = 8;
+    public double Alpha { get; init; } = 16;
+    public double Dropout { get; init; } = 0.05;
+    public IReadOnlyList<string> Targets { get; init; } = ["all-linear"];
+    public bool RsLora { get; init; }
+    // bottleneck adapter, prompt tuning
+    public int Bottleneck { get; init; } = 64;
+    public int VirtualTokens { get; init; } = 20;
+    // QST
+    public QstConfig Qst { get; init; } = new();
+}

@@ -1,0 +1,9 @@
+using QuantTune.Training.Memory;
+
+namespace QuantTune.Training.FineTuning;
+
+/// <summary>What a fine-tuning run measured: quality before and after, cost, and where the result is.</summary>
+public sealed record FineTuneSummary(
+    string Method, string Optimizer, string? OptimizerNote, long TrainableParameters, long TotalParameters,
+    double EvalPerplexityBefore, double EvalPerplexityAfter, int Steps, int ResumedFrom, double SecondsPerStep,
+    MemoryReport Memory, string OutputDirectory, string ResultDirectory, int TrainExamples, int EvalExamples, IReadOnlyList<string> DataProblems);

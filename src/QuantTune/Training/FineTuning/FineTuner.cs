@@ -1,0 +1,163 @@
+using QuantTune.Diagnostics;
+using QuantTune.Models.Loading;
+using QuantTune.Models.Transformer;
+using QuantTune.Peft;
+using QuantTune.Peft.BitFit;
+using QuantTune.Peft.Bottleneck;
+using QuantTune.Peft.Ia3;
+using QuantTune.Peft.Lora;
+using QuantTune.Peft.PromptTuning;
+using QuantTune.Quantization.FourBit;
+using QuantTune.Quantization.Models;
+using QuantTune.SideTuning;
+using QuantTune.Training.Data;
+using QuantTune.Training.Optimizers;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace QuantTune.Training.FineTuning;
+
+/// <summary>
+/// One fine-tuning run end to end: load the model (quantizing the backbone to NF4 with double
+/// quantization for QLoRA and QST), apply the method, load the data, measure held-out
+/// perplexity, train, measure again, and save the result in the method's format
+/// (PEFT adapter, QST side network, or a full checkpoint) with summary.json beside it.
+/// </summary>
+public static class FineTuner
+{
+    public const string NF4Scheme = "nf4-block64-dq";
+
+    public static FineTuneSummary Run(FineTuneRequest r, IProgress<TrainingProgress>? progress = null, CancellationToken cancel = default)
+    {
+        using var pm = PretrainedModel.Load(r.ModelDirectory);
+        var model = pm.Model;
+        long total = model.ParameterCount();
+        var original = new HashSet<Parameter>(model.parameters(), ReferenceEqualityComparer.Instance);
+        if (r.Method.QuantizesBackbone())
+            ModelQuantizer.Quantize(model, new FourBitQuantizer(FourBitType.NF4, 64, doubleQuant: true), ScalarType.BFloat16);
+        var data = FineTuneData.Load(r, pm.Tokenizer);
+        var (trainModule, forward, save) = Apply(r, pm);
+        // Parameters the method added (adapters, side network, new biases) on top of the original ones.
+        total += model.parameters().Concat(trainModule.parameters()).Distinct(ReferenceEqualityComparer.Instance).Cast<Parameter>()
+            .Where(p => !original.Contains(p)).Sum(p => p.numel());
+        // Prompt tuning trains a wrapper that does not hold the base model: its weights count too.
+        bool wrapperOnly = r.Method == FineTuneMethod.Prompt;
+
+        var evalBatcher = new Batcher(data.Eval, r.Training.BatchSize, Batcher.PadIdFor(pm.Tokenizer), 0, shuffle: false);
+        double EvalLoss() => MeanLoss(forward, evalBatcher);
+        double before = Math.Exp(EvalLoss());
+
+        var trainer = new Trainer
+        {
+            Model = trainModule,
+            WeightsModel = wrapperOnly ? model : null,
+            Forward = forward,
+            Data = new BatcherSource(new Batcher(data.Train, r.Training.BatchSize, Batcher.PadIdFor(pm.Tokenizer), (int)r.Training.Seed)),
+            CreateOptimizer = parameters => CreateOptimizer(r, parameters),
+            Options = r.Training,
+            OutputDirectory = r.OutputDirectory,
+            Evaluate = EvalLoss,
+        };
+        var result = trainer.Run(r.Resume, progress, cancel);
+        double after = Math.Exp(EvalLoss());
+        var resultDir = save(r.OutputDirectory);
+        var note = r.Optimizer.StartsWith("paged") && !cuda.is_available()
+            ? "paged AdamW: paging has no effect on CPU (optimizer state and parameters already share host memory)" : null;
+        var summary = new FineTuneSummary(r.Method.ToString().ToLowerInvariant(), r.Optimizer, note, result.TrainableParameters, total,
+            before, after, result.Steps, result.ResumedFrom, result.SecondsPerStep, result.Memory, r.OutputDirectory, resultDir,
+            data.Train.Count, data.Eval.Count, data.Problems.Select(p => p.ToString()).ToList());
+        IO.AtomicFile.WriteAllText(Path.Combine(r.OutputDirectory, "summary.json"),
+            System.Text.Json.JsonSerializer.Serialize(summary, new System.Text.Json.JsonSerializerOptions { WriteIndented = true, PropertyNamingPolicy = System.Text.Json.JsonNamingPolicy.SnakeCaseLower }));
+        return summary;
+    }
+
+    /// <summary>The module to train, its forward, and how to save the result (returns the folder).</summary>
+    static (nn.Module Module, Func<Tensor, Tensor> Forward, Func<string, string> Save) Apply(FineTuneRequest r, PretrainedModel pm)
+    {
+        var model = pm.Model;
+        long seed = r.Training.Seed;
+        Func<Tensor, Tensor> plain = ids => model.Forward(ids);
+        string Sub(string outDir, string name) => Path.Combine(outDir, name);
+        switch (r.Method)
+        {
+            case FineTuneMethod.Full:
+                foreach (var p in model.parameters()) p.requires_grad = true;
+                return (model, plain, o => { PlainCheckpoint.SaveCheckpoint(model, r.ModelDirectory, Sub(o, "model")); return Sub(o, "model"); });
+            case FineTuneMethod.Lora or FineTuneMethod.Qlora or FineTuneMethod.Dora:
+            {
+                var config = new LoraConfig
+                {
+                    R = r.Rank,
+                    LoraAlpha = r.Alpha,
+                    LoraDropout = r.Dropout,
+                    UseRsLora = r.RsLora,
+                    UseDora = r.Method == FineTuneMethod.Dora,
+                    TargetModules = r.Targets.Count == 1 && r.Targets[0] == PeftTargets.AllLinear ? PeftTargets.AllLinearLayers : PeftTargets.FromNames(r.Targets),
+                    BaseModelNameOrPath = Path.GetFullPath(r.ModelDirectory),
+                };
+                LoraModel.Apply(model, config, seed);
+                return (model, plain, o => { AdapterIO.Save(model, config, Sub(o, "adapter")); return Sub(o, "adapter"); });
+            }
+            case FineTuneMethod.Adapter:
+            {
+                var config = new BottleneckConfig { BottleneckSize = r.Bottleneck, BaseModelNameOrPath = Path.GetFullPath(r.ModelDirectory) };
+                BottleneckModel.Apply(model, config, seed);
+                return (model, plain, o => { BottleneckModel.Save(model, config, Sub(o, "adapter")); return Sub(o, "adapter"); });
+            }
+            case FineTuneMethod.Ia3:
+            {
+                var config = new Ia3Config { BaseModelNameOrPath = Path.GetFullPath(r.ModelDirectory) };
+                Ia3Model.Apply(model, config, seed);
+                return (model, plain, o => { Ia3Model.Save(model, config, Sub(o, "adapter")); return Sub(o, "adapter"); });
+            }
+            case FineTuneMethod.Bitfit:
+            {
+                var config = new BitFitConfig { BaseModelNameOrPath = Path.GetFullPath(r.ModelDirectory) };
+                BitFitModel.Apply(model, config, seed);
+                return (model, plain, o => { BitFitModel.Save(model, config, Sub(o, "adapter")); return Sub(o, "adapter"); });
+            }
+            case FineTuneMethod.Prompt:
+            {
+                var config = new PromptTuningConfig { NumVirtualTokens = r.VirtualTokens, BaseModelNameOrPath = Path.GetFullPath(r.ModelDirectory) };
+                var prompt = PromptTuningModel.Apply(model, config, seed, pm.Tokenizer);
+                return (prompt, ids => prompt.Forward(ids), o => { PromptTuningModel.Save(prompt, config, Sub(o, "adapter")); return Sub(o, "adapter"); });
+            }
+            case FineTuneMethod.Qst:
+            {
+                var qst = new QstModel(model, r.Qst, seed);
+                return (qst, ids => qst.Forward(ids), o => { QstCheckpoint.Save(qst, r.ModelDirectory, NF4Scheme, Sub(o, "side")); return Sub(o, "side"); });
+            }
+            default:
+                throw new QuantTuneException($"--method {r.Method}: not supported");
+        }
+    }
+
+    static ITrainingOptimizer CreateOptimizer(FineTuneRequest r, IReadOnlyList<(string Name, Parameter Param)> parameters)
+    {
+        var options = new AdamWOptions(r.Training.LearningRate, WeightDecay: r.Training.WeightDecay);
+        return r.Optimizer.Trim().ToLowerInvariant() switch
+        {
+            "adamw" => new AdamWOptimizer(parameters, options),
+            "adamw8bit" or "adamw-8bit" or "adamw_8bit" => new AdamW8bitOptimizer(parameters, options),
+            "paged-adamw" or "paged_adamw" or "pagedadamw" => new PagedAdamWOptimizer(parameters, options),
+            _ => throw new QuantTuneException($"--optimizer {r.Optimizer}: expected adamw, adamw8bit or paged-adamw"),
+        };
+    }
+
+    /// <summary>Token-weighted mean cross-entropy over all batches (no gradient).</summary>
+    public static double MeanLoss(Func<Tensor, Tensor> forward, Batcher batches)
+    {
+        using var _ = no_grad();
+        double sum = 0;
+        long tokens = 0;
+        foreach (var b in batches.Batches(0))
+        {
+            using var scope = NewDisposeScope();
+            using var batch = b;
+            var logits = forward(batch.InputIds).to_type(ScalarType.Float32);
+            sum += nn.functional.cross_entropy(logits.reshape(-1, logits.shape[^1]), batch.Labels.reshape(-1), reduction: nn.Reduction.Sum).item<float>();
+            tokens += batch.Tokens;
+        }
+        return tokens == 0 ? double.NaN : sum / tokens;
+    }
+}

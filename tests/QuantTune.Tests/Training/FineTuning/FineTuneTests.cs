@@ -1,0 +1,105 @@
+using QuantTune.Diagnostics;
+using QuantTune.Formats.Safetensors;
+using QuantTune.Training;
+using QuantTune.Training.FineTuning;
+using Xunit.Abstractions;
+using static TorchSharp.torch;
+
+namespace QuantTune.Tests.Training.FineTuning;
+
+public sealed class FineTuneTests(ITestOutputHelper output) : IDisposable
+{
+    readonly string _dir = Directory.CreateTempSubdirectory("qt-ft-").FullName;
+
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
+
+    static string Shakespeare => Path.Combine(AppContext.BaseDirectory, "assets", "data", "tiny-shakespeare.txt");
+
+    /// <summary>A small slice of Tiny Shakespeare, so each run takes seconds.</summary>
+    string Data()
+    {
+        var path = Path.Combine(_dir, "shakespeare-slice.txt");
+        if (!File.Exists(path)) File.WriteAllText(path, File.ReadAllText(Shakespeare)[..60_000]);
+        return path;
+    }
+
+    FineTuneRequest Request(FineTuneMethod method, string name, int steps = 12, double lr = 3e-3) => new()
+    {
+        ModelDirectory = TestData.TinyLlamaDir,
+        DataFile = Data(),
+        OutputDirectory = Path.Combine(_dir, name),
+        Method = method,
+        SequenceLength = 64,
+        MaxEvalExamples = 16,
+        Training = new TrainingOptions { Steps = steps, BatchSize = 4, LearningRate = lr, Seed = 7, EvalEvery = steps, Schedule = ScheduleKind.Constant },
+    };
+
+    [Theory]
+    [InlineData(FineTuneMethod.Lora, 3e-3)]
+    [InlineData(FineTuneMethod.Qlora, 3e-3)]
+    [InlineData(FineTuneMethod.Dora, 3e-3)]
+    [InlineData(FineTuneMethod.Adapter, 3e-3)]
+    [InlineData(FineTuneMethod.Ia3, 3e-2)]
+    [InlineData(FineTuneMethod.Prompt, 3e-2)]
+    [InlineData(FineTuneMethod.Bitfit, 3e-3)]
+    [InlineData(FineTuneMethod.Full, 1e-3)]
+    [InlineData(FineTuneMethod.Qst, 3e-3)]
+    public void EveryMethodLowersHeldOutPerplexity(FineTuneMethod method, double lr)
+    {
+        var s = FineTuner.Run(Request(method, method.ToString(), lr: lr));
+        output.WriteLine($"{method}: {s.EvalPerplexityBefore:F2} → {s.EvalPerplexityAfter:F2}, trainable {s.TrainableParameters}, M1 {s.Memory.M1} M2 {s.Memory.M2} M3 {s.Memory.M3} peak {s.Memory.StepPeak}");
+        Assert.True(s.EvalPerplexityAfter < s.EvalPerplexityBefore, $"{s.EvalPerplexityBefore} → {s.EvalPerplexityAfter}");
+        Assert.True(Directory.Exists(s.ResultDirectory));
+        Assert.True(File.Exists(Path.Combine(s.OutputDirectory, "loss.png")));
+        Assert.Equal(12, File.ReadAllLines(Path.Combine(s.OutputDirectory, "metrics.jsonl")).Length);
+        Assert.True(s.Memory.M1 > 0 && s.Memory.M2 > 0);
+    }
+
+    [Fact]
+    public void AnInterruptedRunResumesBitExactly()
+    {
+        var whole = Request(FineTuneMethod.Lora, "whole", steps: 6) with { Training = Request(FineTuneMethod.Lora, "x", steps: 6).Training with { CheckpointEvery = 3 } };
+        FineTuner.Run(whole);
+
+        var parted = whole with { OutputDirectory = Path.Combine(_dir, "parted") };
+        using var cancel = new CancellationTokenSource();
+        var stopAtThree = new Progress(p => { if (p.Step == 3) cancel.Cancel(); });
+        Assert.ThrowsAny<OperationCanceledException>(() => FineTuner.Run(parted, stopAtThree, cancel.Token));
+        var resumed = FineTuner.Run(parted with { Resume = true });
+        Assert.Equal(3, resumed.ResumedFrom);
+
+        using var a = SafetensorsFile.Open(Path.Combine(whole.OutputDirectory, "checkpoint", "trainable.safetensors"));
+        using var b = SafetensorsFile.Open(Path.Combine(parted.OutputDirectory, "checkpoint", "trainable.safetensors"));
+        Assert.Equal(a.Tensors.Keys.Order(), b.Tensors.Keys.Order());
+        foreach (var name in a.Tensors.Keys) Assert.Equal(a.GetBytes(name).ToArray(), b.GetBytes(name).ToArray());
+        Assert.Equal(File.ReadAllLines(Path.Combine(whole.OutputDirectory, "metrics.jsonl")).Length, File.ReadAllLines(Path.Combine(parted.OutputDirectory, "metrics.jsonl")).Length);
+    }
+
+    [Fact]
+    public void ALearningRateThatMakesTheLossNaNStopsWithAClearMessageAndKeepsTheLastCheckpoint()
+    {
+        var r = Request(FineTuneMethod.Full, "nan", steps: 8, lr: 1e9) with { Training = Request(FineTuneMethod.Full, "x", steps: 8, lr: 1e9).Training with { CheckpointEvery = 1, MaxGradNorm = 0 } };
+        var e = Assert.Throws<TrainingDivergedException>(() => FineTuner.Run(r));
+        Assert.Contains("--lr", e.Message);
+        Assert.Contains("last good checkpoint", e.Message);
+        Assert.True(File.Exists(Path.Combine(r.OutputDirectory, "checkpoint", "trainer_state.json")));
+        using var ckpt = SafetensorsFile.Open(Path.Combine(r.OutputDirectory, "checkpoint", "trainable.safetensors"));
+        foreach (var name in ckpt.Tensors.Keys)
+        {
+            using var t = ckpt.ToTensor(name);
+            Assert.True(t.isfinite().all().item<bool>(), $"{name} is not finite in the kept checkpoint");
+        }
+    }
+
+    [Fact]
+    public void ResumeWithoutACheckpointIsRefused()
+    {
+        var e = Assert.ThrowsAny<QuantTuneException>(() => FineTuner.Run(Request(FineTuneMethod.Lora, "none") with { Resume = true }));
+        Assert.Contains("no checkpoint", e.Message);
+    }
+
+    sealed class Progress(Action<TrainingProgress> report) : IProgress<TrainingProgress>
+    {
+        public void Report(TrainingProgress value) => report(value);
+    }
+}
