@@ -8,6 +8,7 @@ public static class Assets
     public static string Root => Path.Combine(AppContext.BaseDirectory, "assets");
     public static string DefaultModel => Existing(Path.Combine(Root, "models", "tiny-llama"));
     public static string WikiTextTest => Existing(Path.Combine(Root, "data", "wikitext-2", "wiki.test.raw"));
+    public static string TinyShakespeare => Existing(Path.Combine(Root, "data", "tiny-shakespeare.txt"));
     /// <summary>The first 1 MB of WikiText-2 train (non-blank lines): calibration text, disjoint from the test set.</summary>
     public static string WikiTextTrain => Existing(Path.Combine(Root, "data", "wikitext-2", "wiki.train.raw.first1MB-nonblank.txt"));
 

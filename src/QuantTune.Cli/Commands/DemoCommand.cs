@@ -17,9 +17,13 @@ public static class DemoCommand
     {
         var maxTokens = new Option<int>("--max-tokens") { Description = "score only the first N tokens of WikiText-2 test (0: all)", DefaultValueFactory = _ => 0 };
         var prompt = new Option<string>("--prompt") { Description = "prompt for the generation", DefaultValueFactory = _ => "The history of the" };
+        var steps = new Option<int>("--steps") { Description = "fine-tuning steps per method (0: skip fine-tuning)", DefaultValueFactory = _ => 60 };
+        var batch = new Option<int>("--batch") { Description = "fine-tuning batch size", DefaultValueFactory = _ => 8 };
+        var seq = new Option<int>("--seq") { Description = "fine-tuning sequence length", DefaultValueFactory = _ => 128 };
+        var output = new Option<string>("--out", "-o") { Description = "folder for the runs, comparison.md and comparison.png", DefaultValueFactory = _ => "demo-output" };
         var threads = Options.Threads();
         var json = Options.Json();
-        var cmd = new Command("demo", "Run the whole pipeline on the embedded tiny-llama model (no argument needed).") { maxTokens, prompt, threads, json };
+        var cmd = new Command("demo", "Run the whole pipeline on the embedded tiny-llama model (no argument needed).") { maxTokens, prompt, steps, batch, seq, output, threads, json };
         cmd.SetAction(r =>
         {
             Options.ApplyThreads(r.GetValue(threads));
@@ -44,8 +48,22 @@ public static class DemoCommand
                 AnsiConsole.Write(new Rule($"greedy generation").LeftJustified());
             }
             var gen = GenerateCommand.Run(pm, r.GetValue(prompt)!, addSpecialTokens: false, new SamplingOptions { MaxNewTokens = 24 }, stream: !asJson);
+
+            IReadOnlyList<QuantTune.Training.FineTuning.FineTuneSummary> comparison = [];
+            if (r.GetValue(steps) > 0)
+            {
+                var outDir = r.GetValue(output)!;
+                if (!asJson) AnsiConsole.Write(new Rule($"fine-tuning on Tiny Shakespeare: LoRA vs QLoRA vs QST ({r.GetValue(steps)} steps, batch {r.GetValue(batch)} × {r.GetValue(seq)} tokens)").LeftJustified());
+                comparison = DemoComparison.Run(dir, outDir, r.GetValue(steps), r.GetValue(batch), r.GetValue(seq), CliHost.Interactive(asJson));
+                DemoComparison.Save(outDir, comparison, $"tiny-llama on Tiny Shakespeare (train: first 90 %, held-out: last 10 %), {r.GetValue(steps)} steps of batch {r.GetValue(batch)} × {r.GetValue(seq)} tokens, AdamW, cosine schedule, CPU ({Environment.ProcessorCount} cores).");
+                if (!asJson)
+                {
+                    DemoComparison.Render(comparison);
+                    AnsiConsole.MarkupLine($"written: {Markup.Escape(Path.Combine(outDir, "comparison.md"))}, comparison.png, and each run's metrics.jsonl and loss.png");
+                }
+            }
             if (asJson)
-                JsonOutput.Write(new { model = ModelSummaryView.ToJson(summary), perplexity = EvalCommand.ToJson(ppl, pm), reference_perplexity = reference, generation = gen });
+                JsonOutput.Write(new { model = ModelSummaryView.ToJson(summary), perplexity = EvalCommand.ToJson(ppl, pm), reference_perplexity = reference, generation = gen, fine_tuning = comparison });
             return 0;
         });
         return cmd;

@@ -22,15 +22,18 @@ public static class EvalCommand
         var device = Options.Device();
         var threads = Options.Threads();
         var json = Options.Json();
+        var adapter = ModelSession.AdapterOption();
+        var qst = ModelSession.QstOption();
         var perplexity = new Command("perplexity", "Perplexity of a model over a text file with a sliding window.")
-            { model, data, window, stride, batch, maxTokens, bos, dtype, device, threads, json };
+            { model, data, window, stride, batch, maxTokens, bos, dtype, device, threads, adapter, qst, json };
         perplexity.SetAction(r =>
         {
             Options.ApplyThreads(r.GetValue(threads));
             var (dt, dev) = Options.Runtime(r, dtype, device);
-            using var pm = PretrainedModel.Load(r.GetValue(model)!, dt, dev);
+            using var session = ModelSession.Open(r.GetValue(model)!, dt, dev, r.GetValue(adapter), r.GetValue(qst));
+            var pm = session.Pretrained;
             var result = Perplexity(pm, r.GetValue(data)!, r.GetValue(window), r.GetValue(stride), r.GetValue(batch),
-                r.GetValue(maxTokens), r.GetValue(bos), CliHost.Interactive(r.GetValue(json)));
+                r.GetValue(maxTokens), r.GetValue(bos), CliHost.Interactive(r.GetValue(json)), session.Forward);
             if (r.GetValue(json)) JsonOutput.Write(ToJson(result, pm));
             else Render(result);
             return 0;
@@ -38,14 +41,15 @@ public static class EvalCommand
         return new Command("eval", "Evaluate a model.") { perplexity };
     }
 
-    public static PerplexityResult Perplexity(PretrainedModel pm, string dataFile, int window, int stride, int batch, int maxTokens, bool bos, bool interactive)
+    public static PerplexityResult Perplexity(PretrainedModel pm, string dataFile, int window, int stride, int batch, int maxTokens, bool bos, bool interactive,
+        Func<TorchSharp.torch.Tensor, TorchSharp.torch.Tensor>? forward = null)
     {
         if (!File.Exists(dataFile)) throw new QuantTuneException($"{dataFile}: data file not found");
         var text = File.ReadAllText(dataFile);
         var ids = pm.Tokenizer.Encode(text, bos);
         if (maxTokens > 0 && ids.Count > maxTokens) ids = ids.Take(maxTokens).ToList();
         return ProgressDisplay.Run($"perplexity ({ids.Count:N0} tokens)", interactive,
-            p => PerplexityEvaluator.Evaluate(pm.Model, ids, window, stride, batch, p, CliHost.Cancellation));
+            p => PerplexityEvaluator.Evaluate(forward ?? (x => pm.Model.Forward(x)), pm.Model.Device, ids, window, stride, batch, p, CliHost.Cancellation));
     }
 
     public static object ToJson(PerplexityResult r, PretrainedModel pm) => new

@@ -22,13 +22,16 @@ public static class GenerateCommand
         var device = Options.Device();
         var threads = Options.Threads();
         var json = Options.Json();
+        var adapter = ModelSession.AdapterOption();
+        var qst = ModelSession.QstOption();
         var cmd = new Command("generate", "Continue a prompt with greedy or sampled decoding (KV cache).")
-            { model, prompt, maxNew, temperature, topK, topP, seed, noBos, dtype, device, threads, json };
+            { model, prompt, maxNew, temperature, topK, topP, seed, noBos, dtype, device, threads, adapter, qst, json };
         cmd.SetAction(r =>
         {
             Options.ApplyThreads(r.GetValue(threads));
             var (dt, dev) = Options.Runtime(r, dtype, device);
-            using var pm = PretrainedModel.Load(r.GetValue(model)!, dt, dev);
+            using var session = ModelSession.Open(r.GetValue(model)!, dt, dev, r.GetValue(adapter), r.GetValue(qst));
+            var pm = session.Pretrained;
             var options = new SamplingOptions
             {
                 MaxNewTokens = r.GetValue(maxNew),
@@ -37,7 +40,7 @@ public static class GenerateCommand
                 TopP = r.GetValue(topP),
                 Seed = r.GetValue(seed),
             };
-            var result = Run(pm, r.GetValue(prompt)!, !r.GetValue(noBos), options, stream: !r.GetValue(json));
+            var result = Run(pm, r.GetValue(prompt)!, !r.GetValue(noBos), options, stream: !r.GetValue(json), session.Forward);
             if (r.GetValue(json)) JsonOutput.Write(result);
             return 0;
         });
@@ -47,14 +50,17 @@ public static class GenerateCommand
     public sealed record GenerationResult(string Prompt, int[] PromptIds, int[] OutputIds, string Completion, double TokensPerSecond);
 
     /// <summary>Generates and, when <paramref name="stream"/> is set, prints the completion as it grows.</summary>
-    public static GenerationResult Run(PretrainedModel pm, string prompt, bool addSpecialTokens, SamplingOptions options, bool stream)
+    public static GenerationResult Run(PretrainedModel pm, string prompt, bool addSpecialTokens, SamplingOptions options, bool stream,
+        Func<TorchSharp.torch.Tensor, TorchSharp.torch.Tensor>? forward = null)
     {
         var promptIds = pm.Tokenizer.Encode(prompt, addSpecialTokens).ToArray();
         var output = new List<int>();
         var printed = 0;
         if (stream) Console.Write(prompt);
         var sw = Stopwatch.StartNew();
-        foreach (var id in TextGenerator.Generate(pm.Model, promptIds, options))
+        var tokens = forward is null ? TextGenerator.Generate(pm.Model, promptIds, options)
+            : TextGenerator.Generate(forward, pm.Model.Device, pm.Config.EosTokenIds, promptIds, options);
+        foreach (var id in tokens)
         {
             CliHost.Cancellation.ThrowIfCancellationRequested();
             output.Add(id);

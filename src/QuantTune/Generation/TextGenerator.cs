@@ -31,4 +31,28 @@ public static class TextGenerator
             input = [next];
         }
     }
+
+    /// <summary>
+    /// Generation for a model given only as ids → logits (a QST model, a prompt-tuned wrapper):
+    /// no KV cache, the whole sequence is run again at every step.
+    /// </summary>
+    public static IEnumerable<int> Generate(Func<Tensor, Tensor> logitsOf, Device device, IReadOnlyCollection<int> stop, IReadOnlyList<int> promptIds, SamplingOptions options)
+    {
+        if (promptIds.Count == 0) throw new Diagnostics.QuantTuneException("the prompt is empty; generation needs at least one token");
+        using var sampler = new Sampler(options);
+        using var _ = no_grad();
+        var sequence = promptIds.Select(i => (long)i).ToList();
+        for (int step = 0; step < options.MaxNewTokens; step++)
+        {
+            int next;
+            using (var scope = NewDisposeScope())
+            {
+                var ids = tensor(sequence.ToArray(), [1, sequence.Count], ScalarType.Int64, device);
+                next = sampler.Next(logitsOf(ids)[0, -1]);
+            }
+            yield return next;
+            if ((options.StopTokens ?? stop).Contains(next)) yield break;
+            sequence.Add(next);
+        }
+    }
 }

@@ -40,9 +40,17 @@ public sealed class CliCommandTests
     [Fact]
     public void DemoRunsOnTheEmbeddedModelWithNoArgument()
     {
-        var r = CliRunner.Run("demo", "--max-tokens", "2049", "--json");
+        var outDir = Directory.CreateTempSubdirectory("qt-demo-").FullName;
+        CliRunner.Result r;
+        try { r = CliRunner.Run("demo", "--max-tokens", "2049", "--steps", "2", "--batch", "2", "--seq", "32", "--out", outDir, "--json"); }
+        finally
+        {
+            Assert.True(File.Exists(Path.Combine(outDir, "comparison.png")));
+            Directory.Delete(outDir, recursive: true);
+        }
         Assert.Equal(0, r.ExitCode);
         var json = JsonDocument.Parse(r.Stdout).RootElement;
+        Assert.Equal(["lora", "qlora", "qst"], json.GetProperty("fine_tuning").EnumerateArray().Select(e => e.GetProperty("Method").GetString()));
         Assert.Equal(5_048_576, json.GetProperty("model").GetProperty("parameters").GetInt64());
         Assert.Equal(2048, json.GetProperty("perplexity").GetProperty("predicted_tokens").GetInt64());
         using var reference = new Models.ReferenceOutputs(TestData.TinyLlamaDir);

@@ -1,0 +1,27 @@
+using QuantTune.Models.Loading;
+using QuantTune.Quantization.FourBit;
+using QuantTune.Quantization.Layers;
+using QuantTune.Quantization.Models;
+using static TorchSharp.torch;
+
+namespace QuantTune.SideTuning;
+
+/// <summary>
+/// Puts a saved side network on a loaded base model for inference: quantizes the backbone as
+/// it was during training (NF4, double quantization) unless it is already quantized, checks
+/// that the base matches, and loads the side weights.
+/// </summary>
+public static class QstLoader
+{
+    public static QstModel Attach(PretrainedModel pm, string sideDirectory)
+    {
+        var info = QstCheckpoint.ReadInfo(sideDirectory);
+        QstCheckpoint.CheckBase(info, pm.Config, sideDirectory);
+        if (!pm.Model.named_modules().Any(m => m.module is QuantizedLinear))
+            ModelQuantizer.Quantize(pm.Model, new FourBitQuantizer(FourBitType.NF4, 64, doubleQuant: true), ScalarType.BFloat16);
+        var qst = new QstModel(pm.Model, QstCheckpoint.ConfigOf(info), seed: 0);
+        QstCheckpoint.LoadWeights(qst, sideDirectory);
+        qst.eval();
+        return qst;
+    }
+}
