@@ -11,6 +11,7 @@ var root = new RootCommand("QuantTune: quantize, fine-tune and evaluate LLMs (Ll
     QuantReportCommand.Create(),
     FinetuneCommand.Create(),
     MergeCommand.Create(),
+    PlanCommand.Create(),
     DemoCommand.Create(),
 };
 return CliHost.Run(root, args);

@@ -14,7 +14,7 @@ namespace QuantTune.Cli.Commands;
 public static class DemoComparison
 {
     public static readonly (FineTuneMethod Method, double Lr)[] Methods =
-        [(FineTuneMethod.Lora, 2e-3), (FineTuneMethod.Qlora, 2e-3), (FineTuneMethod.Qst, 2e-3)];
+        [(FineTuneMethod.Lora, 1e-2), (FineTuneMethod.Qlora, 1e-2), (FineTuneMethod.Qst, 3e-2)];
 
     public static IReadOnlyList<FineTuneSummary> Run(string model, string outputDirectory, int steps, int batch, int seq, bool interactive)
     {

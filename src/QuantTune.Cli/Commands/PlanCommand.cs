@@ -1,0 +1,60 @@
+using System.CommandLine;
+using QuantTune.Cli.Rendering;
+using QuantTune.Diagnostics;
+using QuantTune.Models.Config;
+using QuantTune.SideTuning;
+using QuantTune.Training.Memory;
+using Spectre.Console;
+
+namespace QuantTune.Cli.Commands;
+
+public static class PlanCommand
+{
+    public static Command Create()
+    {
+        var model = new Option<string>("--model", "-m") { Description = "checkpoint folder or config.json", Required = true };
+        var method = new Option<string>("--method") { Description = "full, lora, qlora, qst or all", DefaultValueFactory = _ => "all" };
+        var batch = new Option<int>("--batch") { DefaultValueFactory = _ => 4 };
+        var seq = new Option<int>("--seq") { DefaultValueFactory = _ => 512 };
+        var rank = new Option<int>("--rank", "-r") { DefaultValueFactory = _ => 64, Description = "LoRA rank" };
+        var reduction = new Option<int>("--reduction") { DefaultValueFactory = _ => 16, Description = "QST reduction factor" };
+        var dtype = new Option<string>("--dtype") { DefaultValueFactory = _ => "bf16", Description = "weights and activations: bf16 (GPU) or fp32 (CPU)" };
+        var device = new Option<string>("--device") { DefaultValueFactory = _ => "cuda", Description = "cuda (flash attention keeps no probabilities) or cpu (the math kernel keeps them)" };
+        var budget = new Option<double?>("--budget") { Description = "memory budget in GiB: says which methods fit" };
+        var json = Options.Json();
+        var cmd = new Command("plan", "Predict M1 (weights), M2 (optimizer + gradients), M3 (activations) and the peak for full fine-tuning, LoRA, QLoRA and QST.")
+            { model, method, batch, seq, rank, reduction, dtype, device, budget, json };
+        cmd.SetAction(r =>
+        {
+            var path = r.GetValue(model)!;
+            var config = ModelConfig.Load(path);
+            var methods = r.GetValue(method) == "all" ? MemoryPlanner.Methods : [r.GetValue(method)!];
+            int bytes = r.GetValue(dtype) switch { "bf16" or "fp16" => 2, "fp32" => 4, var d => throw new QuantTuneException($"--dtype {d}: expected bf16, fp16 or fp32") };
+            bool cpu = r.GetValue(device) switch { "cpu" => true, "cuda" => false, var d => throw new QuantTuneException($"--device {d}: expected cuda or cpu") };
+            var plans = methods.Select(m => MemoryPlanner.Plan(new PlanRequest(config, m, r.GetValue(batch), r.GetValue(seq))
+            {
+                ElementBytes = bytes,
+                LoraRank = r.GetValue(rank),
+                Qst = new QstConfig { Reduction = r.GetValue(reduction) },
+                AttentionProbabilitiesKept = cpu,
+            })).ToList();
+            long? budgetBytes = r.GetValue(budget) is double g ? (long)(g * (1L << 30)) : null;
+            if (r.GetValue(json)) JsonOutput.Write(new { model = path, batch = r.GetValue(batch), seq = r.GetValue(seq), plans, budget_bytes = budgetBytes, fits = budgetBytes is long bb ? plans.Where(p => p.Fits(bb)).Select(p => p.Method) : null });
+            else
+            {
+                var table = new Table().AddColumns("method", "trainable", "M1 weights", "M2 optimizer+grads", "M3 activations", "peak") ;
+                if (budgetBytes is not null) table.AddColumn("fits");
+                foreach (var p in plans)
+                {
+                    var row = new List<string> { p.Method, $"{p.TrainableParameters:N0}", ModelSummaryView.Bytes(p.M1), ModelSummaryView.Bytes(p.M2), ModelSummaryView.Bytes(p.M3), ModelSummaryView.Bytes(p.Peak) };
+                    if (budgetBytes is long b) row.Add(p.Fits(b) ? "[green]yes[/]" : "[red]no[/]");
+                    table.AddRow(row.ToArray());
+                }
+                AnsiConsole.Write(table);
+                AnsiConsole.MarkupLine($"[grey]batch {r.GetValue(batch)} × {r.GetValue(seq)} tokens, {r.GetValue(dtype)}, AdamW (32-bit moments), LoRA r = {r.GetValue(rank)}, QST r = {r.GetValue(reduction)}, no gradient checkpointing[/]");
+            }
+            return 0;
+        });
+        return cmd;
+    }
+}
