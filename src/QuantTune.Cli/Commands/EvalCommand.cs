@@ -38,7 +38,49 @@ public static class EvalCommand
             else Render(result);
             return 0;
         });
-        return new Command("eval", "Evaluate a model.") { perplexity };
+        return new Command("eval", "Evaluate a model.") { perplexity, Mmlu() };
+    }
+
+    static Command Mmlu()
+    {
+        var model = Options.Model();
+        var data = new Option<string?>("--data", "-d") { Description = "MMLU CSV file or folder (default: the embedded test subjects)" };
+        var dev = new Option<string?>("--dev") { Description = "folder of solved examples for few-shot prompts (default: the embedded dev set)" };
+        var shots = new Option<int>("--shots") { Description = "solved examples per prompt", DefaultValueFactory = _ => 0 };
+        var limit = new Option<int>("--limit") { Description = "evaluate at most N questions (0: all)", DefaultValueFactory = _ => 0 };
+        var dtype = Options.DType();
+        var device = Options.Device();
+        var threads = Options.Threads();
+        var adapter = ModelSession.AdapterOption();
+        var qst = ModelSession.QstOption();
+        var json = Options.Json();
+        var cmd = new Command("mmlu", "MMLU-style multiple choice: the log-likelihood of each answer letter.") { model, data, dev, shots, limit, dtype, device, threads, adapter, qst, json };
+        cmd.SetAction(r =>
+        {
+            Options.ApplyThreads(r.GetValue(threads));
+            var (dt, dv) = Options.Runtime(r, dtype, device);
+            var questions = QuantTune.Evaluation.MultipleChoice.MmluQuestion.Load(r.GetValue(data) ?? Path.Combine(Assets.Root, "data", "mmlu", "test"));
+            if (r.GetValue(limit) > 0) questions = questions.Take(r.GetValue(limit)).ToList();
+            var devSet = r.GetValue(shots) > 0 ? QuantTune.Evaluation.MultipleChoice.MmluQuestion.Load(r.GetValue(dev) ?? Path.Combine(Assets.Root, "data", "mmlu", "dev")) : null;
+            using var session = ModelSession.Open(r.GetValue(model)!, dt, dv, r.GetValue(adapter), r.GetValue(qst));
+            var pm = session.Pretrained;
+            var result = ProgressDisplay.Run($"mmlu ({questions.Count} questions)", CliHost.Interactive(r.GetValue(json)),
+                p => QuantTune.Evaluation.MultipleChoice.MmluEvaluator.Evaluate(session.Forward ?? (x => pm.Model.Forward(x)), pm.Model.Device, pm.Tokenizer,
+                    questions, devSet, r.GetValue(shots), progress: p, cancel: CliHost.Cancellation));
+            if (r.GetValue(json))
+                JsonOutput.Write(new { accuracy = result.Accuracy, correct = result.Correct, total = result.Total, shots = result.Shots,
+                    subjects = result.BySubject.ToDictionary(kv => kv.Key, kv => new { correct = kv.Value.Correct, total = kv.Value.Total }) });
+            else
+            {
+                var table = new Table().AddColumns("subject", "accuracy", "questions");
+                foreach (var (subject, (c, t)) in result.BySubject.OrderBy(kv => kv.Key))
+                    table.AddRow(subject, $"{100.0 * c / t:F1} %", $"{t}");
+                table.AddRow("[bold]all[/]", $"[bold]{100 * result.Accuracy:F1} %[/]", $"{result.Total}");
+                AnsiConsole.Write(table);
+            }
+            return 0;
+        });
+        return cmd;
     }
 
     public static PerplexityResult Perplexity(PretrainedModel pm, string dataFile, int window, int stride, int batch, int maxTokens, bool bos, bool interactive,

@@ -36,10 +36,7 @@ public sealed class CausalLM : nn.Module
     {
         using var scope = NewDisposeScope();
         var h = model.Forward(ids, cache, hiddenStates);
-        var logits = Head(h);
-        if (hiddenStates is not null)
-            foreach (var t in hiddenStates) t.MoveToOuterDisposeScope();
-        return logits.MoveToOuterDisposeScope();
+        return Head(h).MoveToOuterDisposeScope();
     }
 
     /// <summary>Applies the LM head to (normed) hidden states.</summary>

@@ -29,7 +29,8 @@ public sealed class DecoderStack : nn.Module
     /// Runs the stack on token ids [B, T]. Returns the normed last hidden state [B, T, hidden].
     /// When <paramref name="hiddenStates"/> is given it receives, as transformers'
     /// output_hidden_states does, the embedding output, each layer's output, and for the last
-    /// layer the normed output (L+1 tensors).
+    /// layer the normed output (L+1 tensors). Those belong to the caller: they are outside any
+    /// dispose scope, so the caller disposes them.
     /// </summary>
     public Tensor Forward(Tensor ids, KvCache? cache = null, List<Tensor>? hiddenStates = null)
     {
@@ -50,9 +51,11 @@ public sealed class DecoderStack : nn.Module
             if (i < layers.Count - 1) hiddenStates?.Add(x);
         }
         var output = norm.forward(x);
-        hiddenStates?.Add(output);
         if (hiddenStates is not null)
-            foreach (var h in hiddenStates) h.MoveToOuterDisposeScope();
+        {
+            hiddenStates.Add(output.alias());
+            foreach (var h in hiddenStates) h.DetachFromDisposeScope();
+        }
         return output.MoveToOuterDisposeScope();
     }
 

@@ -56,26 +56,6 @@ public sealed class FineTuneTests(ITestOutputHelper output) : IDisposable
     }
 
     [Fact]
-    public void AnInterruptedRunResumesBitExactly()
-    {
-        var whole = Request(FineTuneMethod.Lora, "whole", steps: 6) with { Training = Request(FineTuneMethod.Lora, "x", steps: 6).Training with { CheckpointEvery = 3 } };
-        FineTuner.Run(whole);
-
-        var parted = whole with { OutputDirectory = Path.Combine(_dir, "parted") };
-        using var cancel = new CancellationTokenSource();
-        var stopAtThree = new Progress(p => { if (p.Step == 3) cancel.Cancel(); });
-        Assert.ThrowsAny<OperationCanceledException>(() => FineTuner.Run(parted, stopAtThree, cancel.Token));
-        var resumed = FineTuner.Run(parted with { Resume = true });
-        Assert.Equal(3, resumed.ResumedFrom);
-
-        using var a = SafetensorsFile.Open(Path.Combine(whole.OutputDirectory, "checkpoint", "trainable.safetensors"));
-        using var b = SafetensorsFile.Open(Path.Combine(parted.OutputDirectory, "checkpoint", "trainable.safetensors"));
-        Assert.Equal(a.Tensors.Keys.Order(), b.Tensors.Keys.Order());
-        foreach (var name in a.Tensors.Keys) Assert.Equal(a.GetBytes(name).ToArray(), b.GetBytes(name).ToArray());
-        Assert.Equal(File.ReadAllLines(Path.Combine(whole.OutputDirectory, "metrics.jsonl")).Length, File.ReadAllLines(Path.Combine(parted.OutputDirectory, "metrics.jsonl")).Length);
-    }
-
-    [Fact]
     public void ALearningRateThatMakesTheLossNaNStopsWithAClearMessageAndKeepsTheLastCheckpoint()
     {
         var r = Request(FineTuneMethod.Full, "nan", steps: 8, lr: 1e9) with { Training = Request(FineTuneMethod.Full, "x", steps: 8, lr: 1e9).Training with { CheckpointEvery = 1, MaxGradNorm = 0 } };
@@ -96,6 +76,51 @@ public sealed class FineTuneTests(ITestOutputHelper output) : IDisposable
     {
         var e = Assert.ThrowsAny<QuantTuneException>(() => FineTuner.Run(Request(FineTuneMethod.Lora, "none") with { Resume = true }));
         Assert.Contains("no checkpoint", e.Message);
+    }
+
+}
+
+/// <summary>
+/// Bit-exact resume. Dropout draws from libtorch's process-wide generator, which the trainer
+/// reseeds every step; tests running in parallel would draw from it too, so this one runs alone.
+/// </summary>
+[Collection(SerialCollection.Name)]
+public sealed class ResumeTests : IDisposable
+{
+    readonly string _dir = Directory.CreateTempSubdirectory("qt-resume-").FullName;
+
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
+
+    [Fact]
+    public void AnInterruptedRunResumesBitExactly()
+    {
+        var whole = Request("whole");
+        FineTuner.Run(whole);
+
+        var parted = whole with { OutputDirectory = Path.Combine(_dir, "parted") };
+        using var cancel = new CancellationTokenSource();
+        var stopAtThree = new Progress(p => { if (p.Step == 3) cancel.Cancel(); });
+        Assert.ThrowsAny<OperationCanceledException>(() => FineTuner.Run(parted, stopAtThree, cancel.Token));
+        var resumed = FineTuner.Run(parted with { Resume = true });
+        Assert.Equal(3, resumed.ResumedFrom);
+
+        using var a = SafetensorsFile.Open(Path.Combine(whole.OutputDirectory, "checkpoint", "trainable.safetensors"));
+        using var b = SafetensorsFile.Open(Path.Combine(parted.OutputDirectory, "checkpoint", "trainable.safetensors"));
+        Assert.Equal(a.Tensors.Keys.Order(), b.Tensors.Keys.Order());
+        foreach (var name in a.Tensors.Keys) Assert.Equal(a.GetBytes(name).ToArray(), b.GetBytes(name).ToArray());
+        Assert.Equal(File.ReadAllLines(Path.Combine(whole.OutputDirectory, "metrics.jsonl")).Length, File.ReadAllLines(Path.Combine(parted.OutputDirectory, "metrics.jsonl")).Length);
+    }
+
+    FineTuneRequest Request(string name)
+    {
+        var data = Path.Combine(_dir, "data.txt");
+        if (!File.Exists(data)) File.WriteAllText(data, File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "assets", "data", "tiny-shakespeare.txt"))[..60_000]);
+        return new FineTuneRequest
+        {
+            ModelDirectory = TestData.TinyLlamaDir, DataFile = data, OutputDirectory = Path.Combine(_dir, name), Method = FineTuneMethod.Lora,
+            SequenceLength = 64, MaxEvalExamples = 8, Dropout = 0.1,
+            Training = new TrainingOptions { Steps = 6, BatchSize = 4, LearningRate = 3e-3, Seed = 7, CheckpointEvery = 3 },
+        };
     }
 
     sealed class Progress(Action<TrainingProgress> report) : IProgress<TrainingProgress>

@@ -6,6 +6,7 @@ using Xunit.Abstractions;
 
 namespace QuantTune.Tests.Training.Memory;
 
+[Collection(SerialCollection.Name)]
 public sealed class MemoryPlannerTests(ITestOutputHelper output)
 {
     static ModelConfig Config(string name) => ModelConfig.Load(Path.Combine(AppContext.BaseDirectory, "assets", "configs", name));
