@@ -1,9 +1,10 @@
 using System.Text.Json;
 using QuantTune.Bench;
 
-// Usage: dotnet run --project bench/QuantTune.Bench -c Release -- foundation|quantization [options] [--out bench/results]
+// Usage: dotnet run --project bench/QuantTune.Bench -c Release -- foundation|quantization|finetune [options] [--out bench/results]
 //   foundation:   [--synthetic-gib 1] [--tokens 65536]
 //   quantization: [--rows 8192] [--columns 8192]
+//   finetune:     [--steps 60] [--batch 8] [--seq 128]
 var argList = args.ToList();
 string Arg(string name, string fallback) { int i = argList.IndexOf(name); return i >= 0 && i + 1 < argList.Count ? argList[i + 1] : fallback; }
 var which = args.FirstOrDefault(a => !a.StartsWith("--")) ?? "foundation";
@@ -26,8 +27,13 @@ switch (which)
         result = new { benchmark = which, command = Command(), machine = Machine.Describe(),
             results = QuantizationBenchmark.Run(int.Parse(Arg("--rows", "8192")), int.Parse(Arg("--columns", "8192"))) };
         break;
+    case "finetune":
+        result = new { benchmark = which, command = Command(), machine = Machine.Describe(),
+            results = FineTuneBenchmark.Run(model, Path.Combine(assets, "data", "tiny-shakespeare.txt"), Arg("--scratch", Path.GetTempPath()),
+                int.Parse(Arg("--steps", "60")), int.Parse(Arg("--batch", "8")), int.Parse(Arg("--seq", "128"))) };
+        break;
     default:
-        Console.Error.WriteLine($"unknown benchmark '{which}'; expected foundation or quantization");
+        Console.Error.WriteLine($"unknown benchmark '{which}'; expected foundation, quantization or finetune");
         return 2;
 }
 Directory.CreateDirectory(outDir);

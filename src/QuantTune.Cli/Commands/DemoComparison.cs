@@ -60,7 +60,7 @@ public static class DemoComparison
     {
         AtomicFile.WriteAllText(Path.Combine(outputDirectory, "comparison.md"), header + "\n\n" + Markdown(rows));
         const double MiB = 1048576.0;
-        QuantTune.Plots.StackedBarChart.Save(Path.Combine(outputDirectory, "comparison.png"), "Fine-tuning tiny-llama on Tiny Shakespeare: memory by method (measured)", "MiB",
+        QuantTune.Plots.StackedBarChart.Save(Path.Combine(outputDirectory, "comparison.png"), "Memory by method (measured): tiny-llama, Tiny Shakespeare", "MiB",
             rows.Select(r => r.Method).ToList(),
             [
                 ("M1 weights", rows.Select(r => r.Memory.M1 / MiB).ToArray()),

@@ -41,6 +41,7 @@ public static class FinetuneCommand
         var qstBottleneck = new Option<int>("--qst-bottleneck") { DefaultValueFactory = _ => 16, Description = "QST: downsampler bottleneck" };
         var downsampler = new Option<string>("--downsampler") { DefaultValueFactory = _ => "adapter", Description = "QST: adapter, linear, lora, maxpool or avgpool" };
         var sideLayers = new Option<string?>("--side-layers") { Description = "QST: comma-separated backbone layers feeding the side network (default: all)" };
+        var checkpointing = new Option<bool>("--gradient-checkpointing") { Description = "recompute each layer in backward instead of keeping its activations (less memory, one more forward)" };
         var skipBad = new Option<bool>("--skip-bad-lines") { Description = "skip malformed records (each is reported) instead of stopping" };
         var threads = Options.Threads();
         var json = Options.Json();
@@ -48,7 +49,7 @@ public static class FinetuneCommand
         {
             model, data, format, method, output, steps, batch, accumulate, lr, schedule, warmup, maxGradNorm, weightDecay, seed, seq,
             evalEvery, checkpointEvery, resume, optimizer, rank, alpha, dropout, targets, rslora, bottleneck, virtualTokens,
-            reduction, qstBottleneck, downsampler, sideLayers, skipBad, threads, json,
+            reduction, qstBottleneck, downsampler, sideLayers, checkpointing, skipBad, threads, json,
         };
         cmd.SetAction(r =>
         {
@@ -72,6 +73,7 @@ public static class FinetuneCommand
                 SequenceLength = r.GetValue(seq),
                 Resume = r.GetValue(resume),
                 SkipBadLines = r.GetValue(skipBad),
+                GradientCheckpointing = r.GetValue(checkpointing),
                 Rank = r.GetValue(rank), Alpha = r.GetValue(alpha), Dropout = r.GetValue(dropout), RsLora = r.GetValue(rslora),
                 Targets = r.GetValue(targets)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries),
                 Bottleneck = r.GetValue(bottleneck), VirtualTokens = r.GetValue(virtualTokens),

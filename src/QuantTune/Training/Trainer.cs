@@ -26,8 +26,6 @@ public sealed class Trainer
     public required Func<IReadOnlyList<(string Name, Parameter Param)>, ITrainingOptimizer> CreateOptimizer { get; init; }
     public required TrainingOptions Options { get; init; }
     public required string OutputDirectory { get; init; }
-    /// <summary>A module whose weights count in M1 besides <see cref="Model"/>'s (prompt tuning trains a wrapper that does not hold the base).</summary>
-    public nn.Module? WeightsModel { get; init; }
     /// <summary>Mean loss on held-out data (nats/token), or null for none.</summary>
     public Func<double>? Evaluate { get; init; }
 
@@ -65,7 +63,7 @@ public sealed class Trainer
         }
 
         ProcessMemory.TrackLargeAllocations();
-        long weights = WeightBytes.Of(Model) + (WeightsModel is null ? 0 : WeightBytes.Of(WeightsModel));
+        long weights = WeightBytes.Of(Model);
         long gradientBytes = trainable.Sum(p => p.parameter.numel() * p.parameter.ElementSize);
         long? activations = null, stepPeak = null;
         int measureAt = Math.Min(startStep + 1, Options.Steps - 1);
@@ -113,7 +111,8 @@ public sealed class Trainer
             optimizer.Step();
             optimizer.ZeroGrad();
             if (measure && ProcessMemory.Peak is long peak) stepPeak = weights + gradientBytes + optimizer.StateBytes + (peak - baseline!.Value);
-            if (step > startStep) { stepSeconds += stepClock.Elapsed.TotalSeconds; timedSteps++; }
+            // The first step of a run warms up (allocations, optimizer state); it counts only if it is the only one.
+            if (step > startStep || Options.Steps - startStep == 1) { stepSeconds += stepClock.Elapsed.TotalSeconds; timedSteps++; }
             lastLoss = loss;
             int done = step + 1;
             evalLoss = null;

@@ -45,9 +45,13 @@ public sealed class DecoderStack : nn.Module
         long past = cache?.Length ?? 0;
         var (cos, sin) = _rope.CosSin(past, x.shape[1], x.dtype);
         hiddenStates?.Add(x);
+        bool checkpoint = GradientCheckpointing && cache is null && is_grad_enabled();
+        // A checkpointed layer passes gradients only to an input that needs them: with a frozen
+        // embedding, mark its output as needing one (transformers' enable_input_require_grads).
+        if (checkpoint && !x.requires_grad) x = x.detach().requires_grad_(true);
         for (int i = 0; i < layers.Count; i++)
         {
-            x = layers[i].Forward(x, cos, sin, i, past, cache);
+            x = checkpoint ? CheckpointedLayer.Apply(layers[i], x, cos, sin, i) : layers[i].Forward(x, cos, sin, i, past, cache);
             if (i < layers.Count - 1) hiddenStates?.Add(x);
         }
         var output = norm.forward(x);
@@ -58,6 +62,9 @@ public sealed class DecoderStack : nn.Module
         }
         return output.MoveToOuterDisposeScope();
     }
+
+    /// <summary>Recompute each layer in backward instead of keeping its activations (see <see cref="CheckpointedLayer"/>).</summary>
+    public bool GradientCheckpointing { get; set; }
 
     /// <summary>The RoPE cos/sin tables for positions start..start+length-1 (for models that run the layers themselves, as QST does).</summary>
     public (Tensor Cos, Tensor Sin) RopeTables(long start, long length, ScalarType dtype) => _rope.CosSin(start, length, dtype);

@@ -19,6 +19,8 @@ public sealed record FineTuneRequest
     public int MaxEvalExamples { get; init; } = 64;
     public bool SkipBadLines { get; init; }
     public bool Resume { get; init; }
+    /// <summary>Recompute each decoder layer in backward instead of keeping its activations.</summary>
+    public bool GradientCheckpointing { get; init; }
 
     // LoRA / DoRA / QLoRA
     public int Rank { get; init; } = 8;

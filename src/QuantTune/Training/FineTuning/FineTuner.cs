@@ -36,12 +36,11 @@ public static class FineTuner
         if (r.Method.QuantizesBackbone())
             ModelQuantizer.Quantize(model, new FourBitQuantizer(FourBitType.NF4, 64, doubleQuant: true), ScalarType.BFloat16);
         var data = FineTuneData.Load(r, pm.Tokenizer);
+        model.model.GradientCheckpointing = r.GradientCheckpointing && r.Method != FineTuneMethod.Qst; // QST's backbone runs without autograd anyway
         var (trainModule, forward, save) = Apply(r, pm);
         // Parameters the method added (adapters, side network, new biases) on top of the original ones.
         total += model.parameters().Concat(trainModule.parameters()).Distinct(ReferenceEqualityComparer.Instance).Cast<Parameter>()
             .Where(p => !original.Contains(p)).Sum(p => p.numel());
-        // Prompt tuning trains a wrapper that does not hold the base model: its weights count too.
-        bool wrapperOnly = r.Method == FineTuneMethod.Prompt;
 
         var evalBatcher = new Batcher(data.Eval, r.Training.BatchSize, Batcher.PadIdFor(pm.Tokenizer), 0, shuffle: false);
         double EvalLoss() => MeanLoss(forward, evalBatcher);
@@ -50,7 +49,6 @@ public static class FineTuner
         var trainer = new Trainer
         {
             Model = trainModule,
-            WeightsModel = wrapperOnly ? model : null,
             Forward = forward,
             Data = new BatcherSource(new Batcher(data.Train, r.Training.BatchSize, Batcher.PadIdFor(pm.Tokenizer), (int)r.Training.Seed)),
             CreateOptimizer = parameters => CreateOptimizer(r, parameters),
@@ -67,7 +65,8 @@ public static class FineTuner
             before, after, result.Steps, result.ResumedFrom, result.SecondsPerStep, result.Memory, r.OutputDirectory, resultDir,
             data.Train.Count, data.Eval.Count, data.Problems.Select(p => p.ToString()).ToList());
         IO.AtomicFile.WriteAllText(Path.Combine(r.OutputDirectory, "summary.json"),
-            System.Text.Json.JsonSerializer.Serialize(summary, new System.Text.Json.JsonSerializerOptions { WriteIndented = true, PropertyNamingPolicy = System.Text.Json.JsonNamingPolicy.SnakeCaseLower }));
+            System.Text.Json.JsonSerializer.Serialize(summary, new System.Text.Json.JsonSerializerOptions { WriteIndented = true, PropertyNamingPolicy = System.Text.Json.JsonNamingPolicy.SnakeCaseLower,
+                NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals }));
         return summary;
     }
 

@@ -1,0 +1,77 @@
+using System.Text.Json;
+
+namespace QuantTune.Tests.Cli;
+
+public sealed class CliFinetuneTests : IDisposable
+{
+    readonly string _dir = Directory.CreateTempSubdirectory("qt-cli-ft-").FullName;
+
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
+
+    string Shakespeare()
+    {
+        var path = Path.Combine(_dir, "s.txt");
+        File.WriteAllText(path, File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "assets", "data", "tiny-shakespeare.txt"))[..40_000]);
+        return path;
+    }
+
+    [Fact]
+    public void QloraRunWritesAnAdapterThatEvalAndGenerateLoad()
+    {
+        var run = Path.Combine(_dir, "run");
+        var r = CliRunner.Run("finetune", "--model", TestData.TinyLlamaDir, "--data", Shakespeare(), "--method", "qlora", "--steps", "4",
+            "--batch", "2", "--seq", "32", "--lr", "3e-3", "--out", run, "--json");
+        Assert.Equal(0, r.ExitCode);
+        var summary = JsonDocument.Parse(r.Stdout).RootElement;
+        Assert.Equal("qlora", summary.GetProperty("method").GetString());
+        var adapter = summary.GetProperty("result_directory").GetString()!;
+        Assert.True(File.Exists(Path.Combine(adapter, "adapter_config.json")));
+        Assert.True(File.Exists(Path.Combine(run, "loss.png")));
+        Assert.True(File.Exists(Path.Combine(run, "summary.json")));
+        var e = CliRunner.Run("eval", "perplexity", "--model", TestData.TinyLlamaDir, "--adapter", adapter, "--data", Shakespeare(), "--max-tokens", "513", "--json");
+        Assert.Equal(0, e.ExitCode);
+        var g = CliRunner.Run("generate", "--model", TestData.TinyLlamaDir, "--adapter", adapter, "--prompt", "ROMEO:", "-n", "4", "--json");
+        Assert.Equal(0, g.ExitCode);
+        var merged = Path.Combine(_dir, "merged");
+        Assert.Equal(0, CliRunner.Run("merge", "--model", TestData.TinyLlamaDir, "--adapter", adapter, "--out", merged).ExitCode);
+        Assert.True(File.Exists(Path.Combine(merged, "model.safetensors")));
+    }
+
+    [Fact]
+    public void QstRunSavesASideNetworkThatEvalMmluAndGenerateUse()
+    {
+        var run = Path.Combine(_dir, "qst");
+        var r = CliRunner.Run("finetune", "--model", TestData.TinyLlamaDir, "--data", Shakespeare(), "--method", "qst", "--steps", "3",
+            "--batch", "2", "--seq", "32", "--out", run, "--json");
+        Assert.Equal(0, r.ExitCode);
+        var side = JsonDocument.Parse(r.Stdout).RootElement.GetProperty("result_directory").GetString()!;
+        Assert.Equal(0, CliRunner.Run("eval", "perplexity", "--model", TestData.TinyLlamaDir, "--qst", side, "--data", Shakespeare(), "--max-tokens", "257").ExitCode);
+        Assert.Equal(0, CliRunner.Run("eval", "mmlu", "--model", TestData.TinyLlamaDir, "--qst", side, "--limit", "4", "--json").ExitCode);
+        Assert.Equal(0, CliRunner.Run("generate", "--model", TestData.TinyLlamaDir, "--qst", side, "--prompt", "ROMEO:", "-n", "3").ExitCode);
+        CliRunner.AssertCleanFailure(CliRunner.Run("eval", "perplexity", "--model", TestData.TinyQwen2Dir, "--qst", side, "--data", Shakespeare()), "another base model");
+    }
+
+    [Fact]
+    public void BrokenInstructionLineIsNamedAndCanBeSkipped()
+    {
+        var data = Path.Combine(_dir, "alpaca.jsonl");
+        var good = "{\"instruction\": \"Say hi\", \"input\": \"\", \"output\": \"hi\"}";
+        File.WriteAllLines(data, [good, good, "{\"instruction\": \"broken\"", good, good, good]);
+        CliRunner.AssertCleanFailure(CliRunner.Run("finetune", "--model", TestData.TinyLlamaDir, "--data", data, "--steps", "1", "--batch", "2", "--out", Path.Combine(_dir, "a")),
+            "alpaca.jsonl", "line 3");
+        var r = CliRunner.Run("finetune", "--model", TestData.TinyLlamaDir, "--data", data, "--steps", "1", "--batch", "2", "--skip-bad-lines", "--out", Path.Combine(_dir, "b"), "--json");
+        Assert.Equal(0, r.ExitCode);
+        Assert.Contains("line 3", JsonDocument.Parse(r.Stdout).RootElement.GetProperty("data_problems")[0].GetString());
+    }
+
+    [Fact]
+    public void BadOptionsAreRejected()
+    {
+        var data = Shakespeare();
+        CliRunner.AssertCleanFailure(CliRunner.Run("finetune", "--model", TestData.TinyLlamaDir, "--data", data, "--method", "lora", "--targets", "nope_proj", "--out", Path.Combine(_dir, "t")), "nope_proj");
+        CliRunner.AssertCleanFailure(CliRunner.Run("finetune", "--model", TestData.TinyLlamaDir, "--data", data, "--method", "sgd", "--out", Path.Combine(_dir, "m")), "--method sgd");
+        CliRunner.AssertCleanFailure(CliRunner.Run("finetune", "--model", TestData.TinyLlamaDir, "--data", data, "--method", "qst", "--reduction", "3", "--out", Path.Combine(_dir, "q")), "--reduction 3");
+        CliRunner.AssertCleanFailure(CliRunner.Run("finetune", "--model", TestData.TinyLlamaDir, "--data", data, "--lr", "-1", "--out", Path.Combine(_dir, "l")), "--lr");
+        CliRunner.AssertCleanFailure(CliRunner.Run("eval", "perplexity", "--model", TestData.TinyQwen2Dir, "--adapter", TestData.TinyLlamaLoraDir, "--data", data), "shape");
+    }
+}
