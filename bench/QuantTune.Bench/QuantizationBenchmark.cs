@@ -62,6 +62,8 @@ public static class QuantizationBenchmark
     /// </summary>
     static object LinearMemory(int rows, int columns)
     {
+        // As the trainer measures: tensors of 64 KiB or more get their own mappings, so RSS follows live tensors.
+        QuantTune.Diagnostics.ProcessMemory.TrackLargeAllocations();
         using var scope = NewDisposeScope();
         var w = randn(rows, columns) * 0.02;
         var q = QuantizationSchemes.Create(new("nf4", Block: 64, DoubleQuant: true)).Quantize(w);
@@ -71,6 +73,7 @@ public static class QuantizationBenchmark
         var x = randn(4, 64, columns).requires_grad_(true);
         layer.forward(x).sum().backward(); // warm-up: allocator caches, thread pools
         x.grad!.zero_();
+        QuantTune.Diagnostics.ProcessMemory.Trim();
         var baseline = Rss.Reset();
         var y = layer.forward(x);
         var forwardPeak = Rss.PeakSinceReset() - baseline;

@@ -27,7 +27,11 @@ public sealed class DequantizingMatmul : autograd.SingleTensorFunction<Dequantiz
         using var scope = NewDisposeScope();
         var outputs = new List<Tensor>();
         foreach (var (start, count) in Chunks(weight))
-            outputs.Add(matmul(x, weight.DequantizeRows(start, count, x.dtype).t()));
+        {
+            // Each dequantized chunk is freed before the next is made: one chunk alive at a time.
+            using var chunkScope = NewDisposeScope();
+            outputs.Add(matmul(x, weight.DequantizeRows(start, count, x.dtype).t()).MoveToOuterDisposeScope());
+        }
         return (outputs.Count == 1 ? outputs[0] : cat(outputs, -1)).MoveToOuterDisposeScope();
     }
 
@@ -39,8 +43,10 @@ public sealed class DequantizingMatmul : autograd.SingleTensorFunction<Dequantiz
         Tensor? gradInput = null;
         foreach (var (start, count) in Chunks(weight))
         {
+            using var chunkScope = NewDisposeScope();
             var part = matmul(gradOutput.narrow(-1, start, count).to_type(dtype), weight.DequantizeRows(start, count, dtype));
-            gradInput = gradInput is null ? part : gradInput.add_(part);
+            if (gradInput is null) gradInput = part.MoveToOuterDisposeScope();
+            else gradInput.add_(part);
         }
         // One entry per argument of Apply: the input's gradient, none for the (frozen) weight.
         return [gradInput!.MoveToOuterDisposeScope(), null!];
