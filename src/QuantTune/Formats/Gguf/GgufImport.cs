@@ -1,0 +1,112 @@
+using QuantTune.Diagnostics;
+using QuantTune.Models.Config;
+using QuantTune.Models.Transformer;
+using static TorchSharp.torch;
+
+namespace QuantTune.Formats.Gguf;
+
+/// <summary>A dense float32 tensor read from a GGUF file, in PyTorch shape order.</summary>
+public sealed record GgufDenseTensor(long[] Shape, float[] Values);
+
+/// <summary>A Llama GGUF file brought back to Hugging Face form: the config and dequantized tensors under HF names.</summary>
+public sealed record GgufCheckpoint(ModelConfig Config, IReadOnlyDictionary<string, GgufDenseTensor> Tensors);
+
+/// <summary>
+/// Reads a llama-architecture GGUF file: hyperparameters into a <see cref="ModelConfig"/>, tensors
+/// dequantized to float32, q/k rows un-permuted and renamed to HF keys, so a <see cref="CausalLM"/>
+/// can be built from it (<see cref="ToCausalLM"/>).
+/// </summary>
+public static class GgufImport
+{
+    public static GgufCheckpoint Load(string path)
+    {
+        using var file = GgufFile.Open(path);
+        string arch = Str(file, "general.architecture");
+        if (arch != "llama")
+            throw new InvalidFormatException(path, "general.architecture", $"'{arch}' is not supported; expected llama");
+        int heads = Int(file, "llama.attention.head_count");
+        int kvHeads = OptInt(file, "llama.attention.head_count_kv") ?? heads;
+        int hidden = Int(file, "llama.embedding_length");
+        if (!file.TensorsByName.TryGetValue("token_embd.weight", out var embd) || embd.Dims.Length != 2)
+            throw new InvalidFormatException(path, "token_embd.weight", "is missing or not 2-D");
+        int? bos = OptInt(file, "tokenizer.ggml.bos_token_id"), eos = OptInt(file, "tokenizer.ggml.eos_token_id");
+        string? scaling = file.Metadata.TryGetValue("llama.rope.scaling.type", out var st) ? st.AsString() : null;
+        var config = new ModelConfig
+        {
+            ModelType = "llama",
+            VocabSize = (int)embd.Dims[1],
+            HiddenSize = hidden,
+            IntermediateSize = Int(file, "llama.feed_forward_length"),
+            NumLayers = Int(file, "llama.block_count"),
+            NumHeads = heads,
+            NumKvHeads = kvHeads,
+            HeadDim = OptInt(file, "llama.attention.key_length") ?? OptInt(file, "llama.rope.dimension_count") ?? hidden / heads,
+            RmsNormEps = file.Metadata.TryGetValue("llama.attention.layer_norm_rms_epsilon", out var eps) ? (float)eps.AsDouble() : 1e-5,
+            Rope = scaling is "linear"
+                ? new RopeConfig(FreqBase(file), "linear", file.Metadata["llama.rope.scaling.factor"].AsDouble())
+                : new RopeConfig(FreqBase(file)),
+            TieWordEmbeddings = !file.TensorsByName.ContainsKey("output.weight"),
+            QkvBias = file.TensorsByName.ContainsKey("blk.0.attn_q.bias"),
+            OutputBias = file.TensorsByName.ContainsKey("blk.0.attn_output.bias"),
+            MaxPositionEmbeddings = OptInt(file, "llama.context_length") ?? 2048,
+            BosTokenId = bos,
+            EosTokenIds = eos is int e ? [e] : [],
+            PadTokenId = OptInt(file, "tokenizer.ggml.padding_token_id"),
+        };
+        var tensors = new Dictionary<string, GgufDenseTensor>(StringComparer.Ordinal);
+        foreach (var info in file.Tensors)
+        {
+            string hf = LlamaTensorNames.ToHf(info.Name)
+                ?? throw new InvalidFormatException(path, info.Name, "is not a llama tensor QuantTune knows");
+            float[] values = file.ReadTensor(info.Name);
+            long[] shape = info.Shape;
+            if (LlamaTensorNames.PermuteHeads(info.Name, heads, kvHeads) is int h)
+                values = LlamaRowPermutation.Unpermute(values, (int)shape[0], shape.Length > 1 ? (int)shape[1] : 1, h);
+            tensors[hf] = new GgufDenseTensor(shape, values);
+        }
+        return new GgufCheckpoint(config, tensors);
+    }
+
+    /// <summary>Builds a <see cref="CausalLM"/> from <paramref name="checkpoint"/>; every parameter must be present with its shape.</summary>
+    public static CausalLM ToCausalLM(GgufCheckpoint checkpoint, ScalarType dtype = ScalarType.Float32, Device? device = null)
+    {
+        var model = new CausalLM(checkpoint.Config, dtype, device ?? CPU);
+        try
+        {
+            using var _ = no_grad();
+            foreach (var (name, p) in model.named_parameters())
+            {
+                if (!checkpoint.Tensors.TryGetValue(name, out var t))
+                    throw new QuantTuneException($"GGUF checkpoint has no tensor for parameter '{name}'");
+                if (!t.Shape.SequenceEqual(p.shape))
+                    throw new QuantTuneException($"GGUF tensor for '{name}' has shape [{string.Join(", ", t.Shape)}]; the model expects [{string.Join(", ", p.shape)}]");
+                using var src = tensor(t.Values, t.Shape);
+                p.copy_(src);
+            }
+            model.eval();
+            return model;
+        }
+        catch
+        {
+            model.Dispose();
+            throw;
+        }
+    }
+
+    static double FreqBase(GgufFile f) => f.Metadata.TryGetValue("llama.rope.freq_base", out var v) ? v.AsDouble() : 10000.0;
+
+    static string Str(GgufFile f, string key) =>
+        f.Metadata.TryGetValue(key, out var v) && v.Type == GgufValueType.String ? v.AsString()
+        : throw new InvalidFormatException(f.Path, key, "is missing or not a string");
+
+    static int Int(GgufFile f, string key) =>
+        OptInt(f, key) ?? throw new InvalidFormatException(f.Path, key, "is missing");
+
+    static int? OptInt(GgufFile f, string key)
+    {
+        if (!f.Metadata.TryGetValue(key, out var v)) return null;
+        try { return checked((int)v.AsInt64()); }
+        catch (Exception e) when (e is InvalidCastException or OverflowException)
+        { throw new InvalidFormatException(f.Path, key, $"is a {v.Type}; expected a non-negative integer"); }
+    }
+}

@@ -1,0 +1,78 @@
+using System.Text.RegularExpressions;
+
+namespace QuantTune.Formats.Gguf;
+
+/// <summary>
+/// Maps Hugging Face Llama parameter names (which are QuantTune's <c>CausalLM</c> parameter names)
+/// to llama.cpp's GGUF tensor names and back, as convert_hf_to_gguf.py does.
+/// </summary>
+public static partial class LlamaTensorNames
+{
+    static readonly (string Hf, string Gguf)[] LayerParts =
+    [
+        ("input_layernorm", "attn_norm"),
+        ("self_attn.q_proj", "attn_q"),
+        ("self_attn.k_proj", "attn_k"),
+        ("self_attn.v_proj", "attn_v"),
+        ("self_attn.o_proj", "attn_output"),
+        ("post_attention_layernorm", "ffn_norm"),
+        ("mlp.gate_proj", "ffn_gate"),
+        ("mlp.up_proj", "ffn_up"),
+        ("mlp.down_proj", "ffn_down"),
+    ];
+
+    static readonly (string Hf, string Gguf)[] Globals =
+    [
+        ("model.embed_tokens", "token_embd"),
+        ("model.norm", "output_norm"),
+        ("lm_head", "output"),
+    ];
+
+    [GeneratedRegex(@"^model\.layers\.(\d+)\.(.+)\.(weight|bias)$")]
+    private static partial Regex HfLayer();
+
+    [GeneratedRegex(@"^blk\.(\d+)\.(.+)\.(weight|bias)$")]
+    private static partial Regex GgufLayer();
+
+    /// <summary>The GGUF name of HF parameter <paramref name="hf"/>, or null if it has none.</summary>
+    public static string? ToGguf(string hf)
+    {
+        var m = HfLayer().Match(hf);
+        if (m.Success)
+        {
+            foreach (var (h, g) in LayerParts)
+                if (m.Groups[2].Value == h) return $"blk.{m.Groups[1].Value}.{g}.{m.Groups[3].Value}";
+            return null;
+        }
+        foreach (var (h, g) in Globals)
+        {
+            if (hf == h + ".weight") return g + ".weight";
+            if (hf == h + ".bias") return g + ".bias";
+        }
+        return null;
+    }
+
+    /// <summary>The HF parameter name of GGUF tensor <paramref name="gguf"/>, or null if it has none.</summary>
+    public static string? ToHf(string gguf)
+    {
+        var m = GgufLayer().Match(gguf);
+        if (m.Success)
+        {
+            foreach (var (h, g) in LayerParts)
+                if (m.Groups[2].Value == g) return $"model.layers.{m.Groups[1].Value}.{h}.{m.Groups[3].Value}";
+            return null;
+        }
+        foreach (var (h, g) in Globals)
+        {
+            if (gguf == g + ".weight") return h + ".weight";
+            if (gguf == g + ".bias") return h + ".bias";
+        }
+        return null;
+    }
+
+    /// <summary>The head count to permute a tensor's rows by: heads for attn_q, kv heads for attn_k, else null.</summary>
+    public static int? PermuteHeads(string gguf, int heads, int kvHeads) =>
+        gguf.EndsWith(".attn_q.weight", StringComparison.Ordinal) || gguf.EndsWith(".attn_q.bias", StringComparison.Ordinal) ? heads
+        : gguf.EndsWith(".attn_k.weight", StringComparison.Ordinal) || gguf.EndsWith(".attn_k.bias", StringComparison.Ordinal) ? kvHeads
+        : null;
+}
