@@ -12,6 +12,7 @@ var root = new RootCommand("QuantTune: quantize, fine-tune and evaluate LLMs (Ll
     FinetuneCommand.Create(),
     MergeCommand.Create(),
     PlanCommand.Create(),
+    ExportCommand.Create(),
     DemoCommand.Create(),
 };
 return CliHost.Run(root, args);

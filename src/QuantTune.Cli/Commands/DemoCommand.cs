@@ -50,6 +50,7 @@ public static class DemoCommand
             var gen = GenerateCommand.Run(pm, r.GetValue(prompt)!, addSpecialTokens: false, new SamplingOptions { MaxNewTokens = 24 }, stream: !asJson);
 
             IReadOnlyList<QuantTune.Training.FineTuning.FineTuneSummary> comparison = [];
+            object? exported = null;
             if (r.GetValue(steps) > 0)
             {
                 var outDir = r.GetValue(output)!;
@@ -61,9 +62,10 @@ public static class DemoCommand
                     DemoComparison.Render(comparison);
                     AnsiConsole.MarkupLine($"written: {Markup.Escape(Path.Combine(outDir, "comparison.md"))}, comparison.png, and each run's metrics.jsonl and loss.png");
                 }
+                exported = DemoExport.Run(dir, comparison.First(c => c.Method == "qlora").ResultDirectory, outDir, r.GetValue(seq), asJson);
             }
             if (asJson)
-                JsonOutput.Write(new { model = ModelSummaryView.ToJson(summary), perplexity = EvalCommand.ToJson(ppl, pm), reference_perplexity = reference, generation = gen, fine_tuning = comparison });
+                JsonOutput.Write(new { model = ModelSummaryView.ToJson(summary), perplexity = EvalCommand.ToJson(ppl, pm), reference_perplexity = reference, generation = gen, fine_tuning = comparison, gguf = exported });
             return 0;
         });
         return cmd;

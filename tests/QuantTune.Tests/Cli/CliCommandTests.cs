@@ -51,6 +51,7 @@ public sealed class CliCommandTests
         Assert.Equal(0, r.ExitCode);
         var json = JsonDocument.Parse(r.Stdout).RootElement;
         Assert.Equal(["lora", "qlora", "qst"], json.GetProperty("fine_tuning").EnumerateArray().Select(e => e.GetProperty("method").GetString()));
+        Assert.True(json.GetProperty("gguf").GetProperty("gguf_perplexity").GetDouble() > 1);
         Assert.Equal(5_048_576, json.GetProperty("model").GetProperty("parameters").GetInt64());
         Assert.Equal(2048, json.GetProperty("perplexity").GetProperty("predicted_tokens").GetInt64());
         using var reference = new Models.ReferenceOutputs(TestData.TinyLlamaDir);

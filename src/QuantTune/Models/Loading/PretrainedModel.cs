@@ -28,6 +28,8 @@ public sealed class PretrainedModel : IDisposable
     public static PretrainedModel Load(string directory, ScalarType dtype = ScalarType.Float32, Device? device = null,
         IProgress<(int Done, int Total)>? progress = null)
     {
+        if (File.Exists(directory) && directory.EndsWith(".gguf", StringComparison.OrdinalIgnoreCase))
+            return LoadGguf(directory, dtype, device ?? CPU);
         if (!System.IO.Directory.Exists(directory))
             throw new QuantTuneException($"{directory}: model folder not found");
         var sw = Stopwatch.StartNew();
@@ -59,6 +61,26 @@ public sealed class PretrainedModel : IDisposable
             model.Dispose();
             throw;
         }
+    }
+
+    /// <summary>A GGUF file (llama architecture, gpt2 tokenizer): dequantized on load.</summary>
+    static PretrainedModel LoadGguf(string path, ScalarType dtype, Device device)
+    {
+        var sw = Stopwatch.StartNew();
+        var checkpoint = Formats.Gguf.GgufImport.Load(path);
+        HfTokenizer tokenizer;
+        using (var file = Formats.Gguf.GgufFile.Open(path)) tokenizer = Formats.Gguf.GgufTokenizer.Load(file);
+        var model = Formats.Gguf.GgufImport.ToCausalLM(checkpoint, dtype, device);
+        model.eval();
+        return new PretrainedModel
+        {
+            Directory = path,
+            Config = checkpoint.Config,
+            Model = model,
+            Tokenizer = tokenizer,
+            LoadTime = sw.Elapsed,
+            CheckpointBytes = new FileInfo(path).Length,
+        };
     }
 
     public void Dispose() => Model.Dispose();
