@@ -19,6 +19,8 @@ public sealed record FineTuneRequest
     public int MaxEvalExamples { get; init; } = 64;
     public bool SkipBadLines { get; init; }
     public bool Resume { get; init; }
+    /// <summary>Quantization-aware training for full fine-tuning: int4, int8, nf4, bitnet or bitnet158 (null: off).</summary>
+    public string? Qat { get; init; }
     /// <summary>Recompute each decoder layer in backward instead of keeping its activations.</summary>
     public bool GradientCheckpointing { get; init; }
 

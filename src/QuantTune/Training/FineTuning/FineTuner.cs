@@ -29,6 +29,8 @@ public static class FineTuner
 
     public static FineTuneSummary Run(FineTuneRequest r, IProgress<TrainingProgress>? progress = null, CancellationToken cancel = default)
     {
+        if (r.Qat is not null && r.Method != FineTuneMethod.Full)
+            throw new QuantTuneException($"--qat {r.Qat}: quantization-aware training trains the full weights; use --method full");
         using var pm = PretrainedModel.Load(r.ModelDirectory);
         var model = pm.Model;
         long total = model.ParameterCount();
@@ -80,8 +82,14 @@ public static class FineTuner
         switch (r.Method)
         {
             case FineTuneMethod.Full:
+                if (r.Qat is string qat) QatSetup.Apply(model, qat);
                 foreach (var p in model.parameters()) p.requires_grad = true;
-                return (model, plain, o => { PlainCheckpoint.SaveCheckpoint(model, r.ModelDirectory, Sub(o, "model")); return Sub(o, "model"); });
+                return (model, plain, o =>
+                {
+                    if (r.Qat is not null) QatSetup.Bake(model);
+                    PlainCheckpoint.SaveCheckpoint(model, r.ModelDirectory, Sub(o, "model"));
+                    return Sub(o, "model");
+                });
             case FineTuneMethod.Lora or FineTuneMethod.Qlora or FineTuneMethod.Dora:
             {
                 var config = new LoraConfig
