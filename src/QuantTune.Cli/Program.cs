@@ -13,6 +13,7 @@ var root = new RootCommand("QuantTune: quantize, fine-tune and evaluate LLMs (Ll
     MergeCommand.Create(),
     PlanCommand.Create(),
     ExportCommand.Create(),
+    PretrainCommand.Create(),
     DemoCommand.Create(),
 };
 return CliHost.Run(root, args);

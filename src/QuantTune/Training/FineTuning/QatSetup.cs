@@ -46,9 +46,29 @@ public static class QatSetup
         foreach (var (path, q) in layers)
         {
             var plain = new Linear(q.InFeatures, q.OutFeatures, q.bias is not null, q.weight.dtype, q.weight.device);
-            using (var w = q.QuantizeWeight()) plain.weight.copy_(w);
+            using (var w = HardQuantized(q)) plain.weight.copy_(w);
             if (q.bias is not null) plain.bias!.copy_(q.bias);
             ModuleSurgery.Replace(model, path, plain);
         }
     }
+
+    /// <summary>
+    /// The quantized weight itself. The forward pass computes it as w + (q − w).detach() for the
+    /// straight-through estimator, which floating-point rounding leaves a hair off q; this is q.
+    /// </summary>
+    static Tensor HardQuantized(FakeQuantLinear layer)
+    {
+        using var scope = NewDisposeScope();
+        var w = layer.weight.detach();
+        Tensor q = layer switch
+        {
+            BitLinear158 => Scaled(BitNetWeights.Ternary(w)),
+            BitLinear => Scaled(BitNetWeights.Binary(w)),
+            QatLinear { Options.Scheme: { } scheme } => scheme.Quantize(w).Dequantize(w.dtype),
+            _ => layer.QuantizeWeight(),
+        };
+        return q.MoveToOuterDisposeScope();
+    }
+
+    static Tensor Scaled((Tensor Codes, Tensor Scale) t) => t.Codes.to_type(ScalarType.Float32) * t.Scale;
 }
