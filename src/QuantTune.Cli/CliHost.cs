@@ -45,7 +45,7 @@ public static class CliHost
             case TypeInitializationException { TypeName: "TorchSharp.torch" }:
                 Console.Error.WriteLine("error: libtorch could not be loaded: " + (e.InnerException?.Message.Split('\n', 2)[0] ?? e.Message));
                 Console.Error.WriteLine("A build made with -p:LibTorch=external has no libtorch of its own: put one on LD_LIBRARY_PATH " +
-                    "(for example PyTorch's torch/lib, as ../shared/gpu/device-run.sh does).");
+                    "(for example the lib folder of a CUDA PyTorch installation: python3 -c \"import torch, os; print(os.path.dirname(torch.__file__))\" + /lib).");
                 return 1;
             case QuantTuneException:
                 Console.Error.WriteLine($"error: {e.Message}");
