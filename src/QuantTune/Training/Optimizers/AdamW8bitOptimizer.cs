@@ -103,18 +103,14 @@ public sealed class AdamW8bitOptimizer : ITrainingOptimizer
     public void Step()
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
-        for (int i = 0; i < _state.Length; i++)
+        _parameters.ForEachWithGrad((i, param, grad) =>
         {
-            using var scope = NewDisposeScope();
-            var param = _parameters.Items[i].Param;
-            var grad = param.grad;
-            if (grad is null) continue;
             var s = _state[i];
             if (s.Full is not null)
             {
                 s.Full.Step++;
                 AdamWMath.Update(param, grad, s.Full.ExpAvg, s.Full.ExpAvgSq, s.Full.Step, LearningRate, _options);
-                continue;
+                return;
             }
             s.Step8++;
             var expAvg = s.ExpAvg!.Dequantize();
@@ -122,7 +118,7 @@ public sealed class AdamW8bitOptimizer : ITrainingOptimizer
             AdamWMath.Update(param, grad.to_type(ScalarType.Float32), expAvg, expAvgSq, s.Step8, LearningRate, _options);
             s.ExpAvg.Store(expAvg);
             s.ExpAvgSq.Store(expAvgSq);
-        }
+        });
     }
 
     public void ZeroGrad() => _parameters.ZeroGrad();

@@ -32,16 +32,12 @@ public sealed class AdamWOptimizer : ITrainingOptimizer
     public void Step()
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
-        for (int i = 0; i < _state.Length; i++)
+        _parameters.ForEachWithGrad((i, param, grad) =>
         {
-            using var scope = NewDisposeScope();
-            var param = _parameters.Items[i].Param;
-            var grad = param.grad;
-            if (grad is null) continue;
             var s = _state[i];
             s.Step++;
             AdamWMath.Update(param, grad, s.ExpAvg, s.ExpAvgSq, s.Step, LearningRate, _options);
-        }
+        });
     }
 
     public void ZeroGrad() => _parameters.ZeroGrad();

@@ -56,18 +56,14 @@ public sealed class PagedAdamWOptimizer : ITrainingOptimizer
     public void Step()
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
-        for (int i = 0; i < _state.Length; i++)
+        _parameters.ForEachWithGrad((i, param, grad) =>
         {
-            using var scope = NewDisposeScope();
-            var param = _parameters.Items[i].Param;
-            var grad = param.grad;
-            if (grad is null) continue;
             var s = _state[i];
             s.Step++;
             if (param.device_type == DeviceType.CPU)
             {
                 AdamWMath.Update(param, grad, s.ExpAvg, s.ExpAvgSq, s.Step, LearningRate, _options);
-                continue;
+                return;
             }
             // Page in (asynchronous from pinned memory), update on the device, page out. The
             // copies back are synchronous so the host state is complete before the next step
@@ -78,7 +74,7 @@ public sealed class PagedAdamWOptimizer : ITrainingOptimizer
             using var noGrad = no_grad();
             s.ExpAvg.copy_(expAvg);
             s.ExpAvgSq.copy_(expAvgSq);
-        }
+        });
     }
 
     public void ZeroGrad() => _parameters.ZeroGrad();

@@ -1,5 +1,6 @@
 using QuantTune.Diagnostics;
 using TorchSharp.Modules;
+using static TorchSharp.torch;
 
 namespace QuantTune.Training.Optimizers;
 
@@ -23,6 +24,23 @@ internal sealed class ParameterList
             if (!param.is_floating_point()) throw new QuantTuneException($"{optimizer}: parameter '{name}' is {param.dtype}; only floating-point parameters can be optimized.");
         }
         Items = parameters.ToArray();
+    }
+
+    /// <summary>
+    /// Calls <paramref name="update"/> with the index, parameter and gradient of every parameter
+    /// that has a gradient (the others are skipped, as PyTorch's optimizers skip them), each in
+    /// its own dispose scope so one parameter's temporaries are freed before the next.
+    /// </summary>
+    public void ForEachWithGrad(Action<int, Parameter, Tensor> update)
+    {
+        for (int i = 0; i < Items.Count; i++)
+        {
+            using var scope = NewDisposeScope();
+            var param = Items[i].Param;
+            var grad = param.grad;
+            if (grad is null) continue;
+            update(i, param, grad);
+        }
     }
 
     /// <summary>Sets every grad to null, as PyTorch's <c>zero_grad(set_to_none=True)</c>: the next backward allocates fresh grads.</summary>
