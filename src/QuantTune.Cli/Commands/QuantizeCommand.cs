@@ -4,7 +4,6 @@ using QuantTune.Models.Loading;
 using QuantTune.Quantization;
 using QuantTune.Quantization.Models;
 using Spectre.Console;
-using static TorchSharp.torch;
 
 namespace QuantTune.Cli.Commands;
 
@@ -36,7 +35,7 @@ public static class QuantizeCommand
                 r.GetValue(calibration), r.GetValue(granularity), r.GetValue(zeroPoint)));
             var dir = r.GetValue(model)!;
             using var pm = PretrainedModel.Load(dir);
-            var stored = pm.Config.StoredDType switch { "float32" => ScalarType.Float32, "float16" => ScalarType.Float16, _ => ScalarType.BFloat16 };
+            var stored = pm.Config.StoredScalarType;
             var result = ProgressDisplay.Run($"quantizing ({quantizer.Scheme})", CliHost.Interactive(r.GetValue(json)),
                 p => ModelQuantizer.Quantize(pm.Model, quantizer, stored, progress: p));
             var outDir = r.GetValue(output)!;

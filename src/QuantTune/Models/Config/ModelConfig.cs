@@ -39,6 +39,14 @@ public sealed record ModelConfig
 
     public int KvGroups => NumHeads / NumKvHeads;
 
+    /// <summary>The dtype the weights were saved in, as a torch type (bf16 when the config does not say).</summary>
+    public TorchSharp.torch.ScalarType StoredScalarType => StoredDType switch
+    {
+        "float32" => TorchSharp.torch.ScalarType.Float32,
+        "float16" => TorchSharp.torch.ScalarType.Float16,
+        _ => TorchSharp.torch.ScalarType.BFloat16,
+    };
+
     public static ModelConfig Load(string pathOrDirectory)
     {
         var path = Directory.Exists(pathOrDirectory) ? Path.Combine(pathOrDirectory, "config.json") : pathOrDirectory;

@@ -65,15 +65,9 @@ public static class QuantizationReport
     static long ParameterBytes(PretrainedModel pm, bool stored) =>
         pm.Model.parameters().Sum(p => p.numel() * (stored ? StoredBits(pm) / 8 : p.ElementSize));
 
-    static ScalarType StoredDType(PretrainedModel pm) => pm.Config.StoredDType switch
-    {
-        "float32" => ScalarType.Float32,
-        "float16" => ScalarType.Float16,
-        _ => ScalarType.BFloat16,
-    };
-
+    static ScalarType StoredDType(PretrainedModel pm) => pm.Config.StoredScalarType;
     static int StoredBits(PretrainedModel pm) => StoredDType(pm) == ScalarType.Float32 ? 32 : 16;
-    static string StoredName(PretrainedModel pm) => StoredDType(pm) switch { ScalarType.Float32 => "fp32", ScalarType.Float16 => "fp16", _ => "bf16" };
+    static string StoredName(PretrainedModel pm) => Runtime.TorchRuntime.Name(StoredDType(pm));
 
     static Dictionary<string, Tensor> WeightsOfLinears(PretrainedModel pm) =>
         pm.Model.named_modules().Where(m => m.module is QuantTune.Models.Layers.Linear && m.name != "lm_head")
