@@ -74,11 +74,12 @@ public static class QuantizationBenchmark
         layer.forward(x).sum().backward(); // warm-up: allocator caches, thread pools
         x.grad!.zero_();
         QuantTune.Diagnostics.ProcessMemory.Trim();
-        var baseline = Rss.Reset();
+        long baseline = QuantTune.Diagnostics.ProcessMemory.Resident!.Value;
+        QuantTune.Diagnostics.ProcessMemory.ResetPeak();
         var y = layer.forward(x);
-        var forwardPeak = Rss.PeakSinceReset() - baseline;
+        var forwardPeak = QuantTune.Diagnostics.ProcessMemory.Peak!.Value - baseline;
         y.sum().backward();
-        var peak = Rss.PeakSinceReset() - baseline;
+        var peak = QuantTune.Diagnostics.ProcessMemory.Peak!.Value - baseline;
         return new
         {
             weight_fp32_bytes = denseBytes,
@@ -91,19 +92,4 @@ public static class QuantizationBenchmark
             peak_growth_vs_dense_weight = Math.Round((double)peak / denseBytes, 3),
         };
     }
-}
-
-/// <summary>Resident set size of this process, and its high-water mark since the last reset.</summary>
-static class Rss
-{
-    public static long Reset()
-    {
-        File.WriteAllText("/proc/self/clear_refs", "5");
-        return Read("VmRSS:");
-    }
-
-    public static long PeakSinceReset() => Read("VmHWM:");
-
-    static long Read(string key) =>
-        long.Parse(File.ReadLines("/proc/self/status").First(l => l.StartsWith(key)).Split(' ', StringSplitOptions.RemoveEmptyEntries)[1]) * 1024;
 }
