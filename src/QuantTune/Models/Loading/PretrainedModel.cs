@@ -3,7 +3,6 @@ using QuantTune.Diagnostics;
 using QuantTune.Formats.Safetensors;
 using QuantTune.Models.Config;
 using QuantTune.Models.Transformer;
-using QuantTune.Quantization.Layers;
 using QuantTune.Quantization.Models;
 using QuantTune.Tokenization;
 using static TorchSharp.torch;
@@ -40,10 +39,12 @@ public sealed class PretrainedModel : IDisposable
         var model = new CausalLM(config, dtype, device);
         try
         {
-            if (QuantizedCheckpoint.IsQuantized(directory))
-                QuantizedCheckpoint.ReplaceQuantizedLayers(model, checkpoint);
+            var quantized = QuantizedCheckpoint.IsQuantized(directory)
+                ? QuantizedCheckpoint.ReplaceQuantizedLayers(model, checkpoint).Select(p => p + ".weight").ToList()
+                : [];
+            // The quantized weights' entries (weight, weight.absmax, ...) were used by their layers.
             var unused = WeightLoader.Load(model, checkpoint, progress)
-                .Where(n => !model.named_modules().Any(m => m.module is QuantizedLinear && n.StartsWith(m.name + ".weight", StringComparison.Ordinal))).ToList();
+                .Where(n => !quantized.Any(w => n.StartsWith(w, StringComparison.Ordinal))).ToList();
             model.eval();
             return new PretrainedModel
             {
