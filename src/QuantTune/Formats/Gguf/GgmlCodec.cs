@@ -16,7 +16,7 @@ public static class GgmlCodec
             case GgmlType.F16: BlockF16.QuantizeRow(x, y); break;
             case GgmlType.Q8_0: BlockQ8_0.QuantizeRow(x, y); break;
             case GgmlType.Q4_0: BlockQ4_0.QuantizeRow(x, y); break;
-            default: throw new ArgumentOutOfRangeException(nameof(type), type, "unsupported ggml type");
+            default: throw new NotSupportedException($"ggml type {type} has no codec yet");
         }
         return y;
     }
@@ -31,7 +31,7 @@ public static class GgmlCodec
             case GgmlType.F16: BlockF16.DequantizeRow(x, y); break;
             case GgmlType.Q8_0: BlockQ8_0.DequantizeRow(x, y); break;
             case GgmlType.Q4_0: BlockQ4_0.DequantizeRow(x, y); break;
-            default: throw new ArgumentOutOfRangeException(nameof(type), type, "unsupported ggml type");
+            default: throw new NotSupportedException($"ggml type {type} has no codec yet");
         }
         return y;
     }
