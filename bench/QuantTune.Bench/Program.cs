@@ -6,6 +6,8 @@ using QuantTune.Bench;
 //   quantization: [--rows 8192] [--columns 8192]
 //   finetune:     [--steps 60] [--batch 8] [--seq 128]
 //   bitnet:       [--steps 1000]
+//   qst-scale:    --method qst|qlora|qlora-gc|lora-bf16|lora-bf16-gc [--config assets/configs/llama-2-7b.json] [--layers 0=all]
+//                 [--batch 4] [--seq 512] [--steps 5] [--warmup 2] [--device cuda|cpu]; writes qst-scale-METHOD-DEVICE.json
 var argList = args.ToList();
 string Arg(string name, string fallback) { int i = argList.IndexOf(name); return i >= 0 && i + 1 < argList.Count ? argList[i + 1] : fallback; }
 var which = args.FirstOrDefault(a => !a.StartsWith("--")) ?? "foundation";
@@ -37,8 +39,15 @@ switch (which)
         result = new { benchmark = which, command = Command(), machine = Machine.Describe(),
             results = BitNetBenchmark.Run(model, Path.Combine(assets, "data", "wikitext-2", "wiki.train.raw.first1MB-nonblank.txt"), Arg("--scratch", Path.GetTempPath()), int.Parse(Arg("--steps", "1000"))) };
         break;
+    case "qst-scale":
+        result = new { benchmark = which, command = Command(), machine = Machine.Describe(),
+            results = QstScaleBenchmark.Run(Arg("--config", Path.Combine(assets, "configs", "llama-2-7b.json")), Arg("--method", "qst"),
+                int.Parse(Arg("--layers", "0")), int.Parse(Arg("--batch", "4")), int.Parse(Arg("--seq", "512")), int.Parse(Arg("--steps", "5")),
+                int.Parse(Arg("--warmup", "2")), Arg("--device", TorchSharp.torch.cuda.is_available() ? "cuda" : "cpu")) };
+        which = $"qst-scale-{Arg("--method", "qst")}-{Arg("--device", TorchSharp.torch.cuda.is_available() ? "cuda" : "cpu")}";
+        break;
     default:
-        Console.Error.WriteLine($"unknown benchmark '{which}'; expected foundation, quantization, finetune or bitnet");
+        Console.Error.WriteLine($"unknown benchmark '{which}'; expected foundation, quantization, finetune, bitnet or qst-scale");
         return 2;
 }
 Directory.CreateDirectory(outDir);

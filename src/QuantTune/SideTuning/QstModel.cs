@@ -24,7 +24,7 @@ public sealed class QstModel : nn.Module
         _fed = qst.LayersOf(backbone.Config);
         this.backbone = backbone;
         foreach (var p in backbone.parameters()) p.requires_grad = false;
-        side = new SideNetwork(backbone.Config, qst, seed);
+        side = new SideNetwork(backbone.Config, qst, seed, backbone.Device);
         RegisterComponents();
     }
 

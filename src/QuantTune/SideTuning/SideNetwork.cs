@@ -1,6 +1,7 @@
 using QuantTune.Models.Config;
 using QuantTune.Models.Layers;
 using QuantTune.Models.Transformer;
+using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 using QtLinear = QuantTune.Models.Layers.Linear;
@@ -26,7 +27,9 @@ public sealed class SideNetwork : nn.Module
 
     public ModelConfig Config { get; }
 
-    public SideNetwork(ModelConfig backbone, QstConfig qst, long seed) : base(nameof(SideNetwork))
+    /// <param name="device">where the side network lives (the backbone's device); it is initialised on the CPU, with
+    /// <paramref name="seed"/>'s generator, so that the weights do not depend on the device</param>
+    public SideNetwork(ModelConfig backbone, QstConfig qst, long seed, Device? device = null) : base(nameof(SideNetwork))
     {
         Config = qst.SideConfig(backbone);
         using var generator = new Generator((ulong)seed);
@@ -39,8 +42,10 @@ public sealed class SideNetwork : nn.Module
         norm = new RmsNorm(Config.HiddenSize, backbone.RmsNormEps, ScalarType.Float32);
         up = new QtLinear(Config.HiddenSize, backbone.HiddenSize, true, ScalarType.Float32);
         up.ResetParameters(generator);
-        _rope = new RotaryEmbedding(backbone.Rope, Config.HeadDim, CPU);
+        device ??= CPU;
+        _rope = new RotaryEmbedding(backbone.Rope, Config.HeadDim, device);
         RegisterComponents();
+        if (device.type != DeviceType.CPU) this.to(device);
     }
 
     static void InitDecoderLayer(DecoderLayer layer, Generator generator)

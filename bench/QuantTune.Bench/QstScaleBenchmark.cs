@@ -1,0 +1,115 @@
+using System.Diagnostics;
+using QuantTune.Diagnostics;
+using QuantTune.Models.Config;
+using QuantTune.Models.Transformer;
+using QuantTune.Peft;
+using QuantTune.Peft.Lora;
+using QuantTune.Quantization.FourBit;
+using QuantTune.Quantization.Models;
+using QuantTune.SideTuning;
+using QuantTune.Training.Optimizers;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace QuantTune.Bench;
+
+/// <summary>
+/// The QST paper's comparison at real width (issue 5): a Llama-2-7B-shaped model with random
+/// weights (optionally fewer layers), a batch of random token ids, AdamW, and one training
+/// method per process so that every peak is its own: QST (NF4+DQ backbone, side network r=16),
+/// QLoRA (NF4+DQ base, LoRA r=64 on every linear layer), and LoRA r=64 over a bf16 base (what
+/// the Python stack was measured with). Reports time per step (after warm-up) and peak memory:
+/// GPU memory in use from NVML on CUDA, peak RSS on the CPU.
+/// </summary>
+public static class QstScaleBenchmark
+{
+    public static readonly string[] Methods = ["qst", "qlora", "qlora-gc", "lora-bf16", "lora-bf16-gc"];
+
+    /// <summary>The Python stack on an H100 at Llama-2-7B, batch 4 x 512 (issue 5): PEFT LoRA r=64 on all linear layers, bf16 base.</summary>
+    public static readonly object PythonReference = new
+    {
+        lora_bf16 = new { ms_per_step = 282, peak_gib = 32.1 },
+        lora_bf16_gradient_checkpointing = new { ms_per_step = 445, peak_gib = 15.8 },
+        bf16_forward_only_ms = 64,
+    };
+
+    public static object Run(string configPath, string method, int layers, int batch, int seq, int steps, int warmup, string deviceName)
+    {
+        if (!Methods.Contains(method)) throw new ArgumentException($"--method {method}: expected one of {string.Join(", ", Methods)}");
+        var device = deviceName == "cuda" ? CUDA : CPU;
+        var config = ModelConfig.Load(configPath);
+        if (layers > 0) config = config with { NumLayers = layers };
+        ProcessMemory.TrackLargeAllocations();
+        long? gpuBefore = device.type == DeviceType.CUDA ? Nvml.UsedBytes() : null;
+
+        manual_seed(0);
+        var build = Stopwatch.StartNew();
+        var model = new CausalLM(config, ScalarType.BFloat16, device);
+        using (no_grad())
+            foreach (var p in model.parameters())
+                if (p.dim() == 2) p.normal_(0, 0.02); else p.fill_(1.0);
+        bool quantized = method.StartsWith("qst") || method.StartsWith("qlora");
+        if (quantized)
+            ModelQuantizer.Quantize(model, new FourBitQuantizer(FourBitType.NF4, 64, doubleQuant: true), ScalarType.BFloat16);
+        foreach (var p in model.parameters()) p.requires_grad = false;
+        model.model.GradientCheckpointing = method.EndsWith("-gc");
+
+        Func<Tensor, Tensor> forward;
+        nn.Module trained;
+        if (method == "qst")
+        {
+            var qst = new QstModel(model, new QstConfig(), seed: 0);
+            forward = qst.Forward;
+            trained = qst.side;
+        }
+        else
+        {
+            LoraModel.Apply(model, new LoraConfig { R = 64, LoraAlpha = 16, TargetModules = PeftTargets.AllLinearLayers }, seed: 0);
+            forward = ids => model.Forward(ids);
+            trained = model;
+        }
+        var parameters = trained.named_parameters().Where(p => p.parameter.requires_grad).Select(p => (p.name, p.parameter)).ToList();
+        using var optimizer = new AdamWOptimizer(parameters, new AdamWOptions(1e-4));
+        double buildSeconds = build.Elapsed.TotalSeconds;
+
+        ProcessMemory.Trim();
+        ProcessMemory.ResetPeak();
+        long? gpuPeak = null;
+        var times = new List<double>();
+        for (int step = 0; step < warmup + steps; step++)
+        {
+            var sw = Stopwatch.StartNew();
+            using (var scope = NewDisposeScope())
+            {
+                var ids = randint(0, config.VocabSize, [batch, seq], ScalarType.Int64, device);
+                var logits = forward(ids);
+                var loss = nn.functional.cross_entropy(
+                    logits[.., ..^1].reshape(-1, logits.shape[^1]).to_type(ScalarType.Float32), ids[.., 1..].reshape(-1));
+                loss.backward();
+                optimizer.Step();
+                optimizer.ZeroGrad();
+                if (device.type == DeviceType.CUDA) cuda.synchronize();
+            }
+            if (step >= warmup) times.Add(sw.Elapsed.TotalMilliseconds);
+            if (Nvml.UsedBytes() is long used) gpuPeak = Math.Max(gpuPeak ?? 0, used);
+            Console.Error.WriteLine($"  {method} step {step + 1}/{warmup + steps}: {sw.Elapsed.TotalMilliseconds:F0} ms");
+        }
+        times.Sort();
+        return new
+        {
+            method, device = deviceName, layers = config.NumLayers, hidden = config.HiddenSize, intermediate = config.IntermediateSize,
+            heads = config.NumHeads, vocab = config.VocabSize, batch, seq, steps, warmup,
+            trainable_parameters = parameters.Sum(p => p.parameter.numel()),
+            build_seconds = Math.Round(buildSeconds, 1),
+            ms_per_step_median = Math.Round(times[times.Count / 2], 1),
+            ms_per_step_min = Math.Round(times[0], 1),
+            optimizer_state_bytes = optimizer.StateBytes,
+            gpu_used_before_bytes = gpuBefore,
+            gpu_peak_used_bytes = gpuPeak,
+            gpu_peak_used_gib = gpuPeak is long g ? Math.Round(g / (double)(1L << 30), 2) : (double?)null,
+            cpu_peak_rss_bytes = ProcessMemory.Peak,
+            python_reference_h100_7b_4x512 = PythonReference,
+        };
+    }
+}
