@@ -1,11 +1,12 @@
 using System.Text.Json;
 using QuantTune.Bench;
 
-// Usage: dotnet run --project bench/QuantTune.Bench -c Release -- foundation|quantization|finetune|bitnet [options] [--out bench/results]
+// Usage: dotnet run --project bench/QuantTune.Bench -c Release -- foundation|quantization|finetune|bitnet|gguf [options] [--out bench/results]
 //   foundation:   [--synthetic-gib 1] [--tokens 65536]
 //   quantization: [--rows 8192] [--columns 8192]
 //   finetune:     [--steps 60] [--batch 8] [--seq 128]
 //   bitnet:       [--steps 1000]
+//   gguf:         [--hidden 4096] [--mlp 11008] [--repeats 3]
 var argList = args.ToList();
 string Arg(string name, string fallback) { int i = argList.IndexOf(name); return i >= 0 && i + 1 < argList.Count ? argList[i + 1] : fallback; }
 var which = args.FirstOrDefault(a => !a.StartsWith("--")) ?? "foundation";
@@ -37,8 +38,12 @@ switch (which)
         result = new { benchmark = which, command = Command(), machine = Machine.Describe(),
             results = BitNetBenchmark.Run(model, Path.Combine(assets, "data", "wikitext-2", "wiki.train.raw.first1MB-nonblank.txt"), Arg("--scratch", Path.GetTempPath()), int.Parse(Arg("--steps", "1000"))) };
         break;
+    case "gguf":
+        result = new { benchmark = which, command = Command(), machine = Machine.Describe(),
+            results = GgufBenchmark.Run(int.Parse(Arg("--hidden", "4096")), int.Parse(Arg("--mlp", "11008")), int.Parse(Arg("--repeats", "3"))) };
+        break;
     default:
-        Console.Error.WriteLine($"unknown benchmark '{which}'; expected foundation, quantization, finetune or bitnet");
+        Console.Error.WriteLine($"unknown benchmark '{which}'; expected foundation, quantization, finetune, bitnet or gguf");
         return 2;
 }
 Directory.CreateDirectory(outDir);
