@@ -16,8 +16,9 @@ public sealed class GgufMixtureTests
 
     static readonly string[] Columns = ["token_embd", "output", "attn_q", "attn_k", "attn_v", "attn_output", "ffn_gate", "ffn_up", "ffn_down"];
 
-    // 7B: 32 layers, 32 heads (no GQA), hidden 4096, MLP 11008 (a multiple of 256: no fallback).
-    static readonly Dictionary<LlamaFileType, string[]> Llama7B = new()
+    // Float files, Q8_0 and the legacy 32-element quants: one type everywhere except the output
+    // (Q6_K, but Q8_0 stays Q8_0); the same for both models (their rows are multiples of 32).
+    static readonly Dictionary<LlamaFileType, string[]> Uniform = new()
     {
         [LlamaFileType.F32] = ["F32", "F32", "F32", "F32", "F32", "F32", "F32", "F32", "F32"],
         [LlamaFileType.F16] = ["F16", "F16", "F16", "F16", "F16", "F16", "F16", "F16", "F16"],
@@ -27,6 +28,11 @@ public sealed class GgufMixtureTests
         [LlamaFileType.Q4_1] = ["Q4_1", "Q6_K", "Q4_1", "Q4_1", "Q4_1", "Q4_1", "Q4_1", "Q4_1", "Q4_1"],
         [LlamaFileType.Q5_0] = ["Q5_0", "Q6_K", "Q5_0", "Q5_0", "Q5_0", "Q5_0", "Q5_0", "Q5_0", "Q5_0"],
         [LlamaFileType.Q5_1] = ["Q5_1", "Q6_K", "Q5_1", "Q5_1", "Q5_1", "Q5_1", "Q5_1", "Q5_1", "Q5_1"],
+    };
+
+    // 7B: 32 layers, 32 heads (no GQA), hidden 4096, MLP 11008 (a multiple of 256: no fallback).
+    static readonly Dictionary<LlamaFileType, string[]> Llama7B = new(Uniform)
+    {
         [LlamaFileType.Q2_K] = ["Q2_K", "Q6_K", "Q2_K", "Q2_K", "Q3_K", "Q3_K", "Q2_K", "Q2_K", "Q3_K"],
         [LlamaFileType.Q3_K_S] = ["Q3_K", "Q6_K", "Q3_K", "Q3_K", "Q3_K", "Q3_K", "Q3_K", "Q3_K", "Q3_K"],
         [LlamaFileType.Q3_K_M] = ["Q3_K", "Q6_K", "Q3_K", "Q3_K", "Q5_K@0-1;Q4_K", "Q4_K", "Q3_K", "Q3_K", "Q5_K@0-1;Q4_K"],
@@ -43,16 +49,8 @@ public sealed class GgufMixtureTests
     // tiny-llama: 4 layers, 8 heads / 4 kv heads (GQA 2), hidden 256, MLP 704: ffn_down rows of 704
     // are not a multiple of 256, so k-quants there fall back (Q2_K/Q3_K/TQ → Q4_0, Q4_K → Q5_0,
     // Q5_K → Q5_1, Q6_K → Q8_0). n/8 = n/16 = 0, so the "first layers" rules pick none.
-    static readonly Dictionary<LlamaFileType, string[]> TinyLlama = new()
+    static readonly Dictionary<LlamaFileType, string[]> TinyLlama = new(Uniform)
     {
-        [LlamaFileType.F32] = ["F32", "F32", "F32", "F32", "F32", "F32", "F32", "F32", "F32"],
-        [LlamaFileType.F16] = ["F16", "F16", "F16", "F16", "F16", "F16", "F16", "F16", "F16"],
-        [LlamaFileType.BF16] = ["BF16", "BF16", "BF16", "BF16", "BF16", "BF16", "BF16", "BF16", "BF16"],
-        [LlamaFileType.Q8_0] = ["Q8_0", "Q8_0", "Q8_0", "Q8_0", "Q8_0", "Q8_0", "Q8_0", "Q8_0", "Q8_0"],
-        [LlamaFileType.Q4_0] = ["Q4_0", "Q6_K", "Q4_0", "Q4_0", "Q4_0", "Q4_0", "Q4_0", "Q4_0", "Q4_0"],
-        [LlamaFileType.Q4_1] = ["Q4_1", "Q6_K", "Q4_1", "Q4_1", "Q4_1", "Q4_1", "Q4_1", "Q4_1", "Q4_1"],
-        [LlamaFileType.Q5_0] = ["Q5_0", "Q6_K", "Q5_0", "Q5_0", "Q5_0", "Q5_0", "Q5_0", "Q5_0", "Q5_0"],
-        [LlamaFileType.Q5_1] = ["Q5_1", "Q6_K", "Q5_1", "Q5_1", "Q5_1", "Q5_1", "Q5_1", "Q5_1", "Q5_1"],
         [LlamaFileType.Q2_K] = ["Q2_K", "Q6_K", "Q2_K", "Q2_K", "Q3_K", "Q3_K", "Q2_K", "Q2_K", "Q4_0"],
         [LlamaFileType.Q3_K_S] = ["Q3_K", "Q6_K", "Q3_K", "Q3_K", "Q3_K", "Q3_K", "Q3_K", "Q3_K", "Q4_0"],
         [LlamaFileType.Q3_K_M] = ["Q3_K", "Q6_K", "Q3_K", "Q3_K", "Q5_K@0-1;Q4_K", "Q4_K", "Q3_K", "Q3_K", "Q5_0"],
