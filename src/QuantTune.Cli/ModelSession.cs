@@ -18,7 +18,7 @@ public sealed class ModelSession : IDisposable
     public Func<Tensor, Tensor>? Forward { get; init; }
     public string? Extra { get; init; }
 
-    public static Option<string?> AdapterOption() => new("--adapter", "-a") { Description = "adapter folder (LoRA/DoRA, IA3, adapter, prompt tuning, BitFit) to apply" };
+    public static Option<string?> AdapterOption() => new("--adapter", "-a") { Description = "adapter folder (LoRA/DoRA, IA3, adapter, prompt tuning, BitFit) or llama.cpp LoRA adapter .gguf to apply" };
     public static Option<string?> QstOption() => new("--qst") { Description = "QST side-network folder to run on the (NF4) base model" };
 
     public static ModelSession Open(string model, ScalarType dtype, Device device, string? adapter, string? qst)

@@ -25,7 +25,7 @@ public static class DemoExport
             var tokens = pm.Tokenizer.Encode(File.ReadAllText(Assets.TinyShakespeare));
             heldOut = tokens.Skip(tokens.Count * 9 / 10).Take(16 * window + 1).ToList();
             merged = PerplexityEvaluator.Evaluate(pm.Model, heldOut, window).Perplexity;
-            GgufExport.Write(pm, path, GgmlType.Q8_0);
+            GgufExport.Write(pm, path, LlamaFileType.Q8_0);
         }
         using (var gguf = PretrainedModel.Load(path))
             reloaded = PerplexityEvaluator.Evaluate(gguf.Model, heldOut, window).Perplexity;

@@ -1,4 +1,5 @@
 using System.CommandLine;
+using QuantTune.Cli.Rendering;
 using QuantTune.Diagnostics;
 using QuantTune.Formats.Gguf;
 using QuantTune.Models.Loading;
@@ -8,36 +9,70 @@ using Spectre.Console;
 
 namespace QuantTune.Cli.Commands;
 
+/// <summary>
+/// <c>export gguf</c>: a model (optionally with a LoRA/DoRA adapter merged in) as a llama.cpp GGUF
+/// file in one of llama-quantize's file types; <c>export gguf-adapter</c>: a PEFT LoRA adapter as a
+/// llama.cpp LoRA adapter GGUF, to apply on top of the base model's GGUF.
+/// </summary>
 public static class ExportCommand
 {
-    public static Command Create()
+    public static Command Create() => new("export", "Export a model or an adapter to another format.") { Gguf(), GgufAdapter() };
+
+    static Command Gguf()
     {
         var model = Options.Model();
         var adapter = new Option<string?>("--adapter", "-a") { Description = "LoRA/DoRA adapter to merge before exporting" };
-        var type = new Option<string>("--type", "-t") { Description = "f32, f16, q8_0 or q4_0", DefaultValueFactory = _ => "q8_0" };
+        var type = new Option<string>("--type", "-t") { Description = $"llama.cpp file type (tensor mixture): {string.Join(", ", LlamaFileTypes.Names)}", DefaultValueFactory = _ => "q8_0" };
         var output = new Option<string>("--out", "-o") { Description = "the .gguf file to write", Required = true };
-        var gguf = new Command("gguf", "Write a llama.cpp GGUF file (llama architecture, gpt2 tokenizer).") { model, adapter, type, output };
+        var json = Options.Json();
+        var gguf = new Command("gguf", "Write a llama.cpp GGUF file (llama architecture), each tensor typed as llama-quantize's mixture for --type does.") { model, adapter, type, output, json };
         gguf.SetAction(r =>
         {
-            var ggmlType = r.GetValue(type)!.ToLowerInvariant() switch
-            {
-                "f32" => GgmlType.F32,
-                "f16" => GgmlType.F16,
-                "q8_0" => GgmlType.Q8_0,
-                "q4_0" => GgmlType.Q4_0,
-                var t => throw new QuantTuneException($"--type {t}: expected f32, f16, q8_0 or q4_0 (K-quants are not written yet)"),
-            };
+            var fileType = ParseType(r.GetValue(type)!, LlamaFileTypes.Names);
+            var path = r.GetValue(output)!;
             using var pm = PretrainedModel.Load(r.GetValue(model)!);
             if (r.GetValue(adapter) is string a)
             {
                 AdapterIO.Load(pm.Model, a);
                 LoraModel.Merge(pm.Model);
             }
-            try { GgufExport.Write(pm, r.GetValue(output)!, ggmlType); }
+            IReadOnlyDictionary<string, GgmlType> plan;
+            try
+            {
+                plan = ProgressDisplay.Run($"writing GGUF {fileType}", CliHost.Interactive(r.GetValue(json)),
+                    p => GgufExport.Write(pm, path, fileType, p));
+            }
             catch (NotSupportedException e) { throw new QuantTuneException($"{r.GetValue(model)}: {e.Message}"); }
-            AnsiConsole.MarkupLine($"wrote {Markup.Escape(r.GetValue(output)!)} ({new FileInfo(r.GetValue(output)!).Length / 1048576.0:F2} MiB, {ggmlType})");
+            var types = plan.Values.GroupBy(t => t).OrderByDescending(g => g.Count()).ToDictionary(g => g.Key.ToString(), g => g.Count());
+            long bytes = new FileInfo(path).Length;
+            if (r.GetValue(json)) JsonOutput.Write(new { path, bytes, file_type = fileType.ToString(), tensors = plan.Count, tensor_types = types });
+            else AnsiConsole.MarkupLine($"wrote {Markup.Escape(path)} ({bytes / 1048576.0:F2} MiB, {fileType}: {string.Join(", ", types.Select(t => $"{t.Value} × {t.Key}"))})");
             return 0;
         });
-        return new Command("export", "Export a model to another format.") { gguf };
+        return gguf;
     }
+
+    static Command GgufAdapter()
+    {
+        var model = Options.Model();
+        var adapter = new Option<string>("--adapter", "-a") { Description = "the PEFT LoRA adapter folder to convert", Required = true };
+        var type = new Option<string>("--type", "-t") { Description = "tensor type: f32 or f16", DefaultValueFactory = _ => "f32" };
+        var output = new Option<string>("--out", "-o") { Description = "the adapter .gguf file to write", Required = true };
+        var cmd = new Command("gguf-adapter", "Write a LoRA adapter as a llama.cpp LoRA adapter GGUF (llama-cli --lora, or quanttune --adapter FILE.gguf); reads only the base model's config.json.")
+            { model, adapter, type, output };
+        cmd.SetAction(r =>
+        {
+            var fileType = ParseType(r.GetValue(type)!, GgufLoraExport.FileTypes.Select(t => t.Name()).ToList());
+            var path = r.GetValue(output)!;
+            try { GgufLoraExport.Write(r.GetValue(model)!, r.GetValue(adapter)!, path, fileType); }
+            catch (NotSupportedException e) { throw new QuantTuneException($"{r.GetValue(model)}: {e.Message}"); }
+            AnsiConsole.MarkupLine($"wrote {Markup.Escape(path)} ({new FileInfo(path).Length / 1048576.0:F2} MiB, LoRA adapter, {fileType})");
+            return 0;
+        });
+        return cmd;
+    }
+
+    static LlamaFileType ParseType(string name, IReadOnlyList<string> allowed) =>
+        allowed.Contains(name.ToLowerInvariant()) && LlamaFileTypes.Parse(name) is LlamaFileType t ? t
+        : throw new QuantTuneException($"--type {name}: expected one of {string.Join(", ", allowed)}");
 }

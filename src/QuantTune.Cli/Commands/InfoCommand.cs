@@ -1,5 +1,6 @@
 using System.CommandLine;
 using QuantTune.Cli.Rendering;
+using QuantTune.Formats.Gguf;
 using QuantTune.Models.Loading;
 using Spectre.Console;
 
@@ -23,27 +24,32 @@ public static class InfoCommand
         return cmd;
     }
 
-    /// <summary>A GGUF file's metadata (arrays summarised) and tensor table.</summary>
+    /// <summary>A GGUF file's metadata (arrays summarised, general.file_type named), tensor table and tensor types.</summary>
     static int GgufInfo(string path, bool json)
     {
-        using var file = QuantTune.Formats.Gguf.GgufFile.Open(path);
-        string Show(QuantTune.Formats.Gguf.GgufValue v) => v.Value is Array a ? $"[{a.Length} × {v.ElementType}]" : Convert.ToString(v.Value, System.Globalization.CultureInfo.InvariantCulture) ?? "";
+        using var file = GgufFile.Open(path);
+        string? fileType = file.Metadata.TryGetValue("general.file_type", out var ft) && ft.Value is not Array ? LlamaFileTypes.NameOf(ft.AsInt64()) : null;
+        string Show(string key, GgufValue v) => v.Value is Array a ? $"[{a.Length} × {v.ElementType}]"
+            : (Convert.ToString(v.Value, System.Globalization.CultureInfo.InvariantCulture) ?? "") + (key == "general.file_type" && fileType is not null ? $" ({fileType})" : "");
+        var types = file.Tensors.GroupBy(t => t.Type).OrderByDescending(g => g.Count()).ToDictionary(g => g.Key.ToString(), g => g.Count());
         if (json)
         {
             JsonOutput.Write(new
             {
-                path, version = file.Version, alignment = file.Alignment,
-                metadata = file.Metadata.ToDictionary(kv => kv.Key, kv => Show(kv.Value)),
-                tensors = file.Tensors.Select(t => new { name = t.Name, type = t.Type.ToString(), shape = t.Shape }),
+                path, version = file.Version, alignment = file.Alignment, file_type = fileType,
+                metadata = file.Metadata.ToDictionary(kv => kv.Key, kv => Show(kv.Key, kv.Value)),
+                tensor_types = types,
+                tensors = file.Tensors.Select(t => new { name = t.Name, type = t.Type.ToString(), shape = t.Shape, bytes = t.ByteLength }),
             });
             return 0;
         }
-        var meta = new Spectre.Console.Table().AddColumns("key", "value");
-        foreach (var (k, v) in file.Metadata.OrderBy(kv => kv.Key)) meta.AddRow(Spectre.Console.Markup.Escape(k), Spectre.Console.Markup.Escape(Show(v)));
-        Spectre.Console.AnsiConsole.Write(meta);
-        var tensors = new Spectre.Console.Table().AddColumns("tensor", "type", "shape");
-        foreach (var t in file.Tensors) tensors.AddRow(t.Name, t.Type.ToString(), string.Join(" × ", t.Shape));
-        Spectre.Console.AnsiConsole.Write(tensors);
+        var meta = new Table().AddColumns("key", "value");
+        foreach (var (k, v) in file.Metadata.OrderBy(kv => kv.Key)) meta.AddRow(Markup.Escape(k), Markup.Escape(Show(k, v)));
+        AnsiConsole.Write(meta);
+        var tensors = new Table().AddColumns("tensor", "type", "shape", "bytes");
+        foreach (var t in file.Tensors) tensors.AddRow(t.Name, t.Type.ToString(), string.Join(" × ", t.Shape), ModelSummaryView.Bytes(t.ByteLength));
+        AnsiConsole.Write(tensors);
+        AnsiConsole.MarkupLine($"{file.Tensors.Count} tensors: {string.Join(", ", types.Select(t => $"{t.Value} × {t.Key}"))}" + (fileType is null ? "" : $"; file type {fileType}"));
         return 0;
     }
 }

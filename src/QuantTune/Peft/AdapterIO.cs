@@ -117,7 +117,7 @@ public static class AdapterIO
             throw new InvalidFormatException(weightsFile, missing, $"is missing; target_modules {config.TargetModules} selects {paths.Count} layers, and each needs lora_A and lora_B" + (config.UseDora ? " and lora_magnitude_vector" : ""));
     }
 
-    static (long In, long Out) Features(nn.Module layer) => layer switch
+    internal static (long In, long Out) Features(nn.Module layer) => layer switch
     {
         Models.Layers.Linear l => (l.InFeatures, l.OutFeatures),
         Quantization.Layers.QuantizedLinear q => (q.InFeatures, q.OutFeatures),

@@ -12,13 +12,19 @@ namespace QuantTune.Peft;
 
 /// <summary>
 /// Loads any adapter folder QuantTune writes (or PEFT writes, for LoRA/DoRA, IA3 and prompt
-/// tuning) onto a model, by its <c>peft_type</c>. Returns the forward to use: the model's own,
+/// tuning) onto a model, by its <c>peft_type</c>, or a llama.cpp LoRA adapter <c>.gguf</c> file. Returns the forward to use: the model's own,
 /// or the prompt-tuning wrapper's (which prepends the learned virtual tokens).
 /// </summary>
 public static class AnyAdapter
 {
     public static (string PeftType, Func<Tensor, Tensor> Forward) Load(CausalLM model, string directory)
     {
+        if (File.Exists(directory) && directory.EndsWith(".gguf", StringComparison.OrdinalIgnoreCase))
+        {
+            // A llama.cpp LoRA adapter (export gguf-adapter, convert_lora_to_gguf.py).
+            Formats.Gguf.GgufLoraImport.Load(model, directory);
+            return ("LORA", ids => model.Forward(ids));
+        }
         var config = Path.Combine(directory, "adapter_config.json");
         if (!File.Exists(config)) throw new QuantTuneException($"{config}: not found; expected an adapter folder (adapter_config.json + adapter_model.safetensors)");
         string type;

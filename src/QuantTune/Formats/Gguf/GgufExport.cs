@@ -1,4 +1,3 @@
-using System.Text.Json;
 using QuantTune.Models.Config;
 using QuantTune.Models.Loading;
 using static TorchSharp.torch;
@@ -6,24 +5,18 @@ using static TorchSharp.torch;
 namespace QuantTune.Formats.Gguf;
 
 /// <summary>
-/// Writes a loaded Llama checkpoint as a llama.cpp GGUF file: llama.* hyperparameters, a gpt2
-/// (byte-level BPE) tokenizer, tensors renamed to llama.cpp's names with q/k rows permuted as
-/// convert_hf_to_gguf.py does. Norms and biases stay F32; 2-D weights get the requested type,
-/// falling back to F32 where a row is not a whole number of blocks.
+/// Writes a loaded Llama checkpoint as a llama.cpp GGUF file: llama.* hyperparameters, the
+/// tokenizer as <c>gpt2</c> or <c>llama</c> (<see cref="GgufVocabExport"/>), tensors renamed to llama.cpp's names with q/k rows permuted as
+/// convert_hf_to_gguf.py does, and each tensor given the type llama-quantize gives it for the
+/// requested file type (<see cref="GgufMixture"/>).
 /// </summary>
 public static class GgufExport
 {
-    /// <summary>llama.cpp's <c>llama_ftype</c> for a file whose weights are mostly <paramref name="type"/>.</summary>
-    public static uint FileType(GgmlType type) => type switch
-    {
-        GgmlType.F32 => 0,
-        GgmlType.F16 => 1,
-        GgmlType.Q4_0 => 2,
-        GgmlType.Q8_0 => 7,
-        _ => throw new ArgumentOutOfRangeException(nameof(type), type, "unsupported ggml type"),
-    };
-
-    public static void Write(PretrainedModel model, string path, GgmlType type)
+    /// <summary>
+    /// Writes <paramref name="model"/> as <paramref name="fileType"/>; <paramref name="progress"/> counts tensors
+    /// written. Returns the type each tensor was written in, by GGUF name.
+    /// </summary>
+    public static IReadOnlyDictionary<string, GgmlType> Write(PretrainedModel model, string path, LlamaFileType fileType, IProgress<(long Done, long Total)>? progress = null)
     {
         var config = model.Config;
         if (config.ModelType is not ("llama" or "mistral"))
@@ -34,7 +27,8 @@ public static class GgufExport
         var w = new GgufWriter();
         w.Add("general.architecture", GgufValue.Of("llama"));
         w.Add("general.name", GgufValue.Of(Path.GetFileName(Path.TrimEndingDirectorySeparator(Path.GetFullPath(model.Directory)))));
-        w.Add("general.file_type", GgufValue.Of(FileType(type)));
+        w.Add("general.file_type", GgufValue.Of((uint)fileType));
+        w.Add("general.quantization_version", GgufValue.Of(QuantizationVersion));
         w.Add("llama.vocab_size", GgufValue.Of((uint)config.VocabSize));
         w.Add("llama.context_length", GgufValue.Of((uint)config.MaxPositionEmbeddings));
         w.Add("llama.embedding_length", GgufValue.Of((uint)config.HiddenSize));
@@ -55,62 +49,35 @@ public static class GgufExport
             w.Add("llama.rope.scaling.type", GgufValue.Of("linear"));
             w.Add("llama.rope.scaling.factor", GgufValue.Of((float)config.Rope.Factor));
         }
-        AddTokenizer(w, model, config);
-        AddTensors(w, model, config, type);
+        GgufVocabExport.Add(w, Path.Combine(model.Directory, "tokenizer.json"), model.Tokenizer, config);
+        var plan = AddTensors(w, model, config, fileType, progress);
         w.Write(path);
+        return plan;
     }
 
-    static void AddTokenizer(GgufWriter w, PretrainedModel model, ModelConfig config)
-    {
-        var tokenizerPath = Path.Combine(model.Directory, "tokenizer.json");
-        using var doc = JsonDocument.Parse(File.ReadAllBytes(tokenizerPath));
-        var root = doc.RootElement;
-        var bpe = root.GetProperty("model");
-        if (bpe.TryGetProperty("byte_fallback", out var bf) && bf.ValueKind == JsonValueKind.True)
-            throw new NotSupportedException($"{tokenizerPath}: SentencePiece-style (byte_fallback) tokenizers are not exported to GGUF yet; only byte-level BPE (gpt2)");
-        var added = new Dictionary<int, bool>();
-        if (root.TryGetProperty("added_tokens", out var at) && at.ValueKind == JsonValueKind.Array)
-            foreach (var t in at.EnumerateArray())
-                added[t.GetProperty("id").GetInt32()] = t.TryGetProperty("special", out var sp) && sp.ValueKind == JsonValueKind.True;
+    /// <summary>ggml's GGML_QNT_VERSION, written by llama.cpp's converters and llama-quantize as general.quantization_version.</summary>
+    public const uint QuantizationVersion = 2;
 
-        int n = Math.Max(config.VocabSize, model.Tokenizer.VocabSize);
-        var tokens = new string[n];
-        var types = new int[n];
-        for (int id = 0; id < n; id++)
-        {
-            string? token = model.Tokenizer.IdToToken(id);
-            tokens[id] = token ?? $"[PAD{id}]";
-            types[id] = token is null ? 5 /* unused */ : added.TryGetValue(id, out bool special) ? (special ? 3 /* control */ : 4 /* user defined */) : 1 /* normal */;
-        }
-        var merges = new List<string>();
-        if (bpe.TryGetProperty("merges", out var ms))
-            foreach (var m in ms.EnumerateArray())
-                merges.Add(m.ValueKind == JsonValueKind.String ? m.GetString()! : $"{m[0].GetString()} {m[1].GetString()}");
-
-        w.Add("tokenizer.ggml.model", GgufValue.Of("gpt2"));
-        w.Add("tokenizer.ggml.pre", GgufValue.Of("default"));
-        w.Add("tokenizer.ggml.tokens", GgufValue.Of(tokens));
-        w.Add("tokenizer.ggml.token_type", GgufValue.Of(types));
-        w.Add("tokenizer.ggml.merges", GgufValue.Of(merges.ToArray()));
-        if ((model.Tokenizer.BosId ?? config.BosTokenId) is int bos) w.Add("tokenizer.ggml.bos_token_id", GgufValue.Of((uint)bos));
-        if ((model.Tokenizer.EosId ?? config.EosTokenIds.FirstOrDefault(-1)) is int eos and >= 0) w.Add("tokenizer.ggml.eos_token_id", GgufValue.Of((uint)eos));
-        if ((model.Tokenizer.PadId ?? config.PadTokenId) is int pad) w.Add("tokenizer.ggml.padding_token_id", GgufValue.Of((uint)pad));
-    }
-
-    static void AddTensors(GgufWriter w, PretrainedModel model, ModelConfig config, GgmlType type)
+    static IReadOnlyDictionary<string, GgmlType> AddTensors(GgufWriter w, PretrainedModel model, ModelConfig config, LlamaFileType fileType, IProgress<(long Done, long Total)>? progress)
     {
         using var _ = no_grad();
-        foreach (var (hfName, p) in model.Model.named_parameters())
+        var parameters = model.Model.named_parameters().Select(p => (Gguf: LlamaTensorNames.ToGguf(p.name)
+            ?? throw new NotSupportedException($"parameter '{p.name}' has no llama.cpp GGUF name (quantized or adapter layers are not exported)"), p.parameter)).ToList();
+        var plan = GgufMixture.Plan(fileType, parameters.Select(p => new GgufTensorShape(p.Gguf, p.parameter.shape)).ToList(), MixtureModel(config));
+        int done = 0;
+        foreach (var (gguf, p) in parameters)
         {
-            string gguf = LlamaTensorNames.ToGguf(hfName)
-                ?? throw new NotSupportedException($"parameter '{hfName}' has no llama.cpp GGUF name (quantized or adapter layers are not exported)");
             long[] shape = p.shape;
             using var cpu = p.detach().to(ScalarType.Float32).cpu().contiguous();
             float[] values = cpu.data<float>().ToArray();
             if (LlamaTensorNames.PermuteHeads(gguf, config.NumHeads, config.NumKvHeads) is int heads)
                 values = LlamaRowPermutation.Permute(values, (int)shape[0], shape.Length > 1 ? (int)shape[1] : 1, heads);
-            var t = shape.Length == 2 && shape[1] % type.BlockSize() == 0 ? type : GgmlType.F32;
-            w.AddTensor(gguf, t, shape, values);
+            w.AddTensor(gguf, plan[gguf], shape, values);
+            progress?.Report((++done, parameters.Count));
         }
+        return plan;
     }
+
+    /// <summary>The hyperparameters <see cref="GgufMixture"/> reads, from <paramref name="config"/>.</summary>
+    public static LlamaMixtureModel MixtureModel(ModelConfig config) => new(config.NumLayers, config.NumHeads, config.NumKvHeads);
 }

@@ -24,6 +24,8 @@ public static class GgufImport
         string arch = Str(file, "general.architecture");
         if (arch != "llama")
             throw new InvalidFormatException(path, "general.architecture", $"'{arch}' is not supported; expected llama");
+        if (file.Metadata.TryGetValue("general.type", out var type) && type.Value is string t && t != "model")
+            throw new InvalidFormatException(path, "general.type", $"'{t}': this is not a model; a LoRA adapter GGUF is applied with --adapter on top of its base model");
         int heads = Int(file, "llama.attention.head_count");
         int kvHeads = OptInt(file, "llama.attention.head_count_kv") ?? heads;
         int hidden = Int(file, "llama.embedding_length");

@@ -15,7 +15,7 @@ public sealed class GgufLlamaTests : IDisposable
     {
         using var model = PretrainedModel.Load(TestData.TinyLlamaDir);
         var path = Path.Combine(_dir, "tiny.gguf");
-        GgufExport.Write(model, path, GgmlType.F32);
+        GgufExport.Write(model, path, LlamaFileType.F32);
         var cfg = model.Config;
 
         using (var f = GgufFile.Open(path))
@@ -83,14 +83,13 @@ public sealed class GgufLlamaTests : IDisposable
     }
 
     [Theory]
-    [InlineData(GgmlType.Q8_0, 7u)]
-    [InlineData(GgmlType.Q4_0, 2u)]
-    [InlineData(GgmlType.F16, 1u)]
-    public void TinyLlamaQuantizedExport(GgmlType type, uint fileType)
+    [InlineData(LlamaFileType.Q8_0, GgmlType.Q8_0, 7u)]
+    [InlineData(LlamaFileType.F16, GgmlType.F16, 1u)]
+    public void TinyLlamaQuantizedExport(LlamaFileType ft, GgmlType type, uint fileType)
     {
         using var model = PretrainedModel.Load(TestData.TinyLlamaDir);
         var path = Path.Combine(_dir, $"tiny-{type}.gguf");
-        GgufExport.Write(model, path, type);
+        GgufExport.Write(model, path, ft);
         using (var f = GgufFile.Open(path))
         {
             Assert.Equal(fileType, (uint)f.Metadata["general.file_type"].AsInt64());
