@@ -32,27 +32,38 @@ public sealed class QstModel : nn.Module
     public Tensor Forward(Tensor ids)
     {
         using var scope = NewDisposeScope();
+        var states = RunBackbone(ids);
+        return RunSide(states).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>The backbone's part, with no autograd graph (nothing saved for backward): the embeddings, the fed hidden states and the final normed state, in fp32.</summary>
+    public BackboneStates RunBackbone(Tensor ids)
+    {
+        using var _ = no_grad();
         var stack = backbone.model;
-        long t = ids.shape[1];
-        var fedStates = new List<Tensor>();
-        Tensor embeddings, finalNormed;
-        using (no_grad())
+        var embeddings = stack.embed_tokens.forward(ids);
+        var (cos, sin) = stack.RopeTables(0, ids.shape[1], embeddings.dtype);
+        var fed = new List<Tensor>();
+        var h = embeddings;
+        for (int i = 0; i < stack.layers.Count; i++)
         {
-            // The backbone: no autograd graph, nothing saved for backward.
-            embeddings = stack.embed_tokens.forward(ids);
-            var (cos, sin) = stack.RopeTables(0, t, embeddings.dtype);
-            var h = embeddings;
-            for (int i = 0; i < stack.layers.Count; i++)
-            {
-                h = stack.layers[i].Forward(h, cos, sin, i, 0, null);
-                if (_fed.Contains(i)) fedStates.Add(h.to_type(ScalarType.Float32));
-            }
-            finalNormed = stack.norm.forward(h).to_type(ScalarType.Float32);
+            h = stack.layers[i].Forward(h, cos, sin, i, 0, null);
+            if (_fed.Contains(i)) fed.Add(h.to_type(ScalarType.Float32));
         }
-        var (sideCos, sideSin) = side.RopeTables(t);
-        var s = side.Start(embeddings.to_type(ScalarType.Float32));
-        for (int k = 0; k < fedStates.Count; k++) s = side.Step(k, s, fedStates[k], sideCos, sideSin);
-        var output = side.Finish(s, finalNormed);
+        return new BackboneStates(embeddings.to_type(ScalarType.Float32), fed, stack.norm.forward(h).to_type(ScalarType.Float32));
+    }
+
+    /// <summary>The trainable part: the side network over the backbone's states, mixed into the final state, through the frozen LM head.</summary>
+    public Tensor RunSide(BackboneStates states)
+    {
+        using var scope = NewDisposeScope();
+        var (sideCos, sideSin) = side.RopeTables(states.Embeddings.shape[1]);
+        var s = side.Start(states.Embeddings);
+        for (int k = 0; k < states.Fed.Count; k++) s = side.Step(k, s, states.Fed[k], sideCos, sideSin);
+        var output = side.Finish(s, states.FinalNormed);
         return backbone.Head(output.to_type(backbone.HeadWeight.dtype)).MoveToOuterDisposeScope();
     }
 }
+
+/// <summary>What the frozen backbone hands the side network: fp32 embeddings, the fed layers' hidden states and the final normed state.</summary>
+public sealed record BackboneStates(Tensor Embeddings, IReadOnlyList<Tensor> Fed, Tensor FinalNormed);

@@ -25,7 +25,6 @@ public sealed class QstActivationMemoryTests(ITestOutputHelper output)
         using var pm = PretrainedModel.Load(TestData.TinyLlamaDir);
         ModelQuantizer.Quantize(pm.Model, new FourBitQuantizer(FourBitType.NF4, 64, true), ScalarType.BFloat16);
         var qst = new QstModel(pm.Model, new QstConfig(), seed: 1);
-        var stack = pm.Model.model;
         using var ids = randint(0, pm.Model.Config.VocabSize, [Batch, Seq], ScalarType.Int64);
 
         // (a) The QST forward, after one unmeasured call (first calls allocate libtorch's caches and workspaces).
@@ -35,36 +34,19 @@ public sealed class QstActivationMemoryTests(ITestOutputHelper output)
         // (b) The side network alone, replayed on the same backbone states computed beforehand without
         // autograd: what QST must keep. The fed states, the embeddings and the final normed state are
         // created inside (a) and held by the side network's graph, so their bytes are added to (b).
-        var fed = new List<Tensor>();
-        Tensor embeddings, finalNormed;
-        using (no_grad())
-        {
-            embeddings = stack.embed_tokens.forward(ids);
-            var (cos, sin) = stack.RopeTables(0, Seq, embeddings.dtype);
-            var h = embeddings;
-            for (int i = 0; i < stack.layers.Count; i++) fed.Add(h = stack.layers[i].Forward(h, cos, sin, i, 0, null));
-            finalNormed = stack.norm.forward(h);
-        }
-        long fedBytes = fed.Append(embeddings).Append(finalNormed).Sum(t => t.numel() * 4);
-        long sideKept = Kept(() =>
-        {
-            var (c, s) = qst.side.RopeTables(Seq);
-            var side = qst.side.Start(embeddings);
-            for (int k = 0; k < fed.Count; k++) side = qst.side.Step(k, side, fed[k], c, s);
-            return pm.Model.Head(qst.side.Finish(side, finalNormed));
-        });
+        var states = qst.RunBackbone(ids);
+        long inputBytes = states.Fed.Append(states.Embeddings).Append(states.FinalNormed).Sum(t => t.numel() * 4);
+        long sideKept = Kept(() => qst.RunSide(states));
 
         // (c) The same backbone with autograd on, as under LoRA/QLoRA: with the embedding and norm weights
         // trainable every layer records its graph and keeps its activations.
         foreach (var p in pm.Model.parameters()) p.requires_grad = true;
         long backboneKept = Kept(() => pm.Model.Forward(ids));
 
-        output.WriteLine($"kept after forward: QST {qstKept / 1e6:F1} MB; side network alone {sideKept / 1e6:F1} MB + its inputs {fedBytes / 1e6:F1} MB; backbone with autograd {backboneKept / 1e6:F1} MB");
-        Assert.InRange(qstKept, 0.85 * (sideKept + fedBytes), 1.1 * (sideKept + fedBytes));
+        output.WriteLine($"kept after forward: QST {qstKept / 1e6:F1} MB; side network alone {sideKept / 1e6:F1} MB + its inputs {inputBytes / 1e6:F1} MB; backbone with autograd {backboneKept / 1e6:F1} MB");
+        Assert.InRange(qstKept, 0.85 * (sideKept + inputBytes), 1.1 * (sideKept + inputBytes));
         Assert.True(qstKept < backboneKept / 2, $"QST keeps {qstKept} bytes, the backbone with autograd {backboneKept}");
-        foreach (var t in fed) t.Dispose();
-        embeddings.Dispose();
-        finalNormed.Dispose();
+        foreach (var t in states.Fed.Append(states.Embeddings).Append(states.FinalNormed)) t.Dispose();
     }
 
     /// <summary>RSS growth while <paramref name="forward"/>'s output (and with it its autograd graph) is alive.</summary>
