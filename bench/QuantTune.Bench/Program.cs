@@ -1,7 +1,7 @@
 using System.Text.Json;
 using QuantTune.Bench;
 
-// Usage: dotnet run --project bench/QuantTune.Bench -c Release -- foundation|quantization|finetune|bitnet|gguf|qst-scale [options] [--out bench/results]
+// Usage: dotnet run --project bench/QuantTune.Bench -c Release -- foundation|quantization|finetune|bitnet|gguf|ggml-codecs|qst-scale [options] [--out bench/results]
 //   foundation:   [--synthetic-gib 1] [--tokens 65536]
 //   quantization: [--rows 8192] [--columns 8192]
 //   finetune:     [--steps 60] [--batch 8] [--seq 128]
@@ -9,6 +9,7 @@ using QuantTune.Bench;
 //   qst-scale:    --method qst|qlora|qlora-gc|lora-bf16|lora-bf16-gc [--config assets/configs/llama-2-7b.json] [--layers 0=all]
 //                 [--batch 4] [--seq 512] [--steps 5] [--warmup 2] [--device cuda|cpu]; writes qst-scale-METHOD-DEVICE.json
 //   gguf:         [--hidden 4096] [--mlp 11008] [--repeats 3]
+//   ggml-codecs:  [--rows 1024] [--columns 4096]
 var argList = args.ToList();
 string Arg(string name, string fallback) { int i = argList.IndexOf(name); return i >= 0 && i + 1 < argList.Count ? argList[i + 1] : fallback; }
 var which = args.FirstOrDefault(a => !a.StartsWith("--")) ?? "foundation";
@@ -51,8 +52,12 @@ switch (which)
         result = new { benchmark = which, command = Command(), machine = Machine.Describe(),
             results = GgufBenchmark.Run(int.Parse(Arg("--hidden", "4096")), int.Parse(Arg("--mlp", "11008")), int.Parse(Arg("--repeats", "3"))) };
         break;
+    case "ggml-codecs":
+        result = new { benchmark = which, command = Command(), machine = Machine.Describe(),
+            results = GgmlCodecBenchmark.Run(int.Parse(Arg("--rows", "1024")), int.Parse(Arg("--columns", "4096"))) };
+        break;
     default:
-        Console.Error.WriteLine($"unknown benchmark '{which}'; expected foundation, quantization, finetune, bitnet, gguf or qst-scale");
+        Console.Error.WriteLine($"unknown benchmark '{which}'; expected foundation, quantization, finetune, bitnet, gguf, ggml-codecs or qst-scale");
         return 2;
 }
 Directory.CreateDirectory(outDir);

@@ -1,5 +1,3 @@
-using System.Buffers.Binary;
-
 namespace QuantTune.Formats.Gguf.Blocks;
 
 /// <summary>
@@ -16,25 +14,17 @@ public static class BlockQ4_0
     /// <summary><c>quantize_row_q4_0_ref</c>: <paramref name="x"/> (a multiple of 32 values) into <paramref name="y"/>.</summary>
     public static void QuantizeRow(ReadOnlySpan<float> x, Span<byte> y)
     {
-        int nb = CheckedBlocks(x.Length, y.Length);
+        int nb = BlockMath.CheckedBlocks("Q4_0", BlockSize, BlockBytes, x.Length, y.Length);
         for (int i = 0; i < nb; i++)
         {
             var xb = x.Slice(i * BlockSize, BlockSize);
             var yb = y.Slice(i * BlockBytes, BlockBytes);
-            float amax = 0.0f, max = 0.0f;
-            for (int j = 0; j < BlockSize; j++)
-            {
-                float v = xb[j];
-                if (amax < MathF.Abs(v)) { amax = MathF.Abs(v); max = v; }
-            }
-            float d = max / -8;
-            float id = d != 0 ? 1.0f / d : 0.0f;
-            BinaryPrimitives.WriteHalfLittleEndian(yb, (Half)d);
+            float id = BlockMath.WriteSignedScale(xb, yb, -8);
             for (int j = 0; j < BlockSize / 2; j++)
             {
                 float x0 = xb[j] * id, x1 = xb[BlockSize / 2 + j] * id;
-                int xi0 = Math.Min(15, (int)TruncateToInt8(x0 + 8.5f));
-                int xi1 = Math.Min(15, (int)TruncateToInt8(x1 + 8.5f));
+                int xi0 = Math.Min(15, BlockMath.TruncateToInt8(x0 + 8.5f));
+                int xi1 = Math.Min(15, BlockMath.TruncateToInt8(x1 + 8.5f));
                 yb[2 + j] = (byte)(xi0 | (xi1 << 4));
             }
         }
@@ -43,11 +33,11 @@ public static class BlockQ4_0
     /// <summary><c>dequantize_row_q4_0</c>: y = (q - 8) * d.</summary>
     public static void DequantizeRow(ReadOnlySpan<byte> x, Span<float> y)
     {
-        int nb = CheckedBlocks(y.Length, x.Length);
+        int nb = BlockMath.CheckedBlocks("Q4_0", BlockSize, BlockBytes, y.Length, x.Length);
         for (int i = 0; i < nb; i++)
         {
             var xb = x.Slice(i * BlockBytes, BlockBytes);
-            float d = (float)BinaryPrimitives.ReadHalfLittleEndian(xb);
+            float d = BlockMath.ReadF16(xb);
             for (int j = 0; j < BlockSize / 2; j++)
             {
                 int x0 = (xb[2 + j] & 0x0F) - 8, x1 = (xb[2 + j] >> 4) - 8;
@@ -55,18 +45,5 @@ public static class BlockQ4_0
                 y[i * BlockSize + j + BlockSize / 2] = x1 * d;
             }
         }
-    }
-
-    /// <summary>C's <c>(int8_t)f</c> for the values the reference produces (0.5 .. 16.5): truncation toward zero.</summary>
-    static sbyte TruncateToInt8(float f) => unchecked((sbyte)(int)MathF.Truncate(f));
-
-    static int CheckedBlocks(int elements, int bytes)
-    {
-        if (elements % BlockSize != 0)
-            throw new ArgumentException($"Q4_0 rows hold a multiple of {BlockSize} values, not {elements}");
-        int nb = elements / BlockSize;
-        if (bytes != nb * BlockBytes)
-            throw new ArgumentException($"{nb} Q4_0 blocks take {nb * BlockBytes} bytes, not {bytes}");
-        return nb;
     }
 }

@@ -1,5 +1,3 @@
-using System.Buffers.Binary;
-
 namespace QuantTune.Formats.Gguf.Blocks;
 
 /// <summary>
@@ -14,40 +12,28 @@ public static class BlockQ8_0
     /// <summary><c>quantize_row_q8_0_ref</c>: <paramref name="x"/> (a multiple of 32 values) into <paramref name="y"/>.</summary>
     public static void QuantizeRow(ReadOnlySpan<float> x, Span<byte> y)
     {
-        int nb = CheckedBlocks(x.Length, y.Length);
+        int nb = BlockMath.CheckedBlocks("Q8_0", BlockSize, BlockBytes, x.Length, y.Length);
         for (int i = 0; i < nb; i++)
         {
             var xb = x.Slice(i * BlockSize, BlockSize);
             var yb = y.Slice(i * BlockBytes, BlockBytes);
-            float amax = 0.0f;
-            for (int j = 0; j < BlockSize; j++) amax = MathF.Max(amax, MathF.Abs(xb[j]));
-            float d = amax / ((1 << 7) - 1);
+            float d = BlockMath.AbsMax(xb) / ((1 << 7) - 1);
             float id = d != 0 ? 1.0f / d : 0.0f;
-            BinaryPrimitives.WriteHalfLittleEndian(yb, (Half)d);
+            BlockMath.WriteF16(yb, d);
             for (int j = 0; j < BlockSize; j++)
-                yb[2 + j] = unchecked((byte)(sbyte)MathF.Round(xb[j] * id, MidpointRounding.AwayFromZero));
+                yb[2 + j] = unchecked((byte)(sbyte)BlockMath.RoundAway(xb[j] * id));
         }
     }
 
     /// <summary><c>dequantize_row_q8_0</c>: y = q * d.</summary>
     public static void DequantizeRow(ReadOnlySpan<byte> x, Span<float> y)
     {
-        int nb = CheckedBlocks(y.Length, x.Length);
+        int nb = BlockMath.CheckedBlocks("Q8_0", BlockSize, BlockBytes, y.Length, x.Length);
         for (int i = 0; i < nb; i++)
         {
             var xb = x.Slice(i * BlockBytes, BlockBytes);
-            float d = (float)BinaryPrimitives.ReadHalfLittleEndian(xb);
+            float d = BlockMath.ReadF16(xb);
             for (int j = 0; j < BlockSize; j++) y[i * BlockSize + j] = (sbyte)xb[2 + j] * d;
         }
-    }
-
-    static int CheckedBlocks(int elements, int bytes)
-    {
-        if (elements % BlockSize != 0)
-            throw new ArgumentException($"Q8_0 rows hold a multiple of {BlockSize} values, not {elements}");
-        int nb = elements / BlockSize;
-        if (bytes != nb * BlockBytes)
-            throw new ArgumentException($"{nb} Q8_0 blocks take {nb * BlockBytes} bytes, not {bytes}");
-        return nb;
     }
 }
