@@ -85,6 +85,7 @@ public sealed class GgufLlamaTests : IDisposable
     [Theory]
     [InlineData(LlamaFileType.Q8_0, GgmlType.Q8_0, 7u)]
     [InlineData(LlamaFileType.F16, GgmlType.F16, 1u)]
+    [InlineData(LlamaFileType.Q4_0, GgmlType.Q4_0, 2u)]
     public void TinyLlamaQuantizedExport(LlamaFileType ft, GgmlType type, uint fileType)
     {
         using var model = PretrainedModel.Load(TestData.TinyLlamaDir);
