@@ -9,13 +9,15 @@ namespace QuantTune.Cli.Commands;
 
 /// <summary>
 /// The demo's last step: merge the QLoRA adapter into the full-precision base, export the result
-/// as GGUF (Q8_0), read the file back, and compare held-out Shakespeare perplexity before and after.
+/// as GGUF (Q4_K_M, llama.cpp's usual choice), read the file back, and compare held-out Shakespeare perplexity before and after.
 /// </summary>
 public static class DemoExport
 {
+    const LlamaFileType FileType = LlamaFileType.Q4_K_M;
+
     public static object Run(string baseModel, string adapter, string outputDirectory, int window, bool asJson)
     {
-        var path = Path.Combine(outputDirectory, "tiny-llama-shakespeare-q8_0.gguf");
+        var path = Path.Combine(outputDirectory, $"tiny-llama-shakespeare-{FileType.ToString().ToLowerInvariant()}.gguf");
         double merged, reloaded;
         IReadOnlyList<int> heldOut;
         using (var pm = PretrainedModel.Load(baseModel))
@@ -25,16 +27,16 @@ public static class DemoExport
             var tokens = pm.Tokenizer.Encode(File.ReadAllText(Assets.TinyShakespeare));
             heldOut = tokens.Skip(tokens.Count * 9 / 10).Take(16 * window + 1).ToList();
             merged = PerplexityEvaluator.Evaluate(pm.Model, heldOut, window).Perplexity;
-            GgufExport.Write(pm, path, LlamaFileType.Q8_0);
+            GgufExport.Write(pm, path, FileType);
         }
         using (var gguf = PretrainedModel.Load(path))
             reloaded = PerplexityEvaluator.Evaluate(gguf.Model, heldOut, window).Perplexity;
         long bytes = new FileInfo(path).Length;
         if (!asJson)
         {
-            AnsiConsole.Write(new Rule("export: the QLoRA-tuned model, merged, as GGUF Q8_0 (llama.cpp's format)").LeftJustified());
+            AnsiConsole.Write(new Rule($"export: the QLoRA-tuned model, merged, as GGUF {FileType} (llama.cpp's format)").LeftJustified());
             AnsiConsole.MarkupLine($"wrote {Markup.Escape(path)} ({bytes / 1048576.0:F2} MiB); read back: held-out perplexity {reloaded:F3} (merged fp32: {merged:F3})");
         }
-        return new { path, bytes, type = "Q8_0", merged_perplexity = merged, gguf_perplexity = reloaded };
+        return new { path, bytes, type = FileType.ToString(), merged_perplexity = merged, gguf_perplexity = reloaded };
     }
 }
