@@ -73,8 +73,8 @@ public static class GptqModelQuantizer
                     }
                     foreach (var p in group)
                     {
-                        using var capture = captures[p];
-                        var (tensor, report) = QuantizeLinear(prefix + p, linears[p], capture.Accumulator.Hessian, settings, method);
+                        using var accumulator = captures[p].Accumulator;
+                        var (tensor, report) = QuantizeLinear(prefix + p, linears[p], accumulator.Hessian, settings, method);
                         quantized[prefix + p] = tensor;
                         reportsOfLayer.Add(report);
                     }

@@ -5,7 +5,8 @@ namespace QuantTune.Quantization.Gptq;
 /// <summary>
 /// Stands in for a linear layer while its calibration inputs pass: adds them to a
 /// <see cref="HessianAccumulator"/>, then returns the layer's own output. The wrapped layer is
-/// not registered as a submodule, so disposing the wrapper leaves it intact.
+/// not registered as a submodule; the caller disposes <see cref="Accumulator"/> and lets the
+/// wrapper go (disposing a TorchSharp module also disposes what its fields hold).
 /// </summary>
 internal sealed class HessianCapture : nn.Module<Tensor, Tensor>
 {
@@ -23,11 +24,5 @@ internal sealed class HessianCapture : nn.Module<Tensor, Tensor>
     {
         Accumulator.Add(input);
         return _inner.forward(input);
-    }
-
-    protected override void Dispose(bool disposing)
-    {
-        if (disposing) Accumulator.Dispose();
-        base.Dispose(disposing);
     }
 }
