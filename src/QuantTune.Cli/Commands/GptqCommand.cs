@@ -81,7 +81,7 @@ public static class GptqCommand
                         seconds = l.Seconds,
                         relative_output_error = l.RelativeError,
                         rtn_relative_output_error = l.RelativeRtnError,
-                        linears = l.Linears.Select(x => new { name = x.Name, rows = x.Rows, columns = x.Columns, output_error = x.Error, rtn_output_error = x.RtnError, signal = x.Signal, seconds = x.Seconds }),
+                        linears = l.Linears.Select(x => new { name = x.Name, rows = x.Rows, columns = x.Columns, output_error = x.Error, rtn_output_error = x.RtnError, signal = x.Signal, seconds = x.Seconds, measure_seconds = x.MeasureSeconds }),
                     }),
                     format = layout,
                     output = outDir,

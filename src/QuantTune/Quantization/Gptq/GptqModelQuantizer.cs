@@ -12,14 +12,16 @@ namespace QuantTune.Quantization.Gptq;
 /// GPTQ over a whole causal LM, decoder layer by decoder layer (gptq.py llama_sequential): the
 /// calibration samples' hidden states enter layer i as the already-quantized layers &lt; i left
 /// them; within a layer the linears are solved in "true sequential" groups (q/k/v, o, gate/up,
-/// down), each group's Hessians captured from a forward pass through the layer whose earlier
-/// groups are already quantized. Every linear of the decoder layers becomes a
+/// down), each group's Hessian captured from a forward pass through the layer whose earlier
+/// groups are already quantized. Linears that read the same input (q/k/v, gate/up) share one
+/// Hessian and its factorisation. Every linear of the decoder layers becomes a
 /// <see cref="QuantizedLinear"/> holding a <see cref="GptqTensor"/>; embeddings, norms and the LM head
 /// stay in floating point.
 /// </summary>
 public static class GptqModelQuantizer
 {
-    static readonly string[][] SequentialGroups =
+    /// <summary>Linears that read the same input, in the order true-sequential GPTQ quantizes them.</summary>
+    static readonly string[][] SharedInputs =
     [
         ["self_attn.q_proj", "self_attn.k_proj", "self_attn.v_proj"],
         ["self_attn.o_proj"],
@@ -59,24 +61,34 @@ public static class GptqModelQuantizer
                 var linears = layer.named_modules().Where(m => m.module is Linear).ToDictionary(m => m.name, m => (Linear)m.module);
                 if (linears.Count == 0) throw new QuantTuneException($"GPTQ: decoder layer {i} has no floating-point linear layer to quantize (is the model already quantized?)");
                 var reportsOfLayer = new List<GptqLinearReport>();
-                foreach (var group in Groups(linears.Keys, settings.TrueSequential))
+                var sets = InputSets(linears.Keys).ToList();
+                var passes = settings.TrueSequential ? sets.Select(set => new[] { set }).ToList() : [sets.ToArray()];
+                foreach (var pass in passes)
                 {
-                    var captures = group.ToDictionary(p => p, p => new HessianCapture(linears[p], linears[p].InFeatures));
+                    var captures = pass.Select(set => new HessianCapture(linears[set[0]], linears[set[0]].InFeatures)).ToArray();
                     try
                     {
-                        foreach (var (p, capture) in captures) ModuleSurgery.Replace(layer, p, capture);
+                        for (int k = 0; k < pass.Length; k++) ModuleSurgery.Replace(layer, pass[k][0], captures[k]);
                         RunLayer(layer, inputs, cos, sin, i, replace: false);
                     }
                     finally
                     {
-                        foreach (var p in group) ModuleSurgery.Replace(layer, p, linears[p]);
+                        foreach (var set in pass) ModuleSurgery.Replace(layer, set[0], linears[set[0]]);
                     }
-                    foreach (var p in group)
+                    for (int k = 0; k < pass.Length; k++)
                     {
-                        using var accumulator = captures[p].Accumulator;
-                        var (tensor, report) = QuantizeLinear(prefix + p, linears[p], accumulator.Hessian, settings, method);
-                        quantized[prefix + p] = tensor;
-                        reportsOfLayer.Add(report);
+                        using var accumulator = captures[k].Accumulator;
+                        var clock2 = Stopwatch.StartNew();
+                        using var prepared = method == GptqMethod.Gptq ? GptqSolver.Prepare(accumulator.Hessian, settings) : null;
+                        double prepare = clock2.Elapsed.TotalSeconds;
+                        foreach (var p in pass[k])
+                        {
+                            var (tensor, report) = QuantizeLinear(prefix + p, linears[p], accumulator.Hessian, prepared, settings, method);
+                            quantized[prefix + p] = tensor;
+                            // The shared factorisation is counted with the first linear that uses it.
+                            reportsOfLayer.Add(report with { Seconds = report.Seconds + prepare });
+                            prepare = 0;
+                        }
                     }
                 }
                 RunLayer(layer, inputs, cos, sin, i, replace: true);
@@ -109,23 +121,29 @@ public static class GptqModelQuantizer
     }
 
     /// <summary>Solves one linear, writes the dequantized weights back (so later layers see them) and measures both methods.</summary>
-    static (GptqTensor Tensor, GptqLinearReport Report) QuantizeLinear(string name, Linear linear, Tensor hessian, GptqSettings settings, GptqMethod method)
+    static (GptqTensor Tensor, GptqLinearReport Report) QuantizeLinear(string name, Linear linear, Tensor hessian, GptqHessian? prepared,
+        GptqSettings settings, GptqMethod method)
     {
         var clock = Stopwatch.StartNew();
         using var scope = NewDisposeScope();
         using var _ = no_grad();
         var weight = linear.weight.detach();
         settings.ValidateFor(name, weight.shape[1]);
-        using var rtn = GptqGrid.RoundToNearest(weight, settings);
-        using var gptq = method == GptqMethod.Gptq ? GptqSolver.Quantize(weight, hessian, settings) : null;
-        var result = gptq ?? rtn;
-        double rtnError = rtn.OutputError(weight, hessian);
-        double error = gptq?.OutputError(weight, hessian) ?? rtnError;
-        double signal = GptqResult.OutputError(weight, zeros_like(weight), hessian);
+        using var result = prepared is not null ? GptqSolver.Quantize(weight, prepared, settings) : GptqGrid.RoundToNearest(weight, settings);
         var tensor = result.ToTensor();
         foreach (var t in tensor.Tensors.Values) t.DetachFromDisposeScope();
+        double seconds = clock.Elapsed.TotalSeconds;
+
+        clock.Restart();
+        double error = result.OutputError(weight, hessian), rtnError = error;
+        if (method == GptqMethod.Gptq)
+        {
+            using var rtn = GptqGrid.RoundToNearest(weight, settings);
+            rtnError = rtn.OutputError(weight, hessian);
+        }
+        double signal = GptqResult.OutputError(weight, zeros_like(weight), hessian);
         linear.weight.copy_(result.Weights);
-        var report = new GptqLinearReport(name, weight.shape[0], weight.shape[1], error, rtnError, signal, clock.Elapsed.TotalSeconds);
+        var report = new GptqLinearReport(name, weight.shape[0], weight.shape[1], error, rtnError, signal, seconds, clock.Elapsed.TotalSeconds);
         return (tensor, report);
     }
 
@@ -146,20 +164,15 @@ public static class GptqModelQuantizer
         }
     }
 
-    /// <summary>The true-sequential groups present in the layer (then any other linear alone), or all linears at once.</summary>
-    static IEnumerable<string[]> Groups(IEnumerable<string> names, bool trueSequential)
+    /// <summary>The sets of linears sharing an input that are present in the layer (then any other linear alone).</summary>
+    static IEnumerable<string[]> InputSets(IEnumerable<string> names)
     {
         var all = names.ToList();
-        if (!trueSequential)
+        foreach (var set in SharedInputs)
         {
-            yield return all.ToArray();
-            yield break;
-        }
-        foreach (var group in SequentialGroups)
-        {
-            var present = group.Where(all.Contains).ToArray();
+            var present = set.Where(all.Contains).ToArray();
             if (present.Length > 0) yield return present;
         }
-        foreach (var other in all.Where(n => !SequentialGroups.Any(g => g.Contains(n)))) yield return [other];
+        foreach (var other in all.Where(n => !SharedInputs.Any(g => g.Contains(n)))) yield return [other];
     }
 }

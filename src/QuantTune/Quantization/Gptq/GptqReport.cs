@@ -4,8 +4,10 @@ namespace QuantTune.Quantization.Gptq;
 /// One linear layer's outcome. Errors are mean squared output errors over the calibration tokens,
 /// (1/n)·Σ‖(W − Q)x‖², for the chosen method and for round-to-nearest on the same grid;
 /// <see cref="Signal"/> is (1/n)·Σ‖Wx‖², so Error/Signal is the relative output error.
+/// <see cref="Seconds"/> is the time to quantize the matrix; <see cref="MeasureSeconds"/> the time
+/// to measure the three quantities (three [out, in]·[in, in] products).
 /// </summary>
-public sealed record GptqLinearReport(string Name, long Rows, long Columns, double Error, double RtnError, double Signal, double Seconds)
+public sealed record GptqLinearReport(string Name, long Rows, long Columns, double Error, double RtnError, double Signal, double Seconds, double MeasureSeconds)
 {
     public double RelativeError => Signal > 0 ? Error / Signal : 0;
     public double RelativeRtnError => Signal > 0 ? RtnError / Signal : 0;

@@ -44,15 +44,15 @@ public sealed class GptqResult : IDisposable
 
     /// <summary>
     /// The mean squared output error over the calibration tokens, (1/n)·Σ‖(W − Q)x‖² =
-    /// tr((W − Q) H (W − Q)ᵀ)/2 for H = 2/n·Σ x xᵀ, computed in float64.
+    /// tr((W − Q) H (W − Q)ᵀ)/2 for H = 2/n·Σ x xᵀ: the product in H's dtype, the sum in float64.
     /// </summary>
     public double OutputError(Tensor weight, Tensor hessian) => OutputError(weight, Weights, hessian);
 
     internal static double OutputError(Tensor weight, Tensor quantized, Tensor hessian)
     {
         using var scope = NewDisposeScope();
-        var d = weight.to_type(ScalarType.Float64) - quantized.to_type(ScalarType.Float64);
-        return d.matmul(hessian.to_type(ScalarType.Float64)).mul_(d).sum().item<double>() / 2;
+        var d = weight.to_type(hessian.dtype) - quantized.to_type(hessian.dtype);
+        return d.matmul(hessian).mul_(d).sum(ScalarType.Float64).item<double>() / 2;
     }
 
     IEnumerable<Tensor> All()
