@@ -1,7 +1,7 @@
 using System.Text.Json;
 using QuantTune.Bench;
 
-// Usage: dotnet run --project bench/QuantTune.Bench -c Release -- foundation|quantization|finetune|bitnet|gguf|ggml-codecs|qst-scale [options] [--out bench/results]
+// Usage: dotnet run --project bench/QuantTune.Bench -c Release -- BENCHMARK [options] [--out bench/results]
 //   foundation:   [--synthetic-gib 1] [--tokens 65536]
 //   quantization: [--rows 8192] [--columns 8192]
 //   finetune:     [--steps 60] [--batch 8] [--seq 128]
@@ -10,6 +10,8 @@ using QuantTune.Bench;
 //                 [--batch 4] [--seq 512] [--steps 5] [--warmup 2] [--device cuda|cpu]; writes qst-scale-METHOD-DEVICE.json
 //   gguf:         [--hidden 4096] [--mlp 11008] [--repeats 3]
 //   ggml-codecs:  [--rows 1024] [--columns 4096]
+//   gptq:         [--samples 128] [--seq 512] [--layer-samples 4] [--layer-seq 512]
+string[] Benchmarks = ["foundation", "quantization", "finetune", "bitnet", "gguf", "ggml-codecs", "gptq", "qst-scale"];
 var argList = args.ToList();
 string Arg(string name, string fallback) { int i = argList.IndexOf(name); return i >= 0 && i + 1 < argList.Count ? argList[i + 1] : fallback; }
 var which = args.FirstOrDefault(a => !a.StartsWith("--")) ?? "foundation";
@@ -56,8 +58,13 @@ switch (which)
         result = new { benchmark = which, command = Command(), machine = Machine.Describe(),
             results = GgmlCodecBenchmark.Run(int.Parse(Arg("--rows", "1024")), int.Parse(Arg("--columns", "4096"))) };
         break;
+    case "gptq":
+        result = new { benchmark = which, command = Command(), machine = Machine.Describe(),
+            results = GptqBenchmark.Run(model, Path.Combine(assets, "data", "wikitext-2", "wiki.train.raw.first1MB-nonblank.txt"),
+                int.Parse(Arg("--samples", "128")), int.Parse(Arg("--seq", "512")), int.Parse(Arg("--layer-samples", "4")), int.Parse(Arg("--layer-seq", "512"))) };
+        break;
     default:
-        Console.Error.WriteLine($"unknown benchmark '{which}'; expected foundation, quantization, finetune, bitnet, gguf, ggml-codecs or qst-scale");
+        Console.Error.WriteLine($"unknown benchmark '{which}'; expected one of: {string.Join(", ", Benchmarks)}");
         return 2;
 }
 Directory.CreateDirectory(outDir);

@@ -8,6 +8,7 @@ var root = new RootCommand("QuantTune: quantize, fine-tune and evaluate LLMs (Ll
     GenerateCommand.Create(),
     EvalCommand.Create(),
     QuantizeCommand.Create(),
+    GptqCommand.Create(),
     QuantReportCommand.Create(),
     FinetuneCommand.Create(),
     MergeCommand.Create(),

@@ -69,7 +69,7 @@ public static class QuantizedTensorStorage
     }
 
     static QuantizedTensor FromScheme(string scheme, Dictionary<string, Tensor> entries, Dictionary<string, string> metadata, string where) =>
-        scheme.StartsWith("int", StringComparison.Ordinal)
-            ? Integer.IntegerQuantizedTensor.FromStorage(entries, metadata, where)
-            : throw new InvalidFormatException(where, "scheme", $"'{scheme}' is not a scheme this version can load");
+        scheme.StartsWith("int", StringComparison.Ordinal) ? Integer.IntegerQuantizedTensor.FromStorage(entries, metadata, where)
+        : scheme.StartsWith("gptq-", StringComparison.Ordinal) ? Gptq.GptqTensor.FromStorage(entries, metadata, where)
+        : throw new InvalidFormatException(where, "scheme", $"'{scheme}' is not a scheme this version can load");
 }

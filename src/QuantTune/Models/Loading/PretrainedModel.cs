@@ -40,9 +40,9 @@ public sealed class PretrainedModel : IDisposable
         try
         {
             var quantized = QuantizedCheckpoint.IsQuantized(directory)
-                ? QuantizedCheckpoint.ReplaceQuantizedLayers(model, checkpoint).Select(p => p + ".weight").ToList()
+                ? QuantizedCheckpoint.ReplaceQuantizedLayers(model, checkpoint).Select(p => p + ".").ToList()
                 : [];
-            // The quantized weights' entries (weight, weight.absmax, ...) were used by their layers.
+            // The quantized layers' entries (weight, weight.absmax, ..., or GPTQ's qweight, qzeros, scales, g_idx) were used by them.
             var unused = WeightLoader.Load(model, checkpoint, progress)
                 .Where(n => !quantized.Any(w => n.StartsWith(w, StringComparison.Ordinal))).ToList();
             model.eval();

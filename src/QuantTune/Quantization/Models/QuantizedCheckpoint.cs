@@ -5,6 +5,7 @@ using QuantTune.IO;
 using QuantTune.Models;
 using QuantTune.Models.Layers;
 using QuantTune.Quantization.FourBit;
+using QuantTune.Quantization.Gptq;
 using QuantTune.Quantization.Layers;
 using QuantTune.Runtime;
 using static TorchSharp.torch;
@@ -26,19 +27,41 @@ public static class QuantizedCheckpoint
         var quantized = model.named_modules().Where(m => m.module is QuantizedLinear).Select(m => (m.name, (QuantizedLinear)m.module)).ToList();
         if (quantized.Count == 0) throw new QuantTuneException("the model has no quantized layer to save");
         var first = quantized[0].Item2.Weight;
-        var config = JsonNode.Parse(File.ReadAllText(Path.Combine(sourceDirectory, "config.json")))!.AsObject();
+        var config = ReadConfig(sourceDirectory);
         config["quantization_config"] = QuantizationConfig(first, storedDType);
+        using var scope = NewDisposeScope();
+        var entries = new List<KeyValuePair<string, Tensor>>();
+        foreach (var (name, p) in model.named_parameters())
+            entries.Add(new(name, p.detach().to_type(storedDType)));
+        foreach (var (name, layer) in quantized)
+            entries.AddRange(QuantizedTensorStorage.Entries(name + ".weight", layer.Weight));
+        WriteFolder(sourceDirectory, outputDirectory, config, entries);
+    }
+
+    /// <summary>config.json of a checkpoint folder as a JSON object.</summary>
+    internal static JsonObject ReadConfig(string directory)
+    {
+        var path = Path.Combine(directory, "config.json");
+        if (!File.Exists(path)) throw new QuantTuneException($"{path}: config.json not found; expected a Hugging Face checkpoint folder");
+        return JsonNode.Parse(File.ReadAllText(path)) as JsonObject
+            ?? throw new InvalidFormatException(path, null, "is not a JSON object");
+    }
+
+    /// <summary>
+    /// Writes a checkpoint folder atomically: model.safetensors with <paramref name="entries"/> (in
+    /// name order), <paramref name="config"/> as config.json, any <paramref name="extraJson"/> files,
+    /// and the tokenizer files of <paramref name="sourceDirectory"/>.
+    /// </summary>
+    internal static void WriteFolder(string sourceDirectory, string outputDirectory, JsonObject config, IEnumerable<KeyValuePair<string, Tensor>> entries,
+        IReadOnlyDictionary<string, JsonObject>? extraJson = null)
+    {
         AtomicDirectory.Write(outputDirectory, dir =>
         {
-            using var scope = NewDisposeScope();
-            var entries = new List<KeyValuePair<string, Tensor>>();
-            foreach (var (name, p) in model.named_parameters())
-                entries.Add(new(name, p.detach().to_type(storedDType)));
-            foreach (var (name, layer) in quantized)
-                entries.AddRange(QuantizedTensorStorage.Entries(name + ".weight", layer.Weight));
             SafetensorsWriter.Write(Path.Combine(dir, SafetensorsCheckpoint.SingleFile), entries.OrderBy(e => e.Key, StringComparer.Ordinal),
                 new Dictionary<string, string> { ["format"] = "pt", ["quantized_by"] = "QuantTune" });
             File.WriteAllText(Path.Combine(dir, "config.json"), config.ToJsonString(new() { WriteIndented = true }));
+            foreach (var (file, json) in extraJson ?? new Dictionary<string, JsonObject>())
+                File.WriteAllText(Path.Combine(dir, file), json.ToJsonString(new() { WriteIndented = true }));
             foreach (var f in CopiedFiles.Where(f => File.Exists(Path.Combine(sourceDirectory, f))))
                 File.Copy(Path.Combine(sourceDirectory, f), Path.Combine(dir, f));
         });
@@ -63,8 +86,9 @@ public static class QuantizedCheckpoint
     }
 
     /// <summary>
-    /// Whether a checkpoint folder is quantized, from its config.json: bitsandbytes 4-bit and
-    /// QuantTune's own schemes are supported; bitsandbytes 8-bit (LLM.int8) and others are refused.
+    /// Whether a checkpoint folder is quantized, from its config.json: bitsandbytes 4-bit, GPTQ
+    /// (AutoGPTQ / transformers layout) and QuantTune's own schemes are supported; bitsandbytes
+    /// 8-bit (LLM.int8) and others are refused.
     /// </summary>
     public static bool IsQuantized(string directory)
     {
@@ -74,20 +98,29 @@ public static class QuantizedCheckpoint
         var method = q["quant_method"]?.GetValue<string>();
         if (method == "bitsandbytes" && q["load_in_4bit"]?.GetValue<bool>() == true) return true;
         if (method == "quanttune") return true;
+        if (method == "gptq") return GptqCheckpoint.ReadLayout(directory) is not null;
         throw new InvalidFormatException(path, "quantization_config.quant_method",
-            $"'{method}'" + (method == "bitsandbytes" ? " with load_in_8bit" : "") + " is not supported; expected bitsandbytes 4-bit (nf4/fp4) or a QuantTune scheme");
+            $"'{method}'" + (method == "bitsandbytes" ? " with load_in_8bit" : "") + " is not supported; expected bitsandbytes 4-bit (nf4/fp4), gptq or a QuantTune scheme");
     }
 
     /// <summary>Puts a <see cref="QuantizedLinear"/> in place of every linear layer the checkpoint stores quantized.</summary>
     public static IReadOnlyList<string> ReplaceQuantizedLayers(nn.Module model, SafetensorsCheckpoint checkpoint)
     {
+        var gptq = GptqCheckpoint.ReadLayout(checkpoint.Directory);
         var replaced = new List<Linear>();
         var paths = ModuleSurgery.ReplaceLinears(model, (path, linear) =>
         {
-            if (!QuantizedTensorStorage.IsQuantized(checkpoint, path + ".weight")) return null;
-            var weight = QuantizedTensorStorage.Load(checkpoint, path + ".weight");
+            QuantizedTensor weight;
+            if (gptq is not null && checkpoint.Contains(path + ".qweight"))
+                weight = GptqCheckpoint.Load(checkpoint, path, linear.OutFeatures, linear.InFeatures, gptq);
+            else if (QuantizedTensorStorage.IsQuantized(checkpoint, path + ".weight"))
+                weight = QuantizedTensorStorage.Load(checkpoint, path + ".weight");
+            else return null;
             if (!weight.Shape.SequenceEqual(linear.weight.shape))
+            {
+                weight.Dispose();
                 throw new InvalidFormatException(checkpoint.Directory, path + ".weight", $"is stored as [{string.Join(", ", weight.Shape)}]; the model expects [{string.Join(", ", linear.weight.shape)}]");
+            }
             Tensor? bias = null;
             if (linear.bias is not null)
             {

@@ -1,0 +1,178 @@
+using System.Diagnostics;
+using QuantTune.Diagnostics;
+using QuantTune.Models;
+using QuantTune.Models.Layers;
+using QuantTune.Models.Transformer;
+using QuantTune.Quantization.Layers;
+using static TorchSharp.torch;
+
+namespace QuantTune.Quantization.Gptq;
+
+/// <summary>
+/// GPTQ over a whole causal LM, decoder layer by decoder layer (gptq.py llama_sequential): the
+/// calibration samples' hidden states enter layer i as the already-quantized layers &lt; i left
+/// them; within a layer the linears are solved in "true sequential" groups (q/k/v, o, gate/up,
+/// down), each group's Hessian captured from a forward pass through the layer whose earlier
+/// groups are already quantized. Linears that read the same input (q/k/v, gate/up) share one
+/// Hessian and its factorisation. Every linear of the decoder layers becomes a
+/// <see cref="QuantizedLinear"/> holding a <see cref="GptqTensor"/>; embeddings, norms and the LM head
+/// stay in floating point.
+/// </summary>
+public static class GptqModelQuantizer
+{
+    /// <summary>Linears that read the same input, in the order true-sequential GPTQ quantizes them.</summary>
+    static readonly string[][] SharedInputs =
+    [
+        ["self_attn.q_proj", "self_attn.k_proj", "self_attn.v_proj"],
+        ["self_attn.o_proj"],
+        ["mlp.gate_proj", "mlp.up_proj"],
+        ["mlp.down_proj"],
+    ];
+
+    /// <summary>Sequences per forward pass through a layer.</summary>
+    public const int BatchSize = 8;
+
+    public static GptqModelResult Quantize(CausalLM model, IReadOnlyList<long[]> samples, GptqSettings settings, GptqMethod method = GptqMethod.Gptq,
+        IProgress<GptqLayerReport>? progress = null, CancellationToken cancel = default)
+    {
+        settings.Validate();
+        if (samples.Count == 0) throw new QuantTuneException("GPTQ: no calibration samples");
+        int length = samples[0].Length;
+        if (samples.Any(s => s.Length != length)) throw new QuantTuneException("GPTQ: calibration samples must all have the same length");
+        var total = Stopwatch.StartNew();
+        var stack = model.model;
+        var quantized = new Dictionary<string, GptqTensor>();
+        var reports = new List<GptqLayerReport>();
+        var (cos, sin) = stack.RopeTables(0, length, model.DType);
+        var inputs = new List<Tensor>();
+        try
+        {
+            using (no_grad())
+                foreach (var batch in samples.Chunk(BatchSize))
+                    inputs.Add(stack.embed_tokens.forward(tensor(batch.SelectMany(s => s).ToArray(), [batch.Length, length], ScalarType.Int64, model.Device))
+                        .DetachFromDisposeScope());
+            int layers = stack.layers.Count;
+            for (int i = 0; i < layers; i++)
+            {
+                cancel.ThrowIfCancellationRequested();
+                var clock = Stopwatch.StartNew();
+                var layer = stack.layers[i];
+                var prefix = $"model.layers.{i}.";
+                var linears = layer.named_modules().Where(m => m.module is Linear).ToDictionary(m => m.name, m => (Linear)m.module);
+                if (linears.Count == 0) throw new QuantTuneException($"GPTQ: decoder layer {i} has no floating-point linear layer to quantize (is the model already quantized?)");
+                var reportsOfLayer = new List<GptqLinearReport>();
+                var sets = InputSets(linears.Keys).ToList();
+                var passes = settings.TrueSequential ? sets.Select(set => new[] { set }).ToList() : [sets.ToArray()];
+                foreach (var pass in passes)
+                {
+                    var captures = pass.Select(set => new HessianCapture(linears[set[0]], linears[set[0]].InFeatures)).ToArray();
+                    try
+                    {
+                        for (int k = 0; k < pass.Length; k++) ModuleSurgery.Replace(layer, pass[k][0], captures[k]);
+                        RunLayer(layer, inputs, cos, sin, i, replace: false);
+                    }
+                    finally
+                    {
+                        foreach (var set in pass) ModuleSurgery.Replace(layer, set[0], linears[set[0]]);
+                    }
+                    for (int k = 0; k < pass.Length; k++)
+                    {
+                        using var accumulator = captures[k].Accumulator;
+                        var clock2 = Stopwatch.StartNew();
+                        using var prepared = method == GptqMethod.Gptq ? GptqSolver.Prepare(accumulator.Hessian, settings) : null;
+                        double prepare = clock2.Elapsed.TotalSeconds;
+                        foreach (var p in pass[k])
+                        {
+                            var (tensor, report) = QuantizeLinear(prefix + p, linears[p], accumulator.Hessian, prepared, settings, method);
+                            quantized[prefix + p] = tensor;
+                            // The shared factorisation is counted with the first linear that uses it.
+                            reportsOfLayer.Add(report with { Seconds = report.Seconds + prepare });
+                            prepare = 0;
+                        }
+                    }
+                }
+                RunLayer(layer, inputs, cos, sin, i, replace: true);
+                var layerReport = new GptqLayerReport(i, layers, clock.Elapsed.TotalSeconds, reportsOfLayer);
+                reports.Add(layerReport);
+                progress?.Report(layerReport);
+            }
+        }
+        catch
+        {
+            foreach (var t in quantized.Values) t.Dispose();
+            throw;
+        }
+        finally
+        {
+            foreach (var x in inputs) x.Dispose();
+            cos.Dispose();
+            sin.Dispose();
+        }
+
+        var replaced = new List<Linear>();
+        ModuleSurgery.ReplaceLinears(model, (path, linear) =>
+        {
+            if (!quantized.TryGetValue(path, out var weight)) return null;
+            replaced.Add(linear);
+            return new QuantizedLinear(weight, linear.bias);
+        });
+        foreach (var old in replaced) old.Dispose();
+        return new GptqModelResult(reports, settings, method, samples.Count, length, total.Elapsed.TotalSeconds);
+    }
+
+    /// <summary>Solves one linear, writes the dequantized weights back (so later layers see them) and measures both methods.</summary>
+    static (GptqTensor Tensor, GptqLinearReport Report) QuantizeLinear(string name, Linear linear, Tensor hessian, GptqHessian? prepared,
+        GptqSettings settings, GptqMethod method)
+    {
+        var clock = Stopwatch.StartNew();
+        using var scope = NewDisposeScope();
+        using var _ = no_grad();
+        var weight = linear.weight.detach();
+        settings.ValidateFor(name, weight.shape[1]);
+        using var result = prepared is not null ? GptqSolver.Quantize(weight, prepared, settings) : GptqGrid.RoundToNearest(weight, settings);
+        var tensor = result.ToTensor();
+        foreach (var t in tensor.Tensors.Values) t.DetachFromDisposeScope();
+        double seconds = clock.Elapsed.TotalSeconds;
+
+        clock.Restart();
+        double error = result.OutputError(weight, hessian), rtnError = error;
+        if (method == GptqMethod.Gptq)
+        {
+            using var rtn = GptqGrid.RoundToNearest(weight, settings);
+            rtnError = rtn.OutputError(weight, hessian);
+        }
+        double signal = GptqResult.OutputError(weight, zeros_like(weight), hessian);
+        linear.weight.copy_(result.Weights);
+        var report = new GptqLinearReport(name, weight.shape[0], weight.shape[1], error, rtnError, signal, seconds, clock.Elapsed.TotalSeconds);
+        return (tensor, report);
+    }
+
+    /// <summary>Runs every input batch through the layer; with <paramref name="replace"/> the outputs become the next layer's inputs.</summary>
+    static void RunLayer(DecoderLayer layer, List<Tensor> inputs, Tensor cos, Tensor sin, int index, bool replace)
+    {
+        using var _ = no_grad();
+        for (int b = 0; b < inputs.Count; b++)
+        {
+            var output = layer.Forward(inputs[b], cos, sin, index, 0, null);
+            if (!replace)
+            {
+                output.Dispose();
+                continue;
+            }
+            inputs[b].Dispose();
+            inputs[b] = output.DetachFromDisposeScope();
+        }
+    }
+
+    /// <summary>The sets of linears sharing an input that are present in the layer (then any other linear alone).</summary>
+    static IEnumerable<string[]> InputSets(IEnumerable<string> names)
+    {
+        var all = names.ToList();
+        foreach (var set in SharedInputs)
+        {
+            var present = set.Where(all.Contains).ToArray();
+            if (present.Length > 0) yield return present;
+        }
+        foreach (var other in all.Where(n => !SharedInputs.Any(g => g.Contains(n)))) yield return [other];
+    }
+}
