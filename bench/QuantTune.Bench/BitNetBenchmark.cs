@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using QuantTune.Qat;
 using QuantTune.Training;
 using QuantTune.Training.FineTuning;
@@ -9,18 +8,21 @@ namespace QuantTune.Bench;
 
 /// <summary>
 /// A tiny Llama pretrained from scratch in fp32 and as BitNet b1.58 (same shape, data, steps and
-/// learning rate): held-out perplexity, bits per weight and weight memory; and CPU inference
-/// speed of the add/subtract-only ternary matmul against libtorch's fp32 matmul.
+/// learning rate): held-out perplexity, bits per weight and weight memory; then CPU inference
+/// (<see cref="BitNetInferenceBenchmark"/>): the trained ternary model run packed, the ternary
+/// kernels against libtorch's fp32 matmul, and decode speed.
 /// </summary>
 public static class BitNetBenchmark
 {
-    public static object Run(string tokenizerDir, string data, string scratch, int steps)
+    public static object Run(string tokenizerDir, string data, string heldOut, string scratch, int steps)
     {
+        object? packedPerplexity = null;
         var size = ModelSize.Named("tiny");
         var initial = Path.Combine(scratch, "qt-bitnet-initial");
         InitialCheckpoint.Write(initial, size, tokenizerDir, seed: 42);
         var runs = new List<object>();
-        foreach (var qat in new string?[] { null, "bitnet158" })
+        // --steps 0: the inference measurements only.
+        foreach (var qat in steps > 0 ? new string?[] { null, "bitnet158" } : [])
         {
             Console.Error.WriteLine($"bitnet benchmark: pretraining {qat ?? "fp32"}...");
             var dir = Path.Combine(scratch, "qt-bitnet-" + (qat ?? "fp32"));
@@ -40,34 +42,15 @@ public static class BitNetBenchmark
                 held_out_perplexity = s.EvalPerplexityAfter, ms_per_training_step = Math.Round(s.SecondsPerStep * 1000, 1),
                 linear_bits_per_weight = qat is null ? 32.0 : 1.6, weight_bytes = weightBytes,
             });
+            if (qat is not null)
+                packedPerplexity = BitNetInferenceBenchmark.PackedPerplexity(s.ResultDirectory, heldOut);
             Directory.Delete(dir, recursive: true);
         }
         Directory.Delete(initial, recursive: true);
-        return new { size, steps, batch = 8, seq = 128, lr = 2e-3, runs, inference = Inference() };
-    }
-
-    /// <summary>y = x·Wᵀ for one token (decode) and for 64 tokens: ternary add/subtract kernel vs fp32 matmul.</summary>
-    static object Inference()
-    {
-        var rows = new List<object>();
-        foreach (var (outF, inF) in new[] { (352, 128), (4096, 4096) })
-            foreach (int tokens in new[] { 1, 64 })
-            {
-                using var scope = NewDisposeScope();
-                var w = randn(outF, inF);
-                float gamma = w.abs().mean().item<float>();
-                var codes = (w / gamma).round().clamp(-1, 1).to_type(ScalarType.Int8);
-                var packed = TernaryPacked.Pack(codes, TernaryPacking.Base3);
-                var dense = codes.to_type(ScalarType.Float32) * gamma;
-                var x = randn(tokens, inF);
-                double ternary = Timing.Median(5, () => TernaryMatmul.Apply(x, packed, gamma).Dispose());
-                double fp32 = Timing.Median(5, () => x.matmul(dense.t()).Dispose());
-                rows.Add(new
-                {
-                    weight = $"{outF}×{inF}", tokens, ternary_ms = Math.Round(ternary * 1000, 3), fp32_ms = Math.Round(fp32 * 1000, 3),
-                    ternary_bytes = packed.StorageBytes, fp32_bytes = dense.numel() * 4,
-                });
-            }
-        return rows;
+        Console.Error.WriteLine("bitnet benchmark: kernels...");
+        var kernels = BitNetInferenceBenchmark.Kernels();
+        Console.Error.WriteLine("bitnet benchmark: decode speed...");
+        var decode = BitNetInferenceBenchmark.Decode(tokenizerDir, scratch);
+        return new { size, steps, batch = 8, seq = 128, lr = 2e-3, runs, packed_perplexity_wiki_test = packedPerplexity, kernels, decode };
     }
 }

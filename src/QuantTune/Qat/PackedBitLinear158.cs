@@ -35,9 +35,14 @@ public sealed class PackedBitLinear158 : nn.Module<Tensor, Tensor>
     /// <summary>Packs a trained layer: the codes and γ of its latent weight (<see cref="BitNetWeights.Ternary"/>).</summary>
     public static PackedBitLinear158 From(BitLinear158 layer)
     {
-        using var scope = NewDisposeScope();
-        var (codes, gamma) = layer.QuantizeCodes(layer.weight.detach());
-        return new PackedBitLinear158(TernaryPacked.Pack(codes, TernaryPacking.TwoBitInterleaved), gamma.item<float>(), layer.bias);
+        TernaryPacked packed;
+        float gamma;
+        using (var scope = NewDisposeScope())
+        {
+            var (codes, g) = layer.QuantizeCodes(layer.weight.detach());
+            (packed, gamma) = (TernaryPacked.Pack(codes, TernaryPacking.TwoBitInterleaved), g.item<float>());
+        }
+        return new PackedBitLinear158(packed, gamma, layer.bias);
     }
 
     /// <summary>
@@ -46,14 +51,19 @@ public sealed class PackedBitLinear158 : nn.Module<Tensor, Tensor>
     /// </summary>
     public static PackedBitLinear158 FromTernary(Linear linear, string path)
     {
-        using var scope = NewDisposeScope();
-        using var _ = no_grad();
-        var w = linear.weight.detach().to_type(ScalarType.Float32);
-        var gamma = w.abs().max().clamp_min(BitNetWeights.Epsilon);
-        var codes = (w / gamma).round();
-        if (!(codes * gamma).equal(w).item<bool>())
-            throw new QuantTuneException($"{path}: the weight holds values other than −γ, 0 and γ (γ = {gamma.item<float>()}); it is not a BitNet b1.58 layer");
-        return new PackedBitLinear158(TernaryPacked.Pack(codes, TernaryPacking.TwoBitInterleaved), gamma.item<float>(), linear.bias);
+        TernaryPacked packed;
+        float gamma;
+        using (var scope = NewDisposeScope())
+        using (no_grad())
+        {
+            var w = linear.weight.detach().to_type(ScalarType.Float32);
+            var g = w.abs().max().clamp_min(BitNetWeights.Epsilon);
+            var codes = (w / g).round();
+            if (!(codes * g).equal(w).item<bool>())
+                throw new QuantTuneException($"{path}: the weight holds values other than −γ, 0 and γ (γ = {g.item<float>()}); it is not a BitNet b1.58 layer");
+            (packed, gamma) = (TernaryPacked.Pack(codes, TernaryPacking.TwoBitInterleaved), g.item<float>());
+        }
+        return new PackedBitLinear158(packed, gamma, linear.bias);
     }
 
     public override Tensor forward(Tensor input)

@@ -112,6 +112,7 @@ public static class TernaryKernel
         Vector256.ShiftRightLogical(packed.AsUInt16(), 2 * k).AsByte() & Vector256.Create((byte)3);
 
     /// <summary>Σ trit·x over one row with <c>vpsignb</c>: x where the trit is 1, −x where −1, 0 where 0.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // straight to optimized code: tier-0 vector loops are many times slower
     static int DotSign(ReadOnlySpan<byte> row, ReadOnlySpan<sbyte> x)
     {
         ref byte w = ref MemoryMarshal.GetReference(row);
@@ -139,6 +140,7 @@ public static class TernaryKernel
     }
 
     /// <summary>Σ trit·x over one row with masks: (x AND [trit = 1]) − (x AND [trit = −1]).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     static int DotMasks(ReadOnlySpan<byte> row, ReadOnlySpan<sbyte> x)
     {
         ref byte w = ref MemoryMarshal.GetReference(row);
