@@ -59,7 +59,7 @@ public sealed class PackedBitLinear158 : nn.Module<Tensor, Tensor>
             var w = linear.weight.detach().to_type(ScalarType.Float32);
             var g = w.abs().max().clamp_min(BitNetWeights.Epsilon);
             var codes = (w / g).round();
-            if (!(codes * g).equal(w).item<bool>())
+            if (!(codes * g).eq(w).all().item<bool>())
                 throw new QuantTuneException($"{path}: the weight holds values other than −γ, 0 and γ (γ = {g.item<float>()}); it is not a BitNet b1.58 layer");
             (packed, gamma) = (TernaryPacked.Pack(codes, TernaryPacking.TwoBitInterleaved), g.item<float>());
         }
