@@ -1,4 +1,3 @@
-using QuantTune.Qat;
 using QuantTune.Training;
 using QuantTune.Training.FineTuning;
 using QuantTune.Training.Pretraining;
@@ -8,30 +7,22 @@ namespace QuantTune.Bench;
 
 /// <summary>
 /// A tiny Llama pretrained from scratch in fp32 and as BitNet b1.58 (same shape, data, steps and
-/// learning rate): held-out perplexity, bits per weight and weight memory; then CPU inference
-/// (<see cref="BitNetInferenceBenchmark"/>): the trained ternary model run packed, the ternary
-/// kernels against libtorch's fp32 matmul, and decode speed.
+/// learning rate): held-out perplexity, bits per weight and weight memory. CPU inference is
+/// <see cref="BitNetInferenceBenchmark"/>.
 /// </summary>
 public static class BitNetBenchmark
 {
-    public static object Run(string tokenizerDir, string data, string heldOut, string scratch, int steps)
+    public static object Run(string tokenizerDir, string data, string scratch, int steps)
     {
-        object? packedPerplexity = null;
         var size = ModelSize.Named("tiny");
         var initial = Path.Combine(scratch, "qt-bitnet-initial");
         InitialCheckpoint.Write(initial, size, tokenizerDir, seed: 42);
         var runs = new List<object>();
-        // --steps 0: the inference measurements only.
-        foreach (var qat in steps > 0 ? new string?[] { null, "bitnet158" } : [])
+        foreach (var qat in new string?[] { null, "bitnet158" })
         {
             Console.Error.WriteLine($"bitnet benchmark: pretraining {qat ?? "fp32"}...");
             var dir = Path.Combine(scratch, "qt-bitnet-" + (qat ?? "fp32"));
-            var s = FineTuner.Run(new FineTuneRequest
-            {
-                ModelDirectory = initial, DataFile = data, Format = "text", OutputDirectory = dir, Method = FineTuneMethod.Full, Qat = qat,
-                SequenceLength = 128, MaxEvalExamples = 64,
-                Training = new TrainingOptions { Steps = steps, BatchSize = 8, LearningRate = 2e-3, WarmupSteps = Math.Min(steps / 10, 100), EvalEvery = steps, Seed = 42 },
-            });
+            var s = Pretrain(initial, data, dir, qat, steps);
             long linear = size.Layers * (4L * size.Hidden * size.Hidden + 3L * size.Hidden * size.Intermediate);
             long other = s.TotalParameters - linear;
             // BitNet keeps embeddings, norms and the LM head in full precision; its linear weights pack to 1.6 bits (5 trits per byte) + one fp32 scale per tensor.
@@ -42,15 +33,17 @@ public static class BitNetBenchmark
                 held_out_perplexity = s.EvalPerplexityAfter, ms_per_training_step = Math.Round(s.SecondsPerStep * 1000, 1),
                 linear_bits_per_weight = qat is null ? 32.0 : 1.6, weight_bytes = weightBytes,
             });
-            if (qat is not null)
-                packedPerplexity = BitNetInferenceBenchmark.PackedPerplexity(s.ResultDirectory, heldOut);
             Directory.Delete(dir, recursive: true);
         }
         Directory.Delete(initial, recursive: true);
-        Console.Error.WriteLine("bitnet benchmark: kernels...");
-        var kernels = BitNetInferenceBenchmark.Kernels();
-        Console.Error.WriteLine("bitnet benchmark: decode speed...");
-        var decode = BitNetInferenceBenchmark.Decode(tokenizerDir, scratch);
-        return new { size, steps, batch = 8, seq = 128, lr = 2e-3, runs, packed_perplexity_wiki_test = packedPerplexity, kernels, decode };
+        return new { size, steps, batch = 8, seq = 128, lr = 2e-3, runs };
     }
+
+    /// <summary>Pretrains the tiny model from <paramref name="initial"/> (fp32 when <paramref name="qat"/> is null) as the benchmarks do.</summary>
+    public static FineTuneSummary Pretrain(string initial, string data, string dir, string? qat, int steps) => FineTuner.Run(new FineTuneRequest
+    {
+        ModelDirectory = initial, DataFile = data, Format = "text", OutputDirectory = dir, Method = FineTuneMethod.Full, Qat = qat,
+        SequenceLength = 128, MaxEvalExamples = 64,
+        Training = new TrainingOptions { Steps = steps, BatchSize = 8, LearningRate = 2e-3, WarmupSteps = Math.Min(steps / 10, 100), EvalEvery = steps, Seed = 42 },
+    });
 }

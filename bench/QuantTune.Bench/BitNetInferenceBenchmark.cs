@@ -15,8 +15,35 @@ namespace QuantTune.Bench;
 /// </summary>
 public static class BitNetInferenceBenchmark
 {
+    /// <summary>
+    /// A tiny BitNet b1.58 pretrained for <paramref name="steps"/> steps then run dense and packed;
+    /// the kernels; decode speed.
+    /// </summary>
+    public static object Run(string tokenizerDir, string data, string heldOut, string scratch, int steps)
+    {
+        var initial = Path.Combine(scratch, "qt-bitnet-inference-initial");
+        var dir = Path.Combine(scratch, "qt-bitnet-inference-b158");
+        InitialCheckpoint.Write(initial, ModelSize.Named("tiny"), tokenizerDir, seed: 42);
+        object packedPerplexity;
+        try
+        {
+            Console.Error.WriteLine($"bitnet-inference: pretraining a tiny BitNet b1.58 for {steps} steps...");
+            var s = BitNetBenchmark.Pretrain(initial, data, dir, "bitnet158", steps);
+            packedPerplexity = PackedPerplexity(s.ResultDirectory, heldOut);
+        }
+        finally
+        {
+            Directory.Delete(initial, recursive: true);
+            if (Directory.Exists(dir)) Directory.Delete(dir, recursive: true);
+        }
+        Console.Error.WriteLine("bitnet-inference: kernels...");
+        var kernels = Kernels();
+        Console.Error.WriteLine("bitnet-inference: decode speed...");
+        return new { pretraining_steps = steps, wiki_test_perplexity = packedPerplexity, kernels, decode = Decode(tokenizerDir, scratch) };
+    }
+
     /// <summary>y = x·Wᵀ for 1 and 8 tokens at Llama-7B layer shapes.</summary>
-    public static object Kernels()
+    static object Kernels()
     {
         var rows = new List<object>();
         foreach (var (outF, inF) in new[] { (4096, 4096), (11008, 4096), (4096, 11008) })
@@ -51,7 +78,7 @@ public static class BitNetInferenceBenchmark
     /// Greedy decode speed (KV cache) of one randomly initialised Llama of 7B-like layer width, in
     /// fp32, as BitLinear158 (fake quantization recomputed every forward) and packed.
     /// </summary>
-    public static object Decode(string tokenizerDir, string scratch, int newTokens = 32)
+    static object Decode(string tokenizerDir, string scratch, int newTokens = 32)
     {
         var size = new ModelSize(2048, 2, 16, 5504);
         var dir = Path.Combine(scratch, "qt-bitnet-decode");
@@ -87,7 +114,7 @@ public static class BitNetInferenceBenchmark
     /// Held-out perplexity of a trained BitNet b1.58 checkpoint run densely (fake-quantized 8-bit
     /// activations, as in training) and packed: the two must agree.
     /// </summary>
-    public static object PackedPerplexity(string checkpoint, string text, int tokens = 16384)
+    static object PackedPerplexity(string checkpoint, string text, int tokens = 16384)
     {
         var result = new Dictionary<string, object>();
         foreach (bool pack in new[] { false, true })

@@ -1,11 +1,12 @@
 using System.Text.Json;
 using QuantTune.Bench;
 
-// Usage: dotnet run --project bench/QuantTune.Bench -c Release -- foundation|quantization|finetune|bitnet [options] [--out bench/results]
+// Usage: dotnet run --project bench/QuantTune.Bench -c Release -- foundation|quantization|finetune|bitnet|bitnet-inference [options] [--out bench/results]
 //   foundation:   [--synthetic-gib 1] [--tokens 65536]
 //   quantization: [--rows 8192] [--columns 8192]
 //   finetune:     [--steps 60] [--batch 8] [--seq 128]
-//   bitnet:       [--steps 1000] (0: inference only)
+//   bitnet:       [--steps 1000]
+//   bitnet-inference: [--steps 200]
 var argList = args.ToList();
 string Arg(string name, string fallback) { int i = argList.IndexOf(name); return i >= 0 && i + 1 < argList.Count ? argList[i + 1] : fallback; }
 var which = args.FirstOrDefault(a => !a.StartsWith("--")) ?? "foundation";
@@ -35,10 +36,14 @@ switch (which)
         break;
     case "bitnet":
         result = new { benchmark = which, command = Command(), machine = Machine.Describe(),
-            results = BitNetBenchmark.Run(model, Path.Combine(assets, "data", "wikitext-2", "wiki.train.raw.first1MB-nonblank.txt"), text, Arg("--scratch", Path.GetTempPath()), int.Parse(Arg("--steps", "1000"))) };
+            results = BitNetBenchmark.Run(model, Path.Combine(assets, "data", "wikitext-2", "wiki.train.raw.first1MB-nonblank.txt"), Arg("--scratch", Path.GetTempPath()), int.Parse(Arg("--steps", "1000"))) };
+        break;
+    case "bitnet-inference":
+        result = new { benchmark = which, command = Command(), machine = Machine.Describe(),
+            results = BitNetInferenceBenchmark.Run(model, Path.Combine(assets, "data", "wikitext-2", "wiki.train.raw.first1MB-nonblank.txt"), text, Arg("--scratch", Path.GetTempPath()), int.Parse(Arg("--steps", "200"))) };
         break;
     default:
-        Console.Error.WriteLine($"unknown benchmark '{which}'; expected foundation, quantization, finetune or bitnet");
+        Console.Error.WriteLine($"unknown benchmark '{which}'; expected foundation, quantization, finetune, bitnet or bitnet-inference");
         return 2;
 }
 Directory.CreateDirectory(outDir);

@@ -35,13 +35,8 @@ public static class TernaryKernel
     public static Tensor Apply(Tensor x, TernaryPacked weight, float gamma)
     {
         CheckLayout(weight);
-        if (x.shape[^1] != weight.Columns)
-            throw new QuantTuneException($"ternary kernel: input has {x.shape[^1]} features; the weight takes {weight.Columns}");
+        var (input, batch) = TernaryMatmul.Tokens(x, weight, "ternary kernel");
         int columns = (int)weight.Columns, rows = (int)weight.Rows;
-        float[] input;
-        using (var scope = NewDisposeScope())
-            input = x.detach().reshape(-1, columns).to_type(ScalarType.Float32).cpu().contiguous().data<float>().ToArray();
-        int batch = input.Length / Math.Max(columns, 1);
         int padded = PaddedColumns(weight);
         var codes = new sbyte[batch * padded];
         var scales = new float[batch];
@@ -53,9 +48,7 @@ public static class TernaryKernel
         for (int t = 0; t < batch; t++)
             for (int o = 0; o < rows; o++)
                 output[t * rows + o] = sums[t * rows + o] * scales[t];
-        var shape = x.shape.ToArray();
-        shape[^1] = rows;
-        return tensor(output, shape, ScalarType.Float32);
+        return TernaryMatmul.Output(output, x, rows);
     }
 
     /// <summary>
@@ -95,7 +88,7 @@ public static class TernaryKernel
             {
                 var row = data.AsSpan(o * rowBytes, rowBytes);
                 for (int t = 0; t < batch; t++)
-                    sums[t * rows + o] = sign ? DotSign(row, codes.AsSpan(t * padded, padded)) : DotMasks(row, codes.AsSpan(t * padded, padded));
+                    sums[t * rows + o] = sign ? Dot<SignSelect>(row, codes.AsSpan(t * padded, padded)) : Dot<MaskSelect>(row, codes.AsSpan(t * padded, padded));
             }
         });
     }
@@ -111,42 +104,32 @@ public static class TernaryKernel
     static Vector256<byte> Codes(Vector256<byte> packed, int k) =>
         Vector256.ShiftRightLogical(packed.AsUInt16(), 2 * k).AsByte() & Vector256.Create((byte)3);
 
-    /// <summary>Σ trit·x over one row with <c>vpsignb</c>: x where the trit is 1, −x where −1, 0 where 0.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // straight to optimized code: tier-0 vector loops are many times slower
-    static int DotSign(ReadOnlySpan<byte> row, ReadOnlySpan<sbyte> x)
+    /// <summary>How one 32-column step turns activations and weight codes (0, 1, 2 = trit + 1) into ±x or 0.</summary>
+    interface ISelect
     {
-        ref byte w = ref MemoryMarshal.GetReference(row);
-        ref sbyte a = ref MemoryMarshal.GetReference(x);
-        var total = Vector256<int>.Zero;
-        var one = Vector256.Create((sbyte)1);
-        for (int start = 0, blocks = row.Length / 32; start < blocks; start += FlushBlocks)
-        {
-            Vector256<short> low = default, high = default;
-            for (int b = start, end = Math.Min(blocks, start + FlushBlocks); b < end; b++)
-            {
-                var packed = Vector256.LoadUnsafe(ref w, (nuint)(b * 32));
-                for (int k = 0; k < 4; k++)
-                {
-                    var trits = Codes(packed, k).AsSByte() - one;
-                    var selected = Avx2.Sign(Vector256.LoadUnsafe(ref a, (nuint)(b * 128 + k * 32)), trits);
-                    var (l, h) = Vector256.Widen(selected);
-                    low += l;
-                    high += h;
-                }
-            }
-            total += Flush(low, high);
-        }
-        return Vector256.Sum(total);
+        static abstract Vector256<sbyte> Select(Vector256<sbyte> x, Vector256<byte> codes);
     }
 
-    /// <summary>Σ trit·x over one row with masks: (x AND [trit = 1]) − (x AND [trit = −1]).</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    static int DotMasks(ReadOnlySpan<byte> row, ReadOnlySpan<sbyte> x)
+    /// <summary><c>vpsignb</c>: x where the trit is 1, −x where −1, 0 where 0.</summary>
+    readonly struct SignSelect : ISelect
+    {
+        public static Vector256<sbyte> Select(Vector256<sbyte> x, Vector256<byte> codes) => Avx2.Sign(x, codes.AsSByte() - Vector256<sbyte>.One);
+    }
+
+    /// <summary>Portable: (x AND [trit = 1]) − (x AND [trit = −1]).</summary>
+    readonly struct MaskSelect : ISelect
+    {
+        public static Vector256<sbyte> Select(Vector256<sbyte> x, Vector256<byte> codes) =>
+            (x & Vector256.Equals(codes, Vector256.Create((byte)2)).AsSByte()) - (x & Vector256.Equals(codes, Vector256<byte>.Zero).AsSByte());
+    }
+
+    /// <summary>Σ trit·x over one row: per block of 128 columns one 32-byte load, four shift-and-mask decodes, four selects.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // straight to optimized code: tier-0 vector loops are many times slower
+    static int Dot<TSelect>(ReadOnlySpan<byte> row, ReadOnlySpan<sbyte> x) where TSelect : struct, ISelect
     {
         ref byte w = ref MemoryMarshal.GetReference(row);
         ref sbyte a = ref MemoryMarshal.GetReference(x);
         var total = Vector256<int>.Zero;
-        var plusCode = Vector256.Create((byte)2);
         for (int start = 0, blocks = row.Length / 32; start < blocks; start += FlushBlocks)
         {
             Vector256<short> low = default, high = default;
@@ -155,11 +138,7 @@ public static class TernaryKernel
                 var packed = Vector256.LoadUnsafe(ref w, (nuint)(b * 32));
                 for (int k = 0; k < 4; k++)
                 {
-                    var codes = Codes(packed, k);
-                    var values = Vector256.LoadUnsafe(ref a, (nuint)(b * 128 + k * 32));
-                    var plus = Vector256.Equals(codes, plusCode).AsSByte();
-                    var minus = Vector256.Equals(codes, Vector256<byte>.Zero).AsSByte();
-                    var (l, h) = Vector256.Widen((values & plus) - (values & minus));
+                    var (l, h) = Vector256.Widen(TSelect.Select(Vector256.LoadUnsafe(ref a, (nuint)(b * 128 + k * 32)), Codes(packed, k)));
                     low += l;
                     high += h;
                 }

@@ -6,11 +6,7 @@ namespace QuantTune.Tests.Qat;
 
 public sealed class TernaryKernelTests
 {
-    static sbyte[] RandomTrits(int n, int seed)
-    {
-        var random = new Random(seed);
-        return Enumerable.Range(0, n).Select(_ => (sbyte)random.Next(-1, 2)).ToArray();
-    }
+    static sbyte[] RandomTrits(int n, int seed) => TernaryPackedTests.RandomTrits(n, seed);
 
     [Theory]
     [InlineData(1, 1)]
