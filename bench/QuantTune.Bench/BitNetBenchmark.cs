@@ -1,5 +1,3 @@
-using System.Diagnostics;
-using QuantTune.Qat;
 using QuantTune.Training;
 using QuantTune.Training.FineTuning;
 using QuantTune.Training.Pretraining;
@@ -9,8 +7,8 @@ namespace QuantTune.Bench;
 
 /// <summary>
 /// A tiny Llama pretrained from scratch in fp32 and as BitNet b1.58 (same shape, data, steps and
-/// learning rate): held-out perplexity, bits per weight and weight memory; and CPU inference
-/// speed of the add/subtract-only ternary matmul against libtorch's fp32 matmul.
+/// learning rate): held-out perplexity, bits per weight and weight memory. CPU inference is
+/// <see cref="BitNetInferenceBenchmark"/>.
 /// </summary>
 public static class BitNetBenchmark
 {
@@ -24,12 +22,7 @@ public static class BitNetBenchmark
         {
             Console.Error.WriteLine($"bitnet benchmark: pretraining {qat ?? "fp32"}...");
             var dir = Path.Combine(scratch, "qt-bitnet-" + (qat ?? "fp32"));
-            var s = FineTuner.Run(new FineTuneRequest
-            {
-                ModelDirectory = initial, DataFile = data, Format = "text", OutputDirectory = dir, Method = FineTuneMethod.Full, Qat = qat,
-                SequenceLength = 128, MaxEvalExamples = 64,
-                Training = new TrainingOptions { Steps = steps, BatchSize = 8, LearningRate = 2e-3, WarmupSteps = Math.Min(steps / 10, 100), EvalEvery = steps, Seed = 42 },
-            });
+            var s = Pretrain(initial, data, dir, qat, steps);
             long linear = size.Layers * (4L * size.Hidden * size.Hidden + 3L * size.Hidden * size.Intermediate);
             long other = s.TotalParameters - linear;
             // BitNet keeps embeddings, norms and the LM head in full precision; its linear weights pack to 1.6 bits (5 trits per byte) + one fp32 scale per tensor.
@@ -43,31 +36,14 @@ public static class BitNetBenchmark
             Directory.Delete(dir, recursive: true);
         }
         Directory.Delete(initial, recursive: true);
-        return new { size, steps, batch = 8, seq = 128, lr = 2e-3, runs, inference = Inference() };
+        return new { size, steps, batch = 8, seq = 128, lr = 2e-3, runs };
     }
 
-    /// <summary>y = x·Wᵀ for one token (decode) and for 64 tokens: ternary add/subtract kernel vs fp32 matmul.</summary>
-    static object Inference()
+    /// <summary>Pretrains the tiny model from <paramref name="initial"/> (fp32 when <paramref name="qat"/> is null) as the benchmarks do.</summary>
+    public static FineTuneSummary Pretrain(string initial, string data, string dir, string? qat, int steps) => FineTuner.Run(new FineTuneRequest
     {
-        var rows = new List<object>();
-        foreach (var (outF, inF) in new[] { (352, 128), (4096, 4096) })
-            foreach (int tokens in new[] { 1, 64 })
-            {
-                using var scope = NewDisposeScope();
-                var w = randn(outF, inF);
-                float gamma = w.abs().mean().item<float>();
-                var codes = (w / gamma).round().clamp(-1, 1).to_type(ScalarType.Int8);
-                var packed = TernaryPacked.Pack(codes, TernaryPacking.Base3);
-                var dense = codes.to_type(ScalarType.Float32) * gamma;
-                var x = randn(tokens, inF);
-                double ternary = Timing.Median(5, () => TernaryMatmul.Apply(x, packed, gamma).Dispose());
-                double fp32 = Timing.Median(5, () => x.matmul(dense.t()).Dispose());
-                rows.Add(new
-                {
-                    weight = $"{outF}×{inF}", tokens, ternary_ms = Math.Round(ternary * 1000, 3), fp32_ms = Math.Round(fp32 * 1000, 3),
-                    ternary_bytes = packed.StorageBytes, fp32_bytes = dense.numel() * 4,
-                });
-            }
-        return rows;
-    }
+        ModelDirectory = initial, DataFile = data, Format = "text", OutputDirectory = dir, Method = FineTuneMethod.Full, Qat = qat,
+        SequenceLength = 128, MaxEvalExamples = 64,
+        Training = new TrainingOptions { Steps = steps, BatchSize = 8, LearningRate = 2e-3, WarmupSteps = Math.Min(steps / 10, 100), EvalEvery = steps, Seed = 42 },
+    });
 }

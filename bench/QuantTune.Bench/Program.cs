@@ -6,12 +6,13 @@ using QuantTune.Bench;
 //   quantization: [--rows 8192] [--columns 8192]
 //   finetune:     [--steps 60] [--batch 8] [--seq 128]
 //   bitnet:       [--steps 1000]
+//   bitnet-inference: [--steps 200]
 //   qst-scale:    --method qst|qlora|qlora-gc|lora-bf16|lora-bf16-gc [--config assets/configs/llama-2-7b.json] [--layers 0=all]
 //                 [--batch 4] [--seq 512] [--steps 5] [--warmup 2] [--device cuda|cpu]; writes qst-scale-METHOD-DEVICE.json
 //   gguf:         [--hidden 4096] [--mlp 11008] [--repeats 3]
 //   ggml-codecs:  [--rows 1024] [--columns 4096]
 //   gptq:         [--samples 128] [--seq 512] [--layer-samples 4] [--layer-seq 512]
-string[] Benchmarks = ["foundation", "quantization", "finetune", "bitnet", "gguf", "ggml-codecs", "gptq", "qst-scale"];
+string[] Benchmarks = ["foundation", "quantization", "finetune", "bitnet", "gguf", "ggml-codecs", "gptq", "qst-scale", "bitnet-inference"];
 var argList = args.ToList();
 string Arg(string name, string fallback) { int i = argList.IndexOf(name); return i >= 0 && i + 1 < argList.Count ? argList[i + 1] : fallback; }
 var which = args.FirstOrDefault(a => !a.StartsWith("--")) ?? "foundation";
@@ -42,6 +43,10 @@ switch (which)
     case "bitnet":
         result = new { benchmark = which, command = Command(), machine = Machine.Describe(),
             results = BitNetBenchmark.Run(model, Path.Combine(assets, "data", "wikitext-2", "wiki.train.raw.first1MB-nonblank.txt"), Arg("--scratch", Path.GetTempPath()), int.Parse(Arg("--steps", "1000"))) };
+        break;
+    case "bitnet-inference":
+        result = new { benchmark = which, command = Command(), machine = Machine.Describe(),
+            results = BitNetInferenceBenchmark.Run(model, Path.Combine(assets, "data", "wikitext-2", "wiki.train.raw.first1MB-nonblank.txt"), text, Arg("--scratch", Path.GetTempPath()), int.Parse(Arg("--steps", "200"))) };
         break;
     case "qst-scale":
         result = new { benchmark = which, command = Command(), machine = Machine.Describe(),

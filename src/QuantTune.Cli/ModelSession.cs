@@ -2,6 +2,7 @@ using System.CommandLine;
 using QuantTune.Diagnostics;
 using QuantTune.Models.Loading;
 using QuantTune.Peft;
+using QuantTune.Qat;
 using QuantTune.SideTuning;
 using static TorchSharp.torch;
 
@@ -21,12 +22,24 @@ public sealed class ModelSession : IDisposable
     public static Option<string?> AdapterOption() => new("--adapter", "-a") { Description = "adapter folder (LoRA/DoRA, IA3, adapter, prompt tuning, BitFit) or llama.cpp LoRA adapter .gguf to apply" };
     public static Option<string?> QstOption() => new("--qst") { Description = "QST side-network folder to run on the (NF4) base model" };
 
-    public static ModelSession Open(string model, ScalarType dtype, Device device, string? adapter, string? qst)
+    public static Option<bool> DenseBitNetOption() => new("--dense-bitnet")
+        { Description = "run a BitNet b1.58 checkpoint's layers as dense fp matmuls (fake-quantized activations) instead of the packed 2-bit add-only kernel used on CPU" };
+
+    /// <summary>
+    /// Opens the model. A QAT checkpoint gets back the activation quantization it trained with
+    /// (<see cref="QatInference"/>); a BitNet b1.58 one runs on the packed ternary kernel when the
+    /// device is the CPU, no adapter is loaded and <paramref name="denseBitNet"/> is off.
+    /// </summary>
+    public static ModelSession Open(string model, ScalarType dtype, Device device, string? adapter, string? qst, bool denseBitNet = false)
     {
         if (adapter is not null && qst is not null) throw new QuantTuneException("--adapter and --qst: give one or the other");
         var pm = PretrainedModel.Load(model, dtype, device);
         try
         {
+            var qat = QatInference.Apply(pm.Model, model, packTernary: device.type == TorchSharp.DeviceType.CPU && adapter is null && qst is null && !denseBitNet);
+            if (qat is not null && qst is not null)
+                throw new QuantTuneException($"--qst: {model} is a --qat {qat.Spec.Kind} checkpoint; a QST side network runs on an NF4 backbone, not on it");
+            string? how = qat is { Layers.Count: > 0 } ? $"--qat {qat.Spec.Kind} checkpoint: {qat.Layers.Count} layers {(qat.Packed ? "packed to 2-bit ternary (add-only kernel)" : $"with {qat.Spec.ActivationBits}-bit activations")}" : null;
             if (qst is not null)
             {
                 var side = QstLoader.Attach(pm, qst);
@@ -38,7 +51,7 @@ public sealed class ModelSession : IDisposable
                 pm.Model.eval();
                 return new ModelSession { Pretrained = pm, Forward = type == "PROMPT_TUNING" ? forward : null, Extra = $"{type} adapter {adapter}" };
             }
-            return new ModelSession { Pretrained = pm };
+            return new ModelSession { Pretrained = pm, Extra = how };
         }
         catch
         {

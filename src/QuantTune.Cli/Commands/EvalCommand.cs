@@ -24,13 +24,14 @@ public static class EvalCommand
         var json = Options.Json();
         var adapter = ModelSession.AdapterOption();
         var qst = ModelSession.QstOption();
+        var dense = ModelSession.DenseBitNetOption();
         var perplexity = new Command("perplexity", "Perplexity of a model over a text file with a sliding window.")
-            { model, data, window, stride, batch, maxTokens, bos, dtype, device, threads, adapter, qst, json };
+            { model, data, window, stride, batch, maxTokens, bos, dtype, device, threads, adapter, qst, dense, json };
         perplexity.SetAction(r =>
         {
             Options.ApplyThreads(r.GetValue(threads));
             var (dt, dev) = Options.Runtime(r, dtype, device);
-            using var session = ModelSession.Open(r.GetValue(model)!, dt, dev, r.GetValue(adapter), r.GetValue(qst));
+            using var session = ModelSession.Open(r.GetValue(model)!, dt, dev, r.GetValue(adapter), r.GetValue(qst), r.GetValue(dense));
             var pm = session.Pretrained;
             var result = Perplexity(pm, r.GetValue(data)!, r.GetValue(window), r.GetValue(stride), r.GetValue(batch),
                 r.GetValue(maxTokens), r.GetValue(bos), CliHost.Interactive(r.GetValue(json)), session.Forward);
@@ -53,8 +54,9 @@ public static class EvalCommand
         var threads = Options.Threads();
         var adapter = ModelSession.AdapterOption();
         var qst = ModelSession.QstOption();
+        var dense = ModelSession.DenseBitNetOption();
         var json = Options.Json();
-        var cmd = new Command("mmlu", "MMLU-style multiple choice: the log-likelihood of each answer letter.") { model, data, dev, shots, limit, dtype, device, threads, adapter, qst, json };
+        var cmd = new Command("mmlu", "MMLU-style multiple choice: the log-likelihood of each answer letter.") { model, data, dev, shots, limit, dtype, device, threads, adapter, qst, dense, json };
         cmd.SetAction(r =>
         {
             Options.ApplyThreads(r.GetValue(threads));
@@ -62,7 +64,7 @@ public static class EvalCommand
             var questions = QuantTune.Evaluation.MultipleChoice.MmluQuestion.Load(r.GetValue(data) ?? Path.Combine(Assets.Root, "data", "mmlu", "test"));
             if (r.GetValue(limit) > 0) questions = questions.Take(r.GetValue(limit)).ToList();
             var devSet = r.GetValue(shots) > 0 ? QuantTune.Evaluation.MultipleChoice.MmluQuestion.Load(r.GetValue(dev) ?? Path.Combine(Assets.Root, "data", "mmlu", "dev")) : null;
-            using var session = ModelSession.Open(r.GetValue(model)!, dt, dv, r.GetValue(adapter), r.GetValue(qst));
+            using var session = ModelSession.Open(r.GetValue(model)!, dt, dv, r.GetValue(adapter), r.GetValue(qst), r.GetValue(dense));
             var pm = session.Pretrained;
             var result = ProgressDisplay.Run($"mmlu ({questions.Count} questions)", CliHost.Interactive(r.GetValue(json)),
                 p => QuantTune.Evaluation.MultipleChoice.MmluEvaluator.Evaluate(session.Forward ?? (x => pm.Model.Forward(x)), pm.Model.Device, pm.Tokenizer,

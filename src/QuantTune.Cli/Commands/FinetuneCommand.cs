@@ -41,7 +41,9 @@ public static class FinetuneCommand
         var qstBottleneck = new Option<int>("--qst-bottleneck") { DefaultValueFactory = _ => 16, Description = "QST: downsampler bottleneck" };
         var downsampler = new Option<string>("--downsampler") { DefaultValueFactory = _ => "adapter", Description = "QST: adapter, linear, lora, maxpool or avgpool" };
         var sideLayers = new Option<string?>("--side-layers") { Description = "QST: comma-separated backbone layers feeding the side network (default: all)" };
-        var qat = new Option<string?>("--qat") { Description = "quantization-aware training (with --method full): int4, int8, nf4, bitnet or bitnet158" };
+        var qat = new Option<string?>("--qat") { Description = "quantization-aware training: int4, int8, nf4, bitnet or bitnet158; with --method full the weights train through the quantizer, with lora/dora the adapter trains on the quantized base" };
+        var qatActivations = new Option<int?>("--qat-activations") { Description = "with --qat int4|int8|nf4: also fake-quantize each layer's input per token to BITS bits" };
+        var qatLearnableScales = new Option<bool>("--qat-learnable-scales") { Description = "with --qat int4|int8 and --method full: learn the weight scales (LSQ, one per block of 64)" };
         var checkpointing = new Option<bool>("--gradient-checkpointing") { Description = "recompute each layer in backward instead of keeping its activations (less memory, one more forward)" };
         var skipBad = new Option<bool>("--skip-bad-lines") { Description = "skip malformed records (each is reported) instead of stopping" };
         var threads = Options.Threads();
@@ -50,7 +52,7 @@ public static class FinetuneCommand
         {
             model, data, format, method, output, steps, batch, accumulate, lr, schedule, warmup, maxGradNorm, weightDecay, seed, seq,
             evalEvery, checkpointEvery, resume, optimizer, rank, alpha, dropout, targets, rslora, bottleneck, virtualTokens,
-            reduction, qstBottleneck, downsampler, sideLayers, qat, checkpointing, skipBad, threads, json,
+            reduction, qstBottleneck, downsampler, sideLayers, qat, qatActivations, qatLearnableScales, checkpointing, skipBad, threads, json,
         };
         cmd.SetAction(r =>
         {
@@ -76,6 +78,8 @@ public static class FinetuneCommand
                 SkipBadLines = r.GetValue(skipBad),
                 GradientCheckpointing = r.GetValue(checkpointing),
                 Qat = r.GetValue(qat),
+                QatActivationBits = r.GetValue(qatActivations),
+                QatLearnableScales = r.GetValue(qatLearnableScales),
                 Rank = r.GetValue(rank), Alpha = r.GetValue(alpha), Dropout = r.GetValue(dropout), RsLora = r.GetValue(rslora),
                 Targets = r.GetValue(targets)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries),
                 Bottleneck = r.GetValue(bottleneck), VirtualTokens = r.GetValue(virtualTokens),

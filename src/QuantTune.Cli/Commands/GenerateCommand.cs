@@ -24,13 +24,14 @@ public static class GenerateCommand
         var json = Options.Json();
         var adapter = ModelSession.AdapterOption();
         var qst = ModelSession.QstOption();
+        var dense = ModelSession.DenseBitNetOption();
         var cmd = new Command("generate", "Continue a prompt with greedy or sampled decoding (KV cache).")
-            { model, prompt, maxNew, temperature, topK, topP, seed, noBos, dtype, device, threads, adapter, qst, json };
+            { model, prompt, maxNew, temperature, topK, topP, seed, noBos, dtype, device, threads, adapter, qst, dense, json };
         cmd.SetAction(r =>
         {
             Options.ApplyThreads(r.GetValue(threads));
             var (dt, dev) = Options.Runtime(r, dtype, device);
-            using var session = ModelSession.Open(r.GetValue(model)!, dt, dev, r.GetValue(adapter), r.GetValue(qst));
+            using var session = ModelSession.Open(r.GetValue(model)!, dt, dev, r.GetValue(adapter), r.GetValue(qst), r.GetValue(dense));
             var pm = session.Pretrained;
             var options = new SamplingOptions
             {

@@ -3,6 +3,7 @@ using QuantTune.Formats.Safetensors;
 using QuantTune.Models;
 using QuantTune.Models.Transformer;
 using QuantTune.Peft.Lora;
+using QuantTune.Qat;
 using static TorchSharp.torch;
 
 namespace QuantTune.Peft;
@@ -22,9 +23,12 @@ public static class AdapterIO
     /// <summary>
     /// Writes the model's LoRA layers and <paramref name="config"/> into <paramref name="folder"/>.
     /// Each file is written to a temporary file and renamed, weights first, so a reader never
-    /// sees a half-written file; other files in the folder are left alone.
+    /// sees a half-written file; other files in the folder are left alone. With
+    /// <paramref name="quantizedBase"/> (QAT with LoRA) the folder also records the quantization the
+    /// adapter's base must be seen through (<see cref="QatManifest.AdapterFile"/>), which
+    /// <see cref="Load"/> applies.
     /// </summary>
-    public static void Save(CausalLM model, LoraConfig config, string folder)
+    public static void Save(CausalLM model, LoraConfig config, string folder, QatSpec? quantizedBase = null)
     {
         var layers = LoraModel.Layers(model);
         if (layers.Count == 0) throw new QuantTuneException("the model has no LoRA layers to save");
@@ -39,13 +43,17 @@ public static class AdapterIO
         }
         SafetensorsWriter.Write(Path.Combine(folder, WeightsFile), entries.OrderBy(e => e.Key, StringComparer.Ordinal),
             new Dictionary<string, string> { ["format"] = "pt" });
+        if (quantizedBase is not null) QatManifest.Save(folder, QatManifest.AdapterFile, quantizedBase);
+        else File.Delete(Path.Combine(folder, QatManifest.AdapterFile)); // a stale one would put the wrong base under this adapter
         config.Save(folder);
     }
 
     /// <summary>
     /// Loads a PEFT LoRA adapter folder onto <paramref name="model"/>: wraps the config's targets
     /// and copies the weights. Every key and shape is checked before the model changes. The
-    /// adapter is frozen unless <paramref name="trainable"/> (PEFT's <c>is_trainable</c>).
+    /// adapter is frozen unless <paramref name="trainable"/> (PEFT's <c>is_trainable</c>). An adapter
+    /// trained on a quantized base (<see cref="QatManifest.AdapterFile"/> in the folder) first gets
+    /// that base: the model's linear layers are frozen behind the same quantizer.
     /// </summary>
     public static LoraConfig Load(CausalLM model, string folder, bool trainable = false, ScalarType dtype = ScalarType.Float32)
     {
@@ -61,6 +69,7 @@ public static class AdapterIO
         using var file = SafetensorsFile.Open(weightsFile);
         var paths = config.TargetModules.Resolve(model);
         Check(model, config, paths, file, weightsFile);
+        QatManifest.Load(folder, QatManifest.AdapterFile)?.Freeze(model);
 
         LoraModel.Apply(model, config, seed: 0, dtype);
         using var _ = no_grad();
@@ -121,6 +130,7 @@ public static class AdapterIO
     {
         Models.Layers.Linear l => (l.InFeatures, l.OutFeatures),
         Quantization.Layers.QuantizedLinear q => (q.InFeatures, q.OutFeatures),
+        Qat.FakeQuantLinear f => (f.InFeatures, f.OutFeatures),
         _ => throw new InvalidOperationException($"{layer.GetType().Name} is not a linear layer"),
     };
 }

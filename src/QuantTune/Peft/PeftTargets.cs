@@ -69,9 +69,9 @@ public sealed class PeftTargets
         return selected;
     }
 
-    /// <summary>Paths of every <see cref="Linear"/> and <see cref="QuantizedLinear"/> under <paramref name="root"/>.</summary>
+    /// <summary>Paths of every <see cref="Linear"/>, <see cref="QuantizedLinear"/> and <see cref="Qat.FakeQuantLinear"/> under <paramref name="root"/>.</summary>
     public static IReadOnlyList<string> LinearPaths(nn.Module root) =>
-        root.named_modules().Where(m => m.module is Linear or QuantizedLinear).Select(m => m.name).ToList();
+        root.named_modules().Where(m => m.module is Linear or QuantizedLinear or Qat.FakeQuantLinear).Select(m => m.name).ToList();
 
     internal static string LastSegment(string path) => path[(path.LastIndexOf('.') + 1)..];
 }

@@ -35,11 +35,16 @@ public static class FakeQuant
     public static Tensor Scheme(Tensor x, IQuantizer quantizer)
     {
         using var scope = NewDisposeScope();
-        Tensor roundTrip;
-        using (no_grad())
-        using (var q = quantizer.Quantize(x.detach()))
-            roundTrip = q.Dequantize(x.dtype).to(x.device).reshape(x.shape);
-        return Ste(x, roundTrip).MoveToOuterDisposeScope();
+        return Ste(x, RoundTrip(x, quantizer)).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>dequantize(quantize(x)) under <paramref name="quantizer"/>, detached: the values on its grid.</summary>
+    public static Tensor RoundTrip(Tensor x, IQuantizer quantizer)
+    {
+        using var scope = NewDisposeScope();
+        using var _ = no_grad();
+        using var q = quantizer.Quantize(x.detach());
+        return q.Dequantize(x.dtype).to(x.device).reshape(x.shape).MoveToOuterDisposeScope();
     }
 
     /// <summary>Largest code of symmetric signed k-bit quantization, 2^(k−1) − 1 (127 for 8 bits, 1 for 2 bits).</summary>
@@ -82,5 +87,8 @@ public static class FakeQuant
     /// The activation quantizer of BitNet and of W8A8 QAT: 8-bit absmax per token, scale
     /// 127/max|x| applied as x·(127/max|x|), rounded, divided back; plain STE.
     /// </summary>
-    public static Tensor PerToken8Bit(Tensor x) => SymmetricInt(x, 8, QuantGranularity.PerRow, clip: false);
+    public static Tensor PerToken8Bit(Tensor x) => PerToken(x, 8);
+
+    /// <summary>Per-token absmax activation fake quantization to <paramref name="bits"/> bits (8: <see cref="PerToken8Bit"/>).</summary>
+    public static Tensor PerToken(Tensor x, int bits) => SymmetricInt(x, bits, QuantGranularity.PerRow, clip: false);
 }

@@ -26,8 +26,28 @@ public abstract class FakeQuantLinear : nn.Module<Tensor, Tensor>
         OutFeatures = linear.OutFeatures;
     }
 
+    /// <summary>Takes over another fake-quantized layer's parameters (e.g. to freeze it).</summary>
+    protected FakeQuantLinear(string name, FakeQuantLinear source) : base(name)
+    {
+        weight = source.weight;
+        bias = source.bias;
+        InFeatures = source.InFeatures;
+        OutFeatures = source.OutFeatures;
+    }
+
     /// <summary>The weight the forward pass multiplies by; its gradient reaches <see cref="weight"/> by the STE.</summary>
     public abstract Tensor QuantizeWeight();
+
+    /// <summary>
+    /// The quantized weight itself, without gradient. The forward pass computes it as
+    /// w + (q − w).detach() for the straight-through estimator, which floating-point rounding
+    /// leaves a hair off q; this is q (values on the quantization grid).
+    /// </summary>
+    public virtual Tensor HardQuantizedWeight()
+    {
+        using var _ = no_grad();
+        return QuantizeWeight().detach();
+    }
 
     /// <summary>The input the forward pass multiplies; the identity unless activations are quantized.</summary>
     public abstract Tensor QuantizeInput(Tensor input);

@@ -14,13 +14,8 @@ public static class TernaryMatmul
     /// <summary>x [..., columns] (any float dtype, CPU or not) → y [..., rows] float32 on the CPU.</summary>
     public static Tensor Apply(Tensor x, TernaryPacked weight, float scale)
     {
-        if (x.shape[^1] != weight.Columns)
-            throw new QuantTuneException($"ternary matmul: input has {x.shape[^1]} features; the weight takes {weight.Columns}");
+        var (input, batch) = Tokens(x, weight, "ternary matmul");
         int columns = (int)weight.Columns, rows = (int)weight.Rows;
-        float[] input;
-        using (var scope = NewDisposeScope())
-            input = x.detach().reshape(-1, columns).to_type(ScalarType.Float32).cpu().contiguous().data<float>().ToArray();
-        int batch = (int)x.shape[..^1].Aggregate(1L, (a, b) => a * b);
         var output = new float[(long)batch * rows];
 
         var trits = new sbyte[columns];
@@ -44,8 +39,24 @@ public static class TernaryMatmul
                 output[(long)b * rows + o] = (float)(acc * scale);
             }
         }
+        return Output(output, x, rows);
+    }
+
+    /// <summary>x [..., columns] as float32 rows on the CPU, and how many tokens (rows) it holds.</summary>
+    internal static (float[] Input, int Batch) Tokens(Tensor x, TernaryPacked weight, string who)
+    {
+        if (x.shape[^1] != weight.Columns)
+            throw new QuantTuneException($"{who}: input has {x.shape[^1]} features; the weight takes {weight.Columns}");
+        using var scope = NewDisposeScope();
+        var input = x.detach().reshape(-1, weight.Columns).to_type(ScalarType.Float32).cpu().contiguous().data<float>().ToArray();
+        return (input, (int)x.shape[..^1].Aggregate(1L, (a, b) => a * b));
+    }
+
+    /// <summary>The float32 result [tokens · rows] as a tensor shaped like x with its last dimension <paramref name="rows"/>.</summary>
+    internal static Tensor Output(float[] y, Tensor x, long rows)
+    {
         var shape = x.shape.ToArray();
         shape[^1] = rows;
-        return tensor(output, shape, ScalarType.Float32);
+        return tensor(y, shape, ScalarType.Float32);
     }
 }

@@ -13,7 +13,7 @@ public sealed class QatLinearTests
     {
         "int4" => new QatOptions(Bits: 4),
         "int4-learnable-scale" => new QatOptions(Bits: 4, LearnableScale: true),
-        "int4-w4a8" => new QatOptions(Bits: 4, QuantizeActivations: true),
+        "int4-w4a8" => new QatOptions(Bits: 4, ActivationBits: 8),
         _ => new QatOptions(Scheme: QuantizationSchemes.Create(new SchemeOptions("nf4", Block: 32))),
     };
 

@@ -5,7 +5,7 @@ namespace QuantTune.Tests.Qat;
 
 public sealed class TernaryPackedTests
 {
-    static sbyte[] RandomTrits(int n, int seed)
+    internal static sbyte[] RandomTrits(int n, int seed)
     {
         var random = new Random(seed);
         return Enumerable.Range(0, n).Select(_ => (sbyte)random.Next(-1, 2)).ToArray();

@@ -1,5 +1,6 @@
 using QuantTune.Diagnostics;
 using QuantTune.Models.Layers;
+using QuantTune.Qat;
 using QuantTune.Quantization.Layers;
 using TorchSharp;
 using Parameter = TorchSharp.Modules.Parameter;
@@ -11,8 +12,9 @@ namespace QuantTune.Peft.Lora;
 /// <summary>
 /// A frozen linear layer plus a trainable low-rank update, as PEFT's <c>lora.Linear</c>:
 /// y = base(x) + s·B(A(dropout(x))) with A [r, in], B [out, r] and s = alpha/r (alpha/√r with
-/// rsLoRA). The base is a full-precision <see cref="Linear"/> or a 4-bit
-/// <see cref="QuantizedLinear"/> (QLoRA). The field names make the parameter names PEFT's:
+/// rsLoRA). The base is a full-precision <see cref="Linear"/>, a 4-bit
+/// <see cref="QuantizedLinear"/> (QLoRA) or a frozen fake-quantized <see cref="FakeQuantLinear"/>
+/// (QAT with LoRA). The field names make the parameter names PEFT's:
 /// <c>q_proj.base_layer.weight</c>, <c>q_proj.lora_A.weight</c>, <c>q_proj.lora_B.weight</c>,
 /// <c>q_proj.lora_magnitude_vector</c>.
 /// </summary>
@@ -57,7 +59,8 @@ public sealed class LoraLinear : nn.Module<Tensor, Tensor>
         {
             Linear l => (l.InFeatures, l.OutFeatures, l.weight.device),
             QuantizedLinear q => (q.InFeatures, q.OutFeatures, q.Weight.Tensors.Values.First().device),
-            _ => throw new ArgumentException($"LoRA wraps a Linear or a QuantizedLinear, not a {baseLayer.GetType().Name}", nameof(baseLayer)),
+            FakeQuantLinear f => (f.InFeatures, f.OutFeatures, f.weight.device),
+            _ => throw new ArgumentException($"LoRA wraps a Linear, a QuantizedLinear or a fake-quantized linear layer, not a {baseLayer.GetType().Name}", nameof(baseLayer)),
         };
         Rank = r;
         Alpha = alpha;
@@ -169,6 +172,7 @@ public sealed class LoraLinear : nn.Module<Tensor, Tensor>
     {
         Linear l => l.weight.detach().to_type(dtype),
         QuantizedLinear q => q.Weight.Dequantize(dtype),
+        FakeQuantLinear f => f.HardQuantizedWeight().to_type(dtype),
         _ => throw new InvalidOperationException(),
     };
 
@@ -176,6 +180,7 @@ public sealed class LoraLinear : nn.Module<Tensor, Tensor>
     {
         Linear l => l.bias,
         QuantizedLinear q => q.bias,
+        FakeQuantLinear f => f.bias,
         _ => null,
     };
 

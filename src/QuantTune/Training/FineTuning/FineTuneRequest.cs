@@ -19,8 +19,16 @@ public sealed record FineTuneRequest
     public int MaxEvalExamples { get; init; } = 64;
     public bool SkipBadLines { get; init; }
     public bool Resume { get; init; }
-    /// <summary>Quantization-aware training for full fine-tuning: int4, int8, nf4, bitnet or bitnet158 (null: off).</summary>
+    /// <summary>
+    /// Quantization-aware training (<see cref="Qat.QatSpec"/>): int4, int8, nf4, bitnet or bitnet158 (null: off).
+    /// With --method full the weights train through the quantizer; with lora or dora the adapter
+    /// trains on the frozen base seen through it.
+    /// </summary>
     public string? Qat { get; init; }
+    /// <summary>Per-token fake quantization of the quantized layers' inputs to this many bits (int4, int8, nf4).</summary>
+    public int? QatActivationBits { get; init; }
+    /// <summary>LSQ-learned intK weight scales, one per block of 64 (int4, int8 with --method full).</summary>
+    public bool QatLearnableScales { get; init; }
     /// <summary>Recompute each decoder layer in backward instead of keeping its activations.</summary>
     public bool GradientCheckpointing { get; init; }
 

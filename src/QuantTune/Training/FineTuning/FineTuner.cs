@@ -7,6 +7,7 @@ using QuantTune.Peft.Bottleneck;
 using QuantTune.Peft.Ia3;
 using QuantTune.Peft.Lora;
 using QuantTune.Peft.PromptTuning;
+using QuantTune.Qat;
 using QuantTune.Quantization.FourBit;
 using QuantTune.Quantization.Models;
 using QuantTune.SideTuning;
@@ -29,8 +30,11 @@ public static class FineTuner
 
     public static FineTuneSummary Run(FineTuneRequest r, IProgress<TrainingProgress>? progress = null, CancellationToken cancel = default)
     {
-        if (r.Qat is not null && r.Method != FineTuneMethod.Full)
-            throw new QuantTuneException($"--qat {r.Qat}: quantization-aware training trains the full weights; use --method full");
+        var qat = QatSpec.From(r.Qat, r.QatActivationBits, r.QatLearnableScales);
+        if (qat is not null && r.Method is not (FineTuneMethod.Full or FineTuneMethod.Lora or FineTuneMethod.Dora))
+            throw new QuantTuneException($"--qat {r.Qat}: quantization-aware training trains the full weights (--method full) or a LoRA/DoRA adapter on the quantized base (--method lora or dora), not --method {r.Method.ToString().ToLowerInvariant()}");
+        if (qat is { LearnableScales: true } && r.Method != FineTuneMethod.Full)
+            throw new QuantTuneException($"--qat-learnable-scales: the base under a {r.Method.ToString().ToLowerInvariant()} adapter is frozen, so its scales cannot train; use --method full");
         using var pm = PretrainedModel.Load(r.ModelDirectory);
         var model = pm.Model;
         long total = model.ParameterCount();
@@ -39,7 +43,7 @@ public static class FineTuner
             ModelQuantizer.Quantize(model, new FourBitQuantizer(FourBitType.NF4, 64, doubleQuant: true), ScalarType.BFloat16);
         var data = FineTuneData.Load(r, pm.Tokenizer);
         model.model.GradientCheckpointing = r.GradientCheckpointing && r.Method != FineTuneMethod.Qst; // QST's backbone runs without autograd anyway
-        var (trainModule, forward, save) = Apply(r, pm);
+        var (trainModule, forward, save) = Apply(r, pm, qat);
         // Parameters the method added (adapters, side network, new biases) on top of the original ones.
         total += model.parameters().Concat(trainModule.parameters()).Distinct(ReferenceEqualityComparer.Instance).Cast<Parameter>()
             .Where(p => !original.Contains(p)).Sum(p => p.numel());
@@ -73,7 +77,7 @@ public static class FineTuner
     }
 
     /// <summary>The module to train, its forward, and how to save the result (returns the folder).</summary>
-    static (nn.Module Module, Func<Tensor, Tensor> Forward, Func<string, string> Save) Apply(FineTuneRequest r, PretrainedModel pm)
+    static (nn.Module Module, Func<Tensor, Tensor> Forward, Func<string, string> Save) Apply(FineTuneRequest r, PretrainedModel pm, QatSpec? qat)
     {
         var model = pm.Model;
         long seed = r.Training.Seed;
@@ -82,12 +86,13 @@ public static class FineTuner
         switch (r.Method)
         {
             case FineTuneMethod.Full:
-                if (r.Qat is string qat) QatSetup.Apply(model, qat);
+                qat?.Apply(model);
                 foreach (var p in model.parameters()) p.requires_grad = true;
                 return (model, plain, o =>
                 {
-                    if (r.Qat is not null) QatSetup.Bake(model);
+                    if (qat is not null) QatSetup.Bake(model);
                     PlainCheckpoint.SaveCheckpoint(model, r.ModelDirectory, Sub(o, "model"));
+                    if (qat is not null) QatManifest.Save(Sub(o, "model"), QatManifest.CheckpointFile, qat);
                     return Sub(o, "model");
                 });
             case FineTuneMethod.Lora or FineTuneMethod.Qlora or FineTuneMethod.Dora:
@@ -102,8 +107,10 @@ public static class FineTuner
                     TargetModules = r.Targets.Count == 1 && r.Targets[0] == PeftTargets.AllLinear ? PeftTargets.AllLinearLayers : PeftTargets.FromNames(r.Targets),
                     BaseModelNameOrPath = Path.GetFullPath(r.ModelDirectory),
                 };
+                // QAT with LoRA: the frozen base is quantized once; only the adapter trains, through it.
+                qat?.Freeze(model);
                 LoraModel.Apply(model, config, seed);
-                return (model, plain, o => { AdapterIO.Save(model, config, Sub(o, "adapter")); return Sub(o, "adapter"); });
+                return (model, plain, o => { AdapterIO.Save(model, config, Sub(o, "adapter"), qat); return Sub(o, "adapter"); });
             }
             case FineTuneMethod.Adapter:
             {

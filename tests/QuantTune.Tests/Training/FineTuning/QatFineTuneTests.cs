@@ -60,9 +60,10 @@ public sealed class QatFineTuneTests : IDisposable
     }
 
     [Fact]
-    public void QatNeedsFullFineTuning()
+    public void QatNeedsFullFineTuningOrLora()
     {
-        var e = Assert.ThrowsAny<QuantTuneException>(() => FineTuner.Run(Request("int4", 5e-5) with { Method = FineTuneMethod.Lora }));
+        var e = Assert.ThrowsAny<QuantTuneException>(() => FineTuner.Run(Request("int4", 5e-5) with { Method = FineTuneMethod.Qlora }));
         Assert.Contains("--method full", e.Message);
+        Assert.Contains("--method qlora", e.Message);
     }
 }
