@@ -1,21 +1,17 @@
 namespace QuantTune.Tests.Cli;
 
 /// <summary>Bad input through the CLI: one clear line naming the file and field, exit code 1, no stack trace.</summary>
-public sealed class CliBadInputTests : IDisposable
+public sealed class CliBadInputTests() : TempFolderTest("qt-cli-")
 {
-    readonly string _dir = Directory.CreateTempSubdirectory("qt-cli-").FullName;
-
-    public void Dispose() => Directory.Delete(_dir, recursive: true);
-
     string CopyOf(string source)
     {
-        foreach (var f in Directory.GetFiles(source)) File.Copy(f, Path.Combine(_dir, Path.GetFileName(f)));
-        return _dir;
+        foreach (var f in Directory.GetFiles(source)) File.Copy(f, Path.Combine(Dir, Path.GetFileName(f)));
+        return Dir;
     }
 
     void Edit(string file, string from, string to)
     {
-        var path = Path.Combine(_dir, file);
+        var path = Path.Combine(Dir, file);
         var text = File.ReadAllText(path);
         Assert.Contains(from, text);
         File.WriteAllText(path, text.Replace(from, to));
@@ -24,7 +20,7 @@ public sealed class CliBadInputTests : IDisposable
     [Fact]
     public void MissingModelFolder()
     {
-        CliRunner.AssertCleanFailure(CliRunner.Run("info", "--model", Path.Combine(_dir, "nope")), "nope", "not found");
+        CliRunner.AssertCleanFailure(CliRunner.Run("info", "--model", Path.Combine(Dir, "nope")), "nope", "not found");
     }
 
     [Fact]
@@ -32,7 +28,7 @@ public sealed class CliBadInputTests : IDisposable
     {
         CopyOf(TestData.TinyLlamaDir);
         Edit("config.json", "\"model_type\": \"llama\"", "\"model_type\": \"bert\"");
-        CliRunner.AssertCleanFailure(CliRunner.Run("generate", "--model", _dir, "--prompt", "x"), "config.json", "model_type", "'bert'");
+        CliRunner.AssertCleanFailure(CliRunner.Run("generate", "--model", Dir, "--prompt", "x"), "config.json", "model_type", "'bert'");
     }
 
     [Fact]
@@ -40,7 +36,7 @@ public sealed class CliBadInputTests : IDisposable
     {
         CopyOf(TestData.TinyLlamaDir);
         Edit("config.json", "\"num_hidden_layers\": 4,", "");
-        CliRunner.AssertCleanFailure(CliRunner.Run("info", "--model", _dir), "config.json", "num_hidden_layers", "missing");
+        CliRunner.AssertCleanFailure(CliRunner.Run("info", "--model", Dir), "config.json", "num_hidden_layers", "missing");
     }
 
     [Fact]
@@ -48,24 +44,24 @@ public sealed class CliBadInputTests : IDisposable
     {
         CopyOf(TestData.TinyLlamaDir);
         Edit("tokenizer.json", "\"type\": \"BPE\"", "\"type\": \"WordPiece\"");
-        CliRunner.AssertCleanFailure(CliRunner.Run("generate", "--model", _dir, "--prompt", "x"), "tokenizer.json", "model.type", "WordPiece");
+        CliRunner.AssertCleanFailure(CliRunner.Run("generate", "--model", Dir, "--prompt", "x"), "tokenizer.json", "model.type", "WordPiece");
     }
 
     [Fact]
     public void TruncatedShard()
     {
         CopyOf(TestData.TinyLlamaDir);
-        var shard = Path.Combine(_dir, "model-00002-of-00003.safetensors");
+        var shard = Path.Combine(Dir, "model-00002-of-00003.safetensors");
         File.WriteAllBytes(shard, File.ReadAllBytes(shard)[..1000]);
-        CliRunner.AssertCleanFailure(CliRunner.Run("eval", "perplexity", "--model", _dir, "--data", TestData.WikiTestRaw), "model-00002-of-00003.safetensors");
+        CliRunner.AssertCleanFailure(CliRunner.Run("eval", "perplexity", "--model", Dir, "--data", TestData.WikiTestRaw), "model-00002-of-00003.safetensors");
     }
 
     [Fact]
     public void MissingShard()
     {
         CopyOf(TestData.TinyLlamaDir);
-        File.Delete(Path.Combine(_dir, "model-00001-of-00003.safetensors"));
-        CliRunner.AssertCleanFailure(CliRunner.Run("info", "--model", _dir), "model-00001-of-00003.safetensors", "missing");
+        File.Delete(Path.Combine(Dir, "model-00001-of-00003.safetensors"));
+        CliRunner.AssertCleanFailure(CliRunner.Run("info", "--model", Dir), "model-00001-of-00003.safetensors", "missing");
     }
 
     [Fact]
@@ -73,13 +69,13 @@ public sealed class CliBadInputTests : IDisposable
     {
         CopyOf(TestData.TinyLlamaDir);
         Edit("config.json", "\"intermediate_size\": 704", "\"intermediate_size\": 512");
-        CliRunner.AssertCleanFailure(CliRunner.Run("generate", "--model", _dir, "--prompt", "x"), "shape", "[704, 256]");
+        CliRunner.AssertCleanFailure(CliRunner.Run("generate", "--model", Dir, "--prompt", "x"), "shape", "[704, 256]");
     }
 
     [Fact]
     public void MissingDataFile()
     {
-        CliRunner.AssertCleanFailure(CliRunner.Run("eval", "perplexity", "--model", TestData.TinyLlamaDir, "--data", Path.Combine(_dir, "none.txt")), "none.txt", "not found");
+        CliRunner.AssertCleanFailure(CliRunner.Run("eval", "perplexity", "--model", TestData.TinyLlamaDir, "--data", Path.Combine(Dir, "none.txt")), "none.txt", "not found");
     }
 
     [Fact]

@@ -2,15 +2,11 @@ using System.Text.Json;
 
 namespace QuantTune.Tests.Cli;
 
-public sealed class CliFinetuneTests : IDisposable
+public sealed class CliFinetuneTests() : TempFolderTest("qt-cli-ft-")
 {
-    readonly string _dir = Directory.CreateTempSubdirectory("qt-cli-ft-").FullName;
-
-    public void Dispose() => Directory.Delete(_dir, recursive: true);
-
     string Shakespeare()
     {
-        var path = Path.Combine(_dir, "s.txt");
+        var path = Path.Combine(Dir, "s.txt");
         File.WriteAllText(path, File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "assets", "data", "tiny-shakespeare.txt"))[..40_000]);
         return path;
     }
@@ -18,7 +14,7 @@ public sealed class CliFinetuneTests : IDisposable
     [Fact]
     public void QloraRunWritesAnAdapterThatEvalAndGenerateLoad()
     {
-        var run = Path.Combine(_dir, "run");
+        var run = Path.Combine(Dir, "run");
         var r = CliRunner.Run("finetune", "--model", TestData.TinyLlamaDir, "--data", Shakespeare(), "--method", "qlora", "--steps", "4",
             "--batch", "2", "--seq", "32", "--lr", "3e-3", "--out", run, "--json");
         Assert.Equal(0, r.ExitCode);
@@ -32,7 +28,7 @@ public sealed class CliFinetuneTests : IDisposable
         Assert.Equal(0, e.ExitCode);
         var g = CliRunner.Run("generate", "--model", TestData.TinyLlamaDir, "--adapter", adapter, "--prompt", "ROMEO:", "-n", "4", "--json");
         Assert.Equal(0, g.ExitCode);
-        var merged = Path.Combine(_dir, "merged");
+        var merged = Path.Combine(Dir, "merged");
         Assert.Equal(0, CliRunner.Run("merge", "--model", TestData.TinyLlamaDir, "--adapter", adapter, "--out", merged).ExitCode);
         Assert.True(File.Exists(Path.Combine(merged, "model.safetensors")));
     }
@@ -40,7 +36,7 @@ public sealed class CliFinetuneTests : IDisposable
     [Fact]
     public void QstRunSavesASideNetworkThatEvalMmluAndGenerateUse()
     {
-        var run = Path.Combine(_dir, "qst");
+        var run = Path.Combine(Dir, "qst");
         var r = CliRunner.Run("finetune", "--model", TestData.TinyLlamaDir, "--data", Shakespeare(), "--method", "qst", "--steps", "3",
             "--batch", "2", "--seq", "32", "--out", run, "--json");
         Assert.Equal(0, r.ExitCode);
@@ -54,12 +50,12 @@ public sealed class CliFinetuneTests : IDisposable
     [Fact]
     public void BrokenInstructionLineIsNamedAndCanBeSkipped()
     {
-        var data = Path.Combine(_dir, "alpaca.jsonl");
+        var data = Path.Combine(Dir, "alpaca.jsonl");
         var good = "{\"instruction\": \"Say hi\", \"input\": \"\", \"output\": \"hi\"}";
         File.WriteAllLines(data, [good, good, "{\"instruction\": \"broken\"", good, good, good]);
-        CliRunner.AssertCleanFailure(CliRunner.Run("finetune", "--model", TestData.TinyLlamaDir, "--data", data, "--steps", "1", "--batch", "2", "--out", Path.Combine(_dir, "a")),
+        CliRunner.AssertCleanFailure(CliRunner.Run("finetune", "--model", TestData.TinyLlamaDir, "--data", data, "--steps", "1", "--batch", "2", "--out", Path.Combine(Dir, "a")),
             "alpaca.jsonl", "line 3");
-        var r = CliRunner.Run("finetune", "--model", TestData.TinyLlamaDir, "--data", data, "--steps", "1", "--batch", "2", "--skip-bad-lines", "--out", Path.Combine(_dir, "b"), "--json");
+        var r = CliRunner.Run("finetune", "--model", TestData.TinyLlamaDir, "--data", data, "--steps", "1", "--batch", "2", "--skip-bad-lines", "--out", Path.Combine(Dir, "b"), "--json");
         Assert.Equal(0, r.ExitCode);
         Assert.Contains("line 3", JsonDocument.Parse(r.Stdout).RootElement.GetProperty("data_problems")[0].GetString());
     }
@@ -68,10 +64,10 @@ public sealed class CliFinetuneTests : IDisposable
     public void BadOptionsAreRejected()
     {
         var data = Shakespeare();
-        CliRunner.AssertCleanFailure(CliRunner.Run("finetune", "--model", TestData.TinyLlamaDir, "--data", data, "--method", "lora", "--targets", "nope_proj", "--out", Path.Combine(_dir, "t")), "nope_proj");
-        CliRunner.AssertCleanFailure(CliRunner.Run("finetune", "--model", TestData.TinyLlamaDir, "--data", data, "--method", "sgd", "--out", Path.Combine(_dir, "m")), "--method sgd");
-        CliRunner.AssertCleanFailure(CliRunner.Run("finetune", "--model", TestData.TinyLlamaDir, "--data", data, "--method", "qst", "--reduction", "3", "--out", Path.Combine(_dir, "q")), "--reduction 3");
-        CliRunner.AssertCleanFailure(CliRunner.Run("finetune", "--model", TestData.TinyLlamaDir, "--data", data, "--lr", "-1", "--out", Path.Combine(_dir, "l")), "--lr");
+        CliRunner.AssertCleanFailure(CliRunner.Run("finetune", "--model", TestData.TinyLlamaDir, "--data", data, "--method", "lora", "--targets", "nope_proj", "--out", Path.Combine(Dir, "t")), "nope_proj");
+        CliRunner.AssertCleanFailure(CliRunner.Run("finetune", "--model", TestData.TinyLlamaDir, "--data", data, "--method", "sgd", "--out", Path.Combine(Dir, "m")), "--method sgd");
+        CliRunner.AssertCleanFailure(CliRunner.Run("finetune", "--model", TestData.TinyLlamaDir, "--data", data, "--method", "qst", "--reduction", "3", "--out", Path.Combine(Dir, "q")), "--reduction 3");
+        CliRunner.AssertCleanFailure(CliRunner.Run("finetune", "--model", TestData.TinyLlamaDir, "--data", data, "--lr", "-1", "--out", Path.Combine(Dir, "l")), "--lr");
         CliRunner.AssertCleanFailure(CliRunner.Run("eval", "perplexity", "--model", TestData.TinyQwen2Dir, "--adapter", TestData.TinyLlamaLoraDir, "--data", data), "shape");
     }
 }

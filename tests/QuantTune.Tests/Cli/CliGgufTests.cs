@@ -2,12 +2,8 @@ using System.Text.Json;
 
 namespace QuantTune.Tests.Cli;
 
-public sealed class CliGgufTests : IDisposable
+public sealed class CliGgufTests() : TempFolderTest("qt-cli-gguf-")
 {
-    readonly string _dir = Directory.CreateTempSubdirectory("qt-cli-gguf-").FullName;
-
-    public void Dispose() => Directory.Delete(_dir, recursive: true);
-
     double Perplexity(string model)
     {
         var r = CliRunner.Run("eval", "perplexity", "--model", model, "--data", TestData.WikiTestRaw, "--max-tokens", "4097", "--json");
@@ -18,8 +14,8 @@ public sealed class CliGgufTests : IDisposable
     [Fact]
     public void F32ExportReproducesThePerplexityAndQ8StaysClose()
     {
-        var f32 = Path.Combine(_dir, "m-f32.gguf");
-        var q8 = Path.Combine(_dir, "m-q8.gguf");
+        var f32 = Path.Combine(Dir, "m-f32.gguf");
+        var q8 = Path.Combine(Dir, "m-q8.gguf");
         Assert.Equal(0, CliRunner.Run("export", "gguf", "--model", TestData.TinyLlamaDir, "--type", "f32", "--out", f32).ExitCode);
         Assert.Equal(0, CliRunner.Run("export", "gguf", "--model", TestData.TinyLlamaDir, "--type", "q8_0", "--out", q8).ExitCode);
         double original = Perplexity(TestData.TinyLlamaDir);
@@ -40,7 +36,7 @@ public sealed class CliGgufTests : IDisposable
     [Fact]
     public void ACorruptGgufIsAClearError()
     {
-        var path = Path.Combine(_dir, "bad.gguf");
+        var path = Path.Combine(Dir, "bad.gguf");
         File.WriteAllBytes(path, "GGUF\u0003\0\0\0"u8.ToArray());
         CliRunner.AssertCleanFailure(CliRunner.Run("eval", "perplexity", "--model", path, "--data", TestData.WikiTestRaw), "bad.gguf");
         CliRunner.AssertCleanFailure(CliRunner.Run("export", "gguf", "--model", TestData.TinyLlamaDir, "--type", "q4_k", "--out", path), "--type q4_k", "q4_k_m", "tq2_0");
@@ -50,7 +46,7 @@ public sealed class CliGgufTests : IDisposable
     [Fact]
     public void LoraAdapterExportedAsGgufEvaluatesLikeThePeftFolder()
     {
-        var path = Path.Combine(_dir, "lora.gguf");
+        var path = Path.Combine(Dir, "lora.gguf");
         Assert.Equal(0, CliRunner.Run("export", "gguf-adapter", "--model", TestData.TinyLlamaDir, "--adapter", TestData.TinyLlamaLoraDir, "--out", path).ExitCode);
         double Ppl(string adapter)
         {

@@ -2,18 +2,14 @@ using System.Text.Json;
 
 namespace QuantTune.Tests.Cli;
 
-public sealed class CliGptqTests : IDisposable
+public sealed class CliGptqTests() : TempFolderTest("qt-cligptq-")
 {
-    readonly string _dir = Directory.CreateTempSubdirectory("qt-cligptq-").FullName;
-
-    public void Dispose() => Directory.Delete(_dir, recursive: true);
-
     /// <summary>The GPTQ layout end to end (QuantTune's own layout is loaded back in GptqModelTests).</summary>
     [Theory]
     [InlineData("gptq", "--act-order")]
     public void GptqFolderLoadsInEvalAndGenerate(string format, string extra)
     {
-        var outDir = Path.Combine(_dir, format);
+        var outDir = Path.Combine(Dir, format);
         var q = CliRunner.Run("gptq", "--model", TestData.TinyLlamaDir, "--bits", "4", "--group", "128", extra, "--samples", "4", "--seq", "64",
             "--format", format, "--out", outDir, "--json");
         Assert.True(q.ExitCode == 0, q.Stderr);
@@ -38,14 +34,14 @@ public sealed class CliGptqTests : IDisposable
     [Fact]
     public void BadOptionsAreRejectedBeforeAnythingIsWritten()
     {
-        var outDir = Path.Combine(_dir, "never");
+        var outDir = Path.Combine(Dir, "never");
         string[] Args(params string[] extra) => ["gptq", "--model", TestData.TinyLlamaDir, "--out", outDir, .. extra];
         CliRunner.AssertCleanFailure(CliRunner.Run(Args("--bits", "5")), "--bits", "5", "2, 3, 4 or 8");
         CliRunner.AssertCleanFailure(CliRunner.Run(Args("--group", "0")), "--group", "0");
         CliRunner.AssertCleanFailure(CliRunner.Run(Args("--group", "4096", "--samples", "1", "--seq", "16")), "--group 4096", "256 input features");
-        CliRunner.AssertCleanFailure(CliRunner.Run(Args("--calibration", Path.Combine(_dir, "none.txt"))), "none.txt", "not found");
+        CliRunner.AssertCleanFailure(CliRunner.Run(Args("--calibration", Path.Combine(Dir, "none.txt"))), "none.txt", "not found");
         CliRunner.AssertCleanFailure(CliRunner.Run(Args("--format", "awq")), "--format awq");
-        CliRunner.AssertCleanFailure(CliRunner.Run("gptq", "--model", Path.Combine(_dir, "nope"), "--out", outDir), "nope", "not found");
+        CliRunner.AssertCleanFailure(CliRunner.Run("gptq", "--model", Path.Combine(Dir, "nope"), "--out", outDir), "nope", "not found");
         Assert.False(Directory.Exists(outDir));
     }
 }

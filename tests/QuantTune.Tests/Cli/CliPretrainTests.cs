@@ -3,20 +3,16 @@ using QuantTune.Formats.Safetensors;
 
 namespace QuantTune.Tests.Cli;
 
-public sealed class CliPretrainTests : IDisposable
+public sealed class CliPretrainTests() : TempFolderTest("qt-cli-pt-")
 {
-    readonly string _dir = Directory.CreateTempSubdirectory("qt-cli-pt-").FullName;
-
-    public void Dispose() => Directory.Delete(_dir, recursive: true);
-
     [Theory]
     [InlineData(false)]
     [InlineData(true)]
     public void PretrainingFromScratchLowersPerplexity(bool bitnet)
     {
-        var data = Path.Combine(_dir, "data.txt");
+        var data = Path.Combine(Dir, "data.txt");
         File.WriteAllText(data, File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "assets", "data", "wikitext-2", "wiki.train.raw.first1MB-nonblank.txt"))[..50_000]);
-        var run = Path.Combine(_dir, bitnet ? "b158" : "fp32");
+        var run = Path.Combine(Dir, bitnet ? "b158" : "fp32");
         var args = new List<string> { "pretrain", "--size", "tiny", "--data", data, "--steps", "15", "--batch", "4", "--seq", "64", "--lr", "3e-3", "--out", run, "--json" };
         if (bitnet) args.Add("--bitnet158");
         var r = CliRunner.Run(args.ToArray());

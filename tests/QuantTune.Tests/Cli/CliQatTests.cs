@@ -6,21 +6,17 @@ using QuantTune.Training.FineTuning;
 
 namespace QuantTune.Tests.Cli;
 
-public sealed class CliQatTests : IDisposable
+public sealed class CliQatTests() : TempFolderTest("qt-cli-qat-")
 {
-    readonly string _dir = Directory.CreateTempSubdirectory("qt-cli-qat-").FullName;
-
-    public void Dispose() => Directory.Delete(_dir, recursive: true);
-
     string Text()
     {
-        var path = Path.Combine(_dir, "wiki.txt");
+        var path = Path.Combine(Dir, "wiki.txt");
         if (!File.Exists(path)) File.WriteAllText(path, File.ReadAllText(TestData.WikiTestRaw)[..6_000]);
         return path;
     }
 
     CliRunner.Result Finetune(string output, params string[] extra) => CliRunner.Run(
-        ["finetune", "--model", TestData.TinyLlamaDir, "--data", Text(), "--steps", "1", "--batch", "2", "--seq", "32", "--out", Path.Combine(_dir, output), "--json", .. extra]);
+        ["finetune", "--model", TestData.TinyLlamaDir, "--data", Text(), "--steps", "1", "--batch", "2", "--seq", "32", "--out", Path.Combine(Dir, output), "--json", .. extra]);
 
     static double Perplexity(CliRunner.Result r)
     {
@@ -63,7 +59,7 @@ public sealed class CliQatTests : IDisposable
     public void BitNetCheckpointRunsPackedOnCpuAndAgreesWithTheDenseRun()
     {
         // A BitNet b1.58 checkpoint as finetune --method full --qat bitnet158 saves it (ternarized, not trained: the CLI path is what is tested).
-        var model = Path.Combine(_dir, "b158");
+        var model = Path.Combine(Dir, "b158");
         using (var pm = PretrainedModel.Load(TestData.TinyLlamaDir))
         {
             var spec = new QatSpec("bitnet158");

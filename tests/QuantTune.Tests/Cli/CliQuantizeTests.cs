@@ -2,25 +2,21 @@ using System.Text.Json;
 
 namespace QuantTune.Tests.Cli;
 
-public sealed class CliQuantizeTests : IDisposable
+public sealed class CliQuantizeTests() : TempFolderTest("qt-cliq-")
 {
-    readonly string _dir = Directory.CreateTempSubdirectory("qt-cliq-").FullName;
-
-    public void Dispose() => Directory.Delete(_dir, recursive: true);
-
     [Theory]
     [InlineData("nf4", "--double-quant")]
     [InlineData("int4", "--block=64")]
     public void QuantizedFolderLoadsInEvalAndGenerate(string scheme, string extra)
     {
-        var outDir = Path.Combine(_dir, scheme);
+        var outDir = Path.Combine(Dir, scheme);
         var q = CliRunner.Run("quantize", "--model", TestData.TinyLlamaDir, "--scheme", scheme, extra, "--out", outDir, "--json");
         Assert.Equal(0, q.ExitCode);
         var summary = JsonDocument.Parse(q.Stdout).RootElement;
         Assert.Equal(28, summary.GetProperty("layers").GetInt32());
         Assert.InRange(summary.GetProperty("bits_per_weight").GetDouble(), 4.1, 4.6);
         Assert.True(File.Exists(Path.Combine(outDir, "model.safetensors")));
-        Assert.Empty(Directory.GetDirectories(_dir, ".*")); // no temporary folder left behind
+        Assert.Empty(Directory.GetDirectories(Dir, ".*")); // no temporary folder left behind
 
         var e = CliRunner.Run("eval", "perplexity", "--model", outDir, "--data", TestData.WikiTestRaw, "--max-tokens", "2049", "--json");
         Assert.Equal(0, e.ExitCode);
@@ -32,7 +28,7 @@ public sealed class CliQuantizeTests : IDisposable
     [Fact]
     public void ImpossibleSchemeOptionsAreRejectedBeforeAnythingIsWritten()
     {
-        var outDir = Path.Combine(_dir, "never");
+        var outDir = Path.Combine(Dir, "never");
         CliRunner.AssertCleanFailure(CliRunner.Run("quantize", "--model", TestData.TinyLlamaDir, "--scheme", "int4", "--block", "1000000", "--out", outDir), "--block", "1000000");
         CliRunner.AssertCleanFailure(CliRunner.Run("quantize", "--model", TestData.TinyLlamaDir, "--scheme", "nf4", "--block", "48", "--out", outDir), "--block 48", "power of two");
         CliRunner.AssertCleanFailure(CliRunner.Run("quantize", "--model", TestData.TinyLlamaDir, "--scheme", "int9", "--out", outDir), "--bits", "9");

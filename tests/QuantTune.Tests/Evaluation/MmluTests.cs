@@ -5,15 +5,11 @@ using static TorchSharp.torch;
 
 namespace QuantTune.Tests.Evaluation;
 
-public sealed class MmluTests : IDisposable
+public sealed class MmluTests() : TempFolderTest("qt-mmlu-")
 {
-    readonly string _dir = Directory.CreateTempSubdirectory("qt-mmlu-").FullName;
-
-    public void Dispose() => Directory.Delete(_dir, recursive: true);
-
     string Write(string name, string text)
     {
-        var path = Path.Combine(_dir, name);
+        var path = Path.Combine(Dir, name);
         File.WriteAllText(path, text);
         return path;
     }

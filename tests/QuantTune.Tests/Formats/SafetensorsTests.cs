@@ -6,13 +6,9 @@ using static TorchSharp.torch;
 
 namespace QuantTune.Tests.Formats;
 
-public sealed class SafetensorsTests : IDisposable
+public sealed class SafetensorsTests() : TempFolderTest("qt-st-")
 {
-    readonly string _dir = Directory.CreateTempSubdirectory("qt-st-").FullName;
-
-    public void Dispose() => Directory.Delete(_dir, recursive: true);
-
-    string PathOf(string name) => Path.Combine(_dir, name);
+    string PathOf(string name) => Path.Combine(Dir, name);
 
     /// <summary>Writes a safetensors file by hand: header JSON as given, then <paramref name="dataBytes"/> bytes.</summary>
     string Raw(string name, string headerJson, int dataBytes, ulong? declaredLength = null)
@@ -91,7 +87,7 @@ public sealed class SafetensorsTests : IDisposable
         // A tensor of a dtype safetensors cannot hold fails the write: the old file must stay as it was.
         Assert.ThrowsAny<Exception>(() => SafetensorsWriter.Write(path, new Dictionary<string, Tensor> { ["c"] = ones(2, dtype: ScalarType.ComplexFloat32) }));
         Assert.Equal(before, File.ReadAllBytes(path));
-        Assert.Single(Directory.GetFiles(_dir));
+        Assert.Single(Directory.GetFiles(Dir));
     }
 
     [Fact]

@@ -4,16 +4,12 @@ using static TorchSharp.torch;
 
 namespace QuantTune.Tests.Formats;
 
-public sealed class ShardedCheckpointTests : IDisposable
+public sealed class ShardedCheckpointTests() : TempFolderTest("qt-shard-")
 {
-    readonly string _dir = Directory.CreateTempSubdirectory("qt-shard-").FullName;
-
-    public void Dispose() => Directory.Delete(_dir, recursive: true);
-
     void CopyTinyLlama()
     {
         foreach (var f in Directory.GetFiles(TestData.TinyLlamaDir))
-            File.Copy(f, Path.Combine(_dir, Path.GetFileName(f)));
+            File.Copy(f, Path.Combine(Dir, Path.GetFileName(f)));
     }
 
     [Fact]
@@ -30,8 +26,8 @@ public sealed class ShardedCheckpointTests : IDisposable
     public void MissingShardIsNamed()
     {
         CopyTinyLlama();
-        File.Delete(Path.Combine(_dir, "model-00002-of-00003.safetensors"));
-        var e = Assert.IsType<InvalidFormatException>(Assert.ThrowsAny<QuantTuneException>(() => SafetensorsCheckpoint.Open(_dir)));
+        File.Delete(Path.Combine(Dir, "model-00002-of-00003.safetensors"));
+        var e = Assert.IsType<InvalidFormatException>(Assert.ThrowsAny<QuantTuneException>(() => SafetensorsCheckpoint.Open(Dir)));
         Assert.Contains("model-00002-of-00003.safetensors", e.Message);
         Assert.Contains(SafetensorsCheckpoint.IndexFile, e.Message);
         Assert.Equal("weight_map", e.Field);
@@ -41,10 +37,10 @@ public sealed class ShardedCheckpointTests : IDisposable
     public void TruncatedShardIsNamed()
     {
         CopyTinyLlama();
-        var shard = Path.Combine(_dir, "model-00003-of-00003.safetensors");
+        var shard = Path.Combine(Dir, "model-00003-of-00003.safetensors");
         var bytes = File.ReadAllBytes(shard);
         File.WriteAllBytes(shard, bytes[..(bytes.Length / 2)]);
-        var e = Assert.ThrowsAny<QuantTuneException>(() => SafetensorsCheckpoint.Open(_dir));
+        var e = Assert.ThrowsAny<QuantTuneException>(() => SafetensorsCheckpoint.Open(Dir));
         Assert.Contains("model-00003-of-00003.safetensors", e.Message);
         Assert.Contains("truncated", e.Message);
     }
@@ -53,16 +49,16 @@ public sealed class ShardedCheckpointTests : IDisposable
     public void IndexEntryWithoutTheTensorInItsShardIsRejected()
     {
         CopyTinyLlama();
-        var index = Path.Combine(_dir, SafetensorsCheckpoint.IndexFile);
+        var index = Path.Combine(Dir, SafetensorsCheckpoint.IndexFile);
         File.WriteAllText(index, File.ReadAllText(index).Replace("\"lm_head.weight\": \"model-00003-of-00003.safetensors\"", "\"lm_head.weight\": \"model-00001-of-00003.safetensors\""));
-        var e = Assert.ThrowsAny<QuantTuneException>(() => SafetensorsCheckpoint.Open(_dir));
+        var e = Assert.ThrowsAny<QuantTuneException>(() => SafetensorsCheckpoint.Open(Dir));
         Assert.Contains("lm_head.weight", e.Message);
     }
 
     [Fact]
     public void FolderWithoutWeightsIsRejected()
     {
-        var e = Assert.ThrowsAny<QuantTuneException>(() => SafetensorsCheckpoint.Open(_dir));
+        var e = Assert.ThrowsAny<QuantTuneException>(() => SafetensorsCheckpoint.Open(Dir));
         Assert.Contains("model.safetensors", e.Message);
     }
 
@@ -73,8 +69,8 @@ public sealed class ShardedCheckpointTests : IDisposable
         using var sharded = SafetensorsCheckpoint.Open(TestData.TinyLlamaDir);
         using var scope = NewDisposeScope();
         var all = sharded.Names.ToDictionary(n => n, n => sharded.ToTensor(n));
-        SafetensorsWriter.Write(Path.Combine(_dir, SafetensorsCheckpoint.SingleFile), all);
-        using var single = SafetensorsCheckpoint.Open(_dir);
+        SafetensorsWriter.Write(Path.Combine(Dir, SafetensorsCheckpoint.SingleFile), all);
+        using var single = SafetensorsCheckpoint.Open(Dir);
         foreach (var (name, t) in all)
             Assert.True(t.eq(single.ToTensor(name)).all().item<bool>(), name);
     }

@@ -8,12 +8,8 @@ using static TorchSharp.torch;
 namespace QuantTune.Tests.Qat;
 
 /// <summary>QAT with LoRA: the adapter trains on the frozen base seen through the quantizer.</summary>
-public sealed class QatLoraTests : IDisposable
+public sealed class QatLoraTests() : TempFolderTest("qt-qat-lora-")
 {
-    readonly string _dir = Directory.CreateTempSubdirectory("qt-qat-lora-").FullName;
-
-    public void Dispose() => Directory.Delete(_dir, recursive: true);
-
     const string Layer = "model.layers.1.self_attn.q_proj";
 
     static LoraConfig Config() => new() { R = 4, LoraAlpha = 8, TargetModules = PeftTargets.AllLinearLayers, InitLoraWeights = false };
@@ -77,11 +73,11 @@ public sealed class QatLoraTests : IDisposable
             var config = Config();
             LoraModel.Apply(pm.Model, config, seed: 5);
             trained = pm.Model.Forward(ids).detach().clone();
-            AdapterIO.Save(pm.Model, config, _dir, spec);
+            AdapterIO.Save(pm.Model, config, Dir, spec);
         }
-        Assert.Equal(spec, QatManifest.Load(_dir, QatManifest.AdapterFile));
+        Assert.Equal(spec, QatManifest.Load(Dir, QatManifest.AdapterFile));
         using var fresh = PretrainedModel.Load(TestData.TinyLlamaDir);
-        AdapterIO.Load(fresh.Model, _dir);
+        AdapterIO.Load(fresh.Model, Dir);
         Assert.IsType<FrozenQuantLinear>(LoraModel.Layers(fresh.Model).First().Layer.base_layer);
         Assert.True(fresh.Model.Forward(ids).allclose(trained, rtol: 1e-5, atol: 1e-5));
     }

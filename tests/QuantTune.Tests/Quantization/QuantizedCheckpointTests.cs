@@ -10,17 +10,13 @@ using static TorchSharp.torch;
 
 namespace QuantTune.Tests.Quantization;
 
-public sealed class QuantizedCheckpointTests : IDisposable
+public sealed class QuantizedCheckpointTests() : TempFolderTest("qt-q-")
 {
-    readonly string _dir = Directory.CreateTempSubdirectory("qt-q-").FullName;
-
-    public void Dispose() => Directory.Delete(_dir, recursive: true);
-
     string Quantized(FourBitType type, bool doubleQuant, out PretrainedModel model)
     {
         model = PretrainedModel.Load(TestData.TinyLlamaDir);
         ModelQuantizer.Quantize(model.Model, new FourBitQuantizer(type, 64, doubleQuant), ScalarType.BFloat16);
-        var output = Path.Combine(_dir, "q");
+        var output = Path.Combine(Dir, "q");
         QuantizedCheckpoint.Save(model.Model, TestData.TinyLlamaDir, output, ScalarType.BFloat16);
         return output;
     }
@@ -104,11 +100,11 @@ public sealed class QuantizedCheckpointTests : IDisposable
     [Fact]
     public void EightBitBitsandbytesCheckpointsAreRefusedClearly()
     {
-        foreach (var f in Directory.GetFiles(TestData.TinyLlamaDir)) File.Copy(f, Path.Combine(_dir, Path.GetFileName(f)));
-        var config = JsonNode.Parse(File.ReadAllText(Path.Combine(_dir, "config.json")))!.AsObject();
+        foreach (var f in Directory.GetFiles(TestData.TinyLlamaDir)) File.Copy(f, Path.Combine(Dir, Path.GetFileName(f)));
+        var config = JsonNode.Parse(File.ReadAllText(Path.Combine(Dir, "config.json")))!.AsObject();
         config["quantization_config"] = new JsonObject { ["quant_method"] = "bitsandbytes", ["load_in_8bit"] = true };
-        File.WriteAllText(Path.Combine(_dir, "config.json"), config.ToJsonString());
-        var e = Assert.ThrowsAny<QuantTuneException>(() => PretrainedModel.Load(_dir));
+        File.WriteAllText(Path.Combine(Dir, "config.json"), config.ToJsonString());
+        var e = Assert.ThrowsAny<QuantTuneException>(() => PretrainedModel.Load(Dir));
         Assert.Contains("quantization_config.quant_method", e.Message);
         Assert.Contains("load_in_8bit", e.Message);
     }

@@ -4,12 +4,8 @@ using QuantTune.Formats.Gguf;
 namespace QuantTune.Tests.Formats.Gguf;
 
 /// <summary>Our codecs against llama.cpp's reference quantizers, compiled from ggml-quants.c (tests/fixtures/ggml-reference).</summary>
-public sealed class GgmlReferenceTests : IDisposable
+public sealed class GgmlReferenceTests() : TempFolderTest("qt-ggml-ref-")
 {
-    readonly string _dir = Directory.CreateTempSubdirectory("qt-ggml-ref-").FullName;
-
-    public void Dispose() => Directory.Delete(_dir, recursive: true);
-
     const int Rows = GgmlReference.Rows, Cols = GgmlReference.Cols;
 
     public static TheoryData<GgmlType> Types() => GgmlReference.Types();
@@ -47,7 +43,7 @@ public sealed class GgmlReferenceTests : IDisposable
         var w = new GgufWriter();
         foreach (var type in Enum.GetValues<GgmlType>())
             w.AddTensor(type.ToString(), type, [Rows, Cols], x);
-        var path = Path.Combine(_dir, "all-types.gguf");
+        var path = Path.Combine(Dir, "all-types.gguf");
         w.Write(path);
 
         using var f = GgufFile.Open(path);

@@ -4,13 +4,9 @@ using QuantTune.Formats.Gguf;
 
 namespace QuantTune.Tests.Formats.Gguf;
 
-public sealed class GgufFileTests : IDisposable
+public sealed class GgufFileTests() : TempFolderTest("qt-gguf-")
 {
-    readonly string _dir = Directory.CreateTempSubdirectory("qt-gguf-").FullName;
-
-    public void Dispose() => Directory.Delete(_dir, recursive: true);
-
-    string PathOf(string name) => Path.Combine(_dir, name);
+    string PathOf(string name) => Path.Combine(Dir, name);
 
     static InvalidFormatException Invalid(string path) =>
         Assert.IsAssignableFrom<InvalidFormatException>(Assert.ThrowsAny<QuantTuneException>(() => GgufFile.Open(path).Dispose()));

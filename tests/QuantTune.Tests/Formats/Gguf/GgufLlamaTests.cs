@@ -4,17 +4,13 @@ using static TorchSharp.torch;
 
 namespace QuantTune.Tests.Formats.Gguf;
 
-public sealed class GgufLlamaTests : IDisposable
+public sealed class GgufLlamaTests() : TempFolderTest("qt-gguf-llama-")
 {
-    readonly string _dir = Directory.CreateTempSubdirectory("qt-gguf-llama-").FullName;
-
-    public void Dispose() => Directory.Delete(_dir, recursive: true);
-
     [Fact]
     public void TinyLlamaF32ExportImportRoundTrip()
     {
         using var model = PretrainedModel.Load(TestData.TinyLlamaDir);
-        var path = Path.Combine(_dir, "tiny.gguf");
+        var path = Path.Combine(Dir, "tiny.gguf");
         GgufExport.Write(model, path, LlamaFileType.F32);
         var cfg = model.Config;
 
@@ -89,7 +85,7 @@ public sealed class GgufLlamaTests : IDisposable
     public void TinyLlamaQuantizedExport(LlamaFileType ft, GgmlType type, uint fileType)
     {
         using var model = PretrainedModel.Load(TestData.TinyLlamaDir);
-        var path = Path.Combine(_dir, $"tiny-{type}.gguf");
+        var path = Path.Combine(Dir, $"tiny-{type}.gguf");
         GgufExport.Write(model, path, ft);
         using (var f = GgufFile.Open(path))
         {

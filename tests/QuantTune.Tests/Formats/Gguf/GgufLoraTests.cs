@@ -12,16 +12,12 @@ namespace QuantTune.Tests.Formats.Gguf;
 /// The PEFT LoRA fixture (fixtures/tiny-llama-lora) written as a llama.cpp LoRA adapter GGUF and
 /// loaded back onto tiny-llama: PEFT's logits again.
 /// </summary>
-public sealed class GgufLoraTests(ITestOutputHelper output) : IDisposable
+public sealed class GgufLoraTests(ITestOutputHelper output) : TempFolderTest("qt-gguf-lora-")
 {
-    readonly string _dir = Directory.CreateTempSubdirectory("qt-gguf-lora-").FullName;
-
-    public void Dispose() => Directory.Delete(_dir, recursive: true);
-
     [Fact]
     public void AdapterFileHasLlamaCppKeysNamesShapesAndPermutedQkRows()
     {
-        var path = Path.Combine(_dir, "lora.gguf");
+        var path = Path.Combine(Dir, "lora.gguf");
         GgufLoraExport.Write(TestData.TinyLlamaDir, TestData.TinyLlamaLoraDir, path);
         using var f = GgufFile.Open(path);
         Assert.Equal("adapter", f.Metadata["general.type"].AsString());
@@ -55,7 +51,7 @@ public sealed class GgufLoraTests(ITestOutputHelper output) : IDisposable
     public void LoadedAdapterReproducesThePeftLogits()
     {
         using var scope = NewDisposeScope();
-        var path = Path.Combine(_dir, "lora.gguf");
+        var path = Path.Combine(Dir, "lora.gguf");
         GgufLoraExport.Write(TestData.TinyLlamaDir, TestData.TinyLlamaLoraDir, path);
         using var reference = SafetensorsFile.Open(Path.Combine(TestData.TinyLlamaLoraDir, "reference.safetensors"));
         var ids = reference.ToTensor("input_ids.0").unsqueeze(0);
@@ -86,7 +82,7 @@ public sealed class GgufLoraTests(ITestOutputHelper output) : IDisposable
     [Fact]
     public void F16AdapterAndBadInputs()
     {
-        var path = Path.Combine(_dir, "lora-f16.gguf");
+        var path = Path.Combine(Dir, "lora-f16.gguf");
         GgufLoraExport.Write(TestData.TinyLlamaDir, TestData.TinyLlamaLoraDir, path, LlamaFileType.F16);
         using (var f = GgufFile.Open(path))
         {
@@ -97,7 +93,7 @@ public sealed class GgufLoraTests(ITestOutputHelper output) : IDisposable
         Assert.Contains("--adapter", Assert.Throws<QuantTune.Diagnostics.InvalidFormatException>(() => GgufImport.Load(path)).Message);
 
         // A model GGUF is not an adapter; an adapter for other shapes is refused before the model changes.
-        var modelGguf = Path.Combine(_dir, "model.gguf");
+        var modelGguf = Path.Combine(Dir, "model.gguf");
         using var m = PretrainedModel.Load(TestData.TinyLlamaDir);
         GgufExport.Write(m, modelGguf, LlamaFileType.F16);
         var e = Assert.Throws<QuantTune.Diagnostics.InvalidFormatException>(() => GgufLoraImport.Load(m.Model, modelGguf));
@@ -108,7 +104,7 @@ public sealed class GgufLoraTests(ITestOutputHelper output) : IDisposable
         w.Add("adapter.type", GgufValue.Of("lora"));
         w.AddTensor("blk.0.attn_q.weight.lora_a", GgmlType.F32, [4, 128], new float[512]);
         w.AddTensor("blk.0.attn_q.weight.lora_b", GgmlType.F32, [256, 4], new float[1024]);
-        var bad = Path.Combine(_dir, "bad.gguf");
+        var bad = Path.Combine(Dir, "bad.gguf");
         w.Write(bad);
         e = Assert.Throws<QuantTune.Diagnostics.InvalidFormatException>(() => GgufLoraImport.Load(m.Model, bad));
         Assert.Contains("[r, 256]", e.Message);

@@ -11,12 +11,8 @@ namespace QuantTune.Tests.Formats.Gguf;
 /// follow the types' weight error (the block-type table in the README): 8-bit and up lose
 /// almost nothing; every step down in bits may lose more, and the order holds.
 /// </summary>
-public sealed class GgufPerplexityTests(ITestOutputHelper output) : IDisposable
+public sealed class GgufPerplexityTests(ITestOutputHelper output) : TempFolderTest("qt-gguf-ppl-")
 {
-    readonly string _dir = Directory.CreateTempSubdirectory("qt-gguf-ppl-").FullName;
-
-    public void Dispose() => Directory.Delete(_dir, recursive: true);
-
     [Fact]
     public void EveryFileTypeReproducesThePerplexityWithinItsExpectedLoss()
     {
@@ -35,7 +31,7 @@ public sealed class GgufPerplexityTests(ITestOutputHelper output) : IDisposable
         var ratios = new Dictionary<LlamaFileType, double>();
         foreach (var (type, maxRatio) in cases)
         {
-            var path = Path.Combine(_dir, $"tiny-{type}.gguf");
+            var path = Path.Combine(Dir, $"tiny-{type}.gguf");
             GgufExport.Write(model, path, type);
             using var rebuilt = GgufImport.ToCausalLM(GgufImport.Load(path));
             double ppl = PerplexityEvaluator.Evaluate(rebuilt, ids).Perplexity;

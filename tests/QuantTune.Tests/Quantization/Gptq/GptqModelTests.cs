@@ -15,12 +15,8 @@ namespace QuantTune.Tests.Quantization.Gptq;
 /// 0.4 perplexity (92.80 → 93.23), and GPTQ's gain needs enough calibration tokens: with 32 × 256
 /// it over-fits (93.34), with 64 × 256 it gains (93.02), with 128 × 256 more (92.87).
 /// </summary>
-public sealed class GptqModelTests(ITestOutputHelper output) : IDisposable
+public sealed class GptqModelTests(ITestOutputHelper output) : TempFolderTest("qt-gptq-")
 {
-    readonly string _dir = Directory.CreateTempSubdirectory("qt-gptq-").FullName;
-
-    public void Dispose() => Directory.Delete(_dir, recursive: true);
-
     static readonly Lazy<(List<int> Test, IReadOnlyList<long[]> Calibration)> Data = new(() =>
     {
         using var pm = PretrainedModel.Load(TestData.TinyLlamaDir);
@@ -58,8 +54,8 @@ public sealed class GptqModelTests(ITestOutputHelper output) : IDisposable
     public void BothCheckpointLayoutsLoadBackToTheSameWeightsAndLogits(int bits, int group, bool actOrder, bool symmetric)
     {
         var settings = new GptqSettings(bits, group, symmetric ? IntegerMode.Absmax : IntegerMode.ZeroPoint, actOrder);
-        var ours = Path.Combine(_dir, "ours");
-        var gptq = Path.Combine(_dir, "gptq");
+        var ours = Path.Combine(Dir, "ours");
+        var gptq = Path.Combine(Dir, "gptq");
         using (var pm = PretrainedModel.Load(TestData.TinyLlamaDir))
         {
             GptqModelQuantizer.Quantize(pm.Model, Data.Value.Calibration.Take(4).ToList(), settings);

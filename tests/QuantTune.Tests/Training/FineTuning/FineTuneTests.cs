@@ -7,18 +7,14 @@ using static TorchSharp.torch;
 
 namespace QuantTune.Tests.Training.FineTuning;
 
-public sealed class FineTuneTests(ITestOutputHelper output) : IDisposable
+public sealed class FineTuneTests(ITestOutputHelper output) : TempFolderTest("qt-ft-")
 {
-    readonly string _dir = Directory.CreateTempSubdirectory("qt-ft-").FullName;
-
-    public void Dispose() => Directory.Delete(_dir, recursive: true);
-
     static string Shakespeare => Path.Combine(AppContext.BaseDirectory, "assets", "data", "tiny-shakespeare.txt");
 
     /// <summary>A small slice of Tiny Shakespeare, so each run takes seconds.</summary>
     string Data()
     {
-        var path = Path.Combine(_dir, "shakespeare-slice.txt");
+        var path = Path.Combine(Dir, "shakespeare-slice.txt");
         if (!File.Exists(path)) File.WriteAllText(path, File.ReadAllText(Shakespeare)[..60_000]);
         return path;
     }
@@ -27,7 +23,7 @@ public sealed class FineTuneTests(ITestOutputHelper output) : IDisposable
     {
         ModelDirectory = TestData.TinyLlamaDir,
         DataFile = Data(),
-        OutputDirectory = Path.Combine(_dir, name),
+        OutputDirectory = Path.Combine(Dir, name),
         Method = method,
         SequenceLength = 64,
         MaxEvalExamples = 16,
@@ -87,9 +83,9 @@ public sealed class FineTuneTests(ITestOutputHelper output) : IDisposable
 [Collection(SerialCollection.Name)]
 public sealed class ResumeTests : IDisposable
 {
-    readonly string _dir = Directory.CreateTempSubdirectory("qt-resume-").FullName;
+    readonly string Dir = Directory.CreateTempSubdirectory("qt-resume-").FullName;
 
-    public void Dispose() => Directory.Delete(_dir, recursive: true);
+    public void Dispose() => Directory.Delete(Dir, recursive: true);
 
     [Fact]
     public void AnInterruptedRunResumesBitExactly()
@@ -97,7 +93,7 @@ public sealed class ResumeTests : IDisposable
         var whole = Request("whole");
         FineTuner.Run(whole);
 
-        var parted = whole with { OutputDirectory = Path.Combine(_dir, "parted") };
+        var parted = whole with { OutputDirectory = Path.Combine(Dir, "parted") };
         using var cancel = new CancellationTokenSource();
         var stopAtThree = new Progress(p => { if (p.Step == 3) cancel.Cancel(); });
         Assert.ThrowsAny<OperationCanceledException>(() => FineTuner.Run(parted, stopAtThree, cancel.Token));
@@ -113,11 +109,11 @@ public sealed class ResumeTests : IDisposable
 
     FineTuneRequest Request(string name)
     {
-        var data = Path.Combine(_dir, "data.txt");
+        var data = Path.Combine(Dir, "data.txt");
         if (!File.Exists(data)) File.WriteAllText(data, File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "assets", "data", "tiny-shakespeare.txt"))[..60_000]);
         return new FineTuneRequest
         {
-            ModelDirectory = TestData.TinyLlamaDir, DataFile = data, OutputDirectory = Path.Combine(_dir, name), Method = FineTuneMethod.Lora,
+            ModelDirectory = TestData.TinyLlamaDir, DataFile = data, OutputDirectory = Path.Combine(Dir, name), Method = FineTuneMethod.Lora,
             SequenceLength = 64, MaxEvalExamples = 8, Dropout = 0.1,
             Training = new TrainingOptions { Steps = 6, BatchSize = 4, LearningRate = 3e-3, Seed = 7, CheckpointEvery = 3 },
         };

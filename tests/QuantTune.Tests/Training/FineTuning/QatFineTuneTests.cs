@@ -7,19 +7,15 @@ using static TorchSharp.torch;
 
 namespace QuantTune.Tests.Training.FineTuning;
 
-public sealed class QatFineTuneTests : IDisposable
+public sealed class QatFineTuneTests() : TempFolderTest("qt-qat-")
 {
-    readonly string _dir = Directory.CreateTempSubdirectory("qt-qat-").FullName;
-
-    public void Dispose() => Directory.Delete(_dir, recursive: true);
-
     FineTuneRequest Request(string qat, double lr)
     {
-        var data = Path.Combine(_dir, "data.txt");
+        var data = Path.Combine(Dir, "data.txt");
         if (!File.Exists(data)) File.WriteAllText(data, File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "assets", "data", "wikitext-2", "wiki.train.raw.first1MB-nonblank.txt"))[..60_000]);
         return new FineTuneRequest
         {
-            ModelDirectory = TestData.TinyLlamaDir, DataFile = data, OutputDirectory = Path.Combine(_dir, qat), Method = FineTuneMethod.Full, Qat = qat,
+            ModelDirectory = TestData.TinyLlamaDir, DataFile = data, OutputDirectory = Path.Combine(Dir, qat), Method = FineTuneMethod.Full, Qat = qat,
             SequenceLength = 64, MaxEvalExamples = 16,
             Training = new TrainingOptions { Steps = 20, BatchSize = 4, LearningRate = lr, Seed = 1, Schedule = ScheduleKind.Constant },
         };
