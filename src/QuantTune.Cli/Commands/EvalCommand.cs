@@ -11,27 +11,19 @@ public static class EvalCommand
 {
     public static Command Create()
     {
-        var model = Options.Model();
+        var modelOptions = new ModelOptions();
         var data = new Option<string>("--data", "-d") { Description = "UTF-8 text file to score", Required = true };
         var window = new Option<int>("--window") { Description = "tokens per window", DefaultValueFactory = _ => 256 };
         var stride = new Option<int>("--stride") { Description = "tokens between window starts (default: the window, i.e. no overlap)", DefaultValueFactory = _ => 0 };
         var batch = new Option<int>("--batch") { Description = "windows per forward pass", DefaultValueFactory = _ => 4 };
         var maxTokens = new Option<int>("--max-tokens") { Description = "score only the first N tokens (0: all)", DefaultValueFactory = _ => 0 };
         var bos = new Option<bool>("--bos") { Description = "add the tokenizer's special tokens before the text" };
-        var dtype = Options.DType();
-        var device = Options.Device();
-        var threads = Options.Threads();
         var json = Options.Json();
-        var adapter = ModelSession.AdapterOption();
-        var qst = ModelSession.QstOption();
-        var dense = ModelSession.DenseBitNetOption();
-        var perplexity = new Command("perplexity", "Perplexity of a model over a text file with a sliding window.")
-            { model, data, window, stride, batch, maxTokens, bos, dtype, device, threads, adapter, qst, dense, json };
+        var perplexity = modelOptions.AddTo(new Command("perplexity", "Perplexity of a model over a text file with a sliding window.")
+            { data, window, stride, batch, maxTokens, bos, json });
         perplexity.SetAction(r =>
         {
-            Options.ApplyThreads(r.GetValue(threads));
-            var (dt, dev) = Options.Runtime(r, dtype, device);
-            using var session = ModelSession.Open(r.GetValue(model)!, dt, dev, r.GetValue(adapter), r.GetValue(qst), r.GetValue(dense));
+            using var session = modelOptions.Open(r);
             var pm = session.Pretrained;
             var result = Perplexity(pm, r.GetValue(data)!, r.GetValue(window), r.GetValue(stride), r.GetValue(batch),
                 r.GetValue(maxTokens), r.GetValue(bos), CliHost.Interactive(r.GetValue(json)), session.Forward);
@@ -44,27 +36,19 @@ public static class EvalCommand
 
     static Command Mmlu()
     {
-        var model = Options.Model();
+        var modelOptions = new ModelOptions();
         var data = new Option<string?>("--data", "-d") { Description = "MMLU CSV file or folder (default: the embedded test subjects)" };
         var dev = new Option<string?>("--dev") { Description = "folder of solved examples for few-shot prompts (default: the embedded dev set)" };
         var shots = new Option<int>("--shots") { Description = "solved examples per prompt", DefaultValueFactory = _ => 0 };
         var limit = new Option<int>("--limit") { Description = "evaluate at most N questions (0: all)", DefaultValueFactory = _ => 0 };
-        var dtype = Options.DType();
-        var device = Options.Device();
-        var threads = Options.Threads();
-        var adapter = ModelSession.AdapterOption();
-        var qst = ModelSession.QstOption();
-        var dense = ModelSession.DenseBitNetOption();
         var json = Options.Json();
-        var cmd = new Command("mmlu", "MMLU-style multiple choice: the log-likelihood of each answer letter.") { model, data, dev, shots, limit, dtype, device, threads, adapter, qst, dense, json };
+        var cmd = modelOptions.AddTo(new Command("mmlu", "MMLU-style multiple choice: the log-likelihood of each answer letter.") { data, dev, shots, limit, json });
         cmd.SetAction(r =>
         {
-            Options.ApplyThreads(r.GetValue(threads));
-            var (dt, dv) = Options.Runtime(r, dtype, device);
             var questions = QuantTune.Evaluation.MultipleChoice.MmluQuestion.Load(r.GetValue(data) ?? Path.Combine(Assets.Root, "data", "mmlu", "test"));
             if (r.GetValue(limit) > 0) questions = questions.Take(r.GetValue(limit)).ToList();
             var devSet = r.GetValue(shots) > 0 ? QuantTune.Evaluation.MultipleChoice.MmluQuestion.Load(r.GetValue(dev) ?? Path.Combine(Assets.Root, "data", "mmlu", "dev")) : null;
-            using var session = ModelSession.Open(r.GetValue(model)!, dt, dv, r.GetValue(adapter), r.GetValue(qst), r.GetValue(dense));
+            using var session = modelOptions.Open(r);
             var pm = session.Pretrained;
             var result = ProgressDisplay.Run($"mmlu ({questions.Count} questions)", CliHost.Interactive(r.GetValue(json)),
                 p => QuantTune.Evaluation.MultipleChoice.MmluEvaluator.Evaluate(session.Forward ?? (x => pm.Model.Forward(x)), pm.Model.Device, pm.Tokenizer,

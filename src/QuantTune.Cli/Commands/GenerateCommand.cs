@@ -10,7 +10,7 @@ public static class GenerateCommand
 {
     public static Command Create()
     {
-        var model = Options.Model();
+        var modelOptions = new ModelOptions();
         var prompt = new Option<string>("--prompt", "-p") { Description = "the text to continue", Required = true };
         var maxNew = new Option<int>("--max-new-tokens", "-n") { Description = "tokens to generate", DefaultValueFactory = _ => 64 };
         var temperature = new Option<double>("--temperature", "-t") { Description = "0 for greedy decoding", DefaultValueFactory = _ => 0.0 };
@@ -18,20 +18,12 @@ public static class GenerateCommand
         var topP = new Option<double>("--top-p") { Description = "nucleus sampling threshold (1: off)", DefaultValueFactory = _ => 1.0 };
         var seed = new Option<long>("--seed") { Description = "random seed for sampling", DefaultValueFactory = _ => 0 };
         var noBos = new Option<bool>("--no-bos") { Description = "do not add the tokenizer's BOS/special tokens to the prompt" };
-        var dtype = Options.DType();
-        var device = Options.Device();
-        var threads = Options.Threads();
         var json = Options.Json();
-        var adapter = ModelSession.AdapterOption();
-        var qst = ModelSession.QstOption();
-        var dense = ModelSession.DenseBitNetOption();
-        var cmd = new Command("generate", "Continue a prompt with greedy or sampled decoding (KV cache).")
-            { model, prompt, maxNew, temperature, topK, topP, seed, noBos, dtype, device, threads, adapter, qst, dense, json };
+        var cmd = modelOptions.AddTo(new Command("generate", "Continue a prompt with greedy or sampled decoding (KV cache).")
+            { prompt, maxNew, temperature, topK, topP, seed, noBos, json });
         cmd.SetAction(r =>
         {
-            Options.ApplyThreads(r.GetValue(threads));
-            var (dt, dev) = Options.Runtime(r, dtype, device);
-            using var session = ModelSession.Open(r.GetValue(model)!, dt, dev, r.GetValue(adapter), r.GetValue(qst), r.GetValue(dense));
+            using var session = modelOptions.Open(r);
             var pm = session.Pretrained;
             var options = new SamplingOptions
             {
