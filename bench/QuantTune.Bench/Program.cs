@@ -11,13 +11,16 @@ using QuantTune.Bench;
 //                 [--batch 4] [--seq 512] [--steps 5] [--warmup 2] [--device cuda|cpu]; writes qst-scale-METHOD-DEVICE.json
 //   gguf:         [--hidden 4096] [--mlp 11008] [--repeats 3]
 //   ggml-codecs:  [--rows 1024] [--columns 4096]
+//   cuda-check:   CPU vs CUDA on tiny-llama (logits, decoding, NF4, QLoRA/QST steps, optimizers); writes cuda-check.json
 //   gptq:         [--samples 128] [--seq 512] [--layer-samples 4] [--layer-seq 512]
-string[] Benchmarks = ["foundation", "quantization", "finetune", "bitnet", "gguf", "ggml-codecs", "gptq", "qst-scale", "bitnet-inference"];
+string[] Benchmarks = ["foundation", "quantization", "finetune", "bitnet", "gguf", "ggml-codecs", "gptq", "qst-scale", "bitnet-inference", "cuda-check"];
 var argList = args.ToList();
 string Arg(string name, string fallback) { int i = argList.IndexOf(name); return i >= 0 && i + 1 < argList.Count ? argList[i + 1] : fallback; }
 var which = args.FirstOrDefault(a => !a.StartsWith("--")) ?? "foundation";
 var outDir = Arg("--out", Path.Combine("bench", "results"));
+// The build output carries a copy of assets/; the GPU bundle (bench/gpu/bundle.sh) leaves it out and runs in the repository root.
 var assets = Path.Combine(AppContext.BaseDirectory, "assets");
+if (!Directory.Exists(assets)) assets = Path.GetFullPath("assets");
 var model = Path.Combine(assets, "models", "tiny-llama");
 var text = Path.Combine(assets, "data", "wikitext-2", "wiki.test.raw");
 
@@ -54,6 +57,9 @@ switch (which)
                 int.Parse(Arg("--layers", "0")), int.Parse(Arg("--batch", "4")), int.Parse(Arg("--seq", "512")), int.Parse(Arg("--steps", "5")),
                 int.Parse(Arg("--warmup", "2")), Arg("--device", TorchSharp.torch.cuda.is_available() ? "cuda" : "cpu")) };
         which = $"qst-scale-{Arg("--method", "qst")}-{Arg("--device", TorchSharp.torch.cuda.is_available() ? "cuda" : "cpu")}";
+        break;
+    case "cuda-check":
+        result = new { benchmark = which, command = Command(), machine = Machine.Describe(), results = CudaCheck.Run(model) };
         break;
     case "gguf":
         result = new { benchmark = which, command = Command(), machine = Machine.Describe(),
