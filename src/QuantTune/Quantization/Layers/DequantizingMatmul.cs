@@ -1,3 +1,4 @@
+using TorchSharp;
 using static TorchSharp.torch;
 
 namespace QuantTune.Quantization.Layers;
@@ -10,8 +11,14 @@ namespace QuantTune.Quantization.Layers;
 /// </summary>
 public sealed class DequantizingMatmul : autograd.SingleTensorFunction<DequantizingMatmul>
 {
-    /// <summary>Rows dequantized at once: bounds the transient dequantized memory (16 MiB of fp32 at 4M elements).</summary>
+    /// <summary>Rows dequantized at once on the CPU: bounds the transient dequantized memory (16 MiB of fp32 at 4M elements).</summary>
     public const long MaxChunkElements = 1L << 22;
+
+    /// <summary>
+    /// On a GPU, where every chunk costs about ten kernel launches, a whole 7B-sized weight (up to
+    /// 64M elements, 128 MiB in bf16) is dequantized at once.
+    /// </summary>
+    public const long MaxChunkElementsGpu = 1L << 26;
 
     public override string Name => nameof(DequantizingMatmul);
 
@@ -52,11 +59,12 @@ public sealed class DequantizingMatmul : autograd.SingleTensorFunction<Dequantiz
         return [gradInput!.MoveToOuterDisposeScope(), null!];
     }
 
-    /// <summary>Row ranges of at most <see cref="MaxChunkElements"/> elements each.</summary>
+    /// <summary>Row ranges of at most <see cref="MaxChunkElements"/> elements each (<see cref="MaxChunkElementsGpu"/> off the CPU).</summary>
     public static IEnumerable<(long Start, long Count)> Chunks(QuantizedTensor weight)
     {
         long rows = weight.Shape[0], columns = weight.ElementCount / rows;
-        long step = Math.Max(1, MaxChunkElements / columns);
+        long limit = weight.Tensors.Values.First().device_type == DeviceType.CPU ? MaxChunkElements : MaxChunkElementsGpu;
+        long step = Math.Max(1, limit / columns);
         for (long r = 0; r < rows; r += step) yield return (r, Math.Min(step, rows - r));
     }
 }
