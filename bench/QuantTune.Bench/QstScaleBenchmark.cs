@@ -7,6 +7,7 @@ using QuantTune.Peft.Lora;
 using QuantTune.Quantization.FourBit;
 using QuantTune.Quantization.Models;
 using QuantTune.SideTuning;
+using QuantTune.Training.Memory;
 using QuantTune.Training.Optimizers;
 using TorchSharp;
 using TorchSharp.Modules;
@@ -96,6 +97,13 @@ public static class QstScaleBenchmark
             Console.Error.WriteLine($"  {method} step {step + 1}/{warmup + steps}: {sw.Elapsed.TotalMilliseconds:F0} ms");
         }
         times.Sort();
+        // The memory model's prediction for the same shape (gradient checkpointing is not modelled).
+        string? planned = method switch { "qst" => "qst", "qlora" => "qlora", "lora-bf16" => "lora", _ => null };
+        var plan = planned is null ? null : MemoryPlanner.Plan(new PlanRequest(config, planned, batch, seq)
+        {
+            ElementBytes = 2, LoraRank = 64, AttentionProbabilitiesKept = device.type == DeviceType.CPU,
+        });
+        const double GiB = 1L << 30;
         return new
         {
             method, device = deviceName, layers = config.NumLayers, hidden = config.HiddenSize, intermediate = config.IntermediateSize,
@@ -107,7 +115,13 @@ public static class QstScaleBenchmark
             optimizer_state_bytes = optimizer.StateBytes,
             gpu_used_before_bytes = gpuBefore,
             gpu_peak_used_bytes = gpuPeak,
-            gpu_peak_used_gib = gpuPeak is long g ? Math.Round(g / (double)(1L << 30), 2) : (double?)null,
+            gpu_peak_used_gib = gpuPeak is long g ? Math.Round(g / GiB, 2) : (double?)null,
+            gpu_peak_above_idle_gib = gpuPeak is long peakUsed && gpuBefore is long idle ? Math.Round((peakUsed - idle) / GiB, 2) : (double?)null,
+            predicted = plan is null ? null : new
+            {
+                m1_gib = Math.Round(plan.M1 / GiB, 2), m2_gib = Math.Round(plan.M2 / GiB, 2),
+                m3_gib = Math.Round(plan.M3 / GiB, 2), peak_gib = Math.Round(plan.Peak / GiB, 2),
+            },
             cpu_peak_rss_bytes = ProcessMemory.Peak,
             python_reference_h100_7b_4x512 = PythonReference,
         };
