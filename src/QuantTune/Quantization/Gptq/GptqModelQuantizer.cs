@@ -49,8 +49,10 @@ public static class GptqModelQuantizer
         {
             using (no_grad())
                 foreach (var batch in samples.Chunk(BatchSize))
-                    inputs.Add(stack.embed_tokens.forward(tensor(batch.SelectMany(s => s).ToArray(), [batch.Length, length], ScalarType.Int64, model.Device))
-                        .DetachFromDisposeScope());
+                {
+                    using var ids = tensor(batch.SelectMany(s => s).ToArray(), [batch.Length, length], ScalarType.Int64, model.Device);
+                    inputs.Add(stack.embed_tokens.forward(ids).DetachFromDisposeScope());
+                }
             int layers = stack.layers.Count;
             for (int i = 0; i < layers; i++)
             {
@@ -65,7 +67,7 @@ public static class GptqModelQuantizer
                 var passes = settings.TrueSequential ? sets.Select(set => new[] { set }).ToList() : [sets.ToArray()];
                 foreach (var pass in passes)
                 {
-                    var captures = pass.Select(set => new HessianCapture(linears[set[0]], linears[set[0]].InFeatures)).ToArray();
+                    var captures = pass.Select(set => new HessianCapture(linears[set[0]], linears[set[0]].InFeatures, linears[set[0]].weight.device)).ToArray();
                     try
                     {
                         for (int k = 0; k < pass.Length; k++) ModuleSurgery.Replace(layer, pass[k][0], captures[k]);
@@ -130,7 +132,14 @@ public static class GptqModelQuantizer
         var weight = linear.weight.detach();
         settings.ValidateFor(name, weight.shape[1]);
         using var result = prepared is not null ? GptqSolver.Quantize(weight, prepared, settings) : GptqGrid.RoundToNearest(weight, settings);
+        // The solve ran on the CPU; the quantized layer lives where the model does.
         var tensor = result.ToTensor();
+        if (weight.device_type != TorchSharp.DeviceType.CPU)
+        {
+            var moved = (GptqTensor)tensor.To(weight.device);
+            tensor.Dispose();
+            tensor = moved;
+        }
         foreach (var t in tensor.Tensors.Values) t.DetachFromDisposeScope();
         double seconds = clock.Elapsed.TotalSeconds;
 
