@@ -70,27 +70,21 @@ public static class GptqModelQuantizer
                     var captures = pass.Select(set => new HessianCapture(linears[set[0]], linears[set[0]].InFeatures, linears[set[0]].weight.device)).ToArray();
                     try
                     {
-                        for (int k = 0; k < pass.Length; k++) ModuleSurgery.Replace(layer, pass[k][0], captures[k]);
-                        RunLayer(layer, inputs, cos, sin, i, replace: false);
+                        try
+                        {
+                            for (int k = 0; k < pass.Length; k++) ModuleSurgery.Replace(layer, pass[k][0], captures[k]);
+                            RunLayer(layer, inputs, cos, sin, i, replace: false);
+                        }
+                        finally
+                        {
+                            foreach (var set in pass) ModuleSurgery.Replace(layer, set[0], linears[set[0]]);
+                        }
+                        for (int k = 0; k < pass.Length; k++)
+                            SolvePass(prefix, pass[k], linears, captures[k].Accumulator, settings, method, quantized, reportsOfLayer);
                     }
                     finally
                     {
-                        foreach (var set in pass) ModuleSurgery.Replace(layer, set[0], linears[set[0]]);
-                    }
-                    for (int k = 0; k < pass.Length; k++)
-                    {
-                        using var accumulator = captures[k].Accumulator;
-                        var clock2 = Stopwatch.StartNew();
-                        using var prepared = method == GptqMethod.Gptq ? GptqSolver.Prepare(accumulator.Hessian, settings) : null;
-                        double prepare = clock2.Elapsed.TotalSeconds;
-                        foreach (var p in pass[k])
-                        {
-                            var (tensor, report) = QuantizeLinear(prefix + p, linears[p], accumulator.Hessian, prepared, settings, method);
-                            quantized[prefix + p] = tensor;
-                            // The shared factorisation is counted with the first linear that uses it.
-                            reportsOfLayer.Add(report with { Seconds = report.Seconds + prepare });
-                            prepare = 0;
-                        }
+                        foreach (var capture in captures) capture.Accumulator.Dispose();
                     }
                 }
                 RunLayer(layer, inputs, cos, sin, i, replace: true);
@@ -120,6 +114,23 @@ public static class GptqModelQuantizer
         });
         foreach (var old in replaced) old.Dispose();
         return new GptqModelResult(reports, settings, method, samples.Count, length, total.Elapsed.TotalSeconds);
+    }
+
+    /// <summary>Solves the linears of one input set from their shared Hessian (one factorisation for all of them).</summary>
+    static void SolvePass(string prefix, string[] set, Dictionary<string, Linear> linears, HessianAccumulator accumulator, GptqSettings settings,
+        GptqMethod method, Dictionary<string, GptqTensor> quantized, List<GptqLinearReport> reports)
+    {
+        var clock = Stopwatch.StartNew();
+        using var prepared = method == GptqMethod.Gptq ? GptqSolver.Prepare(accumulator.Hessian, settings) : null;
+        double prepare = clock.Elapsed.TotalSeconds;
+        foreach (var p in set)
+        {
+            var (tensor, report) = QuantizeLinear(prefix + p, linears[p], accumulator.Hessian, prepared, settings, method);
+            quantized[prefix + p] = tensor;
+            // The shared factorisation is counted with the first linear that uses it.
+            reports.Add(report with { Seconds = report.Seconds + prepare });
+            prepare = 0;
+        }
     }
 
     /// <summary>Solves one linear, writes the dequantized weights back (so later layers see them) and measures both methods.</summary>
