@@ -24,7 +24,7 @@ public class InvalidFormatException : QuantTuneException
         Field = field;
     }
 
-    public InvalidFormatException(string file, string? field, string problem, Exception inner)
+    public InvalidFormatException(string file, string? field, string problem, Exception? inner)
         : base(Compose(file, field, problem), inner)
     {
         File = file;

@@ -42,7 +42,7 @@ public abstract record AdapterConfig
         try { root = JsonDocument.Parse(json).RootElement.Clone(); }
         catch (JsonException e) { throw new InvalidFormatException(file, null, $"is not valid JSON: {e.Message}", e); }
         if (root.ValueKind != JsonValueKind.Object) throw new InvalidFormatException(file, null, "expected a JSON object");
-        var f = new JsonFields(root, file);
+        var f = new JsonField(file, root);
         var type = f.OptionalString("peft_type") ?? throw f.Missing("peft_type", "a PEFT method such as \"LORA\"");
         return type switch
         {

@@ -40,7 +40,7 @@ public sealed class PackedBitLinear158 : nn.Module<Tensor, Tensor>
         using (var scope = NewDisposeScope())
         {
             var (codes, g) = layer.QuantizeCodes(layer.weight.detach());
-            (packed, gamma) = (TernaryPacked.Pack(codes, TernaryPacking.TwoBitInterleaved), g.item<float>());
+            (packed, gamma) = (TernaryPacked.Pack(codes, TernaryPacking.TwoBitInterleaved), g.to(ScalarType.Float32, CPU).item<float>());
         }
         return new PackedBitLinear158(packed, gamma, layer.bias);
     }
@@ -56,7 +56,7 @@ public sealed class PackedBitLinear158 : nn.Module<Tensor, Tensor>
         using (var scope = NewDisposeScope())
         using (no_grad())
         {
-            var w = linear.weight.detach().to_type(ScalarType.Float32);
+            var w = linear.weight.detach().to(ScalarType.Float32, CPU);
             var g = w.abs().max().clamp_min(BitNetWeights.Epsilon);
             var codes = (w / g).round();
             if (!(codes * g).eq(w).all().item<bool>())

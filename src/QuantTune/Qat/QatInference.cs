@@ -23,10 +23,17 @@ public static class QatInference
         if (QatManifest.Load(checkpoint, QatManifest.CheckpointFile) is not { } spec) return null;
         bool pack = packTernary && spec.Kind == "bitnet158";
         if (!pack && spec.ActivationBits is null) return new Result(spec, [], false); // weight-only: the plain layers already compute it
+        // A packed layer copies what it needs (trits, γ, bias), so the dense layer it replaces is freed;
+        // a frozen layer takes over the dense layer's parameters, so that one is not.
+        var replaced = new List<nn.Module>();
         var layers = ModuleSurgery.ReplaceLinears(model, (path, linear) =>
-            path == QatSpec.Head ? null
-            : pack ? PackedBitLinear158.FromTernary(linear, path)
-            : new FrozenQuantLinear(linear, spec.ActivationBits));
+        {
+            if (path == QatSpec.Head) return null;
+            if (!pack) return new FrozenQuantLinear(linear, spec.ActivationBits);
+            replaced.Add(linear);
+            return PackedBitLinear158.FromTernary(linear, path);
+        });
+        foreach (var old in replaced) old.Dispose();
         if (layers.Count == 0) throw new QuantTuneException($"{checkpoint}: {QatManifest.CheckpointFile} names --qat {spec.Kind}, but the model has no full-precision linear layer to run through it");
         return new Result(spec, layers, pack);
     }

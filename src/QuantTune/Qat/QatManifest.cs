@@ -44,7 +44,9 @@ public static class QatManifest
         int? bits = null;
         if (o["activation_bits"] is JsonValue b)
             bits = b.TryGetValue(out int v) ? v : throw new InvalidFormatException(path, "activation_bits", "expected an integer or null");
-        try { return new QatSpec(name, name.Trim().ToLowerInvariant().StartsWith("bitnet") ? null : bits); }
+        try { _ = new QatSpec(name); }
         catch (QuantTuneException e) { throw new InvalidFormatException(path, "qat", e.Message); }
+        try { return new QatSpec(name, name.Trim().ToLowerInvariant().StartsWith("bitnet") ? null : bits); }
+        catch (QuantTuneException e) { throw new InvalidFormatException(path, "activation_bits", e.Message); }
     }
 }

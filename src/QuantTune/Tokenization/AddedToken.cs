@@ -1,3 +1,4 @@
+using QuantTune.IO;
 namespace QuantTune.Tokenization;
 
 /// <summary>One entry of tokenizer.json's <c>added_tokens</c>.</summary>
@@ -6,8 +7,8 @@ internal sealed record AddedToken(int Id, string Content, bool Special, bool LSt
     public static AddedToken Parse(JsonField entry) => new(
         entry.Required("id", "the token id").GetInt32(),
         entry.Required("content", "the token text").GetString(),
-        entry.OptionalBoolean("special", false),
-        entry.OptionalBoolean("lstrip", false),
-        entry.OptionalBoolean("rstrip", false),
-        entry.OptionalBoolean("single_word", false));
+        entry.OptionalBool("special") ?? false,
+        entry.OptionalBool("lstrip") ?? false,
+        entry.OptionalBool("rstrip") ?? false,
+        entry.OptionalBool("single_word") ?? false);
 }

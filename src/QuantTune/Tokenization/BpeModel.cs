@@ -1,3 +1,4 @@
+using QuantTune.IO;
 using System.Text;
 using Microsoft.ML.Tokenizers;
 
@@ -61,7 +62,7 @@ internal sealed class BpeModel
         List<string> merges = ReadMerges(model.Required("merges", "a list of merges (\"a b\" strings or [\"a\", \"b\"] pairs)"));
         string? unkToken = model.OptionalString("unk_token");
         int? unknownId = unkToken is not null && vocab.TryGetValue(unkToken, out int unk) ? unk : null;
-        int[]? byteFallbackIds = model.OptionalBoolean("byte_fallback", false) ? ByteFallbackIds(vocab) : null;
+        int[]? byteFallbackIds = (model.OptionalBool("byte_fallback") ?? false) ? ByteFallbackIds(vocab) : null;
 
         var options = new BpeOptions(vocab)
         {
@@ -78,10 +79,10 @@ internal sealed class BpeModel
         }
         catch (InvalidOperationException e)
         {
-            throw new TokenizerFormatException(model.File, $"field 'model.merges' is inconsistent with 'model.vocab': {e.Message}", e);
+            throw new TokenizerFormatException(model.File, "model.merges", $"is inconsistent with 'model.vocab': {e.Message}", e);
         }
 
-        return new BpeModel(bpe, vocab, byteLevel, model.OptionalBoolean("ignore_merges", false), model.OptionalBoolean("fuse_unk", false), unknownId, byteFallbackIds);
+        return new BpeModel(bpe, vocab, byteLevel, model.OptionalBool("ignore_merges") ?? false, model.OptionalBool("fuse_unk") ?? false, unknownId, byteFallbackIds);
     }
 
     /// <summary>Appends the ids of one pre-tokenized word.</summary>

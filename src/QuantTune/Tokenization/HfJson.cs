@@ -1,3 +1,4 @@
+using QuantTune.IO;
 using System.Text.Json;
 
 namespace QuantTune.Tokenization;
@@ -15,7 +16,7 @@ internal static class HfJson
         try
         {
             using JsonDocument document = JsonDocument.Parse(File.ReadAllBytes(path));
-            var root = new JsonField(path, "", document.RootElement.Clone());
+            var root = new JsonField(path, document.RootElement.Clone(), (file, field, problem) => new TokenizerFormatException(file, field, problem, null));
             return root.Element.ValueKind == JsonValueKind.Object ? root : throw new TokenizerFormatException(path, "the top-level value is not a JSON object; expected an object");
         }
         catch (JsonException e)

@@ -1,3 +1,4 @@
+using QuantTune.IO;
 namespace QuantTune.Tokenization;
 
 /// <summary>

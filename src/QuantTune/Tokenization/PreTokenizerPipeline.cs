@@ -1,3 +1,4 @@
+using QuantTune.IO;
 using System.Text.RegularExpressions;
 
 namespace QuantTune.Tokenization;
@@ -68,8 +69,8 @@ internal sealed class PreTokenizerPipeline
                 break;
             case "ByteLevel":
                 IsByteLevel = true;
-                bool addPrefixSpace = node.OptionalBoolean("add_prefix_space", false);
-                bool useRegex = node.OptionalBoolean("use_regex", true);
+                bool addPrefixSpace = node.OptionalBool("add_prefix_space") ?? false;
+                bool useRegex = node.OptionalBool("use_regex") ?? true;
                 _steps.Add((piece, _) =>
                 {
                     string s = addPrefixSpace && !piece.StartsWith(' ') ? " " + piece : piece;
@@ -118,8 +119,8 @@ internal sealed class PreTokenizerPipeline
 
         string scheme = node.Optional("prepend_scheme") is { } schemeField
             ? schemeField.GetString() is "first" or "always" or "never" ? schemeField.GetString() : throw schemeField.Fail("'first', 'always' or 'never'")
-            : node.OptionalBoolean("add_prefix_space", true) ? "always" : "never";
-        bool split = node.OptionalBoolean("split", true);
+            : (node.OptionalBool("add_prefix_space") ?? true) ? "always" : "never";
+        bool split = node.OptionalBool("split") ?? true;
         char mark = replacement[0];
 
         return (piece, atTextStart) =>

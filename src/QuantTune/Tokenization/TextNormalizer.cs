@@ -1,3 +1,4 @@
+using QuantTune.IO;
 using System.Text;
 using System.Text.RegularExpressions;
 

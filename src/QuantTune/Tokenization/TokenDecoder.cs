@@ -1,3 +1,4 @@
+using QuantTune.IO;
 using System.Globalization;
 using System.Text;
 
@@ -61,13 +62,13 @@ internal sealed class TokenDecoder
                 break;
             case "Strip":
                 string content = node.Required("content", "the character to strip").GetString();
-                int start = node.OptionalInt32("start", 0);
-                int stop = node.OptionalInt32("stop", 0);
+                int start = node.OptionalInt("start") ?? 0;
+                int stop = node.OptionalInt("stop") ?? 0;
                 _steps.Add(tokens => tokens.Select(t => Strip(t, content, start, stop)).ToList());
                 break;
             case "Metaspace":
                 string replacement = node.Required("replacement", "a one-character string such as '▁'").GetString();
-                bool stripFirst = node.OptionalString("prepend_scheme") is { } scheme ? scheme != "never" : node.OptionalBoolean("add_prefix_space", true);
+                bool stripFirst = node.OptionalString("prepend_scheme") is { } scheme ? scheme != "never" : node.OptionalBool("add_prefix_space") ?? true;
                 _steps.Add(tokens => tokens.Select((t, i) =>
                 {
                     string s = t.Replace(replacement, " ", StringComparison.Ordinal);

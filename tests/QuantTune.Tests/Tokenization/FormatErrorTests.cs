@@ -47,7 +47,7 @@ public sealed class FormatErrorTests : IDisposable
         var e = Assert.Throws<TokenizerFormatException>(() => HfTokenizer.FromFile(path));
 
         Assert.Contains(path, e.Message);
-        Assert.Contains($"field 'model.type' is '{type}'; expected 'BPE'", e.Message);
+        Assert.Contains($"field 'model.type': is '{type}'; expected 'BPE'", e.Message);
     }
 
     [Theory]
@@ -62,7 +62,7 @@ public sealed class FormatErrorTests : IDisposable
         var e = Assert.Throws<TokenizerFormatException>(() => HfTokenizer.FromFile(path));
 
         Assert.Contains(path, e.Message);
-        Assert.Contains($"field 'model.{field}' is missing", e.Message);
+        Assert.Contains($"field 'model.{field}': is missing", e.Message);
     }
 
     [Fact]
@@ -78,7 +78,7 @@ public sealed class FormatErrorTests : IDisposable
 
         var e = Assert.Throws<TokenizerFormatException>(() => HfTokenizer.FromFile(path));
 
-        Assert.Contains("field 'pre_tokenizer.pretokenizers[1].type' is 'BertPreTokenizer'", e.Message);
+        Assert.Contains("field 'pre_tokenizer.pretokenizers[1].type': is 'BertPreTokenizer'", e.Message);
     }
 
     [Fact]

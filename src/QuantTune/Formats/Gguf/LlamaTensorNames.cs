@@ -35,37 +35,29 @@ public static partial class LlamaTensorNames
     private static partial Regex GgufLayer();
 
     /// <summary>The GGUF name of HF parameter <paramref name="hf"/>, or null if it has none.</summary>
-    public static string? ToGguf(string hf)
-    {
-        var m = HfLayer().Match(hf);
-        if (m.Success)
-        {
-            foreach (var (h, g) in LayerParts)
-                if (m.Groups[2].Value == h) return $"blk.{m.Groups[1].Value}.{g}.{m.Groups[3].Value}";
-            return null;
-        }
-        foreach (var (h, g) in Globals)
-        {
-            if (hf == h + ".weight") return g + ".weight";
-            if (hf == h + ".bias") return g + ".bias";
-        }
-        return null;
-    }
+    public static string? ToGguf(string hf) => Translate(hf, HfLayer(), "blk", fromHf: true);
 
     /// <summary>The HF parameter name of GGUF tensor <paramref name="gguf"/>, or null if it has none.</summary>
-    public static string? ToHf(string gguf)
+    public static string? ToHf(string gguf) => Translate(gguf, GgufLayer(), "model.layers", fromHf: false);
+
+    /// <summary>One name through the (HF, GGUF) tables, in the direction <paramref name="fromHf"/> says.</summary>
+    static string? Translate(string name, Regex layer, string layerPrefix, bool fromHf)
     {
-        var m = GgufLayer().Match(gguf);
+        var m = layer.Match(name);
         if (m.Success)
         {
             foreach (var (h, g) in LayerParts)
-                if (m.Groups[2].Value == g) return $"model.layers.{m.Groups[1].Value}.{h}.{m.Groups[3].Value}";
+            {
+                var (from, to) = fromHf ? (h, g) : (g, h);
+                if (m.Groups[2].Value == from) return $"{layerPrefix}.{m.Groups[1].Value}.{to}.{m.Groups[3].Value}";
+            }
             return null;
         }
         foreach (var (h, g) in Globals)
         {
-            if (gguf == g + ".weight") return h + ".weight";
-            if (gguf == g + ".bias") return h + ".bias";
+            var (from, to) = fromHf ? (h, g) : (g, h);
+            if (name == from + ".weight") return to + ".weight";
+            if (name == from + ".bias") return to + ".bias";
         }
         return null;
     }

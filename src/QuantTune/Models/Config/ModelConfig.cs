@@ -1,3 +1,4 @@
+using QuantTune.IO;
 using System.Text.Json;
 using QuantTune.Diagnostics;
 
@@ -57,7 +58,7 @@ public sealed record ModelConfig
             using var doc = JsonDocument.Parse(File.ReadAllBytes(path));
             if (doc.RootElement.ValueKind != JsonValueKind.Object)
                 throw new InvalidFormatException(path, null, $"is a JSON {doc.RootElement.ValueKind}; expected an object");
-            return Parse(new JsonFields(doc.RootElement, path));
+            return Parse(new JsonField(path, doc.RootElement));
         }
         catch (JsonException e) { throw new InvalidFormatException(path, null, $"is not valid JSON ({e.Message})", e); }
     }
@@ -67,12 +68,12 @@ public sealed record ModelConfig
         try
         {
             using var doc = JsonDocument.Parse(json);
-            return Parse(new JsonFields(doc.RootElement, file));
+            return Parse(new JsonField(file, doc.RootElement));
         }
         catch (JsonException e) { throw new InvalidFormatException(file, null, $"is not valid JSON ({e.Message})", e); }
     }
 
-    static ModelConfig Parse(JsonFields f)
+    static ModelConfig Parse(JsonField f)
     {
         var type = f.String("model_type");
         if (!SupportedModelTypes.Contains(type))
@@ -119,17 +120,17 @@ public sealed record ModelConfig
         return config;
     }
 
-    static int Positive(JsonFields f, string key, int value) =>
+    static int Positive(JsonField f, string key, int value) =>
         value > 0 ? value : throw f.Invalid(key, $"is {value}; expected a positive integer");
 
-    static RopeConfig ReadRope(JsonFields f)
+    static RopeConfig ReadRope(JsonField f)
     {
         // Newer files: rope_parameters { rope_theta, rope_type, factor, ... }.
         // Older files: top-level rope_theta and an optional rope_scaling { type | rope_type, factor, ... }.
         var parameters = f.Object("rope_parameters");
         var scaling = parameters ?? f.Object("rope_scaling");
         double theta = parameters?.OptionalDouble("rope_theta") ?? f.OptionalDouble("rope_theta") ?? 10000.0;
-        if (scaling is not JsonFields s) return new RopeConfig(theta);
+        if (scaling is not JsonField s) return new RopeConfig(theta);
         var type = s.OptionalString("rope_type") ?? s.OptionalString("type") ?? "default";
         if (!RopeConfig.SupportedTypes.Contains(type))
             throw s.Invalid(s.Has("rope_type") ? "rope_type" : "type", $"'{type}' is not supported; expected one of {string.Join(", ", RopeConfig.SupportedTypes)}");

@@ -85,29 +85,29 @@ public static class PeftFiles
 
     public static string Format(long[] shape) => "[" + string.Join(", ", shape) + "]";
 
+    static JsonField Config(JsonElement root, string dir) => new(Path.Combine(dir, ConfigFile), root);
+
     /// <summary>A required non-negative integer field.</summary>
     public static int Int(JsonElement root, string dir, string key)
     {
-        if (root.TryGetProperty(key, out var v) && v.ValueKind == JsonValueKind.Number && v.TryGetInt32(out int i) && i >= 0) return i;
-        throw new InvalidFormatException(Path.Combine(dir, ConfigFile), key, v.ValueKind == JsonValueKind.Undefined ? "missing; expected an integer" : $"is {v.GetRawText()}; expected a non-negative integer");
+        var f = Config(root, dir);
+        int i = f.Int(key);
+        return i >= 0 ? i : throw f.Invalid(key, $"is {i}; expected a non-negative integer");
     }
 
     /// <summary>An optional string field.</summary>
-    public static string? OptionalString(JsonElement root, string dir, string key)
-    {
-        if (!root.TryGetProperty(key, out var v) || v.ValueKind == JsonValueKind.Null) return null;
-        if (v.ValueKind == JsonValueKind.String) return v.GetString();
-        throw new InvalidFormatException(Path.Combine(dir, ConfigFile), key, $"is {v.GetRawText()}; expected a string");
-    }
+    public static string? OptionalString(JsonElement root, string dir, string key) => Config(root, dir).OptionalString(key);
 
     /// <summary>A list of strings (PEFT also allows a single string, which is kept as one entry).</summary>
     public static IReadOnlyList<string> StringList(JsonElement root, string dir, string key)
     {
-        if (!root.TryGetProperty(key, out var v) || v.ValueKind == JsonValueKind.Null) return [];
-        if (v.ValueKind == JsonValueKind.String) return [v.GetString()!];
-        if (v.ValueKind == JsonValueKind.Array && v.EnumerateArray().All(e => e.ValueKind == JsonValueKind.String))
-            return v.EnumerateArray().Select(e => e.GetString()!).ToList();
-        throw new InvalidFormatException(Path.Combine(dir, ConfigFile), key, $"is {v.GetRawText()}; expected a list of strings");
+        if (Config(root, dir).Optional(key) is not { } v) return [];
+        return v.Element.ValueKind switch
+        {
+            JsonValueKind.String => [v.GetString()],
+            JsonValueKind.Array => v.Items().Select(e => e.GetString()).ToList(),
+            _ => throw v.Fail("a list of strings"),
+        };
     }
 
     /// <summary>A JSON array node of strings.</summary>

@@ -1,3 +1,4 @@
+using QuantTune.IO;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
@@ -82,7 +83,7 @@ public sealed record LoraConfig : AdapterConfig
 
     internal static LoraConfig FromJson(JsonElement root, string file)
     {
-        var f = new JsonFields(root, file);
+        var f = new JsonField(file, root);
         var known = new HashSet<string> { "peft_type", "task_type", "base_model_name_or_path", "inference_mode", "r", "lora_alpha", "lora_dropout",
             "target_modules", "bias", "use_rslora", "use_dora", "modules_to_save", "fan_in_fan_out", "init_lora_weights", "rank_pattern", "alpha_pattern" };
         var extra = new JsonObject();
@@ -92,8 +93,8 @@ public sealed record LoraConfig : AdapterConfig
         var bias = f.OptionalString("bias") ?? "none";
         if (bias != "none") throw f.Invalid("bias", $"\"{bias}\" is not supported; expected \"none\"");
         if (f.OptionalBool("fan_in_fan_out") == true) throw f.Invalid("fan_in_fan_out", "true (Conv1D weights, GPT-2 style) is not supported; expected false");
-        if (f.Has("init_lora_weights") && root.GetProperty("init_lora_weights").ValueKind is not (JsonValueKind.True or JsonValueKind.False))
-            throw f.Invalid("init_lora_weights", $"{root.GetProperty("init_lora_weights").GetRawText()} is not supported; expected true or false");
+        if (f.Optional("init_lora_weights") is { Element.ValueKind: not (JsonValueKind.True or JsonValueKind.False) } init)
+            throw init.Invalid($"{init.Element.GetRawText()} is not supported; expected true or false");
 
         var config = new LoraConfig
         {
@@ -103,47 +104,41 @@ public sealed record LoraConfig : AdapterConfig
             R = f.OptionalInt("r") ?? 8,
             LoraAlpha = f.OptionalDouble("lora_alpha") ?? 8,
             LoraDropout = f.OptionalDouble("lora_dropout") ?? 0,
-            TargetModules = Targets(root, f),
+            TargetModules = Targets(f),
             UseRsLora = f.OptionalBool("use_rslora") ?? false,
             UseDora = f.OptionalBool("use_dora") ?? false,
             InitLoraWeights = f.OptionalBool("init_lora_weights") ?? true,
-            ModulesToSave = StringList(root, f, "modules_to_save"),
-            RankPattern = Patterns(root, f, "rank_pattern", (e, name) => e.ValueKind == JsonValueKind.Number && e.TryGetInt32(out int i) && i > 0 ? i
-                : throw f.Invalid(name, $"is {e.GetRawText()}; expected a positive integer")),
-            AlphaPattern = Patterns(root, f, "alpha_pattern", (e, name) => e.ValueKind == JsonValueKind.Number ? e.GetDouble()
-                : throw f.Invalid(name, $"is {e.GetRawText()}; expected a number")),
+            ModulesToSave = StringList(f, "modules_to_save"),
+            RankPattern = Patterns(f, "rank_pattern", v => v.Element.ValueKind == JsonValueKind.Number && v.Element.TryGetInt32(out int i) && i > 0 ? i
+                : throw v.Fail("a positive integer")),
+            AlphaPattern = Patterns(f, "alpha_pattern", v => v.GetDouble()),
             Extra = extra,
         };
         config.EnsureSupported(file);
         return config;
     }
 
-    static PeftTargets Targets(JsonElement root, JsonFields f)
+    static PeftTargets Targets(JsonField f)
     {
-        if (!f.Has("target_modules")) return new LoraConfig().TargetModules;
-        var v = root.GetProperty("target_modules");
-        if (v.ValueKind == JsonValueKind.String) return PeftTargets.FromPattern(v.GetString()!);
-        var names = StringList(root, f, "target_modules")!;
-        if (names.Count == 0) throw f.Invalid("target_modules", "is empty; expected module names, \"all-linear\" or a regular expression");
+        if (f.Optional("target_modules") is not { } v) return new LoraConfig().TargetModules;
+        if (v.Element.ValueKind == JsonValueKind.String) return PeftTargets.FromPattern(v.GetString());
+        var names = StringList(f, "target_modules")!;
+        if (names.Count == 0) throw v.Invalid("is empty; expected module names, \"all-linear\" or a regular expression");
         return PeftTargets.FromNames(names);
     }
 
-    static IReadOnlyList<string>? StringList(JsonElement root, JsonFields f, string key)
+    static IReadOnlyList<string>? StringList(JsonField f, string key)
     {
-        if (!f.Has(key)) return null;
-        var v = root.GetProperty(key);
-        if (v.ValueKind != JsonValueKind.Array) throw f.Invalid(key, $"is {v.GetRawText()}; expected an array of strings");
-        return v.EnumerateArray().Select(e => e.ValueKind == JsonValueKind.String ? e.GetString()!
-            : throw f.Invalid(key, $"holds {e.GetRawText()}; expected strings")).ToList();
+        if (f.Optional(key) is not { } v) return null;
+        if (v.Element.ValueKind != JsonValueKind.Array) throw v.Fail("an array of strings");
+        return v.Items().Select(e => e.GetString()).ToList();
     }
 
-    static Dictionary<string, T> Patterns<T>(JsonElement root, JsonFields f, string key, Func<JsonElement, string, T> value)
+    static Dictionary<string, T> Patterns<T>(JsonField f, string key, Func<JsonField, T> value)
     {
         var result = new Dictionary<string, T>();
-        if (!f.Has(key)) return result;
-        var v = root.GetProperty(key);
-        if (v.ValueKind != JsonValueKind.Object) throw f.Invalid(key, $"is {v.GetRawText()}; expected an object");
-        foreach (var p in v.EnumerateObject()) result[p.Name] = value(p.Value, $"{key}.{p.Name}");
+        if (f.Optional(key) is not { } v) return result;
+        foreach (var (name, item) in v.AsObject().Properties()) result[name] = value(item);
         return result;
     }
 

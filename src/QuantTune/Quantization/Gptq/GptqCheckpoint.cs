@@ -81,22 +81,21 @@ public static class GptqCheckpoint
     {
         var path = Path.Combine(directory, "config.json");
         if (!File.Exists(path)) return null;
-        if (JsonNode.Parse(File.ReadAllText(path)) is not JsonObject config || config["quantization_config"] is not JsonObject q
-            || q["quant_method"]?.GetValue<string>() != "gptq") return null;
-        int Int(string key) => q[key] is JsonValue v && v.TryGetValue<int>(out var i) ? i
-            : throw new InvalidFormatException(path, $"quantization_config.{key}", "is missing or not an integer");
-        bool Bool(string key) => q[key] is JsonValue v && v.TryGetValue<bool>(out var b) && b;
-        int bits = Int("bits");
+        if (QuantizedCheckpoint.QuantizationConfig(path) is not { } q || q.OptionalString("quant_method") != "gptq") return null;
+        int bits = q.Int("bits");
         if (!GptqSettings.SupportedBits.Contains(bits))
-            throw new InvalidFormatException(path, "quantization_config.bits", $"is {bits}; expected 2, 3, 4 or 8");
-        var format = q["checkpoint_format"]?.GetValue<string>() ?? "gptq";
+            throw q.Invalid("bits", $"is {bits}; expected 2, 3, 4 or 8");
+        int groupSize = q.Int("group_size");
+        if (groupSize is 0 or < -1)
+            throw q.Invalid("group_size", $"is {groupSize}; expected -1 (per output channel) or a positive number of columns");
+        var format = q.OptionalString("checkpoint_format") ?? "gptq";
         int offset = format switch
         {
             "gptq" => 1,
             "gptq_v2" => 0,
-            _ => throw new InvalidFormatException(path, "quantization_config.checkpoint_format", $"is '{format}'; expected gptq or gptq_v2"),
+            _ => throw q.Invalid("checkpoint_format", $"is '{format}'; expected gptq or gptq_v2"),
         };
-        return new GptqLayout(bits, Int("group_size"), Bool("desc_act"), Bool("sym"), offset);
+        return new GptqLayout(bits, groupSize, q.OptionalBool("desc_act") ?? false, q.OptionalBool("sym") ?? false, offset);
     }
 
     /// <summary>Reads the GPTQ entries of the linear at <paramref name="path"/> into a <see cref="GptqTensor"/> (zero point mode, s = 1/scale).</summary>

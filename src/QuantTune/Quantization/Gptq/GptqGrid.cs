@@ -32,7 +32,8 @@ internal static class GptqGrid
     public static GptqResult RoundToNearest(Tensor weight, GptqSettings settings)
     {
         using var scope = NewDisposeScope();
-        var w = weight.detach().to_type(weight.dtype == ScalarType.Float64 ? ScalarType.Float64 : ScalarType.Float32);
+        // On the CPU, as GptqSolver leaves its result, so that both compare and pack alike.
+        var w = weight.detach().to(weight.dtype == ScalarType.Float64 ? ScalarType.Float64 : ScalarType.Float32, CPU);
         long rows = w.shape[0], columns = w.shape[1];
         long g = settings.GroupColumns(columns), groups = (columns + g - 1) / g;
         var codes = empty_like(w);

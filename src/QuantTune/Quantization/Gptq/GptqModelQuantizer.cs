@@ -49,8 +49,10 @@ public static class GptqModelQuantizer
         {
             using (no_grad())
                 foreach (var batch in samples.Chunk(BatchSize))
-                    inputs.Add(stack.embed_tokens.forward(tensor(batch.SelectMany(s => s).ToArray(), [batch.Length, length], ScalarType.Int64, model.Device))
-                        .DetachFromDisposeScope());
+                {
+                    using var ids = tensor(batch.SelectMany(s => s).ToArray(), [batch.Length, length], ScalarType.Int64, model.Device);
+                    inputs.Add(stack.embed_tokens.forward(ids).DetachFromDisposeScope());
+                }
             int layers = stack.layers.Count;
             for (int i = 0; i < layers; i++)
             {
@@ -65,30 +67,24 @@ public static class GptqModelQuantizer
                 var passes = settings.TrueSequential ? sets.Select(set => new[] { set }).ToList() : [sets.ToArray()];
                 foreach (var pass in passes)
                 {
-                    var captures = pass.Select(set => new HessianCapture(linears[set[0]], linears[set[0]].InFeatures)).ToArray();
+                    var captures = pass.Select(set => new HessianCapture(linears[set[0]], linears[set[0]].InFeatures, linears[set[0]].weight.device)).ToArray();
                     try
                     {
-                        for (int k = 0; k < pass.Length; k++) ModuleSurgery.Replace(layer, pass[k][0], captures[k]);
-                        RunLayer(layer, inputs, cos, sin, i, replace: false);
+                        try
+                        {
+                            for (int k = 0; k < pass.Length; k++) ModuleSurgery.Replace(layer, pass[k][0], captures[k]);
+                            RunLayer(layer, inputs, cos, sin, i, replace: false);
+                        }
+                        finally
+                        {
+                            foreach (var set in pass) ModuleSurgery.Replace(layer, set[0], linears[set[0]]);
+                        }
+                        for (int k = 0; k < pass.Length; k++)
+                            SolvePass(prefix, pass[k], linears, captures[k].Accumulator, settings, method, quantized, reportsOfLayer);
                     }
                     finally
                     {
-                        foreach (var set in pass) ModuleSurgery.Replace(layer, set[0], linears[set[0]]);
-                    }
-                    for (int k = 0; k < pass.Length; k++)
-                    {
-                        using var accumulator = captures[k].Accumulator;
-                        var clock2 = Stopwatch.StartNew();
-                        using var prepared = method == GptqMethod.Gptq ? GptqSolver.Prepare(accumulator.Hessian, settings) : null;
-                        double prepare = clock2.Elapsed.TotalSeconds;
-                        foreach (var p in pass[k])
-                        {
-                            var (tensor, report) = QuantizeLinear(prefix + p, linears[p], accumulator.Hessian, prepared, settings, method);
-                            quantized[prefix + p] = tensor;
-                            // The shared factorisation is counted with the first linear that uses it.
-                            reportsOfLayer.Add(report with { Seconds = report.Seconds + prepare });
-                            prepare = 0;
-                        }
+                        foreach (var capture in captures) capture.Accumulator.Dispose();
                     }
                 }
                 RunLayer(layer, inputs, cos, sin, i, replace: true);
@@ -120,6 +116,23 @@ public static class GptqModelQuantizer
         return new GptqModelResult(reports, settings, method, samples.Count, length, total.Elapsed.TotalSeconds);
     }
 
+    /// <summary>Solves the linears of one input set from their shared Hessian (one factorisation for all of them).</summary>
+    static void SolvePass(string prefix, string[] set, Dictionary<string, Linear> linears, HessianAccumulator accumulator, GptqSettings settings,
+        GptqMethod method, Dictionary<string, GptqTensor> quantized, List<GptqLinearReport> reports)
+    {
+        var clock = Stopwatch.StartNew();
+        using var prepared = method == GptqMethod.Gptq ? GptqSolver.Prepare(accumulator.Hessian, settings) : null;
+        double prepare = clock.Elapsed.TotalSeconds;
+        foreach (var p in set)
+        {
+            var (tensor, report) = QuantizeLinear(prefix + p, linears[p], accumulator.Hessian, prepared, settings, method);
+            quantized[prefix + p] = tensor;
+            // The shared factorisation is counted with the first linear that uses it.
+            reports.Add(report with { Seconds = report.Seconds + prepare });
+            prepare = 0;
+        }
+    }
+
     /// <summary>Solves one linear, writes the dequantized weights back (so later layers see them) and measures both methods.</summary>
     static (GptqTensor Tensor, GptqLinearReport Report) QuantizeLinear(string name, Linear linear, Tensor hessian, GptqHessian? prepared,
         GptqSettings settings, GptqMethod method)
@@ -130,7 +143,14 @@ public static class GptqModelQuantizer
         var weight = linear.weight.detach();
         settings.ValidateFor(name, weight.shape[1]);
         using var result = prepared is not null ? GptqSolver.Quantize(weight, prepared, settings) : GptqGrid.RoundToNearest(weight, settings);
+        // The solve ran on the CPU; the quantized layer lives where the model does.
         var tensor = result.ToTensor();
+        if (weight.device_type != TorchSharp.DeviceType.CPU)
+        {
+            var moved = (GptqTensor)tensor.To(weight.device);
+            tensor.Dispose();
+            tensor = moved;
+        }
         foreach (var t in tensor.Tensors.Values) t.DetachFromDisposeScope();
         double seconds = clock.Elapsed.TotalSeconds;
 

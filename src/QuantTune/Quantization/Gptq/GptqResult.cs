@@ -5,7 +5,7 @@ namespace QuantTune.Quantization.Gptq;
 /// <summary>
 /// One quantized weight matrix as GPTQ (or RTN on the same grid) leaves it: signed codes
 /// [out, in] in the original column order, the constants per (row, group), each column's group,
-/// and the dequantized weights. Owns its tensors.
+/// and the dequantized weights, all on the CPU. Owns its tensors.
 /// </summary>
 public sealed class GptqResult : IDisposable
 {
@@ -51,7 +51,7 @@ public sealed class GptqResult : IDisposable
     internal static double OutputError(Tensor weight, Tensor quantized, Tensor hessian)
     {
         using var scope = NewDisposeScope();
-        var d = weight.to_type(hessian.dtype) - quantized.to_type(hessian.dtype);
+        var d = weight.to(hessian.dtype, hessian.device) - quantized.to(hessian.dtype, hessian.device);
         return d.matmul(hessian).mul_(d).sum(ScalarType.Float64).item<double>() / 2;
     }
 

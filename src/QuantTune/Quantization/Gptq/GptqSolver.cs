@@ -14,7 +14,7 @@ namespace QuantTune.Quantization.Gptq;
 /// q = quant(w), err = (w − q)/Hinv_jj, and the columns not yet quantized absorb err·Hinv_j,k —
 /// within the batch at once, in the rest of the matrix once per batch. Groups get fresh
 /// min/max constants when their first column comes up. Arithmetic in W's dtype (float32, or
-/// float64 when W is float64); the Cholesky steps in float64.
+/// float64 when W is float64) on the CPU; the Cholesky steps in float64 on the Hessian's device.
 /// </summary>
 public static class GptqSolver
 {
@@ -61,7 +61,9 @@ public static class GptqSolver
         using var scope = NewDisposeScope();
         using var _ = no_grad();
         var dtype = weight.dtype == ScalarType.Float64 ? ScalarType.Float64 : ScalarType.Float32;
-        var w = weight.detach().to_type(dtype).clone();
+        // The column kernel reads managed arrays, so the solve runs on the CPU whatever device the
+        // weight and Hessian are on; the result is on the CPU.
+        var w = weight.detach().to(dtype, CPU, copy: true);
         long rows = w.shape[0], columns = w.shape[1];
         int bits = settings.Bits;
         var mode = settings.Mode;
@@ -80,10 +82,10 @@ public static class GptqSolver
             zeros?.select(1, 0).copy_(zero!);
         }
 
-        w.masked_fill_(hessian.Dead.unsqueeze(0), 0);
-        var permutation = hessian.Permutation;
+        w.masked_fill_(hessian.Dead.cpu().unsqueeze(0), 0);
+        var permutation = hessian.Permutation?.cpu();
         if (permutation is not null) w = w.index_select(1, permutation);
-        var hinv = hessian.InverseFactor.to_type(dtype);
+        var hinv = hessian.InverseFactor.to(dtype, CPU);
 
         var codes = empty(rows, columns, dtype);
         long block = settings.LazyBlock(columns);

@@ -1,3 +1,4 @@
+using QuantTune.Diagnostics;
 using static TorchSharp.torch;
 
 namespace QuantTune.Quantization.Gptq;
@@ -23,12 +24,14 @@ public sealed class HessianAccumulator : IDisposable
     /// <summary>Tokens seen so far.</summary>
     public long Tokens { get; private set; }
 
-    /// <summary>Adds inputs [..., in] (any leading shape, any float dtype): every row is one token.</summary>
+    /// <summary>Adds inputs [..., in] (any leading shape, any float dtype, any device): every row is one token.</summary>
     public void Add(Tensor input)
     {
+        if (input.dim() == 0 || input.shape[^1] != Features)
+            throw new QuantTuneException($"GPTQ Hessian: inputs [{string.Join(", ", input.shape)}]; expected [..., {Features}] (the layer's input features)");
         using var scope = NewDisposeScope();
         using var _ = no_grad();
-        var x = input.detach().reshape(-1, Features).to_type(ScalarType.Float32);
+        var x = input.detach().reshape(-1, Features).to(ScalarType.Float32, Hessian.device);
         long m = x.shape[0];
         if (m == 0) return;
         Hessian.mul_((double)Tokens / (Tokens + m));

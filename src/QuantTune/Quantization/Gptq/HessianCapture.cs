@@ -12,10 +12,10 @@ internal sealed class HessianCapture : nn.Module<Tensor, Tensor>
 {
     readonly nn.Module<Tensor, Tensor> _inner;
 
-    public HessianCapture(nn.Module<Tensor, Tensor> inner, long inFeatures) : base(nameof(HessianCapture))
+    public HessianCapture(nn.Module<Tensor, Tensor> inner, long inFeatures, Device device) : base(nameof(HessianCapture))
     {
         _inner = inner;
-        Accumulator = new HessianAccumulator(inFeatures);
+        Accumulator = new HessianAccumulator(inFeatures, device);
     }
 
     public HessianAccumulator Accumulator { get; }

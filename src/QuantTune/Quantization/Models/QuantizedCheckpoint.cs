@@ -93,14 +93,23 @@ public static class QuantizedCheckpoint
     public static bool IsQuantized(string directory)
     {
         var path = Path.Combine(directory, "config.json");
-        var config = JsonNode.Parse(File.ReadAllText(path))?.AsObject();
-        if (config?["quantization_config"] is not JsonObject q) return false;
-        var method = q["quant_method"]?.GetValue<string>();
-        if (method == "bitsandbytes" && q["load_in_4bit"]?.GetValue<bool>() == true) return true;
+        if (QuantizationConfig(path) is not { } q) return false;
+        var method = q.OptionalString("quant_method");
+        if (method == "bitsandbytes" && q.OptionalBool("load_in_4bit") == true) return true;
         if (method == "quanttune") return true;
         if (method == "gptq") return GptqCheckpoint.ReadLayout(directory) is not null;
-        throw new InvalidFormatException(path, "quantization_config.quant_method",
+        throw q.Invalid("quant_method",
             $"'{method}'" + (method == "bitsandbytes" ? " with load_in_8bit" : "") + " is not supported; expected bitsandbytes 4-bit (nf4/fp4), gptq or a QuantTune scheme");
+    }
+
+    /// <summary>The <c>quantization_config</c> object of the config.json at <paramref name="path"/>, or null when it has none.</summary>
+    internal static JsonField? QuantizationConfig(string path)
+    {
+        System.Text.Json.JsonDocument doc;
+        try { doc = System.Text.Json.JsonDocument.Parse(File.ReadAllBytes(path)); }
+        catch (System.Text.Json.JsonException e) { throw new InvalidFormatException(path, null, $"is not valid JSON ({e.Message})", e); }
+        using (doc)
+            return new JsonField(path, doc.RootElement.Clone()).Object("quantization_config");
     }
 
     /// <summary>Puts a <see cref="QuantizedLinear"/> in place of every linear layer the checkpoint stores quantized.</summary>

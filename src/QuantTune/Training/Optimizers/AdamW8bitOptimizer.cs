@@ -22,7 +22,7 @@ namespace QuantTune.Training.Optimizers;
 /// rounding and an O(lr²·wd) term. The dequantized fp32 copy exists only for the tensor being
 /// updated, so peak extra memory is 8 bytes per element of the largest tensor.
 /// </remarks>
-public sealed class AdamW8bitOptimizer : ITrainingOptimizer
+public sealed class AdamW8bitOptimizer : AdamWFamily
 {
     /// <summary>bitsandbytes' <c>min_8bit_size</c>: smaller tensors keep 32-bit state.</summary>
     public const long Min8BitSize = 4096;
@@ -30,10 +30,7 @@ public sealed class AdamW8bitOptimizer : ITrainingOptimizer
     /// <summary>Elements per absmax block (bitsandbytes' block-wise optimizers use 256).</summary>
     public const int BlockSize = BlockwiseMoment.BlockSize;
 
-    readonly ParameterList _parameters;
-    readonly AdamWOptions _options;
     readonly ParamState[] _state;
-    bool _disposed;
 
     /// <summary>Per parameter: a step count and either fp32 moments or two 8-bit moments.</summary>
     sealed class ParamState : IDisposable
@@ -51,13 +48,9 @@ public sealed class AdamW8bitOptimizer : ITrainingOptimizer
     }
 
     public AdamW8bitOptimizer(IReadOnlyList<(string Name, Parameter Param)> parameters, AdamWOptions options)
+        : base("adamw_8bit", parameters, options)
     {
-        ArgumentNullException.ThrowIfNull(options);
-        options.Validate();
-        _options = options;
-        _parameters = new ParameterList(parameters, Name);
-        LearningRate = options.Lr;
-        _state = _parameters.Items.Select(p => p.Param.numel() >= Min8BitSize
+        _state = Parameters.Items.Select(p => p.Param.numel() >= Min8BitSize
             ? new ParamState
             {
                 ExpAvg = new BlockwiseMoment(p.Param.shape, DynamicMap.Signed, p.Param.device),
@@ -66,14 +59,11 @@ public sealed class AdamW8bitOptimizer : ITrainingOptimizer
             : new ParamState { Full = new AdamMoments(p.Param.shape, ScalarType.Float32, p.Param.device) }).ToArray();
     }
 
-    public string Name => "adamw_8bit";
-    public double LearningRate { get; set; }
-
     /// <summary>Whether the named parameter's moments are stored in 8 bits (false: fp32).</summary>
     public bool IsQuantized(string name)
     {
         for (int i = 0; i < _state.Length; i++)
-            if (_parameters.Items[i].Name == name) return _state[i].Full is null;
+            if (Parameters.Items[i].Name == name) return _state[i].Full is null;
         throw new ArgumentException($"no parameter named '{name}'", nameof(name));
     }
 
@@ -81,7 +71,7 @@ public sealed class AdamW8bitOptimizer : ITrainingOptimizer
     /// Codes and absmax of the 8-bit moments, fp32 moments of the small tensors, and the two
     /// 256-entry maps (once, when any tensor is quantized).
     /// </summary>
-    public long StateBytes
+    public override long StateBytes
     {
         get
         {
@@ -100,38 +90,28 @@ public sealed class AdamW8bitOptimizer : ITrainingOptimizer
         }
     }
 
-    public void Step()
+    private protected override void Update(int index, Parameter param, Tensor grad)
     {
-        ObjectDisposedException.ThrowIf(_disposed, this);
-        _parameters.ForEachWithGrad((i, param, grad) =>
+        var s = _state[index];
+        if (s.Full is not null)
         {
-            var s = _state[i];
-            if (s.Full is not null)
-            {
-                s.Full.Step++;
-                AdamWMath.Update(param, grad, s.Full.ExpAvg, s.Full.ExpAvgSq, s.Full.Step, LearningRate, _options);
-                return;
-            }
-            s.Step8++;
-            var expAvg = s.ExpAvg!.Dequantize();
-            var expAvgSq = s.ExpAvgSq!.Dequantize();
-            AdamWMath.Update(param, grad.to_type(ScalarType.Float32), expAvg, expAvgSq, s.Step8, LearningRate, _options);
-            s.ExpAvg.Store(expAvg);
-            s.ExpAvgSq.Store(expAvgSq);
-        });
+            s.Full.Step++;
+            AdamWMath.Update(param, grad, s.Full.ExpAvg, s.Full.ExpAvgSq, s.Full.Step, LearningRate, Options);
+            return;
+        }
+        s.Step8++;
+        var expAvg = s.ExpAvg!.Dequantize();
+        var expAvgSq = s.ExpAvgSq!.Dequantize();
+        AdamWMath.Update(param, grad.to_type(ScalarType.Float32), expAvg, expAvgSq, s.Step8, LearningRate, Options);
+        s.ExpAvg.Store(expAvg);
+        s.ExpAvgSq.Store(expAvgSq);
     }
 
-    public void ZeroGrad() => _parameters.ZeroGrad();
-
-    public IReadOnlyDictionary<string, Tensor> StateDict() => StateDictIO.Save(Entries());
-
-    public void LoadStateDict(IReadOnlyDictionary<string, Tensor> state) => StateDictIO.Load(Name, Entries().ToArray(), state);
-
-    IEnumerable<StateEntry> Entries()
+    private protected override IEnumerable<StateEntry> Entries()
     {
         for (int i = 0; i < _state.Length; i++)
         {
-            string name = _parameters.Items[i].Name;
+            string name = Parameters.Items[i].Name;
             var s = _state[i];
             if (s.Full is not null)
             {
@@ -144,10 +124,8 @@ public sealed class AdamW8bitOptimizer : ITrainingOptimizer
         }
     }
 
-    public void Dispose()
+    private protected override void DisposeState()
     {
-        if (_disposed) return;
-        _disposed = true;
         foreach (var s in _state) s.Dispose();
     }
 }

@@ -19,28 +19,18 @@ namespace QuantTune.Training.Optimizers;
 /// paging is pointless — parameters and state already share host memory — so
 /// <see cref="PagingActive"/> is false and the optimizer is exactly <see cref="AdamWOptimizer"/>.
 /// </remarks>
-public sealed class PagedAdamWOptimizer : ITrainingOptimizer
+public sealed class PagedAdamWOptimizer : AdamWFamily
 {
-    readonly ParameterList _parameters;
-    readonly AdamWOptions _options;
     readonly AdamMoments[] _state;
-    bool _disposed;
 
     public PagedAdamWOptimizer(IReadOnlyList<(string Name, Parameter Param)> parameters, AdamWOptions options)
+        : base("paged_adamw", parameters, options)
     {
-        ArgumentNullException.ThrowIfNull(options);
-        options.Validate();
-        _options = options;
-        _parameters = new ParameterList(parameters, Name);
-        LearningRate = options.Lr;
-        PagingActive = _parameters.Items.Any(p => p.Param.device_type != DeviceType.CPU);
-        _state = _parameters.Items
+        PagingActive = Parameters.Items.Any(p => p.Param.device_type != DeviceType.CPU);
+        _state = Parameters.Items
             .Select(p => new AdamMoments(p.Param.shape, p.Param.dtype, CPU, pinned: p.Param.device_type == DeviceType.CUDA))
             .ToArray();
     }
-
-    public string Name => "paged_adamw";
-    public double LearningRate { get; set; }
 
     /// <summary>True when some parameter lives off the host, so its state is moved for each update.</summary>
     public bool PagingActive { get; }
@@ -51,44 +41,32 @@ public sealed class PagedAdamWOptimizer : ITrainingOptimizer
         : "paging has no effect on CPU: state and parameters already share host memory";
 
     /// <summary>Bytes of state, all of it in host memory.</summary>
-    public long StateBytes => _state.Sum(s => s.Bytes);
+    public override long StateBytes => _state.Sum(s => s.Bytes);
 
-    public void Step()
+    private protected override void Update(int index, Parameter param, Tensor grad)
     {
-        ObjectDisposedException.ThrowIf(_disposed, this);
-        _parameters.ForEachWithGrad((i, param, grad) =>
+        var s = _state[index];
+        s.Step++;
+        if (param.device_type == DeviceType.CPU)
         {
-            var s = _state[i];
-            s.Step++;
-            if (param.device_type == DeviceType.CPU)
-            {
-                AdamWMath.Update(param, grad, s.ExpAvg, s.ExpAvgSq, s.Step, LearningRate, _options);
-                return;
-            }
-            // Page in (asynchronous from pinned memory), update on the device, page out. The
-            // copies back are synchronous so the host state is complete before the next step
-            // or a StateDict() reads it; the device copies die with this scope.
-            var expAvg = s.ExpAvg.to(param.device, non_blocking: true);
-            var expAvgSq = s.ExpAvgSq.to(param.device, non_blocking: true);
-            AdamWMath.Update(param, grad, expAvg, expAvgSq, s.Step, LearningRate, _options);
-            using var noGrad = no_grad();
-            s.ExpAvg.copy_(expAvg);
-            s.ExpAvgSq.copy_(expAvgSq);
-        });
+            AdamWMath.Update(param, grad, s.ExpAvg, s.ExpAvgSq, s.Step, LearningRate, Options);
+            return;
+        }
+        // Page in (asynchronous from pinned memory), update on the device, page out. The
+        // copies back are synchronous so the host state is complete before the next step
+        // or a StateDict() reads it; the device copies die with this parameter's dispose scope.
+        var expAvg = s.ExpAvg.to(param.device, non_blocking: true);
+        var expAvgSq = s.ExpAvgSq.to(param.device, non_blocking: true);
+        AdamWMath.Update(param, grad, expAvg, expAvgSq, s.Step, LearningRate, Options);
+        using var noGrad = no_grad();
+        s.ExpAvg.copy_(expAvg);
+        s.ExpAvgSq.copy_(expAvgSq);
     }
 
-    public void ZeroGrad() => _parameters.ZeroGrad();
+    private protected override IEnumerable<StateEntry> Entries() => Entries(_state);
 
-    public IReadOnlyDictionary<string, Tensor> StateDict() => StateDictIO.Save(Entries());
-
-    public void LoadStateDict(IReadOnlyDictionary<string, Tensor> state) => StateDictIO.Load(Name, Entries().ToArray(), state);
-
-    IEnumerable<StateEntry> Entries() => _parameters.Items.Zip(_state, (p, s) => s.Entries(p.Name)).SelectMany(e => e);
-
-    public void Dispose()
+    private protected override void DisposeState()
     {
-        if (_disposed) return;
-        _disposed = true;
         foreach (var s in _state) s.Dispose();
     }
 }
