@@ -17,22 +17,28 @@ public static class FineTuneBenchmark
         (FineTuneMethod.Adapter, 1e-2), (FineTuneMethod.Ia3, 3e-2), (FineTuneMethod.Prompt, 3e-2), (FineTuneMethod.Bitfit, 1e-2), (FineTuneMethod.Qst, 3e-2),
     ];
 
-    public static object Run(string model, string data, string scratch, int steps, int batch, int seq)
+    /// <param name="methods">the methods to run (null: all of <see cref="Methods"/>)</param>
+    /// <param name="dtypes">the base dtypes to run each method in (fp32, bf16: mixed precision)</param>
+    public static object Run(string model, string data, string scratch, int steps, int batch, int seq,
+        IReadOnlyList<FineTuneMethod>? methods = null, IReadOnlyList<string>? dtypes = null)
     {
+        dtypes ??= ["fp32"];
         var rows = new List<object>();
-        foreach (var (method, lr) in Methods)
+        foreach (var (method, lr) in Methods.Where(m => methods is null || methods.Contains(m.Method)))
+        foreach (var dtypeName in dtypes)
         {
-            Console.Error.WriteLine($"finetune benchmark: {method}...");
-            var dir = Path.Combine(scratch, "qt-ftbench-" + method.ToString().ToLowerInvariant());
+            Console.Error.WriteLine($"finetune benchmark: {method} {dtypeName}...");
+            var dir = Path.Combine(scratch, "qt-ftbench-" + method.ToString().ToLowerInvariant() + "-" + dtypeName);
             if (Directory.Exists(dir)) Directory.Delete(dir, recursive: true);
             var s = FineTuner.Run(new FineTuneRequest
             {
                 ModelDirectory = model, DataFile = data, OutputDirectory = dir, Method = method, SequenceLength = seq, MaxEvalExamples = 64,
+                DType = QuantTune.Runtime.TorchRuntime.ParseDType(dtypeName),
                 Training = new TrainingOptions { Steps = steps, BatchSize = batch, LearningRate = lr, EvalEvery = steps, Seed = 42 },
             });
             rows.Add(new
             {
-                method = s.Method, lr, s.EvalPerplexityBefore, s.EvalPerplexityAfter, s.TrainableParameters, s.TotalParameters,
+                method = s.Method, dtype = s.DType, device = s.Device, lr, s.EvalPerplexityBefore, s.EvalPerplexityAfter, s.TrainableParameters, s.TotalParameters,
                 m1_bytes = s.Memory.M1, m2_bytes = s.Memory.M2, m3_bytes = s.Memory.M3, step_peak_bytes = s.Memory.StepPeak,
                 ms_per_step = Math.Round(s.SecondsPerStep * 1000, 1),
             });

@@ -4,7 +4,8 @@ using QuantTune.Bench;
 // Usage: dotnet run --project bench/QuantTune.Bench -c Release -- BENCHMARK [options] [--out bench/results]
 //   foundation:   [--synthetic-gib 1] [--tokens 65536]
 //   quantization: [--rows 8192] [--columns 8192]
-//   finetune:     [--steps 60] [--batch 8] [--seq 128]
+//   finetune:     [--steps 60] [--batch 8] [--seq 128] [--methods lora,qlora,...] [--dtype fp32,bf16]
+//                 (with bf16 among the dtypes: writes finetune-bf16.json, the fp32 rows beside the bf16 ones)
 //   bitnet:       [--steps 1000]
 //   bitnet-inference: [--steps 200]
 //   qst-scale:    --method qst|qlora|qlora-gc|lora-bf16|lora-bf16-gc [--config assets/configs/llama-2-7b.json] [--layers 0=all]
@@ -41,7 +42,10 @@ switch (which)
     case "finetune":
         result = new { benchmark = which, command = Command(), machine = Machine.Describe(),
             results = FineTuneBenchmark.Run(model, Path.Combine(assets, "data", "tiny-shakespeare.txt"), Arg("--scratch", Path.GetTempPath()),
-                int.Parse(Arg("--steps", "60")), int.Parse(Arg("--batch", "8")), int.Parse(Arg("--seq", "128"))) };
+                int.Parse(Arg("--steps", "60")), int.Parse(Arg("--batch", "8")), int.Parse(Arg("--seq", "128")),
+                Arg("--methods", "") is { Length: > 0 } ms ? ms.Split(',').Select(QuantTune.Training.FineTuning.FineTuneMethods.Parse).ToList() : null,
+                Arg("--dtype", "fp32").Split(',')) };
+        if (Arg("--dtype", "fp32").Split(',').Contains("bf16")) which = "finetune-bf16";
         break;
     case "bitnet":
         result = new { benchmark = which, command = Command(), machine = Machine.Describe(),

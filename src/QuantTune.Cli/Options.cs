@@ -13,9 +13,9 @@ public static class Options
         Required = required,
     };
 
-    public static Option<string> DType() => new("--dtype")
+    public static Option<string> DType(string description = "compute dtype: fp32, bf16 or fp16") => new("--dtype")
     {
-        Description = "compute dtype: fp32, bf16 or fp16",
+        Description = description,
         DefaultValueFactory = _ => "fp32",
     };
 

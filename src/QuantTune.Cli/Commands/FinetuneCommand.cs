@@ -46,18 +46,21 @@ public static class FinetuneCommand
         var qatLearnableScales = new Option<bool>("--qat-learnable-scales") { Description = "with --qat int4|int8 and --method full: learn the weight scales (LSQ, one per block of 64)" };
         var checkpointing = new Option<bool>("--gradient-checkpointing") { Description = "recompute each layer in backward instead of keeping its activations (less memory, one more forward)" };
         var skipBad = new Option<bool>("--skip-bad-lines") { Description = "skip malformed records (each is reported) instead of stopping" };
+        var dtype = Options.DType("dtype of the frozen base: fp32 or bf16 (mixed precision: trainable weights and optimizer state stay fp32; not with --method full or --qat)");
+        var device = Options.Device();
         var threads = Options.Threads();
         var json = Options.Json();
         var cmd = new Command("finetune", "Fine-tune with LoRA, QLoRA, DoRA, adapters, IA3, prompt tuning, BitFit, full fine-tuning or QST.")
         {
             model, data, format, method, output, steps, batch, accumulate, lr, schedule, warmup, maxGradNorm, weightDecay, seed, seq,
             evalEvery, checkpointEvery, resume, optimizer, rank, alpha, dropout, targets, rslora, bottleneck, virtualTokens,
-            reduction, qstBottleneck, downsampler, sideLayers, qat, qatActivations, qatLearnableScales, checkpointing, skipBad, threads, json,
+            reduction, qstBottleneck, downsampler, sideLayers, qat, qatActivations, qatLearnableScales, checkpointing, skipBad, dtype, device, threads, json,
         };
         cmd.SetAction(r =>
         {
             Options.ApplyThreads(r.GetValue(threads));
             var downsamplerName = r.GetValue(downsampler)!;
+            var (computeDType, computeDevice) = Options.Runtime(r, dtype, device);
             var request = new FineTuneRequest
             {
                 ModelDirectory = r.GetValue(model)!,
@@ -65,6 +68,8 @@ public static class FinetuneCommand
                 Format = r.GetValue(format),
                 OutputDirectory = r.GetValue(output)!,
                 Method = FineTuneMethods.Parse(r.GetValue(method)!),
+                DType = computeDType,
+                Device = computeDevice,
                 Training = new TrainingOptions
                 {
                     Steps = r.GetValue(steps), BatchSize = r.GetValue(batch), GradientAccumulation = r.GetValue(accumulate),
@@ -94,6 +99,7 @@ public static class FinetuneCommand
                 },
             };
             request.Training.Validate();
+            FineTunePrecision.Check(request);
             var summary = TrainingDisplay.Run($"{request.Method.ToString().ToLowerInvariant()}", CliHost.Interactive(r.GetValue(json)),
                 p => FineTuner.Run(request, p, CliHost.Cancellation));
             if (r.GetValue(json)) JsonOutput.Write(summary);
@@ -108,6 +114,7 @@ public static class FinetuneCommand
         foreach (var p in s.DataProblems) AnsiConsole.MarkupLine($"[yellow]skipped[/] {Markup.Escape(p)}");
         var table = new Table().AddColumns("", "");
         table.AddRow("method / optimizer", $"{s.Method} / {s.Optimizer}");
+        table.AddRow("base dtype / device", $"{s.DType} / {s.Device}");
         table.AddRow("trainable parameters", $"{s.TrainableParameters:N0} of {s.TotalParameters:N0} ({100.0 * s.TrainableParameters / s.TotalParameters:F3} %)");
         table.AddRow("held-out perplexity", $"{s.EvalPerplexityBefore:F3} → [bold]{s.EvalPerplexityAfter:F3}[/]");
         table.AddRow("steps", s.ResumedFrom > 0 ? $"{s.Steps} (resumed at {s.ResumedFrom})" : $"{s.Steps}");

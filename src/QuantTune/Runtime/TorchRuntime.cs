@@ -37,4 +37,8 @@ public static class TorchRuntime
         ScalarType.Float16 => "fp16",
         _ => t.ToString().ToLowerInvariant(),
     };
+
+    /// <summary>"cpu", "cuda" or "cuda:N", as <see cref="ParseDevice"/> reads them.</summary>
+    public static string Name(Device d) =>
+        d.type == TorchSharp.DeviceType.CPU ? "cpu" : d.index < 0 ? d.type.ToString().ToLowerInvariant() : $"{d.type.ToString().ToLowerInvariant()}:{d.index}";
 }

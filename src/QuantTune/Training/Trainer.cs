@@ -28,6 +28,11 @@ public sealed class Trainer
     public required string OutputDirectory { get; init; }
     /// <summary>Mean loss on held-out data (nats/token), or null for none.</summary>
     public Func<double>? Evaluate { get; init; }
+    /// <summary>
+    /// The dtype the frozen model computes in ("fp32", "bf16"), recorded in each checkpoint: a
+    /// resume with another one is refused, since it would not continue the same run.
+    /// </summary>
+    public string DType { get; init; } = "fp32";
 
     public TrainingResult Run(bool resume = false, IProgress<TrainingProgress>? progress = null, CancellationToken cancel = default)
     {
@@ -35,13 +40,19 @@ public sealed class Trainer
         Directory.CreateDirectory(OutputDirectory);
         var trainable = Model.named_parameters().Where(p => p.parameter.requires_grad).Select(p => (p.name, p.parameter)).ToList();
         if (trainable.Count == 0) throw new QuantTuneException("nothing to train: no parameter requires a gradient");
+        // Batches go where the model is (the trainable parameters' device).
+        var device = trainable[0].parameter.device;
         using var optimizer = CreateOptimizer(trainable);
 
         int startStep = 0, epoch = 0, batchInEpoch = 0;
         if (resume && TrainingCheckpoint.Exists(OutputDirectory))
         {
+            var saved = TrainingCheckpoint.ReadState(OutputDirectory);
+            if (saved.Seed != Options.Seed) throw new QuantTuneException($"--seed {Options.Seed}: the checkpoint was made with seed {saved.Seed}; resume with the same options");
+            if (saved.DTypeOrDefault != DType)
+                throw new InvalidFormatException(TrainingCheckpoint.StatePathIn(OutputDirectory), nameof(TrainerState.DType),
+                    $"the checkpoint was written by a {saved.DTypeOrDefault} run; this run's --dtype is {DType}. Resume with --dtype {saved.DTypeOrDefault}, or start a new run in another folder");
             var (state, optimizerState) = TrainingCheckpoint.Load(OutputDirectory, trainable.Select(p => (p.name, (Tensor)p.parameter)).ToList());
-            if (state.Seed != Options.Seed) throw new QuantTuneException($"--seed {Options.Seed}: the checkpoint was made with seed {state.Seed}; resume with the same options");
             optimizer.LoadStateDict(optimizerState);
             foreach (var t in optimizerState.Values) t.Dispose();
             (startStep, epoch, batchInEpoch) = (state.Step, state.Epoch, state.BatchInEpoch);
@@ -92,7 +103,7 @@ public sealed class Trainer
             for (int micro = 0; micro < Options.GradientAccumulation; micro++)
             {
                 using var scope = NewDisposeScope();
-                using var batch = NextBatch();
+                using var batch = NextBatch().To(device);
                 var logits = Forward(batch.InputIds);
                 var microLoss = nn.functional.cross_entropy(logits.to_type(ScalarType.Float32).reshape(-1, logits.shape[^1]), batch.Labels.reshape(-1));
                 if (measure && micro == 0) activations = ProcessMemory.Resident - baseline;
@@ -139,7 +150,7 @@ public sealed class Trainer
 
     void SaveCheckpoint(int step, int epoch, int batchInEpoch, List<(string name, Parameter parameter)> trainable, ITrainingOptimizer optimizer, double loss)
     {
-        var state = new TrainerState(step, epoch, batchInEpoch, Options.Seed, optimizer.Name, loss);
+        var state = new TrainerState(step, epoch, batchInEpoch, Options.Seed, optimizer.Name, loss, DType);
         TrainingCheckpoint.Save(OutputDirectory, state, trainable.Select(p => (p.name, (Tensor)p.parameter)), optimizer.StateDict());
     }
 }

@@ -5,6 +5,15 @@ namespace QuantTune.Training;
 /// <summary>A batch: input ids [B, T] and, per position, the id to predict there (−100: no loss).</summary>
 public sealed record TrainingBatch(Tensor InputIds, Tensor Labels) : IDisposable
 {
+    /// <summary>This batch on <paramref name="device"/>: itself when it is there already, else a copy there (this one is disposed).</summary>
+    public TrainingBatch To(Device device)
+    {
+        if (InputIds.device_type == device.type && InputIds.device_index == device.index) return this;
+        var moved = new TrainingBatch(InputIds.to(device), Labels.to(device));
+        Dispose();
+        return moved;
+    }
+
     public void Dispose()
     {
         InputIds.Dispose();

@@ -48,6 +48,40 @@ public sealed class CliFinetuneTests() : TempFolderTest("qt-cli-ft-")
     }
 
     [Fact]
+    public void Bf16RunsRecordTheirDTypeAndTheirAdapterAndSideNetworkLoadInBf16()
+    {
+        var lora = CliRunner.Run("finetune", "--model", TestData.TinyLlamaDir, "--data", Shakespeare(), "--method", "lora", "--steps", "2",
+            "--batch", "2", "--seq", "32", "--dtype", "bf16", "--device", "cpu", "--out", Path.Combine(Dir, "lora"), "--json");
+        Assert.Equal(0, lora.ExitCode);
+        var summary = JsonDocument.Parse(lora.Stdout).RootElement;
+        Assert.Equal("bf16", summary.GetProperty("dtype").GetString());
+        Assert.Equal("cpu", summary.GetProperty("device").GetString());
+        var adapter = summary.GetProperty("result_directory").GetString()!;
+        var qst = CliRunner.Run("finetune", "--model", TestData.TinyLlamaDir, "--data", Shakespeare(), "--method", "qst", "--steps", "2",
+            "--batch", "2", "--seq", "32", "--dtype", "bf16", "--out", Path.Combine(Dir, "qst"), "--json");
+        Assert.Equal(0, qst.ExitCode);
+        var side = JsonDocument.Parse(qst.Stdout).RootElement.GetProperty("result_directory").GetString()!;
+        foreach (var extra in new[] { new[] { "--adapter", adapter }, ["--qst", side] })
+        {
+            var e = CliRunner.Run(["eval", "perplexity", "--model", TestData.TinyLlamaDir, .. extra, "--dtype", "bf16", "--data", Shakespeare(), "--max-tokens", "257", "--json"]);
+            Assert.Equal(0, e.ExitCode);
+            Assert.True(double.IsFinite(JsonDocument.Parse(e.Stdout).RootElement.GetProperty("perplexity").GetDouble()));
+            Assert.Equal(0, CliRunner.Run(["generate", "--model", TestData.TinyLlamaDir, .. extra, "--dtype", "bf16", "--prompt", "ROMEO:", "-n", "3"]).ExitCode);
+        }
+    }
+
+    [Fact]
+    public void DTypesFineTuningCannotRunInAreRefused()
+    {
+        var data = Shakespeare();
+        CliRunner.AssertCleanFailure(CliRunner.Run("finetune", "--model", TestData.TinyLlamaDir, "--data", data, "--dtype", "fp16", "--out", Path.Combine(Dir, "h")), "--dtype fp16", "bf16");
+        CliRunner.AssertCleanFailure(CliRunner.Run("finetune", "--model", TestData.TinyLlamaDir, "--data", data, "--dtype", "fp8", "--out", Path.Combine(Dir, "g")), "--dtype fp8");
+        CliRunner.AssertCleanFailure(CliRunner.Run("finetune", "--model", TestData.TinyLlamaDir, "--data", data, "--method", "full", "--dtype", "bf16", "--out", Path.Combine(Dir, "f")), "--method full --dtype bf16");
+        CliRunner.AssertCleanFailure(CliRunner.Run("finetune", "--model", TestData.TinyLlamaDir, "--data", data, "--device", "tpu", "--out", Path.Combine(Dir, "d")), "--device tpu");
+        Assert.False(Directory.Exists(Path.Combine(Dir, "h")));
+    }
+
+    [Fact]
     public void BrokenInstructionLineIsNamedAndCanBeSkipped()
     {
         var data = Path.Combine(Dir, "alpaca.jsonl");

@@ -55,6 +55,38 @@ public sealed class BitFitTests
         Assert.IsType<BitFitLinear>(attn.o_proj);
     }
 
+    /// <summary>
+    /// On a bf16 base (mixed-precision fine-tuning) Qwen2's own q/k/v biases move to fp32
+    /// BitFitLinear biases holding the same values under the same keys; the frozen weight is kept.
+    /// </summary>
+    [Fact]
+    public void Qwen2InBf16TrainsItsOwnBiasesInFp32()
+    {
+        using var pm = PretrainedModel.Load(TestData.TinyQwen2Dir, ScalarType.BFloat16);
+        using var scope = NewDisposeScope();
+        var ids = Ids();
+        var before = Logits(pm.Model, ids).to_type(ScalarType.Float32);
+        var attn = pm.Model.model.layers[0].self_attn;
+        var original = Assert.IsType<Linear>(attn.q_proj);
+        var bias = original.bias!.detach().clone();
+        var weight = original.weight.detach().clone();
+        BitFitModel.Apply(pm.Model, new BitFitConfig());
+        var q = Assert.IsType<BitFitLinear>(attn.q_proj);
+        Assert.Equal(ScalarType.Float32, q.bias.dtype);
+        Assert.True(q.bias.requires_grad);
+        Assert.True(q.bias.equal(bias.to_type(ScalarType.Float32)).all().item<bool>());
+        var inner = Assert.IsType<Linear>(q.base_layer);
+        Assert.Null(inner.bias);
+        Assert.False(inner.weight.requires_grad);
+        Assert.True(inner.weight.equal(weight).all().item<bool>());
+        Assert.All(pm.Model.named_parameters().Where(p => p.parameter.requires_grad), p => Assert.Equal(ScalarType.Float32, p.parameter.dtype));
+        Assert.Contains(pm.Model.named_parameters(), p => p.name == "model.layers.0.self_attn.q_proj.bias" && p.parameter.requires_grad);
+        // The bias is now added after the matmul instead of inside it: at most bf16 rounding apart.
+        var after = Logits(pm.Model, ids).to_type(ScalarType.Float32);
+        double diff = (after - before).abs().max().item<float>(), scale = before.abs().max().item<float>();
+        Assert.True(diff <= 0.02 * scale, $"logits moved by {diff} (max |logit| {scale})");
+    }
+
     [Fact]
     public void BiasesAreAddedToTheOutput()
     {

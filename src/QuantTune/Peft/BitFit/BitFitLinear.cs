@@ -15,10 +15,12 @@ public sealed class BitFitLinear : nn.Module<Tensor, Tensor>
     public nn.Module<Tensor, Tensor> base_layer;
     public readonly Parameter bias;
 
-    public BitFitLinear(nn.Module<Tensor, Tensor> baseLayer, long outFeatures, ScalarType dtype, Device device) : base(nameof(BitFitLinear))
+    /// <param name="initial">the bias to start from (cast to <paramref name="dtype"/>); null: zeros</param>
+    public BitFitLinear(nn.Module<Tensor, Tensor> baseLayer, long outFeatures, ScalarType dtype, Device device, Tensor? initial = null) : base(nameof(BitFitLinear))
     {
         base_layer = baseLayer;
-        bias = new Parameter(zeros([outFeatures], dtype, device));
+        using (no_grad())
+            bias = new Parameter(initial is null ? zeros([outFeatures], dtype, device) : initial.detach().to(dtype, device, copy: true));
         RegisterComponents();
     }
 

@@ -20,7 +20,8 @@ public static class BitFitModel
 
     /// <summary>
     /// Freezes <paramref name="model"/>, then for each targeted linear layer unfreezes its bias when
-    /// it is a <see cref="Linear"/> with one, or else wraps it in a <see cref="BitFitLinear"/> with a
+    /// it is a <see cref="Linear"/> with one (moved to an fp32 <see cref="BitFitLinear"/> bias when
+    /// the model is bf16/fp16, see <see cref="PeftDType"/>), or else wraps it in a <see cref="BitFitLinear"/> with a
     /// zero bias. The LM head is never targeted. Zero init is deterministic; <paramref name="seed"/>
     /// is taken for a uniform API.
     /// </summary>
@@ -35,10 +36,29 @@ public static class BitFitModel
         var dtype = PeftDType.For(model.DType);
         foreach (var site in sites)
         {
-            if (site.Module is Linear { bias: { } bias }) bias.requires_grad = true;
+            if (site.Module is Linear { bias: { } bias } linear)
+            {
+                if (bias.dtype == dtype) bias.requires_grad = true;
+                else ModuleSurgery.Replace(model, site.Path, WithFp32Bias(linear, dtype));
+            }
             else ModuleSurgery.Replace(model, site.Path, new BitFitLinear(site.Module, site.OutFeatures, dtype, model.Device));
         }
         return new PeftApplied(PeftType, sites.Select(s => s.Path).ToList(), ParameterFreezing.TrainableCount(model));
+    }
+
+    /// <summary>
+    /// A half-precision linear layer with a bias, as a frozen bias-free copy of it under a
+    /// <see cref="BitFitLinear"/> whose (trainable) bias starts as the layer's own, in
+    /// <paramref name="dtype"/> (fp32): the bias keeps its path + ".bias" key and trains in fp32.
+    /// </summary>
+    static BitFitLinear WithFp32Bias(Linear linear, ScalarType dtype)
+    {
+        using var _ = no_grad();
+        var device = linear.weight.device;
+        var plain = new Linear(linear.InFeatures, linear.OutFeatures, false, linear.weight.dtype, device);
+        plain.weight.copy_(linear.weight);
+        plain.weight.requires_grad = false;
+        return new BitFitLinear(plain, linear.OutFeatures, dtype, device, linear.bias);
     }
 
     /// <summary>The trained biases keyed by their module path + ".bias".</summary>

@@ -6,8 +6,13 @@ using static TorchSharp.torch;
 
 namespace QuantTune.Training.Checkpoints;
 
-/// <summary>Where a run stands: the step completed and the position in the data.</summary>
-public sealed record TrainerState(int Step, int Epoch, int BatchInEpoch, long Seed, string Optimizer, double LastLoss);
+/// <summary>Where a run stands: the step completed and the position in the data, and the dtype the model computed in.</summary>
+public sealed record TrainerState(int Step, int Epoch, int BatchInEpoch, long Seed, string Optimizer, double LastLoss, string? DType = null)
+{
+    /// <summary><see cref="DType"/>; checkpoints written before it was recorded come from fp32 runs (the only kind there was).</summary>
+    [System.Text.Json.Serialization.JsonIgnore]
+    public string DTypeOrDefault => DType ?? "fp32";
+}
 
 /// <summary>
 /// A resumable checkpoint: <c>checkpoint/</c> in the run's folder, written atomically (a crash
@@ -21,6 +26,9 @@ public static class TrainingCheckpoint
 
     public static string PathIn(string runDirectory) => Path.Combine(runDirectory, FolderName);
 
+    /// <summary>The checkpoint's trainer_state.json (step, data position, seed, dtype).</summary>
+    public static string StatePathIn(string runDirectory) => Path.Combine(PathIn(runDirectory), StateFile);
+
     public static void Save(string runDirectory, TrainerState state, IEnumerable<(string Name, Tensor Value)> trainable, IReadOnlyDictionary<string, Tensor> optimizerState)
     {
         AtomicDirectory.Write(PathIn(runDirectory), dir =>
@@ -33,13 +41,19 @@ public static class TrainingCheckpoint
 
     public static bool Exists(string runDirectory) => File.Exists(Path.Combine(PathIn(runDirectory), StateFile));
 
-    /// <summary>Restores the trainable parameters in place and returns the state and the optimizer's saved tensors.</summary>
+    /// <summary>The checkpoint's <see cref="TrainerState"/>, without touching any tensor.</summary>
+    public static TrainerState ReadState(string runDirectory)
+    {
+        var path = StatePathIn(runDirectory);
+        if (!Exists(runDirectory)) throw new QuantTuneException($"{PathIn(runDirectory)}: no checkpoint to resume from (expected {StateFile})");
+        return JsonSerializer.Deserialize<TrainerState>(File.ReadAllText(path)) ?? throw new InvalidFormatException(path, null, "is empty");
+    }
+
+    /// <summary>Restores the trainable parameters in place (copied onto their device) and returns the state and the optimizer's saved tensors.</summary>
     public static (TrainerState State, Dictionary<string, Tensor> Optimizer) Load(string runDirectory, IReadOnlyList<(string Name, Tensor Value)> trainable)
     {
         var dir = PathIn(runDirectory);
-        if (!Exists(runDirectory)) throw new QuantTuneException($"{dir}: no checkpoint to resume from (expected {StateFile})");
-        var state = JsonSerializer.Deserialize<TrainerState>(File.ReadAllText(Path.Combine(dir, StateFile)))
-            ?? throw new InvalidFormatException(Path.Combine(dir, StateFile), null, "is empty");
+        var state = ReadState(runDirectory);
         using (var file = SafetensorsFile.Open(Path.Combine(dir, ParametersFile)))
         using (no_grad())
         {
@@ -54,6 +68,8 @@ public static class TrainingCheckpoint
                 using var saved = file.ToTensor(name);
                 if (!saved.shape.SequenceEqual(value.shape))
                     throw new InvalidFormatException(Path.Combine(dir, ParametersFile), name, $"has shape [{string.Join(", ", saved.shape)}]; this run's is [{string.Join(", ", value.shape)}]");
+                if (saved.dtype != value.dtype)
+                    throw new InvalidFormatException(Path.Combine(dir, ParametersFile), name, $"is {saved.dtype}; this run's is {value.dtype}");
                 value.copy_(saved);
             }
         }

@@ -1,4 +1,5 @@
 using QuantTune.SideTuning;
+using static TorchSharp.torch;
 
 namespace QuantTune.Training.FineTuning;
 
@@ -10,6 +11,14 @@ public sealed record FineTuneRequest
     public required string OutputDirectory { get; init; }
     public FineTuneMethod Method { get; init; } = FineTuneMethod.Lora;
     public TrainingOptions Training { get; init; } = new();
+    /// <summary>
+    /// The dtype the frozen base is loaded and computes in: fp32 or bf16 (mixed precision: the
+    /// trainable parameters and their optimizer state stay fp32, see <see cref="Peft.Common.PeftDType"/>).
+    /// fp16 is refused (it would need loss scaling); so is bf16 with --method full or --qat.
+    /// </summary>
+    public ScalarType DType { get; init; } = ScalarType.Float32;
+    /// <summary>Where the model and every tensor of the run live; null: CUDA when available, else the CPU.</summary>
+    public Device? Device { get; init; }
     /// <summary>adamw, adamw8bit or paged-adamw.</summary>
     public string Optimizer { get; init; } = "adamw";
     /// <summary>text, alpaca or tsv; null: from the file extension (.txt, .json/.jsonl, .tsv).</summary>

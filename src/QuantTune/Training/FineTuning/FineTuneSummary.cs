@@ -1,9 +1,11 @@
+using System.Text.Json.Serialization;
 using QuantTune.Training.Memory;
 
 namespace QuantTune.Training.FineTuning;
 
-/// <summary>What a fine-tuning run measured: quality before and after, cost, and where the result is.</summary>
+/// <summary>What a fine-tuning run measured: quality before and after, cost, and where the result is; <paramref name="DType"/> is the base's (fp32 or bf16), <paramref name="Device"/> where it ran.</summary>
 public sealed record FineTuneSummary(
     string Method, string Optimizer, string? OptimizerNote, long TrainableParameters, long TotalParameters,
     double EvalPerplexityBefore, double EvalPerplexityAfter, int Steps, int ResumedFrom, double SecondsPerStep,
-    MemoryReport Memory, string OutputDirectory, string ResultDirectory, int TrainExamples, int EvalExamples, IReadOnlyList<string> DataProblems);
+    MemoryReport Memory, string OutputDirectory, string ResultDirectory, int TrainExamples, int EvalExamples, IReadOnlyList<string> DataProblems,
+    [property: JsonPropertyName("dtype")] string DType, string Device);

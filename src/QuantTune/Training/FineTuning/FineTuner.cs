@@ -7,9 +7,11 @@ using QuantTune.Peft.Bottleneck;
 using QuantTune.Peft.Ia3;
 using QuantTune.Peft.Lora;
 using QuantTune.Peft.PromptTuning;
+using QuantTune.Peft.Common;
 using QuantTune.Qat;
 using QuantTune.Quantization.FourBit;
 using QuantTune.Quantization.Models;
+using QuantTune.Runtime;
 using QuantTune.SideTuning;
 using QuantTune.Training.Data;
 using QuantTune.Training.Optimizers;
@@ -35,7 +37,9 @@ public static class FineTuner
             throw new QuantTuneException($"--qat {r.Qat}: quantization-aware training trains the full weights (--method full) or a LoRA/DoRA adapter on the quantized base (--method lora or dora), not --method {r.Method.ToString().ToLowerInvariant()}");
         if (qat is { LearnableScales: true } && r.Method != FineTuneMethod.Full)
             throw new QuantTuneException($"--qat-learnable-scales: the base under a {r.Method.ToString().ToLowerInvariant()} adapter is frozen, so its scales cannot train; use --method full");
-        using var pm = PretrainedModel.Load(r.ModelDirectory);
+        FineTunePrecision.Check(r);
+        var device = FineTunePrecision.DeviceOf(r);
+        using var pm = PretrainedModel.Load(r.ModelDirectory, r.DType, device);
         var model = pm.Model;
         long total = model.ParameterCount();
         var original = new HashSet<Parameter>(model.parameters(), ReferenceEqualityComparer.Instance);
@@ -44,12 +48,15 @@ public static class FineTuner
         var data = FineTuneData.Load(r, pm.Tokenizer);
         model.model.GradientCheckpointing = r.GradientCheckpointing && r.Method != FineTuneMethod.Qst; // QST's backbone runs without autograd anyway
         var (trainModule, forward, save) = Apply(r, pm, qat);
+        // Mixed precision: whatever the base's dtype, what trains is fp32 (so is its AdamW state).
+        if (trainModule.named_parameters().FirstOrDefault(p => p.parameter.requires_grad && p.parameter.dtype != PeftDType.For(r.DType)) is { name: not null } odd)
+            throw new InvalidOperationException($"{odd.name} trains in {odd.parameter.dtype}; expected {PeftDType.For(r.DType)} over a {TorchRuntime.Name(r.DType)} base");
         // Parameters the method added (adapters, side network, new biases) on top of the original ones.
         total += model.parameters().Concat(trainModule.parameters()).Distinct(ReferenceEqualityComparer.Instance).Cast<Parameter>()
             .Where(p => !original.Contains(p)).Sum(p => p.numel());
 
         var evalBatcher = new Batcher(data.Eval, r.Training.BatchSize, Batcher.PadIdFor(pm.Tokenizer), 0, shuffle: false);
-        double EvalLoss() => MeanLoss(forward, evalBatcher);
+        double EvalLoss() => MeanLoss(forward, evalBatcher, device);
         double before = Math.Exp(EvalLoss());
 
         var trainer = new Trainer
@@ -61,6 +68,7 @@ public static class FineTuner
             Options = r.Training,
             OutputDirectory = r.OutputDirectory,
             Evaluate = EvalLoss,
+            DType = TorchRuntime.Name(r.DType),
         };
         var result = trainer.Run(r.Resume, progress, cancel);
         double after = Math.Exp(EvalLoss());
@@ -69,7 +77,7 @@ public static class FineTuner
             ? "paged AdamW: paging has no effect on CPU (optimizer state and parameters already share host memory)" : null;
         var summary = new FineTuneSummary(r.Method.ToString().ToLowerInvariant(), r.Optimizer, note, result.TrainableParameters, total,
             before, after, result.Steps, result.ResumedFrom, result.SecondsPerStep, result.Memory, r.OutputDirectory, resultDir,
-            data.Train.Count, data.Eval.Count, data.Problems.Select(p => p.ToString()).ToList());
+            data.Train.Count, data.Eval.Count, data.Problems.Select(p => p.ToString()).ToList(), TorchRuntime.Name(r.DType), TorchRuntime.Name(device));
         IO.AtomicFile.WriteAllText(Path.Combine(r.OutputDirectory, "summary.json"),
             System.Text.Json.JsonSerializer.Serialize(summary, new System.Text.Json.JsonSerializerOptions { WriteIndented = true, PropertyNamingPolicy = System.Text.Json.JsonNamingPolicy.SnakeCaseLower,
                 NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals }));
@@ -158,8 +166,8 @@ public static class FineTuner
         };
     }
 
-    /// <summary>Token-weighted mean cross-entropy over all batches (no gradient).</summary>
-    public static double MeanLoss(Func<Tensor, Tensor> forward, Batcher batches)
+    /// <summary>Token-weighted mean cross-entropy over all batches (no gradient), each batch moved to <paramref name="device"/> (null: left on the CPU).</summary>
+    public static double MeanLoss(Func<Tensor, Tensor> forward, Batcher batches, Device? device = null)
     {
         using var _ = no_grad();
         double sum = 0;
@@ -168,8 +176,9 @@ public static class FineTuner
         {
             using var scope = NewDisposeScope();
             using var batch = b;
-            var logits = forward(batch.InputIds).to_type(ScalarType.Float32);
-            sum += nn.functional.cross_entropy(logits.reshape(-1, logits.shape[^1]), batch.Labels.reshape(-1), reduction: nn.Reduction.Sum).item<float>();
+            var (ids, labels) = device is null ? (batch.InputIds, batch.Labels) : (batch.InputIds.to(device), batch.Labels.to(device));
+            var logits = forward(ids).to_type(ScalarType.Float32);
+            sum += nn.functional.cross_entropy(logits.reshape(-1, logits.shape[^1]), labels.reshape(-1), reduction: nn.Reduction.Sum).item<float>();
             tokens += batch.Tokens;
         }
         return tokens == 0 ? double.NaN : sum / tokens;

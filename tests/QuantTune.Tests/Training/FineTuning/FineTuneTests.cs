@@ -87,10 +87,13 @@ public sealed class ResumeTests : IDisposable
 
     public void Dispose() => Directory.Delete(Dir, recursive: true);
 
-    [Fact]
-    public void AnInterruptedRunResumesBitExactly()
+    /// <summary>In fp32 and in bf16 mixed precision (a bf16 base under fp32 LoRA weights) alike.</summary>
+    [Theory]
+    [InlineData(ScalarType.Float32)]
+    [InlineData(ScalarType.BFloat16)]
+    public void AnInterruptedRunResumesBitExactly(ScalarType dtype)
     {
-        var whole = Request("whole");
+        var whole = Request("whole") with { DType = dtype };
         FineTuner.Run(whole);
 
         var parted = whole with { OutputDirectory = Path.Combine(Dir, "parted") };
