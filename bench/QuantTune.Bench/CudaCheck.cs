@@ -6,6 +6,8 @@ using QuantTune.Peft.Lora;
 using QuantTune.Quantization.FourBit;
 using QuantTune.Quantization.Models;
 using QuantTune.SideTuning;
+using QuantTune.Training;
+using QuantTune.Training.FineTuning;
 using QuantTune.Training.Optimizers;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -18,7 +20,8 @@ namespace QuantTune.Bench;
 /// largest difference against a tolerance, or the exception it threw, so that one failure does
 /// not hide the others. Without CUDA it compares the CPU with itself (which exercises the code
 /// only). Covered: tiny-llama's logits in fp32 and bf16, greedy decoding, NF4+DQ codes, QLoRA
-/// forward and backward, QST forward and backward, and one step of each optimizer.
+/// forward and backward, QST forward and backward, one step of each optimizer, and short
+/// `finetune` runs (QST and QLoRA in bf16, LoRA in fp32).
 /// </summary>
 public static class CudaCheck
 {
@@ -81,7 +84,45 @@ public static class CudaCheck
         Add("qst: paged adamw step", 1e-4, () => TrainingStep(modelDir, gpu, qst: true, "paged-adamw"));
         Add("qst: 8-bit adamw step", 1e-3, () => TrainingStep(modelDir, gpu, qst: true, "adamw8bit"));
 
+        foreach (var (method, dtype) in new[] { (FineTuneMethod.Qst, ScalarType.BFloat16), (FineTuneMethod.Qlora, ScalarType.BFloat16), (FineTuneMethod.Lora, ScalarType.Float32) })
+            Add($"finetune {method.ToString().ToLowerInvariant()} {(dtype == ScalarType.BFloat16 ? "bf16" : "fp32")}: held-out perplexity after 4 steps, relative", 0.02,
+                () => FineTuneOnBoth(modelDir, method, dtype, gpu));
+
         return new { device = gpu.type.ToString().ToLowerInvariant(), passed = checks.Count(c => c.Passed), failed = checks.Count(c => !c.Passed), checks };
+    }
+
+    /// <summary>
+    /// A short `finetune` run (the trainer with checkpoints, evaluation and saving) on each device:
+    /// the relative difference of the held-out perplexity after it.
+    /// </summary>
+    static double FineTuneOnBoth(string modelDir, FineTuneMethod method, ScalarType dtype, Device gpu)
+    {
+        var perplexities = new List<double>();
+        foreach (var device in new[] { CPU, gpu })
+        {
+            var dir = Directory.CreateTempSubdirectory("qt-cuda-check-").FullName;
+            try
+            {
+                var summary = FineTuner.Run(new FineTuneRequest
+                {
+                    ModelDirectory = modelDir,
+                    DataFile = Path.Combine(Path.GetDirectoryName(Path.GetDirectoryName(modelDir))!, "data", "tiny-shakespeare.txt"),
+                    OutputDirectory = dir,
+                    Method = method,
+                    DType = dtype,
+                    Device = device,
+                    SequenceLength = 64,
+                    MaxEvalExamples = 16,
+                    Training = new TrainingOptions { Steps = 4, BatchSize = 4, LearningRate = 1e-2, CheckpointEvery = 2 },
+                });
+                perplexities.Add(summary.EvalPerplexityAfter);
+            }
+            finally
+            {
+                Directory.Delete(dir, recursive: true);
+            }
+        }
+        return Math.Abs(perplexities[1] - perplexities[0]) / perplexities[0];
     }
 
     /// <summary>Largest |a − b| over two tensors, compared in fp32 on the CPU.</summary>
