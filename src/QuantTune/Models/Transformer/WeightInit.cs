@@ -6,7 +6,9 @@ namespace QuantTune.Models.Transformer;
 /// <summary>
 /// Fresh weights for a model trained from scratch (or built for a benchmark or test), as
 /// transformers initialises Llama: N(0, std) for linear and embedding weights, zero biases,
-/// ones for RMSNorm.
+/// ones for RMSNorm. The values are drawn on the CPU from the seeded generator and copied to the
+/// weights' device, so the same seed gives the same model anywhere (a CPU generator cannot fill a
+/// CUDA tensor).
 /// </summary>
 public static class WeightInit
 {
@@ -19,16 +21,23 @@ public static class WeightInit
             switch (module)
             {
                 case Linear l:
-                    l.weight.normal_(0, std, generator);
+                    Normal(l.weight, std, generator);
                     l.bias?.zero_();
                     break;
                 case Embedding e:
-                    e.weight.normal_(0, std, generator);
+                    Normal(e.weight, std, generator);
                     break;
                 case RmsNorm n:
                     n.weight.fill_(1.0);
                     break;
             }
         }
+    }
+
+    static void Normal(Tensor weight, double std, Generator generator)
+    {
+        if (weight.device_type == TorchSharp.DeviceType.CPU) { weight.normal_(0, std, generator); return; }
+        using var values = empty(weight.shape, weight.dtype).normal_(0, std, generator);
+        weight.copy_(values);
     }
 }
