@@ -27,7 +27,9 @@ public static class CudaCheck
 {
     public sealed record Check(string Name, double? MaxAbsDiff, double Tolerance, bool Passed, double Seconds, string? Error);
 
-    public static object Run(string modelDir)
+    public sealed record Result(string Device, int Passed, int Failed, IReadOnlyList<Check> Checks);
+
+    public static Result Run(string modelDir)
     {
         var gpu = cuda.is_available() ? CUDA : CPU;
         var checks = new List<Check>();
@@ -98,7 +100,7 @@ public static class CudaCheck
             Add($"finetune {method.ToString().ToLowerInvariant()} {(dtype == ScalarType.BFloat16 ? "bf16" : "fp32")}: held-out perplexity after 4 steps, relative", 0.02,
                 () => FineTuneOnBoth(modelDir, method, dtype, gpu));
 
-        return new { device = gpu.type.ToString().ToLowerInvariant(), passed = checks.Count(c => c.Passed), failed = checks.Count(c => !c.Passed), checks };
+        return new Result(gpu.type.ToString().ToLowerInvariant(), checks.Count(c => c.Passed), checks.Count(c => !c.Passed), checks);
     }
 
     /// <summary>

@@ -26,6 +26,7 @@ var model = Path.Combine(assets, "models", "tiny-llama");
 var text = Path.Combine(assets, "data", "wikitext-2", "wiki.test.raw");
 
 object result;
+int exitCode = 0;
 switch (which)
 {
     case "foundation":
@@ -63,7 +64,9 @@ switch (which)
         which = $"qst-scale-{Arg("--method", "qst")}-{Arg("--device", TorchSharp.torch.cuda.is_available() ? "cuda" : "cpu")}";
         break;
     case "cuda-check":
-        result = new { benchmark = which, command = Command(), machine = Machine.Describe(), results = CudaCheck.Run(model) };
+        var check = CudaCheck.Run(model);
+        exitCode = check.Failed == 0 ? 0 : 1;
+        result = new { benchmark = which, command = Command(), machine = Machine.Describe(), results = check };
         break;
     case "gguf":
         result = new { benchmark = which, command = Command(), machine = Machine.Describe(),
@@ -88,6 +91,6 @@ var path = Path.Combine(outDir, which + ".json");
 File.WriteAllText(path, json);
 Console.WriteLine(json);
 Console.Error.WriteLine($"written to {path}");
-return 0;
+return exitCode;
 
 string Command() => "dotnet run --project bench/QuantTune.Bench -c Release -- " + string.Join(' ', args);

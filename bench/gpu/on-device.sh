@@ -12,6 +12,7 @@ set -uo pipefail
 cd "$(dirname "$0")/../.."
 out=${OUT:-bench/results}
 mkdir -p "$out"
+if [ -z "${BENCH:-}" ] && [ ! -d .gpu/app ]; then tar -xJf .gpu/app.tar.xz -C .gpu || exit 1; fi
 bench=${BENCH:-bash .gpu/run.sh QuantTune.Bench.dll}
 log="$out/device-log.txt"
 { date -u; nvidia-smi 2>&1 || echo "nvidia-smi: not available"; } > "$log"
