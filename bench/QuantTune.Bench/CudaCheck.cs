@@ -213,7 +213,7 @@ public static class CudaCheck
     static Prepared Prepare(string modelDir, Device device, bool qst)
     {
         var pm = PretrainedModel.Load(modelDir, device: device);
-        ModelQuantizer.Quantize(pm.Model, new FourBitQuantizer(FourBitType.NF4, 64, doubleQuant: true), ScalarType.BFloat16);
+        ModelQuantizer.QuantizeNf4DoubleQuant(pm.Model);
         foreach (var p in pm.Model.parameters()) p.requires_grad = false;
         if (qst)
         {

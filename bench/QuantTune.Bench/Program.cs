@@ -41,12 +41,13 @@ switch (which)
             results = QuantizationBenchmark.Run(int.Parse(Arg("--rows", "8192")), int.Parse(Arg("--columns", "8192"))) };
         break;
     case "finetune":
+        var fineTuneDTypes = Arg("--dtype", "fp32").Split(',');
         result = new { benchmark = which, command = Command(), machine = Machine.Describe(),
             results = FineTuneBenchmark.Run(model, Path.Combine(assets, "data", "tiny-shakespeare.txt"), Arg("--scratch", Path.GetTempPath()),
                 int.Parse(Arg("--steps", "60")), int.Parse(Arg("--batch", "8")), int.Parse(Arg("--seq", "128")),
                 Arg("--methods", "") is { Length: > 0 } ms ? ms.Split(',').Select(QuantTune.Training.FineTuning.FineTuneMethods.Parse).ToList() : null,
-                Arg("--dtype", "fp32").Split(',')) };
-        if (Arg("--dtype", "fp32").Split(',').Contains("bf16")) which = "finetune-bf16";
+                fineTuneDTypes) };
+        if (fineTuneDTypes.Contains("bf16")) which = "finetune-bf16";
         break;
     case "bitnet":
         result = new { benchmark = which, command = Command(), machine = Machine.Describe(),

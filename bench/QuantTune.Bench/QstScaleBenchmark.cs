@@ -4,7 +4,6 @@ using QuantTune.Models.Config;
 using QuantTune.Models.Transformer;
 using QuantTune.Peft;
 using QuantTune.Peft.Lora;
-using QuantTune.Quantization.FourBit;
 using QuantTune.Quantization.Models;
 using QuantTune.SideTuning;
 using QuantTune.Training.Memory;
@@ -52,7 +51,7 @@ public static class QstScaleBenchmark
                 if (p.dim() == 2) p.normal_(0, 0.02); else p.fill_(1.0);
         bool quantized = method.StartsWith("qst") || method.StartsWith("qlora");
         if (quantized)
-            ModelQuantizer.Quantize(model, new FourBitQuantizer(FourBitType.NF4, 64, doubleQuant: true), ScalarType.BFloat16);
+            ModelQuantizer.QuantizeNf4DoubleQuant(model);
         foreach (var p in model.parameters()) p.requires_grad = false;
         model.model.GradientCheckpointing = method.EndsWith("-gc");
 

@@ -99,7 +99,6 @@ public static class FinetuneCommand
                 },
             };
             request.Training.Validate();
-            FineTunePrecision.Check(request);
             var summary = TrainingDisplay.Run($"{request.Method.ToString().ToLowerInvariant()}", CliHost.Interactive(r.GetValue(json)),
                 p => FineTuner.Run(request, p, CliHost.Cancellation));
             if (r.GetValue(json)) JsonOutput.Write(summary);

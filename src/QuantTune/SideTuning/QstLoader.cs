@@ -1,5 +1,4 @@
 using QuantTune.Models.Loading;
-using QuantTune.Quantization.FourBit;
 using QuantTune.Quantization.Layers;
 using QuantTune.Quantization.Models;
 using static TorchSharp.torch;
@@ -18,7 +17,7 @@ public static class QstLoader
         var info = QstCheckpoint.ReadInfo(sideDirectory);
         QstCheckpoint.CheckBase(info, pm.Config, sideDirectory);
         if (!pm.Model.named_modules().Any(m => m.module is QuantizedLinear))
-            ModelQuantizer.Quantize(pm.Model, new FourBitQuantizer(FourBitType.NF4, 64, doubleQuant: true), ScalarType.BFloat16);
+            ModelQuantizer.QuantizeNf4DoubleQuant(pm.Model);
         var qst = new QstModel(pm.Model, QstCheckpoint.ConfigOf(info), seed: 0);
         QstCheckpoint.LoadWeights(qst, sideDirectory);
         qst.eval();

@@ -52,10 +52,10 @@ public sealed class Trainer
             if (saved.DTypeOrDefault != DType)
                 throw new InvalidFormatException(TrainingCheckpoint.StatePathIn(OutputDirectory), nameof(TrainerState.DType),
                     $"the checkpoint was written by a {saved.DTypeOrDefault} run; this run's --dtype is {DType}. Resume with --dtype {saved.DTypeOrDefault}, or start a new run in another folder");
-            var (state, optimizerState) = TrainingCheckpoint.Load(OutputDirectory, trainable.Select(p => (p.name, (Tensor)p.parameter)).ToList());
+            var optimizerState = TrainingCheckpoint.Load(OutputDirectory, trainable.Select(p => (p.name, (Tensor)p.parameter)).ToList());
             optimizer.LoadStateDict(optimizerState);
             foreach (var t in optimizerState.Values) t.Dispose();
-            (startStep, epoch, batchInEpoch) = (state.Step, state.Epoch, state.BatchInEpoch);
+            (startStep, epoch, batchInEpoch) = (saved.Step, saved.Epoch, saved.BatchInEpoch);
         }
         else if (resume) throw new QuantTuneException($"--resume: {TrainingCheckpoint.PathIn(OutputDirectory)} has no checkpoint");
 

@@ -20,6 +20,13 @@ public static class ModelQuantizer
         public double BitsPerWeight => QuantizedWeightBytes * 8.0 / QuantizedElements;
     }
 
+    /// <summary>
+    /// The frozen backbone of QLoRA and QST: NF4 in blocks of 64 with double quantization
+    /// (bitsandbytes' QLoRA defaults), recording bf16 as the weights' original dtype.
+    /// </summary>
+    public static Result QuantizeNf4DoubleQuant(nn.Module model) =>
+        Quantize(model, new FourBitQuantizer(FourBitType.NF4, 64, doubleQuant: true), ScalarType.BFloat16);
+
     /// <param name="originalDType">the dtype the weights came in (recorded for bitsandbytes; bf16 for most checkpoints)</param>
     public static Result Quantize(nn.Module model, IQuantizer quantizer, ScalarType originalDType, IEnumerable<string>? skip = null,
         IProgress<(long Done, long Total)>? progress = null)

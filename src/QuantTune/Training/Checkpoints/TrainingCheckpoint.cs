@@ -49,11 +49,14 @@ public static class TrainingCheckpoint
         return JsonSerializer.Deserialize<TrainerState>(File.ReadAllText(path)) ?? throw new InvalidFormatException(path, null, "is empty");
     }
 
-    /// <summary>Restores the trainable parameters in place (copied onto their device) and returns the state and the optimizer's saved tensors.</summary>
-    public static (TrainerState State, Dictionary<string, Tensor> Optimizer) Load(string runDirectory, IReadOnlyList<(string Name, Tensor Value)> trainable)
+    /// <summary>
+    /// Restores the trainable parameters in place (copied onto their device) and returns the
+    /// optimizer's saved tensors; <see cref="ReadState"/> gives where the run stands.
+    /// </summary>
+    public static Dictionary<string, Tensor> Load(string runDirectory, IReadOnlyList<(string Name, Tensor Value)> trainable)
     {
         var dir = PathIn(runDirectory);
-        var state = ReadState(runDirectory);
+        if (!Exists(runDirectory)) throw new QuantTuneException($"{dir}: no checkpoint to resume from (expected {StateFile})");
         using (var file = SafetensorsFile.Open(Path.Combine(dir, ParametersFile)))
         using (no_grad())
         {
@@ -74,7 +77,6 @@ public static class TrainingCheckpoint
             }
         }
         using var opt = SafetensorsFile.Open(Path.Combine(dir, OptimizerFile));
-        var optimizer = opt.Tensors.Keys.ToDictionary(n => n, n => opt.ToTensor(n));
-        return (state, optimizer);
+        return opt.Tensors.Keys.ToDictionary(n => n, n => opt.ToTensor(n));
     }
 }

@@ -9,7 +9,6 @@ using QuantTune.Peft.Lora;
 using QuantTune.Peft.PromptTuning;
 using QuantTune.Peft.Common;
 using QuantTune.Qat;
-using QuantTune.Quantization.FourBit;
 using QuantTune.Quantization.Models;
 using QuantTune.Runtime;
 using QuantTune.SideTuning;
@@ -44,7 +43,7 @@ public static class FineTuner
         long total = model.ParameterCount();
         var original = new HashSet<Parameter>(model.parameters(), ReferenceEqualityComparer.Instance);
         if (r.Method.QuantizesBackbone())
-            ModelQuantizer.Quantize(model, new FourBitQuantizer(FourBitType.NF4, 64, doubleQuant: true), ScalarType.BFloat16);
+            ModelQuantizer.QuantizeNf4DoubleQuant(model);
         var data = FineTuneData.Load(r, pm.Tokenizer);
         model.model.GradientCheckpointing = r.GradientCheckpointing && r.Method != FineTuneMethod.Qst; // QST's backbone runs without autograd anyway
         var (trainModule, forward, save) = Apply(r, pm, qat);
