@@ -111,12 +111,15 @@ public static class FinetuneCommand
     public static void Render(FineTuneSummary s)
     {
         foreach (var p in s.DataProblems) AnsiConsole.MarkupLine($"[yellow]skipped[/] {Markup.Escape(p)}");
+        if (s.WasAlreadyComplete)
+            AnsiConsole.MarkupLine($"[yellow]the run was already complete[/] (its checkpoint is at step {s.Steps}); nothing was trained and the result was saved from that checkpoint. To train further, resume with a larger --steps.");
+        foreach (var w in s.Warnings ?? []) AnsiConsole.MarkupLine($"[yellow]warning[/] {Markup.Escape(w)}");
         var table = new Table().AddColumns("", "");
         table.AddRow("method / optimizer", $"{s.Method} / {s.Optimizer}");
         table.AddRow("base dtype / device", $"{s.DType} / {s.Device}");
         table.AddRow("trainable parameters", $"{s.TrainableParameters:N0} of {s.TotalParameters:N0} ({100.0 * s.TrainableParameters / s.TotalParameters:F3} %)");
         table.AddRow("held-out perplexity", $"{s.EvalPerplexityBefore:F3} → [bold]{s.EvalPerplexityAfter:F3}[/]");
-        table.AddRow("steps", s.ResumedFrom > 0 ? $"{s.Steps} (resumed at {s.ResumedFrom})" : $"{s.Steps}");
+        table.AddRow("steps", s.WasAlreadyComplete ? $"{s.Steps} (already complete)" : s.ResumedFrom > 0 ? $"{s.Steps} (resumed at {s.ResumedFrom})" : $"{s.Steps}");
         table.AddRow("time per step", $"{s.SecondsPerStep * 1000:F0} ms");
         table.AddRow("M1 weights", ModelSummaryView.Bytes(s.Memory.M1));
         table.AddRow("M2 optimizer + gradients", ModelSummaryView.Bytes(s.Memory.M2));

@@ -52,6 +52,8 @@ public sealed class Trainer
             if (saved.DTypeOrDefault != DType)
                 throw new InvalidFormatException(TrainingCheckpoint.StatePathIn(OutputDirectory), nameof(TrainerState.DType),
                     $"the checkpoint was written by a {saved.DTypeOrDefault} run; this run's --dtype is {DType}. Resume with --dtype {saved.DTypeOrDefault}, or start a new run in another folder");
+            if (saved.Step > Options.Steps)
+                throw new QuantTuneException($"--steps {Options.Steps}: the checkpoint in {TrainingCheckpoint.PathIn(OutputDirectory)} is already at step {saved.Step}; resume with --steps {saved.Step} or more");
             var optimizerState = TrainingCheckpoint.Load(OutputDirectory, trainable.Select(p => (p.name, (Tensor)p.parameter)).ToList());
             optimizer.LoadStateDict(optimizerState);
             foreach (var t in optimizerState.Values) t.Dispose();
@@ -139,13 +141,21 @@ public sealed class Trainer
                 SaveCheckpoint(done, epoch, batchInEpoch, trainable, optimizer, loss);
         }
         Model.eval();
-        SaveCheckpoint(Options.Steps, epoch, batchInEpoch, trainable, optimizer, lastLoss);
-        LossCurve.Save(Path.Combine(OutputDirectory, "loss.png"), log.History, $"training loss ({optimizer.Name})");
+        // A resume of a run that had finished trains nothing: its checkpoint is already the final one.
+        bool trained = startStep < Options.Steps;
+        if (trained) SaveCheckpoint(Options.Steps, epoch, batchInEpoch, trainable, optimizer, lastLoss);
+        var warnings = new List<string>();
+        try { LossCurve.Save(Path.Combine(OutputDirectory, "loss.png"), log.History, $"training loss ({optimizer.Name})"); }
+        catch (Exception e) when (e is DllNotFoundException or TypeInitializationException or EntryPointNotFoundException or IOException or UnauthorizedAccessException)
+        {
+            // A missing plotting library or an unwritable PNG must not throw away a finished run.
+            warnings.Add($"loss.png was not written ({e.GetType().Name}: {e.Message}); the metrics are in metrics.jsonl");
+        }
         var memory = new MemoryReport(weights, gradientBytes + optimizer.StateBytes, activations, stepPeak,
             ProcessMemory.Available ? "M1/M2 counted from tensors; M3 and peak measured as RSS growth (glibc mmap threshold 64 KiB)" : "M1/M2 counted; RSS not available on this OS");
-        double? finalEval = log.History.LastOrDefault(m => m.EvalLoss is not null)?.EvalLoss;
+        double? finalEval = log.History.LastOrDefault() is { EvalLoss: double last } final && final.Step == Options.Steps ? last : null;
         return new TrainingResult(Options.Steps, startStep, log.History, memory, timedSteps > 0 ? stepSeconds / timedSteps : double.NaN,
-            trainable.Sum(p => p.parameter.numel()), finalEval);
+            trainable.Sum(p => p.parameter.numel()), finalEval, warnings);
     }
 
     void SaveCheckpoint(int step, int epoch, int batchInEpoch, List<(string name, Parameter parameter)> trainable, ITrainingOptimizer optimizer, double loss)

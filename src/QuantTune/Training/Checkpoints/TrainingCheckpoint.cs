@@ -35,7 +35,7 @@ public static class TrainingCheckpoint
         {
             SafetensorsWriter.Write(Path.Combine(dir, ParametersFile), trainable.Select(p => new KeyValuePair<string, Tensor>(p.Name, p.Value)).OrderBy(p => p.Key, StringComparer.Ordinal));
             SafetensorsWriter.Write(Path.Combine(dir, OptimizerFile), optimizerState);
-            File.WriteAllText(Path.Combine(dir, StateFile), JsonSerializer.Serialize(state, new JsonSerializerOptions { WriteIndented = true }));
+            File.WriteAllText(Path.Combine(dir, StateFile), JsonSerializer.Serialize(state, Json));
         });
     }
 
@@ -46,8 +46,23 @@ public static class TrainingCheckpoint
     {
         var path = StatePathIn(runDirectory);
         if (!Exists(runDirectory)) throw new QuantTuneException($"{PathIn(runDirectory)}: no checkpoint to resume from (expected {StateFile})");
-        return JsonSerializer.Deserialize<TrainerState>(File.ReadAllText(path)) ?? throw new InvalidFormatException(path, null, "is empty");
+        TrainerState? state;
+        try { state = JsonSerializer.Deserialize<TrainerState>(File.ReadAllBytes(path), Json); }
+        catch (JsonException e) { throw new InvalidFormatException(path, e.Path is null or "$" ? null : e.Path.TrimStart('$', '.'), $"is not a trainer state ({e.Message.Split(" Path:")[0]})"); }
+        if (state is null) throw new InvalidFormatException(path, null, "is null; expected an object with Step, Epoch, BatchInEpoch, Seed and Optimizer");
+        if (state.Step < 0) throw new InvalidFormatException(path, nameof(TrainerState.Step), $"is {state.Step}; expected the number of completed steps (0 or more)");
+        if (state.Epoch < 0) throw new InvalidFormatException(path, nameof(TrainerState.Epoch), $"is {state.Epoch}; expected 0 or more");
+        if (state.BatchInEpoch < 0) throw new InvalidFormatException(path, nameof(TrainerState.BatchInEpoch), $"is {state.BatchInEpoch}; expected 0 or more");
+        if (state.Optimizer is null) throw new InvalidFormatException(path, nameof(TrainerState.Optimizer), "is missing; expected the optimizer's name");
+        return state;
     }
+
+    /// <summary>NaN and infinities (a run that has not logged a loss yet) are written as JSON strings, as Python's json does.</summary>
+    static readonly JsonSerializerOptions Json = new()
+    {
+        WriteIndented = true,
+        NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals,
+    };
 
     /// <summary>
     /// Restores the trainable parameters in place (copied onto their device) and returns the

@@ -70,13 +70,16 @@ public static class FineTuner
             DType = TorchRuntime.Name(r.DType),
         };
         var result = trainer.Run(r.Resume, progress, cancel);
-        double after = Math.Exp(EvalLoss());
+        // Saved first, so that nothing trained is lost whatever comes after; the trainer's
+        // evaluation at the last step, when it made one, is the "after" figure.
         var resultDir = save(r.OutputDirectory);
+        double after = Math.Exp(result.FinalEvalLoss ?? EvalLoss());
         var note = r.Optimizer.StartsWith("paged") && !cuda.is_available()
             ? "paged AdamW: paging has no effect on CPU (optimizer state and parameters already share host memory)" : null;
         var summary = new FineTuneSummary(r.Method.ToString().ToLowerInvariant(), r.Optimizer, note, result.TrainableParameters, total,
             before, after, result.Steps, result.ResumedFrom, result.SecondsPerStep, result.Memory, r.OutputDirectory, resultDir,
-            data.Train.Count, data.Eval.Count, data.Problems.Select(p => p.ToString()).ToList(), TorchRuntime.Name(r.DType), TorchRuntime.Name(device));
+            data.Train.Count, data.Eval.Count, data.Problems.Select(p => p.ToString()).ToList(), TorchRuntime.Name(r.DType), TorchRuntime.Name(device),
+            result.Warnings ?? [], result.WasAlreadyComplete);
         IO.AtomicFile.WriteAllText(Path.Combine(r.OutputDirectory, "summary.json"),
             System.Text.Json.JsonSerializer.Serialize(summary, new System.Text.Json.JsonSerializerOptions { WriteIndented = true, PropertyNamingPolicy = System.Text.Json.JsonNamingPolicy.SnakeCaseLower,
                 NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals }));

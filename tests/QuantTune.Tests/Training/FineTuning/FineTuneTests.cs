@@ -67,6 +67,59 @@ public sealed class FineTuneTests(ITestOutputHelper output) : TempFolderTest("qt
         }
     }
 
+    /// <summary>
+    /// A run that finished training but died before its result was written (the crash of issue
+    /// 16): resuming it trains nothing, says so, and writes the result from the final checkpoint.
+    /// </summary>
+    [Fact]
+    public void ResumingAFinishedRunSavesItsResultFromTheFinalCheckpointWithoutTraining()
+    {
+        var r = Request(FineTuneMethod.Lora, "finished", steps: 3);
+        var first = FineTuner.Run(r);
+        var adapter = File.ReadAllBytes(Path.Combine(first.ResultDirectory, "adapter_model.safetensors"));
+        var metrics = File.ReadAllLines(Path.Combine(r.OutputDirectory, "metrics.jsonl"));
+        Directory.Delete(first.ResultDirectory, recursive: true);
+
+        var again = FineTuner.Run(r with { Resume = true });
+        Assert.True(again.WasAlreadyComplete);
+        Assert.Equal(3, again.ResumedFrom);
+        Assert.Equal(adapter, File.ReadAllBytes(Path.Combine(again.ResultDirectory, "adapter_model.safetensors")));
+        Assert.Equal(metrics, File.ReadAllLines(Path.Combine(r.OutputDirectory, "metrics.jsonl")));
+        Assert.Equal(first.EvalPerplexityAfter, again.EvalPerplexityAfter, 6);
+
+        // Fewer steps than the checkpoint has is refused, naming the option; more steps train on.
+        var e = Assert.Throws<QuantTuneException>(() => FineTuner.Run(r with { Resume = true, Training = r.Training with { Steps = 2, EvalEvery = 2 } }));
+        Assert.Contains("--steps 2", e.Message);
+        var longer = FineTuner.Run(r with { Resume = true, Training = r.Training with { Steps = 5, EvalEvery = 5 } });
+        Assert.False(longer.WasAlreadyComplete);
+        Assert.Equal(5, File.ReadAllLines(Path.Combine(r.OutputDirectory, "metrics.jsonl")).Length);
+    }
+
+    [Theory]
+    [InlineData("{\"Step\": -3, \"Epoch\": 0, \"BatchInEpoch\": 0, \"Seed\": 7, \"Optimizer\": \"adamw\", \"LastLoss\": 1}", "Step")]
+    [InlineData("{\"Step\": \"two\", \"Epoch\": 0}", "Step")]
+    [InlineData("null", "null")]
+    [InlineData("{\"Step\": 1, \"Epoch\": 0, \"BatchInEpoch\": 0, \"Seed\": 7, \"Optimizer\": \"adamw\", \"LastLoss\": 1", "trainer state")]
+    public void ABadTrainerStateIsReportedWithTheFileAndTheField(string json, string mention)
+    {
+        var run = Path.Combine(Dir, "bad-state-" + Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(Path.Combine(run, "checkpoint"));
+        var path = Path.Combine(run, "checkpoint", "trainer_state.json");
+        File.WriteAllText(path, json);
+        var e = Assert.Throws<InvalidFormatException>(() => QuantTune.Training.Checkpoints.TrainingCheckpoint.ReadState(run));
+        Assert.Contains(path, e.Message);
+        Assert.Contains(mention, e.Message);
+    }
+
+    [Fact]
+    public void ALastLossOfNaNIsWrittenAndReadBack()
+    {
+        var run = Path.Combine(Dir, "nan-state");
+        var state = new QuantTune.Training.Checkpoints.TrainerState(0, 0, 0, 7, "adamw", double.NaN);
+        QuantTune.Training.Checkpoints.TrainingCheckpoint.Save(run, state, [], new Dictionary<string, Tensor>());
+        Assert.True(double.IsNaN(QuantTune.Training.Checkpoints.TrainingCheckpoint.ReadState(run).LastLoss));
+    }
+
     [Fact]
     public void ResumeWithoutACheckpointIsRefused()
     {
