@@ -1,0 +1,55 @@
+using QuantTune.Training;
+using QuantTune.Training.FineTuning;
+
+namespace QuantTune.Tests.Runtime;
+
+/// <summary>
+/// Fine-tuning (forward, backward, optimizer, held-out evaluation, saving) while another thread
+/// forces garbage collections and runs finalizers without pause: the load under which
+/// interactive fine-tunes crashed in libtorch (a Scalar finalized during a native call). Each
+/// collection is a chance for any unpinned Scalar or unscoped tensor to be freed under libtorch.
+/// </summary>
+[Collection(SerialCollection.Name)]
+public sealed class GcPressureStressTests() : TempFolderTest("qt-gc-")
+{
+    [Theory]
+    [InlineData(FineTuneMethod.Qlora)]
+    [InlineData(FineTuneMethod.Qst)]
+    [InlineData(FineTuneMethod.Dora)]
+    public void FineTuningSurvivesCollectionsForcedFromAnotherThread(FineTuneMethod method)
+    {
+        var data = Path.Combine(Dir, "data.txt");
+        File.WriteAllText(data, File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "assets", "data", "tiny-shakespeare.txt"))[..30_000]);
+        var request = new FineTuneRequest
+        {
+            ModelDirectory = TestData.TinyLlamaDir, DataFile = data, OutputDirectory = Path.Combine(Dir, method.ToString()), Method = method,
+            SequenceLength = 64, MaxEvalExamples = 16,
+            Training = new TrainingOptions { Steps = 8, BatchSize = 4, LearningRate = 3e-3, Seed = 3, EvalEvery = 2, MaxGradNorm = 1.0, WarmupSteps = 2 },
+        };
+        long collections = 0;
+        using var stop = new CancellationTokenSource();
+        var pressure = new Thread(() =>
+        {
+            while (!stop.IsCancellationRequested)
+            {
+                GC.KeepAlive(new byte[4096]);
+                GC.Collect();
+                GC.WaitForPendingFinalizers();
+                Interlocked.Increment(ref collections);
+            }
+        }) { IsBackground = true, Name = "gc-pressure" };
+        pressure.Start();
+        try
+        {
+            var summary = FineTuner.Run(request);
+            Assert.True(double.IsFinite(summary.EvalPerplexityAfter));
+            Assert.True(Directory.Exists(summary.ResultDirectory));
+        }
+        finally
+        {
+            stop.Cancel();
+            pressure.Join();
+        }
+        Assert.True(Interlocked.Read(ref collections) > 10, $"only {collections} forced collections ran");
+    }
+}
