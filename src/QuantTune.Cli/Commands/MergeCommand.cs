@@ -16,6 +16,7 @@ public static class MergeCommand
         var cmd = new Command("merge", "Merge a LoRA adapter into the base weights and write a plain checkpoint.") { model, adapter, output };
         cmd.SetAction(r =>
         {
+            IO.OutputFolder.RefuseSource(r.GetValue(output)!, r.GetValue(model)!, "--out");
             using var pm = PretrainedModel.Load(r.GetValue(model)!);
             AdapterIO.Load(pm.Model, r.GetValue(adapter)!);
             var merged = LoraModel.Merge(pm.Model);

@@ -34,11 +34,12 @@ public static class QuantizeCommand
             var quantizer = QuantizationSchemes.Create(new SchemeOptions(r.GetValue(scheme)!, r.GetValue(block), r.GetValue(dq),
                 r.GetValue(calibration), r.GetValue(granularity), r.GetValue(zeroPoint)));
             var dir = r.GetValue(model)!;
+            var outDir = r.GetValue(output)!;
+            IO.OutputFolder.RefuseSource(outDir, dir, "--out");
             using var pm = PretrainedModel.Load(dir);
             var stored = pm.Config.StoredScalarType;
             var result = ProgressDisplay.Run($"quantizing ({quantizer.Scheme})", CliHost.Interactive(r.GetValue(json)),
                 p => ModelQuantizer.Quantize(pm.Model, quantizer, stored, progress: p));
-            var outDir = r.GetValue(output)!;
             QuantizedCheckpoint.Save(pm.Model, dir, outDir, stored);
             long size = Directory.GetFiles(outDir).Sum(f => new FileInfo(f).Length);
             var summary = new

@@ -1,34 +1,154 @@
+using QuantTune.Diagnostics;
+
 namespace QuantTune.IO;
 
 /// <summary>
-/// Writes a whole folder under a temporary name beside the target and renames it into place,
-/// so an interrupted run never leaves a half-written output folder.
+/// Publishes a whole folder at once: it is written under a temporary name beside the target
+/// (<c>.NAME.PID.GUID.tmp</c>), its files flushed to disk, and swapped in: in one atomic
+/// exchange where the system has one (Linux <c>renameat2</c>), else by two renames.
+/// <list type="bullet">
+/// <item>An existing folder is replaced only when every file in it is one the new output
+/// rewrites: a folder holding anything else (the user's own files, another model) is refused,
+/// never deleted.</item>
+/// <item>With two renames, the previous folder waits under <c>.NAME.old</c> between them. A process killed
+/// between the two renames leaves it there, and the next write to the same target (or
+/// <see cref="Recover"/>) puts it back; a swap that completed leaves nothing to recover.</item>
+/// <item>Temporary folders of processes that no longer run are removed at the next write.</item>
+/// </list>
 /// </summary>
 public static class AtomicDirectory
 {
+    /// <summary>The name the previous folder has while it is being replaced.</summary>
+    public static string PreviousName(string path) => Path.Combine(ParentOf(path), $".{Path.GetFileName(Full(path))}.old");
+
+    /// <summary>
+    /// For tests of a kill at each step: when <c>QUANTTUNE_KILL_AT</c> names one of
+    /// "written", "old-moved" (two-rename path only) or "new-moved", the process kills itself
+    /// right after that step.
+    /// </summary>
+    public const string KillHookVariable = "QUANTTUNE_KILL_AT";
+
     public static void Write(string path, Action<string> write)
     {
-        var full = Path.GetFullPath(path).TrimEnd(Path.DirectorySeparatorChar);
-        var parent = Path.GetDirectoryName(full)!;
+        var full = Full(path);
+        var parent = ParentOf(path);
         Directory.CreateDirectory(parent);
+        Recover(full);
+        RemoveStaleTemporaries(full);
         var tmp = Path.Combine(parent, $".{Path.GetFileName(full)}.{Environment.ProcessId}.{Guid.NewGuid():N}.tmp");
         Directory.CreateDirectory(tmp);
         try
         {
             write(tmp);
-            string? old = null;
+            FlushFiles(tmp);
+            KillHook("written");
+            var previous = PreviousName(full);
+            if (File.Exists(full))
+                throw new QuantTuneException($"{full}: is a file; expected a folder to write the output into");
             if (Directory.Exists(full))
             {
-                old = tmp + ".old";
-                Directory.Move(full, old);
+                RefuseForeignFiles(full, tmp);
+                if (TryExchange(tmp, full))
+                {
+                    // One atomic step: the target now holds the new folder, tmp the old one.
+                    KillHook("new-moved");
+                    Directory.Delete(tmp, recursive: true);
+                    return;
+                }
+                Directory.Move(full, previous);
+                KillHook("old-moved");
             }
             Directory.Move(tmp, full);
-            if (old is not null) Directory.Delete(old, recursive: true);
+            KillHook("new-moved");
+            if (Directory.Exists(previous)) Directory.Delete(previous, recursive: true);
         }
         catch
         {
             if (Directory.Exists(tmp)) Directory.Delete(tmp, recursive: true);
+            Recover(full);
             throw;
         }
     }
+
+    /// <summary>
+    /// Finishes a swap that a killed process left half done: the previous folder goes back in
+    /// place when the target is missing, and is removed when the new one is already there.
+    /// </summary>
+    public static void Recover(string path)
+    {
+        var full = Full(path);
+        var previous = PreviousName(full);
+        if (!Directory.Exists(previous)) return;
+        if (Directory.Exists(full)) Directory.Delete(previous, recursive: true);
+        else Directory.Move(previous, full);
+    }
+
+    /// <summary>
+    /// Swaps two folders in one step (Linux renameat2 with RENAME_EXCHANGE), so that no moment
+    /// exists at which the target is missing. False where the system or file system cannot, or
+    /// when <c>QUANTTUNE_RENAME_EXCHANGE=0</c> asks for the two-rename path (for its tests).
+    /// </summary>
+    static bool TryExchange(string a, string b)
+    {
+        if (!OperatingSystem.IsLinux() || Environment.GetEnvironmentVariable("QUANTTUNE_RENAME_EXCHANGE") == "0") return false;
+        try { return RenameAt2(AtFdCwd, a, AtFdCwd, b, RenameExchange) == 0; }
+        catch (EntryPointNotFoundException) { return false; }
+        catch (DllNotFoundException) { return false; }
+    }
+
+    const int AtFdCwd = -100;
+    const uint RenameExchange = 2;
+
+    [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "renameat2", SetLastError = true)]
+    static extern int RenameAt2(int oldDirFd, [System.Runtime.InteropServices.MarshalAs(System.Runtime.InteropServices.UnmanagedType.LPUTF8Str)] string oldPath,
+        int newDirFd, [System.Runtime.InteropServices.MarshalAs(System.Runtime.InteropServices.UnmanagedType.LPUTF8Str)] string newPath, uint flags);
+
+    static void RefuseForeignFiles(string existing, string replacement)
+    {
+        var foreign = Directory.EnumerateFiles(existing, "*", SearchOption.AllDirectories)
+            .Select(f => Path.GetRelativePath(existing, f))
+            .Where(rel => !File.Exists(Path.Combine(replacement, rel)))
+            .Order(StringComparer.Ordinal).ToList();
+        if (foreign.Count > 0)
+            throw new QuantTuneException($"{existing}: already exists and holds {foreign.Count} file(s) that this output would not replace " +
+                $"({string.Join(", ", foreign.Take(5))}{(foreign.Count > 5 ? ", …" : "")}); nothing was changed. Choose a new or empty folder, or move those files away.");
+    }
+
+    static void RemoveStaleTemporaries(string full)
+    {
+        var parent = Path.GetDirectoryName(full)!;
+        foreach (var dir in Directory.EnumerateDirectories(parent, $".{Path.GetFileName(full)}.*.tmp"))
+        {
+            var parts = Path.GetFileName(dir).Split('.');
+            // .NAME.PID.GUID.tmp: NAME may itself hold dots, so the PID is third from the end.
+            if (parts.Length < 4 || !int.TryParse(parts[^3], out int pid) || pid == Environment.ProcessId || IsRunning(pid)) continue;
+            try { Directory.Delete(dir, recursive: true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
+        }
+    }
+
+    static bool IsRunning(int pid)
+    {
+        try { using var p = System.Diagnostics.Process.GetProcessById(pid); return !p.HasExited; }
+        catch (ArgumentException) { return false; }
+        catch (InvalidOperationException) { return false; }
+    }
+
+    static void FlushFiles(string dir)
+    {
+        foreach (var file in Directory.EnumerateFiles(dir, "*", SearchOption.AllDirectories))
+        {
+            using var stream = new FileStream(file, FileMode.Open, FileAccess.ReadWrite, FileShare.ReadWrite);
+            stream.Flush(flushToDisk: true);
+        }
+    }
+
+    static void KillHook(string step)
+    {
+        if (Environment.GetEnvironmentVariable(KillHookVariable) == step)
+            System.Diagnostics.Process.GetCurrentProcess().Kill();
+    }
+
+    static string Full(string path) => Path.GetFullPath(path).TrimEnd(Path.DirectorySeparatorChar);
+
+    static string ParentOf(string path) => Path.GetDirectoryName(Full(path))!;
 }

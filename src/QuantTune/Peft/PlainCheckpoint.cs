@@ -30,8 +30,7 @@ public static class PlainCheckpoint
             throw new QuantTuneException("the model still has LoRA layers; merge them first (LoraModel.Merge) or save the adapter with AdapterIO.Save");
         if (model.named_modules().Any(m => m.module is QuantizedLinear))
             throw new QuantTuneException("the model has quantized layers; save it with QuantizedCheckpoint.Save");
-        if (Path.GetFullPath(sourceDir).TrimEnd(Path.DirectorySeparatorChar) == Path.GetFullPath(outDir).TrimEnd(Path.DirectorySeparatorChar))
-            throw new QuantTuneException($"{outDir}: the output folder is the source folder; write the checkpoint somewhere else");
+        OutputFolder.RefuseSource(outDir, sourceDir);
         var stored = ModelConfig.Load(sourceDir).StoredDType;
         var dtype = stored is null ? ScalarType.Float32 : TorchRuntime.ParseDType(stored);
         AtomicDirectory.Write(outDir, dir =>

@@ -25,6 +25,7 @@ public static class QstCheckpoint
 
     public static void Save(QstModel model, string baseModelDirectory, string backboneQuantization, string outputDirectory)
     {
+        OutputFolder.RefuseSource(outputDirectory, baseModelDirectory);
         var b = model.backbone.Config;
         var q = model.Qst;
         var info = new QstCheckpointInfo(Path.GetFullPath(baseModelDirectory), b.ModelType, b.HiddenSize, b.NumLayers, b.NumHeads, b.VocabSize,

@@ -55,6 +55,7 @@ public static class QuantizedCheckpoint
     internal static void WriteFolder(string sourceDirectory, string outputDirectory, JsonObject config, IEnumerable<KeyValuePair<string, Tensor>> entries,
         IReadOnlyDictionary<string, JsonObject>? extraJson = null)
     {
+        OutputFolder.RefuseSource(outputDirectory, sourceDirectory);
         AtomicDirectory.Write(outputDirectory, dir =>
         {
             SafetensorsWriter.Write(Path.Combine(dir, SafetensorsCheckpoint.SingleFile), entries.OrderBy(e => e.Key, StringComparer.Ordinal),
