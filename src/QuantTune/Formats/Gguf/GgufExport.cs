@@ -61,23 +61,36 @@ public static class GgufExport
     static IReadOnlyDictionary<string, GgmlType> AddTensors(GgufWriter w, PretrainedModel model, ModelConfig config, LlamaFileType fileType, IProgress<(long Done, long Total)>? progress)
     {
         using var _ = no_grad();
-        var parameters = model.Model.named_parameters().Select(p => (Gguf: LlamaTensorNames.ToGguf(p.name)
-            ?? throw new NotSupportedException($"parameter '{p.name}' has no llama.cpp GGUF name (quantized or adapter layers are not exported)"), p.parameter)).ToList();
-        var plan = GgufMixture.Plan(fileType, parameters.Select(p => new GgufTensorShape(p.Gguf, p.parameter.shape)).ToList(), MixtureModel(config));
+        var weights = Weights(model.Model).Select(p => (Gguf: LlamaTensorNames.ToGguf(p.Name)
+            ?? throw new NotSupportedException($"parameter '{p.Name}' has no llama.cpp GGUF name (adapter layers are not exported; merge them first)"), p.Shape, p.Read)).ToList();
+        var plan = GgufMixture.Plan(fileType, weights.Select(p => new GgufTensorShape(p.Gguf, p.Shape)).ToList(), MixtureModel(config));
         int done = 0;
-        foreach (var (gguf, p) in parameters)
+        foreach (var (gguf, shape, read) in weights)
         {
-            long[] shape = p.shape;
-            using var cpu = p.detach().to(ScalarType.Float32).cpu().contiguous();
-            float[] values = cpu.data<float>().ToArray();
+            float[] values;
+            using (var scope = NewDisposeScope())
+                values = read().detach().to(ScalarType.Float32).cpu().contiguous().data<float>().ToArray();
             if (LlamaTensorNames.PermuteHeads(gguf, config.NumHeads, config.NumKvHeads) is int heads)
                 values = LlamaRowPermutation.Permute(values, (int)shape[0], shape.Length > 1 ? (int)shape[1] : 1, heads);
             w.AddTensor(gguf, plan[gguf], shape, values);
-            progress?.Report((++done, parameters.Count));
+            progress?.Report((++done, weights.Count));
         }
         return plan;
     }
 
+    /// <summary>
+    /// Every weight of the model by its Hugging Face name, with its shape and how to read it:
+    /// the parameters, and the weights of quantized layers (NF4, intK, GPTQ), which are not
+    /// parameters and are dequantized one at a time when read - so a quantized checkpoint
+    /// exports whole, requantized to the file type's blocks.
+    /// </summary>
+    static IEnumerable<(string Name, long[] Shape, Func<Tensor> Read)> Weights(QuantTune.Models.Transformer.CausalLM model)
+    {
+        foreach (var (name, p) in model.named_parameters()) yield return (name, p.shape, () => p);
+        foreach (var (name, module) in model.named_modules())
+            if (module is QuantTune.Quantization.Layers.QuantizedLinear q)
+                yield return (name + ".weight", q.Weight.Shape, () => q.Weight.Dequantize(ScalarType.Float32));
+    }
     /// <summary>The hyperparameters <see cref="GgufMixture"/> reads, from <paramref name="config"/>.</summary>
     public static LlamaMixtureModel MixtureModel(ModelConfig config) => new(config.NumLayers, config.NumHeads, config.NumKvHeads);
 }

@@ -6,6 +6,21 @@ namespace QuantTune.Tests.Formats.Gguf;
 
 public sealed class GgufLlamaTests() : TempFolderTest("qt-gguf-llama-")
 {
+    /// <summary>A quantized model exports whole: its quantized weights, which are not parameters, dequantized (once, 11 of 39 tensors were written).</summary>
+    [Fact]
+    public void AnNf4ModelExportsEveryTensorWithItsDequantizedWeights()
+    {
+        using var model = PretrainedModel.Load(TestData.TinyLlamaDir);
+        QuantTune.Quantization.Models.ModelQuantizer.QuantizeNf4DoubleQuant(model.Model);
+        var path = Path.Combine(Dir, "nf4.gguf");
+        GgufExport.Write(model, path, LlamaFileType.F32);
+        using var f = GgufFile.Open(path);
+        Assert.Equal(2 + 9 * 4 + 1, f.Tensors.Count);
+        var q = model.Model.named_modules().Single(m => m.name == "model.layers.2.mlp.down_proj").module;
+        using var expected = ((QuantTune.Quantization.Layers.QuantizedLinear)q).Weight.Dequantize();
+        Assert.Equal(expected.data<float>().ToArray(), f.ReadTensor("blk.2.ffn_down.weight"));
+    }
+
     [Fact]
     public void TinyLlamaF32ExportImportRoundTrip()
     {
