@@ -28,7 +28,7 @@ public sealed class PackedBitLinear158 : nn.Module<Tensor, Tensor>
     {
         Weight = weight;
         Gamma = gamma;
-        if (bias is not null) this.bias = new Parameter(bias.detach().clone(), requires_grad: false);
+        if (bias is not null) this.bias = new Parameter(bias.detach().clone().DetachFromDisposeScope(), requires_grad: false); // owned by this layer, not by a dispose scope its builder runs in
         RegisterComponents();
     }
 

@@ -22,7 +22,7 @@ public sealed class ActivationQuantizedLinear : nn.Module<Tensor, Tensor>
         Weight = weight;
         Mode = mode;
         Alpha = mode == ActivationMode.Static ? alpha : null;
-        if (bias is not null) this.bias = new Parameter(bias.detach().clone(), requires_grad: false);
+        if (bias is not null) this.bias = new Parameter(bias.detach().clone().DetachFromDisposeScope(), requires_grad: false); // owned by this layer, not by a dispose scope its builder runs in
         RegisterComponents();
     }
 

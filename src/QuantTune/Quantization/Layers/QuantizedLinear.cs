@@ -22,7 +22,7 @@ public sealed class QuantizedLinear : nn.Module<Tensor, Tensor>
     {
         if (weight.Shape.Length != 2) throw new ArgumentException($"a linear weight is 2-D, not [{string.Join(", ", weight.Shape)}]");
         Weight = weight;
-        if (bias is not null) this.bias = new Parameter(bias.detach().clone(), requires_grad: false);
+        if (bias is not null) this.bias = new Parameter(bias.detach().clone().DetachFromDisposeScope(), requires_grad: false); // owned by this layer, not by a dispose scope its builder runs in
         RegisterComponents();
     }
 
