@@ -49,7 +49,7 @@ public static class ProgressDisplay
             _last = now;
             double fraction = value.Total > 0 ? (double)value.Done / value.Total : 1;
             var eta = fraction > 0 ? TimeSpan.FromSeconds(now.TotalSeconds * (1 - fraction) / fraction) : TimeSpan.Zero;
-            Console.Error.WriteLine($"{description}: {fraction:P0} ({value.Done}/{value.Total}), elapsed {now:mm\\:ss}, ETA {eta:mm\\:ss}");
+            Console.Error.WriteLine($"{description}: {fraction:P0} ({value.Done}/{value.Total}), elapsed {Durations.Format(now)}, ETA {Durations.Format(eta)}");
         }
     }
 }

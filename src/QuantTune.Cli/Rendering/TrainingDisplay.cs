@@ -4,7 +4,12 @@ using Spectre.Console;
 
 namespace QuantTune.Cli.Rendering;
 
-/// <summary>Training progress with loss, learning rate and ETA: a live bar on a terminal, lines on stderr otherwise.</summary>
+/// <summary>
+/// Training progress: each phase before the first step (loading, quantizing, tokenizing,
+/// evaluating), then step, loss, learning rate and the trainer's ETA (which leaves the first
+/// step and the evaluations out of the step time); a live bar on a terminal, lines on stderr
+/// otherwise.
+/// </summary>
 public static class TrainingDisplay
 {
     public static T Run<T>(string description, bool interactive, Func<IProgress<TrainingProgress>, T> work)
@@ -12,7 +17,7 @@ public static class TrainingDisplay
         if (!interactive) return work(new Lines(description));
         T result = default!;
         AnsiConsole.Progress().AutoClear(false)
-            .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new ElapsedTimeColumn(), new RemainingTimeColumn(), new SpinnerColumn())
+            .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new ElapsedTimeColumn(), new SpinnerColumn())
             .Start(ctx =>
             {
                 var task = ctx.AddTask(Markup.Escape(description));
@@ -21,31 +26,37 @@ public static class TrainingDisplay
         return result;
     }
 
-    static string Describe(string description, TrainingProgress p) =>
-        $"{description}: step {p.Step}/{p.TotalSteps} loss {p.Loss:F4} lr {p.LearningRate:G3}" + (p.EvalLoss is double e ? $" eval ppl {Math.Exp(e):F2}" : "");
+    internal static string Describe(string description, TrainingProgress p)
+    {
+        if (p.Phase is not null) return $"{description}: {p.Phase}";
+        return $"{description}: step {p.Step}/{p.TotalSteps} loss {p.Loss:F4} lr {p.LearningRate:G3}" + (p.EvalLoss is double e ? $" eval ppl {Math.Exp(e):F2}" : "")
+            + (p.Remaining is TimeSpan left ? $" ETA {Durations.Format(left)}" : "");
+    }
 
     sealed class Live(ProgressTask task, string description) : IProgress<TrainingProgress>
     {
         public void Report(TrainingProgress p)
         {
-            task.MaxValue = p.TotalSteps;
-            task.Value = p.Step;
+            task.MaxValue = Math.Max(1, p.TotalSteps);
+            if (p.Phase is null) task.Value = p.Step;
             task.Description = Markup.Escape(Describe(description, p));
         }
     }
 
-    sealed class Lines(string description) : IProgress<TrainingProgress>
+    internal sealed class Lines(string description, TextWriter? writer = null) : IProgress<TrainingProgress>
     {
         readonly Stopwatch _clock = Stopwatch.StartNew();
+        readonly TextWriter _out = writer ?? Console.Error;
         TimeSpan? _last;
 
         public void Report(TrainingProgress p)
         {
             var now = _clock.Elapsed;
-            if (p.Step < p.TotalSteps && p.EvalLoss is null && _last is TimeSpan last && now - last < TimeSpan.FromSeconds(5)) return;
-            _last = now;
-            var eta = TimeSpan.FromSeconds(now.TotalSeconds / Math.Max(1, p.Step) * (p.TotalSteps - p.Step));
-            Console.Error.WriteLine($"{Describe(description, p)}, elapsed {now:mm\\:ss}, ETA {eta:mm\\:ss}");
+            // Phases, the first step, evaluations and the last step always; other steps every 5 s.
+            bool always = p.Phase is not null || p.Step >= p.TotalSteps || p.EvalLoss is not null || _last is null;
+            if (!always && _last is TimeSpan last && now - last < TimeSpan.FromSeconds(5)) return;
+            if (p.Phase is null) _last = now;
+            _out.WriteLine($"{Describe(description, p)}, elapsed {Durations.Format(now)}");
         }
     }
 }

@@ -85,6 +85,7 @@ public sealed class Trainer
         int timedSteps = 0;
         double lastLoss = double.NaN;
         double? evalLoss = null;
+        var eta = new TrainingEta(startStep, Options.Steps, Evaluate is null ? 0 : Options.EvalEvery);
         Model.train();
         for (int step = startStep; step < Options.Steps; step++)
         {
@@ -126,17 +127,21 @@ public sealed class Trainer
             if (measure && ProcessMemory.Peak is long peak) stepPeak = weights + gradientBytes + optimizer.StateBytes + (peak - baseline!.Value);
             // The first step of a run warms up (allocations, optimizer state); it counts only if it is the only one.
             if (step > startStep || Options.Steps - startStep == 1) { stepSeconds += stepClock.Elapsed.TotalSeconds; timedSteps++; }
+            eta.AddStep(step, stepClock.Elapsed.TotalSeconds);
+            double stepElapsed = stepClock.Elapsed.TotalSeconds;
             lastLoss = loss;
             int done = step + 1;
             evalLoss = null;
             if (Evaluate is not null && Options.EvalEvery > 0 && (done % Options.EvalEvery == 0 || done == Options.Steps))
             {
                 Model.eval();
+                var evalClock = Stopwatch.StartNew();
                 evalLoss = Evaluate();
+                eta.AddEvaluation(evalClock.Elapsed.TotalSeconds);
                 Model.train();
             }
             log.Add(new StepMetrics(done, loss, lr, gradNorm, tokens, clock.Elapsed.TotalSeconds, evalLoss));
-            progress?.Report(new TrainingProgress(done, Options.Steps, loss, lr, tokens / Math.Max(stepClock.Elapsed.TotalSeconds, 1e-9), evalLoss));
+            progress?.Report(new TrainingProgress(done, Options.Steps, loss, lr, tokens / Math.Max(stepElapsed, 1e-9), evalLoss, eta.Remaining(done)));
             if (Options.CheckpointEvery > 0 && done % Options.CheckpointEvery == 0 && done < Options.Steps)
                 SaveCheckpoint(done, epoch, batchInEpoch, trainable, optimizer, loss);
         }

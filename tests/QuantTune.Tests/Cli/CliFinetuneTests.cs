@@ -20,6 +20,10 @@ public sealed class CliFinetuneTests() : TempFolderTest("qt-cli-ft-")
         Assert.Equal(0, r.ExitCode);
         var summary = JsonDocument.Parse(r.Stdout).RootElement;
         Assert.Equal("qlora", summary.GetProperty("method").GetString());
+        // Each phase before the first step is shown, in order, on stderr.
+        int Index(string text) { int i = r.Stderr.IndexOf(text, StringComparison.Ordinal); Assert.True(i >= 0, $"'{text}' not in:\n{r.Stderr}"); return i; }
+        Assert.True(Index("qlora: loading") < Index("qlora: quantizing the backbone") && Index("quantizing the backbone") < Index("qlora: reading and tokenizing")
+            && Index("reading and tokenizing") < Index("held-out perplexity before") && Index("held-out perplexity before") < Index("step 1/4"));
         var adapter = summary.GetProperty("result_directory").GetString()!;
         Assert.True(File.Exists(Path.Combine(adapter, "adapter_config.json")));
         Assert.True(File.Exists(Path.Combine(run, "loss.png")));

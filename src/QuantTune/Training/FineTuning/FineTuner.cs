@@ -38,12 +38,18 @@ public static class FineTuner
             throw new QuantTuneException($"--qat-learnable-scales: the base under a {r.Method.ToString().ToLowerInvariant()} adapter is frozen, so its scales cannot train; use --method full");
         FineTunePrecision.Check(r);
         var device = FineTunePrecision.DeviceOf(r);
+        void Phase(string what) => progress?.Report(TrainingProgress.Starting(what, r.Training.Steps));
+        Phase($"loading {r.ModelDirectory}");
         using var pm = PretrainedModel.Load(r.ModelDirectory, r.DType, device);
         var model = pm.Model;
         long total = model.ParameterCount();
         var original = new HashSet<Parameter>(model.parameters(), ReferenceEqualityComparer.Instance);
         if (r.Method.QuantizesBackbone())
+        {
+            Phase("quantizing the backbone to NF4 (double quantization)");
             ModelQuantizer.QuantizeNf4DoubleQuant(model);
+        }
+        Phase($"reading and tokenizing {r.DataFile}");
         var data = FineTuneData.Load(r, pm.Tokenizer);
         model.model.GradientCheckpointing = r.GradientCheckpointing && r.Method != FineTuneMethod.Qst; // QST's backbone runs without autograd anyway
         var (trainModule, forward, save) = Apply(r, pm, qat);
@@ -56,6 +62,7 @@ public static class FineTuner
 
         var evalBatcher = new Batcher(data.Eval, r.Training.BatchSize, Batcher.PadIdFor(pm.Tokenizer), 0, shuffle: false);
         double EvalLoss() => MeanLoss(forward, evalBatcher, device);
+        Phase($"held-out perplexity before training ({data.Eval.Count} examples)");
         double before = Math.Exp(EvalLoss());
 
         var trainer = new Trainer
@@ -72,7 +79,9 @@ public static class FineTuner
         var result = trainer.Run(r.Resume, progress, cancel);
         // Saved first, so that nothing trained is lost whatever comes after; the trainer's
         // evaluation at the last step, when it made one, is the "after" figure.
+        Phase("saving the result");
         var resultDir = save(r.OutputDirectory);
+        if (result.FinalEvalLoss is null) Phase("held-out perplexity after training");
         double after = Math.Exp(result.FinalEvalLoss ?? EvalLoss());
         var note = r.Optimizer.StartsWith("paged") && !cuda.is_available()
             ? "paged AdamW: paging has no effect on CPU (optimizer state and parameters already share host memory)" : null;
