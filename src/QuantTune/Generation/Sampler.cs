@@ -1,3 +1,4 @@
+using QuantTune.Runtime;
 using static TorchSharp.torch;
 
 namespace QuantTune.Generation;
@@ -21,20 +22,20 @@ public sealed class Sampler : IDisposable
         using var scope = NewDisposeScope();
         var l = logits.to_type(ScalarType.Float32).cpu();
         if (_options.Greedy) return (int)l.argmax().item<long>();
-        l = l / _options.Temperature;
+        l = l.DividedBy(_options.Temperature);
         if (_options.TopK > 0 && _options.TopK < l.shape[0])
         {
             var kth = l.topk(_options.TopK).values[-1];
-            l = l.masked_fill(l < kth, double.NegativeInfinity);
+            l = l.MaskedFill(l < kth, double.NegativeInfinity);
         }
         if (_options.TopP < 1.0)
         {
             var (sorted, order) = l.sort(descending: true);
             var cumulative = sorted.softmax(-1).cumsum(-1);
             // Drop a token when the tokens ranked above it already reach top-p (the first always stays).
-            var drop = (cumulative - sorted.softmax(-1)) >= _options.TopP;
+            var drop = (cumulative - sorted.softmax(-1)).AtLeast(_options.TopP);
             var dropInOriginalOrder = zeros_like(drop).scatter(0, order, drop);
-            l = l.masked_fill(dropInOriginalOrder, double.NegativeInfinity);
+            l = l.MaskedFill(dropInOriginalOrder, double.NegativeInfinity);
         }
         var probabilities = l.softmax(-1);
         return (int)probabilities.multinomial(1, generator: _generator).item<long>();

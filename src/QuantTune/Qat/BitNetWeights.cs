@@ -1,3 +1,4 @@
+using QuantTune.Runtime;
 using static TorchSharp.torch;
 
 namespace QuantTune.Qat;
@@ -19,8 +20,8 @@ public static class BitNetWeights
     {
         using var scope = NewDisposeScope();
         using var _ = no_grad();
-        var gamma = w.abs().mean().clamp_min(Epsilon);
-        var codes = (w / gamma).clamp(-1, 1).round();
+        var gamma = w.abs().mean().ClampedMin(Epsilon);
+        var codes = (w / gamma).Clamped(-1, 1).round();
         return (codes.MoveToOuterDisposeScope(), gamma.MoveToOuterDisposeScope());
     }
 
@@ -32,9 +33,9 @@ public static class BitNetWeights
     {
         using var scope = NewDisposeScope();
         using var _ = no_grad();
-        var beta = w.abs().mean().clamp_min(Epsilon);
+        var beta = w.abs().mean().ClampedMin(Epsilon);
         var centred = w - w.mean();
-        var codes = where(centred > 0, ones_like(w), -ones_like(w));
+        var codes = where(centred.GreaterThan(0), ones_like(w), -ones_like(w));
         return (codes.MoveToOuterDisposeScope(), beta.MoveToOuterDisposeScope());
     }
 }

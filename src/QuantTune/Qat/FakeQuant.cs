@@ -1,5 +1,6 @@
 using QuantTune.Diagnostics;
 using QuantTune.Quantization;
+using QuantTune.Runtime;
 using static TorchSharp.torch;
 
 namespace QuantTune.Qat;
@@ -25,7 +26,7 @@ public static class FakeQuant
     public static Tensor Ste(Tensor x, Tensor quantized)
     {
         using var scope = NewDisposeScope();
-        return (x + (quantized - x).detach()).MoveToOuterDisposeScope();
+        return x.Plus((quantized - x).detach()).MoveToOuterDisposeScope();
     }
 
     /// <summary>
@@ -60,7 +61,7 @@ public static class FakeQuant
         using var scope = NewDisposeScope();
         using var _ = no_grad();
         var absmax = granularity == QuantGranularity.PerTensor ? x.abs().max() : x.abs().amax([-1], keepdim: true);
-        return (absmax / MaxCode(bits)).clamp_min(MinScale).MoveToOuterDisposeScope();
+        return absmax.DividedBy(MaxCode(bits)).ClampedMin(MinScale).MoveToOuterDisposeScope();
     }
 
     /// <summary>
@@ -76,7 +77,7 @@ public static class FakeQuant
         int qmax = MaxCode(bits);
         var s = scale ?? AbsmaxScale(x, bits, granularity);
         var v = x / s;
-        var clamped = v.clamp(-qmax, qmax);
+        var clamped = v.Clamped(-qmax, qmax);
         // Clipping off: the value is clamped but the gradient passes as if it were not.
         var inRange = clip ? clamped : Ste(v, clamped);
         var rounded = Ste(inRange, inRange.round());

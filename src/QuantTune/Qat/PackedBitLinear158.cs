@@ -1,4 +1,5 @@
 using QuantTune.Diagnostics;
+using QuantTune.Runtime;
 using Linear = QuantTune.Models.Layers.Linear;
 using Parameter = TorchSharp.Modules.Parameter;
 using static TorchSharp.torch;
@@ -57,7 +58,7 @@ public sealed class PackedBitLinear158 : nn.Module<Tensor, Tensor>
         using (no_grad())
         {
             var w = linear.weight.detach().to(ScalarType.Float32, CPU);
-            var g = w.abs().max().clamp_min(BitNetWeights.Epsilon);
+            var g = w.abs().max().ClampedMin(BitNetWeights.Epsilon);
             var codes = (w / g).round();
             if (!(codes * g).eq(w).all().item<bool>())
                 throw new QuantTuneException($"{path}: the weight holds values other than −γ, 0 and γ (γ = {g.item<float>()}); it is not a BitNet b1.58 layer");
@@ -70,7 +71,7 @@ public sealed class PackedBitLinear158 : nn.Module<Tensor, Tensor>
     {
         using var scope = NewDisposeScope();
         var y = TernaryKernel.Apply(input, Weight, Gamma);
-        if (bias is not null) y = y + bias.to_type(ScalarType.Float32).cpu();
+        if (bias is not null) y = y.Plus(bias.to_type(ScalarType.Float32).cpu());
         return y.to(input.dtype, input.device).MoveToOuterDisposeScope();
     }
 }

@@ -1,6 +1,7 @@
 using QuantTune.Diagnostics;
 using Linear = QuantTune.Models.Layers.Linear;
 using QuantTune.Quantization;
+using QuantTune.Runtime;
 using Parameter = TorchSharp.Modules.Parameter;
 using static TorchSharp.torch;
 
@@ -65,7 +66,7 @@ public sealed class QatLinear : FakeQuantLinear
         var w = Blocked(weight.detach());
         var s = weight_scale?.detach() ?? FakeQuant.AbsmaxScale(w, Options.Bits, Granularity);
         int qmax = FakeQuant.MaxCode(Options.Bits);
-        return ((w / s).clamp(-qmax, qmax).round() * s).reshape(weight.shape).MoveToOuterDisposeScope();
+        return ((w / s).Clamped(-qmax, qmax).round() * s).reshape(weight.shape).MoveToOuterDisposeScope();
     }
 
     public override Tensor QuantizeInput(Tensor input) =>

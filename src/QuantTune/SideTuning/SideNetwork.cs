@@ -1,6 +1,7 @@
 using QuantTune.Models.Config;
 using QuantTune.Models.Layers;
 using QuantTune.Models.Transformer;
+using QuantTune.Runtime;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -37,8 +38,8 @@ public sealed class SideNetwork : nn.Module
         downsamplers = new ModuleList<Downsampler>(Enumerable.Range(0, fed + 1).Select(_ => new Downsampler(qst, backbone.HiddenSize, generator)).ToArray());
         layers = new ModuleList<DecoderLayer>(Enumerable.Range(0, fed).Select(_ => new DecoderLayer(Config, ScalarType.Float32, CPU)).ToArray());
         foreach (var l in layers) InitDecoderLayer(l, generator);
-        gates = new Parameter(full([fed, Config.HiddenSize], qst.GateInit));
-        mix = new Parameter(full([backbone.HiddenSize], qst.MixInit));
+        gates = new Parameter(PinnedScalarMath.Full([fed, Config.HiddenSize], qst.GateInit));
+        mix = new Parameter(PinnedScalarMath.Full([backbone.HiddenSize], qst.MixInit));
         norm = new RmsNorm(Config.HiddenSize, backbone.RmsNormEps, ScalarType.Float32);
         up = new QtLinear(Config.HiddenSize, backbone.HiddenSize, true, ScalarType.Float32);
         up.ResetParameters(generator);
@@ -62,7 +63,7 @@ public sealed class SideNetwork : nn.Module
     {
         using var scope = NewDisposeScope();
         var z = gates[k].sigmoid();
-        var mixed = (1 - z) * downsamplers[k + 1].forward(h) + z * side;
+        var mixed = (z.SubtractedFrom(1) * downsamplers[k + 1].forward(h)).Plus(z * side);
         return layers[k].Forward(mixed, cos, sin, k, 0, null).MoveToOuterDisposeScope();
     }
 
@@ -71,7 +72,7 @@ public sealed class SideNetwork : nn.Module
     {
         using var scope = NewDisposeScope();
         var l = mix.sigmoid();
-        return ((1 - l) * up.forward(norm.forward(side)) + l * backboneNormed).MoveToOuterDisposeScope();
+        return (l.SubtractedFrom(1) * up.forward(norm.forward(side))).Plus(l * backboneNormed).MoveToOuterDisposeScope();
     }
 
     public (Tensor Cos, Tensor Sin) RopeTables(long length) => _rope.CosSin(0, length, ScalarType.Float32);

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using QuantTune.Diagnostics;
+using QuantTune.Runtime;
 using QuantTune.Training.Checkpoints;
 using QuantTune.Training.Memory;
 using QuantTune.Training.Metrics;
@@ -115,9 +116,9 @@ public sealed class Trainer
                     throw new TrainingDivergedException($"the loss became {value} at step {step + 1} (learning rate {lr:G3}); training stopped. " +
                         (TrainingCheckpoint.Exists(OutputDirectory) ? $"The last good checkpoint is kept in {TrainingCheckpoint.PathIn(OutputDirectory)}. " : "") +
                         "Lower --lr or --max-grad-norm.");
-                (microLoss / Options.GradientAccumulation).backward();
+                microLoss.DividedBy(Options.GradientAccumulation).backward();
                 loss += value / Options.GradientAccumulation;
-                tokens += batch.Labels.ne(QuantTune.Training.Data.TokenizedExample.Ignore).sum().item<long>();
+                tokens += batch.Labels.NotEqualTo(QuantTune.Training.Data.TokenizedExample.Ignore).sum().item<long>();
             }
             double gradNorm = Options.MaxGradNorm > 0
                 ? GradientClipping.ClipGradNorm(trainable.Select(p => p.parameter), Options.MaxGradNorm)

@@ -1,3 +1,4 @@
+using QuantTune.Runtime;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 
@@ -23,8 +24,8 @@ public sealed class RmsNorm : nn.Module<Tensor, Tensor>
     {
         using var scope = NewDisposeScope();
         var h = x.to_type(ScalarType.Float32);
-        var variance = h.pow(2).mean([-1], keepdim: true);
-        h = h * rsqrt(variance + _eps);
+        var variance = h.Power(2).mean([-1], keepdim: true);
+        h = h * rsqrt(variance.Plus(_eps));
         return (weight * h.to_type(x.dtype)).MoveToOuterDisposeScope();
     }
 }

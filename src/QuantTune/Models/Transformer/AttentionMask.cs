@@ -1,3 +1,4 @@
+using QuantTune.Runtime;
 using static TorchSharp.torch;
 
 namespace QuantTune.Models.Transformer;
@@ -15,11 +16,11 @@ public static class AttentionMask
     public static Tensor Causal(long past, long length, int? window, ScalarType dtype, Device device)
     {
         using var scope = NewDisposeScope();
-        var q = arange(past, past + length, ScalarType.Int64, device).unsqueeze(1);
-        var k = arange(0, past + length, ScalarType.Int64, device).unsqueeze(0);
+        var q = PinnedScalarMath.Arange(past, past + length, ScalarType.Int64, device).unsqueeze(1);
+        var k = PinnedScalarMath.Arange(0, past + length, ScalarType.Int64, device).unsqueeze(0);
         var blocked = k > q;
-        if (window is int w) blocked = blocked.logical_or(k <= q - w);
-        return zeros([length, past + length], dtype, device).masked_fill(blocked, double.NegativeInfinity).MoveToOuterDisposeScope();
+        if (window is int w) blocked = blocked.logical_or(k <= q.Minus(w));
+        return zeros([length, past + length], dtype, device).MaskedFill(blocked, double.NegativeInfinity).MoveToOuterDisposeScope();
     }
 
     /// <summary>Whether plain is_causal attention is exact for this step.</summary>

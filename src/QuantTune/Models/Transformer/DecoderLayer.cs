@@ -1,5 +1,6 @@
 using QuantTune.Models.Config;
 using QuantTune.Models.Layers;
+using QuantTune.Runtime;
 using static TorchSharp.torch;
 
 namespace QuantTune.Models.Transformer;
@@ -23,8 +24,8 @@ public sealed class DecoderLayer : nn.Module
     public Tensor Forward(Tensor x, Tensor cos, Tensor sin, int layerIndex, long past, KvCache? cache)
     {
         using var scope = NewDisposeScope();
-        var h = x + self_attn.Forward(input_layernorm.forward(x), cos, sin, layerIndex, past, cache);
-        var output = h + mlp.forward(post_attention_layernorm.forward(h));
+        var h = x.Plus(self_attn.Forward(input_layernorm.forward(x), cos, sin, layerIndex, past, cache));
+        var output = h.Plus(mlp.forward(post_attention_layernorm.forward(h)));
         return output.MoveToOuterDisposeScope();
     }
 }

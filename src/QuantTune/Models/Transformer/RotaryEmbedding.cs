@@ -1,4 +1,5 @@
 using QuantTune.Models.Config;
+using QuantTune.Runtime;
 using static TorchSharp.torch;
 
 namespace QuantTune.Models.Transformer;
@@ -16,8 +17,8 @@ public sealed class RotaryEmbedding : IDisposable
     public RotaryEmbedding(RopeConfig rope, int headDim, Device device)
     {
         using var scope = NewDisposeScope();
-        var exponent = arange(0, headDim, 2, ScalarType.Int64).to_type(ScalarType.Float32) / headDim;
-        var invFreq = 1.0 / pow(rope.Theta, exponent);
+        var exponent = PinnedScalarMath.Arange(0, headDim, 2, ScalarType.Int64).to_type(ScalarType.Float32).DividedBy(headDim);
+        var invFreq = pow(rope.Theta, exponent).Dividing(1.0);
         _positionScale = 1.0;
         if (rope.Type == "linear") _positionScale = 1.0 / rope.Factor;
         else if (rope.Type == "llama3") invFreq = Llama3Scale(invFreq, rope);
@@ -29,11 +30,11 @@ public sealed class RotaryEmbedding : IDisposable
     {
         double lowWavelen = rope.OriginalMaxPositionEmbeddings / rope.LowFreqFactor;
         double highWavelen = rope.OriginalMaxPositionEmbeddings / rope.HighFreqFactor;
-        var wavelen = 2 * Math.PI / invFreq;
-        var scaled = where(wavelen > lowWavelen, invFreq / rope.Factor, invFreq);
-        var smooth = (rope.OriginalMaxPositionEmbeddings / wavelen - rope.LowFreqFactor) / (rope.HighFreqFactor - rope.LowFreqFactor);
-        var smoothed = (1 - smooth) * scaled / rope.Factor + smooth * scaled;
-        var isMedium = (wavelen >= highWavelen).logical_and(wavelen <= lowWavelen);
+        var wavelen = invFreq.Dividing(2 * Math.PI);
+        var scaled = where(wavelen.GreaterThan(lowWavelen), invFreq.DividedBy(rope.Factor), invFreq);
+        var smooth = wavelen.Dividing(rope.OriginalMaxPositionEmbeddings).Minus(rope.LowFreqFactor).DividedBy(rope.HighFreqFactor - rope.LowFreqFactor);
+        var smoothed = (smooth.SubtractedFrom(1) * scaled).DividedBy(rope.Factor).Plus(smooth * scaled);
+        var isMedium = wavelen.AtLeast(highWavelen).logical_and(wavelen.AtMost(lowWavelen));
         return where(isMedium, smoothed, scaled);
     }
 
@@ -41,7 +42,7 @@ public sealed class RotaryEmbedding : IDisposable
     public (Tensor Cos, Tensor Sin) CosSin(long start, long length, ScalarType dtype)
     {
         using var scope = NewDisposeScope();
-        var positions = arange(start, start + length, ScalarType.Int64, _invFreq.device).to_type(ScalarType.Float32) * _positionScale;
+        var positions = PinnedScalarMath.Arange(start, start + length, ScalarType.Int64, _invFreq.device).to_type(ScalarType.Float32).Times(_positionScale);
         var freqs = positions.unsqueeze(1).matmul(_invFreq.unsqueeze(0));
         var emb = cat([freqs, freqs], -1);
         var cos = emb.cos().to_type(dtype);
@@ -57,7 +58,7 @@ public sealed class RotaryEmbedding : IDisposable
         var x1 = x.narrow(-1, 0, half);
         var x2 = x.narrow(-1, half, half);
         var rotated = cat([-x2, x1], -1);
-        return (x * cos + rotated * sin).MoveToOuterDisposeScope();
+        return (x * cos).Plus(rotated * sin).MoveToOuterDisposeScope();
     }
 
     public void Dispose() => _invFreq.Dispose();

@@ -1,4 +1,5 @@
 using QuantTune.Models.Layers;
+using QuantTune.Runtime;
 using static TorchSharp.torch;
 
 namespace QuantTune.Models.Transformer;
@@ -28,7 +29,7 @@ public static class WeightInit
                     Normal(e.weight, std, generator);
                     break;
                 case RmsNorm n:
-                    n.weight.fill_(1.0);
+                    n.weight.FillInPlace(1.0);
                     break;
             }
         }

@@ -1,3 +1,4 @@
+using QuantTune.Runtime;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 
@@ -28,6 +29,6 @@ public sealed class BitFitLinear : nn.Module<Tensor, Tensor>
     {
         using var scope = NewDisposeScope();
         var y = base_layer.forward(x);
-        return (y + bias.to_type(y.dtype)).MoveToOuterDisposeScope();
+        return y.Plus(bias.to_type(y.dtype)).MoveToOuterDisposeScope();
     }
 }

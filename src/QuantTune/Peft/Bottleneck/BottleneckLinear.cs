@@ -1,5 +1,6 @@
 using QuantTune.Models.Layers;
 using QuantTune.Peft.Common;
+using QuantTune.Runtime;
 using static TorchSharp.torch;
 
 namespace QuantTune.Peft.Bottleneck;
@@ -36,6 +37,6 @@ public sealed class BottleneckLinear : nn.Module<Tensor, Tensor>
         using var scope = NewDisposeScope();
         var h = base_layer.forward(x);
         var z = adapter_up.forward(nn.functional.gelu(adapter_down.forward(h.to_type(adapter_down.weight.dtype))));
-        return (h + z.to_type(h.dtype)).MoveToOuterDisposeScope();
+        return h.Plus(z.to_type(h.dtype)).MoveToOuterDisposeScope();
     }
 }

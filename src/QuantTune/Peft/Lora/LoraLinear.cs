@@ -2,6 +2,7 @@ using QuantTune.Diagnostics;
 using QuantTune.Models.Layers;
 using QuantTune.Qat;
 using QuantTune.Quantization.Layers;
+using QuantTune.Runtime;
 using TorchSharp;
 using Parameter = TorchSharp.Modules.Parameter;
 using Linear = QuantTune.Models.Layers.Linear;
@@ -99,7 +100,7 @@ public sealed class LoraLinear : nn.Module<Tensor, Tensor>
         Tensor delta;
         if (lora_magnitude_vector is null)
         {
-            delta = update * Scaling;
+            delta = update.Times(Scaling);
         }
         else
         {
@@ -113,13 +114,13 @@ public sealed class LoraLinear : nn.Module<Tensor, Tensor>
             var bias = BaseBias;
             var wx = !ReferenceEquals(dropped, input) ? nn.functional.linear(dropped, weight)
                 : (bias is null ? result : result - bias).to_type(LoraDType);
-            delta = (scale - 1) * wx + scale * update * Scaling;
+            delta = (scale.Minus(1) * wx).Plus((scale * update).Times(Scaling));
         }
-        return (result + delta.to_type(result.dtype)).MoveToOuterDisposeScope();
+        return result.Plus(delta.to_type(result.dtype)).MoveToOuterDisposeScope();
     }
 
     /// <summary>s·B·A [out, in] in the adapter's dtype.</summary>
-    public Tensor DeltaWeight() => matmul(lora_B.weight, lora_A.weight) * Scaling;
+    public Tensor DeltaWeight() => matmul(lora_B.weight, lora_A.weight).Times(Scaling);
 
     /// <summary>
     /// Folds the update into the base weight (LoRA: W ← W + s·BA; DoRA: W ← m/‖W + s·BA‖ ⊙ (W + s·BA)),
@@ -133,7 +134,7 @@ public sealed class LoraLinear : nn.Module<Tensor, Tensor>
         using var scope = NewDisposeScope();
         using var _ = no_grad();
         var w = weight.to_type(LoraDType);
-        var sum = w + DeltaWeight();
+        var sum = w.Plus(DeltaWeight());
         if (lora_magnitude_vector is not null)
         {
             var norm = RowNorm(w, DeltaWeight());
@@ -185,5 +186,5 @@ public sealed class LoraLinear : nn.Module<Tensor, Tensor>
     };
 
     /// <summary>‖W + ΔW‖ per output row (PEFT's <c>get_weight_norm</c>: the L2 norm over the input dimension).</summary>
-    static Tensor RowNorm(Tensor weight, Tensor delta) => (weight + delta).norm(1, false, 2);
+    static Tensor RowNorm(Tensor weight, Tensor delta) => weight.Plus(delta).norm(1, false, 2);
 }

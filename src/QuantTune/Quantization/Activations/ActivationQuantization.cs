@@ -1,3 +1,4 @@
+using QuantTune.Runtime;
 using static TorchSharp.torch;
 
 namespace QuantTune.Quantization.Activations;
@@ -22,7 +23,7 @@ public static class ActivationQuantization
         using var scope = NewDisposeScope();
         Tensor scale;
         if (alpha is float a) scale = tensor(127f / Math.Max(a, 1e-12f), x.dtype, x.device);
-        else scale = 127f / x.abs().amax([-1], keepdim: true).clamp_min(1e-12f);
-        return ((x * scale).round().clamp(-127, 127) / scale).MoveToOuterDisposeScope();
+        else scale = x.abs().amax([-1], keepdim: true).ClampedMin(1e-12f).Dividing(127f);
+        return ((x * scale).round().Clamped(-127, 127) / scale).MoveToOuterDisposeScope();
     }
 }

@@ -1,4 +1,5 @@
 using QuantTune.Quantization.Layers;
+using QuantTune.Runtime;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 
@@ -31,7 +32,7 @@ public sealed class ActivationQuantizedLinear : nn.Module<Tensor, Tensor>
         using var scope = NewDisposeScope();
         var x = ActivationQuantization.FakeQuantize(input, Alpha);
         var y = DequantizingMatmul.Apply(x, Weight);
-        if (bias is not null) y = y + bias.to_type(y.dtype);
+        if (bias is not null) y = y.Plus(bias.to_type(y.dtype));
         return y.MoveToOuterDisposeScope();
     }
 

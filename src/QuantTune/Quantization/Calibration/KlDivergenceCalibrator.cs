@@ -1,4 +1,5 @@
 using QuantTune.Diagnostics;
+using QuantTune.Runtime;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -41,18 +42,18 @@ public sealed class KlDivergenceCalibrator : IClipCalibrator
         var x = values.to_type(ScalarType.Float32);
         var absolute = x.abs();
         var absMax = absolute.amax(new long[] { 1 });
-        double top = absolute.max().ToDouble();
+        double top = absolute.max().item<float>(); // as ToDouble() reads it, without its short-lived Scalar
         double ratio = 1;
         if (top > 0 && double.IsFinite(top))
         {
             // Bin k holds |x| in [k·w, (k+1)·w) with w = max|x| / Bins; max|x| itself goes in the last bin.
-            var index = absolute.flatten().mul(Bins / top).floor_().clamp_(0, Bins - 1).to_type(ScalarType.Int64);
+            var index = absolute.flatten().Times(Bins / top).floor_().ClampedInPlace(0, Bins - 1).to_type(ScalarType.Int64);
             var histogram = index.bincount(null, Bins).to_type(ScalarType.Float64).cpu().data<double>().ToArray();
             int levels = 1 << (bits - 1);
             int kept = BestBinCount(histogram, levels);
             ratio = Math.Min(1.0, (kept + 0.5) / Bins); // α / max|x| with α = (i + 0.5)·(max|x| / Bins)
         }
-        var alpha = absMax.mul(ratio);
+        var alpha = absMax.Times(ratio);
         if (symmetric) return ClipRange.Symmetric(alpha).MoveToOuterDisposeScope();
         var lo = maximum(x.amin(new long[] { 1 }), alpha.neg());
         var hi = maximum(minimum(x.amax(new long[] { 1 }), alpha), lo);

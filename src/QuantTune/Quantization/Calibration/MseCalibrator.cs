@@ -1,5 +1,6 @@
 using QuantTune.Diagnostics;
 using QuantTune.Quantization.Integer;
+using QuantTune.Runtime;
 using static TorchSharp.torch;
 
 namespace QuantTune.Quantization.Calibration;
@@ -47,16 +48,16 @@ public sealed class MseCalibrator : IClipCalibrator
         var min = x.amin(new long[] { 1 });
         var max = x.amax(new long[] { 1 });
         var mode = symmetric ? IntegerMode.Absmax : IntegerMode.ZeroPoint;
-        var bestError = full_like(absMax, double.PositiveInfinity);
+        var bestError = absMax.FullLike(double.PositiveInfinity);
         var bestRatio = ones_like(absMax);
         foreach (var ratio in Ratios)
         {
             using var step = NewDisposeScope();
-            var (lo, hi) = Range(absMax.mul(ratio), min, max, symmetric);
-            var error = IntegerMath.FakeQuantize(x, lo, hi, bits, mode).sub_(x).pow_(2).mean(new long[] { 1 });
+            var (lo, hi) = Range(absMax.Times(ratio), min, max, symmetric);
+            var error = IntegerMath.FakeQuantize(x, lo, hi, bits, mode).sub_(x).PowerInPlace(2).mean(new long[] { 1 });
             var better = error.lt(bestError);
             bestError.copy_(where(better, error, bestError));
-            bestRatio.copy_(where(better, full_like(bestRatio, ratio), bestRatio));
+            bestRatio.copy_(where(better, bestRatio.FullLike(ratio), bestRatio));
         }
         var (low, high) = Range(absMax.mul(bestRatio), min, max, symmetric);
         return new ClipRange(low, high).MoveToOuterDisposeScope();

@@ -1,5 +1,6 @@
 using System.Globalization;
 using QuantTune.Diagnostics;
+using QuantTune.Runtime;
 using static TorchSharp.torch;
 
 namespace QuantTune.Quantization.Calibration;
@@ -47,7 +48,7 @@ public sealed class PercentileCalibrator : IClipCalibrator
         double fraction = position - below;
         var sorted = x.sort(1).Values;
         var low = sorted.select(1, below);
-        var result = fraction == 0 ? low.clone() : low.add(sorted.select(1, above).sub(low).mul_(fraction));
+        var result = fraction == 0 ? low.clone() : low.Plus(sorted.select(1, above).sub(low).TimesInPlace(fraction));
         return result.MoveToOuterDisposeScope();
     }
 }

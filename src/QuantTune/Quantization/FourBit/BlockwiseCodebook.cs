@@ -1,3 +1,4 @@
+using QuantTune.Runtime;
 using static TorchSharp.torch;
 
 namespace QuantTune.Quantization.FourBit;
@@ -22,8 +23,8 @@ public static class BlockwiseCodebook
             : cat([flat, zeros(padded - n, device: flat.device)]).view(blocks, blockSize);
         var absmax = groups.abs().amax([1]);
         // An all-zero block has absmax 0: scale by 0 instead of producing NaN from 1/0.
-        var inverse = where(absmax > 0, 1.0f / absmax, zeros_like(absmax));
-        var scaled = (groups * inverse.unsqueeze(1)).clamp(-1, 1).flatten().narrow(0, 0, n);
+        var inverse = where(absmax.GreaterThan(0), absmax.Dividing(1.0f), zeros_like(absmax));
+        var scaled = (groups * inverse.unsqueeze(1)).Clamped(-1, 1).flatten().narrow(0, 0, n);
         var codes = NearestIndex(scaled, codebook);
         return (codes.MoveToOuterDisposeScope(), absmax.MoveToOuterDisposeScope());
     }
@@ -62,7 +63,7 @@ public static class BlockwiseCodebook
         for (int k = 0; k < midpoints.Length; k++)
         {
             if (distinct[k].Index < distinct[k + 1].Index) continue;
-            var atTie = values.eq(midpoints[k]);
+            var atTie = values.EqualTo(midpoints[k]);
             codes = where(atTie, tensor((byte)distinct[k + 1].Index, device: values.device), codes);
         }
         return codes.MoveToOuterDisposeScope();

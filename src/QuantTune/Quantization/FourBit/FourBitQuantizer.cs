@@ -1,4 +1,5 @@
 using QuantTune.Diagnostics;
+using QuantTune.Runtime;
 using static TorchSharp.torch;
 
 namespace QuantTune.Quantization.FourBit;
@@ -47,7 +48,7 @@ public sealed class FourBitQuantizer : IQuantizer
         else
         {
             float offset = absmax.mean().item<float>();
-            var centred = absmax - offset;
+            var centred = absmax.Minus(offset);
             var (nestedCodes, nestedAbsmax) = BlockwiseCodebook.Quantize(centred, DynamicMap.Signed, NestedBlockSize);
             var nested = new NestedAbsmax(nestedCodes, nestedAbsmax, tensor(DynamicMap.Signed, device: x.device), NestedBlockSize, offset);
             result = new FourBitTensor(x.shape, Type, BlockSize, originalDType, packed, null, quantMap, nested);

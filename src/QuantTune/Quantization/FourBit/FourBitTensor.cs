@@ -110,7 +110,7 @@ public sealed class FourBitTensor : QuantizedTensor
         {
             using var scope = NewDisposeScope();
             var map = _quantMap.to_type(ScalarType.Float32);
-            var b = arange(256, ScalarType.Int64, map.device);
+            var b = PinnedScalarMath.Arange(256, ScalarType.Int64, map.device);
             _pairTable = stack([map.index_select(0, b.bitwise_right_shift(4)), map.index_select(0, b.bitwise_and(15))], 1).DetachFromDisposeScope();
         }
         return _pairTable;

@@ -1,3 +1,4 @@
+using QuantTune.Runtime;
 using static TorchSharp.torch;
 
 namespace QuantTune.Quantization.FourBit;
@@ -13,8 +14,8 @@ public sealed record NestedAbsmax(Tensor Codes, Tensor Constants, Tensor Map, in
     {
         using var scope = NewDisposeScope();
         var codes = Codes.narrow(0, start, count).to_type(ScalarType.Int64);
-        var blockOf = arange(start, start + count, ScalarType.Int64, Codes.device).floor_divide(BlockSize);
-        var values = Map.index_select(0, codes) * Constants.index_select(0, blockOf) + Offset;
+        var blockOf = PinnedScalarMath.Arange(start, start + count, ScalarType.Int64, Codes.device).FloorDividedBy(BlockSize);
+        var values = (Map.index_select(0, codes) * Constants.index_select(0, blockOf)).Plus(Offset);
         return values.MoveToOuterDisposeScope();
     }
 }

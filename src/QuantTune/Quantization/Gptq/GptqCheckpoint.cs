@@ -4,6 +4,7 @@ using QuantTune.Formats.Safetensors;
 using QuantTune.Quantization.Integer;
 using QuantTune.Quantization.Layers;
 using QuantTune.Quantization.Models;
+using QuantTune.Runtime;
 using static TorchSharp.torch;
 
 namespace QuantTune.Quantization.Gptq;
@@ -62,16 +63,16 @@ public static class GptqCheckpoint
     public static IEnumerable<KeyValuePair<string, Tensor>> Entries(string path, GptqTensor weight)
     {
         int bits = weight.Bits, half = 1 << (bits - 1);
-        var codes = weight.SignedCodes(0, weight.Rows).to_type(ScalarType.Int64).add_(half);
+        var codes = weight.SignedCodes(0, weight.Rows).to_type(ScalarType.Int64).PlusInPlace(half);
         var zeros = weight.ZeroPoint is null
-            ? full(weight.Rows, weight.Groups, (long)half, ScalarType.Int64)
-            : weight.ZeroPoint.to_type(ScalarType.Int64).add(half);
+            ? PinnedScalarMath.Full([weight.Rows, weight.Groups], (long)half, ScalarType.Int64)
+            : weight.ZeroPoint.to_type(ScalarType.Int64).Plus(half);
         long smallest = zeros.min().item<long>(), largest = zeros.max().item<long>();
         if (smallest < 1 || largest > (1 << bits) - 1)
             throw new QuantTuneException($"GPTQ export: '{path}' has a zero point of {(smallest < 1 ? smallest : largest)}; the v1 GPTQ layout stores zero − 1 in {bits} bits, " +
                 $"so zero points must lie in 1..{(1 << bits) - 1} (a group whose weights are all ≥ 0); use --sym or --format quanttune");
         yield return new($"{path}.qweight", GptqPacking.PackRows(codes.t(), bits, $"'{path}' (in features)"));
-        yield return new($"{path}.qzeros", GptqPacking.PackRows(zeros.sub(1), bits, $"'{path}' (out features)").t().contiguous());
+        yield return new($"{path}.qzeros", GptqPacking.PackRows(zeros.Minus(1), bits, $"'{path}' (out features)").t().contiguous());
         yield return new($"{path}.scales", weight.Scale.reciprocal().t().to_type(ScalarType.Float16).contiguous());
         yield return new($"{path}.g_idx", weight.GroupIndex.to_type(ScalarType.Int32));
     }
@@ -120,7 +121,7 @@ public static class GptqCheckpoint
         using var scope = NewDisposeScope();
         var codes = GptqPacking.UnpackRows(Read("qweight", ScalarType.Int32, inFeatures * bits / 32, outFeatures, $"int32 {bits}-bit codes packed along {inFeatures} inputs"), bits).t();
         var zeros = GptqPacking.UnpackRows(Read("qzeros", ScalarType.Int32, groups, outFeatures * bits / 32, $"int32 {bits}-bit zero points").t().contiguous(), bits).t()
-            .add(layout.ZeroOffset - half).to_type(ScalarType.Float32);
+            .Plus(layout.ZeroOffset - half).to_type(ScalarType.Float32);
         var steps = Read("scales", ScalarType.Float32, groups, outFeatures, "fp16 scales");
         Tensor gIdx;
         if (checkpoint.Contains($"{path}.g_idx"))
@@ -128,10 +129,10 @@ public static class GptqCheckpoint
         else
         {
             long g = layout.GroupSize == -1 ? inFeatures : layout.GroupSize;
-            gIdx = arange(inFeatures, ScalarType.Int64).div_(g, rounding_mode: RoundingMode.floor).to_type(ScalarType.Int32);
+            gIdx = PinnedScalarMath.Arange(inFeatures, ScalarType.Int64).DividedByInPlace(g, RoundingMode.floor).to_type(ScalarType.Int32);
         }
         GptqTensor.CheckGroupIndex(gIdx, groups, $"{where} ({path}.g_idx)");
-        var tensor = GptqTensor.FromCodes(codes.sub(half), steps.reciprocal().t(), zeros.t(), gIdx, bits, IntegerMode.ZeroPoint, layout.GroupSize, layout.DescAct);
+        var tensor = GptqTensor.FromCodes(codes.Minus(half), steps.reciprocal().t(), zeros.t(), gIdx, bits, IntegerMode.ZeroPoint, layout.GroupSize, layout.DescAct);
         foreach (var t in tensor.Tensors.Values) t.DetachFromDisposeScope();
         return tensor;
     }

@@ -1,4 +1,5 @@
 using QuantTune.Quantization.Integer;
+using QuantTune.Runtime;
 using static TorchSharp.torch;
 
 namespace QuantTune.Quantization.Gptq;
@@ -19,8 +20,8 @@ internal static class GptqGrid
         using var scope = NewDisposeScope();
         if (mode == IntegerMode.Absmax)
             return (IntegerMath.AbsmaxScale(w.abs().amax(new long[] { 1 }), bits).MoveToOuterDisposeScope(), null);
-        var lo = w.amin(new long[] { 1 }).clamp_max(0);
-        var hi = w.amax(new long[] { 1 }).clamp_min(0);
+        var lo = w.amin(new long[] { 1 }).ClampedMax(0);
+        var hi = w.amax(new long[] { 1 }).ClampedMin(0);
         var (s, z) = IntegerMath.ZeroPointConstants(lo, hi, bits);
         return (s.MoveToOuterDisposeScope(), z.MoveToOuterDisposeScope());
     }
@@ -48,7 +49,7 @@ internal static class GptqGrid
             scales.select(1, k).copy_(s);
             zeros?.select(1, k).copy_(z!);
         }
-        var groupIndex = arange(columns, ScalarType.Int64).div_(g, rounding_mode: RoundingMode.floor).to_type(ScalarType.Int32);
+        var groupIndex = PinnedScalarMath.Arange(columns, ScalarType.Int64).DividedByInPlace(g, RoundingMode.floor).to_type(ScalarType.Int32);
         return GptqResult.Create(codes, scales, zeros, groupIndex, settings).MoveToOuterDisposeScope();
     }
 }

@@ -1,4 +1,5 @@
 using QuantTune.Diagnostics;
+using QuantTune.Runtime;
 using static TorchSharp.torch;
 
 namespace QuantTune.Quantization.Gptq;
@@ -28,7 +29,7 @@ public static class GptqPacking
             if (shift + bits > 32) words.select(1, word + 1).bitwise_or_(Shift(v, -(32 - shift)));
         }
         // Unsigned 32-bit words to int32 (two's complement).
-        var signed = words.sub(words.ge(1L << 31).to_type(ScalarType.Int64).mul_(1L << 32));
+        var signed = words.sub(words.AtLeast(1L << 31).to_type(ScalarType.Int64).TimesInPlace(1L << 32));
         return signed.view(n / 32 * bits, m).to_type(ScalarType.Int32).MoveToOuterDisposeScope();
     }
 

@@ -2,6 +2,7 @@ using System.Numerics;
 using System.Runtime.InteropServices;
 using QuantTune.Diagnostics;
 using QuantTune.Quantization.Integer;
+using QuantTune.Runtime;
 using static TorchSharp.torch;
 
 namespace QuantTune.Quantization.Gptq;
@@ -38,8 +39,8 @@ public static class GptqSolver
         using var _ = no_grad();
         var dtype = hessian.dtype == ScalarType.Float64 ? ScalarType.Float64 : ScalarType.Float32;
         var h = hessian.dtype == ScalarType.Float64 ? hessian.detach().clone() : hessian.detach().to_type(ScalarType.Float64);
-        var dead = h.diagonal().eq(0);
-        h.diagonal().masked_fill_(dead, 1);
+        var dead = h.diagonal().EqualTo(0);
+        h.diagonal().MaskedFillInPlace(dead, 1);
         Tensor? permutation = null;
         if (settings.ActOrder)
         {
@@ -82,7 +83,7 @@ public static class GptqSolver
             zeros?.select(1, 0).copy_(zero!);
         }
 
-        w.masked_fill_(hessian.Dead.cpu().unsqueeze(0), 0);
+        w.MaskedFillInPlace(hessian.Dead.cpu().unsqueeze(0), 0);
         var permutation = hessian.Permutation?.cpu();
         if (permutation is not null) w = w.index_select(1, permutation);
         var hinv = hessian.InverseFactor.to(dtype, CPU);
@@ -114,7 +115,7 @@ public static class GptqSolver
             zero?.Dispose();
         }
 
-        var groupIndex = arange(columns, ScalarType.Int64).div_(g, rounding_mode: RoundingMode.floor);
+        var groupIndex = PinnedScalarMath.Arange(columns, ScalarType.Int64).DividedByInPlace(g, RoundingMode.floor);
         if (permutation is not null)
         {
             var inverse = argsort(permutation);
@@ -190,7 +191,7 @@ public static class GptqSolver
     internal static Tensor InverseCholesky(Tensor h, double damp, ScalarType dtype)
     {
         double lambda = damp * h.diagonal().mean().item<double>();
-        h.diagonal().add_(lambda);
+        h.diagonal().PlusInPlace(lambda);
         try
         {
             using var lower = linalg.cholesky(h);

@@ -2,6 +2,7 @@ using System.Globalization;
 using QuantTune.Diagnostics;
 using QuantTune.Quantization.Integer;
 using QuantTune.Quantization.Packing;
+using QuantTune.Runtime;
 using static TorchSharp.torch;
 
 namespace QuantTune.Quantization.Gptq;
@@ -85,7 +86,7 @@ public sealed class GptqTensor : QuantizedTensor
         {
             unsigned = BitPacker.Unpack(Codes, Bits, (start + count) * Columns).narrow(0, start * Columns, count * Columns);
         }
-        return unsigned.to_type(ScalarType.Float32).sub_(1 << (Bits - 1)).view(count, Columns).MoveToOuterDisposeScope();
+        return unsigned.to_type(ScalarType.Float32).MinusInPlace(1 << (Bits - 1)).view(count, Columns).MoveToOuterDisposeScope();
     }
 
     /// <summary>w = (q − z[:, g_idx])/s[:, g_idx] (absmax: q/s) for codes q [rows, in] and the constants of those rows.</summary>
@@ -114,7 +115,7 @@ public sealed class GptqTensor : QuantizedTensor
     internal static GptqTensor FromCodes(Tensor signedCodes, Tensor scale, Tensor? zero, Tensor groupIndex, int bits, IntegerMode mode, int groupSize, bool actOrder)
     {
         using var scope = NewDisposeScope();
-        var packed = BitPacker.Pack(signedCodes.to_type(ScalarType.Int64).add(1 << (bits - 1)), bits);
+        var packed = BitPacker.Pack(signedCodes.to_type(ScalarType.Int64).Plus(1 << (bits - 1)), bits);
         var result = new GptqTensor((long[])signedCodes.shape.Clone(), bits, mode, groupSize, actOrder, packed,
             scale.to_type(ScalarType.Float32).contiguous(), zero?.to_type(ScalarType.Float32).contiguous(), groupIndex.to_type(ScalarType.Int32).contiguous());
         foreach (var t in result.tensors.Values) t.MoveToOuterDisposeScope();

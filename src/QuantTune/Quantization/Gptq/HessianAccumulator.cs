@@ -1,4 +1,5 @@
 using QuantTune.Diagnostics;
+using QuantTune.Runtime;
 using static TorchSharp.torch;
 
 namespace QuantTune.Quantization.Gptq;
@@ -34,10 +35,10 @@ public sealed class HessianAccumulator : IDisposable
         var x = input.detach().reshape(-1, Features).to(ScalarType.Float32, Hessian.device);
         long m = x.shape[0];
         if (m == 0) return;
-        Hessian.mul_((double)Tokens / (Tokens + m));
+        Hessian.TimesInPlace((double)Tokens / (Tokens + m));
         Tokens += m;
-        x = x.mul(Math.Sqrt(2.0 / Tokens));
-        Hessian.add_(x.t().matmul(x));
+        x = x.Times(Math.Sqrt(2.0 / Tokens));
+        Hessian.PlusInPlace(x.t().matmul(x));
     }
 
     public void Dispose() => Hessian.Dispose();

@@ -1,3 +1,4 @@
+using QuantTune.Runtime;
 using static TorchSharp.torch;
 
 namespace QuantTune.Quantization.Integer;
@@ -18,7 +19,7 @@ internal static class IntegerMath
     public static Tensor AbsmaxScale(Tensor alpha, int bits)
     {
         using var scope = NewDisposeScope();
-        var s = full_like(alpha, (1 << (bits - 1)) - 1).div_(alpha);
+        var s = alpha.FullLike((1 << (bits - 1)) - 1).div_(alpha);
         return where(s.isfinite(), s, ones_like(s)).MoveToOuterDisposeScope();
     }
 
@@ -32,11 +33,11 @@ internal static class IntegerMath
     {
         using var scope = NewDisposeScope();
         var degenerate = hi.eq(lo);
-        lo = where(degenerate, lo.clamp_max(0), lo);
-        hi = where(degenerate, hi.clamp_min(0), hi);
-        var s = full_like(lo, (1 << bits) - 1).div_(hi.sub(lo));
+        lo = where(degenerate, lo.ClampedMax(0), lo);
+        hi = where(degenerate, hi.ClampedMin(0), hi);
+        var s = lo.FullLike((1 << bits) - 1).div_(hi.sub(lo));
         s = where(s.isfinite(), s, ones_like(s));
-        var z = s.mul(lo).neg_().round_().sub_(1 << (bits - 1));
+        var z = s.mul(lo).neg_().round_().MinusInPlace(1 << (bits - 1));
         return (s.MoveToOuterDisposeScope(), z.MoveToOuterDisposeScope());
     }
 
@@ -51,8 +52,8 @@ internal static class IntegerMath
         int half = 1 << (bits - 1);
         var q = x.mul(scale.unsqueeze(1));
         q = zero is null
-            ? q.round_().clamp_(-(half - 1), half - 1)
-            : q.add_(zero.unsqueeze(1)).round_().clamp_(-half, half - 1);
+            ? q.round_().ClampedInPlace(-(half - 1), half - 1)
+            : q.PlusInPlace(zero.unsqueeze(1)).round_().ClampedInPlace(-half, half - 1);
         return q.MoveToOuterDisposeScope();
     }
 

@@ -1,6 +1,7 @@
 using System.Globalization;
 using QuantTune.Diagnostics;
 using QuantTune.Quantization.Packing;
+using QuantTune.Runtime;
 using static TorchSharp.torch;
 
 namespace QuantTune.Quantization.Integer;
@@ -99,7 +100,7 @@ public sealed class IntegerQuantizedTensor : QuantizedTensor
     public override Tensor Dequantize(ScalarType dtype = ScalarType.Float32)
     {
         using var scope = NewDisposeScope();
-        var q = BitPacker.Unpack(Codes, Bits, Layout.Elements).to_type(ScalarType.Float32).sub_(1 << (Bits - 1));
+        var q = BitPacker.Unpack(Codes, Bits, Layout.Elements).to_type(ScalarType.Float32).MinusInPlace(1 << (Bits - 1));
         if (Layout.Padding > 0) q = cat(new[] { q, zeros(Layout.Padding, ScalarType.Float32, q.device) }, 0);
         var d = IntegerMath.Dequantize(q.view(Layout.Groups, Layout.GroupSize), Scale, ZeroPoint);
         return d.flatten().narrow(0, 0, Layout.Elements).reshape(Shape).to_type(dtype).MoveToOuterDisposeScope();

@@ -1,4 +1,5 @@
 using QuantTune.Quantization.Packing;
+using QuantTune.Runtime;
 using static TorchSharp.torch;
 
 namespace QuantTune.Quantization.Integer;
@@ -42,7 +43,7 @@ public sealed class IntegerQuantizer : IQuantizer
             if (s.Clipping is not null)
             {
                 using var range = s.Clipping.Choose(grouped, s.Bits, symmetric: true);
-                alpha = minimum(alpha, range.High.to_type(ScalarType.Float32)).clamp_min_(0);
+                alpha = minimum(alpha, range.High.to_type(ScalarType.Float32)).ClampedMinInPlace(0);
             }
             scale = IntegerMath.AbsmaxScale(alpha, s.Bits);
         }
@@ -59,7 +60,7 @@ public sealed class IntegerQuantizer : IQuantizer
             (scale, zero) = IntegerMath.ZeroPointConstants(lo, hi, s.Bits);
         }
         var codes = IntegerMath.Codes(grouped, scale, zero, s.Bits)
-            .add_(s.CodeOffset).to_type(ScalarType.Byte).flatten().narrow(0, 0, layout.Elements);
+            .PlusInPlace(s.CodeOffset).to_type(ScalarType.Byte).flatten().narrow(0, 0, layout.Elements);
         var packed = BitPacker.Pack(codes, s.Bits);
         return new IntegerQuantizedTensor(
             (long[])x.shape.Clone(), s.Bits, s.Mode, s.Granularity, s.Granularity == Granularity.Block ? s.BlockSize : 0,

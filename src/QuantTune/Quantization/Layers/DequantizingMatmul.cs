@@ -1,3 +1,4 @@
+using QuantTune.Runtime;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -53,7 +54,7 @@ public sealed class DequantizingMatmul : autograd.SingleTensorFunction<Dequantiz
             using var chunkScope = NewDisposeScope();
             var part = matmul(gradOutput.narrow(-1, start, count).to_type(dtype), weight.DequantizeRows(start, count, dtype));
             if (gradInput is null) gradInput = part.MoveToOuterDisposeScope();
-            else gradInput.add_(part);
+            else gradInput.PlusInPlace(part);
         }
         // One entry per argument of Apply: the input's gradient, none for the (frozen) weight.
         return [gradInput!.MoveToOuterDisposeScope(), null!];

@@ -1,3 +1,4 @@
+using QuantTune.Runtime;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -29,7 +30,7 @@ public sealed class QuantizedLinear : nn.Module<Tensor, Tensor>
     public override Tensor forward(Tensor input)
     {
         var y = DequantizingMatmul.Apply(input, Weight);
-        return bias is null ? y : y.add_(bias.to_type(y.dtype));
+        return bias is null ? y : y.PlusInPlace(bias.to_type(y.dtype));
     }
 
     /// <summary>Bytes this layer holds: the quantized weight and the bias.</summary>

@@ -2,6 +2,7 @@ using QuantTune.Models;
 using QuantTune.Models.Layers;
 using QuantTune.Quantization.FourBit;
 using QuantTune.Quantization.Layers;
+using QuantTune.Runtime;
 using static TorchSharp.torch;
 
 namespace QuantTune.Quantization.Models;
@@ -43,7 +44,7 @@ public static class ModelQuantizer
             using var scope = NewDisposeScope();
             var weight = linear.weight.detach();
             var q = quantizer is FourBitQuantizer fb ? fb.Quantize(weight, originalDType) : quantizer.Quantize(weight);
-            squaredError += (q.Dequantize() - weight.to_type(ScalarType.Float32)).pow(2).sum(ScalarType.Float64).item<double>();
+            squaredError += (q.Dequantize() - weight.to_type(ScalarType.Float32)).Power(2).sum(ScalarType.Float64).item<double>();
             originalBytes += weight.numel() * storedElementSize;
             quantizedBytes += q.StorageBytes;
             elements += weight.numel();

@@ -1,4 +1,5 @@
 using QuantTune.Diagnostics;
+using QuantTune.Runtime;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -45,7 +46,7 @@ public static class BitPacker
         {
             // bitsandbytes order: the even element in the high nibble.
             var pairs = PadTo(flat.to_type(ScalarType.Byte), 2).view(-1, 2);
-            packed = pairs.select(1, 0).bitwise_and(0x0F).mul(16).bitwise_or_(pairs.select(1, 1).bitwise_and(0x0F));
+            packed = pairs.select(1, 0).bitwise_and(0x0F).Times(16).bitwise_or_(pairs.select(1, 1).bitwise_and(0x0F));
         }
         else
         {
@@ -54,9 +55,9 @@ public static class BitPacker
             var device = flat.device;
             var mask = (1L << bits) - 1;
             var groups = PadTo(flat.to_type(ScalarType.Int64), 8).view(-1, 8).bitwise_and(mask);
-            var codeShifts = arange(0, 8 * bits, bits, ScalarType.Int64, device);
+            var codeShifts = PinnedScalarMath.Arange(0, 8 * bits, bits, ScalarType.Int64, device);
             var words = groups.bitwise_left_shift(codeShifts).sum(new long[] { 1 }, keepdim: true, type: ScalarType.Int64);
-            var byteShifts = arange(0, 8 * bits, 8, ScalarType.Int64, device);
+            var byteShifts = PinnedScalarMath.Arange(0, 8 * bits, 8, ScalarType.Int64, device);
             packed = words.bitwise_right_shift(byteShifts).bitwise_and_(0xFF).to_type(ScalarType.Byte).flatten();
         }
         return packed.narrow(0, 0, PackedLength(n, bits)).contiguous().MoveToOuterDisposeScope();
@@ -90,9 +91,9 @@ public static class BitPacker
         {
             var device = bytes.device;
             var groups = PadTo(bytes.to_type(ScalarType.Int64), bits).view(-1, bits);
-            var byteShifts = arange(0, 8 * bits, 8, ScalarType.Int64, device);
+            var byteShifts = PinnedScalarMath.Arange(0, 8 * bits, 8, ScalarType.Int64, device);
             var words = groups.bitwise_left_shift(byteShifts).sum(new long[] { 1 }, keepdim: true, type: ScalarType.Int64);
-            var codeShifts = arange(0, 8 * bits, bits, ScalarType.Int64, device);
+            var codeShifts = PinnedScalarMath.Arange(0, 8 * bits, bits, ScalarType.Int64, device);
             codes = words.bitwise_right_shift(codeShifts).bitwise_and_((1L << bits) - 1).to_type(ScalarType.Byte).flatten();
         }
         return codes.narrow(0, 0, count).contiguous().MoveToOuterDisposeScope();

@@ -4,6 +4,7 @@ using QuantTune.Models.Loading;
 using QuantTune.Quantization.Activations;
 using QuantTune.Quantization.FourBit;
 using QuantTune.Quantization.Models;
+using QuantTune.Runtime;
 using static TorchSharp.torch;
 
 namespace QuantTune.Quantization.Reports;
@@ -81,7 +82,7 @@ public static class QuantizationReport
         {
             if (module is not ActivationQuantizedLinear layer) continue;
             using var scope = NewDisposeScope();
-            se += (layer.Weight.Dequantize() - before[name]).pow(2).sum(ScalarType.Float64).item<double>();
+            se += (layer.Weight.Dequantize() - before[name]).Power(2).sum(ScalarType.Float64).item<double>();
             bytes += layer.Weight.StorageBytes;
             elements += layer.Weight.ElementCount;
         }

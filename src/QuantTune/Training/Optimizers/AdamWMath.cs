@@ -1,3 +1,4 @@
+using QuantTune.Runtime;
 using static TorchSharp.torch;
 
 namespace QuantTune.Training.Optimizers;
@@ -21,13 +22,13 @@ internal static class AdamWMath
     {
         using var scope = NewDisposeScope();
         using var noGrad = no_grad();
-        param.mul_(1 - lr * o.WeightDecay);
+        param.TimesInPlace(1 - lr * o.WeightDecay);
         double biasCorrection1 = 1 - Math.Pow(o.Beta1, step);
         double biasCorrection2 = 1 - Math.Pow(o.Beta2, step);
-        expAvg.mul_(o.Beta1).add_(grad, alpha: 1 - o.Beta1);
-        expAvgSq.mul_(o.Beta2).addcmul_(grad, grad, value: 1 - o.Beta2);
-        var denom = (expAvgSq.sqrt() / Math.Sqrt(biasCorrection2)).add_(o.Eps);
+        expAvg.TimesInPlace(o.Beta1).PlusInPlace(grad, 1 - o.Beta1);
+        expAvgSq.TimesInPlace(o.Beta2).PlusProductInPlace(grad, grad, 1 - o.Beta2);
+        var denom = expAvgSq.sqrt().DividedBy(Math.Sqrt(biasCorrection2)).PlusInPlace(o.Eps);
         double stepSize = lr / biasCorrection1;
-        param.addcdiv_(expAvg, denom, value: -stepSize);
+        param.PlusQuotientInPlace(expAvg, denom, -stepSize);
     }
 }

@@ -1,4 +1,5 @@
 using QuantTune.Quantization.FourBit;
+using QuantTune.Runtime;
 using static TorchSharp.torch;
 
 namespace QuantTune.Training.Optimizers;
@@ -32,7 +33,7 @@ internal sealed class BlockwiseMoment : IDisposable
         long blocks = (n + BlockSize - 1) / BlockSize;
         // All-zero state: the code of 0 with absmax 0 (any code would decode to 0 with absmax 0).
         byte zeroCode = (byte)Array.IndexOf(map, 0f);
-        Codes = full(n, zeroCode, ScalarType.Byte, device);
+        Codes = PinnedScalarMath.Full([n], zeroCode, ScalarType.Byte, device);
         Absmax = zeros(blocks, ScalarType.Float32, device);
         _mapTensor = tensor(map, device: device);
     }

@@ -1,3 +1,4 @@
+using QuantTune.Runtime;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 
@@ -23,10 +24,10 @@ public static class GradientClipping
         using var noGrad = no_grad();
         var grads = parameters.Select(p => p.grad).Where(g => g is not null).Select(g => g!).ToArray();
         if (grads.Length == 0) return 0.0;
-        var norms = grads.Select(g => linalg.vector_norm(g, 2).to_type(ScalarType.Float32)).ToArray();
-        var total = linalg.vector_norm(stack(norms), 2);
+        var norms = grads.Select(g => g.L2Norm().to_type(ScalarType.Float32)).ToArray();
+        var total = stack(norms).L2Norm();
         // clip_coef = max_norm / (total + 1e-6), clamped to at most 1: factor 1 leaves grads as they are.
-        var coefficient = (maxNorm / (total + 1e-6)).clamp_max(1.0);
+        var coefficient = total.Plus(1e-6).Dividing(maxNorm).ClampedMax(1.0);
         foreach (var g in grads) g.mul_(coefficient.to(g.device).to_type(g.dtype));
         return total.item<float>();
     }
