@@ -34,11 +34,12 @@ public static class BarChart
             line.LineColor = ScottPlot.Colors.OrangeRed;
             line.LinePattern = ScottPlot.LinePattern.Dashed;
             if (referenceLabel is not null) line.LegendText = referenceLabel;
-            plot.ShowLegend();
+            plot.ShowLegend(ScottPlot.Edge.Right);
         }
         plot.Axes.Bottom.SetTicks(Enumerable.Range(0, labels.Count).Select(i => (double)i).ToArray(), labels.ToArray());
-        plot.Axes.Bottom.TickLabelStyle.Rotation = 40;
-        plot.Axes.Bottom.TickLabelStyle.Alignment = ScottPlot.Alignment.MiddleLeft;
+        // Rotated so that each label ends under its own bar (matplotlib's rotation=40, ha="right").
+        plot.Axes.Bottom.TickLabelStyle.Rotation = -40;
+        plot.Axes.Bottom.TickLabelStyle.Alignment = ScottPlot.Alignment.UpperRight;
         plot.Axes.Bottom.MinimumSize = 170;
         plot.Title(title);
         plot.YLabel(yLabel);

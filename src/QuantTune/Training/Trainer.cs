@@ -34,6 +34,10 @@ public sealed class Trainer
     /// resume with another one is refused, since it would not continue the same run.
     /// </summary>
     public string DType { get; init; } = "fp32";
+    /// <summary>The loss PNG's title; by default the optimizer's name.</summary>
+    public string? PlotTitle { get; init; }
+    /// <summary>Held-out loss before training, drawn at step 0 of the loss PNG, when known.</summary>
+    public double? InitialEvalLoss { get; init; }
 
     public TrainingResult Run(bool resume = false, IProgress<TrainingProgress>? progress = null, CancellationToken cancel = default)
     {
@@ -151,7 +155,7 @@ public sealed class Trainer
         bool trained = startStep < Options.Steps;
         if (trained) SaveCheckpoint(Options.Steps, epoch, batchInEpoch, trainable, optimizer, lastLoss);
         var warnings = new List<string>();
-        try { LossCurve.Save(Path.Combine(OutputDirectory, "loss.png"), log.History, $"training loss ({optimizer.Name})"); }
+        try { LossCurve.Save(Path.Combine(OutputDirectory, "loss.png"), log.History, PlotTitle ?? $"training loss ({optimizer.Name})", InitialEvalLoss); }
         catch (Exception e) when (e is DllNotFoundException or TypeInitializationException or EntryPointNotFoundException or IOException or UnauthorizedAccessException)
         {
             // A missing plotting library or an unwritable PNG must not throw away a finished run.

@@ -63,7 +63,8 @@ public static class FineTuner
         var evalBatcher = new Batcher(data.Eval, r.Training.BatchSize, Batcher.PadIdFor(pm.Tokenizer), 0, shuffle: false);
         double EvalLoss() => MeanLoss(forward, evalBatcher, device);
         Phase($"held-out perplexity before training ({data.Eval.Count} examples)");
-        double before = Math.Exp(EvalLoss());
+        double beforeLoss = EvalLoss();
+        double before = Math.Exp(beforeLoss);
 
         var trainer = new Trainer
         {
@@ -75,6 +76,8 @@ public static class FineTuner
             OutputDirectory = r.OutputDirectory,
             Evaluate = EvalLoss,
             DType = TorchRuntime.Name(r.DType),
+            PlotTitle = PlotTitle(r),
+            InitialEvalLoss = beforeLoss,
         };
         var result = trainer.Run(r.Resume, progress, cancel);
         // Saved first, so that nothing trained is lost whatever comes after; the trainer's
@@ -93,6 +96,14 @@ public static class FineTuner
             System.Text.Json.JsonSerializer.Serialize(summary, new System.Text.Json.JsonSerializerOptions { WriteIndented = true, PropertyNamingPolicy = System.Text.Json.JsonNamingPolicy.SnakeCaseLower,
                 NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals }));
         return summary;
+    }
+
+    /// <summary>The loss PNG's title: method, model, learning rate, optimizer and run folder.</summary>
+    internal static string PlotTitle(FineTuneRequest r)
+    {
+        static string Name(string path) => Path.GetFileName(Path.TrimEndingDirectorySeparator(Path.GetFullPath(path)));
+        return $"{r.Method.ToString().ToLowerInvariant()} on {Name(r.ModelDirectory)}: lr {r.Training.LearningRate:G3}, {r.Optimizer}, " +
+            $"{r.Training.Steps} steps of {r.Training.BatchSize}×{r.Training.GradientAccumulation} (run {Name(r.OutputDirectory)})";
     }
 
     /// <summary>The module to train, its forward, and how to save the result (returns the folder).</summary>
