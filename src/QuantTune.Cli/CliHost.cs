@@ -19,7 +19,7 @@ public static class CliHost
         var parse = root.Parse(args);
         if (parse.Errors.Count > 0)
         {
-            foreach (var e in parse.Errors) Console.Error.WriteLine($"error: {e.Message}");
+            foreach (var line in ParseErrorLines(parse, args)) Console.Error.WriteLine($"error: {line}");
             Console.Error.WriteLine("Run 'quanttune --help' (or the command with --help) for usage.");
             return 2;
         }
@@ -34,6 +34,31 @@ public static class CliHost
     }
 
     public static CancellationToken Cancellation { get; private set; }
+
+    /// <summary>
+    /// The parser's errors, an unknown option with the option it most likely meant; the value
+    /// that followed an unknown option is not reported again as a second unknown argument.
+    /// </summary>
+    static IEnumerable<string> ParseErrorLines(ParseResult parse, string[] args)
+    {
+        var command = parse.CommandResult.Command;
+        var unknown = parse.UnmatchedTokens.ToHashSet();
+        var valuesOfUnknown = new HashSet<string>();
+        for (int i = 0; i + 1 < args.Length; i++)
+            if (args[i].StartsWith('-') && unknown.Contains(args[i]) && !args[i + 1].StartsWith('-')) valuesOfUnknown.Add(args[i + 1]);
+        foreach (var e in parse.Errors)
+        {
+            var token = unknown.FirstOrDefault(t => e.Message.Contains($"'{t}'", StringComparison.Ordinal));
+            if (token is null) { yield return e.Message; continue; }
+            if (!token.StartsWith('-'))
+            {
+                if (!valuesOfUnknown.Contains(token)) yield return e.Message;
+                continue;
+            }
+            var suggestion = OptionSuggestions.For(token, command);
+            yield return $"{token}: '{command.Name}' has no such option" + (suggestion is null ? "" : $"; did you mean {suggestion}?");
+        }
+    }
 
     static int Report(Exception e)
     {

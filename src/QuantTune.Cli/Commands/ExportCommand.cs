@@ -20,7 +20,7 @@ public static class ExportCommand
 
     static Command Gguf()
     {
-        var model = Options.Model();
+        var model = Options.Model().MustBeFolder("export gguf", PathKinds.CheckpointFolder);
         var adapter = new Option<string?>("--adapter", "-a") { Description = "LoRA/DoRA adapter to merge before exporting" };
         var type = new Option<string>("--type", "-t") { Description = $"llama.cpp file type (tensor mixture): {string.Join(", ", LlamaFileTypes.Names)}", DefaultValueFactory = _ => "q8_0" };
         var output = new Option<string>("--out", "-o") { Description = "the .gguf file to write", Required = true };
@@ -54,8 +54,8 @@ public static class ExportCommand
 
     static Command GgufAdapter()
     {
-        var model = Options.Model();
-        var adapter = new Option<string>("--adapter", "-a") { Description = "the PEFT LoRA adapter folder to convert", Required = true };
+        var model = Options.Model().MustBeFolder("export gguf-adapter", PathKinds.CheckpointFolder);
+        var adapter = new Option<string>("--adapter", "-a") { Description = "the PEFT LoRA adapter folder to convert", Required = true }.MustBeFolder("export gguf-adapter", PathKinds.PeftAdapterFolder);
         var type = new Option<string>("--type", "-t") { Description = "tensor type: f32 or f16", DefaultValueFactory = _ => "f32" };
         var output = new Option<string>("--out", "-o") { Description = "the adapter .gguf file to write", Required = true };
         var cmd = new Command("gguf-adapter", "Write a LoRA adapter as a llama.cpp LoRA adapter GGUF (llama-cli --lora, or quanttune --adapter FILE.gguf); reads only the base model's config.json.")

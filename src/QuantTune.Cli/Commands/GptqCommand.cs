@@ -14,7 +14,7 @@ public static class GptqCommand
 {
     public static Command Create()
     {
-        var model = Options.Model();
+        var model = Options.Model().MustBeFolder("gptq", PathKinds.CheckpointFolder);
         var bits = new Option<int>("--bits") { Description = "bits per weight: 2, 3, 4 or 8", DefaultValueFactory = _ => 4 };
         var group = new Option<int>("--group") { Description = "input columns per scale/zero group (-1: one group per output channel)", DefaultValueFactory = _ => 128 };
         var actOrder = new Option<bool>("--act-order") { Description = "quantize columns by descending Hessian diagonal (desc_act)" };

@@ -13,6 +13,11 @@ public static class PlanCommand
     public static Command Create()
     {
         var model = new Option<string>("--model", "-m") { Description = "checkpoint folder or config.json", Required = true };
+        model.Validators.Add(result =>
+        {
+            if (result.Tokens.Count > 0 && PathKinds.IsGguf(result.Tokens[^1].Value))
+                result.AddError($"--model {result.Tokens[^1].Value}: is a GGUF file; plan reads a checkpoint folder's config.json (or the config.json itself)");
+        });
         var method = new Option<string>("--method") { Description = "full, lora, qlora, qst or all", DefaultValueFactory = _ => "all" };
         var batch = new Option<int>("--batch") { DefaultValueFactory = _ => 4 };
         var seq = new Option<int>("--seq") { DefaultValueFactory = _ => 512 };

@@ -42,7 +42,7 @@ public static class QuantReportCommand
 
     public static Command Create()
     {
-        var model = Options.Model();
+        var model = Options.Model().MustBeFolder("quant-report", PathKinds.CheckpointFolder);
         var data = new Option<string?>("--data", "-d") { Description = "evaluation text (default: the embedded WikiText-2 test)" };
         var calibration = new Option<string?>("--calibration-data") { Description = "calibration text for static W8A8 (default: the embedded WikiText-2 train excerpt)" };
         var maxTokens = new Option<int>("--max-tokens") { Description = "evaluate on the first N tokens (0: all)", DefaultValueFactory = _ => 65536 };

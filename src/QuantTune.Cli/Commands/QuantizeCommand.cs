@@ -18,7 +18,7 @@ public static class QuantizeCommand
 
     public static Command Create()
     {
-        var model = Options.Model();
+        var model = Options.Model().MustBeFolder("quantize", PathKinds.CheckpointFolder);
         var scheme = Scheme();
         var block = Block();
         var dq = DoubleQuant();
