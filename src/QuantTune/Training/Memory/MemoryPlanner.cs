@@ -1,6 +1,7 @@
 using QuantTune.Diagnostics;
 using QuantTune.Models.Config;
 using QuantTune.SideTuning;
+using Optimizers8bit = QuantTune.Training.Optimizers.AdamW8bitOptimizer;
 
 namespace QuantTune.Training.Memory;
 
@@ -13,12 +14,26 @@ public sealed record PlanRequest(ModelConfig Model, string Method, int Batch, in
     public QstConfig Qst { get; init; } = new();
     /// <summary>Whether attention keeps its [heads, T, T] probabilities for backward (the math kernel on CPU) or not (flash/memory-efficient kernels on CUDA).</summary>
     public bool AttentionProbabilitiesKept { get; init; }
+    /// <summary>Recompute each layer in backward: only the layers' inputs are kept, plus one layer's tensors while it is recomputed.</summary>
+    public bool GradientCheckpointing { get; init; }
+    /// <summary>adamw (32-bit moments), adamw8bit (8-bit blockwise moments) or paged-adamw (moments in host memory, paged in per step).</summary>
+    public string Optimizer { get; init; } = "adamw";
+    /// <summary>LoRA/QLoRA with DoRA's magnitude vectors and the weight-sized temporaries its column norms need.</summary>
+    public bool Dora { get; init; }
+    /// <summary>Memory the device takes before any tensor (the CUDA context and kernels: about 0.5 GiB), counted in <see cref="MemoryPlan.Total"/>.</summary>
+    public long ContextBytes { get; init; }
 }
 
 /// <summary>A predicted breakdown (bytes), as in the QST paper: M1 weights, M2 optimizer state and gradients, M3 activations.</summary>
 public sealed record MemoryPlan(string Method, long TrainableParameters, long M1, long M2, long M3, long Peak)
 {
-    public bool Fits(long budgetBytes) => Peak <= budgetBytes;
+    /// <summary>The device's own memory (CUDA context) before any tensor.</summary>
+    public long ContextBytes { get; init; }
+    /// <summary>Optimizer state kept in host memory instead (paged AdamW), not in the peak.</summary>
+    public long HostOptimizerBytes { get; init; }
+    /// <summary>What the device needs in all: the peak and the context.</summary>
+    public long Total => Peak + ContextBytes;
+    public bool Fits(long budgetBytes) => Total <= budgetBytes;
 }
 
 /// <summary>
@@ -30,9 +45,30 @@ public sealed record MemoryPlan(string Method, long TrainableParameters, long M1
 public static class MemoryPlanner
 {
     public static readonly string[] Methods = ["full", "lora", "qlora", "qst"];
+    public static readonly string[] Optimizers = ["adamw", "adamw8bit", "paged-adamw"];
     const double Nf4BytesPerWeight = 4.127 / 8;
 
     public static MemoryPlan Plan(PlanRequest r)
+    {
+        if (!Optimizers.Contains(r.Optimizer)) throw new QuantTuneException($"--optimizer {r.Optimizer}: expected one of {string.Join(", ", Optimizers)}");
+        if (r.Batch <= 0) throw new QuantTuneException($"--batch {r.Batch}: expected a positive number of sequences");
+        if (r.Sequence <= 0) throw new QuantTuneException($"--seq {r.Sequence}: expected a positive number of tokens");
+        if (r.LoraRank <= 0) throw new QuantTuneException($"--rank {r.LoraRank}: expected a positive LoRA rank");
+        var plan = PlanTensors(r);
+        // Optimizer state: AdamW keeps two moments per trainable parameter beside its gradient.
+        long moments = r.Method == "full" ? plan.TrainableParameters * 2L * r.ElementBytes : plan.TrainableParameters * 8L;
+        long optimizerBytes = r.Optimizer switch
+        {
+            "adamw8bit" => plan.TrainableParameters * 2L + plan.TrainableParameters * 8 / Optimizers8bit.BlockSize, // one byte per moment, an fp32 absmax per block of each
+            _ => moments,
+        };
+        long host = r.Optimizer == "paged-adamw" ? moments : 0;
+        long device = r.Optimizer == "paged-adamw" ? 0 : optimizerBytes;
+        long m2 = plan.M2 - moments + device;
+        return plan with { M2 = m2, Peak = plan.Peak - plan.M2 + m2, HostOptimizerBytes = host, ContextBytes = r.ContextBytes };
+    }
+
+    static MemoryPlan PlanTensors(PlanRequest r)
     {
         var c = r.Model;
         long h = c.HiddenSize, i = c.IntermediateSize, v = c.VocabSize, d = c.HeadDim, heads = c.NumHeads, kv = c.NumKvHeads, L = c.NumLayers;
@@ -51,20 +87,23 @@ public static class MemoryPlanner
                 long trainable = linear + other;
                 long m1 = trainable * e;
                 long m2 = trainable * 3L * e; // gradient + two Adam moments in the weights' dtype (the paper's 3×)
-                long m3 = L * LayerActivations(c, tokens, e, r.Sequence, r.AttentionProbabilitiesKept) + logits;
+                long m3 = Stack(r, L, LayerActivations(c, tokens, e, r.Sequence, r.AttentionProbabilitiesKept), tokens * h * e) + logits;
                 return new MemoryPlan(r.Method, trainable, m1, m2, m3, m1 + m2 + m3 + logits / 2);
             }
             case "lora" or "qlora":
             {
                 long rank = r.LoraRank;
                 long loraPerLayer = rank * ((h + heads * d) + 2 * (h + kv * d) + (heads * d + h) + 2 * (h + i) + (i + h));
-                long trainable = L * loraPerLayer;
+                long magnitudes = r.Dora ? (heads * d + 2 * kv * d + h + 2 * i + h) : 0; // DoRA: one magnitude per output feature of each target
+                long trainable = L * (loraPerLayer + magnitudes);
                 long m1 = (r.Method == "lora" ? (linear + other) * e : (long)(linear * Nf4BytesPerWeight) + other * e) + trainable * 4;
                 long m2 = trainable * 12;
                 // LoRA keeps, per target, its (dropped-out) input and the r-dimensional A output on top of the layer's own tensors.
                 long loraActivations = tokens * e * (4 * h + heads * d + 2 * i + 7 * rank);
-                long m3 = L * (LayerActivations(c, tokens, e, r.Sequence, r.AttentionProbabilitiesKept) + loraActivations) + logits;
-                return new MemoryPlan(r.Method, trainable, m1, m2, m3, m1 + m2 + m3 + logits / 2);
+                long m3 = Stack(r, L, LayerActivations(c, tokens, e, r.Sequence, r.AttentionProbabilitiesKept) + loraActivations, tokens * h * e) + logits;
+                // DoRA's column norms need W + BA of one target at a time in fp32, and its gradient.
+                long doraTemporaries = r.Dora ? 2 * i * h * 4 : 0;
+                return new MemoryPlan(r.Method, trainable, m1, m2, m3, m1 + m2 + m3 + logits / 2 + doraTemporaries);
             }
             case "qst":
             {
@@ -93,6 +132,13 @@ public static class MemoryPlanner
                 throw new QuantTuneException($"--method {r.Method}: expected one of {string.Join(", ", Methods)}");
         }
     }
+
+    /// <summary>
+    /// The activations of <paramref name="layers"/> layers: each layer's tensors, or with
+    /// gradient checkpointing each layer's input and one layer's tensors while it is recomputed.
+    /// </summary>
+    static long Stack(PlanRequest r, long layers, long perLayer, long layerInput) =>
+        r.GradientCheckpointing ? layers * layerInput + perLayer : layers * perLayer;
 
     /// <summary>
     /// Bytes one decoder layer keeps for backward: the RMSNorm inputs, the normed inputs of the

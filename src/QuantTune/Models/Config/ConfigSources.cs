@@ -1,0 +1,56 @@
+using QuantTune.Diagnostics;
+
+namespace QuantTune.Models.Config;
+
+/// <summary>
+/// Where a model's config.json is found from what a user typed: a checkpoint folder, a
+/// config.json file, the name of a shipped config (<c>llama-3.1-8b</c>, listed by
+/// <see cref="ShippedNames"/>), or a Hub id (<c>org/name[@revision]</c>) already in the local
+/// Hugging Face cache, laid out as huggingface_hub lays it out
+/// (<c>$HF_HUB_CACHE</c>, else <c>$HF_HOME/hub</c>, else <c>~/.cache/huggingface/hub</c>).
+/// </summary>
+public static class ConfigSources
+{
+    /// <summary>The folder of shipped configs: assets/configs beside the application.</summary>
+    public static string ShippedFolder => Path.Combine(AppContext.BaseDirectory, "assets", "configs");
+
+    public static IReadOnlyList<string> ShippedNames =>
+        Directory.Exists(ShippedFolder)
+            ? Directory.GetFiles(ShippedFolder, "*.json").Select(f => Path.GetFileNameWithoutExtension(f)).Order(StringComparer.Ordinal).ToList()
+            : [];
+
+    /// <summary>The path (folder or config.json) that <paramref name="model"/> names.</summary>
+    public static string Resolve(string model)
+    {
+        if (Directory.Exists(model) || File.Exists(model)) return model;
+        var shipped = Path.Combine(ShippedFolder, model.Trim().ToLowerInvariant() + ".json");
+        if (File.Exists(shipped)) return shipped;
+        if (HubCacheConfig(model) is { } cached) return cached;
+        var names = ShippedNames;
+        throw new QuantTuneException($"{model}: not a folder, a config.json, a shipped config" +
+            (names.Count > 0 ? $" ({string.Join(", ", names)})" : "") +
+            $" or a Hub id in the local cache ({HubCacheRoot()})");
+    }
+
+    /// <summary>The local Hugging Face hub cache folder.</summary>
+    public static string HubCacheRoot()
+    {
+        if (Environment.GetEnvironmentVariable("HF_HUB_CACHE") is { Length: > 0 } cache) return cache;
+        if (Environment.GetEnvironmentVariable("HF_HOME") is { Length: > 0 } home) return Path.Combine(home, "hub");
+        return Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".cache", "huggingface", "hub");
+    }
+
+    /// <summary>config.json of a Hub id's snapshot in the cache (the revision's ref, "main" by default), or null.</summary>
+    public static string? HubCacheConfig(string id)
+    {
+        var (repo, revision) = id.Split('@', 2) is [var r, var v] ? (r, v) : (id, "main");
+        var parts = repo.Split('/');
+        if (parts.Length != 2 || parts.Any(p => p.Length == 0 || p.Contains("..") || p.IndexOfAny(Path.GetInvalidFileNameChars()) >= 0)) return null;
+        var folder = Path.Combine(HubCacheRoot(), $"models--{parts[0]}--{parts[1]}");
+        var refFile = Path.Combine(folder, "refs", revision);
+        var commit = File.Exists(refFile) ? File.ReadAllText(refFile).Trim() : revision;
+        if (commit.Length == 0 || commit.IndexOfAny(Path.GetInvalidFileNameChars()) >= 0 || commit.Contains("..")) return null;
+        var config = Path.Combine(folder, "snapshots", commit, "config.json");
+        return File.Exists(config) ? config : null;
+    }
+}
