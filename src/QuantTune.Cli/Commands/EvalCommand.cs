@@ -2,6 +2,7 @@ using System.CommandLine;
 using QuantTune.Cli.Rendering;
 using QuantTune.Diagnostics;
 using QuantTune.Evaluation;
+using QuantTune.Evaluation.MultipleChoice;
 using QuantTune.Models.Loading;
 using Spectre.Console;
 
@@ -39,14 +40,18 @@ public static class EvalCommand
         var modelOptions = new ModelOptions();
         var data = new Option<string?>("--data", "-d") { Description = "MMLU CSV file or folder (default: the embedded test subjects)" };
         var dev = new Option<string?>("--dev") { Description = "folder of solved examples for few-shot prompts (default: the embedded dev set)" };
-        var shots = new Option<int>("--shots") { Description = "solved examples per prompt", DefaultValueFactory = _ => 0 };
-        var limit = new Option<int>("--limit") { Description = "evaluate at most N questions (0: all)", DefaultValueFactory = _ => 0 };
+        var shots = new Option<int>("--shots") { Description = "solved dev examples of the same subject per prompt: 5 as in the published protocol (Hendrycks et al.), 0 for zero-shot", DefaultValueFactory = _ => 5 };
+        shots.Validators.Add(v => { if (v.GetValueOrDefault<int>() < 0) v.AddError($"--shots {v.GetValueOrDefault<int>()}: expected 0 (zero-shot) or more"); });
+        var limit = new Option<int>("--limit") { Description = "evaluate at most N questions per subject (0: all)", DefaultValueFactory = _ => 0 };
+        limit.Validators.Add(v => { if (v.GetValueOrDefault<int>() < 0) v.AddError($"--limit {v.GetValueOrDefault<int>()}: expected 0 (all) or a number of questions per subject"); });
+        var subjects = new Option<string?>("--subjects") { Description = "comma-separated subjects to evaluate (file names without _test.csv, e.g. abstract_algebra,marketing; default: all)" };
         var json = Options.Json();
-        var cmd = modelOptions.AddTo(new Command("mmlu", "MMLU-style multiple choice: the log-likelihood of each answer letter.") { data, dev, shots, limit, json });
+        var cmd = modelOptions.AddTo(new Command("mmlu", "MMLU-style multiple choice: the log-likelihood of each answer letter.") { data, dev, shots, limit, subjects, json });
         cmd.SetAction(r =>
         {
-            var questions = QuantTune.Evaluation.MultipleChoice.MmluQuestion.Load(r.GetValue(data) ?? Path.Combine(Assets.Root, "data", "mmlu", "test"));
-            if (r.GetValue(limit) > 0) questions = questions.Take(r.GetValue(limit)).ToList();
+            var questions = QuantTune.Evaluation.MultipleChoice.MmluEvaluator.Select(
+                QuantTune.Evaluation.MultipleChoice.MmluQuestion.Load(r.GetValue(data) ?? Path.Combine(Assets.Root, "data", "mmlu", "test")),
+                r.GetValue(subjects)?.Split(','), r.GetValue(limit));
             var devSet = r.GetValue(shots) > 0 ? QuantTune.Evaluation.MultipleChoice.MmluQuestion.Load(r.GetValue(dev) ?? Path.Combine(Assets.Root, "data", "mmlu", "dev")) : null;
             using var session = modelOptions.Open(r);
             var pm = session.Pretrained;
@@ -54,19 +59,29 @@ public static class EvalCommand
                 p => QuantTune.Evaluation.MultipleChoice.MmluEvaluator.Evaluate(session.Forward ?? (x => pm.Model.Forward(x)), pm.Model.Device, pm.Tokenizer,
                     questions, devSet, r.GetValue(shots), progress: p, cancel: CliHost.Cancellation));
             if (r.GetValue(json))
-                JsonOutput.Write(new { accuracy = result.Accuracy, correct = result.Correct, total = result.Total, shots = result.Shots,
-                    subjects = result.BySubject.ToDictionary(kv => kv.Key, kv => new { correct = kv.Value.Correct, total = kv.Value.Total }) });
-            else
-            {
-                var table = new Table().AddColumns("subject", "accuracy", "questions");
-                foreach (var (subject, (c, t)) in result.BySubject.OrderBy(kv => kv.Key))
-                    table.AddRow(subject, $"{100.0 * c / t:F1} %", $"{t}");
-                table.AddRow("[bold]all[/]", $"[bold]{100 * result.Accuracy:F1} %[/]", $"{result.Total}");
-                AnsiConsole.Write(table);
-            }
+                JsonOutput.Write(new { accuracy = result.Accuracy, correct = result.Correct, total = result.Total, shots = result.Shots, chance = MmluResult.Chance,
+                    subjects = result.BySubject.ToDictionary(kv => kv.Key, kv => new { correct = kv.Value.Correct, total = kv.Value.Total }),
+                    predicted_letters = Letters(result.Predicted), answer_letters = Letters(result.Answers) });
+            else RenderMmlu(result);
             return 0;
         });
         return cmd;
+    }
+
+    static Dictionary<string, int> Letters(IReadOnlyList<int> counts) =>
+        QuantTune.Evaluation.MultipleChoice.MmluQuestion.Letters.Select((l, i) => (l, i)).ToDictionary(x => x.l, x => counts[x.i]);
+
+    static void RenderMmlu(MmluResult result)
+    {
+        var rows = result.BySubject.OrderBy(kv => kv.Key, StringComparer.Ordinal)
+            .Select(kv => (IReadOnlyList<string>)[kv.Key, $"{100.0 * kv.Value.Correct / kv.Value.Total:F1} %", $"{kv.Value.Total}"]).ToList();
+        rows.Add(["all", $"{100 * result.Accuracy:F1} %", $"{result.Total}"]);
+        PlainTable.Write(["subject", "accuracy", "questions"], rows);
+        string Share(IReadOnlyList<int> counts) => string.Join("  ", QuantTune.Evaluation.MultipleChoice.MmluQuestion.Letters.Select((l, i) =>
+            $"{l} {100.0 * counts[i] / Math.Max(1, result.Total):F0} %"));
+        Console.WriteLine($"{result.Shots}-shot; chance is {100 * MmluResult.Chance:F0} %");
+        Console.WriteLine($"predicted letters: {Share(result.Predicted)}");
+        Console.WriteLine($"right answers:     {Share(result.Answers)}");
     }
 
     public static PerplexityResult Perplexity(PretrainedModel pm, string dataFile, int window, int stride, int batch, int maxTokens, bool bos, bool interactive,

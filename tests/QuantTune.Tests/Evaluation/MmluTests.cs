@@ -66,8 +66,41 @@ public sealed class MmluTests() : TempFolderTest("qt-mmlu-")
         var r = MmluEvaluator.Evaluate(prefersA, CPU, pm.Tokenizer, questions);
         Assert.Equal(1, r.Correct);
         Assert.Equal(1.0 / 3, r.Accuracy, 6);
+        // The letter distribution shows the bias: always A, against the answers' own spread.
+        Assert.Equal([3, 0, 0, 0], r.Predicted);
+        Assert.Equal(questions.Count, r.Answers.Sum());
+        Assert.Equal(questions.Count(q => q.Answer == 0), r.Answers[0]);
         // The real model answers something for each question.
         var real = MmluEvaluator.Evaluate(ids => pm.Model.Forward(ids), CPU, pm.Tokenizer, MmluQuestion.Load(Path.Combine(AppContext.BaseDirectory, "assets", "data", "mmlu", "dev")).Take(12).ToList());
         Assert.Equal(12, real.Total);
+    }
+
+    [Fact]
+    public void SubjectsAndAPerSubjectLimitChooseTheQuestions()
+    {
+        var all = MmluQuestion.Load(Path.Combine(AppContext.BaseDirectory, "assets", "data", "mmlu", "test"));
+        var two = MmluEvaluator.Select(all, ["marketing", "abstract_algebra"], limitPerSubject: 3);
+        Assert.Equal(6, two.Count);
+        Assert.Equal(["abstract algebra", "marketing"], two.Select(q => q.Subject).Distinct().Order());
+        Assert.Equal(all.Where(q => q.Subject == "marketing").Take(3), two.Where(q => q.Subject == "marketing"));
+        Assert.Equal(all.Count, MmluEvaluator.Select(all, null, 0).Count);
+        var e = Assert.Throws<QuantTuneException>(() => MmluEvaluator.Select(all, ["astrology"], 0));
+        Assert.Contains("--subjects", e.Message);
+        Assert.Contains("high_school_geography", e.Message);
+    }
+
+    [Fact]
+    public void TheCliDefaultsToFiveShotsAndReportsTheLetters()
+    {
+        var r = QuantTune.Tests.Cli.CliRunner.Run("eval", "mmlu", "--model", TestData.TinyLlamaDir, "--subjects", "marketing", "--limit", "2", "--json");
+        Assert.Equal(0, r.ExitCode);
+        var json = System.Text.Json.JsonDocument.Parse(r.Stdout).RootElement;
+        Assert.Equal(5, json.GetProperty("shots").GetInt32());
+        Assert.Equal(2, json.GetProperty("total").GetInt32());
+        Assert.Equal(2, json.GetProperty("predicted_letters").EnumerateObject().Sum(p => p.Value.GetInt32()));
+        Assert.Equal(0.25, json.GetProperty("chance").GetDouble());
+        var bad = QuantTune.Tests.Cli.CliRunner.Run("eval", "mmlu", "--model", TestData.TinyLlamaDir, "--shots", "-1");
+        Assert.Equal(2, bad.ExitCode);
+        Assert.Contains("--shots -1", bad.Stderr);
     }
 }

@@ -3,8 +3,17 @@ using static TorchSharp.torch;
 
 namespace QuantTune.Evaluation.MultipleChoice;
 
-/// <summary>Accuracy overall and per subject.</summary>
-public sealed record MmluResult(double Accuracy, int Correct, int Total, IReadOnlyDictionary<string, (int Correct, int Total)> BySubject, int Shots);
+/// <summary>
+/// Accuracy overall and per subject, and how often each letter was predicted
+/// (<paramref name="Predicted"/>) and is the right answer (<paramref name="Answers"/>), A to D:
+/// a model that always answers one letter shows here, whatever its accuracy.
+/// </summary>
+public sealed record MmluResult(double Accuracy, int Correct, int Total, IReadOnlyDictionary<string, (int Correct, int Total)> BySubject, int Shots,
+    IReadOnlyList<int> Predicted, IReadOnlyList<int> Answers)
+{
+    /// <summary>The accuracy of guessing: one in four.</summary>
+    public const double Chance = 0.25;
+}
 
 /// <summary>
 /// MMLU-style multiple choice scored by log-likelihood, as the original evaluation does: the
@@ -14,12 +23,26 @@ public sealed record MmluResult(double Accuracy, int Correct, int Total, IReadOn
 /// </summary>
 public static class MmluEvaluator
 {
+    /// <summary>The subjects to evaluate, at most <paramref name="limitPerSubject"/> questions each (0: all), in file order.</summary>
+    public static List<MmluQuestion> Select(IReadOnlyList<MmluQuestion> questions, IReadOnlyCollection<string>? subjects, int limitPerSubject)
+    {
+        if (limitPerSubject < 0) throw new QuantTune.Diagnostics.QuantTuneException($"--limit {limitPerSubject}: expected 0 (all) or a number of questions per subject");
+        var available = questions.Select(q => q.Subject).Distinct().ToList();
+        var wanted = subjects?.Select(s => s.Trim().Replace('_', ' ')).Where(s => s.Length > 0).ToList();
+        if (wanted is not null && wanted.FirstOrDefault(s => !available.Contains(s)) is { } unknown)
+            throw new QuantTune.Diagnostics.QuantTuneException($"--subjects: '{unknown}' is not in the data; its subjects are {string.Join(", ", available.Select(a => a.Replace(' ', '_')))}");
+        return questions.Where(q => wanted is null || wanted.Contains(q.Subject))
+            .GroupBy(q => q.Subject).SelectMany(g => limitPerSubject > 0 ? g.Take(limitPerSubject) : g).ToList();
+    }
+
     public static MmluResult Evaluate(Func<Tensor, Tensor> logitsOf, Device device, HfTokenizer tokenizer, IReadOnlyList<MmluQuestion> questions,
         IReadOnlyList<MmluQuestion>? dev = null, int shots = 0, int maxTokens = 1024, IProgress<(long Done, long Total)>? progress = null, CancellationToken cancel = default)
     {
         var letterIds = MmluQuestion.Letters.Select(l => tokenizer.Encode(" " + l)[^1]).ToArray();
         var bySubject = new Dictionary<string, (int Correct, int Total)>();
         int correct = 0, done = 0;
+        var predictedCounts = new int[MmluQuestion.Letters.Length];
+        var answerCounts = new int[MmluQuestion.Letters.Length];
         using var _ = no_grad();
         foreach (var q in questions)
         {
@@ -37,10 +60,12 @@ public static class MmluEvaluator
             }
             var (c, t) = bySubject.GetValueOrDefault(q.Subject);
             bool right = predicted == q.Answer;
+            predictedCounts[predicted]++;
+            answerCounts[q.Answer]++;
             bySubject[q.Subject] = (c + (right ? 1 : 0), t + 1);
             if (right) correct++;
             progress?.Report((++done, questions.Count));
         }
-        return new MmluResult(questions.Count == 0 ? 0 : (double)correct / questions.Count, correct, questions.Count, bySubject, shots);
+        return new MmluResult(questions.Count == 0 ? 0 : (double)correct / questions.Count, correct, questions.Count, bySubject, shots, predictedCounts, answerCounts);
     }
 }
