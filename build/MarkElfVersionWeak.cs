@@ -1,65 +1,54 @@
+#nullable enable
 using System;
 using System.IO;
 using System.Linq;
 using System.Text;
+#if !QUANTTUNE_LIBRARY
 using Microsoft.Build.Framework;
 using Microsoft.Build.Utilities;
+#endif
 
 /// <summary>
 /// Sets VER_FLG_WEAK on one symbol-version requirement (an Elf64_Vernaux entry of the
-/// .gnu.version_r section) of ELF shared libraries, so that the dynamic loader only warns
-/// instead of refusing to load when the system library lacks that version. Runs only when
-/// none of the given system libraries defines the version. Writes through a temporary file
-/// and a rename, so a copy is either the old bytes or the new ones.
+/// .gnu.version_r section) of an ELF shared library, so that the dynamic loader only warns
+/// instead of refusing to load when the system library lacks that version. One file serves
+/// the build (the MSBuild task below) and the library (compiled with QUANTTUNE_LIBRARY, which
+/// patches its own output copy when it is loaded: see QuantTune.Runtime.LibTorchSharpPatch).
 /// </summary>
-public sealed class MarkElfVersionWeak : Task
+internal static class ElfVersionPatch
 {
     const uint ShtGnuVerneed = 0x6ffffffe;
     const ushort VerFlagWeak = 0x2;
 
-    [Required] public ITaskItem[] Files { get; set; } = Array.Empty<ITaskItem>();
-    [Required] public string VersionName { get; set; } = "";
-    [Required] public string SystemLibraries { get; set; } = "";
-
-    public override bool Execute()
+    public static readonly string[] SystemLibraries = new[]
     {
-        var libraries = SystemLibraries.Split(new[] { ';' }, StringSplitOptions.RemoveEmptyEntries).Where(File.Exists).ToArray();
-        if (libraries.Length == 0)
-        {
-            Log.LogMessage(MessageImportance.Low, $"No system libstdc++ found; {VersionName} left as it is.");
-            return true;
-        }
-        var needle = Encoding.ASCII.GetBytes(VersionName + "\0");
-        if (libraries.Any(l => IndexOf(File.ReadAllBytes(l), needle) >= 0))
-        {
-            Log.LogMessage(MessageImportance.Low, $"{libraries[0]} defines {VersionName}; nothing to patch.");
-            return true;
-        }
-        foreach (var item in Files)
-        {
-            var path = item.ItemSpec;
-            try
-            {
-                var bytes = File.ReadAllBytes(path);
-                var result = MarkWeak(bytes, VersionName);
-                if (result == null) { Log.LogMessage(MessageImportance.Low, $"{path}: no requirement on {VersionName}."); continue; }
-                if (result == false) { Log.LogMessage(MessageImportance.Low, $"{path}: {VersionName} already weak."); continue; }
-                var tmp = path + ".weak-tmp";
-                File.WriteAllBytes(tmp, bytes);
-                File.Replace(tmp, path, null);
-                Log.LogMessage(MessageImportance.High, $"{path}: marked the {VersionName} requirement weak (system libstdc++ lacks it).");
-            }
-            catch (Exception e) when (e is IOException || e is InvalidDataException || e is UnauthorizedAccessException)
-            {
-                Log.LogError($"{path}: could not mark {VersionName} weak: {e.Message}");
-            }
-        }
-        return !Log.HasLoggedErrors;
+        "/usr/lib/x86_64-linux-gnu/libstdc++.so.6", "/usr/lib64/libstdc++.so.6", "/usr/lib/libstdc++.so.6", "/lib/x86_64-linux-gnu/libstdc++.so.6", "/usr/lib/aarch64-linux-gnu/libstdc++.so.6",
+    };
+
+    /// <summary>Whether a system libstdc++ exists and none of <paramref name="libraries"/> defines <paramref name="versionName"/>.</summary>
+    public static bool SystemLacks(string versionName, string[] libraries)
+    {
+        var present = libraries.Where(File.Exists).ToArray();
+        if (present.Length == 0) return false;
+        var needle = Encoding.ASCII.GetBytes(versionName + "\0");
+        return !present.Any(l => IndexOf(File.ReadAllBytes(l), needle) >= 0);
+    }
+
+    /// <summary>Marks the requirement weak in the file at <paramref name="path"/> through a temporary file and a rename; null: no such requirement, false: already weak, true: marked.</summary>
+    public static bool? MarkWeakInFile(string path, string versionName)
+    {
+        var bytes = File.ReadAllBytes(path);
+        var result = MarkWeak(bytes, versionName);
+        if (result != true) return result;
+        var tmp = path + ".weak-tmp";
+        File.WriteAllBytes(tmp, bytes);
+        File.Replace(tmp, path, null);
+        return true;
     }
 
     /// <returns>null when the file has no such requirement, false when it was already weak,
     /// true when the flag was set in <paramref name="elf"/>.</returns>
-    static bool? MarkWeak(byte[] elf, string versionName)
+    public static bool? MarkWeak(byte[] elf, string versionName)
     {
         if (elf.Length < 64 || elf[0] != 0x7f || elf[1] != (byte)'E' || elf[2] != (byte)'L' || elf[3] != (byte)'F')
             throw new InvalidDataException("not an ELF file (bad magic)");
@@ -130,3 +119,42 @@ public sealed class MarkElfVersionWeak : Task
     static ulong U64(byte[] b, int at) => BitConverter.ToUInt64(b, at);
     static ulong U64(byte[] b, ulong at) => BitConverter.ToUInt64(b, (int)at);
 }
+
+#if !QUANTTUNE_LIBRARY
+/// <summary>
+/// After every build and publish: marks the version weak in the output copies, only when the
+/// system libstdc++ lacks it (so systems with a newer libstdc++ are left untouched).
+/// </summary>
+public sealed class MarkElfVersionWeak : Task
+{
+    [Required] public ITaskItem[] Files { get; set; } = Array.Empty<ITaskItem>();
+    [Required] public string VersionName { get; set; } = "";
+    [Required] public string SystemLibraries { get; set; } = "";
+
+    public override bool Execute()
+    {
+        var libraries = SystemLibraries.Split(new[] { ';' }, StringSplitOptions.RemoveEmptyEntries);
+        if (!ElfVersionPatch.SystemLacks(VersionName, libraries))
+        {
+            Log.LogMessage(MessageImportance.Low, $"The system libstdc++ defines {VersionName} (or there is none); nothing to patch.");
+            return true;
+        }
+        foreach (var item in Files)
+        {
+            var path = item.ItemSpec;
+            try
+            {
+                var result = ElfVersionPatch.MarkWeakInFile(path, VersionName);
+                if (result == null) Log.LogMessage(MessageImportance.Low, $"{path}: no requirement on {VersionName}.");
+                else if (result == false) Log.LogMessage(MessageImportance.Low, $"{path}: {VersionName} already weak.");
+                else Log.LogMessage(MessageImportance.High, $"{path}: marked the {VersionName} requirement weak (system libstdc++ lacks it).");
+            }
+            catch (Exception e) when (e is IOException || e is InvalidDataException || e is UnauthorizedAccessException)
+            {
+                Log.LogError($"{path}: could not mark {VersionName} weak: {e.Message}");
+            }
+        }
+        return !Log.HasLoggedErrors;
+    }
+}
+#endif
