@@ -9,8 +9,9 @@ public static class Options
 {
     public static Option<string> Model(bool required = true) => new("--model", "-m")
     {
-        Description = "Hugging Face checkpoint folder (config.json, *.safetensors, tokenizer.json)",
+        Description = $"Hugging Face checkpoint folder (config.json, *.safetensors, tokenizer.json); '{Assets.DefaultModelName}' names the embedded model",
         Required = required,
+        CustomParser = result => result.Tokens.Count == 0 ? null : Assets.ModelPath(result.Tokens[^1].Value),
     };
 
     public static Option<string> DType(string description = "compute dtype: fp32, bf16 or fp16") => new("--dtype")

@@ -39,7 +39,7 @@ public static class PlanCommand
             { model, method, batch, seq, rank, reduction, dtype, device, checkpointing, optimizer, dora, context, budget, json };
         cmd.SetAction(r =>
         {
-            var path = ConfigSources.Resolve(r.GetValue(model)!);
+            var path = ConfigSources.Resolve(Assets.ModelPath(r.GetValue(model)!));
             var config = ModelConfig.Load(path);
             var methods = r.GetValue(method) == "all" ? MemoryPlanner.Methods : [r.GetValue(method)!];
             int bytes = r.GetValue(dtype) switch { "bf16" or "fp16" => 2, "fp32" => 4, var d => throw new QuantTuneException($"--dtype {d}: expected bf16, fp16 or fp32") };

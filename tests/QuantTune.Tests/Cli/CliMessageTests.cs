@@ -59,3 +59,17 @@ public sealed class CliMessageTests() : TempFolderTest("qt-msg-")
         Assert.DoesNotContain("'4'", r.Stderr);
     }
 }
+
+/// <summary>The embedded model by name, as a user of the installed tool gives it.</summary>
+public sealed class CliModelAliasTests() : TempFolderTest("qt-alias-")
+{
+    [Fact]
+    public void TinyLlamaNamesTheEmbeddedModel()
+    {
+        var info = CliRunner.Run("info", "--model", "tiny-llama", "--json");
+        Assert.Equal(0, info.ExitCode);
+        Assert.Contains(Path.Combine("assets", "models", "tiny-llama"), info.Stdout);
+        var plan = CliRunner.Run("plan", "--model", "tiny-llama", "--method", "qst", "--json");
+        Assert.Equal(0, plan.ExitCode);
+    }
+}
