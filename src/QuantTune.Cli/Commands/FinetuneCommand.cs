@@ -12,11 +12,13 @@ public static class FinetuneCommand
     public static Command Create()
     {
         var model = Options.Model();
-        var data = new Option<string>("--data", "-d") { Description = "training data: .txt (plain text), .json/.jsonl (Alpaca instructions), .tsv (labelled sentences)", Required = true };
-        var format = new Option<string?>("--format") { Description = "text, alpaca or tsv (default: from the extension)" };
+        var data = new Option<string>("--data", "-d") { Description = DataHelp.Data, Required = true };
+        var format = new Option<string?>("--format") { Description = DataHelp.Format };
+        var evalData = new Option<string?>("--eval-data") { Description = DataHelp.EvalData };
+        var epochs = new Option<int?>("--epochs") { Description = "passes over the training examples, instead of --steps: steps = ⌈N × ⌈examples / --batch⌉ / --accumulate⌉ (not with --steps)" };
         var method = new Option<string>("--method") { Description = FineTuneMethods.Names, DefaultValueFactory = _ => "lora" };
         var output = new Option<string>("--out", "-o") { Description = "run folder: checkpoint/, metrics.jsonl, loss.png, summary.json and the result", Required = true };
-        var steps = new Option<int>("--steps") { DefaultValueFactory = _ => 100, Description = "optimizer steps" };
+        var steps = new Option<int>("--steps") { DefaultValueFactory = _ => 100, Description = "optimizer steps (or --epochs)" };
         var batch = new Option<int>("--batch") { DefaultValueFactory = _ => 8, Description = "examples per micro-batch" };
         var accumulate = new Option<int>("--accumulate") { DefaultValueFactory = _ => 1, Description = "micro-batches per optimizer step" };
         var lr = new Option<double>("--lr") { DefaultValueFactory = _ => 2e-4, Description = "peak learning rate" };
@@ -25,7 +27,7 @@ public static class FinetuneCommand
         var maxGradNorm = new Option<double>("--max-grad-norm") { DefaultValueFactory = _ => 1.0, Description = "gradient clipping (0: off)" };
         var weightDecay = new Option<double>("--weight-decay") { DefaultValueFactory = _ => 0.0 };
         var seed = new Option<long>("--seed") { DefaultValueFactory = _ => 42 };
-        var seq = new Option<int>("--seq") { DefaultValueFactory = _ => 256, Description = "tokens per example (text windows; max length otherwise)" };
+        var seq = new Option<int>("--seq") { DefaultValueFactory = _ => 256, Description = DataHelp.Seq };
         var evalEvery = new Option<int>("--eval-every") { DefaultValueFactory = _ => 0, Description = "evaluate held-out loss every N steps (0: at the end only)" };
         var checkpointEvery = new Option<int>("--checkpoint-every") { DefaultValueFactory = _ => 0, Description = "save a resumable checkpoint every N steps" };
         var resume = new Option<bool>("--resume") { Description = "continue from the run folder's checkpoint" };
@@ -52,7 +54,7 @@ public static class FinetuneCommand
         var json = Options.Json();
         var cmd = new Command("finetune", "Fine-tune with LoRA, QLoRA, DoRA, adapters, IA3, prompt tuning, BitFit, full fine-tuning or QST.")
         {
-            model, data, format, method, output, steps, batch, accumulate, lr, schedule, warmup, maxGradNorm, weightDecay, seed, seq,
+            model, data, format, evalData, epochs, method, output, steps, batch, accumulate, lr, schedule, warmup, maxGradNorm, weightDecay, seed, seq,
             evalEvery, checkpointEvery, resume, optimizer, rank, alpha, dropout, targets, rslora, bottleneck, virtualTokens,
             reduction, qstBottleneck, downsampler, sideLayers, qat, qatActivations, qatLearnableScales, checkpointing, skipBad, dtype, device, threads, json,
         };
@@ -61,11 +63,16 @@ public static class FinetuneCommand
             Options.ApplyThreads(r.GetValue(threads));
             var downsamplerName = r.GetValue(downsampler)!;
             var (computeDType, computeDevice) = Options.Runtime(r, dtype, device);
+            int? epochCount = r.GetValue(epochs);
+            if (epochCount is not null && r.GetResult(steps) is { Implicit: false })
+                throw new Diagnostics.QuantTuneException("--steps and --epochs: give one or the other (--epochs computes the steps from the number of training examples, --batch and --accumulate)");
             var request = new FineTuneRequest
             {
                 ModelDirectory = r.GetValue(model)!,
                 DataFile = r.GetValue(data)!,
                 Format = r.GetValue(format),
+                EvalDataFile = r.GetValue(evalData),
+                Epochs = epochCount,
                 OutputDirectory = r.GetValue(output)!,
                 Method = FineTuneMethods.Parse(r.GetValue(method)!),
                 DType = computeDType,
@@ -75,7 +82,7 @@ public static class FinetuneCommand
                     Steps = r.GetValue(steps), BatchSize = r.GetValue(batch), GradientAccumulation = r.GetValue(accumulate),
                     LearningRate = r.GetValue(lr), Schedule = LearningRateSchedule.Parse(r.GetValue(schedule)!), WarmupSteps = r.GetValue(warmup),
                     MaxGradNorm = r.GetValue(maxGradNorm), WeightDecay = r.GetValue(weightDecay), Seed = r.GetValue(seed),
-                    EvalEvery = r.GetValue(evalEvery) > 0 ? r.GetValue(evalEvery) : r.GetValue(steps), CheckpointEvery = r.GetValue(checkpointEvery),
+                    EvalEvery = r.GetValue(evalEvery) > 0 ? r.GetValue(evalEvery) : epochCount is null ? r.GetValue(steps) : 0, CheckpointEvery = r.GetValue(checkpointEvery),
                 },
                 Optimizer = r.GetValue(optimizer)!,
                 SequenceLength = r.GetValue(seq),
@@ -98,7 +105,8 @@ public static class FinetuneCommand
                         : throw new Diagnostics.QuantTuneException($"--side-layers {s}: expected comma-separated layer numbers")).ToArray() : null,
                 },
             };
-            request.Training.Validate();
+            // With --epochs the steps (and --warmup against them) are checked once the data gives them; the rest now.
+            (epochCount is null ? request.Training : request.Training with { Steps = Math.Max(1, request.Training.WarmupSteps) }).Validate();
             var summary = TrainingDisplay.Run($"{request.Method.ToString().ToLowerInvariant()}", CliHost.Interactive(r.GetValue(json)),
                 p => FineTuner.Run(request, p, CliHost.Cancellation));
             if (r.GetValue(json)) JsonOutput.Write(summary);
@@ -111,6 +119,7 @@ public static class FinetuneCommand
     public static void Render(FineTuneSummary s)
     {
         foreach (var p in s.DataProblems) AnsiConsole.MarkupLine($"[yellow]skipped[/] {Markup.Escape(p)}");
+        foreach (var d in s.DroppedRecords ?? []) AnsiConsole.MarkupLine($"[yellow]dropped[/] {Markup.Escape(d.Message)}");
         if (s.WasAlreadyComplete)
             AnsiConsole.MarkupLine($"[yellow]the run was already complete[/] (its checkpoint is at step {s.Steps}); nothing was trained and the result was saved from that checkpoint. To train further, resume with a larger --steps.");
         foreach (var w in s.Warnings ?? []) AnsiConsole.MarkupLine($"[yellow]warning[/] {Markup.Escape(w)}");
@@ -120,6 +129,7 @@ public static class FinetuneCommand
         table.AddRow("trainable parameters", $"{s.TrainableParameters:N0} of {s.TotalParameters:N0} ({100.0 * s.TrainableParameters / s.TotalParameters:F3} %)");
         table.AddRow("held-out perplexity", $"{s.EvalPerplexityBefore:F3} → [bold]{s.EvalPerplexityAfter:F3}[/]");
         table.AddRow("steps", s.WasAlreadyComplete ? $"{s.Steps} (already complete)" : s.ResumedFrom > 0 ? $"{s.Steps} (resumed at {s.ResumedFrom})" : $"{s.Steps}");
+        table.AddRow("examples (train / held out)", $"{s.TrainExamples:N0} / {s.EvalExamples:N0}" + (s.Epochs is int e ? $", {e} epoch{(e == 1 ? "" : "s")}" : ""));
         table.AddRow("time per step", $"{s.SecondsPerStep * 1000:F0} ms");
         table.AddRow("M1 weights", ModelSummaryView.Bytes(s.Memory.M1));
         table.AddRow("M2 optimizer + gradients", ModelSummaryView.Bytes(s.Memory.M2));

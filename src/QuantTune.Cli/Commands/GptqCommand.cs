@@ -5,6 +5,7 @@ using QuantTune.Models.Loading;
 using QuantTune.Quantization.Gptq;
 using QuantTune.Quantization.Integer;
 using QuantTune.Quantization.Models;
+using QuantTune.Training.Data;
 using Spectre.Console;
 
 namespace QuantTune.Cli.Commands;
@@ -22,7 +23,8 @@ public static class GptqCommand
         var asym = new Option<bool>("--asym") { Description = "asymmetric (zero point) grid, the default" };
         var samples = new Option<int>("--samples") { Description = "calibration samples", DefaultValueFactory = _ => 128 };
         var seq = new Option<int?>("--seq") { Description = "tokens per calibration sample (default: 2048, at most the model's max positions)" };
-        var calibration = new Option<string?>("--calibration") { Description = "calibration text file (default: the embedded WikiText-2 train excerpt)" };
+        var calibration = new Option<string?>("--calibration-data") { Description = "calibration data file: .txt as it is; .json/.jsonl: each record's \"text\", or an Alpaca record's prompt and output (default: the embedded WikiText-2 train excerpt)" };
+        var oldCalibration = RenamedOptions.Hidden<string?>("--calibration", "--calibration-data");
         var seed = new Option<int>("--seed") { Description = "seed of the random calibration windows", DefaultValueFactory = _ => 0 };
         var damp = new Option<double>("--damp") { Description = "dampening: fraction of the mean Hessian diagonal added to it", DefaultValueFactory = _ => 0.01 };
         var rtn = new Option<bool>("--rtn") { Description = "round to nearest on the same grid and groups instead (the baseline; calibration only measures it)" };
@@ -31,7 +33,7 @@ public static class GptqCommand
         var threads = Options.Threads();
         var json = Options.Json();
         var cmd = new Command("gptq", "GPTQ (IST-DASLab/gptq): quantize every decoder linear layer by layer on calibration text, minimising each layer's output error.")
-            { model, bits, group, actOrder, sym, asym, samples, seq, calibration, seed, damp, rtn, output, format, threads, json };
+            { model, bits, group, actOrder, sym, asym, samples, seq, calibration, oldCalibration, seed, damp, rtn, output, format, threads, json };
         cmd.SetAction(r =>
         {
             Options.ApplyThreads(r.GetValue(threads));
@@ -41,15 +43,16 @@ public static class GptqCommand
             settings.Validate();
             var layout = r.GetValue(format)!.Trim().ToLowerInvariant();
             if (layout is not ("quanttune" or "gptq")) throw new QuantTuneException($"--format {r.GetValue(format)}: expected quanttune or gptq");
-            var calibrationFile = r.GetValue(calibration) ?? Assets.WikiTextTrain;
-            if (!File.Exists(calibrationFile)) throw new QuantTuneException($"{calibrationFile}: calibration file not found");
+            var calibrationFile = RenamedOptions.Value(r, calibration, oldCalibration) ?? Assets.WikiTextTrain;
+            if (!File.Exists(calibrationFile)) throw new QuantTuneException($"{calibrationFile}: calibration file not found (--calibration-data)");
             var method = r.GetValue(rtn) ? GptqMethod.RoundToNearest : GptqMethod.Gptq;
             var dir = r.GetValue(model)!;
             bool interactive = CliHost.Interactive(r.GetValue(json));
 
+            var calibrationText = CorpusText.Read(calibrationFile);
             using var pm = PretrainedModel.Load(dir);
             int length = r.GetValue(seq) ?? Math.Min(2048, pm.Config.MaxPositionEmbeddings);
-            var ids = pm.Tokenizer.Encode(File.ReadAllText(calibrationFile));
+            var ids = pm.Tokenizer.Encode(calibrationText);
             var windows = CalibrationWindows.Sample(ids, r.GetValue(samples), length, r.GetValue(seed), calibrationFile);
             var label = method == GptqMethod.Gptq ? settings.Name : settings.Name.Replace("gptq-", "rtn-");
             var result = ProgressDisplay.Run($"{label}: {pm.Config.NumLayers} layers, {windows.Count} × {length} tokens", interactive,

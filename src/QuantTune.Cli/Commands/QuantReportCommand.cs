@@ -27,10 +27,10 @@ public static class QuantReportCommand
         new("int4 absmax channel", QuantizationSchemes.Create(new("int4", Granularity: "channel"))),
         new("int4 absmax tensor", QuantizationSchemes.Create(new("int4", Granularity: "tensor"))),
         new("int4 zero-point block64", QuantizationSchemes.Create(new("int4", Block: 64, ZeroPoint: true))),
-        new("int4 block64 clip mse", QuantizationSchemes.Create(new("int4", Block: 64, Calibration: "mse"))),
-        new("int4 channel clip mse", QuantizationSchemes.Create(new("int4", Granularity: "channel", Calibration: "mse"))),
-        new("int4 channel clip percentile", QuantizationSchemes.Create(new("int4", Granularity: "channel", Calibration: "percentile"))),
-        new("int4 tensor clip kl", QuantizationSchemes.Create(new("int4", Granularity: "tensor", Calibration: "kl"))),
+        new("int4 block64 clip mse", QuantizationSchemes.Create(new("int4", Block: 64, ClipMethod: "mse"))),
+        new("int4 channel clip mse", QuantizationSchemes.Create(new("int4", Granularity: "channel", ClipMethod: "mse"))),
+        new("int4 channel clip percentile", QuantizationSchemes.Create(new("int4", Granularity: "channel", ClipMethod: "percentile"))),
+        new("int4 tensor clip kl", QuantizationSchemes.Create(new("int4", Granularity: "tensor", ClipMethod: "kl"))),
         new("fp4 block64", QuantizationSchemes.Create(new("fp4", Block: 64))),
         new("nf4 block32", QuantizationSchemes.Create(new("nf4", Block: 32))),
         new("nf4 block64", QuantizationSchemes.Create(new("nf4", Block: 64))),
@@ -44,7 +44,7 @@ public static class QuantReportCommand
     {
         var model = Options.Model().MustBeFolder("quant-report", PathKinds.CheckpointFolder);
         var data = new Option<string?>("--data", "-d") { Description = "evaluation text (default: the embedded WikiText-2 test)" };
-        var calibration = new Option<string?>("--calibration-data") { Description = "calibration text for static W8A8 (default: the embedded WikiText-2 train excerpt)" };
+        var calibration = new Option<string?>("--calibration-data") { Description = "calibration data for static W8A8: .txt as it is; .json/.jsonl: each record's \"text\", or an Alpaca record's prompt and output (default: the embedded WikiText-2 train excerpt)" };
         var maxTokens = new Option<int>("--max-tokens") { Description = "evaluate on the first N tokens (0: all)", DefaultValueFactory = _ => 65536 };
         var window = new Option<int>("--window") { Description = "perplexity window", DefaultValueFactory = _ => 256 };
         var output = new Option<string>("--out", "-o") { Description = "folder for report.json, report.md and report.png", DefaultValueFactory = _ => "quant-report" };
@@ -65,7 +65,7 @@ public static class QuantReportCommand
             int max = r.GetValue(maxTokens);
             if (max > 0 && ids.Count > max + 1) ids = ids.Take(max + 1).ToList();
             int w = r.GetValue(window);
-            var calIds = tokenizer.Encode(File.ReadAllText(calibrationFile));
+            var calIds = tokenizer.Encode(QuantTune.Training.Data.CorpusText.Read(calibrationFile));
             var calibrationWindows = Enumerable.Range(0, 16).Where(i => (i + 1) * w <= calIds.Count)
                 .Select(i => calIds.Skip(i * w).Take(w).Select(x => (long)x).ToArray()).ToList();
             var schemes = DefaultSchemes();

@@ -12,7 +12,7 @@ public static class QuantizeCommand
     public static Option<string> Scheme() => new("--scheme", "-s") { Description = $"quantization scheme: {QuantizationSchemes.Names}", Required = true };
     public static Option<int?> Block() => new("--block") { Description = "block size (nf4/fp4: power of two 32..4096, default 64; intK: per block of N elements)" };
     public static Option<bool> DoubleQuant() => new("--double-quant") { Description = "nf4/fp4: quantize the absmax constants too (8-bit, blocks of 256)" };
-    public static Option<string?> Calibration() => new("--calibration") { Description = "intK: choose the clipping range by percentile, mse or kl" };
+    public static Option<string?> ClipMethod() => new("--clip-method") { Description = "intK: choose the clipping range by percentile, mse or kl (default: none, the absmax or min/max range)" };
     public static Option<string?> Granularity() => new("--granularity") { Description = "intK: tensor, channel or block (default: block when --block is given, else channel)" };
     public static Option<bool> ZeroPoint() => new("--zero-point") { Description = "intK: asymmetric zero-point quantization instead of symmetric absmax" };
 
@@ -22,17 +22,18 @@ public static class QuantizeCommand
         var scheme = Scheme();
         var block = Block();
         var dq = DoubleQuant();
-        var calibration = Calibration();
+        var clipMethod = ClipMethod();
+        var oldClipMethod = RenamedOptions.Hidden<string?>("--calibration", "--clip-method");
         var granularity = Granularity();
         var zeroPoint = ZeroPoint();
         var output = new Option<string>("--out", "-o") { Description = "folder for the quantized checkpoint", Required = true };
         var json = Options.Json();
         var cmd = new Command("quantize", "Quantize every linear layer (all but the LM head) and save a checkpoint folder that eval and generate load.")
-            { model, scheme, block, dq, calibration, granularity, zeroPoint, output, json };
+            { model, scheme, block, dq, clipMethod, oldClipMethod, granularity, zeroPoint, output, json };
         cmd.SetAction(r =>
         {
             var quantizer = QuantizationSchemes.Create(new SchemeOptions(r.GetValue(scheme)!, r.GetValue(block), r.GetValue(dq),
-                r.GetValue(calibration), r.GetValue(granularity), r.GetValue(zeroPoint)));
+                RenamedOptions.Value(r, clipMethod, oldClipMethod), r.GetValue(granularity), r.GetValue(zeroPoint)));
             var dir = r.GetValue(model)!;
             var outDir = r.GetValue(output)!;
             IO.OutputFolder.RefuseSource(outDir, dir, "--out");

@@ -20,7 +20,7 @@ public static partial class QuantizationSchemes
             throw new QuantTuneException("--granularity block needs --block N");
         if (granularity != Granularity.Block && o.Block is not null)
             throw new QuantTuneException($"--block {o.Block} applies to --granularity block, not {o.Granularity}");
-        var scheme = new IntegerScheme(bits, o.ZeroPoint ? IntegerMode.ZeroPoint : IntegerMode.Absmax, granularity, o.Block ?? 0, Calibrator(o.Calibration));
+        var scheme = new IntegerScheme(bits, o.ZeroPoint ? IntegerMode.ZeroPoint : IntegerMode.Absmax, granularity, o.Block ?? 0, Calibrator(o.ClipMethod));
         scheme.Validate();
         return new IntegerQuantizer(scheme);
     }
@@ -32,6 +32,6 @@ public static partial class QuantizationSchemes
         "percentile" => new PercentileCalibrator(),
         "mse" => new MseCalibrator(),
         "kl" => new KlDivergenceCalibrator(),
-        _ => throw new QuantTuneException($"--calibration {name}: expected percentile, mse or kl"),
+        _ => throw new QuantTuneException($"--clip-method {name}: expected percentile, mse or kl"),
     };
 }

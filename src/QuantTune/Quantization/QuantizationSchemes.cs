@@ -4,7 +4,7 @@ using QuantTune.Quantization.FourBit;
 namespace QuantTune.Quantization;
 
 /// <summary>What the user asked for on the command line, turned into a quantizer.</summary>
-public sealed record SchemeOptions(string Scheme, int? Block = null, bool DoubleQuant = false, string? Calibration = null,
+public sealed record SchemeOptions(string Scheme, int? Block = null, bool DoubleQuant = false, string? ClipMethod = null,
     string? Granularity = null, bool ZeroPoint = false);
 
 /// <summary>
@@ -23,8 +23,8 @@ public static partial class QuantizationSchemes
         {
             case "nf4":
             case "fp4":
-                if (o.Calibration is not null)
-                    throw new QuantTuneException($"--calibration {o.Calibration}: {scheme} uses block-wise absmax and takes no clipping calibration");
+                if (o.ClipMethod is not null)
+                    throw new QuantTuneException($"--clip-method {o.ClipMethod}: {scheme} uses block-wise absmax and takes no clipping calibration");
                 if (o.ZeroPoint) throw new QuantTuneException($"--zero-point: {scheme} is symmetric (block-wise absmax)");
                 return new FourBitQuantizer(scheme == "nf4" ? FourBitType.NF4 : FourBitType.FP4, o.Block ?? 64, o.DoubleQuant);
             default:

@@ -39,7 +39,7 @@ public sealed class CliGptqTests() : TempFolderTest("qt-cligptq-")
         CliRunner.AssertCleanFailure(CliRunner.Run(Args("--bits", "5")), "--bits", "5", "2, 3, 4 or 8");
         CliRunner.AssertCleanFailure(CliRunner.Run(Args("--group", "0")), "--group", "0");
         CliRunner.AssertCleanFailure(CliRunner.Run(Args("--group", "4096", "--samples", "1", "--seq", "16")), "--group 4096", "256 input features");
-        CliRunner.AssertCleanFailure(CliRunner.Run(Args("--calibration", Path.Combine(Dir, "none.txt"))), "none.txt", "not found");
+        CliRunner.AssertCleanFailure(CliRunner.Run(Args("--calibration-data", Path.Combine(Dir, "none.txt"))), "none.txt", "not found", "--calibration-data");
         CliRunner.AssertCleanFailure(CliRunner.Run(Args("--format", "awq")), "--format awq");
         CliRunner.AssertCleanFailure(CliRunner.Run("gptq", "--model", Path.Combine(Dir, "nope"), "--out", outDir), "nope", "not found");
         Assert.False(Directory.Exists(outDir));

@@ -33,7 +33,7 @@ public sealed class CliQuantizeTests() : TempFolderTest("qt-cliq-")
         CliRunner.AssertCleanFailure(CliRunner.Run("quantize", "--model", TestData.TinyLlamaDir, "--scheme", "nf4", "--block", "48", "--out", outDir), "--block 48", "power of two");
         CliRunner.AssertCleanFailure(CliRunner.Run("quantize", "--model", TestData.TinyLlamaDir, "--scheme", "int9", "--out", outDir), "--bits", "9");
         CliRunner.AssertCleanFailure(CliRunner.Run("quantize", "--model", TestData.TinyLlamaDir, "--scheme", "q5", "--out", outDir), "--scheme q5", "nf4");
-        CliRunner.AssertCleanFailure(CliRunner.Run("quantize", "--model", TestData.TinyLlamaDir, "--scheme", "nf4", "--calibration", "kl", "--out", outDir), "--calibration");
+        CliRunner.AssertCleanFailure(CliRunner.Run("quantize", "--model", TestData.TinyLlamaDir, "--scheme", "nf4", "--clip-method", "kl", "--out", outDir), "--clip-method kl");
         Assert.False(Directory.Exists(outDir));
     }
 }

@@ -10,7 +10,7 @@ public static class CalibrationWindows
         if (count < 1) throw new QuantTuneException($"--samples {count}: expected at least 1 calibration sample");
         if (length < 1) throw new QuantTuneException($"--seq {length}: expected at least 1 token per sample");
         if (ids.Count < length)
-            throw new QuantTuneException($"{source}: {ids.Count} tokens are fewer than one sample of {length}; give a longer --calibration file or a smaller --seq");
+            throw new QuantTuneException($"{source}: {ids.Count} tokens are fewer than one sample of {length}; give a longer --calibration-data file or a smaller --seq");
         var random = new Random(seed);
         var windows = new List<long[]>(count);
         for (int k = 0; k < count; k++)

@@ -4,46 +4,48 @@ using QuantTune.Training.Data;
 
 namespace QuantTune.Training.FineTuning;
 
-/// <summary>Training and held-out examples from one data file, by format.</summary>
-public sealed record FineTuneData(IReadOnlyList<TokenizedExample> Train, IReadOnlyList<TokenizedExample> Eval, IReadOnlyList<DataProblem> Problems, string Format)
+/// <summary>
+/// Training and held-out examples: from <see cref="FineTuneRequest.EvalDataFile"/> when given (all of the
+/// data file trains), else split off the end of the data file, in file order: the last
+/// <see cref="FineTuneRequest.EvalFraction"/> of a plain text's tokens, or of its records (at least one).
+/// At most <see cref="FineTuneRequest.MaxEvalExamples"/> held-out examples are kept.
+/// </summary>
+/// <param name="Dropped">Per file, the well-formed records left out (too long), when any were.</param>
+public sealed record FineTuneData(IReadOnlyList<TokenizedExample> Train, IReadOnlyList<TokenizedExample> Eval, IReadOnlyList<DataProblem> Problems, string Format,
+    IReadOnlyList<DroppedRecords> Dropped)
 {
     public static FineTuneData Load(FineTuneRequest r, HfTokenizer tokenizer)
     {
-        if (!File.Exists(r.DataFile)) throw new QuantTuneException($"{r.DataFile}: data file not found");
-        var format = (r.Format ?? Path.GetExtension(r.DataFile).ToLowerInvariant() switch
+        var data = FineTuneFile.Load(r.DataFile, r, tokenizer, "--data");
+        if (r.EvalDataFile is null)
         {
-            ".txt" or ".raw" => "text",
-            ".json" or ".jsonl" => "alpaca",
-            ".tsv" => "tsv",
-            var e => throw new QuantTuneException($"{r.DataFile}: cannot tell the format from the extension '{e}'; pass --format text, alpaca or tsv"),
-        }).ToLowerInvariant();
-        switch (format)
-        {
-            case "text":
-            {
-                var all = TextDataset.FromFile(r.DataFile, tokenizer, r.SequenceLength);
-                var (train, eval) = all.Split(1 - r.EvalFraction);
-                return new FineTuneData(train.Examples, eval.Examples.Take(r.MaxEvalExamples).ToList(), [], format);
-            }
-            case "alpaca":
-            {
-                var set = InstructionDataset.Load(r.DataFile, tokenizer, new InstructionOptions { MaxLength = r.SequenceLength }, r.SkipBadLines);
-                return Split(set.Examples, set.Problems, r, format);
-            }
-            case "tsv":
-            {
-                var set = ClassificationDataset.Load(r.DataFile, tokenizer, skipBadLines: r.SkipBadLines);
-                return Split(set.Examples, set.Problems, r, format);
-            }
-            default:
-                throw new QuantTuneException($"--format {format}: expected text, alpaca or tsv");
+            var (train, eval) = Split(data, r);
+            return new FineTuneData(train, eval.Take(r.MaxEvalExamples).ToList(), data.Problems, data.Format, Drops(data));
         }
+
+        var held = FineTuneFile.Load(r.EvalDataFile, r, tokenizer, "--eval-data");
+        var trainExamples = data.Examples;
+        if (trainExamples.Count < 1) throw new QuantTuneException($"{r.DataFile}: no usable example (--data); fine-tuning needs at least 1{Why(data)}");
+        var evalExamples = held.Examples;
+        if (evalExamples.Count < 1) throw new QuantTuneException($"{r.EvalDataFile}: no usable example (--eval-data); evaluation needs at least 1{Why(held)}");
+        return new FineTuneData(trainExamples, evalExamples.Take(r.MaxEvalExamples).ToList(), [.. data.Problems, .. held.Problems], data.Format, Drops(data, held));
     }
 
-    static FineTuneData Split(IReadOnlyList<TokenizedExample> examples, IReadOnlyList<DataProblem> problems, FineTuneRequest r, string format)
+    static (IReadOnlyList<TokenizedExample> Train, IReadOnlyList<TokenizedExample> Eval) Split(FineTuneFile data, FineTuneRequest r)
     {
-        if (examples.Count < 2) throw new QuantTuneException($"{r.DataFile}: {examples.Count} usable example(s); fine-tuning needs at least 2");
-        int evalCount = Math.Clamp((int)Math.Round(examples.Count * r.EvalFraction), 1, examples.Count - 1);
-        return new FineTuneData(examples.Take(examples.Count - evalCount).ToList(), examples.Skip(examples.Count - evalCount).Take(r.MaxEvalExamples).ToList(), problems, format);
+        if (data.Stream is { } stream)
+        {
+            var (train, eval) = stream.Split(1 - r.EvalFraction);
+            return (train.Examples, eval.Examples);
+        }
+
+        var records = data.Records;
+        if (records.Count < 2) throw new QuantTuneException($"{r.DataFile}: {records.Count} usable record(s); fine-tuning needs at least 2 (or held-out data from --eval-data){Why(data)}");
+        int evalCount = Math.Clamp((int)Math.Round(records.Count * r.EvalFraction), 1, records.Count - 1);
+        return ([.. records.Take(records.Count - evalCount).SelectMany(x => x)], [.. records.Skip(records.Count - evalCount).SelectMany(x => x)]);
     }
+
+    static string Why(FineTuneFile file) => file.Dropped is { } d ? $" ({d.Count} of {d.Total} records dropped: {d.Reason})" : "";
+
+    static List<DroppedRecords> Drops(params FineTuneFile[] files) => [.. files.Select(f => f.Dropped).OfType<DroppedRecords>()];
 }

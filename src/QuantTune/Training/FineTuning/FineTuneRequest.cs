@@ -21,11 +21,23 @@ public sealed record FineTuneRequest
     public Device? Device { get; init; }
     /// <summary>adamw, adamw8bit or paged-adamw.</summary>
     public string Optimizer { get; init; } = "adamw";
-    /// <summary>text, alpaca or tsv; null: from the file extension (.txt, .json/.jsonl, .tsv).</summary>
+    /// <summary>
+    /// text, alpaca or tsv; null: from the file extension (.txt, .json/.jsonl, .tsv) and, for JSON, the first
+    /// record's fields (<c>text</c> without <c>instruction</c>: text). text on a .json/.jsonl file reads its records' <c>text</c>.
+    /// </summary>
     public string? Format { get; init; }
+    /// <summary>Held-out data in a file of its own (same <see cref="Format"/> rules); null: split off the end of <see cref="DataFile"/>.</summary>
+    public string? EvalDataFile { get; init; }
+    /// <summary>
+    /// Passes over the training examples, instead of <see cref="TrainingOptions.Steps"/>: see <see cref="FineTuneSteps.Resolve"/>.
+    /// </summary>
+    public int? Epochs { get; init; }
     public int SequenceLength { get; init; } = 256;
-    public double EvalFraction { get; init; } = 0.1;
-    public int MaxEvalExamples { get; init; } = 64;
+    public const double DefaultEvalFraction = 0.1;
+    public const int DefaultMaxEvalExamples = 64;
+    /// <summary>Held out off the end of <see cref="DataFile"/> without <see cref="EvalDataFile"/> (see <see cref="FineTuneData"/>).</summary>
+    public double EvalFraction { get; init; } = DefaultEvalFraction;
+    public int MaxEvalExamples { get; init; } = DefaultMaxEvalExamples;
     public bool SkipBadLines { get; init; }
     public bool Resume { get; init; }
     /// <summary>

@@ -37,6 +37,7 @@ public static class FineTuner
         if (qat is { LearnableScales: true } && r.Method != FineTuneMethod.Full)
             throw new QuantTuneException($"--qat-learnable-scales: the base under a {r.Method.ToString().ToLowerInvariant()} adapter is frozen, so its scales cannot train; use --method full");
         FineTunePrecision.Check(r);
+        if (r.Epochs is int epochs && epochs < 1) throw new QuantTuneException($"--epochs {epochs}: expected at least 1");
         var device = FineTunePrecision.DeviceOf(r);
         void Phase(string what) => progress?.Report(TrainingProgress.Starting(what, r.Training.Steps));
         Phase($"loading {r.ModelDirectory}");
@@ -51,6 +52,7 @@ public static class FineTuner
         }
         Phase($"reading and tokenizing {r.DataFile}");
         var data = FineTuneData.Load(r, pm.Tokenizer);
+        var training = FineTuneSteps.Resolve(r.Training, r.Epochs, data.Train.Count);
         model.model.GradientCheckpointing = r.GradientCheckpointing && r.Method != FineTuneMethod.Qst; // QST's backbone runs without autograd anyway
         var (trainModule, forward, save) = Apply(r, pm, qat);
         // Mixed precision: whatever the base's dtype, what trains is fp32 (so is its AdamW state).
@@ -72,7 +74,7 @@ public static class FineTuner
             Forward = forward,
             Data = new BatcherSource(new Batcher(data.Train, r.Training.BatchSize, Batcher.PadIdFor(pm.Tokenizer), (int)r.Training.Seed)),
             CreateOptimizer = parameters => CreateOptimizer(r, parameters),
-            Options = r.Training,
+            Options = training,
             OutputDirectory = r.OutputDirectory,
             Evaluate = EvalLoss,
             DType = TorchRuntime.Name(r.DType),
@@ -91,7 +93,7 @@ public static class FineTuner
         var summary = new FineTuneSummary(r.Method.ToString().ToLowerInvariant(), r.Optimizer, note, result.TrainableParameters, total,
             before, after, result.Steps, result.ResumedFrom, result.SecondsPerStep, result.Memory, r.OutputDirectory, resultDir,
             data.Train.Count, data.Eval.Count, data.Problems.Select(p => p.ToString()).ToList(), TorchRuntime.Name(r.DType), TorchRuntime.Name(device),
-            result.Warnings ?? [], result.WasAlreadyComplete);
+            result.Warnings ?? [], result.WasAlreadyComplete, data.Dropped, r.Epochs);
         IO.AtomicFile.WriteAllText(Path.Combine(r.OutputDirectory, "summary.json"),
             System.Text.Json.JsonSerializer.Serialize(summary, new System.Text.Json.JsonSerializerOptions { WriteIndented = true, PropertyNamingPolicy = System.Text.Json.JsonNamingPolicy.SnakeCaseLower,
                 NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals }));

@@ -1,0 +1,37 @@
+using QuantTune.Diagnostics;
+
+namespace QuantTune.Training.FineTuning;
+
+/// <summary>Steps from epochs: how many optimizer steps make <c>--epochs N</c> passes over the training examples.</summary>
+public static class FineTuneSteps
+{
+    /// <summary>
+    /// ⌈epochs · ⌈examples / batch⌉ / accumulation⌉: each step takes <c>accumulation</c> micro-batches of
+    /// <c>batch</c> examples, and an epoch is ⌈examples / batch⌉ micro-batches (the last one may be smaller).
+    /// </summary>
+    public static int FromEpochs(int epochs, int examples, int batchSize, int accumulation)
+    {
+        if (epochs < 1) throw new QuantTuneException($"--epochs {epochs}: expected at least 1");
+        if (batchSize < 1) throw new QuantTuneException($"--batch {batchSize}: expected at least 1");
+        if (accumulation < 1) throw new QuantTuneException($"--accumulate {accumulation}: expected at least 1");
+        if (examples < 1) throw new QuantTuneException($"--epochs {epochs}: there are no training examples to pass over");
+        long microBatches = (long)epochs * ((examples + batchSize - 1) / batchSize);
+        long steps = (microBatches + accumulation - 1) / accumulation;
+        return steps <= int.MaxValue ? (int)steps
+            : throw new QuantTuneException($"--epochs {epochs}: {steps} steps is more than one run can take; give fewer epochs");
+    }
+
+    /// <summary>
+    /// The run's training options: unchanged without epochs; with them, <see cref="TrainingOptions.Steps"/>
+    /// from <see cref="FromEpochs"/>, and an <see cref="TrainingOptions.EvalEvery"/> of 0 evaluating at the last step.
+    /// </summary>
+    public static TrainingOptions Resolve(TrainingOptions training, int? epochs, int trainExamples)
+    {
+        ArgumentNullException.ThrowIfNull(training);
+        if (epochs is not int e) return training;
+        int steps = FromEpochs(e, trainExamples, training.BatchSize, training.GradientAccumulation);
+        if (training.WarmupSteps > steps)
+            throw new QuantTuneException($"--warmup {training.WarmupSteps}: --epochs {e} makes {steps} steps ({trainExamples} examples, --batch {training.BatchSize}, --accumulate {training.GradientAccumulation}); expected at most {steps}");
+        return training with { Steps = steps, EvalEvery = training.EvalEvery > 0 ? training.EvalEvery : steps };
+    }
+}
