@@ -38,7 +38,8 @@ public static class CliRunner
     public static void AssertCleanFailure(Result r, params string[] mentions)
     {
         Assert.Equal(1, r.ExitCode);
-        Assert.StartsWith("error: ", r.Stderr);
+        // Progress lines (the phases of a run) may come first; the failure is one "error: " line.
+        Assert.Single(r.Stderr.Split('\n'), l => l.StartsWith("error: ", StringComparison.Ordinal));
         foreach (var m in mentions) Assert.Contains(m, r.Stderr);
         Assert.DoesNotContain("   at ", r.Stderr);
         Assert.DoesNotContain("frame #", r.Stderr);
