@@ -41,9 +41,7 @@ public static class EvalCommand
         var data = new Option<string?>("--data", "-d") { Description = "MMLU CSV file or folder (default: the embedded test subjects)" };
         var dev = new Option<string?>("--dev") { Description = "folder of solved examples for few-shot prompts (default: the embedded dev set)" };
         var shots = new Option<int>("--shots") { Description = "solved dev examples of the same subject per prompt: 5 as in the published protocol (Hendrycks et al.), 0 for zero-shot", DefaultValueFactory = _ => 5 };
-        shots.Validators.Add(v => { if (v.GetValueOrDefault<int>() < 0) v.AddError($"--shots {v.GetValueOrDefault<int>()}: expected 0 (zero-shot) or more"); });
         var limit = new Option<int>("--limit") { Description = "evaluate at most N questions per subject (0: all)", DefaultValueFactory = _ => 0 };
-        limit.Validators.Add(v => { if (v.GetValueOrDefault<int>() < 0) v.AddError($"--limit {v.GetValueOrDefault<int>()}: expected 0 (all) or a number of questions per subject"); });
         var subjects = new Option<string?>("--subjects") { Description = "comma-separated subjects to evaluate (file names without _test.csv, e.g. abstract_algebra,marketing; default: all)" };
         var json = Options.Json();
         var cmd = modelOptions.AddTo(new Command("mmlu", "MMLU-style multiple choice: the log-likelihood of each answer letter.") { data, dev, shots, limit, subjects, json });
@@ -88,6 +86,8 @@ public static class EvalCommand
         Func<TorchSharp.torch.Tensor, TorchSharp.torch.Tensor>? forward = null)
     {
         if (!File.Exists(dataFile)) throw new QuantTuneException($"{dataFile}: data file not found");
+        if (window > pm.Config.MaxPositionEmbeddings)
+            throw new QuantTuneException($"--window {window}: longer than the model's context ({pm.Config.MaxPositionEmbeddings} tokens, max_position_embeddings in its config.json)");
         var text = File.ReadAllText(dataFile);
         var ids = pm.Tokenizer.Encode(text, bos);
         if (maxTokens > 0 && ids.Count > maxTokens) ids = ids.Take(maxTokens).ToList();

@@ -25,8 +25,8 @@ public static class FinetuneCommand
         var schedule = new Option<string>("--schedule") { DefaultValueFactory = _ => "cosine", Description = "constant, linear or cosine" };
         var warmup = new Option<int>("--warmup") { DefaultValueFactory = _ => 0, Description = "warmup steps" };
         var maxGradNorm = new Option<double>("--max-grad-norm") { DefaultValueFactory = _ => 1.0, Description = "gradient clipping (0: off)" };
-        var weightDecay = new Option<double>("--weight-decay") { DefaultValueFactory = _ => 0.0 };
-        var seed = new Option<long>("--seed") { DefaultValueFactory = _ => 42 };
+        var weightDecay = new Option<double>("--weight-decay") { DefaultValueFactory = _ => 0.0, Description = "AdamW decoupled weight decay" };
+        var seed = new Option<long>("--seed") { DefaultValueFactory = _ => 42, Description = "seed of the data order, the adapter initialisation and dropout" };
         var seq = new Option<int>("--seq") { DefaultValueFactory = _ => 256, Description = DataHelp.Seq };
         var evalEvery = new Option<int>("--eval-every") { DefaultValueFactory = _ => 0, Description = "evaluate held-out loss every N steps (0: at the end only)" };
         var checkpointEvery = new Option<int>("--checkpoint-every") { DefaultValueFactory = _ => 0, Description = "save a resumable checkpoint every N steps" };

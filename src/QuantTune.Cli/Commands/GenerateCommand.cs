@@ -25,6 +25,8 @@ public static class GenerateCommand
         {
             using var session = modelOptions.Open(r);
             var pm = session.Pretrained;
+            if (r.GetValue(maxNew) > pm.Config.MaxPositionEmbeddings)
+                throw new Diagnostics.QuantTuneException($"--max-new-tokens {r.GetValue(maxNew)}: longer than the model's context ({pm.Config.MaxPositionEmbeddings} tokens, max_position_embeddings in its config.json)");
             var options = new SamplingOptions
             {
                 MaxNewTokens = r.GetValue(maxNew),

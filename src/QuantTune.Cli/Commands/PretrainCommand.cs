@@ -16,14 +16,14 @@ public static class PretrainCommand
         var bitnet = new Option<bool>("--bitnet158") { Description = "train BitNet b1.58 (ternary weights, 8-bit activations) instead of fp32" };
         var data = new Option<string?>("--data", "-d") { Description = "training text (default: the embedded WikiText-2 train excerpt)" };
         var tokenizer = new Option<string?>("--tokenizer") { Description = "folder with tokenizer.json (default: the embedded model's)" };
-        var steps = new Option<int>("--steps") { DefaultValueFactory = _ => 300 };
-        var batch = new Option<int>("--batch") { DefaultValueFactory = _ => 8 };
-        var seq = new Option<int>("--seq") { DefaultValueFactory = _ => 128 };
-        var lr = new Option<double>("--lr") { DefaultValueFactory = _ => 2e-3 };
-        var seed = new Option<long>("--seed") { DefaultValueFactory = _ => 42 };
+        var steps = new Option<int>("--steps") { DefaultValueFactory = _ => 300, Description = "optimizer steps" };
+        var batch = new Option<int>("--batch") { DefaultValueFactory = _ => 8, Description = "sequences per step" };
+        var seq = new Option<int>("--seq") { DefaultValueFactory = _ => 128, Description = "tokens per sequence" };
+        var lr = new Option<double>("--lr") { DefaultValueFactory = _ => 2e-3, Description = "peak learning rate" };
+        var seed = new Option<long>("--seed") { DefaultValueFactory = _ => 42, Description = "seed of the initial weights, the data order and dropout" };
         var output = new Option<string>("--out", "-o") { Description = "run folder", Required = true };
         var resume = new Option<bool>("--resume") { Description = "continue from the run folder's checkpoint" };
-        var checkpointEvery = new Option<int>("--checkpoint-every") { DefaultValueFactory = _ => 0 };
+        var checkpointEvery = new Option<int>("--checkpoint-every") { DefaultValueFactory = _ => 0, Description = "save a resumable checkpoint every N steps (0: only at the end)" };
         var threads = Options.Threads();
         var json = Options.Json();
         var cmd = new Command("pretrain", "Train a small Llama-architecture model from scratch (fp32 or BitNet b1.58).")

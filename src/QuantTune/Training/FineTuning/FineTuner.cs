@@ -51,6 +51,8 @@ public static class FineTuner
             ModelQuantizer.QuantizeNf4DoubleQuant(model);
         }
         Phase($"reading and tokenizing {r.DataFile}");
+        if (r.SequenceLength > pm.Config.MaxPositionEmbeddings)
+            throw new QuantTuneException($"--seq {r.SequenceLength}: longer than the model's context ({pm.Config.MaxPositionEmbeddings} tokens, max_position_embeddings in {Path.Combine(r.ModelDirectory, "config.json")})");
         var data = FineTuneData.Load(r, pm.Tokenizer);
         var training = FineTuneSteps.Resolve(r.Training, r.Epochs, data.Train.Count);
         model.model.GradientCheckpointing = r.GradientCheckpointing && r.Method != FineTuneMethod.Qst; // QST's backbone runs without autograd anyway
