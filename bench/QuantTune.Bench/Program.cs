@@ -1,7 +1,7 @@
 using System.Text.Json;
 using QuantTune.Bench;
 
-// Usage: dotnet run --project bench/QuantTune.Bench -c Release -- BENCHMARK [options] [--out bench/results]
+// Usage: dotnet run --project bench/QuantTune.Bench -c Release -- BENCHMARK [options] [--out bench/results] [--threads N]
 //   foundation:   [--synthetic-gib 1] [--tokens 65536]
 //   quantization: [--rows 8192] [--columns 8192]
 //   finetune:     [--steps 60] [--batch 8] [--seq 128] [--methods lora,qlora,...] [--dtype fp32,bf16]
@@ -13,12 +13,15 @@ using QuantTune.Bench;
 //   gguf:         [--hidden 4096] [--mlp 11008] [--repeats 3]
 //   ggml-codecs:  [--rows 1024] [--columns 4096]
 //   cuda-check:   CPU vs CUDA on tiny-llama (logits, decoding, NF4, QLoRA/QST steps, optimizers); writes cuda-check.json
+//   generation:   [--new-tokens 64] [--repeats 5]  decode-only tokens/s (tiny-llama fp32, NF4, QST)
 //   gptq:         [--samples 128] [--seq 512] [--layer-samples 4] [--layer-seq 512]
-string[] Benchmarks = ["foundation", "quantization", "finetune", "bitnet", "gguf", "ggml-codecs", "gptq", "qst-scale", "bitnet-inference", "cuda-check"];
+string[] Benchmarks = ["foundation", "quantization", "finetune", "bitnet", "gguf", "ggml-codecs", "gptq", "qst-scale", "bitnet-inference", "cuda-check", "generation"];
 var argList = args.ToList();
 string Arg(string name, string fallback) { int i = argList.IndexOf(name); return i >= 0 && i + 1 < argList.Count ? argList[i + 1] : fallback; }
 var which = args.FirstOrDefault(a => !a.StartsWith("--")) ?? "foundation";
 var outDir = Arg("--out", Path.Combine("bench", "results"));
+// --threads N: libtorch's intra-op threads (default: libtorch's choice, one per core).
+if (Arg("--threads", "") is { Length: > 0 } threads) TorchSharp.torch.set_num_threads(int.Parse(threads));
 // The build output carries a copy of assets/; the GPU bundle (bench/gpu/bundle.sh) leaves it out and runs in the repository root.
 var assets = Path.Combine(AppContext.BaseDirectory, "assets");
 if (!Directory.Exists(assets)) assets = Path.GetFullPath("assets");
@@ -76,6 +79,10 @@ switch (which)
     case "ggml-codecs":
         result = new { benchmark = which, command = Command(), machine = Machine.Describe(),
             results = GgmlCodecBenchmark.Run(int.Parse(Arg("--rows", "1024")), int.Parse(Arg("--columns", "4096"))) };
+        break;
+    case "generation":
+        result = new { benchmark = which, command = Command(), machine = Machine.Describe(),
+            results = GenerationBenchmark.Run(model, int.Parse(Arg("--new-tokens", "64")), int.Parse(Arg("--repeats", "5"))) };
         break;
     case "gptq":
         result = new { benchmark = which, command = Command(), machine = Machine.Describe(),

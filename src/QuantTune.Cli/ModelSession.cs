@@ -1,5 +1,6 @@
 using System.CommandLine;
 using QuantTune.Diagnostics;
+using QuantTune.Generation;
 using QuantTune.Models.Loading;
 using QuantTune.Peft;
 using QuantTune.Qat;
@@ -11,13 +12,21 @@ namespace QuantTune.Cli;
 /// <summary>
 /// A model as eval and generate use it: a checkpoint folder (plain or quantized), optionally
 /// with an adapter (<c>--adapter</c>) or a QST side network (<c>--qst</c>) on top.
-/// <see cref="Forward"/> is null when the plain causal LM (with its KV cache) applies.
+/// <see cref="Forward"/> is null when the plain causal LM (with its KV cache) applies;
+/// <see cref="Decoding"/> is the incremental decoder of a model that has its own caches (QST).
 /// </summary>
 public sealed class ModelSession : IDisposable
 {
     public required PretrainedModel Pretrained { get; init; }
     public Func<Tensor, Tensor>? Forward { get; init; }
+    public Func<IDecodingSession>? Decoding { get; init; }
     public string? Extra { get; init; }
+
+    /// <summary>Generates from this model: incrementally (the plain LM's KV cache, QST's two caches), or, for a prompt-tuned model, by rerunning the sequence.</summary>
+    public IEnumerable<int> Generate(IReadOnlyList<int> promptIds, SamplingOptions options) =>
+        Decoding is not null ? TextGenerator.Generate(Decoding, Pretrained.Model.Device, Pretrained.Config.EosTokenIds, promptIds, options)
+        : Forward is not null ? TextGenerator.Generate(Forward, Pretrained.Model.Device, Pretrained.Config.EosTokenIds, promptIds, options)
+        : TextGenerator.Generate(Pretrained.Model, promptIds, options);
 
     public static Option<string?> AdapterOption() => new("--adapter", "-a") { Description = "adapter folder (LoRA/DoRA, IA3, adapter, prompt tuning, BitFit) or llama.cpp LoRA adapter .gguf to apply" };
     public static Option<string?> QstOption() => new Option<string?>("--qst") { Description = "QST side-network folder to run on the (NF4) base model" }.MustBeFolder("--qst", PathKinds.QstFolder);
@@ -43,7 +52,7 @@ public sealed class ModelSession : IDisposable
             if (qst is not null)
             {
                 var side = QstLoader.Attach(pm, qst);
-                return new ModelSession { Pretrained = pm, Forward = ids => side.Forward(ids), Extra = $"QST side network {qst}" };
+                return new ModelSession { Pretrained = pm, Forward = ids => side.Forward(ids), Decoding = () => new QstDecoding(side), Extra = $"QST side network {qst}" };
             }
             if (adapter is not null)
             {

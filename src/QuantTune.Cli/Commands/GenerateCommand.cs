@@ -35,7 +35,7 @@ public static class GenerateCommand
                 TopP = r.GetValue(topP),
                 Seed = r.GetValue(seed),
             };
-            var result = Run(pm, r.GetValue(prompt)!, !r.GetValue(noBos), options, stream: !r.GetValue(json), session.Forward);
+            var result = Run(pm, r.GetValue(prompt)!, !r.GetValue(noBos), options, stream: !r.GetValue(json), session.Generate);
             if (r.GetValue(json)) JsonOutput.Write(result);
             return 0;
         });
@@ -45,16 +45,16 @@ public static class GenerateCommand
     public sealed record GenerationResult(string Prompt, int[] PromptIds, int[] OutputIds, string Completion, double TokensPerSecond);
 
     /// <summary>Generates and, when <paramref name="stream"/> is set, prints the completion as it grows.</summary>
+    /// <param name="generate">prompt ids and options → new ids (a <see cref="ModelSession"/>'s); by default the plain model with its KV cache</param>
     public static GenerationResult Run(PretrainedModel pm, string prompt, bool addSpecialTokens, SamplingOptions options, bool stream,
-        Func<TorchSharp.torch.Tensor, TorchSharp.torch.Tensor>? forward = null)
+        Func<IReadOnlyList<int>, SamplingOptions, IEnumerable<int>>? generate = null)
     {
         var promptIds = pm.Tokenizer.Encode(prompt, addSpecialTokens).ToArray();
         var output = new List<int>();
         var printed = 0;
         if (stream) Console.Write(prompt);
         var sw = Stopwatch.StartNew();
-        var tokens = forward is null ? TextGenerator.Generate(pm.Model, promptIds, options)
-            : TextGenerator.Generate(forward, pm.Model.Device, pm.Config.EosTokenIds, promptIds, options);
+        var tokens = generate is null ? TextGenerator.Generate(pm.Model, promptIds, options) : generate(promptIds, options);
         foreach (var id in tokens)
         {
             CliHost.Cancellation.ThrowIfCancellationRequested();

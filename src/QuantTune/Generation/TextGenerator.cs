@@ -9,12 +9,20 @@ namespace QuantTune.Generation;
 /// </summary>
 public static class TextGenerator
 {
-    public static IEnumerable<int> Generate(CausalLM model, IReadOnlyList<int> promptIds, SamplingOptions options)
+    public static IEnumerable<int> Generate(CausalLM model, IReadOnlyList<int> promptIds, SamplingOptions options) =>
+        Generate(() => new KvCacheDecoding(model), model.Device, model.Config.EosTokenIds, promptIds, options);
+
+    /// <summary>
+    /// Generation through an incremental decoder (a causal LM's <see cref="KvCacheDecoding"/>, a
+    /// QST model's <c>QstDecoding</c>): <paramref name="start"/> opens the session, which is fed
+    /// the prompt once and then each new token alone.
+    /// </summary>
+    public static IEnumerable<int> Generate(Func<IDecodingSession> start, Device device, IReadOnlyCollection<int> stop, IReadOnlyList<int> promptIds, SamplingOptions options)
     {
         if (promptIds.Count == 0) throw new Diagnostics.QuantTuneException("the prompt is empty; generation needs at least one token");
-        var stop = options.StopTokens ?? model.Config.EosTokenIds;
+        stop = options.StopTokens ?? stop;
         using var sampler = new Sampler(options);
-        using var cache = new KvCache(model.Config.NumLayers);
+        using var session = start();
         using var _ = inference_mode();
         var input = promptIds.Select(i => (long)i).ToArray();
         for (int step = 0; step < options.MaxNewTokens; step++)
@@ -22,9 +30,8 @@ public static class TextGenerator
             int next;
             using (var scope = NewDisposeScope())
             {
-                var ids = tensor(input, [1, input.Length], ScalarType.Int64, model.Device);
-                var logits = model.Forward(ids, cache);
-                next = sampler.Next(logits[0, -1]);
+                var ids = tensor(input, [1, input.Length], ScalarType.Int64, device);
+                next = sampler.Next(session.NextLogits(ids)[0]);
             }
             yield return next;
             if (stop.Contains(next)) yield break;
@@ -33,8 +40,9 @@ public static class TextGenerator
     }
 
     /// <summary>
-    /// Generation for a model given only as ids → logits (a QST model, a prompt-tuned wrapper):
-    /// no KV cache, the whole sequence is run again at every step.
+    /// Generation for a model given only as ids → logits (a prompt-tuned wrapper, whose learned
+    /// prompt is prepended to every forward pass): no KV cache, the whole sequence is run again at
+    /// every step. A model with caches uses the <see cref="IDecodingSession"/> overload.
     /// </summary>
     public static IEnumerable<int> Generate(Func<Tensor, Tensor> logitsOf, Device device, IReadOnlyCollection<int> stop, IReadOnlyList<int> promptIds, SamplingOptions options)
     {

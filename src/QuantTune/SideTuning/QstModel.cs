@@ -29,40 +29,70 @@ public sealed class QstModel : nn.Module
     }
 
     /// <summary>Logits [B, T, V] for token ids [B, T].</summary>
-    public Tensor Forward(Tensor ids)
+    public Tensor Forward(Tensor ids) => Forward(ids, null);
+
+    /// <summary>
+    /// Logits [B, T, V] for token ids [B, T]. With <paramref name="cache"/> the ids follow the
+    /// positions already in it: the backbone and the side layers attend to their cached keys and
+    /// values and append this pass's (incremental decoding; see <see cref="QstDecoding"/>).
+    /// </summary>
+    public Tensor Forward(Tensor ids, QstCache? cache)
     {
         using var scope = NewDisposeScope();
-        var states = RunBackbone(ids);
-        return RunSide(states).MoveToOuterDisposeScope();
+        var states = RunBackbone(ids, cache?.Backbone);
+        return RunSide(states, cache?.Side).MoveToOuterDisposeScope();
     }
 
+    /// <summary>Logits [B, V] of the last of <paramref name="ids"/> [B, T] (the LM head runs on that position only), with <paramref name="cache"/> as in <see cref="Forward"/>.</summary>
+    public Tensor LastLogits(Tensor ids, QstCache cache)
+    {
+        using var scope = NewDisposeScope();
+        var output = SideOutput(RunBackbone(ids, cache.Backbone), cache.Side);
+        return Head(output.select(1, -1)).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>A cache for <see cref="Forward"/>: one KV cache for the backbone's layers, one for the side network's.</summary>
+    public QstCache NewCache() => new(backbone.Config.NumLayers, side.layers.Count);
+
     /// <summary>The backbone's part, with no autograd graph (nothing saved for backward): the embeddings, the fed hidden states and the final normed state, in fp32.</summary>
-    public BackboneStates RunBackbone(Tensor ids)
+    /// <param name="cache">the backbone's KV cache when <paramref name="ids"/> follow positions already fed, or null</param>
+    public BackboneStates RunBackbone(Tensor ids, KvCache? cache = null)
     {
         using var _ = no_grad();
         var stack = backbone.model;
         var embeddings = stack.embed_tokens.forward(ids);
-        var (cos, sin) = stack.RopeTables(0, ids.shape[1], embeddings.dtype);
+        long past = cache?.Length ?? 0;
+        var (cos, sin) = stack.RopeTables(past, ids.shape[1], embeddings.dtype);
         var fed = new List<Tensor>();
         var h = embeddings;
         for (int i = 0; i < stack.layers.Count; i++)
         {
-            h = stack.layers[i].Forward(h, cos, sin, i, 0, null);
+            h = stack.layers[i].Forward(h, cos, sin, i, past, cache);
             if (_fed.Contains(i)) fed.Add(h.to_type(ScalarType.Float32));
         }
         return new BackboneStates(embeddings.to_type(ScalarType.Float32), fed, stack.norm.forward(h).to_type(ScalarType.Float32));
     }
 
     /// <summary>The trainable part: the side network over the backbone's states, mixed into the final state, through the frozen LM head.</summary>
-    public Tensor RunSide(BackboneStates states)
+    /// <param name="cache">the side layers' KV cache when the states follow positions already fed, or null</param>
+    public Tensor RunSide(BackboneStates states, KvCache? cache = null)
     {
         using var scope = NewDisposeScope();
-        var (sideCos, sideSin) = side.RopeTables(states.Embeddings.shape[1]);
-        var s = side.Start(states.Embeddings);
-        for (int k = 0; k < states.Fed.Count; k++) s = side.Step(k, s, states.Fed[k], sideCos, sideSin);
-        var output = side.Finish(s, states.FinalNormed);
-        return backbone.Head(output.to_type(backbone.HeadWeight.dtype)).MoveToOuterDisposeScope();
+        return Head(SideOutput(states, cache)).MoveToOuterDisposeScope();
     }
+
+    /// <summary>The side network's output mixed into the backbone's final state, [B, T, h] in fp32, before the LM head. The downsamplers, gates and mix act on each position alone; only the side layers' attention looks back, through <paramref name="cache"/>.</summary>
+    Tensor SideOutput(BackboneStates states, KvCache? cache)
+    {
+        using var scope = NewDisposeScope();
+        long past = cache?.Length ?? 0;
+        var (sideCos, sideSin) = side.RopeTables(past, states.Embeddings.shape[1]);
+        var s = side.Start(states.Embeddings);
+        for (int k = 0; k < states.Fed.Count; k++) s = side.Step(k, s, states.Fed[k], sideCos, sideSin, past, cache);
+        return side.Finish(s, states.FinalNormed).MoveToOuterDisposeScope();
+    }
+
+    Tensor Head(Tensor output) => backbone.Head(output.to_type(backbone.HeadWeight.dtype));
 }
 
 /// <summary>What the frozen backbone hands the side network: fp32 embeddings, the fed layers' hidden states and the final normed state.</summary>

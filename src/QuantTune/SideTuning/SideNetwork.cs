@@ -59,12 +59,13 @@ public sealed class SideNetwork : nn.Module
     public Tensor Start(Tensor embeddings) => downsamplers[0].forward(embeddings);
 
     /// <summary>Mixes backbone hidden state <paramref name="h"/> into the side state and runs side layer <paramref name="k"/>.</summary>
-    public Tensor Step(int k, Tensor side, Tensor h, Tensor cos, Tensor sin)
+    /// <param name="past">positions already in <paramref name="cache"/> (the side layers' KV cache), 0 without one</param>
+    public Tensor Step(int k, Tensor side, Tensor h, Tensor cos, Tensor sin, long past = 0, KvCache? cache = null)
     {
         using var scope = NewDisposeScope();
         var z = gates[k].sigmoid();
         var mixed = (z.SubtractedFrom(1) * downsamplers[k + 1].forward(h)).Plus(z * side);
-        return layers[k].Forward(mixed, cos, sin, k, 0, null).MoveToOuterDisposeScope();
+        return layers[k].Forward(mixed, cos, sin, k, past, cache).MoveToOuterDisposeScope();
     }
 
     /// <summary>(1 − σ(λ))·up(RMSNorm(side)) + σ(λ)·backboneNormed.</summary>
@@ -75,7 +76,10 @@ public sealed class SideNetwork : nn.Module
         return (l.SubtractedFrom(1) * up.forward(norm.forward(side))).Plus(l * backboneNormed).MoveToOuterDisposeScope();
     }
 
-    public (Tensor Cos, Tensor Sin) RopeTables(long length) => _rope.CosSin(0, length, ScalarType.Float32);
+    public (Tensor Cos, Tensor Sin) RopeTables(long length) => RopeTables(0, length);
+
+    /// <summary>The side layers' RoPE tables for positions start..start+length-1.</summary>
+    public (Tensor Cos, Tensor Sin) RopeTables(long start, long length) => _rope.CosSin(start, length, ScalarType.Float32);
 
     protected override void Dispose(bool disposing)
     {
