@@ -1,3 +1,4 @@
+using QuantTune.Tokenization;
 using System.CommandLine;
 using System.Diagnostics;
 using QuantTune.Cli.Rendering;
@@ -51,7 +52,9 @@ public static class GenerateCommand
     {
         var promptIds = pm.Tokenizer.Encode(prompt, addSpecialTokens).ToArray();
         var output = new List<int>();
-        var printed = 0;
+        // The completion is decoded in the context of the prompt: a SentencePiece-style first word keeps its space.
+        var decoder = new TokenStreamDecoder(pm.Tokenizer, promptIds);
+        var completionText = new System.Text.StringBuilder();
         if (stream) Console.Write(prompt);
         var sw = Stopwatch.StartNew();
         var tokens = generate is null ? TextGenerator.Generate(pm.Model, promptIds, options) : generate(promptIds, options);
@@ -59,20 +62,17 @@ public static class GenerateCommand
         {
             CliHost.Cancellation.ThrowIfCancellationRequested();
             output.Add(id);
-            if (!stream) continue;
-            var text = pm.Tokenizer.Decode(output, skipSpecialTokens: true);
-            // Print only complete characters: a byte-level token may end inside a UTF-8 sequence.
-            if (text.Length > printed && !text.EndsWith('\uFFFD'))
-            {
-                Console.Write(text[printed..]);
-                printed = text.Length;
-            }
+            var piece = decoder.Add(id);
+            completionText.Append(piece);
+            if (stream) Console.Write(piece);
         }
         var seconds = sw.Elapsed.TotalSeconds;
-        var completion = pm.Tokenizer.Decode(output, skipSpecialTokens: true);
+        var rest = decoder.Flush();
+        completionText.Append(rest);
+        var completion = completionText.ToString();
         if (stream)
         {
-            if (completion.Length > printed) Console.Write(completion[printed..]);
+            Console.Write(rest);
             Console.WriteLine();
             Console.Error.WriteLine($"[{output.Count} tokens, {output.Count / Math.Max(seconds, 1e-9):F1} tokens/s]");
         }
