@@ -23,8 +23,8 @@ public sealed class GcPressureStressTests() : TempFolderTest("qt-gc-")
         var request = new FineTuneRequest
         {
             ModelDirectory = TestData.TinyLlamaDir, DataFile = data, OutputDirectory = Path.Combine(Dir, method.ToString()), Method = method,
-            SequenceLength = 64, MaxEvalExamples = 16,
-            Training = new TrainingOptions { Steps = 8, BatchSize = 4, LearningRate = 3e-3, Seed = 3, EvalEvery = 2, MaxGradNorm = 1.0, WarmupSteps = 2 },
+            SequenceLength = 48, MaxEvalExamples = 8,
+            Training = new TrainingOptions { Steps = 5, BatchSize = 4, LearningRate = 3e-3, Seed = 3, EvalEvery = 2, MaxGradNorm = 1.0, WarmupSteps = 2 },
         };
         long collections = 0;
         using var stop = new CancellationTokenSource();
