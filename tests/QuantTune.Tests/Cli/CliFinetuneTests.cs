@@ -105,7 +105,7 @@ public sealed class CliFinetuneTests() : TempFolderTest("qt-cli-ft-")
         CliRunner.AssertCleanFailure(CliRunner.Run("finetune", "--model", TestData.TinyLlamaDir, "--data", data, "--method", "lora", "--targets", "nope_proj", "--out", Path.Combine(Dir, "t")), "nope_proj");
         CliRunner.AssertCleanFailure(CliRunner.Run("finetune", "--model", TestData.TinyLlamaDir, "--data", data, "--method", "sgd", "--out", Path.Combine(Dir, "m")), "--method sgd");
         CliRunner.AssertCleanFailure(CliRunner.Run("finetune", "--model", TestData.TinyLlamaDir, "--data", data, "--method", "qst", "--reduction", "3", "--out", Path.Combine(Dir, "q")), "--reduction 3");
-        CliRunner.AssertCleanFailure(CliRunner.Run("finetune", "--model", TestData.TinyLlamaDir, "--data", data, "--lr", "-1", "--out", Path.Combine(Dir, "l")), "--lr");
+        CliRunner.AssertUsageError(CliRunner.Run("finetune", "--model", TestData.TinyLlamaDir, "--data", data, "--lr", "-1", "--out", Path.Combine(Dir, "l")), "--lr -1");
         CliRunner.AssertCleanFailure(CliRunner.Run("eval", "perplexity", "--model", TestData.TinyQwen2Dir, "--adapter", TestData.TinyLlamaLoraDir, "--data", data), "shape");
     }
 }

@@ -45,4 +45,13 @@ public static class CliRunner
         Assert.DoesNotContain("frame #", r.Stderr);
         Assert.DoesNotContain("Unhandled exception", r.Stderr);
     }
+
+    /// <summary>A usage error (exit 2): one "error: " line that names what is wrong, no stack trace.</summary>
+    public static void AssertUsageError(Result r, params string[] mentions)
+    {
+        Assert.Equal(2, r.ExitCode);
+        Assert.Contains(r.Stderr.Split('\n'), l => l.StartsWith("error: ", StringComparison.Ordinal));
+        foreach (var m in mentions) Assert.Contains(m, r.Stderr);
+        Assert.DoesNotContain("   at ", r.Stderr);
+    }
 }
