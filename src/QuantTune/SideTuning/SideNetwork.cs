@@ -25,6 +25,7 @@ public sealed class SideNetwork : nn.Module
     public RmsNorm norm;
     public QtLinear up;
     readonly RotaryEmbedding _rope;
+    readonly RopeTableCache _ropeTables;
 
     public ModelConfig Config { get; }
 
@@ -45,6 +46,7 @@ public sealed class SideNetwork : nn.Module
         up.ResetParameters(generator);
         device ??= CPU;
         _rope = new RotaryEmbedding(backbone.Rope, Config.HeadDim, device);
+        _ropeTables = new RopeTableCache(_rope);
         RegisterComponents();
         if (device.type != DeviceType.CPU) this.to(device);
     }
@@ -79,11 +81,15 @@ public sealed class SideNetwork : nn.Module
     public (Tensor Cos, Tensor Sin) RopeTables(long length) => RopeTables(0, length);
 
     /// <summary>The side layers' RoPE tables for positions start..start+length-1.</summary>
-    public (Tensor Cos, Tensor Sin) RopeTables(long start, long length) => _rope.CosSin(start, length, ScalarType.Float32);
+    public (Tensor Cos, Tensor Sin) RopeTables(long start, long length) => _ropeTables.CosSin(start, length, ScalarType.Float32);
 
     protected override void Dispose(bool disposing)
     {
-        if (disposing) _rope.Dispose();
+        if (disposing)
+        {
+            _ropeTables.Dispose();
+            _rope.Dispose();
+        }
         base.Dispose(disposing);
     }
 }

@@ -28,6 +28,67 @@ public sealed class KvCacheTests
     }
 
     [Fact]
+    public void CachedStepsBeyondASlidingWindowReproduceTheFullForward()
+    {
+        // Single-token steps attend without a mask while the window reaches back to position 0, with one after.
+        using var model = new CausalLM(ModelConfig.Load(TestData.TinyLlamaDir) with { SlidingWindow = 8 }, ScalarType.Float32, CPU);
+        WeightInit.Initialize(model, seed: 9);
+        using var scope = NewDisposeScope();
+        using var _ = inference_mode();
+        var ids = randint(0, 4096, [1, 30], dtype: ScalarType.Int64);
+        var full = model.Forward(ids);
+        using var cache = new KvCache(model.Config.NumLayers);
+        var parts = new List<Tensor> { model.Forward(ids[.., ..3], cache) };
+        for (int t = 3; t < 30; t++) parts.Add(model.Forward(ids[.., t..(t + 1)], cache));
+        double error = (cat(parts, 1) - full).abs().max().item<float>();
+        Assert.True(error < 1e-4, $"cached decoding with a sliding window differs from the full forward by {error}");
+    }
+
+    [Fact]
+    public void AppendWritesIntoAPreallocatedBufferInsteadOfCopyingTheCache()
+    {
+        using var cache = new KvCache(1);
+        using var scope = NewDisposeScope();
+        var steps = new List<Tensor>();
+        long firstPointer = 0;
+        for (int t = 0; t < KvCache.Block + 3; t++)
+        {
+            var k = randn(1, 2, 1, 4);
+            steps.Add(k);
+            var (keys, values) = cache.Append(0, k, k.neg());
+            Assert.Equal(t + 1, keys.shape[2]);
+            if (t == 0) firstPointer = (long)keys.storage<float>().data_ptr();
+            // Within a block every step's keys start at the same memory: nothing cached is copied.
+            if (t < KvCache.Block) Assert.Equal(firstPointer, (long)keys.storage<float>().data_ptr());
+            Assert.Equal(t < KvCache.Block ? KvCache.Block : 2 * KvCache.Block, cache.Capacity(0));
+            if (t == KvCache.Block + 2)
+            {
+                Assert.Equal(0f, (cat(steps, 2) - keys).abs().max().item<float>());
+                Assert.Equal(0f, (cat(steps, 2).neg() - values).abs().max().item<float>());
+            }
+        }
+        Assert.Equal(KvCache.Block + 3, cache.Length);
+    }
+
+    [Fact]
+    public void DecodeStepsLeaveTheThreadCountAsTheyFoundIt()
+    {
+        int before = get_num_threads();
+        try
+        {
+            set_num_threads(2);
+            using var pm = PretrainedModel.Load(TestData.TinyLlamaDir);
+            using var scope = NewDisposeScope();
+            using var _ = inference_mode();
+            using var cache = new KvCache(pm.Config.NumLayers);
+            pm.Model.Forward(randint(0, 4096, [1, 5], dtype: ScalarType.Int64), cache);
+            pm.Model.Forward(randint(0, 4096, [1, 1], dtype: ScalarType.Int64), cache);
+            Assert.Equal(2, get_num_threads());
+        }
+        finally { set_num_threads(before); }
+    }
+
+    [Fact]
     public void SlidingWindowWiderThanTheSequenceChangesNothing()
     {
         var baseConfig = ModelConfig.Load(TestData.TinyLlamaDir);

@@ -1,5 +1,6 @@
 using QuantTune.Models.Config;
 using QuantTune.Models.Layers;
+using QuantTune.Runtime;
 using static TorchSharp.torch;
 
 namespace QuantTune.Models.Transformer;
@@ -42,6 +43,8 @@ public sealed class Attention : nn.Module
         q = RotaryEmbedding.Apply(q, cos, sin);
         k = RotaryEmbedding.Apply(k, cos, sin);
         if (cache is not null) (k, v) = cache.Append(layerIndex, k, v);
+        if (t == 1 && AttentionMask.SeesEveryKey(past, _window))
+            return o_proj.forward(DecodeStep(q, k, v, b)).MoveToOuterDisposeScope();
         if (_kvHeads != _heads)
         {
             k = k.repeat_interleave(_heads / _kvHeads, 1);
@@ -55,4 +58,23 @@ public sealed class Attention : nn.Module
         var merged = attended.transpose(1, 2).reshape(b, t, _heads * _headDim);
         return o_proj.forward(merged).MoveToOuterDisposeScope();
     }
+
+    /// <summary>
+    /// One query position that sees every key (a decode step): no mask to build, and the
+    /// key/value heads are not repeated. The query heads that share a key/value head become that
+    /// head's rows of queries, [B, kvHeads, heads/kvHeads, D], so that each row meets the same keys
+    /// and values as after repeat_interleave. Up to <see cref="SingleThreadedAttentionWork"/>
+    /// the attention runs on the calling thread (<see cref="IntraOpThreads"/>). Returns [B, 1, heads·D].
+    /// </summary>
+    Tensor DecodeStep(Tensor q, Tensor k, Tensor v, long b)
+    {
+        var grouped = q.reshape(b, _kvHeads, _heads / _kvHeads, _headDim);
+        var attended = b * _heads * k.shape[2] * _headDim <= SingleThreadedAttentionWork
+            ? IntraOpThreads.OnCallingThread(q.device, () => nn.functional.scaled_dot_product_attention(grouped, k, v))
+            : nn.functional.scaled_dot_product_attention(grouped, k, v);
+        return attended.reshape(b, 1, _heads * _headDim);
+    }
+
+    /// <summary>Multiply-adds (batch × heads × keys × head size) up to which a decode step's attention stays on one thread: about half a millisecond of one core.</summary>
+    public const long SingleThreadedAttentionWork = 1L << 21;
 }

@@ -23,6 +23,9 @@ public static class AttentionMask
         return zeros([length, past + length], dtype, device).MaskedFill(blocked, double.NegativeInfinity).MoveToOuterDisposeScope();
     }
 
+    /// <summary>Whether one query at absolute position <paramref name="past"/> sees every key, 0..past (no window, or one that reaches back to 0).</summary>
+    public static bool SeesEveryKey(long past, int? window) => window is null || past < window;
+
     /// <summary>Whether plain is_causal attention is exact for this step.</summary>
     public static bool IsPlainCausal(long past, long length, int? window) =>
         past == 0 && (window is null || length <= window);

@@ -15,6 +15,7 @@ public sealed class DecoderStack : nn.Module
     public TorchSharp.Modules.ModuleList<DecoderLayer> layers;
     public RmsNorm norm;
     readonly RotaryEmbedding _rope;
+    readonly RopeTableCache _ropeTables;
 
     public DecoderStack(ModelConfig c, ScalarType dtype, Device device) : base(nameof(DecoderStack))
     {
@@ -22,6 +23,7 @@ public sealed class DecoderStack : nn.Module
         layers = new TorchSharp.Modules.ModuleList<DecoderLayer>(Enumerable.Range(0, c.NumLayers).Select(_ => new DecoderLayer(c, dtype, device)).ToArray());
         norm = new RmsNorm(c.HiddenSize, c.RmsNormEps, dtype, device);
         _rope = new RotaryEmbedding(c.Rope, c.HeadDim, device);
+        _ropeTables = new RopeTableCache(_rope);
         RegisterComponents();
     }
 
@@ -43,7 +45,7 @@ public sealed class DecoderStack : nn.Module
     {
         using var scope = NewDisposeScope();
         long past = cache?.Length ?? 0;
-        var (cos, sin) = _rope.CosSin(past, x.shape[1], x.dtype);
+        var (cos, sin) = _ropeTables.CosSin(past, x.shape[1], x.dtype);
         hiddenStates?.Add(x);
         bool checkpoint = GradientCheckpointing && cache is null && is_grad_enabled();
         // A checkpointed layer passes gradients only to an input that needs them: with a frozen
@@ -67,11 +69,15 @@ public sealed class DecoderStack : nn.Module
     public bool GradientCheckpointing { get; set; }
 
     /// <summary>The RoPE cos/sin tables for positions start..start+length-1 (for models that run the layers themselves, as QST does).</summary>
-    public (Tensor Cos, Tensor Sin) RopeTables(long start, long length, ScalarType dtype) => _rope.CosSin(start, length, dtype);
+    public (Tensor Cos, Tensor Sin) RopeTables(long start, long length, ScalarType dtype) => _ropeTables.CosSin(start, length, dtype);
 
     protected override void Dispose(bool disposing)
     {
-        if (disposing) _rope.Dispose();
+        if (disposing)
+        {
+            _ropeTables.Dispose();
+            _rope.Dispose();
+        }
         base.Dispose(disposing);
     }
 }

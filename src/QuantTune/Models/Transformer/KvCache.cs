@@ -4,32 +4,59 @@ namespace QuantTune.Models.Transformer;
 
 /// <summary>
 /// Keys and values of the positions already seen, per layer ([B, kvHeads, T, headDim]), so that
-/// generation feeds only the new token through the model.
+/// generation feeds only the new token through the model. Each layer's keys and values live in a
+/// buffer with room for <see cref="Block"/> positions more than needed: a step writes its
+/// position into it and hands out a view, instead of copying the whole cache (which a
+/// concatenation per step would, and on more than one thread once the cache is large).
 /// </summary>
 public sealed class KvCache : IDisposable
 {
+    /// <summary>Positions by which a full buffer grows.</summary>
+    public const long Block = 256;
+
     readonly Tensor?[] _keys;
     readonly Tensor?[] _values;
+    readonly long[] _lengths;
 
     public KvCache(int layers)
     {
         _keys = new Tensor?[layers];
         _values = new Tensor?[layers];
+        _lengths = new long[layers];
     }
 
     /// <summary>Positions cached so far, read from the last layer: layer 0 is updated first within a forward pass, so this is the length before that pass until it completes.</summary>
-    public long Length => _keys[^1]?.shape[2] ?? 0;
+    public long Length => _lengths[^1];
 
-    /// <summary>Appends this step's keys and values for <paramref name="layer"/> and returns all of them.</summary>
+    /// <summary>Positions the buffers of <paramref name="layer"/> hold room for.</summary>
+    public long Capacity(int layer) => _keys[layer]?.shape[2] ?? 0;
+
+    /// <summary>Appends this step's keys and values for <paramref name="layer"/> and returns all of them (views of the cache).</summary>
     public (Tensor Keys, Tensor Values) Append(int layer, Tensor keys, Tensor values)
     {
-        var k = _keys[layer] is { } pk ? cat([pk, keys], 2) : keys.alias();
-        var v = _values[layer] is { } pv ? cat([pv, values], 2) : values.alias();
-        _keys[layer]?.Dispose();
-        _values[layer]?.Dispose();
-        _keys[layer] = k.DetachFromDisposeScope();
-        _values[layer] = v.DetachFromDisposeScope();
-        return (k.alias(), v.alias());
+        long past = _lengths[layer], length = past + keys.shape[2];
+        if (length > Capacity(layer))
+        {
+            long capacity = (length + Block - 1) / Block * Block;
+            _keys[layer] = Grow(_keys[layer], keys, past, capacity);
+            _values[layer] = Grow(_values[layer], values, past, capacity);
+        }
+        _keys[layer]!.narrow(2, past, keys.shape[2]).copy_(keys);
+        _values[layer]!.narrow(2, past, values.shape[2]).copy_(values);
+        _lengths[layer] = length;
+        return (_keys[layer]!.narrow(2, 0, length), _values[layer]!.narrow(2, 0, length));
+    }
+
+    /// <summary>A buffer of <paramref name="capacity"/> positions shaped as <paramref name="like"/>, holding the first <paramref name="used"/> positions of <paramref name="old"/> (which it disposes).</summary>
+    static Tensor Grow(Tensor? old, Tensor like, long used, long capacity)
+    {
+        var buffer = empty([like.shape[0], like.shape[1], capacity, like.shape[3]], like.dtype, like.device).DetachFromDisposeScope();
+        if (old is not null)
+        {
+            buffer.narrow(2, 0, used).copy_(old.narrow(2, 0, used));
+            old.Dispose();
+        }
+        return buffer;
     }
 
     public void Dispose()
@@ -39,6 +66,7 @@ public sealed class KvCache : IDisposable
             _keys[i]?.Dispose();
             _values[i]?.Dispose();
             _keys[i] = _values[i] = null;
+            _lengths[i] = 0;
         }
     }
 }
