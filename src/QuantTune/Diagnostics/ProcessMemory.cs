@@ -11,11 +11,7 @@ namespace QuantTune.Diagnostics;
 /// </summary>
 public static partial class ProcessMemory
 {
-    const int M_MMAP_THRESHOLD = -3, M_TRIM_THRESHOLD = -1;
-    // glibc's dynamic mmap threshold grows up to 32 MiB on 64-bit (DEFAULT_MMAP_THRESHOLD_MAX),
-    // the trim threshold to twice that; mallopt cannot turn the dynamic adjustment back on, so
-    // ending the tracking sets both to where it converges for tensor-sized blocks.
-    const int SteadyMmapThreshold = 32 * 1024 * 1024, SteadyTrimThreshold = 64 * 1024 * 1024;
+    const int M_MMAP_THRESHOLD = -3;
 
     [LibraryImport("libc", EntryPoint = "mallopt")]
     private static partial int MallOpt(int param, int value);
@@ -27,11 +23,6 @@ public static partial class ProcessMemory
 
     static bool _tracking;
 
-    /// <summary>
-    /// From now on, allocations of 64 KiB or more get their own mappings, so that RSS follows
-    /// live tensors. Every such allocation is then an mmap and a page fault per page, which
-    /// slows training about twofold: turn it on only around what is measured.
-    /// </summary>
     public static void TrackLargeAllocations()
     {
         if (!Available || _tracking) return;
@@ -42,22 +33,6 @@ public static partial class ProcessMemory
         }
         catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException) { }
     }
-
-    /// <summary>Ends <see cref="TrackLargeAllocations"/>: tensor-sized blocks come from the heap again, as glibc's own steady state has them.</summary>
-    public static void StopTrackingLargeAllocations()
-    {
-        if (!Available || !_tracking) return;
-        try
-        {
-            MallOpt(M_MMAP_THRESHOLD, SteadyMmapThreshold);
-            MallOpt(M_TRIM_THRESHOLD, SteadyTrimThreshold);
-            _tracking = false;
-        }
-        catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException) { }
-    }
-
-    /// <summary>Whether large allocations are being tracked now.</summary>
-    public static bool Tracking => _tracking;
 
     /// <summary>Returns freed heap memory to the OS, so the next reading starts from live memory.</summary>
     public static void Trim()

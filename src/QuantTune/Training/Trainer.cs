@@ -80,6 +80,7 @@ public sealed class Trainer
             return batches.Current;
         }
 
+        ProcessMemory.TrackLargeAllocations();
         long weights = WeightBytes.Of(Model);
         long gradientBytes = trainable.Sum(p => p.parameter.numel() * p.parameter.ElementSize);
         long? activations = null, stepPeak = null;
@@ -103,8 +104,7 @@ public sealed class Trainer
             optimizer.LearningRate = lr;
             bool measure = step == measureAt && ProcessMemory.Available;
             long? baseline = null;
-            // Memory is measured on one step, with glibc tracking large allocations for that step only.
-            if (measure) { ProcessMemory.TrackLargeAllocations(); ProcessMemory.Trim(); baseline = ProcessMemory.Resident; ProcessMemory.ResetPeak(); }
+            if (measure) { ProcessMemory.Trim(); baseline = ProcessMemory.Resident; ProcessMemory.ResetPeak(); }
             var stepClock = Stopwatch.StartNew();
             double loss = 0;
             long tokens = 0;
@@ -130,7 +130,6 @@ public sealed class Trainer
             optimizer.Step();
             optimizer.ZeroGrad();
             if (measure && ProcessMemory.Peak is long peak) stepPeak = weights + gradientBytes + optimizer.StateBytes + (peak - baseline!.Value);
-            if (measure) ProcessMemory.StopTrackingLargeAllocations();
             // The first step of a run warms up (allocations, optimizer state); it counts only if it is the only one.
             if (step > startStep || Options.Steps - startStep == 1) { stepSeconds += stepClock.Elapsed.TotalSeconds; timedSteps++; }
             eta.AddStep(step, stepClock.Elapsed.TotalSeconds);
@@ -163,7 +162,7 @@ public sealed class Trainer
             warnings.Add($"loss.png was not written ({e.GetType().Name}: {e.Message}); the metrics are in metrics.jsonl");
         }
         var memory = new MemoryReport(weights, gradientBytes + optimizer.StateBytes, activations, stepPeak,
-            ProcessMemory.Available ? $"M1/M2 counted from tensors; M3 and peak measured as RSS growth over step {measureAt + 1} (glibc mmap threshold 64 KiB for that step only)" : "M1/M2 counted; RSS not available on this OS");
+            ProcessMemory.Available ? "M1/M2 counted from tensors; M3 and peak measured as RSS growth (glibc mmap threshold 64 KiB)" : "M1/M2 counted; RSS not available on this OS");
         double? finalEval = log.History.LastOrDefault() is { EvalLoss: double last } final && final.Step == Options.Steps ? last : null;
         return new TrainingResult(Options.Steps, startStep, log.History, memory, timedSteps > 0 ? stepSeconds / timedSteps : double.NaN,
             trainable.Sum(p => p.parameter.numel()), finalEval, warnings);
