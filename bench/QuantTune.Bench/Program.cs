@@ -13,7 +13,8 @@ using QuantTune.Bench;
 //   gguf:         [--hidden 4096] [--mlp 11008] [--repeats 3]
 //   ggml-codecs:  [--rows 1024] [--columns 4096]
 //   cuda-check:   CPU vs CUDA on tiny-llama (logits, decoding, NF4, QLoRA/QST steps, optimizers); writes cuda-check.json
-//   generation:   [--new-tokens 64] [--repeats 5]  decode-only tokens/s (tiny-llama fp32, NF4, QST)
+//   generation:   [--prompt-tokens 128] [--new-tokens 64] [--repeats 5]  decode-only tokens/s (tiny-llama fp32, NF4, QST);
+//                 with --threads N writes generation-threadsN.json
 //   gptq:         [--samples 128] [--seq 512] [--layer-samples 4] [--layer-seq 512]
 string[] Benchmarks = ["foundation", "quantization", "finetune", "bitnet", "gguf", "ggml-codecs", "gptq", "qst-scale", "bitnet-inference", "cuda-check", "generation"];
 var argList = args.ToList();
@@ -82,7 +83,8 @@ switch (which)
         break;
     case "generation":
         result = new { benchmark = which, command = Command(), machine = Machine.Describe(),
-            results = GenerationBenchmark.Run(model, int.Parse(Arg("--new-tokens", "64")), int.Parse(Arg("--repeats", "5"))) };
+            results = GenerationBenchmark.Run(model, text, int.Parse(Arg("--prompt-tokens", "128")), int.Parse(Arg("--new-tokens", "64")), int.Parse(Arg("--repeats", "5"))) };
+        if (Arg("--threads", "") is { Length: > 0 } generationThreads) which = $"generation-threads{generationThreads}";
         break;
     case "gptq":
         result = new { benchmark = which, command = Command(), machine = Machine.Describe(),
