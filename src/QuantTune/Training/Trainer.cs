@@ -86,8 +86,6 @@ public sealed class Trainer
         long? activations = null, stepPeak = null;
         int measureAt = Math.Min(startStep + 1, Options.Steps - 1);
         var clock = Stopwatch.StartNew();
-        double stepSeconds = 0;
-        int timedSteps = 0;
         double lastLoss = double.NaN;
         double? evalLoss = null;
         var eta = new TrainingEta(startStep, Options.Steps, Evaluate is null ? 0 : Options.EvalEvery);
@@ -130,10 +128,9 @@ public sealed class Trainer
             optimizer.Step();
             optimizer.ZeroGrad();
             if (measure && ProcessMemory.Peak is long peak) stepPeak = weights + gradientBytes + optimizer.StateBytes + (peak - baseline!.Value);
-            // The first step of a run warms up (allocations, optimizer state); it counts only if it is the only one.
-            if (step > startStep || Options.Steps - startStep == 1) { stepSeconds += stepClock.Elapsed.TotalSeconds; timedSteps++; }
-            eta.AddStep(step, stepClock.Elapsed.TotalSeconds);
+            // The first step of a run warms up (allocations, optimizer state); the ETA and the time per step leave it out unless it is the only one.
             double stepElapsed = stepClock.Elapsed.TotalSeconds;
+            eta.AddStep(step, stepElapsed);
             lastLoss = loss;
             int done = step + 1;
             evalLoss = null;
@@ -164,7 +161,7 @@ public sealed class Trainer
         var memory = new MemoryReport(weights, gradientBytes + optimizer.StateBytes, activations, stepPeak,
             ProcessMemory.Available ? "M1/M2 counted from tensors; M3 and peak measured as RSS growth (glibc mmap threshold 64 KiB)" : "M1/M2 counted; RSS not available on this OS");
         double? finalEval = log.History.LastOrDefault() is { EvalLoss: double last } final && final.Step == Options.Steps ? last : null;
-        return new TrainingResult(Options.Steps, startStep, log.History, memory, timedSteps > 0 ? stepSeconds / timedSteps : double.NaN,
+        return new TrainingResult(Options.Steps, startStep, log.History, memory, eta.SecondsPerStep,
             trainable.Sum(p => p.parameter.numel()), finalEval, warnings);
     }
 

@@ -25,10 +25,13 @@ public sealed class TrainingEta(int firstStep, int totalSteps, int evalEvery)
         _evals++;
     }
 
+    /// <summary>The mean time of a training step: the first step of the run counts only while it is the only one; NaN before any.</summary>
+    public double SecondsPerStep => _steps > 0 ? _stepSeconds / _steps : _sawFirst ? _firstStepSeconds : double.NaN;
+
     /// <summary>Time left after <paramref name="done"/> steps, or null before any step was timed.</summary>
     public TimeSpan? Remaining(int done)
     {
-        double perStep = _steps > 0 ? _stepSeconds / _steps : _sawFirst ? _firstStepSeconds : double.NaN;
+        double perStep = SecondsPerStep;
         if (double.IsNaN(perStep)) return null;
         int stepsLeft = Math.Max(0, totalSteps - done);
         int evalsLeft = evalEvery > 0 ? EvaluationsAfter(done) : 0;
