@@ -12,19 +12,7 @@ internal static class InstructionReader
 {
     public const string Expected = "{\"instruction\", \"input\", \"output\"} objects";
 
-    public static List<InstructionRecord> Read(string path, ProblemLog log)
-    {
-        var records = new List<InstructionRecord>();
-        foreach (JsonRecord json in JsonRecordReader.Read(path, log, Expected))
-        {
-            if (Parse(json, log) is InstructionRecord record)
-            {
-                records.Add(record);
-            }
-        }
-
-        return records;
-    }
+    public static List<InstructionRecord> Read(string path, ProblemLog log) => JsonRecordReader.ReadRecords(path, log, Expected, Parse);
 
     /// <summary>The record, or null after reporting what is wrong with it.</summary>
     public static InstructionRecord? Parse(JsonRecord json, ProblemLog log)

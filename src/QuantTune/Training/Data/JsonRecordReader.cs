@@ -28,6 +28,21 @@ internal static class JsonRecordReader
         return bytes[first] == (byte)'[' ? ReadArray(path, bytes) : ReadLines(bytes, log);
     }
 
+    /// <summary>The records that <paramref name="parse"/> accepts; it reports each one it refuses to the log and returns null.</summary>
+    public static List<T> ReadRecords<T>(string path, ProblemLog log, string expected, Func<JsonRecord, ProblemLog, T?> parse) where T : class
+    {
+        var records = new List<T>();
+        foreach (JsonRecord json in Read(path, log, expected))
+        {
+            if (parse(json, log) is T record)
+            {
+                records.Add(record);
+            }
+        }
+
+        return records;
+    }
+
     /// <summary>The first record of the file, or null when there is none or it does not parse (the loader then reports it).</summary>
     public static JsonElement? First(string path)
     {

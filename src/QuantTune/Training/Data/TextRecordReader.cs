@@ -14,19 +14,7 @@ internal static class TextRecordReader
     public static bool LooksLikeText(JsonElement record) =>
         record.ValueKind == JsonValueKind.Object && record.TryGetProperty("text", out _) && !record.TryGetProperty("instruction", out _);
 
-    public static List<TextRecord> Read(string path, ProblemLog log)
-    {
-        var records = new List<TextRecord>();
-        foreach (JsonRecord json in JsonRecordReader.Read(path, log, Expected))
-        {
-            if (Parse(json, log) is TextRecord record)
-            {
-                records.Add(record);
-            }
-        }
-
-        return records;
-    }
+    public static List<TextRecord> Read(string path, ProblemLog log) => JsonRecordReader.ReadRecords(path, log, Expected, Parse);
 
     /// <summary>The record, or null after reporting what is wrong with it.</summary>
     public static TextRecord? Parse(JsonRecord json, ProblemLog log)
