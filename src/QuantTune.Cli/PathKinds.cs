@@ -24,17 +24,7 @@ public static class PathKinds
     }
 
     /// <summary>Whether a file starts with GGUF's magic bytes.</summary>
-    public static bool IsGguf(string path)
-    {
-        try
-        {
-            using var f = File.OpenRead(path);
-            Span<byte> magic = stackalloc byte[4];
-            return f.Read(magic) == 4 && magic.SequenceEqual("GGUF"u8);
-        }
-        catch (IOException) { return false; }
-        catch (UnauthorizedAccessException) { return false; }
-    }
+    public static bool IsGguf(string path) => QuantTune.Formats.Gguf.GgufFile.StartsWithMagic(path);
 
     public const string CheckpointFolder = "a Hugging Face checkpoint folder (config.json, *.safetensors, tokenizer.json)";
     public const string PeftAdapterFolder = "a PEFT adapter folder (adapter_config.json, adapter_model.safetensors)";

@@ -45,12 +45,28 @@ public sealed class GgufFile : IDisposable
         catch { stream.Dispose(); throw; }
     }
 
+    /// <summary>The four bytes every GGUF file starts with.</summary>
+    static ReadOnlySpan<byte> Magic => "GGUF"u8;
+
+    /// <summary>Whether the file at <paramref name="path"/> starts with GGUF's magic (false when it cannot be read).</summary>
+    public static bool StartsWithMagic(string path)
+    {
+        try
+        {
+            using var f = File.OpenRead(path);
+            Span<byte> head = stackalloc byte[4];
+            return f.Read(head) == 4 && head.SequenceEqual(Magic);
+        }
+        catch (IOException) { return false; }
+        catch (UnauthorizedAccessException) { return false; }
+    }
+
     static GgufFile Parse(string path, FileStream stream)
     {
         var c = new GgufCursor(stream, path);
         if (c.Length < 4) throw c.Invalid("magic", $"the file has {c.Length} bytes; a GGUF file starts with the 4-byte magic \"GGUF\"");
         var magic = c.ReadBytes(4, "magic");
-        if (!magic.AsSpan().SequenceEqual("GGUF"u8))
+        if (!magic.AsSpan().SequenceEqual(Magic))
             throw c.Invalid("magic", $"is {Convert.ToHexString(magic)}; expected \"GGUF\" (47475546): this is not a GGUF file");
         uint version = c.U32("version");
         if (version is not (2 or 3))
