@@ -40,7 +40,7 @@ public static class QstScaleBenchmark
         var device = deviceName == "cuda" ? CUDA : CPU;
         var config = ModelConfig.Load(configPath);
         if (layers > 0) config = config with { NumLayers = layers };
-        ProcessMemory.TrackLargeAllocations();
+        using var tracking = ProcessMemory.TrackLargeAllocations();
         long? gpuBefore = device.type == DeviceType.CUDA ? Nvml.UsedBytes() : null;
 
         manual_seed(0);

@@ -63,7 +63,7 @@ public static class QuantizationBenchmark
     static object LinearMemory(int rows, int columns)
     {
         // As the trainer measures: tensors of 64 KiB or more get their own mappings, so RSS follows live tensors.
-        QuantTune.Diagnostics.ProcessMemory.TrackLargeAllocations();
+        using var tracking = QuantTune.Diagnostics.ProcessMemory.TrackLargeAllocations();
         using var scope = NewDisposeScope();
         var w = randn(rows, columns) * 0.02;
         var q = QuantizationSchemes.Create(new("nf4", Block: 64, DoubleQuant: true)).Quantize(w);

@@ -133,8 +133,9 @@ public static class FinetuneCommand
         table.AddRow("time per step", $"{s.SecondsPerStep * 1000:F0} ms");
         table.AddRow("M1 weights", ModelSummaryView.Bytes(s.Memory.M1));
         table.AddRow("M2 optimizer + gradients", ModelSummaryView.Bytes(s.Memory.M2));
-        table.AddRow("M3 activations (measured)", s.Memory.M3 is long m3 ? ModelSummaryView.Bytes(m3) : "n/a");
-        table.AddRow("step peak (measured)", s.Memory.StepPeak is long pk ? ModelSummaryView.Bytes(pk) : "n/a");
+        var at = s.Memory.MeasuredStep is int n ? $"measured on step {n}" : "measured";
+        table.AddRow($"M3 activations ({at})", s.Memory.M3 is long m3 ? ModelSummaryView.Bytes(m3) : "n/a");
+        table.AddRow($"step peak ({at})", s.Memory.StepPeak is long pk ? ModelSummaryView.Bytes(pk) : "n/a");
         table.AddRow("result", Markup.Escape(s.ResultDirectory));
         AnsiConsole.Write(table);
         if (s.OptimizerNote is not null) AnsiConsole.MarkupLine($"[grey]{Markup.Escape(s.OptimizerNote)}[/]");

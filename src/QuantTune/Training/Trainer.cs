@@ -80,12 +80,14 @@ public sealed class Trainer
             return batches.Current;
         }
 
-        ProcessMemory.TrackLargeAllocations();
+        // Memory is measured on one step, by counting live allocations; that step is not timed.
+        using var probe = new StepMemoryProbe();
         long weights = WeightBytes.Of(Model);
         long gradientBytes = trainable.Sum(p => p.parameter.numel() * p.parameter.ElementSize);
         long? activations = null, stepPeak = null;
         int measureAt = Math.Min(startStep + 1, Options.Steps - 1);
         var clock = Stopwatch.StartNew();
+        int? measuredStep = null;
         double lastLoss = double.NaN;
         double? evalLoss = null;
         var eta = new TrainingEta(startStep, Options.Steps, Evaluate is null ? 0 : Options.EvalEvery);
@@ -100,9 +102,7 @@ public sealed class Trainer
             manual_seed(Options.Seed * 1_000_003 + step);
             double lr = Options.LearningRate * LearningRateSchedule.Factor(Options.Schedule, step, Options.Steps, Options.WarmupSteps);
             optimizer.LearningRate = lr;
-            bool measure = step == measureAt && ProcessMemory.Available;
-            long? baseline = null;
-            if (measure) { ProcessMemory.Trim(); baseline = ProcessMemory.Resident; ProcessMemory.ResetPeak(); }
+            bool measure = step == measureAt && probe.Begin();
             var stepClock = Stopwatch.StartNew();
             double loss = 0;
             long tokens = 0;
@@ -112,7 +112,7 @@ public sealed class Trainer
                 using var batch = NextBatch().To(device);
                 var logits = Forward(batch.InputIds);
                 var microLoss = nn.functional.cross_entropy(logits.to_type(ScalarType.Float32).reshape(-1, logits.shape[^1]), batch.Labels.reshape(-1));
-                if (measure && micro == 0) activations = ProcessMemory.Resident - baseline;
+                if (measure && micro == 0) activations = probe.Growth();
                 double value = microLoss.item<float>();
                 if (!double.IsFinite(value))
                     throw new TrainingDivergedException($"the loss became {value} at step {step + 1} (learning rate {lr:G3}); training stopped. " +
@@ -127,10 +127,11 @@ public sealed class Trainer
                 : 0;
             optimizer.Step();
             optimizer.ZeroGrad();
-            if (measure && ProcessMemory.Peak is long peak) stepPeak = weights + gradientBytes + optimizer.StateBytes + (peak - baseline!.Value);
-            // The first step of a run warms up (allocations, optimizer state); the ETA and the time per step leave it out unless it is the only one.
+            if (measure) { stepPeak = weights + gradientBytes + optimizer.StateBytes + probe.End(); measuredStep = step + 1; }
+            // The first step of a run warms up (allocations, optimizer state) and the measured step carries the
+            // measurement; the ETA and the time per step leave them out unless no other step is timed.
             double stepElapsed = stepClock.Elapsed.TotalSeconds;
-            eta.AddStep(step, stepElapsed);
+            eta.AddStep(step, stepElapsed, measured: measure);
             lastLoss = loss;
             int done = step + 1;
             evalLoss = null;
@@ -159,7 +160,10 @@ public sealed class Trainer
             warnings.Add($"loss.png was not written ({e.GetType().Name}: {e.Message}); the metrics are in metrics.jsonl");
         }
         var memory = new MemoryReport(weights, gradientBytes + optimizer.StateBytes, activations, stepPeak,
-            ProcessMemory.Available ? "M1/M2 counted from tensors; M3 and peak measured as RSS growth (glibc mmap threshold 64 KiB)" : "M1/M2 counted; RSS not available on this OS");
+            !ProcessMemory.Available ? "M1/M2 counted; RSS not available on this OS"
+            : measuredStep is int n ? probe.Describe(n)
+            : "M1/M2 counted from tensors; no step was trained, so M3 and the peak were not measured",
+            measuredStep);
         double? finalEval = log.History.LastOrDefault() is { EvalLoss: double last } final && final.Step == Options.Steps ? last : null;
         return new TrainingResult(Options.Steps, startStep, log.History, memory, eta.SecondsPerStep,
             trainable.Sum(p => p.parameter.numel()), finalEval, warnings);

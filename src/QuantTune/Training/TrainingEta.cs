@@ -4,17 +4,21 @@ namespace QuantTune.Training;
 /// The time a run still needs: the mean duration of its training steps times the steps left,
 /// plus the mean duration of an evaluation times the evaluations left. The first step of a run
 /// (allocations, optimizer state) and the evaluations are timed apart, so neither inflates the
-/// other; the first step counts only while it is the only one timed.
+/// other; the first step, and the step on which memory is measured, count only while no other
+/// step has been timed.
 /// </summary>
 public sealed class TrainingEta(int firstStep, int totalSteps, int evalEvery)
 {
-    double _stepSeconds, _firstStepSeconds, _evalSeconds;
-    int _steps, _evals;
+    double _stepSeconds, _asideSeconds, _evalSeconds;
+    int _steps, _aside, _evals;
     bool _sawFirst;
 
-    public void AddStep(int step, double seconds)
+    /// <param name="measured">The step carried the memory measurement, which slows it.</param>
+    public void AddStep(int step, double seconds, bool measured = false)
     {
-        if (step == firstStep && !_sawFirst) { _sawFirst = true; _firstStepSeconds = seconds; return; }
+        bool warmUp = step == firstStep && !_sawFirst;
+        if (warmUp) _sawFirst = true;
+        if (warmUp || measured) { _asideSeconds += seconds; _aside++; return; }
         _stepSeconds += seconds;
         _steps++;
     }
@@ -25,8 +29,8 @@ public sealed class TrainingEta(int firstStep, int totalSteps, int evalEvery)
         _evals++;
     }
 
-    /// <summary>The mean time of a training step: the first step of the run counts only while it is the only one; NaN before any.</summary>
-    public double SecondsPerStep => _steps > 0 ? _stepSeconds / _steps : _sawFirst ? _firstStepSeconds : double.NaN;
+    /// <summary>The mean time of a training step: the first and the measured step count only while no other step was timed; NaN before any.</summary>
+    public double SecondsPerStep => _steps > 0 ? _stepSeconds / _steps : _aside > 0 ? _asideSeconds / _aside : double.NaN;
 
     /// <summary>Time left after <paramref name="done"/> steps, or null before any step was timed.</summary>
     public TimeSpan? Remaining(int done)

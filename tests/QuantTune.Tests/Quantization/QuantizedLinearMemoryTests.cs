@@ -18,7 +18,7 @@ public sealed class QuantizedLinearMemoryTests(ITestOutputHelper output)
     public void BackwardAllocatesNoWeightSizedTensor()
     {
         if (!ProcessMemory.Available) return; // needs Linux /proc
-        ProcessMemory.TrackLargeAllocations();
+        using var tracking = ProcessMemory.TrackLargeAllocations();
         using var scope = NewDisposeScope();
         const long rows = 8192, columns = 8192;
         QuantTune.Quantization.QuantizedTensor q;

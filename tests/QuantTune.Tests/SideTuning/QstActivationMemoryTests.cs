@@ -21,7 +21,7 @@ public sealed class QstActivationMemoryTests(ITestOutputHelper output)
     public void ForwardKeepsOnlyTheSideNetworksActivations()
     {
         if (!ProcessMemory.Available) return; // RSS is read from /proc (Linux only)
-        ProcessMemory.TrackLargeAllocations();
+        using var tracking = ProcessMemory.TrackLargeAllocations();
         // One intra-op thread: each libtorch worker keeps its own malloc arena, and how many there are
         // depends on what ran before in this process, not on what this forward keeps.
         int threads = get_num_threads();
