@@ -16,7 +16,8 @@ using QuantTune.Bench;
 //   generation:   [--prompt-tokens 128] [--new-tokens 64] [--repeats 5]  decode-only tokens/s (tiny-llama fp32, NF4, QST);
 //                 with --threads N writes generation-threadsN.json
 //   gptq:         [--samples 128] [--seq 512] [--layer-samples 4] [--layer-seq 512]
-string[] Benchmarks = ["foundation", "quantization", "finetune", "bitnet", "gguf", "ggml-codecs", "gptq", "qst-scale", "bitnet-inference", "cuda-check", "generation"];
+//   memory-tracking: [--steps 12] [--batch 8] [--seq 128] [--repeats 2]: LoRA step time with memory tracking always on vs on the measured step only
+string[] Benchmarks = ["foundation", "quantization", "finetune", "bitnet", "gguf", "ggml-codecs", "gptq", "qst-scale", "bitnet-inference", "cuda-check", "generation", "memory-tracking"];
 var argList = args.ToList();
 string Arg(string name, string fallback) { int i = argList.IndexOf(name); return i >= 0 && i + 1 < argList.Count ? argList[i + 1] : fallback; }
 var which = args.FirstOrDefault(a => !a.StartsWith("--")) ?? "foundation";
@@ -28,6 +29,14 @@ var assets = Path.Combine(AppContext.BaseDirectory, "assets");
 if (!Directory.Exists(assets)) assets = Path.GetFullPath("assets");
 var model = Path.Combine(assets, "models", "tiny-llama");
 var text = Path.Combine(assets, "data", "wikitext-2", "wiki.test.raw");
+
+if (which == MemoryTrackingBenchmark.ChildName)
+{
+    // One run of the memory-tracking benchmark in a fresh process: its row on stdout, no result file.
+    Console.WriteLine(JsonSerializer.Serialize(MemoryTrackingBenchmark.RunOne(Arg("--mode", ""), Arg("--model", model), Arg("--data", ""),
+        Arg("--scratch", Path.GetTempPath()), int.Parse(Arg("--steps", "12")), int.Parse(Arg("--batch", "8")), int.Parse(Arg("--seq", "128")))));
+    return 0;
+}
 
 object result;
 int exitCode = 0;
@@ -90,6 +99,11 @@ switch (which)
         result = new { benchmark = which, command = Command(), machine = Machine.Describe(),
             results = GptqBenchmark.Run(model, Path.Combine(assets, "data", "wikitext-2", "wiki.train.raw.first1MB-nonblank.txt"),
                 int.Parse(Arg("--samples", "128")), int.Parse(Arg("--seq", "512")), int.Parse(Arg("--layer-samples", "4")), int.Parse(Arg("--layer-seq", "512"))) };
+        break;
+    case "memory-tracking":
+        result = new { benchmark = which, command = Command(), machine = Machine.Describe(),
+            results = MemoryTrackingBenchmark.Run(model, Path.Combine(assets, "data", "tiny-shakespeare.txt"), Arg("--scratch", Path.GetTempPath()),
+                int.Parse(Arg("--steps", "12")), int.Parse(Arg("--batch", "8")), int.Parse(Arg("--seq", "128")), int.Parse(Arg("--repeats", "2"))) };
         break;
     default:
         Console.Error.WriteLine($"unknown benchmark '{which}'; expected one of: {string.Join(", ", Benchmarks)}");
