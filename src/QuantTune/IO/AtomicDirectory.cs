@@ -22,44 +22,46 @@ public static class AtomicDirectory
     public static string PreviousName(string path) => Path.Combine(ParentOf(path), $".{Path.GetFileName(Full(path))}.old");
 
     /// <summary>
-    /// For tests of a kill at each step: when <c>QUANTTUNE_KILL_AT</c> names one of
-    /// "written", "old-moved" (two-rename path only) or "new-moved", the process kills itself
-    /// right after that step.
+    /// For tests of a kill at each step: "written", "old-moved" (two-rename path only) or
+    /// "new-moved" (see <see cref="IO.KillHook"/>).
     /// </summary>
-    public const string KillHookVariable = "QUANTTUNE_KILL_AT";
+    public const string KillHookVariable = IO.KillHook.StepVariable;
 
-    public static void Write(string path, Action<string> write)
+    /// <param name="formatFiles">Files the output's format may hold that this write need not
+    /// rewrite (an optional file of an earlier output of the same kind): they are not counted
+    /// as someone else's, and the replaced folder drops them.</param>
+    public static void Write(string path, Action<string> write, IReadOnlyCollection<string>? formatFiles = null)
     {
         var full = Full(path);
         var parent = ParentOf(path);
         Directory.CreateDirectory(parent);
         Recover(full);
-        RemoveStaleTemporaries(full);
-        var tmp = Path.Combine(parent, $".{Path.GetFileName(full)}.{Environment.ProcessId}.{Guid.NewGuid():N}.tmp");
+        StaleTemporaries.Remove(full);
+        var tmp = StaleTemporaries.NameFor(full);
         Directory.CreateDirectory(tmp);
         try
         {
             write(tmp);
             FlushFiles(tmp);
-            KillHook("written");
+            IO.KillHook.At("written", full);
             var previous = PreviousName(full);
             if (File.Exists(full))
                 throw new QuantTuneException($"{full}: is a file; expected a folder to write the output into");
             if (Directory.Exists(full))
             {
-                RefuseForeignFiles(full, tmp);
+                RefuseForeignFiles(full, tmp, formatFiles ?? []);
                 if (TryExchange(tmp, full))
                 {
                     // One atomic step: the target now holds the new folder, tmp the old one.
-                    KillHook("new-moved");
+                    IO.KillHook.At("new-moved", full);
                     Directory.Delete(tmp, recursive: true);
                     return;
                 }
                 Directory.Move(full, previous);
-                KillHook("old-moved");
+                IO.KillHook.At("old-moved", full);
             }
             Directory.Move(tmp, full);
-            KillHook("new-moved");
+            IO.KillHook.At("new-moved", full);
             if (Directory.Exists(previous)) Directory.Delete(previous, recursive: true);
         }
         catch
@@ -103,34 +105,15 @@ public static class AtomicDirectory
     static extern int RenameAt2(int oldDirFd, [System.Runtime.InteropServices.MarshalAs(System.Runtime.InteropServices.UnmanagedType.LPUTF8Str)] string oldPath,
         int newDirFd, [System.Runtime.InteropServices.MarshalAs(System.Runtime.InteropServices.UnmanagedType.LPUTF8Str)] string newPath, uint flags);
 
-    static void RefuseForeignFiles(string existing, string replacement)
+    static void RefuseForeignFiles(string existing, string replacement, IReadOnlyCollection<string> formatFiles)
     {
         var foreign = Directory.EnumerateFiles(existing, "*", SearchOption.AllDirectories)
             .Select(f => Path.GetRelativePath(existing, f))
-            .Where(rel => !File.Exists(Path.Combine(replacement, rel)))
+            .Where(rel => !File.Exists(Path.Combine(replacement, rel)) && !formatFiles.Contains(rel))
             .Order(StringComparer.Ordinal).ToList();
         if (foreign.Count > 0)
             throw new QuantTuneException($"{existing}: already exists and holds {foreign.Count} file(s) that this output would not replace " +
                 $"({string.Join(", ", foreign.Take(5))}{(foreign.Count > 5 ? ", …" : "")}); nothing was changed. Choose a new or empty folder, or move those files away.");
-    }
-
-    static void RemoveStaleTemporaries(string full)
-    {
-        var parent = Path.GetDirectoryName(full)!;
-        foreach (var dir in Directory.EnumerateDirectories(parent, $".{Path.GetFileName(full)}.*.tmp"))
-        {
-            var parts = Path.GetFileName(dir).Split('.');
-            // .NAME.PID.GUID.tmp: NAME may itself hold dots, so the PID is third from the end.
-            if (parts.Length < 4 || !int.TryParse(parts[^3], out int pid) || pid == Environment.ProcessId || IsRunning(pid)) continue;
-            try { Directory.Delete(dir, recursive: true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
-        }
-    }
-
-    static bool IsRunning(int pid)
-    {
-        try { using var p = System.Diagnostics.Process.GetProcessById(pid); return !p.HasExited; }
-        catch (ArgumentException) { return false; }
-        catch (InvalidOperationException) { return false; }
     }
 
     static void FlushFiles(string dir)
@@ -140,12 +123,6 @@ public static class AtomicDirectory
             using var stream = new FileStream(file, FileMode.Open, FileAccess.ReadWrite, FileShare.ReadWrite);
             stream.Flush(flushToDisk: true);
         }
-    }
-
-    static void KillHook(string step)
-    {
-        if (Environment.GetEnvironmentVariable(KillHookVariable) == step)
-            System.Diagnostics.Process.GetCurrentProcess().Kill();
     }
 
     static string Full(string path) => Path.GetFullPath(path).TrimEnd(Path.DirectorySeparatorChar);

@@ -2,7 +2,8 @@ namespace QuantTune.IO;
 
 /// <summary>
 /// Writes a file through a temporary file in the same folder and a rename, so that readers
-/// (and a crash) see either the old file or the complete new one, never half of it.
+/// (and a crash) see either the old file or the complete new one, never half of it. The
+/// temporaries of killed processes are removed at the next write to the same path.
 /// </summary>
 public static class AtomicFile
 {
@@ -11,7 +12,8 @@ public static class AtomicFile
         var full = Path.GetFullPath(path);
         var dir = Path.GetDirectoryName(full)!;
         Directory.CreateDirectory(dir);
-        var tmp = Path.Combine(dir, $".{Path.GetFileName(full)}.{Environment.ProcessId}.{Guid.NewGuid():N}.tmp");
+        StaleTemporaries.Remove(full);
+        var tmp = StaleTemporaries.NameFor(full);
         try
         {
             using (var stream = new FileStream(tmp, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 20))
@@ -19,7 +21,9 @@ public static class AtomicFile
                 write(stream);
                 stream.Flush(flushToDisk: true);
             }
+            KillHook.At("file-written", full);
             File.Move(tmp, full, overwrite: true);
+            KillHook.At("file-moved", full);
         }
         catch
         {

@@ -21,9 +21,9 @@ public static class AdapterIO
     const string A = ".lora_A.weight", B = ".lora_B.weight", Magnitude = ".lora_magnitude_vector";
 
     /// <summary>
-    /// Writes the model's LoRA layers and <paramref name="config"/> into <paramref name="folder"/>.
-    /// Each file is written to a temporary file and renamed, weights first, so a reader never
-    /// sees a half-written file; other files in the folder are left alone. With
+    /// Writes the model's LoRA layers and <paramref name="config"/> into <paramref name="folder"/>,
+    /// which appears whole or not at all (<see cref="IO.AtomicDirectory"/>: an existing folder is
+    /// replaced only when it holds nothing but an adapter's files). With
     /// <paramref name="quantizedBase"/> (QAT with LoRA) the folder also records the quantization the
     /// adapter's base must be seen through (<see cref="QatManifest.AdapterFile"/>), which
     /// <see cref="Load"/> applies.
@@ -32,7 +32,6 @@ public static class AdapterIO
     {
         var layers = LoraModel.Layers(model);
         if (layers.Count == 0) throw new QuantTuneException("the model has no LoRA layers to save");
-        Directory.CreateDirectory(folder);
         using var scope = NewDisposeScope();
         var entries = new List<KeyValuePair<string, Tensor>>();
         foreach (var (path, lora) in layers)
@@ -41,11 +40,13 @@ public static class AdapterIO
             entries.Add(new(KeyPrefix + path + B, lora.lora_B.weight.detach()));
             if (lora.lora_magnitude_vector is { } m) entries.Add(new(KeyPrefix + path + Magnitude, m.detach()));
         }
-        SafetensorsWriter.Write(Path.Combine(folder, WeightsFile), entries.OrderBy(e => e.Key, StringComparer.Ordinal),
-            new Dictionary<string, string> { ["format"] = "pt" });
-        if (quantizedBase is not null) QatManifest.Save(folder, QatManifest.AdapterFile, quantizedBase);
-        else File.Delete(Path.Combine(folder, QatManifest.AdapterFile)); // a stale one would put the wrong base under this adapter
-        config.Save(folder);
+        IO.AtomicDirectory.Write(folder, dir =>
+        {
+            SafetensorsWriter.Write(Path.Combine(dir, WeightsFile), entries.OrderBy(e => e.Key, StringComparer.Ordinal),
+                new Dictionary<string, string> { ["format"] = "pt" });
+            if (quantizedBase is not null) QatManifest.Save(dir, QatManifest.AdapterFile, quantizedBase);
+            config.Save(dir);
+        }, formatFiles: [QatManifest.AdapterFile]); // an earlier QAT adapter's manifest is dropped: it would put the wrong base under this one
     }
 
     /// <summary>
