@@ -19,7 +19,7 @@ public static class GptqCommand
         var bits = new Option<int>("--bits") { Description = "bits per weight: 2, 3, 4 or 8", DefaultValueFactory = _ => 4 };
         var group = new Option<int>("--group") { Description = "input columns per scale/zero group (-1: one group per output channel)", DefaultValueFactory = _ => 128 };
         var actOrder = new Option<bool>("--act-order") { Description = "quantize columns by descending Hessian diagonal (desc_act)" };
-        var sym = new Option<bool>("--sym") { Description = "symmetric (absmax) grid" };
+        var sym = new Option<bool>("--sym") { Description = "symmetric grid as gptq.py: scale 2·max|w|/(2^b − 1), zero 2^(b−1), all 2^b codes" };
         var asym = new Option<bool>("--asym") { Description = "asymmetric (zero point) grid, the default" };
         var samples = new Option<int>("--samples") { Description = "calibration samples", DefaultValueFactory = _ => 128 };
         var seq = new Option<int?>("--seq") { Description = "tokens per calibration sample (default: 2048, at most the model's max positions)" };

@@ -22,11 +22,23 @@ public sealed record GptqLayout(int Bits, int GroupSize, bool DescAct, bool Sym,
 /// </summary>
 public static class GptqCheckpoint
 {
-    /// <summary>Writes a model whose linears hold <see cref="GptqTensor"/>s as a GPTQ checkpoint folder (v1 "gptq" format).</summary>
+    /// <summary>
+    /// Writes a model whose linears hold <see cref="GptqTensor"/>s as a GPTQ checkpoint folder: the v1
+    /// "gptq" format, which stores zero − 1, unless an asymmetric group has the zero point 0 (its
+    /// weights are all ≥ 0), which only the "gptq_v2" format (zeros stored as they are) can hold.
+    /// </summary>
     public static void Save(nn.Module model, string sourceDirectory, string outputDirectory, GptqSettings settings)
     {
         var layers = model.named_modules().Where(m => m.module is QuantizedLinear).Select(m => (m.name, (QuantizedLinear)m.module)).ToList();
         if (layers.Count == 0) throw new QuantTuneException("GPTQ export: the model has no quantized layer to save");
+        foreach (var (name, layer) in layers)
+        {
+            if (layer.Weight is not GptqTensor t)
+                throw new QuantTuneException($"GPTQ export: '{name}' holds a {layer.Weight.Scheme} weight; the GPTQ layout stores GPTQ weights only");
+            if (t.Bits != settings.Bits || t.GroupSize != settings.GroupSize)
+                throw new QuantTuneException($"GPTQ export: '{name}' is {t.Scheme}; the checkpoint is {settings.Bits}-bit with group {settings.GroupSize}");
+        }
+        int zeroOffset = layers.Any(l => SmallestZero((GptqTensor)l.Item2.Weight) < 1) ? 0 : 1;
         var quantization = new JsonObject
         {
             ["quant_method"] = "gptq",
@@ -37,7 +49,7 @@ public static class GptqCheckpoint
             ["static_groups"] = false,
             ["sym"] = settings.Mode == IntegerMode.Absmax,
             ["true_sequential"] = settings.TrueSequential,
-            ["checkpoint_format"] = "gptq",
+            ["checkpoint_format"] = zeroOffset == 1 ? "gptq" : "gptq_v2",
         };
         var config = QuantizedCheckpoint.ReadConfig(sourceDirectory);
         config["quantization_config"] = quantization.DeepClone();
@@ -48,31 +60,41 @@ public static class GptqCheckpoint
         foreach (var (name, p) in model.named_parameters())
             entries.Add(new(name, p.detach().to_type(ScalarType.Float16)));
         foreach (var (name, layer) in layers)
-        {
-            if (layer.Weight is not GptqTensor t)
-                throw new QuantTuneException($"GPTQ export: '{name}' holds a {layer.Weight.Scheme} weight; the GPTQ layout stores GPTQ weights only");
-            if (t.Bits != settings.Bits || t.GroupSize != settings.GroupSize)
-                throw new QuantTuneException($"GPTQ export: '{name}' is {t.Scheme}; the checkpoint is {settings.Bits}-bit with group {settings.GroupSize}");
-            entries.AddRange(Entries(name, t));
-        }
+            entries.AddRange(Entries(name, (GptqTensor)layer.Weight, zeroOffset));
         QuantizedCheckpoint.WriteFolder(sourceDirectory, outputDirectory, config, entries,
             new Dictionary<string, JsonObject> { ["quantize_config.json"] = quantization });
     }
 
-    /// <summary>qweight, qzeros, scales and g_idx of one linear at <paramref name="path"/> (v1: zeros stored minus 1).</summary>
-    public static IEnumerable<KeyValuePair<string, Tensor>> Entries(string path, GptqTensor weight)
+    /// <summary>The unsigned zero points [rows, groups] of a weight: the symmetric grid's is 2^(b-1).</summary>
+    static Tensor UnsignedZeros(GptqTensor weight)
+    {
+        long half = 1L << (weight.Bits - 1);
+        return weight.ZeroPoint is null
+            ? PinnedScalarMath.Full([weight.Rows, weight.Groups], half, ScalarType.Int64)
+            : weight.ZeroPoint.to_type(ScalarType.Int64).Plus(half);
+    }
+
+    static long SmallestZero(GptqTensor weight)
+    {
+        using var zeros = UnsignedZeros(weight);
+        return zeros.min().item<long>();
+    }
+
+    /// <summary>
+    /// qweight, qzeros, scales and g_idx of one linear at <paramref name="path"/>; the zeros are
+    /// stored minus <paramref name="zeroOffset"/> (1 in the v1 "gptq" format, 0 in "gptq_v2").
+    /// </summary>
+    public static IEnumerable<KeyValuePair<string, Tensor>> Entries(string path, GptqTensor weight, int zeroOffset = 1)
     {
         int bits = weight.Bits, half = 1 << (bits - 1);
         var codes = weight.SignedCodes(0, weight.Rows).to_type(ScalarType.Int64).PlusInPlace(half);
-        var zeros = weight.ZeroPoint is null
-            ? PinnedScalarMath.Full([weight.Rows, weight.Groups], (long)half, ScalarType.Int64)
-            : weight.ZeroPoint.to_type(ScalarType.Int64).Plus(half);
+        var zeros = UnsignedZeros(weight);
         long smallest = zeros.min().item<long>(), largest = zeros.max().item<long>();
-        if (smallest < 1 || largest > (1 << bits) - 1)
-            throw new QuantTuneException($"GPTQ export: '{path}' has a zero point of {(smallest < 1 ? smallest : largest)}; the v1 GPTQ layout stores zero − 1 in {bits} bits, " +
-                $"so zero points must lie in 1..{(1 << bits) - 1} (a group whose weights are all ≥ 0); use --sym or --format quanttune");
+        if (smallest < zeroOffset || largest > (1 << bits) - 1)
+            throw new QuantTuneException($"GPTQ export: '{path}' has a zero point of {(smallest < zeroOffset ? smallest : largest)}; the {(zeroOffset == 1 ? "v1" : "v2")} GPTQ layout stores " +
+                $"zero − {zeroOffset} in {bits} bits, so zero points must lie in {zeroOffset}..{(1 << bits) - 1}");
         yield return new($"{path}.qweight", GptqPacking.PackRows(codes.t(), bits, $"'{path}' (in features)"));
-        yield return new($"{path}.qzeros", GptqPacking.PackRows(zeros.Minus(1), bits, $"'{path}' (out features)").t().contiguous());
+        yield return new($"{path}.qzeros", GptqPacking.PackRows(zeros.Minus(zeroOffset), bits, $"'{path}' (out features)").t().contiguous());
         yield return new($"{path}.scales", weight.Scale.reciprocal().t().to_type(ScalarType.Float16).contiguous());
         yield return new($"{path}.g_idx", weight.GroupIndex.to_type(ScalarType.Int32));
     }

@@ -7,7 +7,7 @@ namespace QuantTune.Quantization.Gptq;
 /// run of columns, quantize it on the group's grid, err = (w − q)/Hinv_ii, and subtract
 /// err·Hinv_i,j from every later column j of the batch. Rows are independent, so a range of
 /// rows runs on its own (in parallel with other ranges). The quantizer steps are the integer
-/// quantizer's formulas as single IEEE operations in the same order as <c>IntegerMath</c>
+/// quantizer's formulas as single IEEE operations in the same order as <see cref="GptqGrid.Codes"/>
 /// (s·x + z, round half to even, clamp; (q − z)/s), so codes match it bit for bit.
 /// </summary>
 internal static class GptqColumnKernel
@@ -22,7 +22,8 @@ internal static class GptqColumnKernel
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         int half = 1 << (bits - 1);
-        T lo = T.CreateChecked(zero is null ? -(half - 1) : -half), hi = T.CreateChecked(half - 1);
+        // Both grids use all 2^b codes (GptqGrid).
+        T lo = T.CreateChecked(-half), hi = T.CreateChecked(half - 1);
         int width = rowEnd - rowStart;
         var e = new T[width];
         for (int i = first; i < end; i++)

@@ -5,12 +5,18 @@ using static TorchSharp.torch;
 namespace QuantTune.Quantization.Gptq;
 
 /// <summary>
-/// The quantization grid of one group of columns, per output row: the integer quantizer's own
-/// formulas (<see cref="IntegerMath"/>), so that GPTQ and round-to-nearest share one grid and RTN is
-/// the exact baseline. Absmax: s = (2^(b-1) − 1)/max|w|. Zero point: the range [min(w, 0), max(w, 0)]
-/// as gptq.py's quantizer takes it (so the integer zero point lies in the code range, as the GPTQ
-/// checkpoint layout needs); for a group that spans 0, which weights virtually always do, this is
-/// exactly the range <see cref="IntegerQuantizer"/> uses.
+/// The quantization grid of one group of columns, per output row, as gptq.py's <c>Quantizer</c>
+/// (AutoGPTQ, GPTQModel) finds it with maxq = 2^b − 1, written as the multiplier s = 1/scale that
+/// the rest of the library uses (w ≈ (q − z)/s, signed codes q):
+/// <list type="bullet">
+/// <item>Symmetric (<c>--sym</c>): scale = 2·max|w|/maxq with the unsigned zero (maxq + 1)/2 = 2^(b-1), that is
+/// s = maxq/(2·max|w|), signed zero 0 and all 2^b codes −2^(b-1) … 2^(b-1) − 1 (not the integer
+/// quantizer's absmax grid ±(2^(b-1) − 1)); an all-zero group gets scale 2/maxq, as gptq.py's.</item>
+/// <item>Zero point: the range [min(w, 0), max(w, 0)], s = maxq/(hi − lo), z = round(−s·lo) − 2^(b-1): the
+/// integer quantizer's formulas (<see cref="IntegerMath"/>) on gptq.py's range, which for a group
+/// that spans 0 (virtually every weight group) is exactly the range <see cref="IntegerQuantizer"/> uses.</item>
+/// </list>
+/// Round-to-nearest on the same grid is the baseline GPTQ improves on.
 /// </summary>
 internal static class GptqGrid
 {
@@ -19,11 +25,30 @@ internal static class GptqGrid
     {
         using var scope = NewDisposeScope();
         if (mode == IntegerMode.Absmax)
-            return (IntegerMath.AbsmaxScale(w.abs().amax(new long[] { 1 }), bits).MoveToOuterDisposeScope(), null);
+            return (SymmetricScale(w.abs().amax(new long[] { 1 }), bits).MoveToOuterDisposeScope(), null);
         var lo = w.amin(new long[] { 1 }).ClampedMax(0);
         var hi = w.amax(new long[] { 1 }).ClampedMin(0);
         var (s, z) = IntegerMath.ZeroPointConstants(lo, hi, bits);
         return (s.MoveToOuterDisposeScope(), z.MoveToOuterDisposeScope());
+    }
+
+    /// <summary>s = maxq/(2·α) for the largest magnitude α per row; 1/s = 2α/maxq is gptq.py's scale, 2/maxq where α = 0.</summary>
+    static Tensor SymmetricScale(Tensor alpha, int bits)
+    {
+        using var scope = NewDisposeScope();
+        double maxq = (1 << bits) - 1;
+        var s = alpha.FullLike(maxq).div_(alpha.Times(2.0));
+        return where(s.isfinite(), s, alpha.FullLike(maxq / 2)).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>Signed codes clamp(round(s·w + z), −2^(b-1), 2^(b-1) − 1) for both modes (z = 0 when symmetric), round half to even.</summary>
+    public static Tensor Codes(Tensor w, Tensor scale, Tensor? zero, int bits)
+    {
+        using var scope = NewDisposeScope();
+        int half = 1 << (bits - 1);
+        var q = w.mul(scale.unsqueeze(1));
+        if (zero is not null) q = q.PlusInPlace(zero.unsqueeze(1));
+        return q.round_().ClampedInPlace(-half, half - 1).MoveToOuterDisposeScope();
     }
 
     /// <summary>
@@ -45,7 +70,7 @@ internal static class GptqGrid
             long width = Math.Min(g, columns - k * g);
             var part = w.narrow(1, k * g, width);
             var (s, z) = Find(part, settings.Bits, settings.Mode);
-            codes.narrow(1, k * g, width).copy_(IntegerMath.Codes(part, s, z, settings.Bits));
+            codes.narrow(1, k * g, width).copy_(Codes(part, s, z, settings.Bits));
             scales.select(1, k).copy_(s);
             zeros?.select(1, k).copy_(z!);
         }

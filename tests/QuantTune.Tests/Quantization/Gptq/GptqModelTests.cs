@@ -92,4 +92,28 @@ public sealed class GptqModelTests(ITestOutputHelper output) : TempFolderTest("q
         Assert.True(maxDiff < 0.05, $"{maxDiff}");
         Assert.True(la.argmax(-1).eq(lb.argmax(-1)).to_type(ScalarType.Float32).mean().item<float>() > 0.95f);
     }
+
+    [Fact]
+    public void AnAsymmetricGroupWithZeroPointZeroIsWrittenInTheV2FormatAndLoadsBack()
+    {
+        var settings = new GptqSettings(4, 128, IntegerMode.ZeroPoint);
+        var gptq = Path.Combine(Dir, "v2");
+        Dictionary<string, Tensor> expected;
+        using (var pm = PretrainedModel.Load(TestData.TinyLlamaDir))
+        {
+            // All weights of this layer ≥ 0: every group's range is [0, max], so its zero point is 0, which v1 cannot store (zero − 1).
+            using (no_grad()) pm.Model.get_parameter("model.layers.0.mlp.down_proj.weight")!.abs_();
+            GptqModelQuantizer.Quantize(pm.Model, Data.Value.Calibration.Take(2).ToList(), settings);
+            GptqCheckpoint.Save(pm.Model, TestData.TinyLlamaDir, gptq, settings);
+            expected = pm.Model.named_modules().Where(m => m.module is QuantizedLinear)
+                .ToDictionary(m => m.name, m => ((QuantizedLinear)m.module).Weight.Dequantize().DetachFromDisposeScope());
+        }
+        Assert.Contains("\"checkpoint_format\": \"gptq_v2\"", File.ReadAllText(Path.Combine(gptq, "config.json")));
+        using var loaded = PretrainedModel.Load(gptq);
+        foreach (var (name, module) in loaded.Model.named_modules().Where(m => m.module is QuantizedLinear))
+        {
+            var w = ((QuantizedLinear)module).Weight.Dequantize();
+            Assert.True((w - expected[name]).abs().le(expected[name].abs().mul(1.0 / 1024).add(1e-7)).all().item<bool>(), name);
+        }
+    }
 }

@@ -58,6 +58,46 @@ public sealed class GptqSolverTests
         for (int r = 0; r < 16; r++) Assert.Equal(0.0, weights[r, 9]);
     }
 
+    [Theory]
+    [InlineData(4, 16)]
+    [InlineData(3, -1)]
+    [InlineData(8, 32)]
+    public void TheSymmetricGridIsGptqPysQuantizerWithAllTwoToTheBCodes(int bits, int group)
+    {
+        // gptq.py's Quantizer.find_params and quantize, written out: xmin = min(x, 0), xmax = max(x, 0),
+        // sym: xmax = max(|xmin|, xmax), xmin = −xmax; all-zero rows get ±1; scale = (xmax − xmin)/maxq,
+        // zero = (maxq + 1)/2; q = clamp(round(x/scale) + zero, 0, maxq); x̂ = scale·(q − zero).
+        var w = randn(new long[] { 6, 64 }, ScalarType.Float64, generator: new Generator(11));
+        w[1] = zeros(64, ScalarType.Float64);
+        using var rtn = GptqGrid.RoundToNearest(w, new GptqSettings(bits, group, IntegerMode.Absmax));
+        var x = ToArray(w);
+        var codes = ToArray(rtn.Codes);
+        var deq = ToArray(rtn.Weights);
+        double maxq = (1 << bits) - 1, zero = (maxq + 1) / 2;
+        int g = group == -1 ? 64 : group;
+        for (int r = 0; r < 6; r++)
+            for (int start = 0; start < 64; start += g)
+            {
+                double xmax = 0, xmin = 0;
+                for (int j = start; j < start + g; j++) { xmax = Math.Max(xmax, x[r, j]); xmin = Math.Min(xmin, x[r, j]); }
+                xmax = Math.Max(-xmin, xmax);
+                xmin = -xmax;
+                if (xmax == 0) { xmin = -1; xmax = 1; }
+                double scale = (xmax - xmin) / maxq;
+                for (int j = start; j < start + g; j++)
+                {
+                    double t = x[r, j] / scale;
+                    double q = Math.Clamp(Math.Round(t, MidpointRounding.ToEven) + zero, 0, maxq);
+                    // The largest magnitude lands on the tie ±maxq/2, which either formula (x/scale here,
+                    // x·(1/scale) in the library) may see an ulp to either side: there the code may differ by one.
+                    bool tie = Math.Abs(Math.Abs(t - Math.Truncate(t)) - 0.5) < 1e-9;
+                    if (tie) Assert.InRange(codes[r, j], q - zero - 1, q - zero + 1);
+                    else Assert.Equal(q - zero, codes[r, j]);
+                    Assert.Equal(scale * codes[r, j], deq[r, j], 1e-12);
+                }
+            }
+    }
+
     [Fact]
     public void ActOrderQuantizesColumnsByDescendingHessianDiagonalAndRecordsTheirGroups()
     {
@@ -83,8 +123,12 @@ public sealed class GptqSolverTests
         var w = randn(new long[] { 32, 64 }, generator: gen);
         var h = diag(rand(new long[] { 64 }, generator: gen).add(0.5));
         var mode = symmetric ? IntegerMode.Absmax : IntegerMode.ZeroPoint;
-        using var gptq = GptqSolver.Quantize(w, h, new GptqSettings(bits, group, mode));
-        // RTN of the integer quantizer: blocks of `group` consecutive elements of each 64-wide row.
+        var settings = new GptqSettings(bits, group, mode);
+        using var gptq = GptqSolver.Quantize(w, h, settings);
+        using var grid = GptqGrid.RoundToNearest(w, settings);
+        Assert.Equal(0f, (gptq.Weights - grid.Weights).abs().max().item<float>());
+        if (symmetric) return; // GPTQ's symmetric grid is its own (2^b codes), not the integer quantizer's absmax grid
+        // The zero-point grid is the integer quantizer's: blocks of `group` consecutive elements of each 64-wide row.
         using var rtn = new IntegerQuantizer(new IntegerScheme(bits, mode, Granularity.Block, group)).QuantizeInteger(w);
         Assert.Equal(0f, (gptq.Weights - rtn.Dequantize()).abs().max().item<float>());
     }

@@ -68,14 +68,18 @@ internal static class NaiveGptq
 
     static double[] Row(double[,] m, int r, int start, int count) => Enumerable.Range(start, count).Select(j => m[r, j]).ToArray();
 
-    /// <summary>Absmax: s = (2^(b-1) − 1)/max|x|. Zero point on [min(x, 0), max(x, 0)]: s = (2^b − 1)/(hi − lo), z = round(−s·lo) − 2^(b-1).</summary>
+    /// <summary>
+    /// gptq.py's grid with maxq = 2^b − 1, as the multiplier s = 1/scale. Symmetric: scale = 2·max|x|/maxq
+    /// (2/maxq for all zeros), unsigned zero (maxq + 1)/2, so signed zero 0. Zero point on
+    /// [min(x, 0), max(x, 0)]: s = maxq/(hi − lo), z = round(−s·lo) − 2^(b-1).
+    /// </summary>
     public static (double Scale, double Zero) Grid(double[] x, int bits, bool asymmetric)
     {
         if (!asymmetric)
         {
-            double alpha = x.Max(Math.Abs);
-            double s = ((1 << (bits - 1)) - 1) / alpha;
-            return (double.IsFinite(s) ? s : 1, 0);
+            double alpha = x.Max(Math.Abs), maxq = (1 << bits) - 1;
+            double s = maxq / (2 * alpha);
+            return (double.IsFinite(s) ? s : maxq / 2, 0);
         }
         double lo = Math.Min(x.Min(), 0), hi = Math.Max(x.Max(), 0);
         double scale = ((1 << bits) - 1) / (hi - lo);
@@ -86,9 +90,7 @@ internal static class NaiveGptq
     public static double Code(double x, double s, double z, int bits, bool asymmetric)
     {
         int half = 1 << (bits - 1);
-        return asymmetric
-            ? Math.Clamp(Math.Round(x * s + z, MidpointRounding.ToEven), -half, half - 1)
-            : Math.Clamp(Math.Round(x * s, MidpointRounding.ToEven), -(half - 1), half - 1);
+        return Math.Clamp(Math.Round(x * s + (asymmetric ? z : 0), MidpointRounding.ToEven), -half, half - 1);
     }
 
     static double[,] Inverse(double[,] m)
