@@ -22,16 +22,16 @@ public static class FinetuneCommand
         var batch = new Option<int>("--batch") { DefaultValueFactory = _ => 8, Description = "examples per micro-batch" };
         var accumulate = new Option<int>("--accumulate") { DefaultValueFactory = _ => 1, Description = "micro-batches per optimizer step" };
         var lr = new Option<double>("--lr") { DefaultValueFactory = _ => 2e-4, Description = "peak learning rate" };
-        var schedule = new Option<string>("--schedule") { DefaultValueFactory = _ => "cosine", Description = "constant, linear or cosine" };
-        var warmup = new Option<int>("--warmup") { DefaultValueFactory = _ => 0, Description = "warmup steps" };
-        var maxGradNorm = new Option<double>("--max-grad-norm") { DefaultValueFactory = _ => 1.0, Description = "gradient clipping (0: off)" };
+        var schedule = new Option<string>("--schedule") { DefaultValueFactory = _ => "cosine", Description = "constant, linear or cosine (--method qst: constant, as the official QST run)" };
+        var warmup = new Option<int>("--warmup") { DefaultValueFactory = _ => 0, Description = "warmup steps (--method qst: 3 % of the steps, as the official QST run)" };
+        var maxGradNorm = new Option<double>("--max-grad-norm") { DefaultValueFactory = _ => 1.0, Description = "gradient clipping (0: off; --method qst: 0.3, as the official QST run)" };
         var weightDecay = new Option<double>("--weight-decay") { DefaultValueFactory = _ => 0.0, Description = "AdamW decoupled weight decay" };
         var seed = new Option<long>("--seed") { DefaultValueFactory = _ => 42, Description = "seed of the data order, the adapter initialisation and dropout" };
         var seq = new Option<int>("--seq") { DefaultValueFactory = _ => 256, Description = DataHelp.Seq };
         var evalEvery = new Option<int>("--eval-every") { DefaultValueFactory = _ => 0, Description = "evaluate held-out loss every N steps (0: at the end only)" };
         var checkpointEvery = new Option<int>("--checkpoint-every") { DefaultValueFactory = _ => 0, Description = "save a resumable checkpoint every N steps" };
         var resume = new Option<bool>("--resume") { Description = "continue from the run folder's checkpoint" };
-        var optimizer = new Option<string>("--optimizer") { DefaultValueFactory = _ => "adamw", Description = "adamw, adamw8bit or paged-adamw" };
+        var optimizer = new Option<string>("--optimizer") { DefaultValueFactory = _ => "adamw", Description = "adamw, adamw8bit or paged-adamw (--method qst: paged-adamw, 32-bit, as the official QST run)" };
         var rank = new Option<int>("--rank", "-r") { DefaultValueFactory = _ => 8, Description = "LoRA rank" };
         var alpha = new Option<double>("--alpha") { DefaultValueFactory = _ => 16, Description = "LoRA alpha" };
         var dropout = new Option<double>("--dropout") { DefaultValueFactory = _ => 0.05, Description = "LoRA dropout" };
@@ -64,6 +64,12 @@ public static class FinetuneCommand
             var downsamplerName = r.GetValue(downsampler)!;
             var (computeDType, computeDevice) = Options.Runtime(r, dtype, device);
             int? epochCount = r.GetValue(epochs);
+            bool Given(Option o) => r.GetResult(o) is { Implicit: false };
+            var methodKind = FineTuneMethods.Parse(r.GetValue(method)!);
+            // --method qst takes the official QST run's settings for what the user left unset.
+            bool recipe = methodKind == FineTuneMethod.Qst;
+            var fromRecipe = recipe ? new[] { (schedule as Option, "constant schedule"), (maxGradNorm, "max grad norm 0.3"), (optimizer, "paged AdamW 32-bit") }
+                .Where(o => !Given(o.Item1)).Select(o => o.Item2).ToList() : [];
             if (epochCount is not null && r.GetResult(steps) is { Implicit: false })
                 throw new Diagnostics.QuantTuneException("--steps and --epochs: give one or the other (--epochs computes the steps from the number of training examples, --batch and --accumulate)");
             var request = new FineTuneRequest
@@ -74,17 +80,21 @@ public static class FinetuneCommand
                 EvalDataFile = r.GetValue(evalData),
                 Epochs = epochCount,
                 OutputDirectory = r.GetValue(output)!,
-                Method = FineTuneMethods.Parse(r.GetValue(method)!),
+                Method = methodKind,
                 DType = computeDType,
                 Device = computeDevice,
                 Training = new TrainingOptions
                 {
                     Steps = r.GetValue(steps), BatchSize = r.GetValue(batch), GradientAccumulation = r.GetValue(accumulate),
-                    LearningRate = r.GetValue(lr), Schedule = LearningRateSchedule.Parse(r.GetValue(schedule)!), WarmupSteps = r.GetValue(warmup),
-                    MaxGradNorm = r.GetValue(maxGradNorm), WeightDecay = r.GetValue(weightDecay), Seed = r.GetValue(seed),
+                    LearningRate = r.GetValue(lr),
+                    Schedule = recipe && !Given(schedule) ? QstRecipe.Schedule : LearningRateSchedule.Parse(r.GetValue(schedule)!),
+                    WarmupSteps = r.GetValue(warmup),
+                    MaxGradNorm = recipe && !Given(maxGradNorm) ? QstRecipe.MaxGradNorm : r.GetValue(maxGradNorm), WeightDecay = r.GetValue(weightDecay), Seed = r.GetValue(seed),
                     EvalEvery = r.GetValue(evalEvery) > 0 ? r.GetValue(evalEvery) : epochCount is null ? r.GetValue(steps) : 0, CheckpointEvery = r.GetValue(checkpointEvery),
                 },
-                Optimizer = r.GetValue(optimizer)!,
+                Optimizer = recipe && !Given(optimizer) ? QstRecipe.Optimizer : r.GetValue(optimizer)!,
+                WarmupRatio = recipe && !Given(warmup) ? QstRecipe.WarmupRatio : null,
+                RecipeDefaults = fromRecipe,
                 SequenceLength = r.GetValue(seq),
                 Resume = r.GetValue(resume),
                 SkipBadLines = r.GetValue(skipBad),

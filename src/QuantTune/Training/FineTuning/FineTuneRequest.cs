@@ -21,6 +21,10 @@ public sealed record FineTuneRequest
     public Device? Device { get; init; }
     /// <summary>adamw, adamw8bit or paged-adamw.</summary>
     public string Optimizer { get; init; } = "adamw";
+    /// <summary>Warmup as a fraction of the run's steps (known only once <see cref="Epochs"/> gives them); replaces <see cref="TrainingOptions.WarmupSteps"/> when set.</summary>
+    public double? WarmupRatio { get; init; }
+    /// <summary>The settings (besides <see cref="WarmupRatio"/>) that came from the QST recipe rather than the user, shown with the summary.</summary>
+    public IReadOnlyList<string> RecipeDefaults { get; init; } = [];
     /// <summary>
     /// text, alpaca or tsv; null: from the file extension (.txt, .json/.jsonl, .tsv) and, for JSON, the first
     /// record's fields (<c>text</c> without <c>instruction</c>: text). text on a .json/.jsonl file reads its records' <c>text</c>.

@@ -55,6 +55,7 @@ public static class FineTuner
             throw new QuantTuneException($"--seq {r.SequenceLength}: longer than the model's context ({pm.Config.MaxPositionEmbeddings} tokens, max_position_embeddings in {Path.Combine(r.ModelDirectory, "config.json")})");
         var data = FineTuneData.Load(r, pm.Tokenizer);
         var training = FineTuneSteps.Resolve(r.Training, r.Epochs, data.Train.Count);
+        if (r.WarmupRatio is double ratio) training = training with { WarmupSteps = QstRecipe.WarmupSteps(ratio, training.Steps) };
         model.model.GradientCheckpointing = r.GradientCheckpointing && r.Method != FineTuneMethod.Qst; // QST's backbone runs without autograd anyway
         var (trainModule, forward, save) = Apply(r, pm, qat);
         // Mixed precision: whatever the base's dtype, what trains is fp32 (so is its AdamW state).
@@ -90,8 +91,12 @@ public static class FineTuner
         var resultDir = save(r.OutputDirectory);
         if (result.FinalEvalLoss is null) Phase("held-out perplexity after training");
         double after = Math.Exp(result.FinalEvalLoss ?? EvalLoss());
-        var note = r.Optimizer.StartsWith("paged") && !cuda.is_available()
+        var paging = r.Optimizer.StartsWith("paged") && !cuda.is_available()
             ? "paged AdamW: paging has no effect on CPU (optimizer state and parameters already share host memory)" : null;
+        var fromRecipe = r.RecipeDefaults.ToList();
+        if (r.WarmupRatio is double wr) fromRecipe.Insert(Math.Min(1, fromRecipe.Count), $"{wr * 100:0.##} % warmup ({training.WarmupSteps} step{(training.WarmupSteps == 1 ? "" : "s")})");
+        var defaults = fromRecipe.Count > 0 ? $"QST recipe defaults (the official QST run's): {string.Join(", ", fromRecipe)}" : null;
+        var note = string.Join("; ", new[] { defaults, paging }.OfType<string>()) is { Length: > 0 } joined ? joined : null;
         var summary = new FineTuneSummary(r.Method.ToString().ToLowerInvariant(), r.Optimizer, note, result.TrainableParameters, total,
             before, after, result.Steps, result.ResumedFrom, result.SecondsPerStep, result.Memory, r.OutputDirectory, resultDir,
             data.Train.Count, data.Eval.Count, data.Problems.Select(p => p.ToString()).ToList(), TorchRuntime.Name(r.DType), TorchRuntime.Name(device),
