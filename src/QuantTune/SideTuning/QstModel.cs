@@ -92,7 +92,15 @@ public sealed class QstModel : nn.Module
         return side.Finish(s, states.FinalNormed).MoveToOuterDisposeScope();
     }
 
-    Tensor Head(Tensor output) => backbone.Head(output.to_type(backbone.HeadWeight.dtype));
+    /// <summary>The backbone's LM head on side-network outputs [.., H].</summary>
+    public Tensor Head(Tensor output) => backbone.Head(output.to_type(backbone.HeadWeight.dtype));
+
+    /// <summary>The side network's final states [B, T, H] for token ids [B, T], before the LM head (for a loss in chunks).</summary>
+    public Tensor Hidden(Tensor ids)
+    {
+        using var scope = NewDisposeScope();
+        return SideOutput(RunBackbone(ids), null).MoveToOuterDisposeScope();
+    }
 }
 
 /// <summary>What the frozen backbone hands the side network: fp32 embeddings, the fed layers' hidden states and the final normed state.</summary>

@@ -22,7 +22,7 @@ public sealed class Trainer
 {
     public required nn.Module Model { get; init; }
     /// <summary>Token ids [B, T] → logits [B, T, V].</summary>
-    public required Func<Tensor, Tensor> Forward { get; init; }
+    public required LanguageModelForward Forward { get; init; }
     public required IBatchSource Data { get; init; }
     public required Func<IReadOnlyList<(string Name, Parameter Param)>, ITrainingOptimizer> CreateOptimizer { get; init; }
     public required TrainingOptions Options { get; init; }
@@ -110,15 +110,15 @@ public sealed class Trainer
             {
                 using var scope = NewDisposeScope();
                 using var batch = NextBatch().To(device);
-                var logits = Forward(batch.InputIds);
-                var microLoss = nn.functional.cross_entropy(logits.to_type(ScalarType.Float32).reshape(-1, logits.shape[^1]), batch.Labels.reshape(-1));
-                if (measure && micro == 0) activations = probe.Growth();
-                double value = microLoss.item<float>();
+                var hidden = Forward.Hidden(batch.InputIds);
+                // The loss in chunks of positions (ChunkedLoss): the whole [B, T, vocabulary] logits never exist.
+                bool first = measure && micro == 0;
+                double value = ChunkedLoss.Backward(hidden, Forward.Head, batch.Labels, 1.0 / Options.GradientAccumulation,
+                    first ? () => activations = probe.Growth() : null);
                 if (!double.IsFinite(value))
                     throw new TrainingDivergedException($"the loss became {value} at step {step + 1} (learning rate {lr:G3}); training stopped. " +
                         (TrainingCheckpoint.Exists(OutputDirectory) ? $"The last good checkpoint is kept in {TrainingCheckpoint.PathIn(OutputDirectory)}. " : "") +
                         "Lower --lr or --max-grad-norm.");
-                microLoss.DividedBy(Options.GradientAccumulation).backward();
                 loss += value / Options.GradientAccumulation;
                 tokens += batch.Labels.NotEqualTo(QuantTune.Training.Data.TokenizedExample.Ignore).sum().item<long>();
             }

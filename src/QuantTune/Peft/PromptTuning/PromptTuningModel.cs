@@ -58,6 +58,15 @@ public sealed class PromptTuningModel : nn.Module<Tensor, Tensor>
     public Tensor Forward(Tensor ids, KvCache? cache = null)
     {
         using var scope = NewDisposeScope();
+        return Base.Head(Hidden(ids, cache)).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>The final normed hidden states [B, T, H] of <paramref name="ids"/> (the virtual tokens' positions left out), before the LM head.</summary>
+    public Tensor Hidden(Tensor ids) => Hidden(ids, null);
+
+    Tensor Hidden(Tensor ids, KvCache? cache)
+    {
+        using var scope = NewDisposeScope();
         var embeds = Base.model.embed_tokens.forward(ids);
         bool prepend = cache is null || cache.Length == 0;
         if (prepend)
@@ -67,7 +76,7 @@ public sealed class PromptTuningModel : nn.Module<Tensor, Tensor>
         }
         var hidden = Base.model.ForwardEmbeddings(embeds, cache);
         if (prepend) hidden = hidden.narrow(1, NumVirtualTokens, ids.shape[1]);
-        return Base.Head(hidden).MoveToOuterDisposeScope();
+        return hidden.MoveToOuterDisposeScope();
     }
 
     public void Save(PromptTuningConfig config, string outDir) => Save(this, config, outDir);

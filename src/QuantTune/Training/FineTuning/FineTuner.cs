@@ -116,11 +116,11 @@ public static class FineTuner
     }
 
     /// <summary>The module to train, its forward, and how to save the result (returns the folder).</summary>
-    static (nn.Module Module, Func<Tensor, Tensor> Forward, Func<string, string> Save) Apply(FineTuneRequest r, PretrainedModel pm, QatSpec? qat)
+    static (nn.Module Module, LanguageModelForward Forward, Func<string, string> Save) Apply(FineTuneRequest r, PretrainedModel pm, QatSpec? qat)
     {
         var model = pm.Model;
         long seed = r.Training.Seed;
-        Func<Tensor, Tensor> plain = ids => model.Forward(ids);
+        var plain = new LanguageModelForward(ids => model.model.Forward(ids), model.Head);
         string Sub(string outDir, string name) => Path.Combine(outDir, name);
         switch (r.Method)
         {
@@ -173,12 +173,12 @@ public static class FineTuner
             {
                 var config = new PromptTuningConfig { NumVirtualTokens = r.VirtualTokens, BaseModelNameOrPath = Path.GetFullPath(r.ModelDirectory) };
                 var prompt = PromptTuningModel.Apply(model, config, seed, pm.Tokenizer);
-                return (prompt, ids => prompt.Forward(ids), o => { PromptTuningModel.Save(prompt, config, Sub(o, "adapter")); return Sub(o, "adapter"); });
+                return (prompt, new LanguageModelForward(prompt.Hidden, model.Head), o => { PromptTuningModel.Save(prompt, config, Sub(o, "adapter")); return Sub(o, "adapter"); });
             }
             case FineTuneMethod.Qst:
             {
                 var qst = new QstModel(model, r.Qst, seed);
-                return (qst, ids => qst.Forward(ids), o => { QstCheckpoint.Save(qst, r.ModelDirectory, NF4Scheme, Sub(o, "side")); return Sub(o, "side"); });
+                return (qst, new LanguageModelForward(qst.Hidden, qst.Head), o => { QstCheckpoint.Save(qst, r.ModelDirectory, NF4Scheme, Sub(o, "side")); return Sub(o, "side"); });
             }
             default:
                 throw new QuantTuneException($"--method {r.Method}: not supported");
@@ -198,7 +198,7 @@ public static class FineTuner
     }
 
     /// <summary>Token-weighted mean cross-entropy over all batches (no gradient), each batch moved to <paramref name="device"/> (null: left on the CPU).</summary>
-    public static double MeanLoss(Func<Tensor, Tensor> forward, Batcher batches, Device? device = null)
+    public static double MeanLoss(LanguageModelForward forward, Batcher batches, Device? device = null)
     {
         using var _ = no_grad();
         double sum = 0;
@@ -208,8 +208,7 @@ public static class FineTuner
             using var scope = NewDisposeScope();
             using var batch = b;
             var (ids, labels) = device is null ? (batch.InputIds, batch.Labels) : (batch.InputIds.to(device), batch.Labels.to(device));
-            var logits = forward(ids).to_type(ScalarType.Float32);
-            sum += nn.functional.cross_entropy(logits.reshape(-1, logits.shape[^1]), labels.reshape(-1), reduction: nn.Reduction.Sum).item<float>();
+            sum += ChunkedLoss.Sum(forward.Hidden(ids), forward.Head, labels).Sum;
             tokens += batch.Tokens;
         }
         return tokens == 0 ? double.NaN : sum / tokens;

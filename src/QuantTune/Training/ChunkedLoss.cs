@@ -1,0 +1,86 @@
+using QuantTune.Runtime;
+using static TorchSharp.torch;
+
+namespace QuantTune.Training;
+
+/// <summary>
+/// Cross-entropy over a vocabulary of 150K–262K entries without materialising all logits (as
+/// Unsloth does): the LM head and the fp32 loss run on one chunk of positions at a time.
+/// <para>
+/// For training, the graph is cut at the hidden states: each chunk's logits are made from a
+/// detached copy, its loss is back-propagated at once (into the copy's gradient and any trainable
+/// head weight), and the chunk is freed before the next; then the summed gradient of the hidden
+/// states flows back through the model in one pass. At most one chunk of logits and its
+/// gradient exist at any time; the result equals the unchunked loss and gradients up to
+/// floating-point summation order.
+/// </para>
+/// </summary>
+public static class ChunkedLoss
+{
+    /// <summary>The logits of one chunk are held to at most this many fp32 values (64 MiB).</summary>
+    public const long ChunkElements = 16L << 20;
+
+    /// <summary>Positions per chunk for a vocabulary of <paramref name="vocabulary"/> entries (at least 1).</summary>
+    public static long ChunkPositions(long vocabulary) => Math.Max(1, ChunkElements / Math.Max(1, vocabulary));
+
+    /// <summary>
+    /// Back-propagates <c>scale · Σ cross-entropy / count</c> of the labels [B, T] (ignored: −100)
+    /// from the hidden states [B, T, H], where count is the number of labelled positions, and
+    /// returns the unscaled mean loss. <paramref name="afterFirstChunk"/> runs while the first
+    /// chunk's logits are alive (for memory measurement). <paramref name="chunkPositions"/>: positions
+    /// per chunk (null: <see cref="ChunkPositions"/> of the vocabulary).
+    /// </summary>
+    public static double Backward(Tensor hidden, Func<Tensor, Tensor> head, Tensor labels, double scale, Action? afterFirstChunk = null, long? chunkPositions = null)
+    {
+        long width = hidden.shape[^1];
+        var flatLabels = labels.reshape(-1);
+        long count;
+        using (var valid = flatLabels.NotEqualTo(Data.TokenizedExample.Ignore).sum()) count = valid.item<long>();
+        if (count == 0) return double.NaN;
+        using var cut = hidden.detach().requires_grad_(hidden.requires_grad);
+        var flat = cut.reshape(-1, width);
+        long positions = flat.shape[0];
+        double sum = 0;
+        long step = chunkPositions ?? 0;
+        for (long start = 0; start < positions; start += step)
+        {
+            using var scope = NewDisposeScope();
+            var logits = head(flat.narrow(0, start, Math.Min(Chunk(flat, head, start, ref step), positions - start))).to_type(ScalarType.Float32);
+            var loss = nn.functional.cross_entropy(logits, flatLabels.narrow(0, start, logits.shape[0]), reduction: nn.Reduction.Sum);
+            sum += loss.item<float>();
+            if (start == 0) afterFirstChunk?.Invoke();
+            if (loss.requires_grad) loss.Times(scale / count).backward();
+        }
+        if (hidden.requires_grad && cut.grad is { } grad) hidden.backward([grad]);
+        return sum / count;
+    }
+
+    /// <summary>Σ cross-entropy over the labelled positions and their number, chunk by chunk, without autograd.</summary>
+    public static (double Sum, long Count) Sum(Tensor hidden, Func<Tensor, Tensor> head, Tensor labels, long? chunkPositions = null)
+    {
+        using var _ = no_grad();
+        long width = hidden.shape[^1];
+        var flat = hidden.reshape(-1, width);
+        var flatLabels = labels.reshape(-1);
+        long positions = flat.shape[0], step = chunkPositions ?? 0;
+        double sum = 0;
+        for (long start = 0; start < positions; start += step)
+        {
+            using var scope = NewDisposeScope();
+            var logits = head(flat.narrow(0, start, Math.Min(Chunk(flat, head, start, ref step), positions - start))).to_type(ScalarType.Float32);
+            sum += nn.functional.cross_entropy(logits, flatLabels.narrow(0, start, logits.shape[0]), reduction: nn.Reduction.Sum).item<float>();
+        }
+        using var valid = flatLabels.NotEqualTo(Data.TokenizedExample.Ignore).sum();
+        return (sum, valid.item<long>());
+    }
+
+    /// <summary>The chunk length: from the vocabulary, which the head's output on one position tells the first time.</summary>
+    static long Chunk(Tensor flat, Func<Tensor, Tensor> head, long start, ref long step)
+    {
+        if (step > 0) return step;
+        using var scope = NewDisposeScope();
+        using var _ = no_grad();
+        step = ChunkPositions(head(flat.narrow(0, start, 1)).shape[^1]);
+        return step;
+    }
+}
