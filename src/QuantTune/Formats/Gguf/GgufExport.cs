@@ -7,8 +7,8 @@ using static TorchSharp.torch;
 namespace QuantTune.Formats.Gguf;
 
 /// <summary>
-/// Writes a loaded Llama, Mistral or Qwen3 checkpoint as a llama.cpp GGUF file: the architecture
-/// (llama or qwen3) and its hyperparameters as convert_hf_to_gguf.py writes them, the
+/// Writes a loaded Llama, Mistral, Qwen3 or Gemma 2 checkpoint as a llama.cpp GGUF file: the architecture
+/// (llama, qwen3 or gemma2) and its hyperparameters as convert_hf_to_gguf.py writes them, the
 /// tokenizer as <c>gpt2</c> or <c>llama</c> (<see cref="GgufVocabExport"/>), tensors renamed to llama.cpp's names (q/k rows permuted for llama as
 /// convert_hf_to_gguf.py does), and each tensor given the type llama-quantize gives it for the
 /// requested file type (<see cref="GgufMixture"/>).
@@ -39,7 +39,7 @@ public static class GgufExport
     }
 
     /// <summary>The architectures written: llama.cpp's names for the families whose converter class QuantTune mirrors.</summary>
-    public static readonly IReadOnlyList<string> Architectures = ["llama", "qwen3"];
+    public static readonly IReadOnlyList<string> Architectures = ["llama", "qwen3", "gemma2"];
 
     /// <summary>The GGUF architecture of <paramref name="config"/>'s family, or an error naming the families that export.</summary>
     static string Architecture(ModelConfig config, string directory)
@@ -71,6 +71,14 @@ public static class GgufExport
             yield return ($"{arch}.attention.value_length", GgufValue.Of((uint)config.HeadDim));
         }
         yield return ($"{arch}.attention.layer_norm_rms_epsilon", GgufValue.Of((float)config.RmsNormEps));
+        if (arch == "gemma2")
+        {
+            // Gemma2Model.set_gguf_parameters: the soft-caps and the window, no RoPE base.
+            yield return ("gemma2.attn_logit_softcapping", GgufValue.Of((float)(config.AttentionSoftcap ?? 0)));
+            yield return ("gemma2.final_logit_softcapping", GgufValue.Of((float)(config.FinalLogitSoftcap ?? 0)));
+            yield return ("gemma2.attention.sliding_window", GgufValue.Of((uint)(config.SlidingWindow ?? 0)));
+            yield break;
+        }
         yield return ($"{arch}.rope.freq_base", GgufValue.Of((float)config.Rope.Theta));
         if (config.Rope.Type == "linear")
         {
@@ -85,7 +93,7 @@ public static class GgufExport
     static IReadOnlyDictionary<string, GgmlType> AddTensors(GgufWriter w, PretrainedModel model, ModelConfig config, string arch, LlamaFileType fileType, IProgress<(long Done, long Total)>? progress)
     {
         using var _ = no_grad();
-        var weights = Weights(model.Model).Select(p => (Gguf: LlamaTensorNames.ToGguf(p.Name)
+        var weights = Weights(model.Model).Where(p => !(arch == "gemma2" && p.Name == "lm_head.weight")).Select(p => (Gguf: TensorName(p.Name, arch)
             ?? throw new NotSupportedException($"parameter '{p.Name}' has no llama.cpp GGUF name (adapter layers are not exported; merge them first)"), p.Shape, p.Read)).ToList();
         var plan = GgufMixture.Plan(fileType, weights.Select(p => new GgufTensorShape(p.Gguf, p.Shape)).ToList(), MixtureModel(config));
         int done = 0;
@@ -97,10 +105,33 @@ public static class GgufExport
             // llama's RoPE rotates adjacent pairs, so its q/k rows are interleaved; qwen3's (NEOX) rotates halves, as HF stores them.
             if (arch == "llama" && LlamaTensorNames.PermuteHeads(gguf, config.NumHeads, config.NumKvHeads) is int heads)
                 values = LlamaRowPermutation.Permute(values, (int)shape[0], shape.Length > 1 ? (int)shape[1] : 1, heads);
+            // Gemma's norms scale by (1 + w); llama.cpp's by w: the converter writes w + 1.
+            if (arch == "gemma2" && gguf.EndsWith("norm.weight", StringComparison.Ordinal))
+                for (int i = 0; i < values.Length; i++) values[i] += 1f;
             w.AddTensor(gguf, plan[gguf], shape, values);
             progress?.Report((++done, weights.Count));
         }
         return plan;
+    }
+
+    /// <summary>
+    /// The GGUF name of HF parameter <paramref name="hf"/> in <paramref name="arch"/>: llama's table, except that
+    /// Gemma's four layer norms are attn_norm, post_attention_norm, ffn_norm (pre_feedforward) and post_ffw_norm.
+    /// </summary>
+    public static string? TensorName(string hf, string arch)
+    {
+        if (arch == "gemma2")
+        {
+            var m = System.Text.RegularExpressions.Regex.Match(hf, @"^model\.layers\.(\d+)\.(post_attention_layernorm|pre_feedforward_layernorm|post_feedforward_layernorm)\.weight$");
+            if (m.Success)
+                return $"blk.{m.Groups[1].Value}." + m.Groups[2].Value switch
+                {
+                    "post_attention_layernorm" => "post_attention_norm",
+                    "pre_feedforward_layernorm" => "ffn_norm",
+                    _ => "post_ffw_norm",
+                } + ".weight";
+        }
+        return LlamaTensorNames.ToGguf(hf);
     }
 
     /// <summary>
