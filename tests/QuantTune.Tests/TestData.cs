@@ -11,6 +11,18 @@ internal static class TestData
     /// <summary>tests/fixtures/tiny-qwen2: tied embeddings, q/k/v bias, random weights.</summary>
     public static string TinyQwen2Dir => Path.Combine(AppContext.BaseDirectory, "fixtures", "tiny-qwen2");
 
+    /// <summary>tests/fixtures/tiny-qwen3: q/k norms, head_dim 32 ≠ hidden/heads, untied head, random fp32 weights (tools/family-fixtures).</summary>
+    public static string TinyQwen3Dir => Path.Combine(AppContext.BaseDirectory, "fixtures", "tiny-qwen3");
+
+    /// <summary>tests/fixtures/tiny-gemma3: Gemma norms and GeGLU, q/k norms, 16-token window on layers 0-1, local/global RoPE bases.</summary>
+    public static string TinyGemma3Dir => Path.Combine(AppContext.BaseDirectory, "fixtures", "tiny-gemma3");
+
+    /// <summary>tests/fixtures/tiny-gemma2: Gemma norms and GeGLU, attention and final logit soft-caps, alternating 16-token window.</summary>
+    public static string TinyGemma2Dir => Path.Combine(AppContext.BaseDirectory, "fixtures", "tiny-gemma2");
+
+    /// <summary>A fixture folder by name (tiny-llama is the embedded model).</summary>
+    public static string Fixture(string name) => name == "tiny-llama" ? TinyLlamaDir : Path.Combine(AppContext.BaseDirectory, "fixtures", name);
+
     /// <summary>tests/fixtures/tiny-llama-lora: a PEFT LoRA adapter for tiny-llama.</summary>
     public static string TinyLlamaLoraDir => Path.Combine(AppContext.BaseDirectory, "fixtures", "tiny-llama-lora");
 

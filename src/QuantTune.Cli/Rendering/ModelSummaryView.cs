@@ -19,6 +19,7 @@ public static class ModelSummaryView
         rope = new { theta = s.Config.Rope.Theta, type = s.Config.Rope.Type, factor = s.Config.Rope.Factor },
         tied_embeddings = s.Config.TieWordEmbeddings,
         qkv_bias = s.Config.QkvBias,
+        family_differences = Differences(s.Config),
         parameters = s.Parameters,
         tensors = s.TensorCount,
         weight_bytes = s.WeightBytes,
@@ -35,7 +36,8 @@ public static class ModelSummaryView
         Row("folder", s.Directory);
         Row("architecture", $"{c.ModelType}: {c.NumLayers} layers, hidden {c.HiddenSize}, MLP {c.IntermediateSize} ({c.HiddenAct})");
         Row("attention", $"{c.NumHeads} heads × {c.HeadDim}, {c.NumKvHeads} KV heads" + (c.KvGroups > 1 ? $" (GQA, {c.KvGroups} per group)" : "") + (c.QkvBias ? ", q/k/v bias" : ""));
-        Row("RoPE", $"θ = {c.Rope.Theta:G}, {c.Rope.Type}" + (c.Rope.Type != "default" ? $" ×{c.Rope.Factor}" : ""));
+        Row("RoPE", $"θ = {c.Rope.Theta:G}, {c.Rope.Type}" + (c.Rope.Type != "default" ? $" ×{c.Rope.Factor}" : "") + (c.LocalRope is { } local ? $"; sliding layers θ = {local.Theta:G}" : ""));
+        if (Differences(c) is { Count: > 0 } differences) Row("family", string.Join(", ", differences));
         Row("vocabulary", $"{c.VocabSize}" + (c.TieWordEmbeddings ? " (LM head tied to the embedding)" : ""));
         Row("parameters", $"{s.Parameters:N0} in {s.TensorCount} tensors");
         Row("weights", $"{Bytes(s.WeightBytes)} in {s.Shards} file(s) ({Bytes(s.FileBytes)} on disk)");
@@ -44,6 +46,22 @@ public static class ModelSummaryView
         foreach (var (dtype, v) in s.ByDType.OrderByDescending(kv => kv.Value.Bytes))
             table.AddRow(dtype, v.Tensors.ToString(), v.Parameters.ToString("N0"), Bytes(v.Bytes));
         AnsiConsole.Write(table);
+    }
+
+    /// <summary>What the model's family changes on the shared decoder, in words (empty for Llama's).</summary>
+    public static List<string> Differences(QuantTune.Models.Config.ModelConfig c)
+    {
+        var d = new List<string>();
+        if (c.QkNorm) d.Add("q/k norms");
+        if (c.Norm == QuantTune.Models.Config.NormKind.OffsetOne) d.Add("RMSNorm x·(1+w)");
+        if (c.Placement == QuantTune.Models.Config.NormPlacement.Sandwich) d.Add("4 norms per layer");
+        if (c.ScaleEmbedding) d.Add("embedding ×√hidden");
+        if (c.QueryPreAttentionScalar is double q) d.Add($"attention scale {q:G}^-½");
+        if (c.AttentionSoftcap is double a) d.Add($"attention soft-cap {a:G}");
+        if (c.FinalLogitSoftcap is double f) d.Add($"final soft-cap {f:G}");
+        if (c.SlidingWindow is int w)
+            d.Add($"sliding window {w} on {Enumerable.Range(0, c.NumLayers).Count(c.IsSliding)} of {c.NumLayers} layers");
+        return d;
     }
 
     public static string Bytes(long b) => b switch

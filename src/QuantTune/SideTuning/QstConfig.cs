@@ -36,12 +36,19 @@ public sealed record QstConfig
 
     public IReadOnlyList<int> LayersOf(ModelConfig backbone) => Layers ?? Enumerable.Range(0, backbone.NumLayers).ToArray();
 
-    /// <summary>The side network's own decoder config: hidden h/r, intermediate i/r, the same head count.</summary>
+    /// <summary>
+    /// The side network's own decoder config: hidden h/r, intermediate i/r, the same head count,
+    /// and the backbone family's layer shape (its norms, MLP, q/k norms, soft-caps; side layer k
+    /// slides where the backbone layer that feeds it does), without biases.
+    /// </summary>
     public ModelConfig SideConfig(ModelConfig b)
     {
         Validate(b);
+        var fed = LayersOf(b);
         return b with
         {
+            SlidingLayers = b.SlidingLayers is null ? null : fed.Select(b.IsSliding).ToArray(),
+            QueryPreAttentionScalar = b.QueryPreAttentionScalar / Reduction,
             HiddenSize = b.HiddenSize / Reduction,
             IntermediateSize = Math.Max(1, b.IntermediateSize / Reduction),
             HeadDim = b.HeadDim / Reduction,

@@ -60,13 +60,13 @@ public sealed class QstModel : nn.Module
     {
         using var _ = no_grad();
         var stack = backbone.model;
-        var embeddings = stack.embed_tokens.forward(ids);
+        var embeddings = stack.Embed(ids);
         long past = cache?.Length ?? 0;
-        var (cos, sin) = stack.RopeTables(past, ids.shape[1], embeddings.dtype);
         var fed = new List<Tensor>();
         var h = embeddings;
         for (int i = 0; i < stack.layers.Count; i++)
         {
+            var (cos, sin) = stack.RopeTables(i, past, ids.shape[1], embeddings.dtype);
             h = stack.layers[i].Forward(h, cos, sin, i, past, cache);
             if (_fed.Contains(i)) fed.Add(h.to_type(ScalarType.Float32));
         }
@@ -86,9 +86,12 @@ public sealed class QstModel : nn.Module
     {
         using var scope = NewDisposeScope();
         long past = cache?.Length ?? 0;
-        var (sideCos, sideSin) = side.RopeTables(past, states.Embeddings.shape[1]);
         var s = side.Start(states.Embeddings);
-        for (int k = 0; k < states.Fed.Count; k++) s = side.Step(k, s, states.Fed[k], sideCos, sideSin, past, cache);
+        for (int k = 0; k < states.Fed.Count; k++)
+        {
+            var (sideCos, sideSin) = side.RopeTables(k, past, states.Embeddings.shape[1]);
+            s = side.Step(k, s, states.Fed[k], sideCos, sideSin, past, cache);
+        }
         return side.Finish(s, states.FinalNormed).MoveToOuterDisposeScope();
     }
 

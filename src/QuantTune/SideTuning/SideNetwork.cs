@@ -24,8 +24,7 @@ public sealed class SideNetwork : nn.Module
     public Parameter mix;
     public RmsNorm norm;
     public QtLinear up;
-    readonly RotaryEmbedding _rope;
-    readonly RopeTableCache _ropeTables;
+    readonly LayerRopes _ropes;
 
     public ModelConfig Config { get; }
 
@@ -37,16 +36,15 @@ public sealed class SideNetwork : nn.Module
         using var generator = new Generator((ulong)seed);
         int fed = qst.LayersOf(backbone).Count;
         downsamplers = new ModuleList<Downsampler>(Enumerable.Range(0, fed + 1).Select(_ => new Downsampler(qst, backbone.HiddenSize, generator)).ToArray());
-        layers = new ModuleList<DecoderLayer>(Enumerable.Range(0, fed).Select(_ => new DecoderLayer(Config, ScalarType.Float32, CPU)).ToArray());
+        layers = new ModuleList<DecoderLayer>(Enumerable.Range(0, fed).Select(k => new DecoderLayer(Config, k, ScalarType.Float32, CPU)).ToArray());
         foreach (var l in layers) InitDecoderLayer(l, generator);
         gates = new Parameter(PinnedScalarMath.Full([fed, Config.HiddenSize], qst.GateInit));
         mix = new Parameter(PinnedScalarMath.Full([backbone.HiddenSize], qst.MixInit));
-        norm = new RmsNorm(Config.HiddenSize, backbone.RmsNormEps, ScalarType.Float32);
+        norm = new RmsNorm(Config.HiddenSize, backbone.RmsNormEps, ScalarType.Float32, kind: backbone.Norm);
         up = new QtLinear(Config.HiddenSize, backbone.HiddenSize, true, ScalarType.Float32);
         up.ResetParameters(generator);
         device ??= CPU;
-        _rope = new RotaryEmbedding(backbone.Rope, Config.HeadDim, device);
-        _ropeTables = new RopeTableCache(_rope);
+        _ropes = new LayerRopes(Config, Config.HeadDim, device);
         RegisterComponents();
         if (device.type != DeviceType.CPU) this.to(device);
     }
@@ -78,17 +76,14 @@ public sealed class SideNetwork : nn.Module
         return (l.SubtractedFrom(1) * up.forward(norm.forward(side))).Plus(l * backboneNormed).MoveToOuterDisposeScope();
     }
 
-    public (Tensor Cos, Tensor Sin) RopeTables(long length) => RopeTables(0, length);
-
-    /// <summary>The side layers' RoPE tables for positions start..start+length-1.</summary>
-    public (Tensor Cos, Tensor Sin) RopeTables(long start, long length) => _ropeTables.CosSin(start, length, ScalarType.Float32);
+    /// <summary>Side layer <paramref name="k"/>'s RoPE tables for positions start..start+length-1 (its backbone layer's kind: Gemma 3's sliding layers rotate by the local base).</summary>
+    public (Tensor Cos, Tensor Sin) RopeTables(int k, long start, long length) => _ropes.For(k, start, length, ScalarType.Float32);
 
     protected override void Dispose(bool disposing)
     {
         if (disposing)
         {
-            _ropeTables.Dispose();
-            _rope.Dispose();
+            _ropes.Dispose();
         }
         base.Dispose(disposing);
     }

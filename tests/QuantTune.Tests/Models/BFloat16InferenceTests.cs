@@ -38,6 +38,24 @@ public sealed class BFloat16InferenceTests(ITestOutputHelper output)
         }
     }
 
+    /// <summary>The newer families in bf16 (Gemma's √hidden rounded to bf16, its norms in fp32, soft-caps): logits within the same tolerance of the fp32 reference (random weights: the argmax margins are too thin to compare).</summary>
+    [Theory]
+    [InlineData("tiny-qwen3")]
+    [InlineData("tiny-gemma3")]
+    [InlineData("tiny-gemma2")]
+    public void Bf16FamilyLogitsStayWithinStatedTolerance(string fixture)
+    {
+        using var model = PretrainedModel.Load(TestData.Fixture(fixture), ScalarType.BFloat16);
+        using var reference = new ReferenceOutputs(TestData.Fixture(fixture));
+        using var scope = NewDisposeScope();
+        var ids = reference.Get("input_ids.0").unsqueeze(0);
+        Tensor logits;
+        using (inference_mode()) logits = model.Model.Forward(ids)[0].to_type(ScalarType.Float32);
+        double maxError = (logits - reference.Get("logits.0")).abs().max().item<float>();
+        output.WriteLine($"{fixture}: bf16 max |Δlogits| {maxError:F4}");
+        Assert.True(maxError < MaxLogitError, $"bf16 logits differ by {maxError}");
+    }
+
     [Fact]
     public void Bf16PerplexityStaysWithinStatedToleranceOfFp32()
     {

@@ -7,7 +7,8 @@ using static TorchSharp.torch;
 namespace QuantTune.Tests.Models;
 
 /// <summary>
-/// fp32 inference against the outputs transformers computed for the same checkpoints:
+/// fp32 inference against the outputs transformers (tiny-llama, tiny-qwen2) or its NumPy port
+/// (tools/family-fixtures: tiny-qwen3, tiny-gemma3, tiny-gemma2) computed for the same checkpoints:
 /// logits and every hidden state within 1e-4, greedy tokens equal, perplexity to 4 significant digits.
 /// </summary>
 public abstract class ModelParityTests(string folder, ITestOutputHelper output) : IDisposable
@@ -51,6 +52,7 @@ public abstract class ModelParityTests(string folder, ITestOutputHelper output) 
     public void PerplexityMatchesTransformersToFourSignificantDigits()
     {
         var ids = Model.Tokenizer.Encode(File.ReadAllText(TestData.WikiTestRaw));
+        if (Reference.PerplexityTokens is int n) ids = ids.Take(n).ToArray();
         var result = PerplexityEvaluator.Evaluate(Model.Model, ids, window: 256, stride: 256, batchSize: 8);
         output.WriteLine($"perplexity {result.Perplexity:F6} (reference {Reference.Perplexity:F6}), {result.PredictedTokens} tokens");
         Assert.Equal(Reference.PredictedTokens, result.PredictedTokens);
@@ -68,3 +70,9 @@ public abstract class ModelParityTests(string folder, ITestOutputHelper output) 
 public sealed class TinyLlamaParityTests(ITestOutputHelper output) : ModelParityTests(TestData.TinyLlamaDir, output);
 
 public sealed class TinyQwen2ParityTests(ITestOutputHelper output) : ModelParityTests(TestData.TinyQwen2Dir, output);
+
+public sealed class TinyQwen3ParityTests(ITestOutputHelper output) : ModelParityTests(TestData.TinyQwen3Dir, output);
+
+public sealed class TinyGemma3ParityTests(ITestOutputHelper output) : ModelParityTests(TestData.TinyGemma3Dir, output);
+
+public sealed class TinyGemma2ParityTests(ITestOutputHelper output) : ModelParityTests(TestData.TinyGemma2Dir, output);

@@ -20,6 +20,8 @@ public sealed class ReferenceOutputs : IDisposable
     public bool Has(string name) => _file.Tensors.ContainsKey(name);
 
     public double Perplexity => Json.GetProperty("perplexity").GetProperty("value").GetDouble();
+    /// <summary>How many leading tokens of the text the reference perplexity covers (perplexity.tokens), or null for all of it.</summary>
+    public int? PerplexityTokens => Json.GetProperty("perplexity").TryGetProperty("tokens", out var t) ? t.GetInt32() : null;
     public long PredictedTokens => Json.GetProperty("perplexity").GetProperty("predicted_tokens").GetInt64();
     public int[] PromptIds => Json.GetProperty("greedy_generation").GetProperty("prompt_ids").EnumerateArray().Select(e => e.GetInt32()).ToArray();
     public int[] GreedyOutputIds => Json.GetProperty("greedy_generation").GetProperty("output_ids").EnumerateArray().Select(e => e.GetInt32()).ToArray();

@@ -59,7 +59,7 @@ public sealed class QstModelTests
         using var scope = NewDisposeScope();
         var side = randn(1, 3, 16);
         var h = randn(1, 3, 256);
-        var (cos, sin) = qst.side.RopeTables(3);
+        var (cos, sin) = qst.side.RopeTables(0, 0, 3);
         var z = 1 / (1 + Math.Exp(-0.5));
         var mixed = (1 - z) * h.view(1, 3, 16, 16).mean([-1]) + z * side;  // avg-pool downsampler: mean of 16 consecutive features
         var expected = qst.side.layers[0].Forward(mixed.to_type(ScalarType.Float32), cos, sin, 0, 0, null);

@@ -3,7 +3,7 @@ using System.Text.RegularExpressions;
 namespace QuantTune.Formats.Gguf;
 
 /// <summary>
-/// Maps Hugging Face Llama parameter names (which are QuantTune's <c>CausalLM</c> parameter names)
+/// Maps Hugging Face Llama (and Qwen3: q_norm, k_norm) parameter names (which are QuantTune's <c>CausalLM</c> parameter names)
 /// to llama.cpp's GGUF tensor names and back, as convert_hf_to_gguf.py does.
 /// </summary>
 public static partial class LlamaTensorNames
@@ -15,6 +15,8 @@ public static partial class LlamaTensorNames
         ("self_attn.k_proj", "attn_k"),
         ("self_attn.v_proj", "attn_v"),
         ("self_attn.o_proj", "attn_output"),
+        ("self_attn.q_norm", "attn_q_norm"),
+        ("self_attn.k_norm", "attn_k_norm"),
         ("post_attention_layernorm", "ffn_norm"),
         ("mlp.gate_proj", "ffn_gate"),
         ("mlp.up_proj", "ffn_up"),

@@ -1,17 +1,19 @@
 using QuantTune.IO;
 using System.Text.Json;
 using QuantTune.Diagnostics;
+using QuantTune.Models.Families;
 
 namespace QuantTune.Models.Config;
 
 /// <summary>
-/// The architecture of a decoder-only checkpoint, read from its Hugging Face <c>config.json</c>
-/// (model types llama, mistral and qwen2). Both the newer <c>rope_parameters</c> form and the
-/// older top-level <c>rope_theta</c> / <c>rope_scaling</c> are understood.
+/// The architecture of a decoder-only checkpoint, read from its Hugging Face <c>config.json</c>:
+/// the shared keys here, then the family's own (<see cref="ModelFamily"/>, one file per family
+/// under Models/Families). Both the newer <c>rope_parameters</c> form and the older top-level
+/// <c>rope_theta</c> / <c>rope_scaling</c> are understood.
 /// </summary>
 public sealed record ModelConfig
 {
-    public static readonly string[] SupportedModelTypes = ["llama", "mistral", "qwen2"];
+    public static IReadOnlyList<string> SupportedModelTypes => ModelFamilies.ModelTypes;
 
     public required string ModelType { get; init; }
     public required int VocabSize { get; init; }
@@ -37,6 +39,42 @@ public sealed record ModelConfig
     public int? PadTokenId { get; init; }
     /// <summary>The dtype the weights were saved in (<c>torch_dtype</c> or <c>dtype</c>), e.g. bfloat16.</summary>
     public string? StoredDType { get; init; }
+
+    // ---- what a family changes on the shared decoder (set only by Models/Families) ----
+
+    /// <summary>How RMSNorm applies its weight: w·x̂ (Llama) or x̂·(1+w) in fp32 (Gemma).</summary>
+    public NormKind Norm { get; init; } = NormKind.Scaled;
+    /// <summary>Two norms per layer before attention and MLP (Llama), or four: also after each (Gemma).</summary>
+    public NormPlacement Placement { get; init; } = NormPlacement.Pre;
+    /// <summary>A per-head RMSNorm on queries and keys before RoPE (Qwen3, Gemma 3).</summary>
+    public bool QkNorm { get; init; }
+    /// <summary>Attention scores scaled by this^-½ instead of head_dim^-½ (Gemma's query_pre_attn_scalar).</summary>
+    public double? QueryPreAttentionScalar { get; init; }
+    /// <summary>cap·tanh(score/cap) on the attention scores (Gemma 2).</summary>
+    public double? AttentionSoftcap { get; init; }
+    /// <summary>cap·tanh(logit/cap) on the output logits (Gemma 2).</summary>
+    public double? FinalLogitSoftcap { get; init; }
+    /// <summary>The embedding output multiplied by √hidden in the embedding's dtype (Gemma).</summary>
+    public bool ScaleEmbedding { get; init; }
+    /// <summary>Which layers use <see cref="SlidingWindow"/> (Gemma's interleave); null: every layer when a window is set.</summary>
+    public IReadOnlyList<bool>? SlidingLayers { get; init; }
+    /// <summary>RoPE of the sliding-window layers when it differs from <see cref="Rope"/> (Gemma 3's local base).</summary>
+    public RopeConfig? LocalRope { get; init; }
+
+    /// <summary>The family this config belongs to.</summary>
+    public ModelFamily Family => ModelFamilies.Find(ModelType) ?? throw new QuantTuneException($"model_type '{ModelType}' is not supported; expected one of {string.Join(", ", SupportedModelTypes)}");
+
+    /// <summary>Whether layer <paramref name="layer"/> attends through the sliding window.</summary>
+    public bool IsSliding(int layer) => SlidingWindow is not null && (SlidingLayers is null || SlidingLayers[layer]);
+
+    /// <summary>The attention window of layer <paramref name="layer"/>, or null for full attention.</summary>
+    public int? WindowOf(int layer) => IsSliding(layer) ? SlidingWindow : null;
+
+    /// <summary>The RoPE settings of layer <paramref name="layer"/>.</summary>
+    public RopeConfig RopeOf(int layer) => IsSliding(layer) && LocalRope is not null ? LocalRope : Rope;
+
+    /// <summary>The factor on q·k: query_pre_attn_scalar^-½, or head_dim^-½.</summary>
+    public double AttentionScale => 1.0 / Math.Sqrt(QueryPreAttentionScalar ?? HeadDim);
 
     public int KvGroups => NumHeads / NumKvHeads;
 
@@ -76,8 +114,7 @@ public sealed record ModelConfig
     static ModelConfig Parse(JsonField f)
     {
         var type = f.String("model_type");
-        if (!SupportedModelTypes.Contains(type))
-            throw f.Invalid("model_type", $"'{type}' is not supported; expected one of {string.Join(", ", SupportedModelTypes)}");
+        var family = ModelFamilies.For(f, type);
         int hidden = f.Int("hidden_size"), heads = f.Int("num_attention_heads");
         int kvHeads = f.OptionalInt("num_key_value_heads") ?? heads;
         int headDim = f.OptionalInt("head_dim") ?? (heads > 0 ? hidden / heads : 0);
@@ -88,12 +125,11 @@ public sealed record ModelConfig
             throw f.Invalid("num_key_value_heads", $"{kvHeads} does not divide num_attention_heads ({heads})");
         if (headDim <= 0 || headDim % 2 != 0)
             throw f.Invalid("head_dim", $"{headDim}; expected a positive even number (hidden_size / num_attention_heads when absent)");
-        bool attentionBias = f.OptionalBool("attention_bias") ?? false;
-        var act = f.OptionalString("hidden_act") ?? "silu";
+        string actKey = f.Has(family.ActivationKey) ? family.ActivationKey : "hidden_act";
+        var act = f.OptionalString(actKey) ?? (family.ActivationKey == "hidden_act" ? "silu" : "gelu_pytorch_tanh");
         if (act is not ("silu" or "gelu" or "gelu_pytorch_tanh"))
-            throw f.Invalid("hidden_act", $"'{act}' is not supported; expected silu, gelu or gelu_pytorch_tanh");
-        bool slidingOn = f.OptionalBool("use_sliding_window") ?? type == "mistral";
-        var config = new ModelConfig
+            throw f.Invalid(actKey, $"'{act}' is not supported; expected silu, gelu or gelu_pytorch_tanh");
+        var shared = new ModelConfig
         {
             ModelType = type,
             VocabSize = Positive(f, "vocab_size", f.Int("vocab_size")),
@@ -106,18 +142,14 @@ public sealed record ModelConfig
             RmsNormEps = f.OptionalDouble("rms_norm_eps") ?? 1e-6,
             Rope = ReadRope(f),
             TieWordEmbeddings = f.OptionalBool("tie_word_embeddings") ?? false,
-            QkvBias = type == "qwen2" || attentionBias,
-            OutputBias = type != "qwen2" && attentionBias,
-            MlpBias = f.OptionalBool("mlp_bias") ?? false,
             HiddenAct = act,
             MaxPositionEmbeddings = f.OptionalInt("max_position_embeddings") ?? 2048,
-            SlidingWindow = slidingOn ? f.OptionalInt("sliding_window") : null,
             BosTokenId = f.OptionalInt("bos_token_id"),
             EosTokenIds = f.IntOrIntArray("eos_token_id"),
             PadTokenId = f.OptionalInt("pad_token_id"),
             StoredDType = f.OptionalString("torch_dtype") ?? f.OptionalString("dtype"),
         };
-        return config;
+        return family.Read(f, shared);
     }
 
     static int Positive(JsonField f, string key, int value) =>
@@ -128,9 +160,15 @@ public sealed record ModelConfig
         // Newer files: rope_parameters { rope_theta, rope_type, factor, ... }.
         // Older files: top-level rope_theta and an optional rope_scaling { type | rope_type, factor, ... }.
         var parameters = f.Object("rope_parameters");
-        var scaling = parameters ?? f.Object("rope_scaling");
         double theta = parameters?.OptionalDouble("rope_theta") ?? f.OptionalDouble("rope_theta") ?? 10000.0;
-        if (scaling is not JsonField s) return new RopeConfig(theta);
+        var scaling = parameters ?? f.Object("rope_scaling");
+        return scaling is JsonField s ? ReadRopeParameters(s, theta) : new RopeConfig(theta);
+    }
+
+    /// <summary>One RoPE parameter object (rope_theta, rope_type or type, factor, ...); <paramref name="theta"/> where it has no rope_theta.</summary>
+    internal static RopeConfig ReadRopeParameters(JsonField s, double theta)
+    {
+        theta = s.OptionalDouble("rope_theta") ?? theta;
         var type = s.OptionalString("rope_type") ?? s.OptionalString("type") ?? "default";
         if (!RopeConfig.SupportedTypes.Contains(type))
             throw s.Invalid(s.Has("rope_type") ? "rope_type" : "type", $"'{type}' is not supported; expected one of {string.Join(", ", RopeConfig.SupportedTypes)}");
@@ -142,4 +180,22 @@ public sealed record ModelConfig
             s.OptionalDouble("high_freq_factor") ?? throw s.Missing("high_freq_factor", "a number (required by rope type llama3)"),
             s.OptionalInt("original_max_position_embeddings") ?? throw s.Missing("original_max_position_embeddings", "an integer (required by rope type llama3)"));
     }
+}
+
+/// <summary>How an RMSNorm applies its weight to x̂ = x·rsqrt(mean(x²)+ε).</summary>
+public enum NormKind
+{
+    /// <summary>x̂ cast back to the input dtype, then times w (Llama, Qwen).</summary>
+    Scaled,
+    /// <summary>x̂·(1+w) in fp32, then cast (Gemma; w starts at 0).</summary>
+    OffsetOne,
+}
+
+/// <summary>Where a decoder layer's norms sit.</summary>
+public enum NormPlacement
+{
+    /// <summary>input_layernorm before attention, post_attention_layernorm before the MLP.</summary>
+    Pre,
+    /// <summary>Gemma's four: input_layernorm and post_attention_layernorm around attention, pre_ and post_feedforward_layernorm around the MLP.</summary>
+    Sandwich,
 }

@@ -1,3 +1,4 @@
+using QuantTune.Models.Config;
 using QuantTune.Runtime;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -5,18 +6,22 @@ using static TorchSharp.torch;
 namespace QuantTune.Models.Layers;
 
 /// <summary>
-/// RMSNorm as Llama computes it: in fp32, x · rsqrt(mean(x²) + ε), cast back to the input
-/// dtype, then scaled by the weight.
+/// RMSNorm, x̂ = x · rsqrt(mean(x²) + ε) computed in fp32, in one of two kinds
+/// (<see cref="NormKind"/>): Llama's casts x̂ back to the input dtype and then scales by the
+/// weight (initialised to 1); Gemma's scales by (1 + weight) in fp32 and then casts (weight
+/// initialised to 0, so a new norm is the identity scale in both).
 /// </summary>
 public sealed class RmsNorm : nn.Module<Tensor, Tensor>
 {
     public readonly Parameter weight;
     readonly double _eps;
+    public NormKind Kind { get; }
 
-    public RmsNorm(long dim, double eps, ScalarType dtype, Device? device = null) : base(nameof(RmsNorm))
+    public RmsNorm(long dim, double eps, ScalarType dtype, Device? device = null, NormKind kind = NormKind.Scaled) : base(nameof(RmsNorm))
     {
         _eps = eps;
-        weight = new Parameter(ones([dim], dtype, device));
+        Kind = kind;
+        weight = new Parameter(kind == NormKind.OffsetOne ? zeros([dim], dtype, device) : ones([dim], dtype, device));
         RegisterComponents();
     }
 
@@ -26,6 +31,8 @@ public sealed class RmsNorm : nn.Module<Tensor, Tensor>
         var h = x.to_type(ScalarType.Float32);
         var variance = h.Power(2).mean([-1], keepdim: true);
         h = h * rsqrt(variance.Plus(_eps));
+        if (Kind == NormKind.OffsetOne)
+            return (h * weight.to_type(ScalarType.Float32).Plus(1.0)).to_type(x.dtype).MoveToOuterDisposeScope();
         return (weight * h.to_type(x.dtype)).MoveToOuterDisposeScope();
     }
 }

@@ -6,26 +6,40 @@ using static TorchSharp.torch;
 namespace QuantTune.Models.Transformer;
 
 /// <summary>
-/// Grouped-query self-attention: q/k/v projections, RoPE on queries and keys, the KV cache,
-/// key/value heads repeated to the query heads, scaled_dot_product_attention, output projection.
-/// The projections are plain modules so that quantized or adapted layers can take their place.
+/// Grouped-query self-attention: q/k/v projections, the family's per-head q/k norms where it has
+/// them (Qwen3, Gemma 3), RoPE on queries and keys, the KV cache, key/value heads repeated to the
+/// query heads, scaled_dot_product_attention (or <see cref="SoftCappedAttention"/> for Gemma 2),
+/// output projection. The layer's window is its own (Gemma interleaves sliding and global
+/// layers). The projections are plain modules so that quantized or adapted layers can take their place.
 /// </summary>
 public sealed class Attention : nn.Module
 {
     public nn.Module<Tensor, Tensor> q_proj, k_proj, v_proj, o_proj;
+    /// <summary>Per-head RMSNorm of queries and keys before RoPE (weight [head_dim]); null where the family has none.</summary>
+    public RmsNorm? q_norm, k_norm;
     readonly int _heads, _kvHeads, _headDim;
     readonly int? _window;
+    readonly double _scale;
+    readonly double? _softcap;
 
-    public Attention(ModelConfig c, ScalarType dtype, Device device) : base(nameof(Attention))
+    /// <param name="layer">the layer's index in <paramref name="c"/> (its window)</param>
+    public Attention(ModelConfig c, int layer, ScalarType dtype, Device device) : base(nameof(Attention))
     {
         _heads = c.NumHeads;
         _kvHeads = c.NumKvHeads;
         _headDim = c.HeadDim;
-        _window = c.SlidingWindow;
+        _window = c.WindowOf(layer);
+        _scale = c.AttentionScale;
+        _softcap = c.AttentionSoftcap;
         q_proj = new Linear(c.HiddenSize, c.NumHeads * c.HeadDim, c.QkvBias, dtype, device);
         k_proj = new Linear(c.HiddenSize, c.NumKvHeads * c.HeadDim, c.QkvBias, dtype, device);
         v_proj = new Linear(c.HiddenSize, c.NumKvHeads * c.HeadDim, c.QkvBias, dtype, device);
         o_proj = new Linear(c.NumHeads * c.HeadDim, c.HiddenSize, c.OutputBias, dtype, device);
+        if (c.QkNorm)
+        {
+            q_norm = new RmsNorm(c.HeadDim, c.RmsNormEps, dtype, device, c.Norm);
+            k_norm = new RmsNorm(c.HeadDim, c.RmsNormEps, dtype, device, c.Norm);
+        }
         RegisterComponents();
     }
 
@@ -37,13 +51,20 @@ public sealed class Attention : nn.Module
     {
         using var scope = NewDisposeScope();
         long b = x.shape[0], t = x.shape[1];
-        var q = q_proj.forward(x).view(b, t, _heads, _headDim).transpose(1, 2);
-        var k = k_proj.forward(x).view(b, t, _kvHeads, _headDim).transpose(1, 2);
+        var q = q_proj.forward(x).view(b, t, _heads, _headDim);
+        var k = k_proj.forward(x).view(b, t, _kvHeads, _headDim);
+        if (q_norm is not null) q = q_norm.forward(q);
+        if (k_norm is not null) k = k_norm.forward(k);
+        q = q.transpose(1, 2);
+        k = k.transpose(1, 2);
         var v = v_proj.forward(x).view(b, t, _kvHeads, _headDim).transpose(1, 2);
         q = RotaryEmbedding.Apply(q, cos, sin);
         k = RotaryEmbedding.Apply(k, cos, sin);
         if (cache is not null) (k, v) = cache.Append(layerIndex, k, v);
-        if (t == 1 && AttentionMask.SeesEveryKey(past, _window))
+        // scaled_dot_product_attention scales by head_dim^-1/2; a family's own scale goes onto the queries.
+        double queryFactor = _scale * Math.Sqrt(_headDim);
+        if (_softcap is null && Math.Abs(queryFactor - 1.0) > 1e-12) q = q.Times(queryFactor);
+        if (_softcap is null && t == 1 && AttentionMask.SeesEveryKey(past, _window))
             return o_proj.forward(DecodeStep(q, k, v, b)).MoveToOuterDisposeScope();
         if (_kvHeads != _heads)
         {
@@ -51,7 +72,9 @@ public sealed class Attention : nn.Module
             v = v.repeat_interleave(_heads / _kvHeads, 1);
         }
         Tensor attended;
-        if (AttentionMask.IsPlainCausal(past, t, _window))
+        if (_softcap is double cap)
+            attended = SoftCappedAttention.Apply(q, k, v, t == 1 && AttentionMask.SeesEveryKey(past, _window) ? null : AttentionMask.Causal(past, t, _window, q.dtype, q.device), _scale, cap);
+        else if (AttentionMask.IsPlainCausal(past, t, _window))
             attended = nn.functional.scaled_dot_product_attention(q, k, v, is_casual: t > 1);
         else
             attended = nn.functional.scaled_dot_product_attention(q, k, v, AttentionMask.Causal(past, t, _window, q.dtype, q.device));

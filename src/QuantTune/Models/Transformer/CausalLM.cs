@@ -1,12 +1,13 @@
 using QuantTune.Models.Config;
 using QuantTune.Models.Layers;
+using QuantTune.Runtime;
 using static TorchSharp.torch;
 
 namespace QuantTune.Models.Transformer;
 
 /// <summary>
-/// A decoder-only language model (Llama, Mistral, Qwen2): the decoder stack and the LM head
-/// (tied to the embedding when the config says so). Parameter names equal the Hugging Face
+/// A decoder-only language model of any supported family (Models/Families): the decoder stack
+/// and the LM head (tied to the embedding when the config says so; Gemma 2 soft-caps its logits). Parameter names equal the Hugging Face
 /// checkpoint keys, e.g. <c>model.layers.0.self_attn.q_proj.weight</c>.
 /// </summary>
 public sealed class CausalLM : nn.Module
@@ -39,8 +40,13 @@ public sealed class CausalLM : nn.Module
         return Head(h).MoveToOuterDisposeScope();
     }
 
-    /// <summary>Applies the LM head to (normed) hidden states.</summary>
-    public Tensor Head(Tensor hidden) => nn.functional.linear(hidden, HeadWeight);
+    /// <summary>Applies the LM head to (normed) hidden states, and the family's final soft-cap, cap·tanh(logits/cap), where it has one.</summary>
+    public Tensor Head(Tensor hidden)
+    {
+        if (Config.FinalLogitSoftcap is not double cap) return nn.functional.linear(hidden, HeadWeight);
+        using var scope = NewDisposeScope();
+        return nn.functional.linear(hidden, HeadWeight).DividedBy(cap).tanh().Times(cap).MoveToOuterDisposeScope();
+    }
 
     public long ParameterCount() => parameters().Sum(p => p.numel());
 }

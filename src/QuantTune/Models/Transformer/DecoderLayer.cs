@@ -5,27 +5,45 @@ using static TorchSharp.torch;
 
 namespace QuantTune.Models.Transformer;
 
-/// <summary>One pre-norm decoder block: h = x + attn(norm(x)); out = h + mlp(norm(h)).</summary>
+/// <summary>
+/// One decoder block. Pre-norm (<see cref="NormPlacement.Pre"/>): h = x + attn(norm₁(x));
+/// out = h + mlp(norm₂(h)). Gemma's sandwich (<see cref="NormPlacement.Sandwich"/>) also norms
+/// each block's output: h = x + norm₂(attn(norm₁(x))); out = h + norm₄(mlp(norm₃(h))) - where
+/// post_attention_layernorm is norm₂ after attention, not the MLP's input norm.
+/// </summary>
 public sealed class DecoderLayer : nn.Module
 {
     public Attention self_attn;
     public Mlp mlp;
     public RmsNorm input_layernorm, post_attention_layernorm;
+    /// <summary>Gemma's norms around the MLP; null in the pre-norm placement.</summary>
+    public RmsNorm? pre_feedforward_layernorm, post_feedforward_layernorm;
 
-    public DecoderLayer(ModelConfig c, ScalarType dtype, Device device) : base(nameof(DecoderLayer))
+    /// <param name="layer">the layer's index in <paramref name="c"/> (its attention window)</param>
+    public DecoderLayer(ModelConfig c, int layer, ScalarType dtype, Device device) : base(nameof(DecoderLayer))
     {
-        self_attn = new Attention(c, dtype, device);
+        self_attn = new Attention(c, layer, dtype, device);
         mlp = new Mlp(c, dtype, device);
-        input_layernorm = new RmsNorm(c.HiddenSize, c.RmsNormEps, dtype, device);
-        post_attention_layernorm = new RmsNorm(c.HiddenSize, c.RmsNormEps, dtype, device);
+        input_layernorm = new RmsNorm(c.HiddenSize, c.RmsNormEps, dtype, device, c.Norm);
+        post_attention_layernorm = new RmsNorm(c.HiddenSize, c.RmsNormEps, dtype, device, c.Norm);
+        if (c.Placement == NormPlacement.Sandwich)
+        {
+            pre_feedforward_layernorm = new RmsNorm(c.HiddenSize, c.RmsNormEps, dtype, device, c.Norm);
+            post_feedforward_layernorm = new RmsNorm(c.HiddenSize, c.RmsNormEps, dtype, device, c.Norm);
+        }
         RegisterComponents();
     }
 
     public Tensor Forward(Tensor x, Tensor cos, Tensor sin, int layerIndex, long past, KvCache? cache)
     {
         using var scope = NewDisposeScope();
-        var h = x.Plus(self_attn.Forward(input_layernorm.forward(x), cos, sin, layerIndex, past, cache));
-        var output = h.Plus(mlp.forward(post_attention_layernorm.forward(h)));
-        return output.MoveToOuterDisposeScope();
+        var attended = self_attn.Forward(input_layernorm.forward(x), cos, sin, layerIndex, past, cache);
+        if (pre_feedforward_layernorm is null || post_feedforward_layernorm is null)
+        {
+            var h = x.Plus(attended);
+            return h.Plus(mlp.forward(post_attention_layernorm.forward(h))).MoveToOuterDisposeScope();
+        }
+        var s = x.Plus(post_attention_layernorm.forward(attended));
+        return s.Plus(post_feedforward_layernorm.forward(mlp.forward(pre_feedforward_layernorm.forward(s)))).MoveToOuterDisposeScope();
     }
 }

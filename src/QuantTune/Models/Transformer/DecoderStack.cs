@@ -1,5 +1,6 @@
 using QuantTune.Models.Config;
 using QuantTune.Models.Layers;
+using QuantTune.Runtime;
 using static TorchSharp.torch;
 
 namespace QuantTune.Models.Transformer;
@@ -14,16 +15,16 @@ public sealed class DecoderStack : nn.Module
     public Embedding embed_tokens;
     public TorchSharp.Modules.ModuleList<DecoderLayer> layers;
     public RmsNorm norm;
-    readonly RotaryEmbedding _rope;
-    readonly RopeTableCache _ropeTables;
+    readonly LayerRopes _ropes;
+    readonly double? _embeddingScale;
 
     public DecoderStack(ModelConfig c, ScalarType dtype, Device device) : base(nameof(DecoderStack))
     {
         embed_tokens = new Embedding(c.VocabSize, c.HiddenSize, dtype, device);
-        layers = new TorchSharp.Modules.ModuleList<DecoderLayer>(Enumerable.Range(0, c.NumLayers).Select(_ => new DecoderLayer(c, dtype, device)).ToArray());
-        norm = new RmsNorm(c.HiddenSize, c.RmsNormEps, dtype, device);
-        _rope = new RotaryEmbedding(c.Rope, c.HeadDim, device);
-        _ropeTables = new RopeTableCache(_rope);
+        layers = new TorchSharp.Modules.ModuleList<DecoderLayer>(Enumerable.Range(0, c.NumLayers).Select(i => new DecoderLayer(c, i, dtype, device)).ToArray());
+        norm = new RmsNorm(c.HiddenSize, c.RmsNormEps, dtype, device, c.Norm);
+        _ropes = new LayerRopes(c, c.HeadDim, device);
+        _embeddingScale = c.ScaleEmbedding ? Math.Sqrt(c.HiddenSize) : null;
         RegisterComponents();
     }
 
@@ -37,7 +38,21 @@ public sealed class DecoderStack : nn.Module
     public Tensor Forward(Tensor ids, KvCache? cache = null, List<Tensor>? hiddenStates = null)
     {
         using var scope = NewDisposeScope();
-        return ForwardEmbeddings(embed_tokens.forward(ids), cache, hiddenStates).MoveToOuterDisposeScope();
+        return ForwardEmbeddings(Embed(ids), cache, hiddenStates).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>
+    /// The input embeddings of token ids: the table's rows, times √hidden where the family scales
+    /// them (Gemma), the factor rounded to the table's dtype first as transformers does
+    /// (√2304 = 48 in bf16).
+    /// </summary>
+    public Tensor Embed(Tensor ids)
+    {
+        var rows = embed_tokens.forward(ids);
+        if (_embeddingScale is not double scale) return rows;
+        using var scope = NewDisposeScope();
+        using var factor = PinnedScalarMath.Full([], scale, ScalarType.Float64, rows.device).to_type(rows.dtype);
+        return (rows * factor).MoveToOuterDisposeScope();
     }
 
     /// <summary>As <see cref="Forward"/>, from input embeddings [B, T, hidden] (prompt tuning prepends learned ones).</summary>
@@ -45,7 +60,6 @@ public sealed class DecoderStack : nn.Module
     {
         using var scope = NewDisposeScope();
         long past = cache?.Length ?? 0;
-        var (cos, sin) = _ropeTables.CosSin(past, x.shape[1], x.dtype);
         hiddenStates?.Add(x);
         bool checkpoint = GradientCheckpointing && cache is null && is_grad_enabled();
         // A checkpointed layer passes gradients only to an input that needs them: with a frozen
@@ -53,6 +67,7 @@ public sealed class DecoderStack : nn.Module
         if (checkpoint && !x.requires_grad) x = x.detach().requires_grad_(true);
         for (int i = 0; i < layers.Count; i++)
         {
+            var (cos, sin) = _ropes.For(i, past, x.shape[1], x.dtype);
             x = checkpoint ? CheckpointedLayer.Apply(layers[i], x, cos, sin, i) : layers[i].Forward(x, cos, sin, i, past, cache);
             if (i < layers.Count - 1) hiddenStates?.Add(x);
         }
@@ -68,15 +83,14 @@ public sealed class DecoderStack : nn.Module
     /// <summary>Recompute each layer in backward instead of keeping its activations (see <see cref="CheckpointedLayer"/>).</summary>
     public bool GradientCheckpointing { get; set; }
 
-    /// <summary>The RoPE cos/sin tables for positions start..start+length-1 (for models that run the layers themselves, as QST does).</summary>
-    public (Tensor Cos, Tensor Sin) RopeTables(long start, long length, ScalarType dtype) => _ropeTables.CosSin(start, length, dtype);
+    /// <summary>Layer <paramref name="layer"/>'s RoPE cos/sin tables for positions start..start+length-1 (for models that run the layers themselves, as QST does).</summary>
+    public (Tensor Cos, Tensor Sin) RopeTables(int layer, long start, long length, ScalarType dtype) => _ropes.For(layer, start, length, dtype);
 
     protected override void Dispose(bool disposing)
     {
         if (disposing)
         {
-            _ropeTables.Dispose();
-            _rope.Dispose();
+            _ropes.Dispose();
         }
         base.Dispose(disposing);
     }

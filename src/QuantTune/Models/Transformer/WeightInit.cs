@@ -29,7 +29,7 @@ public static class WeightInit
                     Normal(e.weight, std, generator);
                     break;
                 case RmsNorm n:
-                    n.weight.FillInPlace(1.0);
+                    n.weight.FillInPlace(n.Kind == QuantTune.Models.Config.NormKind.OffsetOne ? 0.0 : 1.0);
                     break;
             }
         }

@@ -67,7 +67,7 @@ public sealed class PromptTuningModel : nn.Module<Tensor, Tensor>
     Tensor Hidden(Tensor ids, KvCache? cache)
     {
         using var scope = NewDisposeScope();
-        var embeds = Base.model.embed_tokens.forward(ids);
+        var embeds = Base.model.Embed(ids);
         bool prepend = cache is null || cache.Length == 0;
         if (prepend)
         {

@@ -43,7 +43,6 @@ public static class GptqModelQuantizer
         var stack = model.model;
         var quantized = new Dictionary<string, GptqTensor>();
         var reports = new List<GptqLayerReport>();
-        var (cos, sin) = stack.RopeTables(0, length, model.DType);
         var inputs = new List<Tensor>();
         try
         {
@@ -51,13 +50,16 @@ public static class GptqModelQuantizer
                 foreach (var batch in samples.Chunk(BatchSize))
                 {
                     using var ids = tensor(batch.SelectMany(s => s).ToArray(), [batch.Length, length], ScalarType.Int64, model.Device);
-                    inputs.Add(stack.embed_tokens.forward(ids).DetachFromDisposeScope());
+                    inputs.Add(stack.Embed(ids).DetachFromDisposeScope());
                 }
             int layers = stack.layers.Count;
             for (int i = 0; i < layers; i++)
             {
                 cancel.ThrowIfCancellationRequested();
                 var clock = Stopwatch.StartNew();
+                var (cos, sin) = stack.RopeTables(i, 0, length, model.DType);
+                using var cosView = cos;
+                using var sinView = sin;
                 var layer = stack.layers[i];
                 var prefix = $"model.layers.{i}.";
                 var linears = layer.named_modules().Where(m => m.module is Linear).ToDictionary(m => m.name, m => (Linear)m.module);
@@ -101,8 +103,6 @@ public static class GptqModelQuantizer
         finally
         {
             foreach (var x in inputs) x.Dispose();
-            cos.Dispose();
-            sin.Dispose();
         }
 
         var replaced = new List<Linear>();

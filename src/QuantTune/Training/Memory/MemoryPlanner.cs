@@ -75,10 +75,12 @@ public static class MemoryPlanner
         long attnParams = h * heads * d + 2 * h * kv * d + heads * d * h;
         long mlpParams = 3 * h * i;
         long linear = L * (attnParams + mlpParams);
-        long other = v * h * (c.TieWordEmbeddings ? 1 : 2) + (2 * L + 1) * h;
+        long other = v * h * (c.TieWordEmbeddings ? 1 : 2) + (NormsPerLayer(c) * L + 1) * h + L * QkNormParameters(c);
         long tokens = (long)r.Batch * r.Sequence;
         int e = r.ElementBytes;
-        long logits = tokens * v * 4 * 2; // fp32 logits and their log-softmax, kept by cross-entropy
+        // The loss runs in chunks (ChunkedLoss): one chunk's fp32 logits and log-softmax at a time, plus the
+        // gradient of the hidden states the chunks are cut from.
+        long logits = Math.Min(tokens, Training.ChunkedLoss.ChunkPositions(v)) * v * 4 * 2 + tokens * h * 4;
 
         switch (r.Method)
         {
@@ -117,7 +119,7 @@ public static class MemoryPlanner
                     DownsamplerKind.Lora => h * b + b * hs,
                     _ => 0,
                 };
-                long sideLayer = hs * heads * ds + 2 * hs * kv * ds + heads * ds * hs + 3 * hs * iS + 2 * hs;
+                long sideLayer = hs * heads * ds + 2 * hs * kv * ds + heads * ds * hs + 3 * hs * iS + NormsPerLayer(side) * hs + QkNormParameters(side);
                 long trainable = (fed + 1) * downsampler + fed * sideLayer + fed * hs + h + hs + hs * h + h;
                 long m1 = (long)(linear * Nf4BytesPerWeight) + other * e + trainable * 4;
                 long m2 = trainable * 12;
@@ -132,6 +134,12 @@ public static class MemoryPlanner
                 throw new QuantTuneException($"--method {r.Method}: expected one of {string.Join(", ", Methods)}");
         }
     }
+
+    /// <summary>RMSNorms per decoder layer: two, or Gemma's four.</summary>
+    static long NormsPerLayer(ModelConfig c) => c.Placement == NormPlacement.Sandwich ? 4 : 2;
+
+    /// <summary>The q_norm and k_norm weights of one layer (head_dim each) where the family has them.</summary>
+    static long QkNormParameters(ModelConfig c) => c.QkNorm ? 2L * c.HeadDim : 0;
 
     /// <summary>
     /// The activations of <paramref name="layers"/> layers: each layer's tensors, or with
@@ -149,7 +157,11 @@ public static class MemoryPlanner
     {
         long h = c.HiddenSize, i = c.IntermediateSize, qd = c.NumHeads * c.HeadDim, kvd = c.NumKvHeads * c.HeadDim;
         long perToken = e * (4 * h + 3 * qd + 3 * kvd + 4 * i) + 4 * 2; // + fp32 RMSNorm statistics
-        long attention = probabilities ? tokens * c.NumHeads * sequence * 4 : 0;
+        // The family's extra pieces: Gemma's two norms after attention and MLP (input and output each), q/k norms' inputs.
+        perToken += e * ((NormsPerLayer(c) - 2) * 2 * h + (c.QkNorm ? qd + kvd : 0));
+        // Soft-capped attention (Gemma 2) runs eagerly: scores, their tanh and the probabilities stay for backward.
+        long attention = c.AttentionSoftcap is not null ? tokens * c.NumHeads * sequence * e * 3
+            : probabilities ? tokens * c.NumHeads * sequence * 4 : 0;
         return tokens * perToken + attention;
     }
 }

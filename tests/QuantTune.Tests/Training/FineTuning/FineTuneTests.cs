@@ -44,11 +44,21 @@ public sealed class FineTuneTests(ITestOutputHelper output) : TempFolderTest("qt
         return data;
     }
 
+    /// <summary>LoRA, QLoRA and QST on each newer family's fixture (q/k norms; Gemma's norms, GeGLU, soft-caps and sliding layers in the side network too).</summary>
+    public static TheoryData<string, FineTuneMethod, double> FamilyMethods()
+    {
+        var data = new TheoryData<string, FineTuneMethod, double>();
+        foreach (var model in new[] { "tiny-qwen3", "tiny-gemma3", "tiny-gemma2" })
+            foreach (var method in new[] { FineTuneMethod.Lora, FineTuneMethod.Qlora, FineTuneMethod.Qst }) data.Add(model, method, 3e-3);
+        return data;
+    }
+
     [Theory]
     [MemberData(nameof(Methods))]
+    [MemberData(nameof(FamilyMethods))]
     public void EveryMethodLowersHeldOutPerplexity(string model, FineTuneMethod method, double lr)
     {
-        var directory = model == "tiny-qwen2" ? TestData.TinyQwen2Dir : TestData.TinyLlamaDir;
+        var directory = TestData.Fixture(model);
         var s = FineTuner.Run(Request(method, $"{model}-{method}", lr: lr) with { ModelDirectory = directory });
         output.WriteLine($"{model} {method}: {s.EvalPerplexityBefore:F2} → {s.EvalPerplexityAfter:F2}, trainable {s.TrainableParameters}, M1 {s.Memory.M1} M2 {s.Memory.M2} M3 {s.Memory.M3} peak {s.Memory.StepPeak}");
         Assert.True(s.EvalPerplexityAfter < s.EvalPerplexityBefore, $"{s.EvalPerplexityBefore} → {s.EvalPerplexityAfter}");

@@ -1,0 +1,75 @@
+using QuantTune.Diagnostics;
+using QuantTune.Formats.Gguf;
+using QuantTune.Models.Loading;
+
+namespace QuantTune.Tests.Formats.Gguf;
+
+/// <summary>
+/// tiny-qwen3 exported as llama.cpp's convert_hf_to_gguf.py writes Qwen3 (Qwen3Model → Qwen2Model →
+/// TextModel.set_gguf_parameters; gguf-py's MODEL_ARCH.QWEN3 tensor list): architecture qwen3,
+/// qwen3.* keys with key/value length from head_dim, attn_q_norm/attn_k_norm, q/k rows not permuted.
+/// </summary>
+public sealed class GgufQwen3Tests() : TempFolderTest("qt-gguf-qwen3-")
+{
+    [Fact]
+    public void Qwen3ExportsWithTheConvertersArchitectureKeysAndTensorNames()
+    {
+        using var model = PretrainedModel.Load(TestData.TinyQwen3Dir);
+        var path = Path.Combine(Dir, "qwen3.gguf");
+        GgufExport.Write(model, path, LlamaFileType.F32);
+        using var f = GgufFile.Open(path);
+        Assert.Equal("qwen3", f.Metadata["general.architecture"].AsString());
+        string[] expectedKeys =
+        [
+            "qwen3.context_length", "qwen3.embedding_length", "qwen3.block_count", "qwen3.feed_forward_length",
+            "qwen3.attention.head_count", "qwen3.attention.head_count_kv", "qwen3.attention.key_length", "qwen3.attention.value_length",
+            "qwen3.attention.layer_norm_rms_epsilon", "qwen3.rope.freq_base",
+        ];
+        Assert.Equal(expectedKeys.Order(StringComparer.Ordinal), f.Metadata.Keys.Where(k => k.StartsWith("qwen3.", StringComparison.Ordinal)).Order(StringComparer.Ordinal));
+        Assert.Equal(32, f.Metadata["qwen3.attention.key_length"].AsInt64());
+        Assert.Equal(64, f.Metadata["qwen3.embedding_length"].AsInt64());
+        Assert.Equal(1e6, f.Metadata["qwen3.rope.freq_base"].AsDouble());
+        string[] perLayer = ["attn_norm", "attn_q", "attn_q_norm", "attn_k", "attn_k_norm", "attn_v", "attn_output", "ffn_norm", "ffn_gate", "ffn_up", "ffn_down"];
+        var expectedTensors = new[] { "token_embd.weight", "output_norm.weight", "output.weight" }
+            .Concat(Enumerable.Range(0, 2).SelectMany(l => perLayer.Select(p => $"blk.{l}.{p}.weight")));
+        Assert.Equal(expectedTensors.Order(StringComparer.Ordinal), f.Tensors.Select(t => t.Name).Order(StringComparer.Ordinal));
+        Assert.Equal(new long[] { 32 }, f.TensorsByName["blk.1.attn_k_norm.weight"].Dims);
+        // NEOX RoPE: q rows stay in Hugging Face order.
+        using var q = model.Model.named_parameters().First(p => p.name == "model.layers.1.self_attn.q_proj.weight").parameter.detach();
+        Assert.Equal(q.data<float>().ToArray(), f.ReadTensor("blk.1.attn_q.weight"));
+    }
+
+    /// <summary>Gemma2Model in convert_hf_to_gguf.py: its keys (soft-caps, window, no RoPE base), lm_head skipped, the norms' weights + 1, Gemma's four norm names.</summary>
+    [Fact]
+    public void Gemma2ExportsWithTheConvertersKeysNormNamesAndNormsPlusOne()
+    {
+        using var model = PretrainedModel.Load(TestData.TinyGemma2Dir);
+        var path = Path.Combine(Dir, "gemma2.gguf");
+        GgufExport.Write(model, path, LlamaFileType.F32);
+        using var f = GgufFile.Open(path);
+        Assert.Equal("gemma2", f.Metadata["general.architecture"].AsString());
+        string[] expectedKeys =
+        [
+            "gemma2.context_length", "gemma2.embedding_length", "gemma2.block_count", "gemma2.feed_forward_length",
+            "gemma2.attention.head_count", "gemma2.attention.head_count_kv", "gemma2.attention.key_length", "gemma2.attention.value_length",
+            "gemma2.attention.layer_norm_rms_epsilon", "gemma2.attn_logit_softcapping", "gemma2.final_logit_softcapping", "gemma2.attention.sliding_window",
+        ];
+        Assert.Equal(expectedKeys.Order(StringComparer.Ordinal), f.Metadata.Keys.Where(k => k.StartsWith("gemma2.", StringComparison.Ordinal)).Order(StringComparer.Ordinal));
+        Assert.Equal(1.5, f.Metadata["gemma2.final_logit_softcapping"].AsDouble(), 6);
+        string[] perLayer = ["attn_norm", "attn_q", "attn_k", "attn_v", "attn_output", "post_attention_norm", "ffn_norm", "ffn_gate", "ffn_up", "ffn_down", "post_ffw_norm"];
+        var expectedTensors = new[] { "token_embd.weight", "output_norm.weight" }
+            .Concat(Enumerable.Range(0, 3).SelectMany(l => perLayer.Select(p => $"blk.{l}.{p}.weight")));
+        Assert.Equal(expectedTensors.Order(StringComparer.Ordinal), f.Tensors.Select(t => t.Name).Order(StringComparer.Ordinal));
+        using var norm = model.Model.named_parameters().First(p => p.name == "model.layers.1.pre_feedforward_layernorm.weight").parameter.detach();
+        Assert.Equal(norm.data<float>().ToArray().Select(v => v + 1f), f.ReadTensor("blk.1.ffn_norm.weight"));
+    }
+
+    [Fact]
+    public void AFamilyWithoutAGgufWriterIsRefusedWithTheOnesThatHaveOne()
+    {
+        using var model = PretrainedModel.Load(TestData.TinyGemma3Dir);
+        var e = Assert.Throws<QuantTuneException>(() => GgufExport.Write(model, Path.Combine(Dir, "g.gguf"), LlamaFileType.F32));
+        Assert.Contains("'gemma3_text' is not exported", e.Message);
+        Assert.Contains("qwen3", e.Message);
+    }
+}

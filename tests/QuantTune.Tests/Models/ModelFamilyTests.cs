@@ -1,0 +1,84 @@
+using QuantTune.Diagnostics;
+using QuantTune.Models.Config;
+using QuantTune.Models.Families;
+
+namespace QuantTune.Tests.Models;
+
+/// <summary>Each family's config.json quirks as the shared decoder sees them, and the refusals.</summary>
+public sealed class ModelFamilyTests
+{
+    const string Core = """
+        "vocab_size": 100, "hidden_size": 64, "intermediate_size": 128, "num_hidden_layers": 6, "num_attention_heads": 4
+        """;
+
+    static ModelConfig Parse(string body) => ModelConfig.Parse("{" + Core + ", " + body + "}", "config.json");
+
+    [Fact]
+    public void AnUnsupportedModelTypeIsRefusedWithTheSupportedOnes()
+    {
+        var e = Assert.ThrowsAny<QuantTuneException>(() => Parse("\"model_type\": \"falcon\""));
+        Assert.Contains("config.json", e.Message);
+        Assert.Contains("model_type", e.Message);
+        Assert.Contains("'falcon' is not supported", e.Message);
+        foreach (var type in new[] { "llama", "mistral", "qwen2", "qwen3", "gemma2", "gemma3_text" }) Assert.Contains(type, e.Message);
+    }
+
+    [Fact]
+    public void AGemma3MultimodalCheckpointIsRefusedWithTheReason()
+    {
+        var e = Assert.ThrowsAny<QuantTuneException>(() => Parse("\"model_type\": \"gemma3\""));
+        Assert.Contains("Gemma3ForConditionalGeneration", e.Message);
+        Assert.Contains("gemma3_text", e.Message);
+    }
+
+    [Fact]
+    public void Qwen3HasQkNormsAndItsOwnHeadDim()
+    {
+        var c = ModelConfig.Load(TestData.TinyQwen3Dir);
+        Assert.IsType<Qwen3Family>(c.Family);
+        Assert.True(c.QkNorm);
+        Assert.Equal((32, 4, 64), (c.HeadDim, c.NumHeads, c.HiddenSize));
+        Assert.False(c.TieWordEmbeddings || c.QkvBias || c.OutputBias);
+        Assert.Equal(NormKind.Scaled, c.Norm);
+        Assert.Equal(1e6, c.Rope.Theta);
+    }
+
+    [Fact]
+    public void LlamaWithHeadDimAndBiasesKeepsThem()
+    {
+        // Mistral NeMo's shape: head_dim 128 with hidden 5120 and 32 heads.
+        var nemo = ModelConfig.Parse("""{"model_type": "mistral", "vocab_size": 100, "hidden_size": 5120, "intermediate_size": 128, "num_hidden_layers": 2, "num_attention_heads": 32, "num_key_value_heads": 8, "head_dim": 128}""");
+        Assert.Equal(128, nemo.HeadDim);
+        var c = Parse("\"model_type\": \"llama\", \"head_dim\": 32, \"attention_bias\": true, \"mlp_bias\": true");
+        Assert.Equal(32, c.HeadDim);
+        Assert.True(c.QkvBias && c.OutputBias && c.MlpBias);
+    }
+
+    [Fact]
+    public void Gemma3ReadsLayerTypesOrThePatternAndTwoRopeBases()
+    {
+        var c = ModelConfig.Load(TestData.TinyGemma3Dir);
+        Assert.Equal((NormKind.OffsetOne, NormPlacement.Sandwich, true, true), (c.Norm, c.Placement, c.QkNorm, c.ScaleEmbedding));
+        Assert.Equal([16, 16, (int?)null], Enumerable.Range(0, 3).Select(c.WindowOf));
+        Assert.Equal(new RopeConfig(1e6, "linear", 2.0), c.RopeOf(2));
+        Assert.Equal(new RopeConfig(10000.0), c.RopeOf(0));
+        Assert.Equal(1 / Math.Sqrt(24), c.AttentionScale, 12);
+        Assert.Equal("gelu_pytorch_tanh", c.HiddenAct);
+        Assert.True(c.TieWordEmbeddings);
+        // The older form: sliding_window_pattern 3 → layers 2 and 5 global; rope_theta global, rope_local_base_freq local.
+        var old = Parse("\"model_type\": \"gemma3_text\", \"sliding_window\": 8, \"sliding_window_pattern\": 3, \"rope_theta\": 1000000.0, \"rope_local_base_freq\": 10000.0, \"query_pre_attn_scalar\": 16");
+        Assert.Equal([true, true, false, true, true, false], Enumerable.Range(0, 6).Select(old.IsSliding));
+        Assert.Equal((1e6, 10000.0), (old.RopeOf(2).Theta, old.RopeOf(0).Theta));
+    }
+
+    [Fact]
+    public void Gemma2HasSoftCapsAndAlternatingWindows()
+    {
+        var c = ModelConfig.Load(TestData.TinyGemma2Dir);
+        Assert.Equal((1.0, 1.5), (c.AttentionSoftcap, c.FinalLogitSoftcap));
+        Assert.False(c.QkNorm);
+        Assert.Equal([true, false, true], Enumerable.Range(0, 3).Select(c.IsSliding));
+        var bad = Assert.ThrowsAny<QuantTuneException>(() => Parse("\"model_type\": \"gemma2\", \"sliding_window\": 8, \"layer_types\": [\"full_attention\"]"));
+        Assert.Contains("layer_types", bad.Message);
+    }
+}

@@ -1,0 +1,164 @@
+"""Builds the tiny random-weight family fixtures tests/fixtures/tiny-<family>/ (config.json with
+the family's quirks switched on, model.safetensors in fp32, tiny-qwen2's tokenizer) and their
+reference outputs (reference.safetensors, reference.json) from numpy_forward.py, an independent
+NumPy port of transformers' modeling code.
+
+Run from the repository root:
+  (cd tools/family-fixtures && npm install --no-save tokenizers@0.23.2)
+  node tools/family-fixtures/tokenize.js tests/fixtures/tiny-qwen2/tokenizer.json assets/data/wikitext-2/wiki.test.raw /tmp/wiki-ids.json
+  /usr/bin/python3 tools/family-fixtures/make_fixtures.py /tmp/wiki-ids.json
+"""
+import json, os, shutil, struct, sys
+import numpy as np
+from numpy_forward import Family, forward
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+FIXTURES = os.path.join(ROOT, "tests", "fixtures")
+COMMON = {"vocab_size": 4096, "hidden_size": 64, "intermediate_size": 128, "num_attention_heads": 4,
+          "num_key_value_heads": 2, "head_dim": 32, "rms_norm_eps": 1e-6, "max_position_embeddings": 1024,
+          "bos_token_id": 1, "eos_token_id": 2, "pad_token_id": None, "attention_bias": False,
+          "dtype": "float32", "initializer_range": 0.02}
+
+CONFIGS = {
+    # Qwen3: q/k norms, head_dim 32 != 64/4, untied head, rope_theta 1e6.
+    "tiny-qwen3": dict(COMMON, architectures=["Qwen3ForCausalLM"], model_type="qwen3", num_hidden_layers=2,
+                       hidden_act="silu", tie_word_embeddings=False, use_sliding_window=False, sliding_window=None,
+                       rope_parameters={"rope_theta": 1000000.0, "rope_type": "default"}),
+    # Gemma 3: q/k norms, a 16-token window on layers 0-1 (layer_types), layer 2 global with linear-scaled RoPE
+    # of base 1e6, the sliding layers base 1e4, query_pre_attn_scalar 24 != head_dim, tied head.
+    "tiny-gemma3": dict(COMMON, architectures=["Gemma3ForCausalLM"], model_type="gemma3_text", num_hidden_layers=3,
+                        hidden_activation="gelu_pytorch_tanh", tie_word_embeddings=True, query_pre_attn_scalar=24,
+                        sliding_window=16, layer_types=["sliding_attention", "sliding_attention", "full_attention"],
+                        attn_logit_softcapping=None, final_logit_softcapping=None,
+                        rope_parameters={"full_attention": {"rope_type": "linear", "factor": 2.0, "rope_theta": 1000000.0},
+                                         "sliding_attention": {"rope_type": "default", "rope_theta": 10000.0}}),
+    # Gemma 2: no q/k norms, sliding window 16 on even layers (the default alternation), attention and
+    # final logit soft-caps small enough to bend these random weights' scores, tied head.
+    "tiny-gemma2": dict(COMMON, architectures=["Gemma2ForCausalLM"], model_type="gemma2", num_hidden_layers=3,
+                        hidden_activation="gelu_pytorch_tanh", tie_word_embeddings=True, query_pre_attn_scalar=32,
+                        sliding_window=16, attn_logit_softcapping=1.0, final_logit_softcapping=1.5,
+                        rope_theta=10000.0),
+}
+
+
+def weights(c, seed):
+    rng = np.random.default_rng(seed)
+    gemma = c["model_type"].startswith("gemma")
+    h, i, d, v = c["hidden_size"], c["intermediate_size"], c["head_dim"], c["vocab_size"]
+    qd, kvd = c["num_attention_heads"] * d, c["num_key_value_heads"] * d
+    std = 0.15 if gemma else 0.08  # Gemma: larger projections so the layers, not the scaled embedding, drive the tied head
+    lin = lambda o, n: rng.normal(0, std, (o, n))
+    norm = lambda n: rng.normal(0, 0.1, n) + (0.0 if gemma else 1.0)  # Gemma stores w of x*(1+w)
+    w = {"model.embed_tokens.weight": rng.normal(0, 0.05 if gemma else std * 4, (v, h))}
+    for l in range(c["num_hidden_layers"]):
+        p = f"model.layers.{l}."
+        w[p + "self_attn.q_proj.weight"] = lin(qd, h)
+        w[p + "self_attn.k_proj.weight"] = lin(kvd, h)
+        w[p + "self_attn.v_proj.weight"] = lin(kvd, h)
+        w[p + "self_attn.o_proj.weight"] = lin(h, qd)
+        w[p + "mlp.gate_proj.weight"] = lin(i, h)
+        w[p + "mlp.up_proj.weight"] = lin(i, h)
+        w[p + "mlp.down_proj.weight"] = lin(h, i)
+        w[p + "input_layernorm.weight"] = norm(h)
+        w[p + "post_attention_layernorm.weight"] = norm(h)
+        if gemma:
+            w[p + "pre_feedforward_layernorm.weight"] = norm(h)
+            w[p + "post_feedforward_layernorm.weight"] = norm(h)
+        if c["model_type"] in ("qwen3", "gemma3_text"):
+            w[p + "self_attn.q_norm.weight"] = norm(d)
+            w[p + "self_attn.k_norm.weight"] = norm(d)
+    w["model.norm.weight"] = norm(h)
+    if not c["tie_word_embeddings"]:
+        w["lm_head.weight"] = lin(v, h)
+    # stored as fp32: the reference runs on exactly these values
+    return {k: a.astype(np.float32) for k, a in w.items()}
+
+
+def save_safetensors(path, tensors):
+    header, blobs, offset = {}, [], 0
+    for name, a in tensors.items():
+        a = np.ascontiguousarray(a)
+        dtype = {np.dtype(np.float32): "F32", np.dtype(np.int64): "I64"}[a.dtype]
+        b = a.tobytes()
+        header[name] = {"dtype": dtype, "shape": list(a.shape), "data_offsets": [offset, offset + len(b)]}
+        blobs.append(b)
+        offset += len(b)
+    h = json.dumps(header, separators=(",", ":")).encode()
+    h += b" " * ((8 - len(h) % 8) % 8)
+    with open(path, "wb") as f:
+        f.write(struct.pack("<Q", len(h)))
+        f.write(h)
+        for b in blobs:
+            f.write(b)
+
+
+def log_softmax(x):
+    m = x.max(axis=-1, keepdims=True)
+    return x - m - np.log(np.exp(x - m).sum(axis=-1, keepdims=True))
+
+
+# The perplexity runs on the first tokens of WikiText-2 test only (32 windows), so that the test is fast.
+PERPLEXITY_TOKENS = 8193
+
+
+def perplexity(f, w, ids, window=256):
+    nll, count = 0.0, 0
+    for start in range(0, len(ids) - 1, window):
+        length = min(window, len(ids) - 1 - start)
+        logits, _ = forward(f, w, ids[start:start + length])
+        targets = ids[start + 1:start + 1 + length]
+        nll -= log_softmax(logits)[np.arange(length), targets].sum()
+        count += length
+    return float(np.exp(nll / count)), count
+
+
+def greedy(f, w, prompt, steps):
+    ids = list(prompt)
+    for _ in range(steps):
+        logits, _ = forward(f, w, np.array(ids))
+        ids.append(int(np.argmax(logits[-1])))
+    return ids
+
+
+def main():
+    tokens = json.load(open(sys.argv[1]))
+    wiki, prompt = np.array(tokens["wiki"], dtype=np.int64), tokens["prompt"]
+    only = sys.argv[2:] or list(CONFIGS)
+    for seed, (name, config) in enumerate(CONFIGS.items()):
+        if name not in only:
+            continue
+        folder = os.path.join(FIXTURES, name)
+        os.makedirs(folder, exist_ok=True)
+        json.dump(config, open(os.path.join(folder, "config.json"), "w"), indent=2)
+        for file in ("tokenizer.json", "tokenizer_config.json"):
+            shutil.copy(os.path.join(FIXTURES, "tiny-qwen2", file), folder)
+        w32 = weights(config, 1000 + seed)
+        save_safetensors(os.path.join(folder, "model.safetensors"), w32)
+        w = {k: a.astype(np.float64) for k, a in w32.items()}
+        f = Family(config)
+        ref = {}
+        for s, begin in enumerate((0, 1000)):
+            ids = wiki[begin:begin + 64]
+            logits, hidden = forward(f, w, ids)
+            ref[f"input_ids.{s}"] = ids.astype(np.int64)
+            ref[f"logits.{s}"] = logits.astype(np.float32)
+            for l, h in enumerate(hidden):
+                ref[f"hidden_states.{s}.{l}"] = h.astype(np.float32)
+            print(f"{name} sequence {s}: logits in [{logits.min():.3f}, {logits.max():.3f}]")
+        save_safetensors(os.path.join(folder, "reference.safetensors"), ref)
+        output = greedy(f, w, prompt, 24)
+        ppl, predicted = perplexity(f, w, wiki[:PERPLEXITY_TOKENS])
+        print(f"{name}: perplexity {ppl:.4f} over {predicted} tokens; greedy {output}")
+        json.dump({
+            "computed_by": "tools/family-fixtures/numpy_forward.py (a NumPy port of transformers' modeling_" + config["model_type"].replace("_text", "") + ".py) in float64",
+            "sequences": "input_ids.i = wiki.test.raw token slices [0:64] and [1000:1064]; logits.i = logits; hidden_states.i.l = output of embedding (l=0) and of each decoder layer (l=1..L, last one after final norm as transformers reports it)",
+            "perplexity": {"data": "wiki.test.raw", "tokens": PERPLEXITY_TOKENS, "tokenizer": "this folder's tokenizer.json (npm tokenizers 0.23.2), no BOS",
+                           "protocol": "the first `tokens` tokens; non-overlapping windows of 256 tokens, each predicting its next 256 tokens from the window (last window shorter), mean NLL over all predicted tokens",
+                           "value": ppl, "predicted_tokens": predicted},
+            "greedy_generation": {"prompt": "The history of the", "prompt_ids": prompt, "output_ids": output, "max_new_tokens": 24},
+            "note": "random weights, not trained",
+        }, open(os.path.join(folder, "reference.json"), "w"), indent=2)
+
+
+if __name__ == "__main__":
+    main()
