@@ -1,4 +1,5 @@
 using QuantTune.Diagnostics;
+using QuantTune.Hub;
 
 namespace QuantTune.Models.Config;
 
@@ -32,25 +33,14 @@ public static class ConfigSources
             $" or a Hub id in the local cache ({HubCacheRoot()})");
     }
 
-    /// <summary>The local Hugging Face hub cache folder.</summary>
-    public static string HubCacheRoot()
-    {
-        if (Environment.GetEnvironmentVariable("HF_HUB_CACHE") is { Length: > 0 } cache) return cache;
-        if (Environment.GetEnvironmentVariable("HF_HOME") is { Length: > 0 } home) return Path.Combine(home, "hub");
-        return Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".cache", "huggingface", "hub");
-    }
+    /// <summary>The local Hugging Face hub cache folder (<see cref="HubSettings"/>).</summary>
+    public static string HubCacheRoot() => HubSettings.FromEnvironment().CacheRoot;
 
     /// <summary>config.json of a Hub id's snapshot in the cache (the revision's ref, "main" by default), or null.</summary>
     public static string? HubCacheConfig(string id)
     {
-        var (repo, revision) = id.Split('@', 2) is [var r, var v] ? (r, v) : (id, "main");
-        var parts = repo.Split('/');
-        if (parts.Length != 2 || parts.Any(p => p.Length == 0 || p.Contains("..") || p.IndexOfAny(Path.GetInvalidFileNameChars()) >= 0)) return null;
-        var folder = Path.Combine(HubCacheRoot(), $"models--{parts[0]}--{parts[1]}");
-        var refFile = Path.Combine(folder, "refs", revision);
-        var commit = File.Exists(refFile) ? File.ReadAllText(refFile).Trim() : revision;
-        if (commit.Length == 0 || commit.IndexOfAny(Path.GetInvalidFileNameChars()) >= 0 || commit.Contains("..")) return null;
-        var config = Path.Combine(folder, "snapshots", commit, "config.json");
-        return File.Exists(config) ? config : null;
+        if (HubModelId.TryParse(id) is not { } hub) return null;
+        var cache = new HubCache(HubCacheRoot(), hub);
+        return cache.CommitOf(hub.Revision) is { } commit && cache.HasFile(commit, "config.json") ? cache.SnapshotFile(commit, "config.json") : null;
     }
 }
