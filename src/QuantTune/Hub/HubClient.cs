@@ -62,8 +62,8 @@ public sealed class HubClient : IDisposable
         var url = ResolveUrl(id.Repo, revision, file);
         using var response = Send(HttpMethod.Head, url, null, followAll: false, cancel, identity: true);
         if (response.StatusCode == HttpStatusCode.NotFound && ErrorCode(response) == "EntryNotFound") return null;
-        Check(response, id, file);
-        bool redirect = (int)response.StatusCode is >= 300 and < 400;
+        bool redirect = (int)response.StatusCode is >= 300 and < 400 && response.Headers.Location is not null;
+        if (!redirect) Check(response, id, file);
         var commit = Header(response, "X-Repo-Commit")
             ?? throw new QuantTuneException($"{url}: no X-Repo-Commit header; is HF_ENDPOINT ({_settings.Endpoint}) a Hugging Face Hub?");
         var linked = Header(response, "X-Linked-Etag");
@@ -138,9 +138,9 @@ public sealed class HubClient : IDisposable
             catch (TaskCanceledException e) when (!cancel.IsCancellationRequested) { throw new HubUnreachableException($"{url.GetLeftPart(UriPartial.Authority)}: no answer within 60 s; check the network, HF_ENDPOINT, or set HF_HUB_OFFLINE=1 to use the cache only", e); }
             int code = (int)response.StatusCode;
             if (code is < 300 or >= 400 || response.Headers.Location is not { } location || hops >= 10) return response;
+            // huggingface_hub follows only relative redirects (no host) on HEAD: an LFS file's redirect to its CDN carries the metadata.
+            if (!followAll && location.IsAbsoluteUri) return response;
             var next = new Uri(url, location);
-            // huggingface_hub follows only relative redirects on HEAD: an LFS file's redirect to its CDN carries the metadata.
-            if (!followAll && !SameOrigin(next, url)) return response;
             response.Dispose();
             url = next;
         }
