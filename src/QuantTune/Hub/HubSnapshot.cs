@@ -64,6 +64,26 @@ public static class HubSnapshot
         return cache.SnapshotFolder(commit);
     }
 
+    /// <summary>
+    /// One file of the revision (config.json for <c>plan</c>), from the cache or downloaded alone; the
+    /// Hub out of reach or offline, the cached copy answers.
+    /// </summary>
+    public static string ResolveFile(HubModelId id, HubSettings settings, string file, CancellationToken cancel = default)
+    {
+        var cache = new HubCache(settings.CacheRoot, id);
+        string? Cached() => cache.CommitOf(id.Revision) is { } c && cache.HasFile(c, file) ? cache.SnapshotFile(c, file) : null;
+        if (settings.Offline)
+            return Cached() ?? throw new QuantTuneException($"{id}: HF_HUB_OFFLINE is set and {file} is not in the cache ({cache.Folder}); unset HF_HUB_OFFLINE to download it");
+        using var client = new HubClient(settings);
+        HubFileMetadata? meta;
+        try { meta = client.GetFileMetadata(id, id.Revision, file, cancel); }
+        catch (HubUnreachableException e) { return Cached() ?? throw new HubUnreachableException($"{id}: {e.Message}", e); }
+        if (meta is null) throw new QuantTuneException($"{id}: the repository has no {file}");
+        if (!cache.HasFile(meta.Commit, file)) Fetch(client, cache, id, meta.Commit, file, meta, _ => { }, cancel);
+        cache.WriteRef(id.Revision, meta.Commit);
+        return cache.SnapshotFile(meta.Commit, file);
+    }
+
     static void FetchAll(HubClient client, HubCache cache, HubModelId id, string commit, List<(string File, HubFileMetadata Meta)> files,
         ref long done, long total, IProgress<(long Done, long Total)>? progress, CancellationToken cancel)
     {

@@ -179,6 +179,19 @@ public sealed class HubSnapshotTests() : TempFolderTest("qt-hub-")
         Assert.False(File.Exists(Path.Combine(repoFolder, "refs", "main")));
     }
 
+    [Fact]
+    public void FetchesOneFileAloneForPlan()
+    {
+        using var hub = Qwen();
+        var id = HubModelId.TryParse(Repo)!;
+        var config = HubSnapshot.ResolveFile(id, Settings(hub), "config.json");
+        Assert.Equal(Path.Combine(CacheRoot, "models--quanttune-tests--tiny-qwen2", "snapshots", LoopbackHub.Commit, "config.json"), config);
+        Assert.Equal(hub.Files["config.json"], File.ReadAllBytes(config));
+        Assert.Equal(["HEAD /quanttune-tests/tiny-qwen2/resolve/main/config.json", "GET /quanttune-tests/tiny-qwen2/resolve/main/config.json"], hub.Requests);
+        Assert.Equal(config, HubSnapshot.ResolveFile(id, Settings(hub, offline: true), "config.json"));
+        Assert.Throws<QuantTuneException>(() => HubSnapshot.ResolveFile(id, Settings(hub), "absent.json"));
+    }
+
     /// <summary>A cache written by hand by huggingface_hub's rules (as Python would leave it) is read offline, by revision name and commit.</summary>
     [Fact]
     public void ReadsACacheLaidOutByHuggingFaceHubsRules()

@@ -6,9 +6,10 @@ namespace QuantTune.Models.Config;
 /// <summary>
 /// Where a model's config.json is found from what a user typed: a checkpoint folder, a
 /// config.json file, the name of a shipped config (<c>llama-3.1-8b</c>, listed by
-/// <see cref="ShippedNames"/>), or a Hub id (<c>org/name[@revision]</c>) already in the local
+/// <see cref="ShippedNames"/>), or a Hub id (<c>org/name[@revision]</c>): its config.json in the local
 /// Hugging Face cache, laid out as huggingface_hub lays it out
-/// (<c>$HF_HUB_CACHE</c>, else <c>$HF_HOME/hub</c>, else <c>~/.cache/huggingface/hub</c>).
+/// (<c>$HF_HUB_CACHE</c>, else <c>$HF_HOME/hub</c>, else <c>~/.cache/huggingface/hub</c>), else downloaded
+/// alone into it (<see cref="HubSnapshot.ResolveFile"/>).
 /// </summary>
 public static class ConfigSources
 {
@@ -28,9 +29,10 @@ public static class ConfigSources
         if (File.Exists(shipped)) return shipped;
         if (HubCacheConfig(model) is { } cached) return cached;
         var names = ShippedNames;
-        throw new QuantTuneException($"{model}: not a folder, a config.json, a shipped config" +
-            (names.Count > 0 ? $" ({string.Join(", ", names)})" : "") +
-            $" or a Hub id in the local cache ({HubCacheRoot()})");
+        var what = $"{model}: not a folder, a config.json, a shipped config" + (names.Count > 0 ? $" ({string.Join(", ", names)})" : "") + " or a Hub id";
+        if (HubModelId.TryParse(model) is not { } id) throw new QuantTuneException($"{what} (org/name[@revision])");
+        try { return HubSnapshot.ResolveFile(id, HubSettings.FromEnvironment(), "config.json"); }
+        catch (QuantTuneException e) { throw new QuantTuneException($"{what} in the local cache ({HubCacheRoot()}) or on the Hub: {e.Message}", e); }
     }
 
     /// <summary>The local Hugging Face hub cache folder (<see cref="HubSettings"/>).</summary>
