@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.CommandLine.Parsing;
 using QuantTune.Cli.Rendering;
+using QuantTune.Diagnostics;
 using QuantTune.Hub;
 using Spectre.Console;
 
@@ -32,7 +33,8 @@ public static class ModelSources
             {
                 if (Resolved.ContainsKey(value) || Directory.Exists(value) || File.Exists(value) || Assets.ModelPath(value) != value) continue;
                 if (HubModelId.TryParse(value) is not { } id) continue;
-                Resolved[value] = Download(id);
+                try { Resolved[value] = Download(id); }
+                catch (QuantTuneException e) { throw new QuantTuneException($"--model {value}: no such local folder or file; as a Hub id: {e.Message}", e); }
                 any = true;
             }
         return any;
