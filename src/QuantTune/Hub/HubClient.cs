@@ -46,7 +46,10 @@ public sealed class HubClient : IDisposable
         var url = new Uri(_endpoint, $"api/models/{id.Repo}/revision/{Uri.EscapeDataString(id.Revision)}");
         using var response = Send(HttpMethod.Get, url, null, followAll: true, cancel);
         Check(response, id, null);
-        using var json = JsonDocument.Parse(response.Content.ReadAsStream(cancel));
+        JsonDocument json;
+        try { json = JsonDocument.Parse(response.Content.ReadAsStream(cancel)); }
+        catch (JsonException e) { throw new QuantTuneException($"{url}: the answer is not JSON ({e.Message}); is HF_ENDPOINT ({_settings.Endpoint}) a Hugging Face Hub?", e); }
+        using var _ = json;
         var root = json.RootElement;
         if (!root.TryGetProperty("sha", out var sha) || sha.GetString() is not { Length: > 0 } commit)
             throw new QuantTuneException($"{url}: the answer has no 'sha' (the commit); is HF_ENDPOINT ({_settings.Endpoint}) a Hugging Face Hub?");
