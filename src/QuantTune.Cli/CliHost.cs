@@ -25,6 +25,7 @@ public static class CliHost
         }
         try
         {
+            if (ModelSources.ResolveHubIds(parse)) parse = root.Parse(args);
             return parse.Invoke(new InvocationConfiguration { EnableDefaultExceptionHandler = false });
         }
         catch (Exception e)

@@ -7,11 +7,11 @@ namespace QuantTune.Cli;
 /// <summary>Options shared by several commands.</summary>
 public static class Options
 {
-    public static Option<string> Model(bool required = true) => new("--model", "-m")
+    public static Option<string> Model(bool required = true) => new ModelSources.ModelOption("--model", "-m")
     {
-        Description = $"Hugging Face checkpoint folder (config.json, *.safetensors, tokenizer.json); '{Assets.DefaultModelName}' names the embedded model",
+        Description = $"Hugging Face checkpoint folder (config.json, *.safetensors, tokenizer.json), or a Hub id org/name[@revision] (downloaded into the shared Hugging Face cache); '{Assets.DefaultModelName}' names the embedded model",
         Required = required,
-        CustomParser = result => result.Tokens.Count == 0 ? null : Assets.ModelPath(result.Tokens[^1].Value),
+        CustomParser = result => result.Tokens.Count == 0 ? null : ModelSources.Map(result.Tokens[^1].Value),
     };
 
     public static Option<string> DType(string description = "compute dtype: fp32, bf16 or fp16") => new("--dtype")

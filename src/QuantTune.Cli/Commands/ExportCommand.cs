@@ -16,7 +16,7 @@ namespace QuantTune.Cli.Commands;
 /// </summary>
 public static class ExportCommand
 {
-    public static Command Create() => new("export", "Export a model or an adapter to another format.") { Gguf(), GgufAdapter() };
+    public static Command Create() => new("export", "Export a model or an adapter to another format.") { Gguf(), GgufAdapter(), ExportOllamaCommand.Create() };
 
     static Command Gguf()
     {
@@ -72,7 +72,7 @@ public static class ExportCommand
         return cmd;
     }
 
-    static LlamaFileType ParseType(string name, IReadOnlyList<string> allowed) =>
+    internal static LlamaFileType ParseType(string name, IReadOnlyList<string> allowed) =>
         allowed.Contains(name.ToLowerInvariant()) && LlamaFileTypes.Parse(name) is LlamaFileType t ? t
         : throw new QuantTuneException($"--type {name}: expected one of {string.Join(", ", allowed)}");
 }

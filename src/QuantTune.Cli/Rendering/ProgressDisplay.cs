@@ -9,12 +9,13 @@ namespace QuantTune.Cli.Rendering;
 /// </summary>
 public static class ProgressDisplay
 {
-    public static T Run<T>(string description, bool interactive, Func<IProgress<(long Done, long Total)>, T> work)
+    /// <summary>Runs <paramref name="work"/> with a progress bar on <paramref name="console"/> (standard output when null).</summary>
+    public static T Run<T>(string description, bool interactive, Func<IProgress<(long Done, long Total)>, T> work, IAnsiConsole? console = null)
     {
         if (!interactive)
             return work(new LineProgress(description));
         T result = default!;
-        AnsiConsole.Progress()
+        (console ?? AnsiConsole.Console).Progress()
             .AutoClear(false)
             .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(),
                      new ElapsedTimeColumn(), new RemainingTimeColumn(), new SpinnerColumn())

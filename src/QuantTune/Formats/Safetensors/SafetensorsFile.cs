@@ -27,7 +27,7 @@ public sealed unsafe class SafetensorsFile : IDisposable
         Path = path;
         if (!File.Exists(path))
             throw new QuantTuneException($"{path}: file not found");
-        Length = new FileInfo(path).Length;
+        Length = IO.FileLength.Of(path);
         if (Length < 8)
             SafetensorsHeader.ReadLength(ReadOnlySpan<byte>.Empty, path, Length);
         _map = MemoryMappedFile.CreateFromFile(path, FileMode.Open, null, 0, MemoryMappedFileAccess.Read);

@@ -1,13 +1,15 @@
 using QuantTune.Diagnostics;
+using QuantTune.Hub;
 
 namespace QuantTune.Models.Config;
 
 /// <summary>
 /// Where a model's config.json is found from what a user typed: a checkpoint folder, a
 /// config.json file, the name of a shipped config (<c>llama-3.1-8b</c>, listed by
-/// <see cref="ShippedNames"/>), or a Hub id (<c>org/name[@revision]</c>) already in the local
+/// <see cref="ShippedNames"/>), or a Hub id (<c>org/name[@revision]</c>): its config.json in the local
 /// Hugging Face cache, laid out as huggingface_hub lays it out
-/// (<c>$HF_HUB_CACHE</c>, else <c>$HF_HOME/hub</c>, else <c>~/.cache/huggingface/hub</c>).
+/// (<c>$HF_HUB_CACHE</c>, else <c>$HF_HOME/hub</c>, else <c>~/.cache/huggingface/hub</c>), else downloaded
+/// alone into it (<see cref="HubSnapshot.ResolveFile"/>).
 /// </summary>
 public static class ConfigSources
 {
@@ -27,30 +29,20 @@ public static class ConfigSources
         if (File.Exists(shipped)) return shipped;
         if (HubCacheConfig(model) is { } cached) return cached;
         var names = ShippedNames;
-        throw new QuantTuneException($"{model}: not a folder, a config.json, a shipped config" +
-            (names.Count > 0 ? $" ({string.Join(", ", names)})" : "") +
-            $" or a Hub id in the local cache ({HubCacheRoot()})");
+        var what = $"{model}: not a folder, a config.json, a shipped config" + (names.Count > 0 ? $" ({string.Join(", ", names)})" : "") + " or a Hub id";
+        if (HubModelId.TryParse(model) is not { } id) throw new QuantTuneException($"{what} (org/name[@revision])");
+        try { return HubSnapshot.ResolveFile(id, HubSettings.FromEnvironment(), "config.json"); }
+        catch (QuantTuneException e) { throw new QuantTuneException($"{what} in the local cache ({HubCacheRoot()}) or on the Hub: {e.Message}", e); }
     }
 
-    /// <summary>The local Hugging Face hub cache folder.</summary>
-    public static string HubCacheRoot()
-    {
-        if (Environment.GetEnvironmentVariable("HF_HUB_CACHE") is { Length: > 0 } cache) return cache;
-        if (Environment.GetEnvironmentVariable("HF_HOME") is { Length: > 0 } home) return Path.Combine(home, "hub");
-        return Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".cache", "huggingface", "hub");
-    }
+    /// <summary>The local Hugging Face hub cache folder (<see cref="HubSettings"/>).</summary>
+    public static string HubCacheRoot() => HubSettings.FromEnvironment().CacheRoot;
 
     /// <summary>config.json of a Hub id's snapshot in the cache (the revision's ref, "main" by default), or null.</summary>
     public static string? HubCacheConfig(string id)
     {
-        var (repo, revision) = id.Split('@', 2) is [var r, var v] ? (r, v) : (id, "main");
-        var parts = repo.Split('/');
-        if (parts.Length != 2 || parts.Any(p => p.Length == 0 || p.Contains("..") || p.IndexOfAny(Path.GetInvalidFileNameChars()) >= 0)) return null;
-        var folder = Path.Combine(HubCacheRoot(), $"models--{parts[0]}--{parts[1]}");
-        var refFile = Path.Combine(folder, "refs", revision);
-        var commit = File.Exists(refFile) ? File.ReadAllText(refFile).Trim() : revision;
-        if (commit.Length == 0 || commit.IndexOfAny(Path.GetInvalidFileNameChars()) >= 0 || commit.Contains("..")) return null;
-        var config = Path.Combine(folder, "snapshots", commit, "config.json");
-        return File.Exists(config) ? config : null;
+        if (HubModelId.TryParse(id) is not { } hub) return null;
+        var cache = new HubCache(HubCacheRoot(), hub);
+        return cache.CommitOf(hub.Revision) is { } commit && cache.HasFile(commit, "config.json") ? cache.SnapshotFile(commit, "config.json") : null;
     }
 }

@@ -80,7 +80,7 @@ public sealed class PretrainedModel : IDisposable
             Model = model,
             Tokenizer = tokenizer,
             LoadTime = sw.Elapsed,
-            CheckpointBytes = new FileInfo(path).Length,
+            CheckpointBytes = IO.FileLength.Of(path),
         };
     }
 

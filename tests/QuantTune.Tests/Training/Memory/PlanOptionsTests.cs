@@ -65,7 +65,7 @@ public sealed class PlanOptionsTests() : TempFolderTest("qt-plan-")
         var r = CliRunner.RunWith(new Dictionary<string, string> { ["HF_HUB_CACHE"] = cache }, "plan", "--model", "Qwen/Qwen2.5-0.5B", "--method", "qlora", "--json");
         Assert.Equal(0, r.ExitCode);
         Assert.Equal(Path.Combine(snapshot, "config.json"), JsonDocument.Parse(r.Stdout).RootElement.GetProperty("model").GetString());
-        var missing = CliRunner.RunWith(new Dictionary<string, string> { ["HF_HUB_CACHE"] = cache }, "plan", "--model", "Qwen/Qwen3-0.6B");
+        var missing = CliRunner.RunWith(new Dictionary<string, string> { ["HF_HUB_CACHE"] = cache, ["HF_HUB_OFFLINE"] = "1" }, "plan", "--model", "Qwen/Qwen3-0.6B");
         CliRunner.AssertCleanFailure(missing, "Qwen/Qwen3-0.6B", "llama-3.1-8b", cache);
     }
 
