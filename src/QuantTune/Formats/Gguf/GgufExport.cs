@@ -16,7 +16,8 @@ public static class GgufExport
     /// Writes <paramref name="model"/> as <paramref name="fileType"/>; <paramref name="progress"/> counts tensors
     /// written. Returns the type each tensor was written in, by GGUF name.
     /// </summary>
-    public static IReadOnlyDictionary<string, GgmlType> Write(PretrainedModel model, string path, LlamaFileType fileType, IProgress<(long Done, long Total)>? progress = null)
+    /// <remarks><paramref name="preTokenizer"/> overrides the <c>tokenizer.ggml.pre</c> name found from the tokenizer (<see cref="LlamaCppPreTokenizer"/>).</remarks>
+    public static IReadOnlyDictionary<string, GgmlType> Write(PretrainedModel model, string path, LlamaFileType fileType, IProgress<(long Done, long Total)>? progress = null, string? preTokenizer = null)
     {
         var config = model.Config;
         if (config.ModelType is not ("llama" or "mistral"))
@@ -49,7 +50,7 @@ public static class GgufExport
             w.Add("llama.rope.scaling.type", GgufValue.Of("linear"));
             w.Add("llama.rope.scaling.factor", GgufValue.Of((float)config.Rope.Factor));
         }
-        GgufVocabExport.Add(w, Path.Combine(model.Directory, "tokenizer.json"), model.Tokenizer, config);
+        GgufVocabExport.Add(w, Path.Combine(model.Directory, "tokenizer.json"), model.Tokenizer, config, preTokenizer);
         var plan = AddTensors(w, model, config, fileType, progress);
         w.Write(path);
         return plan;
