@@ -61,7 +61,7 @@ public static class LlamaCppPreTokenizer
 
         if (IsGpt2PreTokenizer(root))
         {
-            return new Choice("gpt-2", hash, $"chktxt sha256 {hash} is not in llama.cpp's table, but the pre-tokenizer is GPT-2's (ByteLevel with its regex, no normalizer)");
+            return new Choice("gpt-2", hash, $"chktxt sha256 {hash} is not in llama.cpp's table, but the pre-tokenizer is GPT-2's (ByteLevel with its regex, no prefix space, no normalizer)");
         }
 
         throw new QuantTuneException(
