@@ -24,8 +24,9 @@ public static class ExportCommand
         var adapter = new Option<string?>("--adapter", "-a") { Description = "LoRA/DoRA adapter to merge before exporting" };
         var type = new Option<string>("--type", "-t") { Description = $"llama.cpp file type (tensor mixture): {string.Join(", ", LlamaFileTypes.Names)}", DefaultValueFactory = _ => "q8_0" };
         var output = new Option<string>("--out", "-o") { Description = "the .gguf file to write", Required = true };
+        var pre = new Option<string?>("--gguf-pre") { Description = "tokenizer.ggml.pre to write instead of the name llama.cpp's converter gives this tokenizer (needed when it knows none)" };
         var json = Options.Json();
-        var gguf = new Command("gguf", "Write a llama.cpp GGUF file (llama architecture), each tensor typed as llama-quantize's mixture for --type does.") { model, adapter, type, output, json };
+        var gguf = new Command("gguf", "Write a llama.cpp GGUF file (llama architecture), each tensor typed as llama-quantize's mixture for --type does.") { model, adapter, type, output, pre, json };
         gguf.SetAction(r =>
         {
             var fileType = ParseType(r.GetValue(type)!, LlamaFileTypes.Names);
@@ -36,17 +37,22 @@ public static class ExportCommand
                 AdapterIO.Load(pm.Model, a);
                 LoraModel.Merge(pm.Model);
             }
+            var preTokenizer = LlamaCppPreTokenizer.Choose(pm.Tokenizer, Path.Combine(pm.Directory, "tokenizer.json"), r.GetValue(pre));
             IReadOnlyDictionary<string, GgmlType> plan;
             try
             {
                 plan = ProgressDisplay.Run($"writing GGUF {fileType}", CliHost.Interactive(r.GetValue(json)),
-                    p => GgufExport.Write(pm, path, fileType, p));
+                    p => GgufExport.Write(pm, path, fileType, p, preTokenizer.Name));
             }
             catch (NotSupportedException e) { throw new QuantTuneException($"{r.GetValue(model)}: {e.Message}"); }
             var types = plan.Values.GroupBy(t => t).OrderByDescending(g => g.Count()).ToDictionary(g => g.Key.ToString(), g => g.Count());
             long bytes = new FileInfo(path).Length;
-            if (r.GetValue(json)) JsonOutput.Write(new { path, bytes, file_type = fileType.ToString(), tensors = plan.Count, tensor_types = types });
-            else AnsiConsole.MarkupLine($"wrote {Markup.Escape(path)} ({bytes / 1048576.0:F2} MiB, {fileType}: {string.Join(", ", types.Select(t => $"{t.Value} × {t.Key}"))})");
+            if (r.GetValue(json)) JsonOutput.Write(new { path, bytes, file_type = fileType.ToString(), tensors = plan.Count, tensor_types = types, tokenizer_pre = preTokenizer.Name, tokenizer_pre_reason = preTokenizer.Reason });
+            else
+            {
+                AnsiConsole.MarkupLine($"wrote {Markup.Escape(path)} ({bytes / 1048576.0:F2} MiB, {fileType}: {string.Join(", ", types.Select(t => $"{t.Value} × {t.Key}"))})");
+                AnsiConsole.MarkupLine($"tokenizer.ggml.pre = {Markup.Escape(preTokenizer.Name)} ({Markup.Escape(preTokenizer.Reason)})");
+            }
             return 0;
         });
         return gguf;

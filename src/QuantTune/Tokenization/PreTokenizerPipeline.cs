@@ -5,7 +5,8 @@ namespace QuantTune.Tokenization;
 
 /// <summary>
 /// The <c>pre_tokenizer</c> of tokenizer.json: splits a normalized segment into the words that BPE encodes
-/// one by one. Supports ByteLevel, Split (Isolated), Metaspace and Sequence of these.
+/// one by one. Supports ByteLevel, Split (every behaviour, with or without <c>invert</c>), Metaspace and Sequence
+/// of these. Patterns match on code points (<see cref="CodePointRegex"/>), as in Hugging Face tokenizers.
 /// </summary>
 internal sealed class PreTokenizerPipeline
 {
@@ -13,7 +14,7 @@ internal sealed class PreTokenizerPipeline
     private const string Gpt2Pattern = @"'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+";
 
     private const string Supported = "one of ByteLevel, Split, Metaspace, Sequence";
-    private static readonly Regex Gpt2Regex = new(Gpt2Pattern, RegexOptions.Compiled | RegexOptions.CultureInvariant);
+    private static readonly Lazy<Regex> Gpt2Regex = new(() => CodePointRegex.Create(Gpt2Pattern));
 
     /// <summary>One step: (piece, piece starts at the very start of the input) to the pieces it becomes.</summary>
     private delegate IEnumerable<string> Step(string piece, bool atTextStart);
@@ -74,7 +75,7 @@ internal sealed class PreTokenizerPipeline
                 _steps.Add((piece, _) =>
                 {
                     string s = addPrefixSpace && !piece.StartsWith(' ') ? " " + piece : piece;
-                    return useRegex ? Isolate(Gpt2Regex, s) : [s];
+                    return useRegex ? DelimiterSplit.Split(Gpt2Regex.Value, s, SplitBehavior.Isolated, invert: false) : [s];
                 });
                 break;
             case "Split":
@@ -93,19 +94,23 @@ internal sealed class PreTokenizerPipeline
         JsonField pattern = node.Required("pattern", "{\"String\": ...} or {\"Regex\": ...}");
         string regex = pattern.OptionalString("Regex")
             ?? (pattern.OptionalString("String") is { } literal ? Regex.Escape(literal) : throw pattern.Fail("{\"String\": ...} or {\"Regex\": ...}"));
-        JsonField behavior = node.Required("behavior", "'Isolated'");
-        if (behavior.GetString() != "Isolated")
-        {
-            throw behavior.Fail("'Isolated'");
-        }
+        SplitBehavior behavior = DelimiterSplit.ParseBehavior(node.Required("behavior", "a split behaviour such as 'Isolated'"));
+        bool invert = node.OptionalBool("invert") ?? false;
+        Regex compiled = Compile(pattern, regex);
+        return (piece, _) => DelimiterSplit.Split(compiled, piece, behavior, invert);
+    }
 
-        if (node.Optional("invert") is { } invert && invert.GetBoolean())
+    /// <summary>Compiles a tokenizer.json pattern for code-point matching; a pattern .NET cannot run is a format error naming the field.</summary>
+    internal static Regex Compile(JsonField field, string regex)
+    {
+        try
         {
-            throw invert.Fail("false");
+            return CodePointRegex.Create(regex);
         }
-
-        var compiled = new Regex(regex, RegexOptions.Compiled | RegexOptions.CultureInvariant);
-        return (piece, _) => Isolate(compiled, piece);
+        catch (ArgumentException e)
+        {
+            throw field.Invalid($"holds the regex '{regex}', which cannot be used: {e.Message}");
+        }
     }
 
     private static Step ParseMetaspace(JsonField node)
@@ -133,35 +138,6 @@ internal sealed class PreTokenizerPipeline
 
             return split ? SplitBefore(s, mark) : [s];
         };
-    }
-
-    /// <summary>Matches and the text between them, in order (Hugging Face's "Isolated" behaviour).</summary>
-    private static List<string> Isolate(Regex regex, string s)
-    {
-        var parts = new List<string>();
-        int pos = 0;
-        for (Match m = regex.Match(s); m.Success; m = m.NextMatch())
-        {
-            if (m.Length == 0)
-            {
-                continue;
-            }
-
-            if (m.Index > pos)
-            {
-                parts.Add(s[pos..m.Index]);
-            }
-
-            parts.Add(m.Value);
-            pos = m.Index + m.Length;
-        }
-
-        if (pos < s.Length)
-        {
-            parts.Add(s[pos..]);
-        }
-
-        return parts;
     }
 
     /// <summary>Splits so that every <paramref name="mark"/> starts a new piece ("MergedWithNext").</summary>

@@ -53,7 +53,7 @@ internal static class TextNormalizer
 
         if (pattern.OptionalString("Regex") is { } regex)
         {
-            var compiled = new Regex(regex, RegexOptions.CultureInvariant);
+            Regex compiled = PreTokenizerPipeline.Compile(pattern, regex);
             return s => compiled.Replace(s, content.Replace("$", "$$", StringComparison.Ordinal));
         }
 

@@ -19,7 +19,8 @@ public static class GgufExport
     /// Writes <paramref name="model"/> as <paramref name="fileType"/>; <paramref name="progress"/> counts tensors
     /// written. Returns the type each tensor was written in, by GGUF name.
     /// </summary>
-    public static IReadOnlyDictionary<string, GgmlType> Write(PretrainedModel model, string path, LlamaFileType fileType, IProgress<(long Done, long Total)>? progress = null)
+    /// <remarks><paramref name="preTokenizer"/> overrides the <c>tokenizer.ggml.pre</c> name found from the tokenizer (<see cref="LlamaCppPreTokenizer"/>).</remarks>
+    public static IReadOnlyDictionary<string, GgmlType> Write(PretrainedModel model, string path, LlamaFileType fileType, IProgress<(long Done, long Total)>? progress = null, string? preTokenizer = null)
     {
         var config = model.Config;
         string arch = Architecture(config, model.Directory);
@@ -32,7 +33,7 @@ public static class GgufExport
         w.Add("general.file_type", GgufValue.Of((uint)fileType));
         w.Add("general.quantization_version", GgufValue.Of(QuantizationVersion));
         foreach (var (key, value) in Hyperparameters(config, arch)) w.Add(key, value);
-        GgufVocabExport.Add(w, Path.Combine(model.Directory, "tokenizer.json"), model.Tokenizer, config);
+        GgufVocabExport.Add(w, Path.Combine(model.Directory, "tokenizer.json"), model.Tokenizer, config, preTokenizer);
         var plan = AddTensors(w, model, config, arch, fileType, progress);
         w.Write(path);
         return plan;

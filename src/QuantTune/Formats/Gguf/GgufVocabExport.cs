@@ -27,9 +27,15 @@ public static partial class GgufVocabExport
     [GeneratedRegex("^<0x[0-9A-Fa-f]{2}>$")]
     public static partial Regex ByteToken();
 
-    /// <summary>Adds the tokenizer of <paramref name="tokenizerPath"/> (loaded as <paramref name="tokenizer"/>) to <paramref name="w"/>, padded to <paramref name="config"/>'s vocabulary.</summary>
-    public static void Add(GgufWriter w, string tokenizerPath, HfTokenizer tokenizer, ModelConfig config)
+    /// <summary>
+    /// Adds the tokenizer of <paramref name="tokenizerPath"/> (loaded as <paramref name="tokenizer"/>) to <paramref name="w"/>, padded to
+    /// <paramref name="config"/>'s vocabulary; <c>tokenizer.ggml.pre</c> is <see cref="LlamaCppPreTokenizer.Choose"/>'s name, or
+    /// <paramref name="preTokenizer"/> when given. Returns the choice.
+    /// </summary>
+    /// <exception cref="QuantTuneException">llama.cpp's converter would not recognise the pre-tokenizer and none was given.</exception>
+    public static LlamaCppPreTokenizer.Choice Add(GgufWriter w, string tokenizerPath, HfTokenizer tokenizer, ModelConfig config, string? preTokenizer = null)
     {
+        LlamaCppPreTokenizer.Choice pre = LlamaCppPreTokenizer.Choose(tokenizer, tokenizerPath, preTokenizer);
         using var doc = JsonDocument.Parse(File.ReadAllBytes(tokenizerPath));
         var root = doc.RootElement;
         var bpe = root.GetProperty("model");
@@ -56,7 +62,7 @@ public static partial class GgufVocabExport
         }
 
         w.Add("tokenizer.ggml.model", GgufValue.Of(llama ? "llama" : "gpt2"));
-        w.Add("tokenizer.ggml.pre", GgufValue.Of("default"));
+        w.Add("tokenizer.ggml.pre", GgufValue.Of(pre.Name));
         w.Add("tokenizer.ggml.tokens", GgufValue.Of(tokens));
         if (llama) w.Add("tokenizer.ggml.scores", GgufValue.Of(Scores(tokens, types, merges)));
         w.Add("tokenizer.ggml.token_type", GgufValue.Of(types));
@@ -71,9 +77,21 @@ public static partial class GgufVocabExport
         int framed = framing.Count;
         bool addBos = framed > 0 && framing[0] == bos;
         bool addEos = framed > (addBos ? 1 : 0) && framing[framed - 1] == eos;
+        // As gguf-py's SpecialVocab: tokenizer_config.json's add_bos_token / add_eos_token, where present, win over the post-processor.
+        (addBos, addEos) = (ConfigFlag(tokenizerPath, "add_bos_token") ?? addBos, ConfigFlag(tokenizerPath, "add_eos_token") ?? addEos);
         w.Add("tokenizer.ggml.add_bos_token", GgufValue.Of(addBos));
         w.Add("tokenizer.ggml.add_eos_token", GgufValue.Of(addEos));
         if (llama) w.Add("tokenizer.ggml.add_space_prefix", GgufValue.Of(AddsSpacePrefix(root)));
+        return pre;
+    }
+
+    /// <summary>A boolean of the tokenizer_config.json beside <paramref name="tokenizerPath"/>, or null when absent.</summary>
+    static bool? ConfigFlag(string tokenizerPath, string name)
+    {
+        string config = Path.Combine(Path.GetDirectoryName(Path.GetFullPath(tokenizerPath)) ?? ".", "tokenizer_config.json");
+        if (!File.Exists(config)) return null;
+        using var doc = JsonDocument.Parse(File.ReadAllBytes(config));
+        return doc.RootElement.TryGetProperty(name, out var v) && v.ValueKind is JsonValueKind.True or JsonValueKind.False ? v.GetBoolean() : null;
     }
 
     static List<string> Merges(JsonElement bpe, string path)

@@ -43,6 +43,7 @@ public sealed class GgufLlamaTests() : TempFolderTest("qt-gguf-llama-")
             Assert.Equal(1e-5f, (float)f.Metadata["llama.attention.layer_norm_rms_epsilon"].AsDouble());
             Assert.Equal(10000.0, f.Metadata["llama.rope.freq_base"].AsDouble());
             Assert.Equal("gpt2", f.Metadata["tokenizer.ggml.model"].AsString());
+            Assert.Equal("gpt-2", f.Metadata["tokenizer.ggml.pre"].AsString());
             var tokens = f.Metadata["tokenizer.ggml.tokens"].AsArray<string>();
             var types = f.Metadata["tokenizer.ggml.token_type"].AsArray<int>();
             Assert.Equal(4096, tokens.Length);
