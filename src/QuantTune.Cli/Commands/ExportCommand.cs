@@ -24,8 +24,9 @@ public static class ExportCommand
         var adapter = new Option<string?>("--adapter", "-a") { Description = "LoRA/DoRA adapter to merge before exporting" };
         var type = new Option<string>("--type", "-t") { Description = $"llama.cpp file type (tensor mixture): {string.Join(", ", LlamaFileTypes.Names)}", DefaultValueFactory = _ => "q8_0" };
         var output = new Option<string>("--out", "-o") { Description = "the .gguf file to write", Required = true };
+        var chatTemplate = new Option<string?>("--chat-template") { Description = "the chat template to write as tokenizer.chat_template (a file, a template name of the model, zephyr or chatml); default: the model's own, none if it has none" };
         var json = Options.Json();
-        var gguf = new Command("gguf", "Write a llama.cpp GGUF file (llama architecture), each tensor typed as llama-quantize's mixture for --type does.") { model, adapter, type, output, json };
+        var gguf = new Command("gguf", "Write a llama.cpp GGUF file (llama architecture), each tensor typed as llama-quantize's mixture for --type does.") { model, adapter, type, output, chatTemplate, json };
         gguf.SetAction(r =>
         {
             var fileType = ParseType(r.GetValue(type)!, LlamaFileTypes.Names);
@@ -40,7 +41,7 @@ public static class ExportCommand
             try
             {
                 plan = ProgressDisplay.Run($"writing GGUF {fileType}", CliHost.Interactive(r.GetValue(json)),
-                    p => GgufExport.Write(pm, path, fileType, p));
+                    p => GgufExport.Write(pm, path, fileType, p, r.GetValue(chatTemplate)));
             }
             catch (NotSupportedException e) { throw new QuantTuneException($"{r.GetValue(model)}: {e.Message}"); }
             var types = plan.Values.GroupBy(t => t).OrderByDescending(g => g.Count()).ToDictionary(g => g.Key.ToString(), g => g.Count());

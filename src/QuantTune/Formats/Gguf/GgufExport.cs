@@ -14,9 +14,11 @@ public static class GgufExport
 {
     /// <summary>
     /// Writes <paramref name="model"/> as <paramref name="fileType"/>; <paramref name="progress"/> counts tensors
-    /// written. Returns the type each tensor was written in, by GGUF name.
+    /// written. Returns the type each tensor was written in, by GGUF name. The model's chat template (or
+    /// <paramref name="chatTemplate"/>, see <see cref="GgufChatTemplate"/>) goes in with its end-of-turn id.
     /// </summary>
-    public static IReadOnlyDictionary<string, GgmlType> Write(PretrainedModel model, string path, LlamaFileType fileType, IProgress<(long Done, long Total)>? progress = null)
+    public static IReadOnlyDictionary<string, GgmlType> Write(PretrainedModel model, string path, LlamaFileType fileType, IProgress<(long Done, long Total)>? progress = null,
+        string? chatTemplate = null)
     {
         var config = model.Config;
         if (config.ModelType is not ("llama" or "mistral"))
@@ -50,6 +52,7 @@ public static class GgufExport
             w.Add("llama.rope.scaling.factor", GgufValue.Of((float)config.Rope.Factor));
         }
         GgufVocabExport.Add(w, Path.Combine(model.Directory, "tokenizer.json"), model.Tokenizer, config);
+        GgufChatTemplate.Add(w, model.Directory, model.Tokenizer, config, chatTemplate);
         var plan = AddTensors(w, model, config, fileType, progress);
         w.Write(path);
         return plan;

@@ -24,6 +24,7 @@ public sealed record ModelChatTemplate(ChatTemplate Template, string Origin, str
     /// </summary>
     public static ModelChatTemplate Load(string modelDirectory, string? choice = null)
     {
+        if (File.Exists(modelDirectory) && modelDirectory.EndsWith(".gguf", StringComparison.OrdinalIgnoreCase)) return FromGguf(modelDirectory, choice);
         string configPath = Path.Combine(modelDirectory, "tokenizer_config.json");
         var names = SpecialTokenNames.Read(configPath);
         string? bos = names.Bos, eos = names.Eos;
@@ -44,6 +45,26 @@ public sealed record ModelChatTemplate(ChatTemplate Template, string Origin, str
         if (File.Exists(jinja)) return new(FromFile(jinja), jinja, bos, eos, false);
         if (named.TryGetValue("default", out string? fromConfig))
             return new(ChatTemplate.Parse(configPath, fromConfig), configPath, bos, eos, false);
+        string name = BuiltInChatTemplates.Default;
+        return new(ChatTemplate.Parse($"built-in {name}", BuiltInChatTemplates.All[name]), $"built-in {name} (the model has no chat template)", bos, eos, true);
+    }
+
+    /// <summary>A GGUF file's <c>tokenizer.chat_template</c> (or <paramref name="choice"/>), with its BOS/EOS token texts.</summary>
+    private static ModelChatTemplate FromGguf(string path, string? choice)
+    {
+        using var file = Formats.Gguf.GgufFile.Open(path);
+        string[] tokens = file.Metadata.TryGetValue("tokenizer.ggml.tokens", out var t) ? t.AsArray<string>() : [];
+        string? Token(string key) => file.Metadata.TryGetValue(key, out var v) && v.AsInt64() is long id && id >= 0 && id < tokens.Length ? tokens[id] : null;
+        string? bos = Token("tokenizer.ggml.bos_token_id"), eos = Token("tokenizer.ggml.eos_token_id");
+        if (choice is not null)
+        {
+            if (File.Exists(choice)) return new(FromFile(choice), choice, bos, eos, false);
+            if (BuiltInChatTemplates.All.TryGetValue(choice, out string? builtIn))
+                return new(ChatTemplate.Parse($"built-in {choice.ToLowerInvariant()}", builtIn), $"built-in {choice.ToLowerInvariant()}", bos, eos, true);
+            throw new QuantTuneException($"--chat-template {choice}: no such file; expected a .jinja file, a JSON file with \"chat_template\" or a built-in name ({string.Join(", ", BuiltInChatTemplates.All.Keys)})");
+        }
+        var (source, _) = Formats.Gguf.GgufChatTemplate.Read(file);
+        if (source is not null) return new(ChatTemplate.Parse($"{path} ({Formats.Gguf.GgufChatTemplate.TemplateKey})", source), $"{path} ({Formats.Gguf.GgufChatTemplate.TemplateKey})", bos, eos, false);
         string name = BuiltInChatTemplates.Default;
         return new(ChatTemplate.Parse($"built-in {name}", BuiltInChatTemplates.All[name]), $"built-in {name} (the model has no chat template)", bos, eos, true);
     }
