@@ -12,6 +12,7 @@ public static class ProgramCommands
         {
             InfoCommand.Create(),
             GenerateCommand.Create(),
+            ChatCommand.Create(),
             EvalCommand.Create(),
             QuantizeCommand.Create(),
             GptqCommand.Create(),

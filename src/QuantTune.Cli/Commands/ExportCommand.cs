@@ -25,8 +25,9 @@ public static class ExportCommand
         var type = new Option<string>("--type", "-t") { Description = $"llama.cpp file type (tensor mixture): {string.Join(", ", LlamaFileTypes.Names)}", DefaultValueFactory = _ => "q8_0" };
         var output = new Option<string>("--out", "-o") { Description = "the .gguf file to write", Required = true };
         var pre = new Option<string?>("--gguf-pre") { Description = "tokenizer.ggml.pre to write instead of the name llama.cpp's converter gives this tokenizer (needed when it knows none)" };
+        var chatTemplate = new Option<string?>("--chat-template") { Description = "the chat template to write as tokenizer.chat_template (a file, a template name of the model, zephyr or chatml); default: the model's own, none if it has none" };
         var json = Options.Json();
-        var gguf = new Command("gguf", "Write a llama.cpp GGUF file (llama architecture), each tensor typed as llama-quantize's mixture for --type does.") { model, adapter, type, output, pre, json };
+        var gguf = new Command("gguf", "Write a llama.cpp GGUF file (llama architecture), each tensor typed as llama-quantize's mixture for --type does.") { model, adapter, type, output, pre, chatTemplate, json };
         gguf.SetAction(r =>
         {
             var fileType = ParseType(r.GetValue(type)!, LlamaFileTypes.Names);
@@ -42,7 +43,7 @@ public static class ExportCommand
             try
             {
                 plan = ProgressDisplay.Run($"writing GGUF {fileType}", CliHost.Interactive(r.GetValue(json)),
-                    p => GgufExport.Write(pm, path, fileType, p, preTokenizer.Name));
+                    p => GgufExport.Write(pm, path, fileType, p, preTokenizer.Name, r.GetValue(chatTemplate)));
             }
             catch (NotSupportedException e) { throw new QuantTuneException($"{r.GetValue(model)}: {e.Message}"); }
             var types = plan.Values.GroupBy(t => t).OrderByDescending(g => g.Count()).ToDictionary(g => g.Key.ToString(), g => g.Count());

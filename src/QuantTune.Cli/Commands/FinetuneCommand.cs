@@ -47,6 +47,10 @@ public static class FinetuneCommand
         var qatActivations = new Option<int?>("--qat-activations") { Description = "with --qat int4|int8|nf4: also fake-quantize each layer's input per token to BITS bits" };
         var qatLearnableScales = new Option<bool>("--qat-learnable-scales") { Description = "with --qat int4|int8 and --method full: learn the weight scales (LSQ, one per block of 64)" };
         var checkpointing = new Option<bool>("--gradient-checkpointing") { Description = "recompute each layer in backward instead of keeping its activations (less memory, one more forward)" };
+        var chatTemplate = new Option<string?>("--chat-template") { Description = DataHelp.ChatTemplate };
+        var lossOnAll = new Option<bool>("--loss-on-all") { Description = "chat data: the loss on the whole conversation instead of the assistant turns only" };
+        var truncate = new Option<bool>("--truncate") { Description = "chat data: cut conversations longer than --seq (reported) instead of leaving them out (reported)" };
+        var pack = new Option<bool>("--pack") { Description = "chat data: put several whole conversations in one example of up to --seq tokens" };
         var skipBad = new Option<bool>("--skip-bad-lines") { Description = "skip malformed records (each is reported) instead of stopping" };
         var dtype = Options.DType("dtype of the frozen base: fp32 or bf16 (mixed precision: trainable weights and optimizer state stay fp32; not with --method full or --qat)");
         var device = Options.Device();
@@ -56,7 +60,7 @@ public static class FinetuneCommand
         {
             model, data, format, evalData, epochs, method, output, steps, batch, accumulate, lr, schedule, warmup, maxGradNorm, weightDecay, seed, seq,
             evalEvery, checkpointEvery, resume, optimizer, rank, alpha, dropout, targets, rslora, bottleneck, virtualTokens,
-            reduction, qstBottleneck, downsampler, sideLayers, qat, qatActivations, qatLearnableScales, checkpointing, skipBad, dtype, device, threads, json,
+            reduction, qstBottleneck, downsampler, sideLayers, qat, qatActivations, qatLearnableScales, checkpointing, chatTemplate, lossOnAll, truncate, pack, skipBad, dtype, device, threads, json,
         };
         cmd.SetAction(r =>
         {
@@ -98,6 +102,10 @@ public static class FinetuneCommand
                 SequenceLength = r.GetValue(seq),
                 Resume = r.GetValue(resume),
                 SkipBadLines = r.GetValue(skipBad),
+                ChatTemplate = r.GetValue(chatTemplate),
+                LossOnWholeConversation = r.GetValue(lossOnAll),
+                TruncateLong = r.GetValue(truncate),
+                Pack = r.GetValue(pack),
                 GradientCheckpointing = r.GetValue(checkpointing),
                 Qat = r.GetValue(qat),
                 QatActivationBits = r.GetValue(qatActivations),
@@ -129,7 +137,8 @@ public static class FinetuneCommand
     public static void Render(FineTuneSummary s)
     {
         foreach (var p in s.DataProblems) AnsiConsole.MarkupLine($"[yellow]skipped[/] {Markup.Escape(p)}");
-        foreach (var d in s.DroppedRecords ?? []) AnsiConsole.MarkupLine($"[yellow]dropped[/] {Markup.Escape(d.Message)}");
+        foreach (var d in s.DroppedRecords ?? []) AnsiConsole.MarkupLine($"[yellow]{d.Action}[/] {Markup.Escape(d.Message)}");
+        if (s.ChatTemplate is not null) AnsiConsole.MarkupLine($"chat template: {Markup.Escape(s.ChatTemplate)}");
         if (s.WasAlreadyComplete)
             AnsiConsole.MarkupLine($"[yellow]the run was already complete[/] (its checkpoint is at step {s.Steps}); nothing was trained and the result was saved from that checkpoint. To train further, resume with a larger --steps.");
         foreach (var w in s.Warnings ?? []) AnsiConsole.MarkupLine($"[yellow]warning[/] {Markup.Escape(w)}");

@@ -19,9 +19,12 @@ public static class GenerateCommand
         var topP = new Option<double>("--top-p") { Description = "nucleus sampling threshold (1: off)", DefaultValueFactory = _ => 1.0 };
         var seed = new Option<long>("--seed") { Description = "random seed for sampling", DefaultValueFactory = _ => 0 };
         var noBos = new Option<bool>("--no-bos") { Description = "do not add the tokenizer's BOS/special tokens to the prompt" };
+        var chat = new Option<bool>("--chat") { Description = "treat --prompt as a user message: render it with the chat template and stop at the end of the reply" };
+        var chatTemplate = ChatCommand.TemplateOption();
+        var system = new Option<string?>("--system", "-s") { Description = "with --chat: a system prompt" };
         var json = Options.Json();
         var cmd = modelOptions.AddTo(new Command("generate", "Continue a prompt with greedy or sampled decoding (KV cache).")
-            { prompt, maxNew, temperature, topK, topP, seed, noBos, json });
+            { prompt, maxNew, temperature, topK, topP, seed, noBos, chat, chatTemplate, system, json });
         cmd.SetAction(r =>
         {
             using var session = modelOptions.Open(r);
@@ -36,6 +39,16 @@ public static class GenerateCommand
                 TopP = r.GetValue(topP),
                 Seed = r.GetValue(seed),
             };
+            if (r.GetValue(chat))
+            {
+                var conversation = ChatCommand.Open(session, r.GetValue(modelOptions.Model)!, r.GetValue(chatTemplate), r.GetValue(system));
+                Console.Error.WriteLine($"chat template: {conversation.Template.Origin}");
+                var reply = ChatCommand.Reply(session, conversation, r.GetValue(prompt)!, options, stream: !r.GetValue(json));
+                if (r.GetValue(json)) JsonOutput.Write(new { prompt = r.GetValue(prompt), reply, chat_template = conversation.Template.Origin });
+                return 0;
+            }
+            if (r.GetResult(chatTemplate) is not null || r.GetResult(system) is not null)
+                throw new Diagnostics.QuantTuneException("--chat-template and --system apply with --chat");
             var result = Run(pm, r.GetValue(prompt)!, !r.GetValue(noBos), options, stream: !r.GetValue(json), session.Generate);
             if (r.GetValue(json)) JsonOutput.Write(result);
             return 0;

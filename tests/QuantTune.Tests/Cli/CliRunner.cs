@@ -9,14 +9,20 @@ public static class CliRunner
 
     public static Result Run(params string[] args) => RunWith(new Dictionary<string, string>(), args);
 
+    /// <summary>Runs with <paramref name="input"/> piped to standard input (then closed).</summary>
+    public static Result RunWithInput(string input, params string[] args) => RunWith(new Dictionary<string, string>(), args, input);
+
     /// <summary>Runs with extra environment variables (for example the test hooks of QuantTune.IO).</summary>
-    public static Result RunWith(IReadOnlyDictionary<string, string> environment, params string[] args)
+    public static Result RunWith(IReadOnlyDictionary<string, string> environment, params string[] args) => RunWith(environment, args, null);
+
+    static Result RunWith(IReadOnlyDictionary<string, string> environment, string[] args, string? input)
     {
         var dotnet = Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") ?? "dotnet";
         var psi = new ProcessStartInfo(dotnet)
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
+            RedirectStandardInput = input is not null,
             UseShellExecute = false,
         };
         psi.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "QuantTune.Cli.dll"));
@@ -24,6 +30,11 @@ public static class CliRunner
         psi.Environment["QUANTTUNE_DEBUG"] = "0";
         foreach (var (name, value) in environment) psi.Environment[name] = value;
         using var p = Process.Start(psi)!;
+        if (input is not null)
+        {
+            p.StandardInput.Write(input);
+            p.StandardInput.Close();
+        }
         var stdout = p.StandardOutput.ReadToEndAsync();
         var stderr = p.StandardError.ReadToEndAsync();
         if (!p.WaitForExit(TimeSpan.FromMinutes(5)))

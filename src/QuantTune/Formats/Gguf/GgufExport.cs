@@ -17,10 +17,11 @@ public static class GgufExport
 {
     /// <summary>
     /// Writes <paramref name="model"/> as <paramref name="fileType"/>; <paramref name="progress"/> counts tensors
-    /// written. Returns the type each tensor was written in, by GGUF name.
+    /// written. Returns the type each tensor was written in, by GGUF name. The model's chat template (or
+    /// <paramref name="chatTemplate"/>, see <see cref="GgufChatTemplate"/>) goes in with its end-of-turn id.
     /// </summary>
     /// <remarks><paramref name="preTokenizer"/> overrides the <c>tokenizer.ggml.pre</c> name found from the tokenizer (<see cref="LlamaCppPreTokenizer"/>).</remarks>
-    public static IReadOnlyDictionary<string, GgmlType> Write(PretrainedModel model, string path, LlamaFileType fileType, IProgress<(long Done, long Total)>? progress = null, string? preTokenizer = null)
+    public static IReadOnlyDictionary<string, GgmlType> Write(PretrainedModel model, string path, LlamaFileType fileType, IProgress<(long Done, long Total)>? progress = null, string? preTokenizer = null, string? chatTemplate = null)
     {
         var config = model.Config;
         string arch = Architecture(config, model.Directory);
@@ -34,6 +35,7 @@ public static class GgufExport
         w.Add("general.quantization_version", GgufValue.Of(QuantizationVersion));
         foreach (var (key, value) in Hyperparameters(config, arch)) w.Add(key, value);
         GgufVocabExport.Add(w, Path.Combine(model.Directory, "tokenizer.json"), model.Tokenizer, config, preTokenizer);
+        GgufChatTemplate.Add(w, model.Directory, model.Tokenizer, config, chatTemplate);
         var plan = AddTensors(w, model, config, arch, fileType, progress);
         w.Write(path);
         return plan;

@@ -11,8 +11,9 @@ namespace QuantTune.Training.FineTuning;
 /// At most <see cref="FineTuneRequest.MaxEvalExamples"/> held-out examples are kept.
 /// </summary>
 /// <param name="Dropped">Per file, the well-formed records left out (too long), when any were.</param>
+/// <param name="ChatTemplate">For chat data, where its template came from (the model, a file, or a built-in one).</param>
 public sealed record FineTuneData(IReadOnlyList<TokenizedExample> Train, IReadOnlyList<TokenizedExample> Eval, IReadOnlyList<DataProblem> Problems, string Format,
-    IReadOnlyList<DroppedRecords> Dropped)
+    IReadOnlyList<DroppedRecords> Dropped, string? ChatTemplate = null)
 {
     public static FineTuneData Load(FineTuneRequest r, HfTokenizer tokenizer)
     {
@@ -20,7 +21,7 @@ public sealed record FineTuneData(IReadOnlyList<TokenizedExample> Train, IReadOn
         if (r.EvalDataFile is null)
         {
             var (train, eval) = Split(data, r);
-            return new FineTuneData(train, eval.Take(r.MaxEvalExamples).ToList(), data.Problems, data.Format, Drops(data));
+            return new FineTuneData(train, eval.Take(r.MaxEvalExamples).ToList(), data.Problems, data.Format, Drops(data), data.ChatTemplate);
         }
 
         var held = FineTuneFile.Load(r.EvalDataFile, r, tokenizer, "--eval-data");
@@ -28,7 +29,7 @@ public sealed record FineTuneData(IReadOnlyList<TokenizedExample> Train, IReadOn
         if (trainExamples.Count < 1) throw new QuantTuneException($"{r.DataFile}: no usable example (--data); fine-tuning needs at least 1{Why(data)}");
         var evalExamples = held.Examples;
         if (evalExamples.Count < 1) throw new QuantTuneException($"{r.EvalDataFile}: no usable example (--eval-data); evaluation needs at least 1{Why(held)}");
-        return new FineTuneData(trainExamples, evalExamples.Take(r.MaxEvalExamples).ToList(), [.. data.Problems, .. held.Problems], data.Format, Drops(data, held));
+        return new FineTuneData(trainExamples, evalExamples.Take(r.MaxEvalExamples).ToList(), [.. data.Problems, .. held.Problems], data.Format, Drops(data, held), data.ChatTemplate);
     }
 
     static (IReadOnlyList<TokenizedExample> Train, IReadOnlyList<TokenizedExample> Eval) Split(FineTuneFile data, FineTuneRequest r)
@@ -45,7 +46,7 @@ public sealed record FineTuneData(IReadOnlyList<TokenizedExample> Train, IReadOn
         return ([.. records.Take(records.Count - evalCount).SelectMany(x => x)], [.. records.Skip(records.Count - evalCount).SelectMany(x => x)]);
     }
 
-    static string Why(FineTuneFile file) => file.Dropped is { } d ? $" ({d.Count} of {d.Total} records dropped: {d.Reason})" : "";
+    static string Why(FineTuneFile file) => file.Dropped is { } d ? $" ({d.Count} of {d.Total} records {d.Action}: {d.Reason})" : "";
 
     static List<DroppedRecords> Drops(params FineTuneFile[] files) => [.. files.Select(f => f.Dropped).OfType<DroppedRecords>()];
 }

@@ -1,5 +1,6 @@
 using QuantTune.Diagnostics;
 using QuantTune.Tokenization;
+using QuantTune.Tokenization.ChatTemplates;
 using QuantTune.Training.Data;
 
 namespace QuantTune.Training.FineTuning;
@@ -9,9 +10,9 @@ namespace QuantTune.Training.FineTuning;
 /// (<see cref="Stream"/>), or records, each giving one example or, for <c>{"text"}</c> records, several windows.
 /// </summary>
 internal sealed record FineTuneFile(string Path, string Format, TextDataset? Stream, IReadOnlyList<IReadOnlyList<TokenizedExample>> Records,
-    IReadOnlyList<DataProblem> Problems, DroppedRecords? Dropped)
+    IReadOnlyList<DataProblem> Problems, DroppedRecords? Dropped, string? ChatTemplate = null)
 {
-    public const string Formats = "text, alpaca or tsv";
+    public const string Formats = "text, alpaca, chat or tsv";
 
     public IReadOnlyList<TokenizedExample> Examples => Stream?.Examples ?? [.. Records.SelectMany(r => r)];
 
@@ -23,7 +24,9 @@ internal sealed record FineTuneFile(string Path, string Format, TextDataset? Str
         string format = (r.Format ?? extension switch
         {
             ".txt" or ".raw" => "text",
-            ".json" or ".jsonl" => JsonRecordReader.First(path) is { } first && TextRecordReader.LooksLikeText(first) ? "text" : "alpaca",
+            ".json" or ".jsonl" => JsonRecordReader.First(path) is { } first
+                ? ConversationReader.LooksLikeConversation(first) ? "chat" : TextRecordReader.LooksLikeText(first) ? "text" : "alpaca"
+                : "alpaca",
             ".tsv" => "tsv",
             var e => throw new QuantTuneException($"{path}: cannot tell the format from the extension '{e}'; pass --format {Formats}"),
         }).Trim().ToLowerInvariant();
@@ -42,6 +45,15 @@ internal sealed record FineTuneFile(string Path, string Format, TextDataset? Str
                 var set = InstructionDataset.Load(path, tokenizer, new InstructionOptions { MaxLength = r.SequenceLength }, r.SkipBadLines);
                 return new FineTuneFile(path, format, null, Singles(set.Examples), set.Problems,
                     DroppedRecords.Of(path, set.Examples.Count + set.TooLong.Count, tooLong, [.. set.TooLong.Select(x => x.Line)]));
+            }
+            case "chat":
+            {
+                var template = ModelChatTemplate.Load(r.ModelDirectory, r.ChatTemplate);
+                var options = new ConversationOptions { MaxLength = r.SequenceLength, AssistantOnlyLoss = !r.LossOnWholeConversation, Truncate = r.TruncateLong, Pack = r.Pack };
+                var set = ConversationDataset.Load(path, tokenizer, template, options, r.SkipBadLines);
+                string reason = $"longer than --seq {r.SequenceLength} tokens" + (r.TruncateLong ? "" : " (pass --truncate to cut them instead)");
+                return new FineTuneFile(path, format, null, Singles(set.Examples), set.Problems,
+                    DroppedRecords.Of(path, set.Records, reason, set.OverLong, r.TruncateLong ? "truncated" : "dropped"), template.Origin);
             }
             case "tsv":
             {

@@ -37,6 +37,14 @@ public sealed record FineTuneRequest
     /// </summary>
     public int? Epochs { get; init; }
     public int SequenceLength { get; init; } = 256;
+    /// <summary>chat data: the template (a .jinja or JSON file, a template name of the model, or zephyr/chatml); null: the model's own, else zephyr.</summary>
+    public string? ChatTemplate { get; init; }
+    /// <summary>chat data: the loss on every token instead of the assistant turns only.</summary>
+    public bool LossOnWholeConversation { get; init; }
+    /// <summary>chat data: cut conversations longer than <see cref="SequenceLength"/> instead of leaving them out.</summary>
+    public bool TruncateLong { get; init; }
+    /// <summary>chat data: several whole conversations per example, up to <see cref="SequenceLength"/> tokens.</summary>
+    public bool Pack { get; init; }
     public const double DefaultEvalFraction = 0.1;
     public const int DefaultMaxEvalExamples = 64;
     /// <summary>Held out off the end of <see cref="DataFile"/> without <see cref="EvalDataFile"/> (see <see cref="FineTuneData"/>).</summary>

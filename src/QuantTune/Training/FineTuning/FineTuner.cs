@@ -100,7 +100,7 @@ public static class FineTuner
         var summary = new FineTuneSummary(r.Method.ToString().ToLowerInvariant(), r.Optimizer, note, result.TrainableParameters, total,
             before, after, result.Steps, result.ResumedFrom, result.SecondsPerStep, result.Memory, r.OutputDirectory, resultDir,
             data.Train.Count, data.Eval.Count, data.Problems.Select(p => p.ToString()).ToList(), TorchRuntime.Name(r.DType), TorchRuntime.Name(device),
-            result.Warnings ?? [], result.WasAlreadyComplete, data.Dropped, r.Epochs);
+            result.Warnings ?? [], result.WasAlreadyComplete, data.Dropped, r.Epochs, data.ChatTemplate);
         IO.AtomicFile.WriteAllText(Path.Combine(r.OutputDirectory, "summary.json"),
             System.Text.Json.JsonSerializer.Serialize(summary, new System.Text.Json.JsonSerializerOptions { WriteIndented = true, PropertyNamingPolicy = System.Text.Json.JsonNamingPolicy.SnakeCaseLower,
                 NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals }));

@@ -1,0 +1,165 @@
+using System.Text;
+
+namespace QuantTune.Tokenization.ChatTemplates;
+
+/// <summary>
+/// The Python methods templates call on strings (<c>.strip()</c>, <c>.split()</c>,
+/// <c>.startswith()</c>, ...) and dicts (<c>.get()</c>, <c>.items()</c>, ...), as bound callables.
+/// </summary>
+internal static class TemplateMethods
+{
+    public static TemplateValue? Find(TemplateValue target, string name) => target switch
+    {
+        StringValue s => StringMethod(s.Value, name),
+        DictValue d => DictMethod(d, name),
+        _ => null,
+    };
+
+    private static CallableValue Method(string name, Func<CallArguments, TemplateValue> body) => new(name, body);
+
+    private static string? Chars(CallArguments a, int position)
+    {
+        TemplateValue? v = a.Get(position, "chars");
+        return v is null or NoneValue ? null : v is StringValue s ? s.Value : throw new TemplateError("strip arg must be None or str");
+    }
+
+    private static string Str(CallArguments a, int position, string name, string method) =>
+        a.Get(position, name) is StringValue s ? s.Value : throw new TemplateError($"{method}() expects a string for '{name}'");
+
+    public static string Strip(string s, string? chars, bool left, bool right)
+    {
+        int start = 0, end = s.Length;
+        bool Strippable(char c) => chars is null ? char.IsWhiteSpace(c) : chars.Contains(c);
+        if (left) while (start < end && Strippable(s[start])) start++;
+        if (right) while (end > start && Strippable(s[end - 1])) end--;
+        return s[start..end];
+    }
+
+    private static CallableValue? StringMethod(string s, string name) => name switch
+    {
+        "strip" => Method(name, a => new StringValue(Strip(s, Chars(a, 0), true, true))),
+        "lstrip" => Method(name, a => new StringValue(Strip(s, Chars(a, 0), true, false))),
+        "rstrip" => Method(name, a => new StringValue(Strip(s, Chars(a, 0), false, true))),
+        "upper" => Method(name, _ => new StringValue(s.ToUpperInvariant())),
+        "lower" => Method(name, _ => new StringValue(s.ToLowerInvariant())),
+        "title" => Method(name, _ => new StringValue(Title(s))),
+        "capitalize" => Method(name, _ => new StringValue(s.Length == 0 ? s : char.ToUpperInvariant(s[0]) + s[1..].ToLowerInvariant())),
+        "startswith" => Method(name, a => TemplateValue.Of(Affixes(a, name).Any(p => s.StartsWith(p, StringComparison.Ordinal)))),
+        "endswith" => Method(name, a => TemplateValue.Of(Affixes(a, name).Any(p => s.EndsWith(p, StringComparison.Ordinal)))),
+        "split" => Method(name, a => Split(s, a, fromRight: false)),
+        "rsplit" => Method(name, a => Split(s, a, fromRight: true)),
+        "splitlines" => Method(name, _ => new ListValue(s.Split('\n').Select(l => (TemplateValue)new StringValue(l.TrimEnd('\r'))).ToList()[..^(s.EndsWith('\n') ? 1 : 0)])),
+        "replace" => Method(name, a => new StringValue(Replace(s, Str(a, 0, "old", name), Str(a, 1, "new", name), a.Get(2, "count") is { } c and not NoneValue ? (int)TemplateOperators.ToLong(c) : -1))),
+        "find" => Method(name, a => new IntegerValue(s.IndexOf(Str(a, 0, "sub", name), StringComparison.Ordinal))),
+        "rfind" => Method(name, a => new IntegerValue(s.LastIndexOf(Str(a, 0, "sub", name), StringComparison.Ordinal))),
+        "count" => Method(name, a => new IntegerValue(Count(s, Str(a, 0, "sub", name)))),
+        "join" => Method(name, a => new StringValue(string.Join(s, TemplateFilters.Iterate(a.Get(0, "iterable") ?? TemplateValue.Undefined).Select(v => v.Render())))),
+        "isdigit" => Method(name, _ => TemplateValue.Of(s.Length > 0 && s.All(char.IsDigit))),
+        "isspace" => Method(name, _ => TemplateValue.Of(s.Length > 0 && s.All(char.IsWhiteSpace))),
+        "isalpha" => Method(name, _ => TemplateValue.Of(s.Length > 0 && s.All(char.IsLetter))),
+        "islower" => Method(name, _ => TemplateValue.Of(s.Any(char.IsLetter) && s == s.ToLowerInvariant())),
+        "isupper" => Method(name, _ => TemplateValue.Of(s.Any(char.IsLetter) && s == s.ToUpperInvariant())),
+        _ => null,
+    };
+
+    private static IEnumerable<string> Affixes(CallArguments a, string method) => a.Get(0, "prefix") switch
+    {
+        StringValue p => [p.Value],
+        ListValue l => l.Items.Select(x => x is StringValue s ? s.Value : throw new TemplateError($"{method}() tuple items must be strings")),
+        _ => throw new TemplateError($"{method}() expects a string or a tuple of strings"),
+    };
+
+    public static string Title(string s)
+    {
+        var text = new StringBuilder(s.Length);
+        bool previousCased = false;
+        foreach (char c in s)
+        {
+            text.Append(previousCased ? char.ToLowerInvariant(c) : char.ToUpperInvariant(c));
+            previousCased = char.IsLetter(c);
+        }
+        return text.ToString();
+    }
+
+    public static string Replace(string s, string old, string replacement, int count)
+    {
+        if (count < 0) return old.Length == 0 ? string.Concat(s.Select(c => replacement + c)) + replacement : s.Replace(old, replacement, StringComparison.Ordinal);
+        var text = new StringBuilder();
+        int at = 0, done = 0;
+        while (done < count)
+        {
+            int next = s.IndexOf(old, at, StringComparison.Ordinal);
+            if (next < 0 || old.Length == 0) break;
+            text.Append(s, at, next - at).Append(replacement);
+            at = next + old.Length;
+            done++;
+        }
+        return text.Append(s, at, s.Length - at).ToString();
+    }
+
+    private static int Count(string s, string sub)
+    {
+        if (sub.Length == 0) return s.Length + 1;
+        int n = 0;
+        for (int at = s.IndexOf(sub, StringComparison.Ordinal); at >= 0; at = s.IndexOf(sub, at + sub.Length, StringComparison.Ordinal)) n++;
+        return n;
+    }
+
+    private static ListValue Split(string s, CallArguments a, bool fromRight)
+    {
+        TemplateValue? sepArg = a.Get(0, "sep");
+        long max = a.Get(1, "maxsplit") is { } m ? TemplateOperators.ToLong(m) : -1;
+        List<string> parts;
+        if (sepArg is null or NoneValue)
+        {
+            var words = s.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries).ToList();
+            if (max < 0 || words.Count <= max + 1) parts = words;
+            else if (!fromRight)
+            {
+                parts = [];
+                int at = 0;
+                for (int i = 0; i < max; i++)
+                {
+                    while (char.IsWhiteSpace(s[at])) at++;
+                    int end = at;
+                    while (!char.IsWhiteSpace(s[end])) end++;
+                    parts.Add(s[at..end]);
+                    at = end;
+                }
+                while (char.IsWhiteSpace(s[at])) at++;
+                parts.Add(s[at..]);
+            }
+            else
+            {
+                parts = [string.Join(" ", words.Take(words.Count - (int)max)), .. words.Skip(words.Count - (int)max)];
+            }
+        }
+        else
+        {
+            string sep = sepArg is StringValue sv ? sv.Value : throw new TemplateError("split() separator must be a string or None");
+            if (sep.Length == 0) throw new TemplateError("empty separator");
+            parts = [.. s.Split(sep)];
+            if (max >= 0 && parts.Count > max + 1)
+            {
+                parts = fromRight
+                    ? [string.Join(sep, parts.Take(parts.Count - (int)max)), .. parts.Skip(parts.Count - (int)max)]
+                    : [.. parts.Take((int)max), string.Join(sep, parts.Skip((int)max))];
+            }
+        }
+        return new ListValue(parts.Select(p => (TemplateValue)new StringValue(p)).ToList());
+    }
+
+    private static CallableValue? DictMethod(DictValue d, string name) => name switch
+    {
+        "get" => Method(name, a =>
+        {
+            TemplateValue key = a.Get(0, "key") ?? throw new TemplateError("get() takes a key");
+            return key is StringValue k && d.TryGet(k.Value, out TemplateValue v) ? v : a.Get(1, "default") ?? TemplateValue.None;
+        }),
+        "items" => Method(name, _ => TemplateFilters.Items(d)),
+        "keys" => Method(name, _ => new ListValue(d.Entries.Select(e => (TemplateValue)new StringValue(e.Key)).ToList())),
+        "values" => Method(name, _ => new ListValue(d.Entries.Select(e => e.Value).ToList())),
+        _ => null,
+    };
+
+}
