@@ -50,9 +50,8 @@ public sealed class SafetensorsCheckpoint : IDisposable
     void OpenSharded(string index)
     {
         Dictionary<string, string> weightMap;
-        try
         {
-            using var doc = JsonDocument.Parse(File.ReadAllBytes(index));
+            using var doc = IO.JsonFile.ReadObject(index);
             if (!doc.RootElement.TryGetProperty("weight_map", out var map) || map.ValueKind != JsonValueKind.Object)
                 throw new InvalidFormatException(index, "weight_map", "is missing; expected an object mapping tensor names to shard files");
             weightMap = new Dictionary<string, string>(StringComparer.Ordinal);
@@ -63,7 +62,6 @@ public sealed class SafetensorsCheckpoint : IDisposable
                 weightMap[kv.Name] = kv.Value.GetString()!;
             }
         }
-        catch (JsonException e) { throw new InvalidFormatException(index, null, $"is not valid JSON ({e.Message})", e); }
 
         foreach (var shard in weightMap.Values.Distinct().Order(StringComparer.Ordinal))
         {
