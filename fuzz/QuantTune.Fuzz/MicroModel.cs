@@ -9,6 +9,7 @@ using QuantTune.Peft.Lora;
 using QuantTune.Quantization.Gptq;
 using QuantTune.Quantization.Models;
 using QuantTune.SideTuning;
+using TorchSharp;
 using static TorchSharp.torch;
 
 namespace QuantTune.Fuzz;
@@ -106,9 +107,10 @@ public sealed class MicroModel
     {
         var model = new CausalLM(ModelConfig.Parse(ConfigJson), ScalarType.Float32, CPU);
         using var _ = no_grad();
+        using var one = 1.0f.ToScalar();
         foreach (var (name, p) in model.named_parameters())
         {
-            if (name.EndsWith("norm.weight", StringComparison.Ordinal)) p.fill_(1.0f);
+            if (name.EndsWith("norm.weight", StringComparison.Ordinal)) p.fill_(one);
             else p.normal_(0, 0.02);
         }
         return model;

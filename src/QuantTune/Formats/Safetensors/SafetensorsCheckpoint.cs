@@ -92,6 +92,9 @@ public sealed class SafetensorsCheckpoint : IDisposable
 
     public SafetensorsTensorInfo Info(string name) => FileOf(name).Info(name);
 
+    /// <summary>The file (shard) that holds tensor <paramref name="name"/>.</summary>
+    public string PathOf(string name) => FileOf(name).Path;
+
     public Tensor ToTensor(string name, ScalarType? dtype = null, Device? device = null) => FileOf(name).ToTensor(name, dtype, device);
 
     /// <summary>Fills <paramref name="destination"/> with the tensor's values: straight from the mapping when dtype and device allow, else through a converted copy.</summary>
