@@ -20,6 +20,9 @@ public sealed class SafetensorsCheckpoint : IDisposable
     readonly List<SafetensorsFile> _files = new();
 
     public string Directory { get; }
+
+    /// <summary>The file that names every tensor, for errors about entries: the index when sharded, else model.safetensors.</summary>
+    public string Source => File.Exists(System.IO.Path.Combine(Directory, IndexFile)) ? System.IO.Path.Combine(Directory, IndexFile) : System.IO.Path.Combine(Directory, SingleFile);
     public IReadOnlyList<SafetensorsFile> Files => _files;
     public IEnumerable<string> Names => _byTensor.Keys;
     public long TotalBytes => _files.Sum(f => f.Length);

@@ -103,7 +103,7 @@ public static class GptqCheckpoint
     public static GptqTensor Load(SafetensorsCheckpoint checkpoint, string path, long outFeatures, long inFeatures, GptqLayout layout)
     {
         int bits = layout.Bits, half = 1 << (bits - 1);
-        var where = checkpoint.Directory;
+        var where = checkpoint.Source;
         Tensor Read(string suffix, ScalarType dtype, long rows, long columns, string what)
         {
             var name = $"{path}.{suffix}";
