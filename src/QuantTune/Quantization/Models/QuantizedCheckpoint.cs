@@ -126,7 +126,7 @@ public static class QuantizedCheckpoint
             if (!weight.Shape.SequenceEqual(linear.weight.shape))
             {
                 weight.Dispose();
-                throw new InvalidFormatException(checkpoint.Source, path + ".weight", $"is stored as [{string.Join(", ", weight.Shape)}]; the model expects [{string.Join(", ", linear.weight.shape)}]");
+                throw new InvalidFormatException(checkpoint.Source, path + ".weight", $"is stored as [{string.Join(", ", weight.Shape)}]; the model built from {Path.Combine(checkpoint.Directory, "config.json")} expects [{string.Join(", ", linear.weight.shape)}]");
             }
             Tensor? bias = null;
             if (linear.bias is not null)
