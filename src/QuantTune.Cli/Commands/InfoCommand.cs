@@ -28,7 +28,9 @@ public static class InfoCommand
     static int GgufInfo(string path, bool json)
     {
         using var file = GgufFile.Open(path);
-        string? fileType = file.Metadata.TryGetValue("general.file_type", out var ft) && ft.Value is not Array ? LlamaFileTypes.NameOf(ft.AsInt64()) : null;
+        // info shows whatever the file holds: a general.file_type that is not an integer is shown as it is, unnamed.
+        string? fileType = file.Metadata.TryGetValue("general.file_type", out var ft) && ft.Value is byte or sbyte or ushort or short or uint or int or long
+            ? LlamaFileTypes.NameOf(ft.AsInt64()) : null;
         string Show(string key, GgufValue v) => v.Value is Array a ? $"[{a.Length} × {v.ElementType}]"
             : (Convert.ToString(v.Value, System.Globalization.CultureInfo.InvariantCulture) ?? "") + (key == "general.file_type" && fileType is not null ? $" ({fileType})" : "");
         var types = file.Tensors.GroupBy(t => t.Type).OrderByDescending(g => g.Count()).ToDictionary(g => g.Key.ToString(), g => g.Count());

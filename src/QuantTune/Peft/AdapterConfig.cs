@@ -33,15 +33,13 @@ public abstract record AdapterConfig
     {
         var path = Directory.Exists(folderOrFile) ? Path.Combine(folderOrFile, FileName) : folderOrFile;
         if (!File.Exists(path)) throw new QuantTuneException($"{path}: adapter config not found (a PEFT adapter folder holds {FileName} and adapter_model.safetensors)");
-        return Parse(File.ReadAllText(path), path);
+        return Parse(JsonFile.ReadText(path), path);
     }
 
     public static AdapterConfig Parse(string json, string file = FileName)
     {
         JsonElement root;
-        try { root = JsonDocument.Parse(json).RootElement.Clone(); }
-        catch (JsonException e) { throw new InvalidFormatException(file, null, $"is not valid JSON: {e.Message}", e); }
-        if (root.ValueKind != JsonValueKind.Object) throw new InvalidFormatException(file, null, "expected a JSON object");
+        using (var doc = JsonFile.ParseObject(System.Text.Encoding.UTF8.GetBytes(json), file)) root = doc.RootElement.Clone();
         var f = new JsonField(file, root);
         var type = f.OptionalString("peft_type") ?? throw f.Missing("peft_type", "a PEFT method such as \"LORA\"");
         return type switch

@@ -28,12 +28,8 @@ public static class AnyAdapter
         var config = Path.Combine(directory, "adapter_config.json");
         if (!File.Exists(config)) throw new QuantTuneException($"{config}: not found; expected an adapter folder (adapter_config.json + adapter_model.safetensors)");
         string type;
-        try
-        {
-            using var doc = JsonDocument.Parse(File.ReadAllText(config));
+        using (var doc = IO.JsonFile.ReadObject(config))
             type = doc.RootElement.TryGetProperty("peft_type", out var t) && t.ValueKind == JsonValueKind.String ? t.GetString()! : "";
-        }
-        catch (JsonException e) { throw new InvalidFormatException(config, null, $"is not valid JSON ({e.Message})", e); }
         Func<Tensor, Tensor> plain = ids => model.Forward(ids);
         switch (type)
         {

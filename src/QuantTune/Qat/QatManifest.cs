@@ -35,10 +35,8 @@ public static class QatManifest
     {
         var path = Path.Combine(folder, fileName);
         if (!File.Exists(path)) return null;
-        JsonNode? root;
-        try { root = JsonNode.Parse(File.ReadAllText(path)); }
-        catch (JsonException e) { throw new InvalidFormatException(path, null, $"is not valid JSON ({e.Message})", e); }
-        if (root is not JsonObject o) throw new InvalidFormatException(path, null, "expected a JSON object");
+        JsonObject o;
+        using (var doc = JsonFile.ReadObject(path)) o = JsonObject.Create(doc.RootElement.Clone())!;
         if (o["qat"] is not JsonValue kind || !kind.TryGetValue(out string? name))
             throw new InvalidFormatException(path, "qat", $"expected a string, one of {QatSpec.Kinds}");
         int? bits = null;

@@ -41,7 +41,7 @@ public static class QuantizedTensorStorage
         var prefix = name + ".";
         var entries = checkpoint.Names.Where(n => n == name || n.StartsWith(prefix, StringComparison.Ordinal))
             .ToDictionary(n => n == name ? "" : n[prefix.Length..], n => checkpoint.ToTensor(n));
-        var where = $"{checkpoint.Directory} ({name})";
+        var where = $"{checkpoint.Source} ({name})";
         // The rebuilt tensor takes ownership of these entries (it may keep them as they are).
         if (entries.Keys.Any(k => k.StartsWith(BnbStatePrefix, StringComparison.Ordinal)))
             return FourBitTensor.FromStorage(entries, where);

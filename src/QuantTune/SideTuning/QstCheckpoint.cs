@@ -42,20 +42,46 @@ public static class QstCheckpoint
     {
         var path = Path.Combine(directory, ConfigFile);
         if (!File.Exists(path)) throw new QuantTuneException($"{path}: not found; expected a QST side-network folder (qst_config.json + {WeightsFile})");
-        try
+        QstCheckpointInfo? info;
+        try { info = JsonSerializer.Deserialize<QstCheckpointInfo>(JsonFile.ReadText(path), Json); }
+        catch (JsonException e)
         {
-            return JsonSerializer.Deserialize<QstCheckpointInfo>(File.ReadAllText(path), Json)
-                ?? throw new InvalidFormatException(path, null, "is empty");
+            throw new InvalidFormatException(path, e.Path is null or "$" ? null : e.Path.TrimStart('$', '.'), $"is not a valid QST config ({e.Message.Split(" Path:")[0]})", e);
         }
-        catch (JsonException e) { throw new InvalidFormatException(path, e.Path, $"is not a valid QST config ({e.Message})", e); }
+        if (info is null) throw new InvalidFormatException(path, null, "is null; expected an object");
+        Check(info, path);
+        return info;
     }
 
+    /// <summary>Every field present and in range, before any of them sizes an allocation.</summary>
+    static void Check(QstCheckpointInfo info, string path)
+    {
+        void Require(bool ok, string field, string problem)
+        {
+            if (!ok) throw new InvalidFormatException(path, field, problem);
+        }
+        Require(info.BaseModel is not null, "base_model", "is missing; expected the base model's path");
+        Require(info.BaseModelType is not null, "base_model_type", "is missing; expected the base model's model_type");
+        Require(info.Activation is not null, "activation", "is missing; expected silu, relu, gelu or tanh");
+        Require(info.BackboneQuantization is not null, "backbone_quantization", "is missing; expected the backbone's quantization (nf4)");
+        Require(info.Layers is not null, "layers", "is missing; expected the backbone layers that feed the side network");
+        Require(info.Downsampler is not null && Enum.TryParse<DownsamplerKind>(info.Downsampler, ignoreCase: true, out _), "downsampler",
+            $"is {(info.Downsampler is null ? "missing" : $"'{info.Downsampler}'")}; expected adapter, linear, lora, maxpool or avgpool");
+        Require(info.BaseHiddenSize > 0, "base_hidden_size", $"is {info.BaseHiddenSize}; expected a positive integer");
+        Require(info.Reduction >= 1 && info.Reduction <= info.BaseHiddenSize, "reduction", $"is {info.Reduction}; expected 1 to base_hidden_size ({info.BaseHiddenSize})");
+        Require(info.Bottleneck >= 1 && info.Bottleneck <= MaxBottleneckPerHidden * (long)info.BaseHiddenSize, "bottleneck",
+            $"is {info.Bottleneck}; expected 1 to {MaxBottleneckPerHidden} × base_hidden_size ({info.BaseHiddenSize})");
+    }
+
+    /// <summary>A bottleneck wider than this many times the hidden size is not a bottleneck (and would size a huge allocation).</summary>
+    const int MaxBottleneckPerHidden = 4;
+
+    /// <summary>The side network's settings as recorded; <see cref="ReadInfo"/> has checked them.</summary>
     public static QstConfig ConfigOf(QstCheckpointInfo info) => new()
     {
         Reduction = info.Reduction,
         Bottleneck = info.Bottleneck,
-        Downsampler = Enum.TryParse<DownsamplerKind>(info.Downsampler, ignoreCase: true, out var d) ? d
-            : throw new QuantTuneException($"{ConfigFile}: field 'downsampler' is '{info.Downsampler}'; expected adapter, linear, lora, maxpool or avgpool"),
+        Downsampler = Enum.Parse<DownsamplerKind>(info.Downsampler, ignoreCase: true),
         Activation = info.Activation,
         Layers = info.Layers,
     };

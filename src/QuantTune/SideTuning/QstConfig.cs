@@ -59,20 +59,27 @@ public sealed record QstConfig
         };
     }
 
-    public void Validate(ModelConfig b)
+    /// <summary>
+    /// Checks the settings against the backbone <paramref name="b"/>. Errors name the CLI option, or,
+    /// when the settings were read from <paramref name="file"/> (a saved side network's
+    /// qst_config.json), that file and its field.
+    /// </summary>
+    public void Validate(ModelConfig b, string? file = null)
     {
-        if (Reduction < 1) throw new QuantTuneException($"--reduction {Reduction}: expected a positive integer");
+        QuantTuneException Fail(string option, string field, object value, string problem) =>
+            file is null ? new QuantTuneException($"--{option} {value}: {problem}") : new InvalidFormatException(file, field, $"{value}: {problem}");
+        if (Reduction < 1) throw Fail("reduction", "reduction", Reduction, "expected a positive integer");
         if (b.HiddenSize % Reduction != 0)
-            throw new QuantTuneException($"--reduction {Reduction}: does not divide the hidden size ({b.HiddenSize})");
+            throw Fail("reduction", "reduction", Reduction, $"does not divide the hidden size ({b.HiddenSize})");
         if (b.HeadDim % Reduction != 0 || (b.HeadDim / Reduction) % 2 != 0)
-            throw new QuantTuneException($"--reduction {Reduction}: the side network keeps the {b.NumHeads} heads, so it must divide the head size ({b.HeadDim}) and leave an even size for RoPE");
+            throw Fail("reduction", "reduction", Reduction, $"the side network keeps the {b.NumHeads} heads, so it must divide the head size ({b.HeadDim}) and leave an even size for RoPE");
         if ((b.HiddenSize / Reduction) % b.NumHeads != 0)
-            throw new QuantTuneException($"--reduction {Reduction}: the side hidden size {b.HiddenSize / Reduction} is not a multiple of the head count ({b.NumHeads})");
-        if (Bottleneck < 1) throw new QuantTuneException($"--bottleneck {Bottleneck}: expected a positive integer");
+            throw Fail("reduction", "reduction", Reduction, $"the side hidden size {b.HiddenSize / Reduction} is not a multiple of the head count ({b.NumHeads})");
+        if (Bottleneck < 1) throw Fail("bottleneck", "bottleneck", Bottleneck, "expected a positive integer");
         if (Activation is not ("silu" or "swish" or "relu" or "gelu" or "tanh"))
-            throw new QuantTuneException($"--activation {Activation}: expected silu (swish), relu, gelu or tanh");
+            throw Fail("activation", "activation", Activation, "expected silu (swish), relu, gelu or tanh");
         var layers = LayersOf(b);
         if (layers.Count == 0 || layers.Any(l => l < 0 || l >= b.NumLayers) || layers.Distinct().Count() != layers.Count || !layers.SequenceEqual(layers.Order()))
-            throw new QuantTuneException($"--side-layers {string.Join(",", layers)}: expected distinct increasing layer indices from 0 to {b.NumLayers - 1}");
+            throw Fail("side-layers", "layers", string.Join(",", layers), $"expected distinct increasing layer indices from 0 to {b.NumLayers - 1}");
     }
 }

@@ -18,7 +18,9 @@ public static class QstLoader
         QstCheckpoint.CheckBase(info, pm.Config, sideDirectory);
         if (!pm.Model.named_modules().Any(m => m.module is QuantizedLinear))
             ModelQuantizer.QuantizeNf4DoubleQuant(pm.Model);
-        var qst = new QstModel(pm.Model, QstCheckpoint.ConfigOf(info), seed: 0);
+        var config = QstCheckpoint.ConfigOf(info);
+        config.Validate(pm.Config, Path.Combine(sideDirectory, QstCheckpoint.ConfigFile));
+        var qst = new QstModel(pm.Model, config, seed: 0);
         QstCheckpoint.LoadWeights(qst, sideDirectory);
         qst.eval();
         return qst;

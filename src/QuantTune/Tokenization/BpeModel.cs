@@ -54,9 +54,21 @@ internal sealed class BpeModel
         }
 
         var vocab = new Dictionary<string, int>(StringComparer.Ordinal);
+        var tokenOf = new Dictionary<int, string>();
         foreach ((string token, JsonField id) in model.Required("vocab", "an object mapping token text to id").Properties())
         {
-            vocab[token] = id.GetInt32();
+            int value = id.GetInt32();
+            if (value < 0)
+            {
+                throw id.Fail("a non-negative id");
+            }
+
+            if (!tokenOf.TryAdd(value, token))
+            {
+                throw id.Invalid($"is {value}, the id of '{tokenOf[value]}' too; expected one id per token");
+            }
+
+            vocab[token] = value;
         }
 
         List<string> merges = ReadMerges(model.Required("merges", "a list of merges (\"a b\" strings or [\"a\", \"b\"] pairs)"));

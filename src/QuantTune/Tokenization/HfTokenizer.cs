@@ -16,10 +16,15 @@ public sealed class HfTokenizer
     private readonly Dictionary<int, string> _idToToken = new();
     private readonly Dictionary<string, int> _tokenToId = new(StringComparer.Ordinal);
     private readonly HashSet<int> _specialIds = new();
+    private readonly HashSet<int> _addedIds = new();
 
-    private HfTokenizer(string path)
+    private HfTokenizer(string path) : this(HfJson.Load(path), Path.GetDirectoryName(Path.GetFullPath(path)) ?? ".")
     {
-        JsonField root = HfJson.Load(path);
+    }
+
+    /// <summary>A tokenizer from its tokenizer.json <paramref name="root"/>; special-token names from a tokenizer_config.json in <paramref name="directory"/>, when given.</summary>
+    private HfTokenizer(JsonField root, string? directory)
+    {
         _preTokenizer = PreTokenizerPipeline.Parse(root.Optional("pre_tokenizer"));
         _model = BpeModel.Parse(root.Required("model", "the tokenizer model"), _preTokenizer.IsByteLevel);
         _normalizer = TextNormalizer.Parse(root.Optional("normalizer"));
@@ -35,7 +40,13 @@ public sealed class HfTokenizer
         List<AddedToken> added = root.Optional("added_tokens")?.Items().Select(AddedToken.Parse).ToList() ?? [];
         foreach (AddedToken token in added)
         {
+            if (_idToToken.TryGetValue(token.Id, out string? other) && other != token.Content)
+            {
+                throw new TokenizerFormatException(root.File, "added_tokens", $"'{token.Content}' has id {token.Id}, which is already '{other}'; expected one token per id", null);
+            }
+
             _idToToken[token.Id] = token.Content;
+            _addedIds.Add(token.Id);
             _tokenToId[token.Content] = token.Id;
             if (token.Special)
             {
@@ -46,13 +57,16 @@ public sealed class HfTokenizer
         _splitter = new AddedTokenSplitter(added);
         VocabSize = _idToToken.Count == 0 ? 0 : _idToToken.Keys.Max() + 1;
 
-        string? directory = Path.GetDirectoryName(Path.GetFullPath(path));
-        SpecialTokenNames names = SpecialTokenNames.Read(Path.Combine(directory ?? ".", "tokenizer_config.json"));
+        SpecialTokenNames names = directory is null ? new SpecialTokenNames(null, null, null, null) : SpecialTokenNames.Read(Path.Combine(directory, "tokenizer_config.json"));
+        Source = root.File;
         BosId = _postProcessor.Prefix.Length > 0 ? _postProcessor.Prefix[0] : TokenToId(names.Bos);
         EosId = _postProcessor.Suffix.Length > 0 ? _postProcessor.Suffix[^1] : TokenToId(names.Eos);
         PadId = TokenToId(names.Pad);
         UnkId = TokenToId(names.Unk) ?? _model.UnknownId;
     }
+
+    /// <summary>The file the tokenizer was read from (named by errors about it).</summary>
+    public string Source { get; private set; } = "";
 
     /// <summary>One more than the largest token id (model vocabulary and added tokens).</summary>
     public int VocabSize { get; }
@@ -71,6 +85,16 @@ public sealed class HfTokenizer
     {
         ArgumentNullException.ThrowIfNull(tokenizerJsonPath);
         return new HfTokenizer(tokenizerJsonPath);
+    }
+
+    /// <summary>
+    /// A tokenizer from tokenizer.json text that came from <paramref name="source"/> (a GGUF file's
+    /// metadata, say): every error names <paramref name="source"/>. No tokenizer_config.json is read.
+    /// </summary>
+    internal static HfTokenizer FromJson(string json, string source)
+    {
+        using var document = JsonFile.ParseObject(System.Text.Encoding.UTF8.GetBytes(json), source, null, (file, field, problem, inner) => new TokenizerFormatException(file, field, problem, inner));
+        return new HfTokenizer(new JsonField(source, document.RootElement.Clone(), (file, field, problem) => new TokenizerFormatException(file, field, problem, null)), null);
     }
 
     /// <summary>Loads <c>directory/tokenizer.json</c>.</summary>
@@ -138,6 +162,9 @@ public sealed class HfTokenizer
     }
 
     public string? IdToToken(int id) => _idToToken.GetValueOrDefault(id);
+
+    /// <summary>Whether <paramref name="id"/> comes from <c>added_tokens</c> rather than the model's vocabulary.</summary>
+    public bool IsAddedToken(int id) => _addedIds.Contains(id);
 
     public int? TokenToId(string? token) => token is not null && _tokenToId.TryGetValue(token, out int id) ? id : null;
 }

@@ -31,7 +31,7 @@ public sealed class FormatErrorTests : IDisposable
         var e = Assert.Throws<TokenizerFormatException>(() => HfTokenizer.FromFile(path));
 
         Assert.Contains(path, e.Message);
-        Assert.Contains("invalid JSON", e.Message);
+        Assert.Contains("is not valid JSON (line 1", e.Message);
     }
 
     [Theory]

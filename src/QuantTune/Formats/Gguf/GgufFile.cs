@@ -193,6 +193,50 @@ public sealed class GgufFile : IDisposable
         _ => throw c.Invalid(field, $"{t} is not a scalar type"),
     };
 
+    // ---- typed metadata: a value of another type than the key's is an error naming the key ----
+
+    /// <summary>The string under <paramref name="key"/>, or null when absent.</summary>
+    public string? OptionalString(string key) => Metadata.TryGetValue(key, out var v)
+        ? v.Value as string ?? throw WrongType(key, v, "a string")
+        : null;
+
+    /// <summary>The string under <paramref name="key"/>; absent is an error saying <paramref name="why"/> it is needed.</summary>
+    public string RequiredString(string key, string why) =>
+        OptionalString(key) ?? throw new InvalidFormatException(Path, key, $"is missing; {why}");
+
+    /// <summary>The integer (of any GGUF integer width) under <paramref name="key"/> within [min, max], or null when absent.</summary>
+    public long? OptionalInteger(string key, long min = long.MinValue, long max = long.MaxValue)
+    {
+        if (!Metadata.TryGetValue(key, out var v)) return null;
+        long value = v.Value switch
+        {
+            byte b => b, sbyte b => b, ushort b => b, short b => b, uint b => b, int b => b, long b => b,
+            ulong b when b <= long.MaxValue => (long)b,
+            ulong b => throw new InvalidFormatException(Path, key, $"{b} is too large; expected {min} to {max}"),
+            _ => throw WrongType(key, v, "an integer"),
+        };
+        if (value < min || value > max) throw new InvalidFormatException(Path, key, $"is {value}; expected {min} to {max}");
+        return value;
+    }
+
+    /// <summary>The number (float or integer) under <paramref name="key"/>, or null when absent.</summary>
+    public double? OptionalNumber(string key) => Metadata.TryGetValue(key, out var v)
+        ? v.Value switch { float f => f, double d => d, bool => throw WrongType(key, v, "a number"), string or Array => throw WrongType(key, v, "a number"), _ => OptionalInteger(key) }
+        : null;
+
+    /// <summary>The bool under <paramref name="key"/>, or null when absent.</summary>
+    public bool? OptionalBool(string key) => Metadata.TryGetValue(key, out var v)
+        ? v.Value as bool? ?? throw WrongType(key, v, "a bool")
+        : null;
+
+    /// <summary>The array of <paramref name="elementType"/> under <paramref name="key"/>, or null when absent.</summary>
+    public T[]? OptionalArray<T>(string key, GgufValueType elementType) => Metadata.TryGetValue(key, out var v)
+        ? v.Type == GgufValueType.Array && v.ElementType == elementType && v.Value is T[] a ? a : throw WrongType(key, v, $"an array of {elementType}")
+        : null;
+
+    InvalidFormatException WrongType(string key, GgufValue v, string expected) =>
+        new(Path, key, $"is {(v.Type == GgufValueType.Array ? $"an array of {v.ElementType}" : $"a {v.Type}")}; expected {expected}");
+
     /// <summary>The raw (encoded) bytes of tensor <paramref name="name"/>.</summary>
     public byte[] ReadTensorBytes(string name)
     {

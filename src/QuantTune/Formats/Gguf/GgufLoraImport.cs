@@ -22,7 +22,9 @@ public static class GgufLoraImport
         Expect(file, "general.type", "adapter");
         Expect(file, "adapter.type", "lora");
         Expect(file, "general.architecture", "llama");
-        double alpha = file.Metadata.TryGetValue("adapter.lora.alpha", out var a) ? a.AsDouble() : 0;
+        double alpha = file.OptionalNumber("adapter.lora.alpha") ?? 0;
+        if (!double.IsFinite(alpha) || alpha < 0)
+            throw new InvalidFormatException(path, "adapter.lora.alpha", $"is {alpha}; expected a non-negative number");
 
         var pairs = new SortedDictionary<string, (GgufTensorInfo? A, GgufTensorInfo? B)>(StringComparer.Ordinal);
         foreach (var info in file.Tensors)
@@ -83,7 +85,7 @@ public static class GgufLoraImport
 
     static void Expect(GgufFile file, string key, string value)
     {
-        string? actual = file.Metadata.TryGetValue(key, out var v) && v.Type == GgufValueType.String ? v.AsString() : null;
+        string? actual = file.OptionalString(key);
         if (actual != value)
             throw new InvalidFormatException(file.Path, key, $"is {(actual is null ? "missing" : $"'{actual}'")}; expected '{value}' (a llama.cpp LoRA adapter for a llama model)");
     }

@@ -20,16 +20,17 @@ public static class GgufTokenizer
 {
     public static HfTokenizer Load(GgufFile file)
     {
-        string model = Get(file, "tokenizer.ggml.model").AsString();
+        string model = file.RequiredString("tokenizer.ggml.model", "the file carries no tokenizer QuantTune can use");
         if (model is not ("gpt2" or "llama"))
             throw new InvalidFormatException(file.Path, "tokenizer.ggml.model", $"'{model}' is not supported yet; expected gpt2 (byte-level BPE) or llama (SentencePiece BPE)");
         bool llama = model == "llama";
-        var tokens = Get(file, "tokenizer.ggml.tokens").AsArray<string>();
-        var types = file.Metadata.TryGetValue("tokenizer.ggml.token_type", out var t) ? t.AsArray<int>() : new int[tokens.Length];
+        var tokens = file.OptionalArray<string>("tokenizer.ggml.tokens", GgufValueType.String)
+            ?? throw new InvalidFormatException(file.Path, "tokenizer.ggml.tokens", "is missing; the file carries no tokenizer QuantTune can use");
+        var types = file.OptionalArray<int>("tokenizer.ggml.token_type", GgufValueType.Int32) ?? new int[tokens.Length];
         if (types.Length != tokens.Length)
             throw new InvalidFormatException(file.Path, "tokenizer.ggml.token_type", $"has {types.Length} entries for {tokens.Length} tokens");
-        var merges = file.Metadata.TryGetValue("tokenizer.ggml.merges", out var m) ? m.AsArray<string>()
-            : llama ? DerivedMerges(file, tokens, types) : [];
+        var merges = file.OptionalArray<string>("tokenizer.ggml.merges", GgufValueType.String)
+            ?? (llama ? DerivedMerges(file, tokens, types) : []);
         var vocab = new JsonObject();
         var added = new JsonArray();
         for (int i = 0; i < tokens.Length; i++)
@@ -44,7 +45,7 @@ public static class GgufTokenizer
         var json = new JsonObject { ["version"] = "1.0", ["added_tokens"] = added };
         if (llama)
         {
-            bool prefix = !file.Metadata.TryGetValue("tokenizer.ggml.add_space_prefix", out var p) || (bool)p.Value;
+            bool prefix = file.OptionalBool("tokenizer.ggml.add_space_prefix") ?? true;
             int? unk = OptionalId(file, "tokenizer.ggml.unknown_token_id") ?? (Array.IndexOf(types, GgufVocabExport.Unknown) is int u and >= 0 ? u : null);
             bpe["unk_token"] = unk is int k ? tokens[k] : null;
             bpe["fuse_unk"] = true;
@@ -70,14 +71,8 @@ public static class GgufTokenizer
         }
         json["post_processor"] = PostProcessor(file, tokens);
         json["model"] = bpe;
-        var dir = Directory.CreateTempSubdirectory("quanttune-gguf-tokenizer-");
-        try
-        {
-            var path = Path.Combine(dir.FullName, "tokenizer.json");
-            File.WriteAllText(path, json.ToJsonString());
-            return HfTokenizer.FromFile(path);
-        }
-        finally { dir.Delete(recursive: true); }
+        // Errors in the derived tokenizer.json name the GGUF file the user gave.
+        return HfTokenizer.FromJson(json.ToJsonString(), $"{file.Path} (its tokenizer metadata, as tokenizer.json)");
     }
 
     /// <summary>
@@ -86,7 +81,7 @@ public static class GgufTokenizer
     /// </summary>
     static string[] DerivedMerges(GgufFile file, string[] tokens, int[] types)
     {
-        var scores = file.Metadata.TryGetValue("tokenizer.ggml.scores", out var s) ? s.AsArray<float>() : new float[tokens.Length];
+        var scores = file.OptionalArray<float>("tokenizer.ggml.scores", GgufValueType.Float32) ?? new float[tokens.Length];
         if (scores.Length != tokens.Length)
             throw new InvalidFormatException(file.Path, "tokenizer.ggml.scores", $"has {scores.Length} entries for {tokens.Length} tokens");
         var normal = new Dictionary<string, int>(StringComparer.Ordinal);
@@ -102,7 +97,7 @@ public static class GgufTokenizer
 
     static JsonNode? PostProcessor(GgufFile file, string[] tokens)
     {
-        bool Flag(string key, bool fallback) => file.Metadata.TryGetValue(key, out var v) ? (bool)v.Value : fallback;
+        bool Flag(string key, bool fallback) => file.OptionalBool(key) ?? fallback;
         int? bos = OptionalId(file, "tokenizer.ggml.bos_token_id"), eos = OptionalId(file, "tokenizer.ggml.eos_token_id");
         bool addBos = bos is not null && Flag("tokenizer.ggml.add_bos_token", true);
         bool addEos = eos is not null && Flag("tokenizer.ggml.add_eos_token", false);
@@ -127,12 +122,8 @@ public static class GgufTokenizer
 
     static int? OptionalId(GgufFile file, string key)
     {
-        if (!file.Metadata.TryGetValue(key, out var v)) return null;
-        long id = v.AsInt64();
-        int count = file.Metadata["tokenizer.ggml.tokens"].AsArray<string>().Length;
-        return id >= 0 && id < count ? (int)id : throw new InvalidFormatException(file.Path, key, $"{id} is not a token id; the vocabulary has {count} tokens");
+        int count = file.OptionalArray<string>("tokenizer.ggml.tokens", GgufValueType.String)?.Length ?? 0;
+        return (int?)file.OptionalInteger(key, 0, count - 1);
     }
 
-    static GgufValue Get(GgufFile file, string key) =>
-        file.Metadata.TryGetValue(key, out var v) ? v : throw new InvalidFormatException(file.Path, key, "is missing; the file carries no tokenizer QuantTune can use");
 }

@@ -20,6 +20,9 @@ public sealed class SafetensorsCheckpoint : IDisposable
     readonly List<SafetensorsFile> _files = new();
 
     public string Directory { get; }
+
+    /// <summary>The file that names every tensor, for errors about entries: the index when sharded, else model.safetensors.</summary>
+    public string Source => File.Exists(System.IO.Path.Combine(Directory, IndexFile)) ? System.IO.Path.Combine(Directory, IndexFile) : System.IO.Path.Combine(Directory, SingleFile);
     public IReadOnlyList<SafetensorsFile> Files => _files;
     public IEnumerable<string> Names => _byTensor.Keys;
     public long TotalBytes => _files.Sum(f => f.Length);
@@ -50,9 +53,8 @@ public sealed class SafetensorsCheckpoint : IDisposable
     void OpenSharded(string index)
     {
         Dictionary<string, string> weightMap;
-        try
         {
-            using var doc = JsonDocument.Parse(File.ReadAllBytes(index));
+            using var doc = IO.JsonFile.ReadObject(index);
             if (!doc.RootElement.TryGetProperty("weight_map", out var map) || map.ValueKind != JsonValueKind.Object)
                 throw new InvalidFormatException(index, "weight_map", "is missing; expected an object mapping tensor names to shard files");
             weightMap = new Dictionary<string, string>(StringComparer.Ordinal);
@@ -63,7 +65,6 @@ public sealed class SafetensorsCheckpoint : IDisposable
                 weightMap[kv.Name] = kv.Value.GetString()!;
             }
         }
-        catch (JsonException e) { throw new InvalidFormatException(index, null, $"is not valid JSON ({e.Message})", e); }
 
         foreach (var shard in weightMap.Values.Distinct().Order(StringComparer.Ordinal))
         {
@@ -93,6 +94,9 @@ public sealed class SafetensorsCheckpoint : IDisposable
     public bool Contains(string name) => _byTensor.ContainsKey(name);
 
     public SafetensorsTensorInfo Info(string name) => FileOf(name).Info(name);
+
+    /// <summary>The file (shard) that holds tensor <paramref name="name"/>.</summary>
+    public string PathOf(string name) => FileOf(name).Path;
 
     public Tensor ToTensor(string name, ScalarType? dtype = null, Device? device = null) => FileOf(name).ToTensor(name, dtype, device);
 

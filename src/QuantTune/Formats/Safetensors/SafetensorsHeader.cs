@@ -33,13 +33,8 @@ public static class SafetensorsHeader
     {
         long dataStart = 8 + json.Length;
         long dataSize = fileLength - dataStart;
-        JsonDocument doc;
-        try { doc = JsonDocument.Parse(json.ToArray()); }
-        catch (JsonException e) { throw new InvalidFormatException(file, "header", $"is not valid JSON ({e.Message})", e); }
-        using (doc)
+        using (var doc = IO.JsonFile.ParseObject(json.ToArray(), file, "header"))
         {
-            if (doc.RootElement.ValueKind != JsonValueKind.Object)
-                throw new InvalidFormatException(file, "header", $"is a JSON {doc.RootElement.ValueKind}; expected an object");
             var tensors = new Dictionary<string, SafetensorsTensorInfo>();
             var metadata = new Dictionary<string, string>();
             foreach (var entry in doc.RootElement.EnumerateObject())
@@ -82,7 +77,8 @@ public static class SafetensorsHeader
             throw new InvalidFormatException(file, F("data_offsets"), $"[{begin}, {end}] is beyond the data section ({dataSize} bytes): the file is truncated or the header is wrong");
         var info = new SafetensorsTensorInfo(name, dtype, shape, begin, end);
         long expected;
-        try { expected = checked(info.ElementCount * dtype.SizeOf()); }
+        // Checked all the way: an element count that wraps past 2^63 could otherwise match the span.
+        try { expected = checked(shape.Aggregate(1L, (a, d) => checked(a * d)) * dtype.SizeOf()); }
         catch (OverflowException) { throw new InvalidFormatException(file, F("shape"), $"[{string.Join(", ", shape)}] is too large"); }
         if (expected != info.ByteLength)
             throw new InvalidFormatException(file, F("shape"), $"[{string.Join(", ", shape)}] of {dtype} needs {expected} bytes, but data_offsets [{begin}, {end}] span {info.ByteLength}");

@@ -91,24 +91,14 @@ public sealed record ModelConfig
         var path = Directory.Exists(pathOrDirectory) ? Path.Combine(pathOrDirectory, "config.json") : pathOrDirectory;
         if (!File.Exists(path))
             throw new QuantTuneException($"{path}: file not found; expected a Hugging Face config.json");
-        try
-        {
-            using var doc = JsonDocument.Parse(File.ReadAllBytes(path));
-            if (doc.RootElement.ValueKind != JsonValueKind.Object)
-                throw new InvalidFormatException(path, null, $"is a JSON {doc.RootElement.ValueKind}; expected an object");
-            return Parse(new JsonField(path, doc.RootElement));
-        }
-        catch (JsonException e) { throw new InvalidFormatException(path, null, $"is not valid JSON ({e.Message})", e); }
+        using var doc = JsonFile.ReadObject(path);
+        return Parse(new JsonField(path, doc.RootElement));
     }
 
     public static ModelConfig Parse(string json, string file = "config.json")
     {
-        try
-        {
-            using var doc = JsonDocument.Parse(json);
-            return Parse(new JsonField(file, doc.RootElement));
-        }
-        catch (JsonException e) { throw new InvalidFormatException(file, null, $"is not valid JSON ({e.Message})", e); }
+        using var doc = JsonFile.ParseObject(System.Text.Encoding.UTF8.GetBytes(json), file);
+        return Parse(new JsonField(file, doc.RootElement));
     }
 
     static ModelConfig Parse(JsonField f)
@@ -149,7 +139,9 @@ public sealed record ModelConfig
             PadTokenId = f.OptionalInt("pad_token_id"),
             StoredDType = f.OptionalString("torch_dtype") ?? f.OptionalString("dtype"),
         };
-        return family.Read(f, shared);
+        var config = family.Read(f, shared);
+        ModelDimensionLimits.Check(config, (field, problem) => f.Invalid(field, problem));
+        return config;
     }
 
     static int Positive(JsonField f, string key, int value) =>

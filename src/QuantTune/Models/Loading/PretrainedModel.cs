@@ -34,8 +34,10 @@ public sealed class PretrainedModel : IDisposable
         var sw = Stopwatch.StartNew();
         var config = ModelConfig.Load(directory);
         var tokenizer = HfTokenizer.FromDirectory(directory);
+        CheckVocabulary(tokenizer, config.VocabSize, "vocab_size in " + Path.Combine(directory, "config.json"));
         device ??= CPU;
         using var checkpoint = SafetensorsCheckpoint.Open(directory);
+        CheckWeightsCanHold(config, checkpoint.TotalBytes, Path.Combine(directory, "config.json"));
         var model = new CausalLM(config, dtype, device);
         try
         {
@@ -71,6 +73,9 @@ public sealed class PretrainedModel : IDisposable
         var checkpoint = Formats.Gguf.GgufImport.Load(path);
         HfTokenizer tokenizer;
         using (var file = Formats.Gguf.GgufFile.Open(path)) tokenizer = Formats.Gguf.GgufTokenizer.Load(file);
+        if (tokenizer.VocabSize > checkpoint.Config.VocabSize)
+            throw new InvalidFormatException(path, "tokenizer.ggml.tokens",
+                $"ids reach {tokenizer.VocabSize - 1}, beyond the {checkpoint.Config.VocabSize} rows of token_embd.weight; expected a tokenizer for this model");
         var model = Formats.Gguf.GgufImport.ToCausalLM(checkpoint, dtype, device);
         model.eval();
         return new PretrainedModel
@@ -82,6 +87,28 @@ public sealed class PretrainedModel : IDisposable
             LoadTime = sw.Elapsed,
             CheckpointBytes = IO.FileLength.Of(path),
         };
+    }
+
+    /// <summary>Refuses a tokenizer whose ids run past the model's embedding (they would fail inside it, mid-run).</summary>
+    static void CheckVocabulary(HfTokenizer tokenizer, int vocabSize, string where)
+    {
+        if (tokenizer.VocabSize <= vocabSize) return;
+        int largest = tokenizer.VocabSize - 1;
+        throw new TokenizerFormatException(tokenizer.Source, tokenizer.IsAddedToken(largest) ? "added_tokens" : "model.vocab",
+            $"id {largest} ('{tokenizer.IdToToken(largest)}') is beyond the model's vocabulary ({vocabSize} ids, {where}); expected the model's own tokenizer", null);
+    }
+
+    /// <summary>
+    /// Refuses a config that describes a model far larger than its weights (under one bit per
+    /// parameter, below any scheme QuantTune reads) before that model is allocated.
+    /// </summary>
+    static void CheckWeightsCanHold(ModelConfig config, long checkpointBytes, string configPath)
+    {
+        long parameters = ModelDimensionLimits.ParameterCount(config);
+        if (parameters / 8 > checkpointBytes)
+            throw new InvalidFormatException(configPath, null,
+                $"describes a model of {parameters:N0} parameters (hidden_size {config.HiddenSize}, num_hidden_layers {config.NumLayers}, vocab_size {config.VocabSize}), " +
+                $"but the checkpoint's weights are {checkpointBytes:N0} bytes, under one bit per parameter: config.json does not belong to these weights");
     }
 
     public void Dispose() => Model.Dispose();

@@ -15,8 +15,9 @@ public static class WeightLoader
     {
         var parameters = module.named_parameters().ToList();
         var missing = parameters.Select(p => p.name).Where(n => !checkpoint.Contains(n)).ToList();
+        var config = Path.Combine(checkpoint.Directory, "config.json");
         if (missing.Count > 0)
-            throw new QuantTuneException($"{checkpoint.Directory}: the checkpoint lacks {missing.Count} weight(s) the model needs, e.g. '{missing[0]}'" +
+            throw new InvalidFormatException(config, null, $"describes {missing.Count} weight(s) that the checkpoint's {string.Join(", ", checkpoint.Files.Select(f => f.Path))} lack(s), e.g. '{missing[0]}'" +
                 (missing.Count > 1 ? $" and '{missing[^1]}'" : "") + "; is config.json for this checkpoint?");
         using var _ = no_grad();
         int done = 0;
@@ -24,7 +25,7 @@ public static class WeightLoader
         {
             var info = checkpoint.Info(name);
             if (!info.Shape.SequenceEqual(parameter.shape))
-                throw new QuantTuneException($"{checkpoint.Directory}: weight '{name}' has shape [{string.Join(", ", info.Shape)}] in the checkpoint; the model built from config.json expects [{string.Join(", ", parameter.shape)}]");
+                throw new InvalidFormatException(checkpoint.PathOf(name), name, $"has shape [{string.Join(", ", info.Shape)}]; the model built from {config} expects [{string.Join(", ", parameter.shape)}]");
             checkpoint.Load(name, parameter);
             progress?.Report((++done, parameters.Count));
         }

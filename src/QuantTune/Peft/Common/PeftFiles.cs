@@ -39,16 +39,7 @@ public static class PeftFiles
         var path = Path.Combine(dir, ConfigFile);
         if (!File.Exists(path)) throw new QuantTuneException($"{path}: not found (an adapter folder holds {ConfigFile} and {WeightsFile})");
         JsonElement root;
-        try
-        {
-            using var doc = JsonDocument.Parse(File.ReadAllText(path));
-            root = doc.RootElement.Clone();
-        }
-        catch (JsonException e)
-        {
-            throw new InvalidFormatException(path, null, $"not valid JSON: {e.Message}", e);
-        }
-        if (root.ValueKind != JsonValueKind.Object) throw new InvalidFormatException(path, null, "expected a JSON object");
+        using (var doc = IO.JsonFile.ReadObject(path)) root = doc.RootElement.Clone();
         var type = root.TryGetProperty("peft_type", out var t) && t.ValueKind == JsonValueKind.String ? t.GetString() : null;
         if (type is null) throw new InvalidFormatException(path, "peft_type", "missing; expected a string");
         if (type != expectedPeftType) throw new InvalidFormatException(path, "peft_type", $"is '{type}'; expected '{expectedPeftType}'");

@@ -125,18 +125,19 @@ public static class GptqCheckpoint
     public static GptqTensor Load(SafetensorsCheckpoint checkpoint, string path, long outFeatures, long inFeatures, GptqLayout layout)
     {
         int bits = layout.Bits, half = 1 << (bits - 1);
-        var where = checkpoint.Directory;
+        var where = checkpoint.Source;
+        var sizedBy = $"the layer as {Path.Combine(checkpoint.Directory, "config.json")} sizes it";
         Tensor Read(string suffix, ScalarType dtype, long rows, long columns, string what)
         {
             var name = $"{path}.{suffix}";
             if (!checkpoint.Contains(name)) throw new InvalidFormatException(where, name, $"is missing; expected {what}");
             var info = checkpoint.Info(name);
             if (rows >= 0 && !info.Shape.SequenceEqual(columns >= 0 ? new[] { rows, columns } : new[] { rows }))
-                throw new InvalidFormatException(where, name, $"has shape [{string.Join(", ", info.Shape)}]; expected [{rows}{(columns >= 0 ? $", {columns}" : "")}] ({what})");
+                throw new InvalidFormatException(where, name, $"has shape [{string.Join(", ", info.Shape)}]; expected [{rows}{(columns >= 0 ? $", {columns}" : "")}] ({what}, for {sizedBy})");
             return checkpoint.ToTensor(name, dtype);
         }
         if (inFeatures % 32 != 0 || outFeatures % 32 != 0)
-            throw new InvalidFormatException(where, $"{path}.qweight", $"belongs to a [{outFeatures}, {inFeatures}] linear; the GPTQ int32 packing needs in and out features divisible by 32");
+            throw new InvalidFormatException(where, $"{path}.qweight", $"belongs to a [{outFeatures}, {inFeatures}] linear ({sizedBy}); the GPTQ int32 packing needs in and out features divisible by 32");
         var scalesInfo = checkpoint.Contains($"{path}.scales") ? checkpoint.Info($"{path}.scales").Shape : [];
         long groups = scalesInfo.Length == 2 ? scalesInfo[0] : -1;
         if (groups < 1) throw new InvalidFormatException(where, $"{path}.scales", $"is missing or not 2-D; expected fp16 [groups, {outFeatures}]");

@@ -43,8 +43,8 @@ public static class QuantizedCheckpoint
     {
         var path = Path.Combine(directory, "config.json");
         if (!File.Exists(path)) throw new QuantTuneException($"{path}: config.json not found; expected a Hugging Face checkpoint folder");
-        return JsonNode.Parse(File.ReadAllText(path)) as JsonObject
-            ?? throw new InvalidFormatException(path, null, "is not a JSON object");
+        using var doc = JsonFile.ReadObject(path);
+        return JsonObject.Create(doc.RootElement.Clone())!;
     }
 
     /// <summary>
@@ -106,11 +106,8 @@ public static class QuantizedCheckpoint
     /// <summary>The <c>quantization_config</c> object of the config.json at <paramref name="path"/>, or null when it has none.</summary>
     internal static JsonField? QuantizationConfig(string path)
     {
-        System.Text.Json.JsonDocument doc;
-        try { doc = System.Text.Json.JsonDocument.Parse(File.ReadAllBytes(path)); }
-        catch (System.Text.Json.JsonException e) { throw new InvalidFormatException(path, null, $"is not valid JSON ({e.Message})", e); }
-        using (doc)
-            return new JsonField(path, doc.RootElement.Clone()).Object("quantization_config");
+        using var doc = JsonFile.ReadObject(path);
+        return new JsonField(path, doc.RootElement.Clone()).Object("quantization_config");
     }
 
     /// <summary>Puts a <see cref="QuantizedLinear"/> in place of every linear layer the checkpoint stores quantized.</summary>
@@ -129,7 +126,7 @@ public static class QuantizedCheckpoint
             if (!weight.Shape.SequenceEqual(linear.weight.shape))
             {
                 weight.Dispose();
-                throw new InvalidFormatException(checkpoint.Directory, path + ".weight", $"is stored as [{string.Join(", ", weight.Shape)}]; the model expects [{string.Join(", ", linear.weight.shape)}]");
+                throw new InvalidFormatException(checkpoint.Source, path + ".weight", $"is stored as [{string.Join(", ", weight.Shape)}]; the model built from {Path.Combine(checkpoint.Directory, "config.json")} expects [{string.Join(", ", linear.weight.shape)}]");
             }
             Tensor? bias = null;
             if (linear.bias is not null)

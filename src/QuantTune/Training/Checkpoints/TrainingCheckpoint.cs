@@ -47,7 +47,8 @@ public static class TrainingCheckpoint
         var path = StatePathIn(runDirectory);
         if (!Exists(runDirectory)) throw new QuantTuneException($"{PathIn(runDirectory)}: no checkpoint to resume from (expected {StateFile})");
         TrainerState? state;
-        try { state = JsonSerializer.Deserialize<TrainerState>(File.ReadAllBytes(path), Json); }
+        using var doc = JsonFile.ParseObject(File.ReadAllBytes(path), path);
+        try { state = doc.RootElement.Deserialize<TrainerState>(Json); }
         catch (JsonException e) { throw new InvalidFormatException(path, e.Path is null or "$" ? null : e.Path.TrimStart('$', '.'), $"is not a trainer state ({e.Message.Split(" Path:")[0]})"); }
         if (state is null) throw new InvalidFormatException(path, null, "is null; expected an object with Step, Epoch, BatchInEpoch, Seed and Optimizer");
         if (state.Step < 0) throw new InvalidFormatException(path, nameof(TrainerState.Step), $"is {state.Step}; expected the number of completed steps (0 or more)");

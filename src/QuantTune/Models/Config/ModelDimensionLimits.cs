@@ -1,0 +1,54 @@
+namespace QuantTune.Models.Config;
+
+/// <summary>
+/// Upper bounds on a model's dimensions, far above any published model, checked when a config is
+/// read (config.json, GGUF metadata) so that a corrupt or hostile number is refused by name before
+/// it sizes an allocation. <see cref="ParameterCount"/> lets a loader compare the model a config
+/// describes with the weights a checkpoint actually holds.
+/// </summary>
+public static class ModelDimensionLimits
+{
+    public const int MaxVocab = 1 << 24;
+    public const int MaxHidden = 1 << 17;
+    public const int MaxIntermediate = 1 << 20;
+    public const int MaxLayers = 1 << 12;
+    public const int MaxHeads = 1 << 12;
+    public const int MaxHeadDim = 1 << 12;
+    public const long MaxParameters = 1L << 42;
+
+    /// <summary>
+    /// Fails through <paramref name="fail"/> (field, problem) on the first dimension out of range;
+    /// the field names are config.json's, or the caller's own through <paramref name="fieldName"/>.
+    /// </summary>
+    public static void Check(ModelConfig c, Func<string, string, Exception> fail, Func<string, string>? fieldName = null)
+    {
+        string F(string field) => fieldName?.Invoke(field) ?? field;
+        void Range(string field, long value, long max)
+        {
+            if (value < 1 || value > max) throw fail(F(field), $"is {value}; expected 1 to {max}");
+        }
+        Range("vocab_size", c.VocabSize, MaxVocab);
+        Range("hidden_size", c.HiddenSize, MaxHidden);
+        Range("intermediate_size", c.IntermediateSize, MaxIntermediate);
+        Range("num_hidden_layers", c.NumLayers, MaxLayers);
+        Range("num_attention_heads", c.NumHeads, MaxHeads);
+        Range("num_key_value_heads", c.NumKvHeads, c.NumHeads);
+        Range("head_dim", c.HeadDim, MaxHeadDim);
+        if (c.NumHeads % c.NumKvHeads != 0)
+            throw fail(F("num_key_value_heads"), $"{c.NumKvHeads} does not divide num_attention_heads ({c.NumHeads})");
+        if (c.HeadDim % 2 != 0) throw fail(F("head_dim"), $"is {c.HeadDim}; expected an even number (rotary embeddings rotate pairs)");
+        if (ParameterCount(c) > MaxParameters)
+            throw fail(F("hidden_size"), $"describes a model of {ParameterCount(c):N0} parameters; expected at most {MaxParameters:N0}");
+    }
+
+    /// <summary>The parameters of the decoder <paramref name="c"/> describes (weights; norms and biases included).</summary>
+    public static long ParameterCount(ModelConfig c)
+    {
+        long h = c.HiddenSize, q = (long)c.NumHeads * c.HeadDim, kv = (long)c.NumKvHeads * c.HeadDim, i = c.IntermediateSize;
+        long attention = h * q + 2 * h * kv + q * h + (c.QkvBias ? q + 2 * kv : 0) + (c.OutputBias ? h : 0);
+        long mlp = 3 * h * i + (c.MlpBias ? 2 * i + h : 0);
+        long layer = attention + mlp + 2 * h;
+        long embeddings = (long)c.VocabSize * h * (c.TieWordEmbeddings ? 1 : 2);
+        return embeddings + c.NumLayers * layer + h;
+    }
+}
