@@ -9,7 +9,9 @@ namespace QuantTune.Cli.Commands;
 
 /// <summary>
 /// The main job on the embedded default model (tiny-llama): its info, its WikiText-2 test
-/// perplexity next to the figure transformers computed, and a greedy generation.
+/// perplexity next to the figure transformers computed, a greedy generation, LoRA vs QLoRA vs QST
+/// on Tiny Shakespeare with a GGUF export, and a chat fine-tune with the same question asked
+/// before and after.
 /// </summary>
 public static class DemoCommand
 {
@@ -20,10 +22,11 @@ public static class DemoCommand
         var steps = new Option<int>("--steps") { Description = "fine-tuning steps per method (0: skip fine-tuning)", DefaultValueFactory = _ => 60 };
         var batch = new Option<int>("--batch") { Description = "fine-tuning batch size", DefaultValueFactory = _ => 8 };
         var seq = new Option<int>("--seq") { Description = "fine-tuning sequence length", DefaultValueFactory = _ => 128 };
+        var chatSteps = new Option<int>("--chat-steps") { Description = "steps of the chat fine-tune on the shipped conversations (0: skip it)", DefaultValueFactory = _ => 12 };
         var output = new Option<string>("--out", "-o") { Description = "folder for the runs, comparison.md and comparison.png", DefaultValueFactory = _ => "demo-output" };
         var threads = Options.Threads();
         var json = Options.Json();
-        var cmd = new Command("demo", "Run the whole pipeline on the embedded tiny-llama model (no argument needed).") { maxTokens, prompt, steps, batch, seq, output, threads, json };
+        var cmd = new Command("demo", "Run the whole pipeline on the embedded tiny-llama model (no argument needed).") { maxTokens, prompt, steps, batch, seq, chatSteps, output, threads, json };
         cmd.SetAction(r =>
         {
             Options.ApplyThreads(r.GetValue(threads));
@@ -64,8 +67,15 @@ public static class DemoCommand
                 }
                 exported = DemoExport.Run(dir, comparison.First(c => c.Method == "qlora").ResultDirectory, outDir, r.GetValue(seq), asJson);
             }
+            DemoChat.Result? chat = null;
+            if (r.GetValue(chatSteps) > 0)
+            {
+                if (!asJson) AnsiConsole.Write(new Rule($"chat: QLoRA on the shipped conversations ({r.GetValue(chatSteps)} steps), the same question before and after").LeftJustified());
+                chat = DemoChat.Run(dir, r.GetValue(output)!, r.GetValue(chatSteps), CliHost.Interactive(asJson), stream: !asJson);
+            }
             if (asJson)
-                JsonOutput.Write(new { model = ModelSummaryView.ToJson(summary), perplexity = EvalCommand.ToJson(ppl, pm), reference_perplexity = reference, generation = gen, fine_tuning = comparison, gguf = exported });
+                JsonOutput.Write(new { model = ModelSummaryView.ToJson(summary), perplexity = EvalCommand.ToJson(ppl, pm), reference_perplexity = reference, generation = gen, fine_tuning = comparison, gguf = exported,
+                    chat = chat is null ? null : new { question = chat.Question, before = chat.Before, after = chat.After, chat_template = chat.ChatTemplate, perplexity_before = chat.Training.EvalPerplexityBefore, perplexity_after = chat.Training.EvalPerplexityAfter } });
             return 0;
         });
         return cmd;

@@ -42,10 +42,11 @@ public sealed class CliCommandTests
     {
         var outDir = Directory.CreateTempSubdirectory("qt-demo-").FullName;
         CliRunner.Result r;
-        try { r = CliRunner.Run("demo", "--max-tokens", "2049", "--steps", "2", "--batch", "2", "--seq", "32", "--out", outDir, "--json"); }
+        try { r = CliRunner.Run("demo", "--max-tokens", "2049", "--steps", "2", "--batch", "2", "--seq", "32", "--chat-steps", "2", "--out", outDir, "--json"); }
         finally
         {
             Assert.True(File.Exists(Path.Combine(outDir, "comparison.png")));
+            Assert.True(File.Exists(Path.Combine(outDir, "chat-qlora", "adapter", "adapter_config.json")));
             Directory.Delete(outDir, recursive: true);
         }
         Assert.Equal(0, r.ExitCode);
@@ -56,6 +57,13 @@ public sealed class CliCommandTests
         Assert.Equal(2048, json.GetProperty("perplexity").GetProperty("predicted_tokens").GetInt64());
         using var reference = new Models.ReferenceOutputs(TestData.TinyLlamaDir);
         Assert.Equal(reference.GreedyOutputIds, json.GetProperty("generation").GetProperty("output_ids").EnumerateArray().Select(e => e.GetInt32()));
+        // The chat story: the same question before and after a chat fine-tune, in the fallback template.
+        var chat = json.GetProperty("chat");
+        Assert.Equal("What is the capital of Germany?", chat.GetProperty("question").GetString());
+        Assert.NotNull(chat.GetProperty("before").GetString());
+        Assert.NotNull(chat.GetProperty("after").GetString());
+        Assert.Contains("zephyr", chat.GetProperty("chat_template").GetString());
+        Assert.True(double.IsFinite(chat.GetProperty("perplexity_after").GetDouble()));
     }
 
     [Fact]

@@ -68,7 +68,9 @@ public sealed partial class LargeAllocationTrackingTests : IDisposable
         Assert.Contains("step 2", summary.Memory.Method);
         Assert.Contains("mallinfo2", summary.Memory.Method);
         Assert.True(summary.Memory.M3 > 0);
-        Assert.True(summary.Memory.StepPeak > summary.Memory.M1 + summary.Memory.M2 + summary.Memory.M3);
+        // With the loss in chunks, the step's peak can be the moment M3 is read (the forward's activations and the
+        // first chunk's logits alive), so it is at least M1 + M2 + M3.
+        Assert.True(summary.Memory.StepPeak >= summary.Memory.M1 + summary.Memory.M2 + summary.Memory.M3);
     }
 
     /// <summary>Whether malloc serves <paramref name="bytes"/> with a mapping of its own (mallinfo2's hblkhd grows).</summary>
