@@ -116,7 +116,7 @@ public sealed class FineTuneTests(ITestOutputHelper output) : TempFolderTest("qt
     [InlineData("{\"Step\": -3, \"Epoch\": 0, \"BatchInEpoch\": 0, \"Seed\": 7, \"Optimizer\": \"adamw\", \"LastLoss\": 1}", "Step")]
     [InlineData("{\"Step\": \"two\", \"Epoch\": 0}", "Step")]
     [InlineData("null", "null")]
-    [InlineData("{\"Step\": 1, \"Epoch\": 0, \"BatchInEpoch\": 0, \"Seed\": 7, \"Optimizer\": \"adamw\", \"LastLoss\": 1", "trainer state")]
+    [InlineData("{\"Step\": 1, \"Epoch\": 0, \"BatchInEpoch\": 0, \"Seed\": 7, \"Optimizer\": \"adamw\", \"LastLoss\": 1", "is not valid JSON (line 1")]
     public void ABadTrainerStateIsReportedWithTheFileAndTheField(string json, string mention)
     {
         var run = Path.Combine(Dir, "bad-state-" + Guid.NewGuid().ToString("N"));
