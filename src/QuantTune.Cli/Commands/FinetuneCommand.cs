@@ -42,6 +42,7 @@ public static class FinetuneCommand
         var reduction = new Option<int>("--reduction") { DefaultValueFactory = _ => 16, Description = "QST: side network width h/r" };
         var qstBottleneck = new Option<int>("--qst-bottleneck") { DefaultValueFactory = _ => 16, Description = "QST: downsampler bottleneck" };
         var downsampler = new Option<string>("--downsampler") { DefaultValueFactory = _ => "adapter", Description = "QST: adapter, linear, lora, maxpool or avgpool" };
+        var freezeMix = new Option<bool>("--freeze-mix") { Description = "QST: keep the output mix λ at its initial value, as the official code's GPU runs did (its .to() leaves λ unregistered); the paper trains it" };
         var sideLayers = new Option<string?>("--side-layers") { Description = "QST: comma-separated backbone layers feeding the side network (default: all)" };
         var qat = new Option<string?>("--qat") { Description = "quantization-aware training: int4, int8, nf4, bitnet or bitnet158; with --method full the weights train through the quantizer, with lora/dora the adapter trains on the quantized base" };
         var qatActivations = new Option<int?>("--qat-activations") { Description = "with --qat int4|int8|nf4: also fake-quantize each layer's input per token to BITS bits" };
@@ -60,7 +61,7 @@ public static class FinetuneCommand
         {
             model, data, format, evalData, epochs, method, output, steps, batch, accumulate, lr, schedule, warmup, maxGradNorm, weightDecay, seed, seq,
             evalEvery, checkpointEvery, resume, optimizer, rank, alpha, dropout, targets, rslora, bottleneck, virtualTokens,
-            reduction, qstBottleneck, downsampler, sideLayers, qat, qatActivations, qatLearnableScales, checkpointing, chatTemplate, lossOnAll, truncate, pack, skipBad, dtype, device, threads, json,
+            reduction, qstBottleneck, downsampler, sideLayers, freezeMix, qat, qatActivations, qatLearnableScales, checkpointing, chatTemplate, lossOnAll, truncate, pack, skipBad, dtype, device, threads, json,
         };
         cmd.SetAction(r =>
         {
@@ -121,6 +122,7 @@ public static class FinetuneCommand
                         : throw new Diagnostics.QuantTuneException($"--downsampler {downsamplerName}: expected adapter, linear, lora, maxpool or avgpool"),
                     Layers = r.GetValue(sideLayers) is { } s ? s.Split(',').Select(x => int.TryParse(x, out int v) ? v
                         : throw new Diagnostics.QuantTuneException($"--side-layers {s}: expected comma-separated layer numbers")).ToArray() : null,
+                    FreezeMix = r.GetValue(freezeMix),
                 },
             };
             // With --epochs the steps (and --warmup against them) are checked once the data gives them; the rest now.

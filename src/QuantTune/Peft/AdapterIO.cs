@@ -40,6 +40,7 @@ public static class AdapterIO
             entries.Add(new(KeyPrefix + path + B, lora.lora_B.weight.detach()));
             if (lora.lora_magnitude_vector is { } m) entries.Add(new(KeyPrefix + path + Magnitude, m.detach()));
         }
+        entries.AddRange(ModulesToSave.Entries(model, ModulesToSave.Resolve(config.ModulesToSave)));
         IO.AtomicDirectory.Write(folder, dir =>
         {
             SafetensorsWriter.Write(Path.Combine(dir, WeightsFile), entries.OrderBy(e => e.Key, StringComparer.Ordinal),
@@ -73,6 +74,7 @@ public static class AdapterIO
         QatManifest.Load(folder, QatManifest.AdapterFile)?.Freeze(model);
 
         LoraModel.Apply(model, config, seed: 0, dtype);
+        ModulesToSave.Load(model, ModulesToSave.Resolve(config.ModulesToSave, configFile), file, trainable);
         using var _ = no_grad();
         foreach (var (path, lora) in LoraModel.Layers(model))
         {
@@ -103,6 +105,13 @@ public static class AdapterIO
             expected[KeyPrefix + path + B] = ([outF, r], $"out_features={outF}, {rank}");
             if (config.UseDora) expected[KeyPrefix + path + Magnitude] = ([outF], $"out_features={outF}");
         }
+        foreach (var path in ModulesToSave.Resolve(config.ModulesToSave))
+        {
+            var key = ModulesToSave.Key(path);
+            if (file.Tensors.TryGetValue(key, out var saved) && ModulesToSave.Misfit(model, saved.Shape) is { } why)
+                throw new InvalidFormatException(weightsFile, key, why);
+            expected[key] = (ModulesToSave.Shape(model), $"modules_to_save in {AdapterConfig.FileName}");
+        }
         var linears = PeftTargets.LinearPaths(model);
         foreach (var (key, info) in file.Tensors)
         {
@@ -124,7 +133,9 @@ public static class AdapterIO
         }
         var missing = expected.Keys.FirstOrDefault(k => !file.Tensors.ContainsKey(k));
         if (missing is not null)
-            throw new InvalidFormatException(weightsFile, missing, $"is missing; target_modules {config.TargetModules} selects {paths.Count} layers, and each needs lora_A and lora_B" + (config.UseDora ? " and lora_magnitude_vector" : ""));
+            throw new InvalidFormatException(weightsFile, missing, missing.EndsWith(A) || missing.EndsWith(B) || missing.EndsWith(Magnitude)
+                ? $"is missing; target_modules {config.TargetModules} selects {paths.Count} layers, and each needs lora_A and lora_B" + (config.UseDora ? " and lora_magnitude_vector" : "")
+                : $"is missing; modules_to_save in {AdapterConfig.FileName} names it, and PEFT saves such a module whole");
     }
 
     internal static (long In, long Out) Features(nn.Module layer) => layer switch

@@ -7,7 +7,8 @@ namespace QuantTune.SideTuning;
 /// <summary>
 /// Maps a backbone hidden state [B, T, h] to the side network's width h/r. The default is the
 /// official AdapterLinear: Linear(h→16) → swish → Linear(16→h/r) → LayerNorm, both linears
-/// Kaiming-uniform initialised; the paper's ablations (linear, LoRA, max-pool, avg-pool) are here too.
+/// Kaiming-uniform initialised and without biases (with biases in the older
+/// <see cref="DownsamplerLayout.PerInput"/> layout); the paper's ablations (linear, LoRA, max-pool, avg-pool) are here too.
 /// </summary>
 public sealed class Downsampler : nn.Module<Tensor, Tensor>
 {
@@ -26,8 +27,8 @@ public sealed class Downsampler : nn.Module<Tensor, Tensor>
         switch (_kind)
         {
             case DownsamplerKind.Adapter:
-                down = Init(new QtLinear(hidden, c.Bottleneck, true, ScalarType.Float32), generator);
-                up = Init(new QtLinear(c.Bottleneck, side, true, ScalarType.Float32), generator);
+                down = Init(new QtLinear(hidden, c.Bottleneck, c.AdapterBias, ScalarType.Float32), generator);
+                up = Init(new QtLinear(c.Bottleneck, side, c.AdapterBias, ScalarType.Float32), generator);
                 norm = nn.LayerNorm([side]);
                 break;
             case DownsamplerKind.Linear:

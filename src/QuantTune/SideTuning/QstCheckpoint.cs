@@ -8,10 +8,15 @@ using static TorchSharp.torch;
 
 namespace QuantTune.SideTuning;
 
-/// <summary>What qst_config.json records: the options and the base model's identity and shape.</summary>
+/// <summary>
+/// What qst_config.json records: the options and the base model's identity and shape. A file
+/// without <c>downsampler_layout</c> was written before the official layout existed and is read
+/// as <see cref="SideTuning.DownsamplerLayout.PerInput"/>.
+/// </summary>
 public sealed record QstCheckpointInfo(
     string BaseModel, string BaseModelType, int BaseHiddenSize, int BaseLayers, int BaseHeads, int BaseVocab,
-    int Reduction, int Bottleneck, string Downsampler, string Activation, int[] Layers, string BackboneQuantization);
+    int Reduction, int Bottleneck, string Downsampler, string Activation, int[] Layers, string BackboneQuantization,
+    string? DownsamplerLayout = null, bool FreezeMix = false);
 
 /// <summary>
 /// Saves and loads a trained side network: <c>side_model.safetensors</c> (only the side
@@ -29,7 +34,8 @@ public static class QstCheckpoint
         var b = model.backbone.Config;
         var q = model.Qst;
         var info = new QstCheckpointInfo(Path.GetFullPath(baseModelDirectory), b.ModelType, b.HiddenSize, b.NumLayers, b.NumHeads, b.VocabSize,
-            q.Reduction, q.Bottleneck, q.Downsampler.ToString().ToLowerInvariant(), q.Activation, q.LayersOf(b).ToArray(), backboneQuantization);
+            q.Reduction, q.Bottleneck, q.Downsampler.ToString().ToLowerInvariant(), q.Activation, q.LayersOf(b).ToArray(), backboneQuantization,
+            LayoutName(q.Layout), q.FreezeMix);
         AtomicDirectory.Write(outputDirectory, dir =>
         {
             SafetensorsWriter.Write(Path.Combine(dir, WeightsFile),
@@ -67,6 +73,8 @@ public static class QstCheckpoint
         Require(info.Layers is not null, "layers", "is missing; expected the backbone layers that feed the side network");
         Require(info.Downsampler is not null && Enum.TryParse<DownsamplerKind>(info.Downsampler, ignoreCase: true, out _), "downsampler",
             $"is {(info.Downsampler is null ? "missing" : $"'{info.Downsampler}'")}; expected adapter, linear, lora, maxpool or avgpool");
+        Require(info.DownsamplerLayout is null || ParseLayout(info.DownsamplerLayout) is not null, "downsampler_layout",
+            $"is '{info.DownsamplerLayout}'; expected {LayoutName(DownsamplerLayout.Official)} or {LayoutName(DownsamplerLayout.PerInput)}");
         Require(info.BaseHiddenSize > 0, "base_hidden_size", $"is {info.BaseHiddenSize}; expected a positive integer");
         Require(info.Reduction >= 1 && info.Reduction <= info.BaseHiddenSize, "reduction", $"is {info.Reduction}; expected 1 to base_hidden_size ({info.BaseHiddenSize})");
         Require(info.Bottleneck >= 1 && info.Bottleneck <= MaxBottleneckPerHidden * (long)info.BaseHiddenSize, "bottleneck",
@@ -84,6 +92,17 @@ public static class QstCheckpoint
         Downsampler = Enum.Parse<DownsamplerKind>(info.Downsampler, ignoreCase: true),
         Activation = info.Activation,
         Layers = info.Layers,
+        Layout = info.DownsamplerLayout is null ? DownsamplerLayout.PerInput : ParseLayout(info.DownsamplerLayout)!.Value,
+        FreezeMix = info.FreezeMix,
+    };
+
+    static string LayoutName(DownsamplerLayout layout) => layout == DownsamplerLayout.Official ? "official" : "per-input";
+
+    static DownsamplerLayout? ParseLayout(string name) => name switch
+    {
+        "official" => DownsamplerLayout.Official,
+        "per-input" => DownsamplerLayout.PerInput,
+        _ => null,
     };
 
     /// <summary>Checks that <paramref name="backbone"/> is the model the side network was trained on.</summary>

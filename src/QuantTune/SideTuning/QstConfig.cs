@@ -18,6 +18,18 @@ public enum DownsamplerKind
     AvgPool,
 }
 
+/// <summary>How many downsamplers the side network has, and what the embeddings go through.</summary>
+public enum DownsamplerLayout
+{
+    /// <summary>
+    /// As the official code builds it (modeling_llama_qst.py): one downsampler per fed layer,
+    /// the first serving both the embeddings and that layer's output, and AdapterLinear without biases.
+    /// </summary>
+    Official,
+    /// <summary>One downsampler for the embeddings and one per fed layer, the adapter's linears with biases: side networks QuantTune saved before this layout existed.</summary>
+    PerInput,
+}
+
 /// <summary>
 /// Quantized Side Tuning settings (arXiv 2401.07159; DESIGN.md §2): reduction factor r, the
 /// downsampler and its bottleneck and activation, and which backbone layers feed the side
@@ -33,6 +45,22 @@ public sealed record QstConfig
     public IReadOnlyList<int>? Layers { get; init; }
     public double GateInit { get; init; } = 0.5;
     public double MixInit { get; init; } = 1.0;
+    public DownsamplerLayout Layout { get; init; } = DownsamplerLayout.Official;
+    /// <summary>
+    /// Keeps the output mix λ at its initial value. The paper trains λ; the official code's
+    /// <c>nn.Parameter(...).to(device)</c> leaves it an unregistered tensor on a GPU, so its runs
+    /// never trained it. This reproduces them.
+    /// </summary>
+    public bool FreezeMix { get; init; }
+
+    /// <summary>How many downsamplers the layout has for <paramref name="fed"/> fed layers.</summary>
+    public int DownsamplerCount(int fed) => Layout == DownsamplerLayout.Official ? fed : fed + 1;
+
+    /// <summary>The downsampler that side step <paramref name="k"/> applies to its backbone state (the first serves the embeddings too in the official layout).</summary>
+    public int DownsamplerOf(int k) => Layout == DownsamplerLayout.Official ? k : k + 1;
+
+    /// <summary>Whether the adapter downsampler's two linears have biases (the official AdapterLinear has none).</summary>
+    public bool AdapterBias => Layout == DownsamplerLayout.PerInput;
 
     public IReadOnlyList<int> LayersOf(ModelConfig backbone) => Layers ?? Enumerable.Range(0, backbone.NumLayers).ToArray();
 

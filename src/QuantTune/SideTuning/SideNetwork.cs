@@ -10,7 +10,8 @@ using QtLinear = QuantTune.Models.Layers.Linear;
 namespace QuantTune.SideTuning;
 
 /// <summary>
-/// The trainable part of QST: a downsampler per fed hidden state (embeddings first), one side
+/// The trainable part of QST: the downsamplers (one per fed layer, the first also serving the
+/// embeddings, as the official code has them; see <see cref="DownsamplerLayout"/>), one side
 /// decoder layer per fed backbone layer (width h/r), the gates z (init 0.5), the final RMSNorm
 /// and up-projection h/r→h (with bias), and the output mix λ ∈ R^h (init 1.0):
 /// side ← (1 − σ(z_k))·down_k(h_i) + σ(z_k)·side, then side layer k;
@@ -25,6 +26,7 @@ public sealed class SideNetwork : nn.Module
     public RmsNorm norm;
     public QtLinear up;
     readonly LayerRopes _ropes;
+    readonly QstConfig _qst;
 
     public ModelConfig Config { get; }
 
@@ -35,11 +37,12 @@ public sealed class SideNetwork : nn.Module
         Config = qst.SideConfig(backbone);
         using var generator = new Generator((ulong)seed);
         int fed = qst.LayersOf(backbone).Count;
-        downsamplers = new ModuleList<Downsampler>(Enumerable.Range(0, fed + 1).Select(_ => new Downsampler(qst, backbone.HiddenSize, generator)).ToArray());
+        _qst = qst;
+        downsamplers = new ModuleList<Downsampler>(Enumerable.Range(0, qst.DownsamplerCount(fed)).Select(_ => new Downsampler(qst, backbone.HiddenSize, generator)).ToArray());
         layers = new ModuleList<DecoderLayer>(Enumerable.Range(0, fed).Select(k => new DecoderLayer(Config, k, ScalarType.Float32, CPU)).ToArray());
         foreach (var l in layers) InitDecoderLayer(l, generator);
         gates = new Parameter(PinnedScalarMath.Full([fed, Config.HiddenSize], qst.GateInit));
-        mix = new Parameter(PinnedScalarMath.Full([backbone.HiddenSize], qst.MixInit));
+        mix = new Parameter(PinnedScalarMath.Full([backbone.HiddenSize], qst.MixInit), requires_grad: !qst.FreezeMix);
         norm = new RmsNorm(Config.HiddenSize, backbone.RmsNormEps, ScalarType.Float32, kind: backbone.Norm);
         up = new QtLinear(Config.HiddenSize, backbone.HiddenSize, true, ScalarType.Float32);
         up.ResetParameters(generator);
@@ -64,7 +67,7 @@ public sealed class SideNetwork : nn.Module
     {
         using var scope = NewDisposeScope();
         var z = gates[k].sigmoid();
-        var mixed = (z.SubtractedFrom(1) * downsamplers[k + 1].forward(h)).Plus(z * side);
+        var mixed = (z.SubtractedFrom(1) * downsamplers[_qst.DownsamplerOf(k)].forward(h)).Plus(z * side);
         return layers[k].Forward(mixed, cos, sin, k, past, cache).MoveToOuterDisposeScope();
     }
 

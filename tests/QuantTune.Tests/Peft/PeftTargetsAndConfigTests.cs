@@ -65,4 +65,30 @@ public sealed class PeftTargetsAndConfigTests
         Assert.Equal(["q_proj", "v_proj"], config.TargetModules.Names!);
         Assert.Contains("something_new", config.ToJson());
     }
+
+    /// <summary>PEFT's <c>init_lora_weights</c> may name a way of drawing A and B; only those that leave the base alone load.</summary>
+    [Theory]
+    [InlineData("\"gaussian\"", null)]
+    [InlineData("\"orthogonal\"", null)]
+    [InlineData("\"eva\"", null)]
+    [InlineData("\"pissa\"", "changes the base model's weights")]
+    [InlineData("\"pissa_niter_16\"", "path_initial_model_for_weight_conversion")]
+    [InlineData("\"loftq\"", "changes the base model's weights")]
+    [InlineData("\"kaiming\"", "expected true, false, \"gaussian\"")]
+    [InlineData("3", "expected true, false, \"gaussian\"")]
+    public void InitLoraWeightsNamesLoadWhenTheyOnlyDrawTheAdapter(string value, string? refusal)
+    {
+        var json = $$"""{"peft_type": "LORA", "r": 4, "init_lora_weights": {{value}}}""";
+        if (refusal is null)
+        {
+            var config = Assert.IsType<LoraConfig>(AdapterConfig.Parse(json, "adapter_config.json"));
+            Assert.True(config.InitLoraWeights);
+            Assert.Contains($"\"init_lora_weights\": {value}", config.ToJson());
+            return;
+        }
+        var e = Assert.ThrowsAny<QuantTune.Diagnostics.QuantTuneException>(() => AdapterConfig.Parse(json, "adapter_config.json"));
+        Assert.Contains("adapter_config.json", e.Message);
+        Assert.Contains("init_lora_weights", e.Message);
+        Assert.Contains(refusal, e.Message);
+    }
 }

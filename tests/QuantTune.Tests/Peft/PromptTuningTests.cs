@@ -70,6 +70,15 @@ public sealed class PromptTuningTests
         for (int i = 0; i < 9; i++)
             Assert.True(prompt.prompt_embeddings.detach()[i].eq(table[tokens[i % tokens.Count]]).all().item<bool>());
         Assert.Throws<QuantTuneException>(() => PromptTuningModel.Apply(pm.Model, config, seed: 4));
+
+        // PEFT needs to know which tokenizer made the text's ids: the base model's, when nothing else is named.
+        using var dir = new TempDir();
+        Assert.Throws<QuantTuneException>(() => prompt.Save(config, dir.Path));
+        prompt.Save(config with { BaseModelNameOrPath = TestData.TinyLlamaDir }, dir.Path);
+        var json = JsonNode.Parse(File.ReadAllText(Path.Combine(dir.Path, "adapter_config.json")))!;
+        Assert.Equal("TEXT", (string?)json["prompt_tuning_init"]);
+        Assert.Equal("Classify the review:", (string?)json["prompt_tuning_init_text"]);
+        Assert.Equal(TestData.TinyLlamaDir, (string?)json["tokenizer_name_or_path"]);
     }
 
     [Fact]

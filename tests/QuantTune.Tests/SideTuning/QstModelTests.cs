@@ -27,7 +27,7 @@ public sealed class QstModelTests
         Assert.Equal(44, qst.side.Config.IntermediateSize);  // 704 / 16
         Assert.Equal(8, qst.side.Config.NumHeads);
         Assert.Equal(2, qst.side.Config.HeadDim);
-        Assert.Equal(5, qst.side.downsamplers.Count);        // embeddings + 4 layers
+        Assert.Equal(4, qst.side.downsamplers.Count);        // one per layer, the first also for the embeddings
         Assert.Equal(4, qst.side.layers.Count);
         Assert.All(qst.side.gates.data<float>().ToArray(), g => Assert.Equal(0.5f, g));
         Assert.All(qst.side.mix.data<float>().ToArray(), l => Assert.Equal(1.0f, l));

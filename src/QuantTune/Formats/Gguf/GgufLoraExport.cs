@@ -36,6 +36,8 @@ public static class GgufLoraExport
             ?? throw new InvalidFormatException(configFile, "peft_type", $"expected \"{LoraConfig.Type}\"; only LoRA adapters have a llama.cpp GGUF form");
         if (lora.UseDora) throw new InvalidFormatException(configFile, "use_dora", "true: llama.cpp adapters are plain LoRA; merge the DoRA adapter (export gguf --adapter) instead");
         if (lora.UseRsLora) throw new InvalidFormatException(configFile, "use_rslora", "true: llama.cpp scales by alpha/r, not alpha/√r; merge the adapter (export gguf --adapter) instead");
+        if (lora.ModulesToSave is { Count: > 0 })
+            throw new InvalidFormatException(configFile, "modules_to_save", $"[{string.Join(", ", lora.ModulesToSave)}]: a llama.cpp adapter holds only LoRA pairs, not whole modules; merge the adapter (export gguf --adapter) instead");
         if (lora.AlphaPattern.Count > 0) throw new InvalidFormatException(configFile, "alpha_pattern", "is not empty: a llama.cpp adapter has one alpha; merge the adapter (export gguf --adapter) instead");
 
         var weightsFile = Path.Combine(adapterFolder, AdapterIO.WeightsFile);

@@ -26,7 +26,16 @@ public sealed record LoraConfig : AdapterConfig
     public bool UseDora { get; init; }
     /// <summary>True: B starts at zero so the adapter starts as a no-op (PEFT's default); false: B is random too.</summary>
     public bool InitLoraWeights { get; init; } = true;
-    /// <summary>Modules trained and saved whole; not supported yet (refused when non-empty).</summary>
+    /// <summary>
+    /// PEFT's <c>init_lora_weights</c> when it names a way of drawing the adapter ("gaussian",
+    /// "orthogonal", "eva"): B starts at zero as with true, so a trained adapter of this kind loads
+    /// like any other; the name is written back as it was read. Null when the field is a boolean.
+    /// </summary>
+    public string? InitLoraWeightsMethod { get; init; }
+
+    /// <summary>Initialisations that only draw A and B: a trained adapter's weights hold all there is.</summary>
+    public static readonly IReadOnlySet<string> InitialisationOnlyMethods = new HashSet<string> { "gaussian", "orthogonal", "eva" };
+    /// <summary>Modules trained and saved whole next to the adapter (<see cref="Lora.ModulesToSave"/>: the embedding and the LM head).</summary>
     public IReadOnlyList<string>? ModulesToSave { get; init; }
     /// <summary>Per-module rank, keyed by a pattern matched at the end of the module path.</summary>
     public IReadOnlyDictionary<string, int> RankPattern { get; init; } = new Dictionary<string, int>();
@@ -69,8 +78,7 @@ public sealed record LoraConfig : AdapterConfig
     /// <summary>Options PEFT supports that change what the adapter computes and QuantTune does not implement.</summary>
     public void EnsureSupported(string file = FileName)
     {
-        if (ModulesToSave is { Count: > 0 })
-            throw new InvalidFormatException(file, "modules_to_save", $"[{string.Join(", ", ModulesToSave)}] is not supported yet; expected null or []");
+        Lora.ModulesToSave.Resolve(ModulesToSave, file);
         foreach (var key in new[] { "layers_to_transform", "layers_pattern", "exclude_modules", "layer_replication", "target_parameters", "trainable_token_indices", "alora_invocation_tokens" })
             if (Extra[key] is JsonNode n && !(n is JsonArray { Count: 0 }))
                 throw new InvalidFormatException(file, key, $"{n.ToJsonString()} is not supported; expected null");
@@ -93,8 +101,7 @@ public sealed record LoraConfig : AdapterConfig
         var bias = f.OptionalString("bias") ?? "none";
         if (bias != "none") throw f.Invalid("bias", $"\"{bias}\" is not supported; expected \"none\"");
         if (f.OptionalBool("fan_in_fan_out") == true) throw f.Invalid("fan_in_fan_out", "true (Conv1D weights, GPT-2 style) is not supported; expected false");
-        if (f.Optional("init_lora_weights") is { Element.ValueKind: not (JsonValueKind.True or JsonValueKind.False) } init)
-            throw init.Invalid($"{init.Element.GetRawText()} is not supported; expected true or false");
+        var initMethod = InitMethod(f);
 
         var config = new LoraConfig
         {
@@ -107,7 +114,8 @@ public sealed record LoraConfig : AdapterConfig
             TargetModules = Targets(f),
             UseRsLora = f.OptionalBool("use_rslora") ?? false,
             UseDora = f.OptionalBool("use_dora") ?? false,
-            InitLoraWeights = f.OptionalBool("init_lora_weights") ?? true,
+            InitLoraWeights = initMethod is not null || (f.OptionalBool("init_lora_weights") ?? true),
+            InitLoraWeightsMethod = initMethod,
             ModulesToSave = StringList(f, "modules_to_save"),
             RankPattern = Patterns(f, "rank_pattern", v => v.Element.ValueKind == JsonValueKind.Number && v.Element.TryGetInt32(out int i) && i > 0 ? i
                 : throw v.Fail("a positive integer")),
@@ -116,6 +124,24 @@ public sealed record LoraConfig : AdapterConfig
         };
         config.EnsureSupported(file);
         return config;
+    }
+
+    /// <summary>
+    /// The name in <c>init_lora_weights</c>, null for a boolean. PiSSA, OLoRA, CorDA and LoftQ are
+    /// refused: they change the base weights when the adapter is created, so the adapter is only
+    /// right on that changed base, which the folder does not hold.
+    /// </summary>
+    static string? InitMethod(JsonField f)
+    {
+        if (f.Optional("init_lora_weights") is not { } init || init.Element.ValueKind is JsonValueKind.True or JsonValueKind.False) return null;
+        if (init.Element.ValueKind != JsonValueKind.String)
+            throw init.Invalid($"{init.Element.GetRawText()} is not supported; expected true, false, \"gaussian\", \"orthogonal\" or \"eva\"");
+        var name = init.GetString();
+        if (InitialisationOnlyMethods.Contains(name)) return name;
+        if (name is "pissa" or "olora" or "corda" or "loftq" || name.StartsWith("pissa_niter_", StringComparison.Ordinal))
+            throw init.Invalid($"\"{name}\" changes the base model's weights when the adapter is created, so this adapter is only right on that changed base; " +
+                "convert it to a plain LoRA with PEFT (save_pretrained(..., path_initial_model_for_weight_conversion=...)) and load that");
+        throw init.Invalid($"\"{name}\" is not supported; expected true, false, \"gaussian\", \"orthogonal\" or \"eva\"");
     }
 
     static PeftTargets Targets(JsonField f)
@@ -153,7 +179,7 @@ public sealed record LoraConfig : AdapterConfig
         fields["use_dora"] = UseDora;
         fields["modules_to_save"] = ModulesToSave is null ? null : new JsonArray(ModulesToSave.Select(n => (JsonNode?)n).ToArray());
         fields["fan_in_fan_out"] = false;
-        fields["init_lora_weights"] = InitLoraWeights;
+        fields["init_lora_weights"] = InitLoraWeightsMethod is { } method ? method : InitLoraWeights;
         var ranks = new JsonObject();
         foreach (var (k, v) in RankPattern) ranks[k] = v;
         fields["rank_pattern"] = ranks;

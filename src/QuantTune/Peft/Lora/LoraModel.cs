@@ -16,7 +16,8 @@ public static class LoraModel
     /// Freezes every parameter of <paramref name="model"/> and replaces each target layer by a
     /// <see cref="LoraLinear"/> around it. A is drawn from a generator seeded with
     /// <paramref name="seed"/> (layer after layer in module order), so the same seed gives the
-    /// same adapter. Returns the wrapped paths.
+    /// same adapter. The config's <c>modules_to_save</c> (embedding, LM head) are trained whole, as
+    /// in PEFT. Returns the wrapped paths.
     /// </summary>
     public static IReadOnlyList<string> Apply(CausalLM model, LoraConfig config, long seed = 0, ScalarType dtype = ScalarType.Float32)
     {
@@ -34,6 +35,7 @@ public static class LoraModel
             lora.train(model.training);
             ModuleSurgery.Replace(model, path, lora);
         }
+        ModulesToSave.Train(model, ModulesToSave.Resolve(config.ModulesToSave));
         return paths;
     }
 

@@ -84,6 +84,10 @@ public sealed class PromptTuningModel : nn.Module<Tensor, Tensor>
     public static void Save(PromptTuningModel model, PromptTuningConfig config, string outDir)
     {
         var c = model.Base.Config;
+        // PEFT's PromptTuningConfig refuses TEXT without the tokenizer that tokenized the text; ours came with the base model.
+        var tokenizerPath = config.TokenizerNameOrPath ?? (config.Init == PromptTuningInit.Text ? config.BaseModelNameOrPath : null);
+        if (config.Init == PromptTuningInit.Text && tokenizerPath is null)
+            throw new QuantTuneException("PROMPT_TUNING with TEXT init: set TokenizerNameOrPath or BaseModelNameOrPath; PEFT refuses a TEXT config without tokenizer_name_or_path");
         var json = new JsonObject
         {
             ["peft_type"] = PeftType,
@@ -96,7 +100,7 @@ public sealed class PromptTuningModel : nn.Module<Tensor, Tensor>
             ["num_layers"] = c.NumLayers,
             ["prompt_tuning_init"] = PromptTuningConfig.InitName(config.Init),
             ["prompt_tuning_init_text"] = config.InitText,
-            ["tokenizer_name_or_path"] = config.TokenizerNameOrPath,
+            ["tokenizer_name_or_path"] = tokenizerPath,
             ["inference_mode"] = true,
         };
         PeftFiles.Write(outDir, json, [new(Key, model.prompt_embeddings)]);

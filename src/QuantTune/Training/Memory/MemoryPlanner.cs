@@ -114,13 +114,13 @@ public static class MemoryPlanner
                 long hs = side.HiddenSize, iS = side.IntermediateSize, ds = side.HeadDim, b = r.Qst.Bottleneck;
                 long downsampler = r.Qst.Downsampler switch
                 {
-                    DownsamplerKind.Adapter => h * b + b + b * hs + hs + 2 * hs,
+                    DownsamplerKind.Adapter => h * b + b * hs + 2 * hs + (r.Qst.AdapterBias ? b + hs : 0),
                     DownsamplerKind.Linear => h * hs + hs,
                     DownsamplerKind.Lora => h * b + b * hs,
                     _ => 0,
                 };
                 long sideLayer = hs * heads * ds + 2 * hs * kv * ds + heads * ds * hs + 3 * hs * iS + NormsPerLayer(side) * hs + QkNormParameters(side);
-                long trainable = (fed + 1) * downsampler + fed * sideLayer + fed * hs + h + hs + hs * h + h;
+                long trainable = r.Qst.DownsamplerCount(fed) * downsampler + fed * sideLayer + fed * hs + (r.Qst.FreezeMix ? 0 : h) + hs + hs * h + h;
                 long m1 = (long)(linear * Nf4BytesPerWeight) + other * e + trainable * 4;
                 long m2 = trainable * 12;
                 // The backbone keeps nothing; each downsampler keeps its fp32 input (the backbone state) and bottleneck;
