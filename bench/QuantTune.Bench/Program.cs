@@ -16,8 +16,9 @@ using QuantTune.Bench;
 //   generation:   [--prompt-tokens 128] [--new-tokens 64] [--repeats 5]  decode-only tokens/s (tiny-llama fp32, NF4, QST);
 //                 with --threads N writes generation-threadsN.json
 //   gptq:         [--samples 128] [--seq 512] [--layer-samples 4] [--layer-seq 512]
+//   qst-rank:     [--steps 60] [--batch 8] [--seq 128] [--reductions 2,4,8,16]: QST's r against QLoRA, held-out perplexity
 //   memory-tracking: [--steps 12] [--batch 8] [--seq 128] [--repeats 2]: LoRA step time with memory tracking always on vs on the measured step only
-string[] Benchmarks = ["foundation", "quantization", "finetune", "bitnet", "gguf", "ggml-codecs", "gptq", "qst-scale", "bitnet-inference", "cuda-check", "generation", "memory-tracking"];
+string[] Benchmarks = ["foundation", "quantization", "finetune", "bitnet", "gguf", "ggml-codecs", "gptq", "qst-scale", "bitnet-inference", "cuda-check", "generation", "memory-tracking", "qst-rank"];
 var argList = args.ToList();
 string Arg(string name, string fallback) { int i = argList.IndexOf(name); return i >= 0 && i + 1 < argList.Count ? argList[i + 1] : fallback; }
 var which = args.FirstOrDefault(a => !a.StartsWith("--")) ?? "foundation";
@@ -104,6 +105,12 @@ switch (which)
         result = new { benchmark = which, command = Command(), machine = Machine.Describe(),
             results = MemoryTrackingBenchmark.Run(model, Path.Combine(assets, "data", "tiny-shakespeare.txt"), Arg("--scratch", Path.GetTempPath()),
                 int.Parse(Arg("--steps", "12")), int.Parse(Arg("--batch", "8")), int.Parse(Arg("--seq", "128")), int.Parse(Arg("--repeats", "2"))) };
+        break;
+    case "qst-rank":
+        result = new { benchmark = which, command = Command(), machine = Machine.Describe(),
+            results = QstRankBenchmark.Run(model, Path.Combine(assets, "data", "tiny-shakespeare.txt"), Arg("--scratch", Path.GetTempPath()),
+                int.Parse(Arg("--steps", "60")), int.Parse(Arg("--batch", "8")), int.Parse(Arg("--seq", "128")),
+                Arg("--reductions", "2,4,8,16").Split(',').Select(int.Parse).ToList()) };
         break;
     default:
         Console.Error.WriteLine($"unknown benchmark '{which}'; expected one of: {string.Join(", ", Benchmarks)}");
