@@ -9,7 +9,8 @@ using QuantTune.Bench;
 //   bitnet:       [--steps 1000]
 //   bitnet-inference: [--steps 200]
 //   qst-scale:    --method qst|qlora|qlora-gc|lora-bf16|lora-bf16-gc [--config assets/configs/llama-2-7b.json] [--layers 0=all]
-//                 [--batch 4] [--seq 512] [--steps 5] [--warmup 2] [--device cuda|cpu]; writes qst-scale-METHOD-DEVICE.json
+//                 [--batch 4] [--seq 512] [--steps 5] [--warmup 2] [--device cuda|cpu] [--loss chunked|whole]
+//                 [--name FILE]; writes qst-scale-METHOD-DEVICE.json (or FILE.json)
 //   gguf:         [--hidden 4096] [--mlp 11008] [--repeats 3]
 //   ggml-codecs:  [--rows 1024] [--columns 4096]
 //   cuda-check:   CPU vs CUDA on tiny-llama (logits, decoding, NF4, QLoRA/QST steps, optimizers); writes cuda-check.json
@@ -75,8 +76,8 @@ switch (which)
         result = new { benchmark = which, command = Command(), machine = Machine.Describe(),
             results = QstScaleBenchmark.Run(Arg("--config", Path.Combine(assets, "configs", "llama-2-7b.json")), Arg("--method", "qst"),
                 int.Parse(Arg("--layers", "0")), int.Parse(Arg("--batch", "4")), int.Parse(Arg("--seq", "512")), int.Parse(Arg("--steps", "5")),
-                int.Parse(Arg("--warmup", "2")), Arg("--device", TorchSharp.torch.cuda.is_available() ? "cuda" : "cpu")) };
-        which = $"qst-scale-{Arg("--method", "qst")}-{Arg("--device", TorchSharp.torch.cuda.is_available() ? "cuda" : "cpu")}";
+                int.Parse(Arg("--warmup", "2")), Arg("--device", TorchSharp.torch.cuda.is_available() ? "cuda" : "cpu"), Arg("--loss", "chunked")) };
+        which = Arg("--name", $"qst-scale-{Arg("--method", "qst")}-{Arg("--device", TorchSharp.torch.cuda.is_available() ? "cuda" : "cpu")}");
         break;
     case "cuda-check":
         var check = CudaCheck.Run(model);

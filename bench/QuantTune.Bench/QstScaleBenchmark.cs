@@ -6,6 +6,7 @@ using QuantTune.Peft;
 using QuantTune.Peft.Lora;
 using QuantTune.Quantization.Models;
 using QuantTune.SideTuning;
+using QuantTune.Training;
 using QuantTune.Training.Memory;
 using QuantTune.Training.Optimizers;
 using TorchSharp;
@@ -34,8 +35,11 @@ public static class QstScaleBenchmark
         bf16_forward_only_ms = 64,
     };
 
-    public static object Run(string configPath, string method, int layers, int batch, int seq, int steps, int warmup, string deviceName)
+    /// <param name="loss">"chunked": the trainer's loss (<see cref="ChunkedLoss"/>: the LM head and the fp32 cross-entropy one chunk of
+    /// positions at a time); "whole": the [B, T, V] logits at once, as the trainer computed it before</param>
+    public static object Run(string configPath, string method, int layers, int batch, int seq, int steps, int warmup, string deviceName, string loss = "chunked")
     {
+        if (loss is not ("chunked" or "whole")) throw new ArgumentException($"--loss {loss}: expected chunked or whole");
         if (!Methods.Contains(method)) throw new ArgumentException($"--method {method}: expected one of {string.Join(", ", Methods)}");
         var device = deviceName == "cuda" ? CUDA : CPU;
         var config = ModelConfig.Load(configPath);
@@ -55,18 +59,18 @@ public static class QstScaleBenchmark
         foreach (var p in model.parameters()) p.requires_grad = false;
         model.model.GradientCheckpointing = method.EndsWith("-gc");
 
-        Func<Tensor, Tensor> forward;
+        LanguageModelForward forward;
         nn.Module trained;
         if (method == "qst")
         {
             var qst = new QstModel(model, new QstConfig(), seed: 0);
-            forward = qst.Forward;
+            forward = new LanguageModelForward(qst.Hidden, qst.Head);
             trained = qst.side;
         }
         else
         {
             LoraModel.Apply(model, new LoraConfig { R = 64, LoraAlpha = 16, TargetModules = PeftTargets.AllLinearLayers }, seed: 0);
-            forward = ids => model.Forward(ids);
+            forward = new LanguageModelForward(ids => model.model.Forward(ids), model.Head);
             trained = model;
         }
         var parameters = trained.named_parameters().Where(p => p.parameter.requires_grad).Select(p => (p.name, p.parameter)).ToList();
@@ -83,10 +87,13 @@ public static class QstScaleBenchmark
             using (var scope = NewDisposeScope())
             {
                 var ids = randint(0, config.VocabSize, [batch, seq], ScalarType.Int64, device);
-                var logits = forward(ids);
-                var loss = nn.functional.cross_entropy(
-                    logits[.., ..^1].reshape(-1, logits.shape[^1]).to_type(ScalarType.Float32), ids[.., 1..].reshape(-1));
-                loss.backward();
+                var labels = ids[.., 1..];
+                if (loss == "whole")
+                {
+                    var logits = forward.Logits(ids);
+                    nn.functional.cross_entropy(logits[.., ..^1].reshape(-1, logits.shape[^1]).to_type(ScalarType.Float32), labels.reshape(-1)).backward();
+                }
+                else ChunkedLoss.Backward(forward.Hidden(ids)[.., ..^1], forward.Head, labels, scale: 1.0);
                 optimizer.Step();
                 optimizer.ZeroGrad();
                 if (device.type == DeviceType.CUDA) cuda.synchronize();
@@ -105,7 +112,7 @@ public static class QstScaleBenchmark
         const double GiB = 1L << 30;
         return new
         {
-            method, device = deviceName, layers = config.NumLayers, hidden = config.HiddenSize, intermediate = config.IntermediateSize,
+            method, loss, device = deviceName, layers = config.NumLayers, hidden = config.HiddenSize, intermediate = config.IntermediateSize,
             heads = config.NumHeads, vocab = config.VocabSize, batch, seq, steps, warmup,
             trainable_parameters = parameters.Sum(p => p.parameter.numel()),
             build_seconds = Math.Round(buildSeconds, 1),

@@ -1,6 +1,6 @@
 """An independent NumPy forward of the decoder families QuantTune loads, ported line by line
 from transformers' modeling code (src/transformers/models/<family>/modeling_<family>.py:
-Qwen3RMSNorm / Gemma3RMSNorm, Qwen3Attention / Gemma2Attention / Gemma3Attention with
+LlamaRMSNorm / Qwen3RMSNorm / Gemma3RMSNorm, Qwen2Attention's q/k/v biases, Qwen3Attention / Gemma2Attention / Gemma3Attention with
 eager_attention_forward, Qwen3MLP / Gemma3MLP, the decoder layers, Gemma3TextScaledWordEmbedding,
 Gemma3RotaryEmbedding with per-layer-type RoPE, the sliding-window causal mask and
 Gemma2ForCausalLM's final_logit_softcapping). It shares no code with QuantTune; it computes in
@@ -82,9 +82,11 @@ def causal_mask(t, window):
 
 def attention(f, w, p, x, layer):
     t = x.shape[0]
-    q = (x @ w[p + "q_proj.weight"].T).reshape(t, f.heads, f.head_dim)
-    k = (x @ w[p + "k_proj.weight"].T).reshape(t, f.kv, f.head_dim)
-    v = (x @ w[p + "v_proj.weight"].T).reshape(t, f.kv, f.head_dim)
+    # Qwen2Attention (and Llama with attention_bias): q/k/v projections with biases.
+    proj = lambda name: x @ w[p + name + ".weight"].T + (w[p + name + ".bias"] if p + name + ".bias" in w else 0.0)
+    q = proj("q_proj").reshape(t, f.heads, f.head_dim)
+    k = proj("k_proj").reshape(t, f.kv, f.head_dim)
+    v = proj("v_proj").reshape(t, f.kv, f.head_dim)
     if f.qk_norm:
         q = rms_norm(q, w[p + "q_norm.weight"], f.eps, f.gemma)
         k = rms_norm(k, w[p + "k_norm.weight"], f.eps, f.gemma)
