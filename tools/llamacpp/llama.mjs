@@ -1,19 +1,16 @@
 // Shared setup for the llama.cpp reference scripts: node-llama-cpp's prebuilt Linux x64 CPU binary,
 // offline (no download, no source build), CPU only, 2 threads, and the llama.cpp release it bundles.
 import { readFileSync } from "node:fs";
-import { createRequire } from "node:module";
-import { dirname, join } from "node:path";
+import { join } from "node:path";
 import { getLlama, LlamaLogLevel } from "node-llama-cpp";
 
 export const THREADS = 2;
 
-const require = createRequire(import.meta.url);
-
 /** node-llama-cpp's version and the llama.cpp release its prebuilt binary was built from. */
 export function llamaCppVersion() {
-    const pkgDir = dirname(require.resolve("node-llama-cpp/package.json"));
-    const nodeLlamaCpp = JSON.parse(readFileSync(join(pkgDir, "package.json"), "utf8")).version;
-    const binDir = join(dirname(require.resolve("@node-llama-cpp/linux-x64/package.json")), "bins", "linux-x64");
+    const modules = join(import.meta.dirname, "node_modules");
+    const nodeLlamaCpp = JSON.parse(readFileSync(join(modules, "node-llama-cpp", "package.json"), "utf8")).version;
+    const binDir = join(modules, "@node-llama-cpp", "linux-x64", "bins", "linux-x64");
     const meta = JSON.parse(readFileSync(join(binDir, "_nlcBuildMetadata.json"), "utf8"));
     return {
         "node-llama-cpp": nodeLlamaCpp,
