@@ -25,14 +25,15 @@ const work = mkdtempSync(join(tmpdir(), "qt-llamacpp-bench-"));
 const llama = await cpuLlama();
 const wiki = readFileSync(join(root, "assets/data/wikitext-2/wiki.test.raw"), "utf8");
 
-async function row(type) {
+async function row(type, threads) {
+    const started = performance.now();
     const gguf = join(work, `tiny-llama-${type}.gguf`);
     execFileSync("dotnet", [cli, "export", "gguf", "--model", "assets/models/tiny-llama", "--out", gguf, "--type", type], { cwd: root, stdio: "ignore" });
     const model = await llama.loadModel({ modelPath: gguf, gpuLayers: 0 });
     const prompt = model.tokenize(wiki.slice(0, 4000), false).slice(0, PROMPT_TOKENS);
-    const ctx = await model.createContext({ contextSize: 512, threads: { ideal: THREADS, min: THREADS }, flashAttention: false });
+    const ctx = await model.createContext({ contextSize: 512, threads: { ideal: threads, min: threads }, flashAttention: false });
     const seq = ctx.getSequence();
-    console.error(`llama.cpp generation: tiny-llama ${type}...`);
+    console.error(`llama.cpp generation: tiny-llama ${type}, ${threads} thread(s) (exported and loaded in ${((performance.now() - started) / 1000).toFixed(1)} s)...`);
     const loadBefore = loadAverage();
     const perSecond = [], prompts = [];
     for (let run = 0; run < WARM_UPS + REPEATS; run++) {
@@ -46,6 +47,7 @@ async function row(type) {
         const decode = (performance.now() - first) / 1000;
         if (run < WARM_UPS) continue;
         perSecond.push((count - 1) / decode);
+        console.error(`  run ${run - WARM_UPS + 1}: ${((count - 1) / decode).toFixed(1)} tokens/s, prompt ${((first - t0)).toFixed(1)} ms`);
         prompts.push((first - t0) / 1000);
     }
     await ctx.dispose();
@@ -55,7 +57,7 @@ async function row(type) {
     const median = perSecond[Math.floor(perSecond.length / 2)];
     const r1 = (x) => Math.round(x * 10) / 10, r2 = (x) => Math.round(x * 100) / 100;
     return {
-        model: `tiny-llama GGUF ${type.toUpperCase()} (QuantTune export)`, path: "llama.cpp, greedy", prompt_tokens: prompt.length, new_tokens: NEW_TOKENS,
+        model: `tiny-llama GGUF ${type.toUpperCase()} (QuantTune export)`, path: "llama.cpp, greedy", threads, prompt_tokens: prompt.length, new_tokens: NEW_TOKENS,
         decode_tokens_per_s: r1(median), decode_ms_per_token: r2(1000 / median),
         prompt_pass_and_first_token_ms: r2(prompts[Math.floor(prompts.length / 2)] * 1000),
         slowest_run_tokens_per_s: r1(perSecond[0]), fastest_run_tokens_per_s: r1(perSecond.at(-1)),
@@ -63,7 +65,11 @@ async function row(type) {
     };
 }
 
-const rows = [await row("f32"), await row("q4_k_m")];
+const systemInfo = llama.systemInfo;
+// 2 threads is the comparison; 1 thread is the control: ggml's threads spin at a barrier after every op, so on a
+// shared 2-core machine (load average above 2) a descheduled second thread stalls the first, which one thread avoids.
+const rows = [];
+for (const type of ["f32", "q4_k_m"]) for (const threads of [THREADS, 1]) rows.push(await row(type, threads));
 await llama.dispose();
 
 // The ratio to QuantTune's own committed figures (measured at another time, under another load).
@@ -74,9 +80,9 @@ if (existsSync(ours)) {
     const fp32 = g.results.rows.find((r) => r.model === "tiny-llama fp32" && r.path === "kv-cache, greedy");
     if (fp32) ratio = {
         quanttune: { source: "bench/results/generation.json", date: g.machine.date, row: "tiny-llama fp32, kv-cache, greedy", decode_tokens_per_s: fp32.decode_tokens_per_s, load_average_before: fp32.load_average_before },
-        "llama.cpp F32 / QuantTune fp32": Math.round((rows[0].decode_tokens_per_s / fp32.decode_tokens_per_s) * 100) / 100,
         // QuantTune reads a Q4_K_M file back dequantized to fp32, so its fp32 speed is what it gives that file.
-        "llama.cpp Q4_K_M / QuantTune fp32": Math.round((rows[1].decode_tokens_per_s / fp32.decode_tokens_per_s) * 100) / 100,
+        ...Object.fromEntries(rows.map((r) => [`llama.cpp ${r.model.split(" ")[2]} ${r.threads} thread(s) / QuantTune fp32 2 threads`,
+            Math.round((r.decode_tokens_per_s / fp32.decode_tokens_per_s) * 100) / 100])),
     };
 }
 
@@ -84,9 +90,9 @@ const result = {
     benchmark: "llamacpp-generation",
     command: `node tools/llamacpp/bench-generation.mjs --prompt-tokens ${PROMPT_TOKENS} --new-tokens ${NEW_TOKENS} --repeats ${REPEATS}`,
     llama_cpp: llamaCppVersion(),
-    machine: { cpu: cpus()[0]?.model, cores: cpus().length, memory_gib: Math.round((totalmem() / 2 ** 30) * 10) / 10, threads: THREADS, gpu: false, system_info: llama.systemInfo, date: new Date().toISOString() },
+    machine: { cpu: cpus()[0]?.model, cores: cpus().length, memory_gib: Math.round((totalmem() / 2 ** 30) * 10) / 10, threads: THREADS, gpu: false, system_info: systemInfo, date: new Date().toISOString() },
     results: { prompt: `the first ${PROMPT_TOKENS} tokens of wiki.test.raw`, new_tokens: NEW_TOKENS, repeats: REPEATS, warm_ups: WARM_UPS, rows },
     ratio_to_quanttune: ratio,
 };
 writeFileSync(join(root, "bench/results/llamacpp-generation.json"), JSON.stringify(result, null, 2) + "\n");
-console.log(JSON.stringify(rows.map((r) => [r.model, r.decode_tokens_per_s, r.load_average_before]), null, 0), ratio && JSON.stringify(ratio));
+console.log(JSON.stringify(rows.map((r) => [r.model, r.threads, r.decode_tokens_per_s, r.load_average_before]), null, 0), ratio && JSON.stringify(ratio));
