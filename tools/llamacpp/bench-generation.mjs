@@ -6,7 +6,7 @@
 // committed QuantTune figures in bench/results/generation.json.
 //
 // Command (from the repository root, after `dotnet build src/QuantTune.Cli -c Release`):
-//   (cd tools/llamacpp && npm ci --ignore-scripts) && node tools/llamacpp/bench-generation.mjs [--repeats 4]
+//   (cd tools/llamacpp && npm install --ignore-scripts --omit=optional) && node tools/llamacpp/bench-generation.mjs [--repeats 4]
 // Tokens pass through node-llama-cpp's JavaScript sequence API one at a time, so its per-token overhead is counted
 // against llama.cpp (the figures are a lower bound of llama-cli's).
 import { execFileSync } from "node:child_process";

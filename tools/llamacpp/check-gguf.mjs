@@ -5,7 +5,7 @@
 // per file under tests/fixtures/llamacpp/, read by tests/QuantTune.Tests/Formats/Gguf/LlamaCppReferenceTests.cs.
 //
 // Command (from the repository root, after `dotnet build src/QuantTune.Cli -c Release`):
-//   (cd tools/llamacpp && npm ci --ignore-scripts) && node tools/llamacpp/check-gguf.mjs
+//   (cd tools/llamacpp && npm install --ignore-scripts --omit=optional) && node tools/llamacpp/check-gguf.mjs
 // Optional arguments: names of cases to run (e.g. `tiny-llama-q8_0`); default all.
 import { execFileSync } from "node:child_process";
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
