@@ -7,8 +7,8 @@ using static TorchSharp.torch;
 namespace QuantTune.Formats.Gguf;
 
 /// <summary>
-/// Writes a loaded Llama, Mistral, Qwen3 or Gemma 2 checkpoint as a llama.cpp GGUF file: the architecture
-/// (llama, qwen3 or gemma2) and its hyperparameters as convert_hf_to_gguf.py writes them, the
+/// Writes a loaded Llama, Mistral, Qwen2, Qwen3, Gemma 2 or Gemma 3 checkpoint as a llama.cpp GGUF file: the architecture
+/// (llama, qwen2, qwen3, gemma2 or gemma3) and its hyperparameters as convert_hf_to_gguf.py writes them, the
 /// tokenizer as <c>gpt2</c> or <c>llama</c> (<see cref="GgufVocabExport"/>), tensors renamed to llama.cpp's names (q/k rows permuted for llama as
 /// convert_hf_to_gguf.py does), and each tensor given the type llama-quantize gives it for the
 /// requested file type (<see cref="GgufMixture"/>).
@@ -27,6 +27,7 @@ public static class GgufExport
         string arch = Architecture(config, model.Directory);
         if (config.Rope.Type is not ("default" or "linear"))
             throw new NotSupportedException($"GGUF export does not support rope type '{config.Rope.Type}' yet");
+        if (arch == "gemma3") Gemma3Keys.CheckRepresentable(config, model.Directory);
 
         var w = new GgufWriter();
         w.Add("general.architecture", GgufValue.Of(arch));
@@ -42,7 +43,7 @@ public static class GgufExport
     }
 
     /// <summary>The architectures written: llama.cpp's names for the families whose converter class QuantTune mirrors.</summary>
-    public static readonly IReadOnlyList<string> Architectures = ["llama", "qwen3", "gemma2"];
+    public static readonly IReadOnlyList<string> Architectures = ["llama", "qwen2", "qwen3", "gemma2", "gemma3"];
 
     /// <summary>The GGUF architecture of <paramref name="config"/>'s family, or an error naming the families that export.</summary>
     static string Architecture(ModelConfig config, string directory)
@@ -55,7 +56,7 @@ public static class GgufExport
     /// <summary>
     /// The <c>&lt;arch&gt;.*</c> keys convert_hf_to_gguf.py writes: TextModel.set_gguf_parameters's
     /// (block count, context, embedding and feed-forward length, head counts, RoPE base, RMS ε,
-    /// key/value length where config.json has head_dim, which Qwen3's always has), and for
+    /// key/value length where config.json has head_dim, which Qwen3's and Gemma's always have), and for
     /// llama LlamaModel's vocab size and RoPE dimension count.
     /// </summary>
     public static IEnumerable<(string Key, GgufValue Value)> Hyperparameters(ModelConfig config, string arch)
@@ -68,7 +69,7 @@ public static class GgufExport
         if (arch == "llama") yield return ("llama.rope.dimension_count", GgufValue.Of((uint)config.HeadDim));
         yield return ($"{arch}.attention.head_count", GgufValue.Of((uint)config.NumHeads));
         yield return ($"{arch}.attention.head_count_kv", GgufValue.Of((uint)config.NumKvHeads));
-        if (arch != "llama" || config.HeadDim * config.NumHeads != config.HiddenSize)
+        if (arch is not ("llama" or "qwen2") || config.HeadDim * config.NumHeads != config.HiddenSize)
         {
             yield return ($"{arch}.attention.key_length", GgufValue.Of((uint)config.HeadDim));
             yield return ($"{arch}.attention.value_length", GgufValue.Of((uint)config.HeadDim));
@@ -88,6 +89,8 @@ public static class GgufExport
             yield return ($"{arch}.rope.scaling.type", GgufValue.Of("linear"));
             yield return ($"{arch}.rope.scaling.factor", GgufValue.Of((float)config.Rope.Factor));
         }
+        if (arch == "gemma3")
+            foreach (var kv in Gemma3Keys.Hyperparameters(config)) yield return kv;
     }
 
     /// <summary>ggml's GGML_QNT_VERSION, written by llama.cpp's converters and llama-quantize as general.quantization_version.</summary>
@@ -109,7 +112,7 @@ public static class GgufExport
             if (arch == "llama" && LlamaTensorNames.PermuteHeads(gguf, config.NumHeads, config.NumKvHeads) is int heads)
                 values = LlamaRowPermutation.Permute(values, (int)shape[0], shape.Length > 1 ? (int)shape[1] : 1, heads);
             // Gemma's norms scale by (1 + w); llama.cpp's by w: the converter writes w + 1.
-            if (arch == "gemma2" && gguf.EndsWith("norm.weight", StringComparison.Ordinal))
+            if (arch is "gemma2" or "gemma3" && gguf.EndsWith("norm.weight", StringComparison.Ordinal))
                 for (int i = 0; i < values.Length; i++) values[i] += 1f;
             w.AddTensor(gguf, plan[gguf], shape, values);
             progress?.Report((++done, weights.Count));
@@ -119,11 +122,11 @@ public static class GgufExport
 
     /// <summary>
     /// The GGUF name of HF parameter <paramref name="hf"/> in <paramref name="arch"/>: llama's table, except that
-    /// Gemma's four layer norms are attn_norm, post_attention_norm, ffn_norm (pre_feedforward) and post_ffw_norm.
+    /// Gemma's (2 and 3) four layer norms are attn_norm, post_attention_norm, ffn_norm (pre_feedforward) and post_ffw_norm.
     /// </summary>
     public static string? TensorName(string hf, string arch)
     {
-        if (arch == "gemma2")
+        if (arch is "gemma2" or "gemma3")
         {
             var m = System.Text.RegularExpressions.Regex.Match(hf, @"^model\.layers\.(\d+)\.(post_attention_layernorm|pre_feedforward_layernorm|post_feedforward_layernorm)\.weight$");
             if (m.Success)

@@ -7,7 +7,8 @@ namespace QuantTune.Tests.Formats.Gguf;
 /// <summary>
 /// tiny-qwen3 exported as llama.cpp's convert_hf_to_gguf.py writes Qwen3 (Qwen3Model → Qwen2Model →
 /// TextModel.set_gguf_parameters; gguf-py's MODEL_ARCH.QWEN3 tensor list): architecture qwen3,
-/// qwen3.* keys with key/value length from head_dim, attn_q_norm/attn_k_norm, q/k rows not permuted.
+/// qwen3.* keys with key/value length from head_dim, attn_q_norm/attn_k_norm, q/k rows not permuted;
+/// tiny-qwen2 and tiny-gemma2 as Qwen2Model and Gemma2Model write them.
 /// </summary>
 public sealed class GgufQwen3Tests() : TempFolderTest("qt-gguf-qwen3-")
 {
@@ -39,6 +40,29 @@ public sealed class GgufQwen3Tests() : TempFolderTest("qt-gguf-qwen3-")
         Assert.Equal(q.data<float>().ToArray(), f.ReadTensor("blk.1.attn_q.weight"));
     }
 
+    /// <summary>Qwen2Model (TextModel.set_gguf_parameters): no key/value length (config.json has no head_dim), q/k/v biases, no output.weight for a tied head, rows not permuted.</summary>
+    [Fact]
+    public void Qwen2ExportsWithTheConvertersKeysBiasesAndNoHeadWhenTied()
+    {
+        using var model = PretrainedModel.Load(TestData.TinyQwen2Dir);
+        var path = Path.Combine(Dir, "qwen2.gguf");
+        GgufExport.Write(model, path, LlamaFileType.F32);
+        using var f = GgufFile.Open(path);
+        Assert.Equal("qwen2", f.Metadata["general.architecture"].AsString());
+        string[] expectedKeys =
+        [
+            "qwen2.context_length", "qwen2.embedding_length", "qwen2.block_count", "qwen2.feed_forward_length",
+            "qwen2.attention.head_count", "qwen2.attention.head_count_kv", "qwen2.attention.layer_norm_rms_epsilon", "qwen2.rope.freq_base",
+        ];
+        Assert.Equal(expectedKeys.Order(StringComparer.Ordinal), f.Metadata.Keys.Where(k => k.StartsWith("qwen2.", StringComparison.Ordinal)).Order(StringComparer.Ordinal));
+        string[] perLayer = ["attn_norm.weight", "attn_q.weight", "attn_q.bias", "attn_k.weight", "attn_k.bias", "attn_v.weight", "attn_v.bias", "attn_output.weight", "ffn_norm.weight", "ffn_gate.weight", "ffn_up.weight", "ffn_down.weight"];
+        var expectedTensors = new[] { "token_embd.weight", "output_norm.weight" }
+            .Concat(Enumerable.Range(0, 3).SelectMany(l => perLayer.Select(p => $"blk.{l}.{p}")));
+        Assert.Equal(expectedTensors.Order(StringComparer.Ordinal), f.Tensors.Select(t => t.Name).Order(StringComparer.Ordinal));
+        using var k = model.Model.named_parameters().First(p => p.name == "model.layers.2.self_attn.k_proj.bias").parameter.detach();
+        Assert.Equal(k.data<float>().ToArray(), f.ReadTensor("blk.2.attn_k.bias"));
+    }
+
     /// <summary>Gemma2Model in convert_hf_to_gguf.py: its keys (soft-caps, window, no RoPE base), lm_head skipped, the norms' weights + 1, Gemma's four norm names.</summary>
     [Fact]
     public void Gemma2ExportsWithTheConvertersKeysNormNamesAndNormsPlusOne()
@@ -62,14 +86,5 @@ public sealed class GgufQwen3Tests() : TempFolderTest("qt-gguf-qwen3-")
         Assert.Equal(expectedTensors.Order(StringComparer.Ordinal), f.Tensors.Select(t => t.Name).Order(StringComparer.Ordinal));
         using var norm = model.Model.named_parameters().First(p => p.name == "model.layers.1.pre_feedforward_layernorm.weight").parameter.detach();
         Assert.Equal(norm.data<float>().ToArray().Select(v => v + 1f), f.ReadTensor("blk.1.ffn_norm.weight"));
-    }
-
-    [Fact]
-    public void AFamilyWithoutAGgufWriterIsRefusedWithTheOnesThatHaveOne()
-    {
-        using var model = PretrainedModel.Load(TestData.TinyGemma3Dir);
-        var e = Assert.Throws<QuantTuneException>(() => GgufExport.Write(model, Path.Combine(Dir, "g.gguf"), LlamaFileType.F32));
-        Assert.Contains("'gemma3_text' is not exported", e.Message);
-        Assert.Contains("qwen3", e.Message);
     }
 }

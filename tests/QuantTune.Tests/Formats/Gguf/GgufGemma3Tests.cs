@@ -1,0 +1,69 @@
+using System.Text.Json.Nodes;
+using QuantTune.Diagnostics;
+using QuantTune.Formats.Gguf;
+using QuantTune.Models.Loading;
+
+namespace QuantTune.Tests.Formats.Gguf;
+
+/// <summary>
+/// tiny-gemma3 exported as llama.cpp's converter writes Gemma 3 (conversion/gemma.py Gemma3Model and
+/// TextModel.set_gguf_parameters, llama.cpp v0.5.0; gguf-py's MODEL_ARCH.GEMMA3 tensor list), and what
+/// llama.cpp's gemma3 graph (src/models/gemma3.cpp) could not compute as the config says, refused.
+/// </summary>
+public sealed class GgufGemma3Tests() : TempFolderTest("qt-gguf-gemma3-")
+{
+    [Fact]
+    public void Gemma3ExportsWithTheConvertersKeysAndTheLayerKindsLlamaCppReads()
+    {
+        using var model = PretrainedModel.Load(CopyWithQueryScalar(32));
+        var path = Path.Combine(Dir, "gemma3.gguf");
+        GgufExport.Write(model, path, LlamaFileType.F32);
+        using var f = GgufFile.Open(path);
+        Assert.Equal("gemma3", f.Metadata["general.architecture"].AsString());
+        string[] expectedKeys =
+        [
+            "gemma3.context_length", "gemma3.embedding_length", "gemma3.block_count", "gemma3.feed_forward_length",
+            "gemma3.attention.head_count", "gemma3.attention.head_count_kv", "gemma3.attention.key_length", "gemma3.attention.value_length",
+            "gemma3.attention.layer_norm_rms_epsilon", "gemma3.rope.freq_base", "gemma3.rope.scaling.type", "gemma3.rope.scaling.factor",
+            "gemma3.rope.freq_base_swa", "gemma3.attention.sliding_window",
+            // Not llama.cpp's default for gemma3 (five sliding layers, then a global one): the pattern, as the converter writes Cohere2's.
+            "gemma3.attention.sliding_window_pattern",
+        ];
+        Assert.Equal(expectedKeys.Order(StringComparer.Ordinal), f.Metadata.Keys.Where(k => k.StartsWith("gemma3.", StringComparison.Ordinal)).Order(StringComparer.Ordinal));
+        Assert.Equal(1e6, f.Metadata["gemma3.rope.freq_base"].AsDouble());
+        Assert.Equal(1e4, f.Metadata["gemma3.rope.freq_base_swa"].AsDouble());
+        Assert.Equal("linear", f.Metadata["gemma3.rope.scaling.type"].AsString());
+        Assert.Equal(2.0, f.Metadata["gemma3.rope.scaling.factor"].AsDouble());
+        Assert.Equal(16, f.Metadata["gemma3.attention.sliding_window"].AsInt64());
+        Assert.Equal([true, true, false], f.Metadata["gemma3.attention.sliding_window_pattern"].AsArray<bool>());
+        string[] perLayer = ["attn_norm", "attn_q", "attn_q_norm", "attn_k", "attn_k_norm", "attn_v", "attn_output", "post_attention_norm", "ffn_norm", "ffn_gate", "ffn_up", "ffn_down", "post_ffw_norm"];
+        var expectedTensors = new[] { "token_embd.weight", "output_norm.weight" }
+            .Concat(Enumerable.Range(0, 3).SelectMany(l => perLayer.Select(p => $"blk.{l}.{p}.weight")));
+        Assert.Equal(expectedTensors.Order(StringComparer.Ordinal), f.Tensors.Select(t => t.Name).Order(StringComparer.Ordinal));
+        // Gemma3RMSNorm scales by (1 + w), q/k norms included: the converter writes w + 1.
+        using var qNorm = model.Model.named_parameters().First(p => p.name == "model.layers.2.self_attn.q_norm.weight").parameter.detach();
+        Assert.Equal(qNorm.data<float>().ToArray().Select(v => v + 1f), f.ReadTensor("blk.2.attn_q_norm.weight"));
+    }
+
+    [Fact]
+    public void AQueryScalarLlamaCppWouldReplaceByHeadDimIsRefusedWithTheField()
+    {
+        using var model = PretrainedModel.Load(TestData.TinyGemma3Dir);
+        var e = Assert.Throws<InvalidFormatException>(() => GgufExport.Write(model, Path.Combine(Dir, "g.gguf"), LlamaFileType.F32));
+        Assert.Contains("query_pre_attn_scalar", e.Message);
+        Assert.Contains("head_dim (32)", e.Message);
+        Assert.False(File.Exists(Path.Combine(Dir, "g.gguf")));
+    }
+
+    /// <summary>tiny-gemma3 with query_pre_attn_scalar set to <paramref name="scalar"/>.</summary>
+    string CopyWithQueryScalar(double scalar)
+    {
+        string copy = Path.Combine(Dir, "model");
+        Directory.CreateDirectory(copy);
+        foreach (var file in Directory.GetFiles(TestData.TinyGemma3Dir)) File.Copy(file, Path.Combine(copy, Path.GetFileName(file)));
+        var config = JsonNode.Parse(File.ReadAllText(Path.Combine(copy, "config.json")))!.AsObject();
+        config["query_pre_attn_scalar"] = scalar;
+        File.WriteAllText(Path.Combine(copy, "config.json"), config.ToJsonString());
+        return copy;
+    }
+}
