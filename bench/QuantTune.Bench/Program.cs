@@ -19,13 +19,17 @@ using QuantTune.Bench;
 //   gptq:         [--samples 128] [--seq 512] [--layer-samples 4] [--layer-seq 512]
 //   qst-rank:     [--steps 60] [--batch 8] [--seq 128] [--reductions 2,4,8,16]: QST's r against QLoRA, held-out perplexity
 //   memory-tracking: [--steps 12] [--batch 8] [--seq 128] [--repeats 2]: LoRA step time with memory tracking always on vs on the measured step only
-string[] Benchmarks = ["foundation", "quantization", "finetune", "bitnet", "gguf", "ggml-codecs", "gptq", "qst-scale", "bitnet-inference", "cuda-check", "generation", "memory-tracking", "qst-rank"];
+//   pytorch-comparison: [--steps 20] [--warmup 3] [--batch 8] [--seq 128] [--repeats 2] (--threads 2 unless given): one LoRA step of the
+//                 trainer against plain PyTorch (tools/pytorch-comparison/lora_step.py, /usr/bin/python3) on the same batches; writes pytorch-lora-step.json
+string[] Benchmarks = ["foundation", "quantization", "finetune", "bitnet", "gguf", "ggml-codecs", "gptq", "qst-scale", "bitnet-inference", "cuda-check", "generation", "memory-tracking", "pytorch-comparison", "qst-rank"];
 var argList = args.ToList();
 string Arg(string name, string fallback) { int i = argList.IndexOf(name); return i >= 0 && i + 1 < argList.Count ? argList[i + 1] : fallback; }
 var which = args.FirstOrDefault(a => !a.StartsWith("--")) ?? "foundation";
 var outDir = Arg("--out", Path.Combine("bench", "results"));
 // --threads N: libtorch's intra-op threads (default: libtorch's choice, one per core).
 if (Arg("--threads", "") is { Length: > 0 } threads) TorchSharp.torch.set_num_threads(int.Parse(threads));
+// The PyTorch comparison runs both sides on 2 threads unless told otherwise (the setting of the issue's figures).
+else if (which == "pytorch-comparison") TorchSharp.torch.set_num_threads(2);
 // The build output carries a copy of assets/; the GPU bundle (bench/gpu/bundle.sh) leaves it out and runs in the repository root.
 var assets = Path.Combine(AppContext.BaseDirectory, "assets");
 if (!Directory.Exists(assets)) assets = Path.GetFullPath("assets");
@@ -112,6 +116,13 @@ switch (which)
             results = QstRankBenchmark.Run(model, Path.Combine(assets, "data", "tiny-shakespeare.txt"), Arg("--scratch", Path.GetTempPath()),
                 int.Parse(Arg("--steps", "60")), int.Parse(Arg("--batch", "8")), int.Parse(Arg("--seq", "128")),
                 Arg("--reductions", "2,4,8,16").Split(',').Select(int.Parse).ToList()) };
+        break;
+    case "pytorch-comparison":
+        result = new { benchmark = which, command = Command(), machine = Machine.Describe(),
+            results = PyTorchComparisonBenchmark.Run(model, Path.Combine(assets, "data", "tiny-shakespeare.txt"), Arg("--scratch", Path.GetTempPath()),
+                PyTorchComparisonBenchmark.FindScript(), int.Parse(Arg("--steps", "20")), int.Parse(Arg("--warmup", "3")),
+                int.Parse(Arg("--batch", "8")), int.Parse(Arg("--seq", "128")), int.Parse(Arg("--repeats", "2"))) };
+        which = PyTorchComparisonBenchmark.ResultName;
         break;
     default:
         Console.Error.WriteLine($"unknown benchmark '{which}'; expected one of: {string.Join(", ", Benchmarks)}");

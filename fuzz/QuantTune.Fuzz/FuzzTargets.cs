@@ -7,6 +7,7 @@ using QuantTune.Models.Loading;
 using QuantTune.Peft;
 using QuantTune.SideTuning;
 using QuantTune.Tokenization;
+using QuantTune.Tokenization.ChatTemplates;
 using QuantTune.Training.Checkpoints;
 using QuantTune.Training.Data;
 using QuantTune.Training.Metrics;
@@ -101,7 +102,20 @@ public static class FuzzTargets
             [("sst2", "sentence\tlabel\na fine film \t1\ndull and long \t0\n"u8.ToArray())]),
         new("data-mmlu", "questions.csv", path => MmluQuestion.Load(path), seeds: () =>
             [("anatomy", Encoding.UTF8.GetBytes(Head(Path.Combine(RepositoryRoot.Find(), "assets", "data", "mmlu", "dev", "anatomy_dev.csv"), 600)))]),
+
+        // ---- chat templates ----
+        // The model folder's chat_template.jinja, rendered over a conversation with a system turn, as chat and the chat data do.
+        new("chat-template", "chat_template.jinja", path =>
+        {
+            var template = ModelChatTemplate.Load(Path.GetDirectoryName(path)!);
+            template.Template.Render(Conversation(), template.Inputs(addGenerationPrompt: true));
+        }, prepare: dir => CopyFolder(Micro.Checkpoint, dir), seeds: () =>
+            Directory.GetFiles(Path.Combine(RepositoryRoot.Find(), "tests", "fixtures", "chat-templates"), "*.jinja").Order(StringComparer.Ordinal)
+                .Select(f => (Path.GetFileNameWithoutExtension(f), File.ReadAllBytes(f)))),
     ];
+
+    static System.Text.Json.Nodes.JsonArray Conversation() => System.Text.Json.Nodes.JsonNode.Parse(
+        """[{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Hi <b>there</b> 😀"}, {"role": "assistant", "content": "Hello."}, {"role": "user", "content": "2+2?"}]""")!.AsArray();
 
     public static FuzzTarget Get(string name) =>
         All.FirstOrDefault(t => t.Name == name) ?? throw new ArgumentException($"no fuzz target '{name}'; expected one of {string.Join(", ", All.Select(t => t.Name))}");

@@ -457,7 +457,7 @@ internal sealed class TemplateParser
                 while (Current.Kind == TemplateTokenKind.String) text += Next().Value;
                 return new LiteralExpr(new StringValue(text), token.Line);
             case TemplateTokenKind.Integer:
-                return new LiteralExpr(new IntegerValue(long.Parse(token.Value, CultureInfo.InvariantCulture)), token.Line);
+                return new LiteralExpr(new IntegerValue(Integer(token)), token.Line);
             case TemplateTokenKind.Float:
                 return new LiteralExpr(new FloatValue(double.Parse(token.Value, CultureInfo.InvariantCulture)), token.Line);
             case TemplateTokenKind.Operator when token.Value == "(":
@@ -490,6 +490,11 @@ internal sealed class TemplateParser
         }
     }
 
+    /// <summary>An integer literal's value; one beyond 64 bits is a template error, not an overflow.</summary>
+    long Integer(TemplateToken token) => long.TryParse(token.Value, NumberStyles.None, CultureInfo.InvariantCulture, out long v) ? v
+        : throw Error(token, $"the integer {token.Value} is too large; expected at most {long.MaxValue}");
+
+
     private Expr ParsePostfix(Expr value)
     {
         while (true)
@@ -501,7 +506,7 @@ internal sealed class TemplateParser
                 if (member.Kind == TemplateTokenKind.Name)
                     value = new GetItemExpr(value, new LiteralExpr(new StringValue(member.Value), member.Line), true, token.Line);
                 else if (member.Kind == TemplateTokenKind.Integer)
-                    value = new GetItemExpr(value, new LiteralExpr(new IntegerValue(long.Parse(member.Value, CultureInfo.InvariantCulture)), member.Line), false, token.Line);
+                    value = new GetItemExpr(value, new LiteralExpr(new IntegerValue(Integer(member)), member.Line), false, token.Line);
                 else throw Error(member, $"expected an attribute name after '.', found {member}");
             }
             else if (SkipOp("["))
