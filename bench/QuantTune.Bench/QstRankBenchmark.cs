@@ -12,10 +12,11 @@ namespace QuantTune.Bench;
 /// </summary>
 public static class QstRankBenchmark
 {
-    public static object Run(string model, string data, string scratch, int steps, int batch, int seq, IReadOnlyList<int> reductions)
+    public static object Run(string model, string data, string scratch, int steps, int batch, int seq, IReadOnlyList<int> reductions, double qstLr = 3e-2, bool withQlora = true)
     {
         var rows = new List<object>();
-        var runs = reductions.Select(r => (FineTuneMethod.Qst, 3e-2, (int?)r)).Prepend((FineTuneMethod.Qlora, 1e-2, null));
+        var qst = reductions.Select(r => (FineTuneMethod.Qst, qstLr, (int?)r));
+        var runs = withQlora ? qst.Prepend((FineTuneMethod.Qlora, 1e-2, null)) : qst;
         foreach (var (method, lr, reduction) in runs)
         {
             Console.Error.WriteLine($"qst-rank benchmark: {method}{(reduction is int r ? $" r={r}" : "")}...");

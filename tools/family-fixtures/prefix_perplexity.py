@@ -6,7 +6,9 @@ The value comes from numpy_forward.py, the NumPy port of transformers' modeling 
 first scores the whole file and must reproduce transformers' own whole-file perplexity (the
 reference.json's "perplexity" block) to 1e-6 relative; both figures are recorded next to the prefix value.
 
-Run from the repository root (tokenize.js: see make_fixtures.py):
+Run from the repository root (tokenize.js: see make_fixtures.py). The whole file in float64 takes
+about a minute with OpenBLAS (apt-get install libopenblas0-pthread, then
+LD_LIBRARY_PATH=/usr/lib/x86_64-linux-gnu/openblas-pthread) and most of an hour with the reference BLAS:
   node tools/family-fixtures/tokenize.js assets/models/tiny-llama/tokenizer.json assets/data/wikitext-2/wiki.test.raw /tmp/llama-ids.json
   /usr/bin/python3 tools/family-fixtures/prefix_perplexity.py assets/models/tiny-llama /tmp/llama-ids.json
   node tools/family-fixtures/tokenize.js tests/fixtures/tiny-qwen2/tokenizer.json assets/data/wikitext-2/wiki.test.raw /tmp/qwen2-ids.json
