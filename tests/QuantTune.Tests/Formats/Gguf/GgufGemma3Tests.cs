@@ -16,10 +16,7 @@ public sealed class GgufGemma3Tests() : TempFolderTest("qt-gguf-gemma3-")
     public void Gemma3ExportsWithTheConvertersKeysAndTheLayerKindsLlamaCppReads()
     {
         using var model = PretrainedModel.Load(CopyWithQueryScalar(32));
-        var path = Path.Combine(Dir, "gemma3.gguf");
-        GgufExport.Write(model, path, LlamaFileType.F32);
-        using var f = GgufFile.Open(path);
-        Assert.Equal("gemma3", f.Metadata["general.architecture"].AsString());
+        using var f = ConverterLayout.Export(model, Dir, "gemma3");
         string[] expectedKeys =
         [
             "gemma3.context_length", "gemma3.embedding_length", "gemma3.block_count", "gemma3.feed_forward_length",
@@ -29,7 +26,7 @@ public sealed class GgufGemma3Tests() : TempFolderTest("qt-gguf-gemma3-")
             // Not llama.cpp's default for gemma3 (five sliding layers, then a global one): the pattern, as the converter writes Cohere2's.
             "gemma3.attention.sliding_window_pattern",
         ];
-        Assert.Equal(expectedKeys.Order(StringComparer.Ordinal), f.Metadata.Keys.Where(k => k.StartsWith("gemma3.", StringComparison.Ordinal)).Order(StringComparer.Ordinal));
+        ConverterLayout.AssertKeys(f, "gemma3", expectedKeys);
         Assert.Equal(1e6, f.Metadata["gemma3.rope.freq_base"].AsDouble());
         Assert.Equal(1e4, f.Metadata["gemma3.rope.freq_base_swa"].AsDouble());
         Assert.Equal("linear", f.Metadata["gemma3.rope.scaling.type"].AsString());
@@ -37,9 +34,7 @@ public sealed class GgufGemma3Tests() : TempFolderTest("qt-gguf-gemma3-")
         Assert.Equal(16, f.Metadata["gemma3.attention.sliding_window"].AsInt64());
         Assert.Equal([true, true, false], f.Metadata["gemma3.attention.sliding_window_pattern"].AsArray<bool>());
         string[] perLayer = ["attn_norm", "attn_q", "attn_q_norm", "attn_k", "attn_k_norm", "attn_v", "attn_output", "post_attention_norm", "ffn_norm", "ffn_gate", "ffn_up", "ffn_down", "post_ffw_norm"];
-        var expectedTensors = new[] { "token_embd.weight", "output_norm.weight" }
-            .Concat(Enumerable.Range(0, 3).SelectMany(l => perLayer.Select(p => $"blk.{l}.{p}.weight")));
-        Assert.Equal(expectedTensors.Order(StringComparer.Ordinal), f.Tensors.Select(t => t.Name).Order(StringComparer.Ordinal));
+        ConverterLayout.AssertTensors(f, ["token_embd.weight", "output_norm.weight"], 3, ConverterLayout.Weights(perLayer));
         // Gemma3RMSNorm scales by (1 + w), q/k norms included: the converter writes w + 1.
         using var qNorm = model.Model.named_parameters().First(p => p.name == "model.layers.2.self_attn.q_norm.weight").parameter.detach();
         Assert.Equal(qNorm.data<float>().ToArray().Select(v => v + 1f), f.ReadTensor("blk.2.attn_q_norm.weight"));

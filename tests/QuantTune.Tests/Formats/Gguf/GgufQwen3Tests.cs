@@ -16,24 +16,19 @@ public sealed class GgufQwen3Tests() : TempFolderTest("qt-gguf-qwen3-")
     public void Qwen3ExportsWithTheConvertersArchitectureKeysAndTensorNames()
     {
         using var model = PretrainedModel.Load(TestData.TinyQwen3Dir);
-        var path = Path.Combine(Dir, "qwen3.gguf");
-        GgufExport.Write(model, path, LlamaFileType.F32);
-        using var f = GgufFile.Open(path);
-        Assert.Equal("qwen3", f.Metadata["general.architecture"].AsString());
+        using var f = ConverterLayout.Export(model, Dir, "qwen3");
         string[] expectedKeys =
         [
             "qwen3.context_length", "qwen3.embedding_length", "qwen3.block_count", "qwen3.feed_forward_length",
             "qwen3.attention.head_count", "qwen3.attention.head_count_kv", "qwen3.attention.key_length", "qwen3.attention.value_length",
             "qwen3.attention.layer_norm_rms_epsilon", "qwen3.rope.freq_base",
         ];
-        Assert.Equal(expectedKeys.Order(StringComparer.Ordinal), f.Metadata.Keys.Where(k => k.StartsWith("qwen3.", StringComparison.Ordinal)).Order(StringComparer.Ordinal));
+        ConverterLayout.AssertKeys(f, "qwen3", expectedKeys);
         Assert.Equal(32, f.Metadata["qwen3.attention.key_length"].AsInt64());
         Assert.Equal(64, f.Metadata["qwen3.embedding_length"].AsInt64());
         Assert.Equal(1e6, f.Metadata["qwen3.rope.freq_base"].AsDouble());
         string[] perLayer = ["attn_norm", "attn_q", "attn_q_norm", "attn_k", "attn_k_norm", "attn_v", "attn_output", "ffn_norm", "ffn_gate", "ffn_up", "ffn_down"];
-        var expectedTensors = new[] { "token_embd.weight", "output_norm.weight", "output.weight" }
-            .Concat(Enumerable.Range(0, 2).SelectMany(l => perLayer.Select(p => $"blk.{l}.{p}.weight")));
-        Assert.Equal(expectedTensors.Order(StringComparer.Ordinal), f.Tensors.Select(t => t.Name).Order(StringComparer.Ordinal));
+        ConverterLayout.AssertTensors(f, ["token_embd.weight", "output_norm.weight", "output.weight"], 2, ConverterLayout.Weights(perLayer));
         Assert.Equal(new long[] { 32 }, f.TensorsByName["blk.1.attn_k_norm.weight"].Dims);
         // NEOX RoPE: q rows stay in Hugging Face order.
         using var q = model.Model.named_parameters().First(p => p.name == "model.layers.1.self_attn.q_proj.weight").parameter.detach();
@@ -45,20 +40,15 @@ public sealed class GgufQwen3Tests() : TempFolderTest("qt-gguf-qwen3-")
     public void Qwen2ExportsWithTheConvertersKeysBiasesAndNoHeadWhenTied()
     {
         using var model = PretrainedModel.Load(TestData.TinyQwen2Dir);
-        var path = Path.Combine(Dir, "qwen2.gguf");
-        GgufExport.Write(model, path, LlamaFileType.F32);
-        using var f = GgufFile.Open(path);
-        Assert.Equal("qwen2", f.Metadata["general.architecture"].AsString());
+        using var f = ConverterLayout.Export(model, Dir, "qwen2");
         string[] expectedKeys =
         [
             "qwen2.context_length", "qwen2.embedding_length", "qwen2.block_count", "qwen2.feed_forward_length",
             "qwen2.attention.head_count", "qwen2.attention.head_count_kv", "qwen2.attention.layer_norm_rms_epsilon", "qwen2.rope.freq_base",
         ];
-        Assert.Equal(expectedKeys.Order(StringComparer.Ordinal), f.Metadata.Keys.Where(k => k.StartsWith("qwen2.", StringComparison.Ordinal)).Order(StringComparer.Ordinal));
+        ConverterLayout.AssertKeys(f, "qwen2", expectedKeys);
         string[] perLayer = ["attn_norm.weight", "attn_q.weight", "attn_q.bias", "attn_k.weight", "attn_k.bias", "attn_v.weight", "attn_v.bias", "attn_output.weight", "ffn_norm.weight", "ffn_gate.weight", "ffn_up.weight", "ffn_down.weight"];
-        var expectedTensors = new[] { "token_embd.weight", "output_norm.weight" }
-            .Concat(Enumerable.Range(0, 3).SelectMany(l => perLayer.Select(p => $"blk.{l}.{p}")));
-        Assert.Equal(expectedTensors.Order(StringComparer.Ordinal), f.Tensors.Select(t => t.Name).Order(StringComparer.Ordinal));
+        ConverterLayout.AssertTensors(f, ["token_embd.weight", "output_norm.weight"], 3, perLayer);
         using var k = model.Model.named_parameters().First(p => p.name == "model.layers.2.self_attn.k_proj.bias").parameter.detach();
         Assert.Equal(k.data<float>().ToArray(), f.ReadTensor("blk.2.attn_k.bias"));
     }
@@ -68,22 +58,17 @@ public sealed class GgufQwen3Tests() : TempFolderTest("qt-gguf-qwen3-")
     public void Gemma2ExportsWithTheConvertersKeysNormNamesAndNormsPlusOne()
     {
         using var model = PretrainedModel.Load(TestData.TinyGemma2Dir);
-        var path = Path.Combine(Dir, "gemma2.gguf");
-        GgufExport.Write(model, path, LlamaFileType.F32);
-        using var f = GgufFile.Open(path);
-        Assert.Equal("gemma2", f.Metadata["general.architecture"].AsString());
+        using var f = ConverterLayout.Export(model, Dir, "gemma2");
         string[] expectedKeys =
         [
             "gemma2.context_length", "gemma2.embedding_length", "gemma2.block_count", "gemma2.feed_forward_length",
             "gemma2.attention.head_count", "gemma2.attention.head_count_kv", "gemma2.attention.key_length", "gemma2.attention.value_length",
             "gemma2.attention.layer_norm_rms_epsilon", "gemma2.attn_logit_softcapping", "gemma2.final_logit_softcapping", "gemma2.attention.sliding_window",
         ];
-        Assert.Equal(expectedKeys.Order(StringComparer.Ordinal), f.Metadata.Keys.Where(k => k.StartsWith("gemma2.", StringComparison.Ordinal)).Order(StringComparer.Ordinal));
+        ConverterLayout.AssertKeys(f, "gemma2", expectedKeys);
         Assert.Equal(1.5, f.Metadata["gemma2.final_logit_softcapping"].AsDouble(), 6);
         string[] perLayer = ["attn_norm", "attn_q", "attn_k", "attn_v", "attn_output", "post_attention_norm", "ffn_norm", "ffn_gate", "ffn_up", "ffn_down", "post_ffw_norm"];
-        var expectedTensors = new[] { "token_embd.weight", "output_norm.weight" }
-            .Concat(Enumerable.Range(0, 3).SelectMany(l => perLayer.Select(p => $"blk.{l}.{p}.weight")));
-        Assert.Equal(expectedTensors.Order(StringComparer.Ordinal), f.Tensors.Select(t => t.Name).Order(StringComparer.Ordinal));
+        ConverterLayout.AssertTensors(f, ["token_embd.weight", "output_norm.weight"], 3, ConverterLayout.Weights(perLayer));
         using var norm = model.Model.named_parameters().First(p => p.name == "model.layers.1.pre_feedforward_layernorm.weight").parameter.detach();
         Assert.Equal(norm.data<float>().ToArray().Select(v => v + 1f), f.ReadTensor("blk.1.ffn_norm.weight"));
     }
