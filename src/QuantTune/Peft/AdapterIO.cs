@@ -19,6 +19,7 @@ public static class AdapterIO
     public const string WeightsFile = "adapter_model.safetensors";
     public const string KeyPrefix = "base_model.model.";
     const string A = ".lora_A.weight", B = ".lora_B.weight", Magnitude = ".lora_magnitude_vector";
+    const string EmbeddingA = ".lora_embedding_A", EmbeddingB = ".lora_embedding_B";
 
     /// <summary>
     /// Writes the model's LoRA layers and <paramref name="config"/> into <paramref name="folder"/>,
@@ -31,7 +32,8 @@ public static class AdapterIO
     public static void Save(CausalLM model, LoraConfig config, string folder, QatSpec? quantizedBase = null)
     {
         var layers = LoraModel.Layers(model);
-        if (layers.Count == 0) throw new QuantTuneException("the model has no LoRA layers to save");
+        var embeddings = LoraModel.Embeddings(model);
+        if (layers.Count == 0 && embeddings.Count == 0) throw new QuantTuneException("the model has no LoRA layers to save");
         using var scope = NewDisposeScope();
         var entries = new List<KeyValuePair<string, Tensor>>();
         foreach (var (path, lora) in layers)
@@ -39,6 +41,11 @@ public static class AdapterIO
             entries.Add(new(KeyPrefix + path + A, lora.lora_A.weight.detach()));
             entries.Add(new(KeyPrefix + path + B, lora.lora_B.weight.detach()));
             if (lora.lora_magnitude_vector is { } m) entries.Add(new(KeyPrefix + path + Magnitude, m.detach()));
+        }
+        foreach (var (path, lora) in embeddings)
+        {
+            entries.Add(new(KeyPrefix + path + EmbeddingA, lora.lora_embedding_A.detach()));
+            entries.Add(new(KeyPrefix + path + EmbeddingB, lora.lora_embedding_B.detach()));
         }
         entries.AddRange(ModulesToSave.Entries(model, ModulesToSave.Resolve(config.ModulesToSave)));
         IO.AtomicDirectory.Write(folder, dir =>
@@ -83,6 +90,12 @@ public static class AdapterIO
             if (lora.lora_magnitude_vector is { } m) Copy(file, KeyPrefix + path + Magnitude, m, dtype);
             foreach (var p in lora.parameters().Where(p => p.requires_grad)) p.requires_grad = trainable;
         }
+        foreach (var (path, lora) in LoraModel.Embeddings(model))
+        {
+            Copy(file, KeyPrefix + path + EmbeddingA, lora.lora_embedding_A, dtype);
+            Copy(file, KeyPrefix + path + EmbeddingB, lora.lora_embedding_B, dtype);
+            lora.lora_embedding_A.requires_grad = lora.lora_embedding_B.requires_grad = trainable;
+        }
         return config;
     }
 
@@ -105,6 +118,14 @@ public static class AdapterIO
             expected[KeyPrefix + path + B] = ([outF, r], $"out_features={outF}, {rank}");
             if (config.UseDora) expected[KeyPrefix + path + Magnitude] = ([outF], $"out_features={outF}");
         }
+        foreach (var path in config.TargetModules.ResolveEmbeddings(model))
+        {
+            var table = (Models.Layers.Embedding)ModuleSurgery.Find(model, path);
+            long vocab = table.weight.shape[0], hidden = table.weight.shape[1];
+            int r = config.RankOf(path);
+            expected[KeyPrefix + path + EmbeddingA] = ([r, vocab], $"r={r}, num_embeddings={vocab}");
+            expected[KeyPrefix + path + EmbeddingB] = ([hidden, r], $"embedding_dim={hidden}, r={r}");
+        }
         foreach (var path in ModulesToSave.Resolve(config.ModulesToSave))
         {
             var key = ModulesToSave.Key(path);
@@ -121,10 +142,12 @@ public static class AdapterIO
                     throw new InvalidFormatException(weightsFile, key, $"has shape [{string.Join(", ", info.Shape)}]; expected [{string.Join(", ", want.Shape)}] ({want.Why})");
                 continue;
             }
-            var suffix = new[] { A, B, Magnitude }.FirstOrDefault(key.EndsWith);
+            var suffix = new[] { A, B, Magnitude, EmbeddingA, EmbeddingB }.FirstOrDefault(key.EndsWith);
             if (!key.StartsWith(KeyPrefix, StringComparison.Ordinal) || suffix is null)
-                throw new InvalidFormatException(weightsFile, key, $"is not a LoRA tensor; expected {KeyPrefix}<module path>{A}, {B} or {Magnitude}");
+                throw new InvalidFormatException(weightsFile, key, $"is not a LoRA tensor; expected {KeyPrefix}<module path>{A}, {B}, {Magnitude}, {EmbeddingA} or {EmbeddingB}");
             var module = key[KeyPrefix.Length..^suffix.Length];
+            if (suffix is EmbeddingA or EmbeddingB)
+                throw new InvalidFormatException(weightsFile, key, $"names module '{module}', which target_modules {config.TargetModules} in {AdapterConfig.FileName} does not select as an embedding");
             if (!linears.Contains(module))
                 throw new InvalidFormatException(weightsFile, key, $"names module '{module}', which the model does not have as a linear layer (e.g. {linears.FirstOrDefault()})");
             if (suffix == Magnitude)
@@ -133,7 +156,7 @@ public static class AdapterIO
         }
         var missing = expected.Keys.FirstOrDefault(k => !file.Tensors.ContainsKey(k));
         if (missing is not null)
-            throw new InvalidFormatException(weightsFile, missing, missing.EndsWith(A) || missing.EndsWith(B) || missing.EndsWith(Magnitude)
+            throw new InvalidFormatException(weightsFile, missing, missing.EndsWith(A) || missing.EndsWith(B) || missing.EndsWith(Magnitude) || missing.EndsWith(EmbeddingA) || missing.EndsWith(EmbeddingB)
                 ? $"is missing; target_modules {config.TargetModules} selects {paths.Count} layers, and each needs lora_A and lora_B" + (config.UseDora ? " and lora_magnitude_vector" : "")
                 : $"is missing; modules_to_save in {AdapterConfig.FileName} names it, and PEFT saves such a module whole");
     }

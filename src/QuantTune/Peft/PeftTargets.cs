@@ -57,8 +57,9 @@ public sealed class PeftTargets
         var available = string.Join(", ", linears.Select(LastSegment).Distinct());
         if (Names is not null)
         {
+            var embeddings = EmbeddingPaths(root);
             foreach (var name in Names)
-                if (!linears.Any(p => p == name || p.EndsWith("." + name, StringComparison.Ordinal)))
+                if (!linears.Concat(embeddings).Any(p => p == name || p.EndsWith("." + name, StringComparison.Ordinal)))
                     throw new QuantTuneException($"target module '{name}' matches no linear layer of the model; the linear layers are: {available}");
         }
         else if (selected.Count == 0)
@@ -68,6 +69,15 @@ public sealed class PeftTargets
             throw new QuantTuneException($"target modules {this} select '{head}': LoRA on the LM head is not supported; leave it out of target_modules");
         return selected;
     }
+
+    /// <summary>
+    /// The paths of the token embeddings the targets select (LoRA on the embedding, PEFT's
+    /// <c>lora.Embedding</c>): by name or regular expression; "all-linear" selects none, as in PEFT.
+    /// </summary>
+    public IReadOnlyList<string> ResolveEmbeddings(nn.Module root) => IsAllLinear ? [] : EmbeddingPaths(root).Where(Matches).ToList();
+
+    static IReadOnlyList<string> EmbeddingPaths(nn.Module root) =>
+        root.named_modules().Where(m => m.module is Models.Layers.Embedding).Select(m => m.name).ToList();
 
     /// <summary>Paths of every <see cref="Linear"/>, <see cref="QuantizedLinear"/> and <see cref="Qat.FakeQuantLinear"/> under <paramref name="root"/>.</summary>
     public static IReadOnlyList<string> LinearPaths(nn.Module root) =>

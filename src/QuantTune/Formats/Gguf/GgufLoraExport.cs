@@ -43,6 +43,8 @@ public static class GgufLoraExport
         var weightsFile = Path.Combine(adapterFolder, AdapterIO.WeightsFile);
         if (!File.Exists(weightsFile)) throw new QuantTuneException($"{weightsFile}: adapter weights not found");
         using var file = SafetensorsFile.Open(weightsFile);
+        if (file.Tensors.Keys.FirstOrDefault(k => k.Contains(".lora_embedding_", StringComparison.Ordinal)) is { } embedding)
+            throw new InvalidFormatException(weightsFile, embedding, "is LoRA on the embedding, which convert_lora_to_gguf.py does not write; merge the adapter (export gguf --adapter) instead");
         var type = fileType.DefaultType();
         var w = new GgufWriter();
         w.Add("general.architecture", GgufValue.Of("llama"));

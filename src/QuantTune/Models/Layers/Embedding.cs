@@ -3,14 +3,17 @@ using static TorchSharp.torch;
 
 namespace QuantTune.Models.Layers;
 
-/// <summary>Token embedding table [vocab, hidden]; rows are gathered by id.</summary>
-public sealed class Embedding : nn.Module<Tensor, Tensor>
+/// <summary>Token embedding table [vocab, hidden]; rows are gathered by id. A subclass may add to the rows (LoRA on the embedding).</summary>
+public class Embedding : nn.Module<Tensor, Tensor>
 {
     public readonly Parameter weight;
 
-    public Embedding(long vocab, long dim, ScalarType dtype, Device? device = null) : base(nameof(Embedding))
+    public Embedding(long vocab, long dim, ScalarType dtype, Device? device = null) : this(new Parameter(empty([vocab, dim], dtype, device))) { }
+
+    /// <summary>An embedding over an existing table (the same Parameter, not a copy).</summary>
+    public Embedding(Parameter table) : base(nameof(Embedding))
     {
-        weight = new Parameter(empty([vocab, dim], dtype, device));
+        weight = table;
         RegisterComponents();
     }
 

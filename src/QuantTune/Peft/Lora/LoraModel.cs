@@ -22,7 +22,7 @@ public static class LoraModel
     public static IReadOnlyList<string> Apply(CausalLM model, LoraConfig config, long seed = 0, ScalarType dtype = ScalarType.Float32)
     {
         config.EnsureSupported();
-        if (Layers(model).Count > 0)
+        if (Layers(model).Count > 0 || Embeddings(model).Count > 0)
             throw new QuantTuneException("the model already has LoRA layers; merge them (LoraModel.Merge) or load a fresh model before adding another adapter");
         var paths = config.TargetModules.Resolve(model);
         foreach (var p in model.parameters()) p.requires_grad = false;
@@ -35,6 +35,12 @@ public static class LoraModel
             lora.train(model.training);
             ModuleSurgery.Replace(model, path, lora);
         }
+        foreach (var path in config.TargetModules.ResolveEmbeddings(model))
+        {
+            if (config.UseDora) throw new QuantTuneException($"target module '{path}' is an embedding: DoRA on the embedding is not supported; leave it out of target_modules or set use_dora false");
+            var table = (Models.Layers.Embedding)ModuleSurgery.Find(model, path);
+            ModuleSurgery.Replace(model, path, new LoraEmbedding(table, config.RankOf(path), config.AlphaOf(path), config.UseRsLora, dtype, generator));
+        }
         ModulesToSave.Train(model, ModulesToSave.Resolve(config.ModulesToSave));
         return paths;
     }
@@ -42,6 +48,10 @@ public static class LoraModel
     /// <summary>The LoRA layers of a model with their paths, in module order.</summary>
     public static IReadOnlyList<(string Path, LoraLinear Layer)> Layers(nn.Module model) =>
         model.named_modules().Where(m => m.module is LoraLinear).Select(m => (m.name, (LoraLinear)m.module)).ToList();
+
+    /// <summary>The LoRA embeddings of a model with their paths, in module order.</summary>
+    public static IReadOnlyList<(string Path, LoraEmbedding Layer)> Embeddings(nn.Module model) =>
+        model.named_modules().Where(m => m.module is LoraEmbedding).Select(m => (m.name, (LoraEmbedding)m.module)).ToList();
 
     /// <summary>Names and element counts of the parameters that will be trained (requires_grad).</summary>
     public static IReadOnlyList<(string Name, long Count)> TrainableParameters(nn.Module model) =>
@@ -68,6 +78,13 @@ public static class LoraModel
             lora.lora_B.Dispose();
             lora.lora_magnitude_vector?.Dispose();
         }
-        return layers.Select(l => l.Path).ToList();
+        var embeddings = Embeddings(model);
+        foreach (var (path, lora) in embeddings)
+        {
+            ModuleSurgery.Replace(model, path, lora.Merge());
+            lora.lora_embedding_A.Dispose();
+            lora.lora_embedding_B.Dispose();
+        }
+        return layers.Select(l => l.Path).Concat(embeddings.Select(e => e.Path)).ToList();
     }
 }
