@@ -126,9 +126,9 @@ public static class AdapterIO
             expected[KeyPrefix + path + EmbeddingA] = ([r, vocab], $"r={r}, num_embeddings={vocab}");
             expected[KeyPrefix + path + EmbeddingB] = ([hidden, r], $"embedding_dim={hidden}, r={r}");
         }
-        foreach (var path in ModulesToSave.Resolve(config.ModulesToSave))
+        var wholeModules = ModulesToSave.Resolve(config.ModulesToSave).Select(ModulesToSave.Key).ToHashSet();
+        foreach (var key in wholeModules)
         {
-            var key = ModulesToSave.Key(path);
             if (file.Tensors.TryGetValue(key, out var saved) && ModulesToSave.Misfit(model, saved.Shape) is { } why)
                 throw new InvalidFormatException(weightsFile, key, why);
             expected[key] = (ModulesToSave.Shape(model), $"modules_to_save in {AdapterConfig.FileName}");
@@ -156,9 +156,9 @@ public static class AdapterIO
         }
         var missing = expected.Keys.FirstOrDefault(k => !file.Tensors.ContainsKey(k));
         if (missing is not null)
-            throw new InvalidFormatException(weightsFile, missing, missing.EndsWith(A) || missing.EndsWith(B) || missing.EndsWith(Magnitude) || missing.EndsWith(EmbeddingA) || missing.EndsWith(EmbeddingB)
-                ? $"is missing; target_modules {config.TargetModules} selects {paths.Count} layers, and each needs lora_A and lora_B" + (config.UseDora ? " and lora_magnitude_vector" : "")
-                : $"is missing; modules_to_save in {AdapterConfig.FileName} names it, and PEFT saves such a module whole");
+            throw new InvalidFormatException(weightsFile, missing, wholeModules.Contains(missing)
+                ? $"is missing; modules_to_save in {AdapterConfig.FileName} names it, and PEFT saves such a module whole"
+                : $"is missing; target_modules {config.TargetModules} selects {paths.Count} layers, and each needs lora_A and lora_B" + (config.UseDora ? " and lora_magnitude_vector" : ""));
     }
 
     internal static (long In, long Out) Features(nn.Module layer) => layer switch

@@ -26,17 +26,17 @@ public static class ChunkedLoss
     /// <summary>
     /// Back-propagates <c>scale · Σ cross-entropy / count</c> of the labels [B, T] (ignored: −100)
     /// from the hidden states [B, T, H], where count is the number of labelled positions, and
-    /// returns the unscaled mean loss. <paramref name="afterFirstChunk"/> runs while the first
+    /// returns the unscaled mean loss and that count. <paramref name="afterFirstChunk"/> runs while the first
     /// chunk's logits are alive (for memory measurement). <paramref name="chunkPositions"/>: positions
     /// per chunk (null: <see cref="ChunkPositions"/> of the vocabulary).
     /// </summary>
-    public static double Backward(Tensor hidden, Func<Tensor, Tensor> head, Tensor labels, double scale, Action? afterFirstChunk = null, long? chunkPositions = null)
+    public static (double Mean, long Count) Backward(Tensor hidden, Func<Tensor, Tensor> head, Tensor labels, double scale, Action? afterFirstChunk = null, long? chunkPositions = null)
     {
         long width = hidden.shape[^1];
         var flatLabels = labels.reshape(-1);
         long count;
         using (var valid = flatLabels.NotEqualTo(Data.TokenizedExample.Ignore).sum()) count = valid.item<long>();
-        if (count == 0) return double.NaN;
+        if (count == 0) return (double.NaN, 0);
         using var cut = hidden.detach().requires_grad_(hidden.requires_grad);
         var flat = cut.reshape(-1, width);
         long positions = flat.shape[0];
@@ -45,14 +45,13 @@ public static class ChunkedLoss
         for (long start = 0; start < positions; start += step)
         {
             using var scope = NewDisposeScope();
-            var logits = head(flat.narrow(0, start, Math.Min(Chunk(flat, head, start, ref step), positions - start))).to_type(ScalarType.Float32);
-            var loss = nn.functional.cross_entropy(logits, flatLabels.narrow(0, start, logits.shape[0]), reduction: nn.Reduction.Sum);
+            var loss = ChunkSum(flat, head, flatLabels, start, Math.Min(Chunk(flat, head, start, ref step), positions - start));
             sum += loss.item<float>();
             if (start == 0) afterFirstChunk?.Invoke();
             if (loss.requires_grad) loss.Times(scale / count).backward();
         }
         if (hidden.requires_grad && cut.grad is { } grad) hidden.backward([grad]);
-        return sum / count;
+        return (sum / count, count);
     }
 
     /// <summary>Σ cross-entropy over the labelled positions and their number, chunk by chunk, without autograd.</summary>
@@ -67,12 +66,15 @@ public static class ChunkedLoss
         for (long start = 0; start < positions; start += step)
         {
             using var scope = NewDisposeScope();
-            var logits = head(flat.narrow(0, start, Math.Min(Chunk(flat, head, start, ref step), positions - start))).to_type(ScalarType.Float32);
-            sum += nn.functional.cross_entropy(logits, flatLabels.narrow(0, start, logits.shape[0]), reduction: nn.Reduction.Sum).item<float>();
+            sum += ChunkSum(flat, head, flatLabels, start, Math.Min(Chunk(flat, head, start, ref step), positions - start)).item<float>();
         }
         using var valid = flatLabels.NotEqualTo(Data.TokenizedExample.Ignore).sum();
         return (sum, valid.item<long>());
     }
+
+    /// <summary>Σ fp32 cross-entropy of the <paramref name="length"/> positions from <paramref name="start"/>: the head on those positions only.</summary>
+    static Tensor ChunkSum(Tensor flat, Func<Tensor, Tensor> head, Tensor flatLabels, long start, long length) =>
+        nn.functional.cross_entropy(head(flat.narrow(0, start, length)).to_type(ScalarType.Float32), flatLabels.narrow(0, start, length), reduction: nn.Reduction.Sum);
 
     /// <summary>The chunk length: from the vocabulary, which the head's output on one position tells the first time.</summary>
     static long Chunk(Tensor flat, Func<Tensor, Tensor> head, long start, ref long step)

@@ -113,14 +113,14 @@ public sealed class Trainer
                 var hidden = Forward.Hidden(batch.InputIds);
                 // The loss in chunks of positions (ChunkedLoss): the whole [B, T, vocabulary] logits never exist.
                 bool first = measure && micro == 0;
-                double value = ChunkedLoss.Backward(hidden, Forward.Head, batch.Labels, 1.0 / Options.GradientAccumulation,
+                var (value, labelled) = ChunkedLoss.Backward(hidden, Forward.Head, batch.Labels, 1.0 / Options.GradientAccumulation,
                     first ? () => activations = probe.Growth() : null);
                 if (!double.IsFinite(value))
                     throw new TrainingDivergedException($"the loss became {value} at step {step + 1} (learning rate {lr:G3}); training stopped. " +
                         (TrainingCheckpoint.Exists(OutputDirectory) ? $"The last good checkpoint is kept in {TrainingCheckpoint.PathIn(OutputDirectory)}. " : "") +
                         "Lower --lr or --max-grad-norm.");
                 loss += value / Options.GradientAccumulation;
-                tokens += batch.Labels.NotEqualTo(QuantTune.Training.Data.TokenizedExample.Ignore).sum().item<long>();
+                tokens += labelled;
             }
             double gradNorm = Options.MaxGradNorm > 0
                 ? GradientClipping.ClipGradNorm(trainable.Select(p => p.parameter), Options.MaxGradNorm)

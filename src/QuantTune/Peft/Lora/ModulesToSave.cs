@@ -58,13 +58,7 @@ public static class ModulesToSave
         foreach (var path in paths)
         {
             using var saved = file.ToTensor(Key(path), model.DType, model.Device);
-            Parameter weight;
-            if (path == Embedding) weight = model.model.embed_tokens.weight;
-            else
-            {
-                if (model.lm_head is null) Untie(model);
-                weight = model.lm_head!.weight;
-            }
+            var weight = Table(model, path);
             weight.copy_(saved);
             weight.requires_grad = trainable;
         }
@@ -73,11 +67,15 @@ public static class ModulesToSave
     /// <summary>Makes the saved modules' weights trainable, as PEFT does when it wraps them for training.</summary>
     public static void Train(CausalLM model, IReadOnlyList<string> paths)
     {
-        foreach (var path in paths)
-        {
-            if (path == Head && model.lm_head is null) Untie(model);
-            (path == Embedding ? model.model.embed_tokens.weight : model.lm_head!.weight).requires_grad = true;
-        }
+        foreach (var path in paths) Table(model, path).requires_grad = true;
+    }
+
+    /// <summary>The weight the module at <paramref name="path"/> stands for: the embedding table, or the LM head's own (a tied head is untied first).</summary>
+    static Parameter Table(CausalLM model, string path)
+    {
+        if (path == Embedding) return model.model.embed_tokens.weight;
+        if (model.lm_head is null) Untie(model);
+        return model.lm_head!.weight;
     }
 
     /// <summary>The modules' weights, under PEFT's keys, for saving.</summary>
