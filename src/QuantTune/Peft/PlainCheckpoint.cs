@@ -41,6 +41,17 @@ public static class PlainCheckpoint
                 new Dictionary<string, string> { ["format"] = "pt" });
             foreach (var f in CopiedFiles.Where(f => File.Exists(Path.Combine(sourceDir, f))))
                 File.Copy(Path.Combine(sourceDir, f), Path.Combine(dir, f));
+            // A head untied by an adapter (modules_to_save: lm_head on a tied model) is saved as its own
+            // lm_head.weight; config.json must say so, or loaders would tie it back to the embedding.
+            if (model.lm_head is not null && model.Config.TieWordEmbeddings && File.Exists(Path.Combine(dir, "config.json")))
+                Untie(Path.Combine(dir, "config.json"));
         });
+    }
+
+    static void Untie(string configFile)
+    {
+        var config = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(configFile))!.AsObject();
+        config["tie_word_embeddings"] = false;
+        File.WriteAllText(configFile, config.ToJsonString(new System.Text.Json.JsonSerializerOptions { WriteIndented = true }));
     }
 }

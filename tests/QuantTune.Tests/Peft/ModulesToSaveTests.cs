@@ -91,6 +91,15 @@ public sealed class ModulesToSaveTests() : TempFolderTest("qt-mts-")
         Assert.True(pm.Model.HeadWeight.equal(head!).all().item<bool>());
         Assert.True(pm.Model.model.embed_tokens.weight.equal(table).all().item<bool>(), "the embedding keeps its own table");
         Assert.Contains(pm.Model.named_parameters(), p => p.name == "lm_head.weight");
+
+        // Merged and saved as a plain checkpoint, the head stays its own: config.json is untied too.
+        LoraModel.Merge(pm.Model);
+        var merged = Path.Combine(Dir, "merged");
+        PlainCheckpoint.SaveCheckpoint(pm.Model, TestData.TinyGemma3Dir, merged);
+        Assert.False(QuantTune.Models.Config.ModelConfig.Load(merged).TieWordEmbeddings);
+        using var back = PretrainedModel.Load(merged);
+        Assert.True(back.Model.HeadWeight.equal(head!).all().item<bool>());
+        Assert.True(back.Model.model.embed_tokens.weight.equal(table).all().item<bool>());
     }
 
     [Fact]
