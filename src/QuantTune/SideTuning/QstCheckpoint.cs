@@ -36,6 +36,7 @@ public static class QstCheckpoint
         var info = new QstCheckpointInfo(Path.GetFullPath(baseModelDirectory), b.ModelType, b.HiddenSize, b.NumLayers, b.NumHeads, b.VocabSize,
             q.Reduction, q.Bottleneck, q.Downsampler.ToString().ToLowerInvariant(), q.Activation, q.LayersOf(b).ToArray(), backboneQuantization,
             LayoutName(q.Layout), q.FreezeMix);
+        using var scope = NewDisposeScope(); // the detached views below
         AtomicDirectory.Write(outputDirectory, dir =>
         {
             SafetensorsWriter.Write(Path.Combine(dir, WeightsFile),

@@ -172,6 +172,10 @@ public sealed class Trainer
     void SaveCheckpoint(int step, int epoch, int batchInEpoch, List<(string name, Parameter parameter)> trainable, ITrainingOptimizer optimizer, double loss)
     {
         var state = new TrainerState(step, epoch, batchInEpoch, Options.Seed, optimizer.Name, loss, DType);
-        TrainingCheckpoint.Save(OutputDirectory, state, trainable.Select(p => (p.name, (Tensor)p.parameter)), optimizer.StateDict());
+        // The state dict is a fresh copy the caller owns: disposed here, not left to the finalizer
+        // (a copy of the whole optimizer state per checkpoint, otherwise held until a collection).
+        var optimizerState = optimizer.StateDict();
+        try { TrainingCheckpoint.Save(OutputDirectory, state, trainable.Select(p => (p.name, (Tensor)p.parameter)), optimizerState); }
+        finally { foreach (var t in optimizerState.Values) t.Dispose(); }
     }
 }

@@ -24,6 +24,7 @@ public sealed class BottleneckLinear : nn.Module<Tensor, Tensor>
         adapter_down = new Linear(hidden, bottleneck, true, dtype, device);
         adapter_up = new Linear(bottleneck, hidden, true, dtype, device);
         SeededInit.KaimingUniform(adapter_down.weight, adapter_down.bias, generator);
+        using (NewDisposeScope()) // the handles in-place ops return
         using (no_grad())
         {
             adapter_up.weight.zero_();

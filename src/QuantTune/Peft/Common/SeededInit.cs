@@ -18,8 +18,10 @@ public static class SeededInit
 
     static void Uniform(Tensor destination, double bound, Generator generator)
     {
+        // In a scope: the empty tensor stays reachable while uniform_ fills it, and copy_'s returned handle is freed.
+        using var scope = NewDisposeScope();
         using var _ = no_grad();
-        using var values = empty(destination.shape, destination.dtype).uniform_(-bound, bound, generator);
+        var values = empty(destination.shape, destination.dtype).uniform_(-bound, bound, generator);
         destination.copy_(values);
     }
 }

@@ -72,6 +72,7 @@ public sealed class LoraLinear : nn.Module<Tensor, Tensor>
 
         lora_A = new Linear(InFeatures, r, false, dtype, device);
         lora_B = new Linear(r, OutFeatures, false, dtype, device);
+        using (NewDisposeScope()) // the handles in-place ops return
         using (no_grad())
         {
             // PEFT: kaiming_uniform_(A, a=√5), i.e. uniform(±1/√in), and B = 0.

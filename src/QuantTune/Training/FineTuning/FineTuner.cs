@@ -58,6 +58,8 @@ public static class FineTuner
         if (r.WarmupRatio is double ratio) training = training with { WarmupSteps = QstRecipe.WarmupSteps(ratio, training.Steps) };
         model.model.GradientCheckpointing = r.GradientCheckpointing && r.Method != FineTuneMethod.Qst; // QST's backbone runs without autograd anyway
         var (trainModule, forward, save) = Apply(r, pm, qat);
+        // A side network or a prompt wrapper lives outside the loaded model: disposed with this run, not by the finalizer.
+        using var wrapper = ReferenceEquals(trainModule, model) ? null : trainModule;
         // Mixed precision: whatever the base's dtype, what trains is fp32 (so is its AdamW state).
         if (trainModule.named_parameters().FirstOrDefault(p => p.parameter.requires_grad && p.parameter.dtype != PeftDType.For(r.DType)) is { name: not null } odd)
             throw new InvalidOperationException($"{odd.name} trains in {odd.parameter.dtype}; expected {PeftDType.For(r.DType)} over a {TorchRuntime.Name(r.DType)} base");

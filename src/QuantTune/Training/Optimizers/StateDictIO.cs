@@ -15,6 +15,11 @@ internal static class StateDictIO
         var result = new Dictionary<string, Tensor>(StringComparer.Ordinal);
         foreach (var entry in entries)
         {
+            // A read makes temporaries (detach, cpu) before its copy. In a scope they stay reachable until the
+            // copy is made and are freed right after; outside one, the GC could finalize a temporary while
+            // libtorch still copies from it (a crash at the end of a fine-tune), and each checkpoint would
+            // leave them for the finalizer.
+            using var scope = NewDisposeScope();
             var value = entry.Read();
             value.DetachFromDisposeScope();
             result.Add(entry.Key, value);
@@ -46,7 +51,11 @@ internal static class StateDictIO
                     $"{optimizer}: state entry '{entry.Key}' is {saved.dtype} [{string.Join(", ", saved.shape)}], " +
                     $"expected {entry.DType} [{string.Join(", ", entry.Shape)}].");
         }
-        foreach (var entry in entries) entry.Write(state[entry.Key]);
+        foreach (var entry in entries)
+        {
+            using var scope = NewDisposeScope(); // copy_ returns a new handle to the live tensor
+            entry.Write(state[entry.Key]);
+        }
     }
 
     static string Describe(string[] keys) =>
