@@ -1,0 +1,61 @@
+using QuantTune.Evaluation;
+using QuantTune.Formats.Gguf;
+using QuantTune.Generation;
+using QuantTune.Models.Loading;
+using QuantTune.Peft;
+using QuantTune.Peft.Lora;
+using QuantTune.Quantization.Models;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace QuantTune.Tests.Runtime;
+
+/// <summary>
+/// Loading a model, using it and disposing it leaves no tensor alive, for each of the library's
+/// main jobs. A tensor left to the finalizer holds its memory until a garbage collection, and a
+/// temporary made outside a dispose scope can be finalized while libtorch still reads it.
+/// (Fine-tuning has its own test, FineTuneLeakTests.)
+/// </summary>
+public sealed class LibraryLeakTests() : TempFolderTest("qt-libleak-")
+{
+    public static TheoryData<string> Jobs => ["generate", "perplexity", "quantize-nf4", "export-gguf-q4_k_m", "lora-merge-save"];
+
+    void RunJob(string job)
+    {
+        using var pm = PretrainedModel.Load(TestData.TinyLlamaDir);
+        var ids = pm.Tokenizer.Encode("The history of the kings of England, told in short plays, begins", addSpecialTokens: true);
+        switch (job)
+        {
+            case "generate":
+                Assert.Equal(8, TextGenerator.Generate(pm.Model, ids, new SamplingOptions { MaxNewTokens = 8 }).Count());
+                break;
+            case "perplexity":
+                Assert.True(double.IsFinite(PerplexityEvaluator.Evaluate(pm.Model, ids, window: 8).Perplexity));
+                break;
+            case "quantize-nf4":
+                ModelQuantizer.QuantizeNf4DoubleQuant(pm.Model);
+                QuantizedCheckpoint.Save(pm.Model, TestData.TinyLlamaDir, Path.Combine(Dir, "nf4"), ScalarType.Float32);
+                break;
+            case "export-gguf-q4_k_m":
+                GgufExport.Write(pm, Path.Combine(Dir, "model.gguf"), LlamaFileType.Q4_K_M);
+                break;
+            case "lora-merge-save":
+                LoraModel.Apply(pm.Model, new LoraConfig { R = 4, LoraAlpha = 8, TargetModules = PeftTargets.AllLinearLayers }, seed: 1);
+                LoraModel.Merge(pm.Model);
+                PlainCheckpoint.SaveCheckpoint(pm.Model, TestData.TinyLlamaDir, Path.Combine(Dir, "merged"));
+                break;
+            default:
+                throw new ArgumentException(job);
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(Jobs))]
+    public void AJobLeavesNoTensorAlive(string job)
+    {
+        // Tensors created and not disposed on this thread (the finalizer's disposals count on its own thread).
+        long before = DisposeScopeManager.Statistics.ThreadTotalLiveCount;
+        RunJob(job);
+        Assert.Equal(0, DisposeScopeManager.Statistics.ThreadTotalLiveCount - before);
+    }
+}
