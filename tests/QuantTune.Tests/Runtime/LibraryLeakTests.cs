@@ -4,6 +4,7 @@ using QuantTune.Generation;
 using QuantTune.Models.Loading;
 using QuantTune.Peft;
 using QuantTune.Peft.Lora;
+using QuantTune.Quantization.Gptq;
 using QuantTune.Quantization.Models;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -18,7 +19,7 @@ namespace QuantTune.Tests.Runtime;
 /// </summary>
 public sealed class LibraryLeakTests() : TempFolderTest("qt-libleak-")
 {
-    public static TheoryData<string> Jobs => ["generate", "perplexity", "quantize-nf4", "export-gguf-q4_k_m", "lora-merge-save"];
+    public static TheoryData<string> Jobs => ["generate", "perplexity", "quantize-nf4", "export-gguf-q4_k_m", "lora-merge-save", "lora-save-load", "gptq"];
 
     void RunJob(string job)
     {
@@ -44,6 +45,21 @@ public sealed class LibraryLeakTests() : TempFolderTest("qt-libleak-")
                 LoraModel.Merge(pm.Model);
                 PlainCheckpoint.SaveCheckpoint(pm.Model, TestData.TinyLlamaDir, Path.Combine(Dir, "merged"));
                 break;
+            case "lora-save-load":
+            {
+                var config = new LoraConfig { R = 4, LoraAlpha = 8, TargetModules = PeftTargets.AllLinearLayers, UseDora = true };
+                LoraModel.Apply(pm.Model, config, seed: 1);
+                AdapterIO.Save(pm.Model, config, Path.Combine(Dir, "adapter"));
+                using var other = PretrainedModel.Load(TestData.TinyLlamaDir);
+                AdapterIO.Load(other.Model, Path.Combine(Dir, "adapter"));
+                break;
+            }
+            case "gptq":
+            {
+                var samples = new[] { ids.Select(i => (long)i).ToArray(), ids.Reverse().Select(i => (long)i).ToArray() };
+                GptqModelQuantizer.Quantize(pm.Model, samples, new GptqSettings(GroupSize: 64));
+                break;
+            }
             default:
                 throw new ArgumentException(job);
         }

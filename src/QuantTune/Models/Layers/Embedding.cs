@@ -20,6 +20,8 @@ public class Embedding : nn.Module<Tensor, Tensor>
     public override Tensor forward(Tensor ids)
     {
         var shape = ids.shape.Append(weight.shape[1]).ToArray();
-        return weight.index_select(0, ids.reshape(-1)).view(shape);
+        // In a scope even when the caller has none: the flattened ids and the rows stay reachable until the view exists.
+        using var scope = NewDisposeScope();
+        return weight.index_select(0, ids.reshape(-1)).view(shape).MoveToOuterDisposeScope();
     }
 }

@@ -49,7 +49,8 @@ public static class GptqModelQuantizer
             using (no_grad())
                 foreach (var batch in samples.Chunk(BatchSize))
                 {
-                    using var ids = tensor(batch.SelectMany(s => s).ToArray(), [batch.Length, length], ScalarType.Int64, model.Device);
+                    using var scope = NewDisposeScope(); // the embedding's flattened ids and rows
+                    var ids = tensor(batch.SelectMany(s => s).ToArray(), [batch.Length, length], ScalarType.Int64, model.Device);
                     inputs.Add(stack.Embed(ids).DetachFromDisposeScope());
                 }
             int layers = stack.layers.Count;
@@ -173,12 +174,9 @@ public static class GptqModelQuantizer
         using var _ = no_grad();
         for (int b = 0; b < inputs.Count; b++)
         {
+            using var scope = NewDisposeScope(); // the layer's temporaries, and the output unless it replaces the input
             var output = layer.Forward(inputs[b], cos, sin, index, 0, null);
-            if (!replace)
-            {
-                output.Dispose();
-                continue;
-            }
+            if (!replace) continue;
             inputs[b].Dispose();
             inputs[b] = output.DetachFromDisposeScope();
         }
