@@ -6,6 +6,7 @@ using QuantTune.Peft;
 using QuantTune.Peft.Lora;
 using QuantTune.Quantization.Gptq;
 using QuantTune.Quantization.Models;
+using QuantTune.SideTuning;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -19,7 +20,7 @@ namespace QuantTune.Tests.Runtime;
 /// </summary>
 public sealed class LibraryLeakTests() : TempFolderTest("qt-libleak-")
 {
-    public static TheoryData<string> Jobs => ["generate", "perplexity", "quantize-nf4", "export-gguf-q4_k_m", "lora-merge-save", "lora-save-load", "gptq"];
+    public static TheoryData<string> Jobs => ["generate", "perplexity", "quantize-nf4", "export-gguf-q4_k_m", "lora-merge-save", "lora-save-load", "gptq", "gguf-import-forward", "qst-generate"];
 
     void RunJob(string job)
     {
@@ -58,6 +59,23 @@ public sealed class LibraryLeakTests() : TempFolderTest("qt-libleak-")
             {
                 var samples = new[] { ids.Select(i => (long)i).ToArray(), ids.Reverse().Select(i => (long)i).ToArray() };
                 GptqModelQuantizer.Quantize(pm.Model, samples, new GptqSettings(GroupSize: 64));
+                break;
+            }
+            case "gguf-import-forward":
+            {
+                var path = Path.Combine(Dir, "model.gguf");
+                GgufExport.Write(pm, path, LlamaFileType.F32);
+                using var imported = GgufImport.ToCausalLM(GgufImport.Load(path));
+                using var input = tensor(ids.Select(i => (long)i).ToArray(), [1, ids.Count]);
+                using var logits = imported.Forward(input);
+                Assert.Equal(ids.Count, logits.shape[1]);
+                break;
+            }
+            case "qst-generate":
+            {
+                ModelQuantizer.QuantizeNf4DoubleQuant(pm.Model);
+                using var qst = new QstModel(pm.Model, new QstConfig(), seed: 2);
+                Assert.Equal(6, TextGenerator.Generate(() => new QstDecoding(qst), pm.Model.Device, [], ids, new SamplingOptions { MaxNewTokens = 6 }).Count());
                 break;
             }
             default:

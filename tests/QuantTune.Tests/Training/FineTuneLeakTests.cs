@@ -38,4 +38,21 @@ public sealed class FineTuneLeakTests() : TempFolderTest("qt-leak-")
         FineTuner.Run(request);
         Assert.Equal(0, DisposeScopeManager.Statistics.ThreadTotalLiveCount - before);
     }
+    [Fact]
+    public void AResumedFineTuneLeavesNoTensorAlive()
+    {
+        var data = Path.Combine(Dir, "data.txt");
+        File.WriteAllText(data, File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "assets", "data", "tiny-shakespeare.txt"))[..20_000]);
+        FineTuneRequest Request(int steps, bool resume) => new()
+        {
+            ModelDirectory = TestData.TinyLlamaDir, DataFile = data, OutputDirectory = Path.Combine(Dir, "run"), Resume = resume,
+            Method = FineTuneMethod.Dora, SequenceLength = 32, MaxEvalExamples = 4,
+            Training = new TrainingOptions { Steps = steps, BatchSize = 2, LearningRate = 1e-3, Seed = 5, EvalEvery = 0, CheckpointEvery = 1 },
+        };
+        FineTuner.Run(Request(2, resume: false));
+        long before = DisposeScopeManager.Statistics.ThreadTotalLiveCount;
+        var summary = FineTuner.Run(Request(4, resume: true));
+        Assert.Equal(2, summary.ResumedFrom);
+        Assert.Equal(0, DisposeScopeManager.Statistics.ThreadTotalLiveCount - before);
+    }
 }
