@@ -4,7 +4,10 @@ using QuantTune.Generation;
 using QuantTune.Models.Loading;
 using QuantTune.Peft;
 using QuantTune.Peft.Lora;
+using QuantTune.Quantization;
+using QuantTune.Quantization.Activations;
 using QuantTune.Quantization.Gptq;
+using QuantTune.Quantization.Reports;
 using QuantTune.Quantization.Models;
 using QuantTune.SideTuning;
 using TorchSharp;
@@ -20,7 +23,7 @@ namespace QuantTune.Tests.Runtime;
 /// </summary>
 public sealed class LibraryLeakTests() : TempFolderTest("qt-libleak-")
 {
-    public static TheoryData<string> Jobs => ["generate", "perplexity", "quantize-nf4", "export-gguf-q4_k_m", "lora-merge-save", "lora-save-load", "gptq", "gguf-import-forward", "qst-generate"];
+    public static TheoryData<string> Jobs => ["generate", "perplexity", "quantize-nf4", "export-gguf-q4_k_m", "lora-merge-save", "lora-save-load", "gptq", "gguf-import-forward", "qst-generate", "quantization-report"];
 
     void RunJob(string job)
     {
@@ -76,6 +79,20 @@ public sealed class LibraryLeakTests() : TempFolderTest("qt-libleak-")
                 ModelQuantizer.QuantizeNf4DoubleQuant(pm.Model);
                 using var qst = new QstModel(pm.Model, new QstConfig(), seed: 2);
                 Assert.Equal(6, TextGenerator.Generate(() => new QstDecoding(qst), pm.Model.Device, [], ids, new SamplingOptions { MaxNewTokens = 6 }).Count());
+                break;
+            }
+            case "quantization-report":
+            {
+                var calibration = new[] { ids.Select(i => (long)i).ToArray() };
+                var rows = QuantizationReport.Run(TestData.TinyLlamaDir,
+                [
+                    new("int8 channel", QuantizationSchemes.Create(new("int8", Granularity: "channel"))),
+                    new("W8A8 static", QuantizationSchemes.Create(new("int8", Granularity: "channel")), ActivationMode.Static),
+                    new("W8A8 dynamic", QuantizationSchemes.Create(new("int8", Granularity: "channel")), ActivationMode.Dynamic),
+                    new("int4 block64 clip mse", QuantizationSchemes.Create(new("int4", Block: 64, ClipMethod: "mse"))),
+                    new("int4 channel clip kl", QuantizationSchemes.Create(new("int4", Granularity: "channel", ClipMethod: "kl"))),
+                ], ids, calibration, window: 8);
+                Assert.All(rows, r => Assert.True(double.IsFinite(r.Perplexity), r.Scheme));
                 break;
             }
             default:

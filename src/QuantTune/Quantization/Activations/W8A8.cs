@@ -45,8 +45,11 @@ public static class W8A8
         {
             if (path == "lm_head") return null;
             old.Add(linear);
-            return new ActivationQuantizedLinear(weightQuantizer.Quantize(linear.weight.detach()), linear.bias, mode,
-                mode == ActivationMode.Static ? ranges[path] : null);
+            // The detached view lives in a scope; the quantized weight is the layer's to keep.
+            using var scope = NewDisposeScope();
+            var weight = weightQuantizer.Quantize(linear.weight.detach());
+            foreach (var t in weight.Tensors.Values) t.DetachFromDisposeScope();
+            return new ActivationQuantizedLinear(weight, linear.bias, mode, mode == ActivationMode.Static ? ranges[path] : null);
         });
         foreach (var l in old) l.Dispose();
         return layers;

@@ -70,9 +70,13 @@ public static class QuantizationReport
     static int StoredBits(PretrainedModel pm) => StoredDType(pm) == ScalarType.Float32 ? 32 : 16;
     static string StoredName(PretrainedModel pm) => Runtime.TorchRuntime.Name(StoredDType(pm));
 
-    static Dictionary<string, Tensor> WeightsOfLinears(PretrainedModel pm) =>
-        pm.Model.named_modules().Where(m => m.module is QuantTune.Models.Layers.Linear && m.name != "lm_head")
-            .ToDictionary(m => m.name, m => ((QuantTune.Models.Layers.Linear)m.module).weight.detach().clone());
+    /// <summary>Copies of the linear weights (the caller disposes them); the detached views are freed here.</summary>
+    static Dictionary<string, Tensor> WeightsOfLinears(PretrainedModel pm)
+    {
+        using var scope = NewDisposeScope();
+        return pm.Model.named_modules().Where(m => m.module is QuantTune.Models.Layers.Linear && m.name != "lm_head")
+            .ToDictionary(m => m.name, m => ((QuantTune.Models.Layers.Linear)m.module).weight.detach().clone().DetachFromDisposeScope());
+    }
 
     static (double Bits, double Mse, long Bytes, long Elements) Measure(PretrainedModel pm, Dictionary<string, Tensor> before)
     {
