@@ -55,4 +55,21 @@ public sealed class FineTuneLeakTests() : TempFolderTest("qt-leak-")
         Assert.Equal(2, summary.ResumedFrom);
         Assert.Equal(0, DisposeScopeManager.Statistics.ThreadTotalLiveCount - before);
     }
+    [Theory]
+    [InlineData(FineTuneMethod.Lora, "nf4")]
+    [InlineData(FineTuneMethod.Dora, "int4")]
+    public void AQuantizationAwareFineTuneLeavesNoTensorAlive(FineTuneMethod method, string qat)
+    {
+        var data = Path.Combine(Dir, "data.txt");
+        File.WriteAllText(data, File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "assets", "data", "tiny-shakespeare.txt"))[..20_000]);
+        var request = new FineTuneRequest
+        {
+            ModelDirectory = TestData.TinyLlamaDir, DataFile = data, OutputDirectory = Path.Combine(Dir, "run"), Qat = qat,
+            Method = method, SequenceLength = 32, MaxEvalExamples = 4,
+            Training = new TrainingOptions { Steps = 3, BatchSize = 2, LearningRate = 1e-3, Seed = 5, EvalEvery = 2, CheckpointEvery = 1 },
+        };
+        long before = DisposeScopeManager.Statistics.ThreadTotalLiveCount;
+        FineTuner.Run(request);
+        Assert.Equal(0, DisposeScopeManager.Statistics.ThreadTotalLiveCount - before);
+    }
 }
