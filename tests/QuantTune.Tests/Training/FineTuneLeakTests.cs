@@ -13,6 +13,28 @@ namespace QuantTune.Tests.Training;
 /// </summary>
 public sealed class FineTuneLeakTests() : TempFolderTest("qt-leak-")
 {
+    /// <summary>A 3-step run (or <paramref name="steps"/>) with a checkpoint at every step, into one run folder.</summary>
+    FineTuneRequest Request(FineTuneMethod method, int steps = 3, bool resume = false, string? qat = null, int evalEvery = 2)
+    {
+        var data = Path.Combine(Dir, "data.txt");
+        if (!File.Exists(data))
+            File.WriteAllText(data, File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "assets", "data", "tiny-shakespeare.txt"))[..20_000]);
+        return new FineTuneRequest
+        {
+            ModelDirectory = TestData.TinyLlamaDir, DataFile = data, OutputDirectory = Path.Combine(Dir, "run"), Resume = resume, Qat = qat,
+            Method = method, SequenceLength = 32, MaxEvalExamples = 4,
+            Training = new TrainingOptions { Steps = steps, BatchSize = 2, LearningRate = 1e-3, Seed = 5, EvalEvery = evalEvery, CheckpointEvery = 1 },
+        };
+    }
+
+    /// <summary>Tensors created and not disposed on this thread by the run (the finalizer's disposals count on its own thread).</summary>
+    static long LiveTensorsLeftBy(FineTuneRequest request, out FineTuneSummary summary)
+    {
+        long before = DisposeScopeManager.Statistics.ThreadTotalLiveCount;
+        summary = FineTuner.Run(request);
+        return DisposeScopeManager.Statistics.ThreadTotalLiveCount - before;
+    }
+
     [Theory]
     [InlineData(FineTuneMethod.Lora)]
     [InlineData(FineTuneMethod.Qlora)]
@@ -23,53 +45,20 @@ public sealed class FineTuneLeakTests() : TempFolderTest("qt-leak-")
     [InlineData(FineTuneMethod.Adapter)]
     [InlineData(FineTuneMethod.Bitfit)]
     [InlineData(FineTuneMethod.Full)]
-    public void AFineTuneWithCheckpointsLeavesNoTensorAlive(FineTuneMethod method)
-    {
-        var data = Path.Combine(Dir, "data.txt");
-        File.WriteAllText(data, File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "assets", "data", "tiny-shakespeare.txt"))[..20_000]);
-        var request = new FineTuneRequest
-        {
-            ModelDirectory = TestData.TinyLlamaDir, DataFile = data, OutputDirectory = Path.Combine(Dir, "run"),
-            Method = method, SequenceLength = 32, MaxEvalExamples = 4,
-            Training = new TrainingOptions { Steps = 3, BatchSize = 2, LearningRate = 1e-3, Seed = 5, EvalEvery = 2, CheckpointEvery = 1 },
-        };
-        // Tensors created and not disposed on this thread (the finalizer's disposals count on its own thread).
-        long before = DisposeScopeManager.Statistics.ThreadTotalLiveCount;
-        FineTuner.Run(request);
-        Assert.Equal(0, DisposeScopeManager.Statistics.ThreadTotalLiveCount - before);
-    }
+    public void AFineTuneWithCheckpointsLeavesNoTensorAlive(FineTuneMethod method) =>
+        Assert.Equal(0, LiveTensorsLeftBy(Request(method), out _));
+
     [Fact]
     public void AResumedFineTuneLeavesNoTensorAlive()
     {
-        var data = Path.Combine(Dir, "data.txt");
-        File.WriteAllText(data, File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "assets", "data", "tiny-shakespeare.txt"))[..20_000]);
-        FineTuneRequest Request(int steps, bool resume) => new()
-        {
-            ModelDirectory = TestData.TinyLlamaDir, DataFile = data, OutputDirectory = Path.Combine(Dir, "run"), Resume = resume,
-            Method = FineTuneMethod.Dora, SequenceLength = 32, MaxEvalExamples = 4,
-            Training = new TrainingOptions { Steps = steps, BatchSize = 2, LearningRate = 1e-3, Seed = 5, EvalEvery = 0, CheckpointEvery = 1 },
-        };
-        FineTuner.Run(Request(2, resume: false));
-        long before = DisposeScopeManager.Statistics.ThreadTotalLiveCount;
-        var summary = FineTuner.Run(Request(4, resume: true));
+        FineTuner.Run(Request(FineTuneMethod.Dora, steps: 2, evalEvery: 0));
+        Assert.Equal(0, LiveTensorsLeftBy(Request(FineTuneMethod.Dora, steps: 4, resume: true, evalEvery: 0), out var summary));
         Assert.Equal(2, summary.ResumedFrom);
-        Assert.Equal(0, DisposeScopeManager.Statistics.ThreadTotalLiveCount - before);
     }
+
     [Theory]
     [InlineData(FineTuneMethod.Lora, "nf4")]
     [InlineData(FineTuneMethod.Dora, "int4")]
-    public void AQuantizationAwareFineTuneLeavesNoTensorAlive(FineTuneMethod method, string qat)
-    {
-        var data = Path.Combine(Dir, "data.txt");
-        File.WriteAllText(data, File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "assets", "data", "tiny-shakespeare.txt"))[..20_000]);
-        var request = new FineTuneRequest
-        {
-            ModelDirectory = TestData.TinyLlamaDir, DataFile = data, OutputDirectory = Path.Combine(Dir, "run"), Qat = qat,
-            Method = method, SequenceLength = 32, MaxEvalExamples = 4,
-            Training = new TrainingOptions { Steps = 3, BatchSize = 2, LearningRate = 1e-3, Seed = 5, EvalEvery = 2, CheckpointEvery = 1 },
-        };
-        long before = DisposeScopeManager.Statistics.ThreadTotalLiveCount;
-        FineTuner.Run(request);
-        Assert.Equal(0, DisposeScopeManager.Statistics.ThreadTotalLiveCount - before);
-    }
+    public void AQuantizationAwareFineTuneLeavesNoTensorAlive(FineTuneMethod method, string qat) =>
+        Assert.Equal(0, LiveTensorsLeftBy(Request(method, qat: qat), out _));
 }
