@@ -20,6 +20,9 @@ internal static class TestData
     /// <summary>tests/fixtures/tiny-gemma2: Gemma norms and GeGLU, attention and final logit soft-caps, alternating 16-token window.</summary>
     public static string TinyGemma2Dir => Path.Combine(AppContext.BaseDirectory, "fixtures", "tiny-gemma2");
 
+    /// <summary>tests/fixtures/tiny-phi3: Phi-4-mini's quirks: fused qkv_proj and gate_up_proj, RoPE on half of each head, LongRoPE whose original context (48) lies inside the 64-token test sequences, tied head.</summary>
+    public static string TinyPhi3Dir => Path.Combine(AppContext.BaseDirectory, "fixtures", "tiny-phi3");
+
     /// <summary>A fixture folder by name (tiny-llama is the embedded model).</summary>
     public static string Fixture(string name) => name == "tiny-llama" ? TinyLlamaDir : Path.Combine(AppContext.BaseDirectory, "fixtures", name);
 

@@ -38,6 +38,15 @@ CONFIGS = {
                         hidden_activation="gelu_pytorch_tanh", tie_word_embeddings=True, query_pre_attn_scalar=32,
                         sliding_window=16, attn_logit_softcapping=1.0, final_logit_softcapping=1.5,
                         rope_theta=10000.0),
+    # Phi-4-mini's quirks: fused qkv_proj and gate_up_proj, RoPE on half of each head (partial_rotary_factor),
+    # LongRoPE whose original context (48) lies inside the 64-token test sequences (long factors there, short ones
+    # for the greedy run), tied head. No sliding window: Phi-4's configs have none, and llama.cpp's phi3 ignores it.
+    "tiny-phi3": dict(COMMON, architectures=["Phi3ForCausalLM"], model_type="phi3", num_hidden_layers=2, hidden_size=128,
+                      hidden_act="silu", tie_word_embeddings=True, rms_norm_eps=1e-5, partial_rotary_factor=0.5,
+                      original_max_position_embeddings=48, sliding_window=None, rope_theta=10000.0,
+                      rope_scaling={"type": "longrope",
+                                    "short_factor": [1.0, 1.1, 1.3, 1.6, 2.0, 2.6, 3.3, 4.0],
+                                    "long_factor": [1.0, 1.5, 2.4, 3.9, 6.0, 9.5, 14.0, 20.0]}),
 }
 
 
@@ -49,15 +58,21 @@ def weights(c, seed):
     std = 0.15 if gemma else 0.08  # Gemma: larger projections so the layers, not the scaled embedding, drive the tied head
     lin = lambda o, n: rng.normal(0, std, (o, n))
     norm = lambda n: rng.normal(0, 0.1, n) + (0.0 if gemma else 1.0)  # Gemma stores w of x*(1+w)
-    w = {"model.embed_tokens.weight": rng.normal(0, 0.05 if gemma else std * 4, (v, h))}
+    # tied heads (Gemma, Phi-3) get a small embedding so that the logits stay in a range where greedy ids vary
+    emb_std = 0.05 if gemma else 0.1 if c["tie_word_embeddings"] else std * 4
+    w = {"model.embed_tokens.weight": rng.normal(0, emb_std, (v, h))}
     for l in range(c["num_hidden_layers"]):
         p = f"model.layers.{l}."
-        w[p + "self_attn.q_proj.weight"] = lin(qd, h)
-        w[p + "self_attn.k_proj.weight"] = lin(kvd, h)
-        w[p + "self_attn.v_proj.weight"] = lin(kvd, h)
+        if c["model_type"] == "phi3":
+            w[p + "self_attn.qkv_proj.weight"] = lin(qd + 2 * kvd, h)
+            w[p + "mlp.gate_up_proj.weight"] = lin(2 * i, h)
+        else:
+            w[p + "self_attn.q_proj.weight"] = lin(qd, h)
+            w[p + "self_attn.k_proj.weight"] = lin(kvd, h)
+            w[p + "self_attn.v_proj.weight"] = lin(kvd, h)
+            w[p + "mlp.gate_proj.weight"] = lin(i, h)
+            w[p + "mlp.up_proj.weight"] = lin(i, h)
         w[p + "self_attn.o_proj.weight"] = lin(h, qd)
-        w[p + "mlp.gate_proj.weight"] = lin(i, h)
-        w[p + "mlp.up_proj.weight"] = lin(i, h)
         w[p + "mlp.down_proj.weight"] = lin(h, i)
         w[p + "input_layernorm.weight"] = norm(h)
         w[p + "post_attention_layernorm.weight"] = norm(h)

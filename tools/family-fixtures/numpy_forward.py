@@ -3,8 +3,12 @@ from transformers' modeling code (src/transformers/models/<family>/modeling_<fam
 LlamaRMSNorm / Qwen3RMSNorm / Gemma3RMSNorm, Qwen2Attention's q/k/v biases, Qwen3Attention / Gemma2Attention / Gemma3Attention with
 eager_attention_forward, Qwen3MLP / Gemma3MLP, the decoder layers, Gemma3TextScaledWordEmbedding,
 Gemma3RotaryEmbedding with per-layer-type RoPE, the sliding-window causal mask and
-Gemma2ForCausalLM's final_logit_softcapping). It shares no code with QuantTune; it computes in
-float64. Used by make_fixtures.py."""
+Gemma2ForCausalLM's final_logit_softcapping; modeling_phi3.py: Phi3Attention's fused qkv_proj split
+at num_heads*head_dim and num_kv_heads*head_dim, Phi3MLP's gate_up_proj chunk(2) with the gate first,
+apply_rotary_pos_emb's partial rotation (only the first rotary_dim = cos.shape[-1] dimensions), and
+modeling_rope_utils.py's _compute_longrope_parameters with the longrope_frequency_update rule: the long
+factors when max(position_ids) + 1 > original_max_position_embeddings, cos and sin times the attention
+factor). It shares no code with QuantTune; it computes in float64. Used by make_fixtures.py."""
 import math
 import numpy as np
 
@@ -29,6 +33,14 @@ def inv_freq(rope, dim):
     if rope.get("rope_type", "default") == "linear":
         f = f / rope["factor"]
     return f
+
+
+def longrope_inv_freq(f, seq_len):
+    # _compute_longrope_parameters: 1 / (ext_factors * base^(arange(0, dim, 2) / dim)), ext the long list past the
+    # original context (longrope_frequency_update with seq_len = max(position_ids) + 1)
+    rs = f.rope_scaling
+    ext = np.array(rs["long_factor"] if seq_len > f.original_max else rs["short_factor"], dtype=np.float64)
+    return 1.0 / (ext * f.rope_theta ** (np.arange(0, f.rotary_dim, 2, dtype=np.float64) / f.rotary_dim))
 
 
 def rotate_half(x):
@@ -62,7 +74,21 @@ class Family:
                 for i in range(self.layers)]
         else:
             types = ["sliding_attention" if c.get("use_sliding_window") else "full_attention"] * self.layers
+        if self.type == "phi3":  # Phi3Model: create_sliding_window_causal_mask whenever sliding_window is set
+            types = ["sliding_attention" if window is not None else "full_attention"] * self.layers
         self.windows = [window if t == "sliding_attention" else None for t in types]
+        self.rotary_dim = int(self.head_dim * c.get("partial_rotary_factor", 1.0))
+        self.rope_scaling = c.get("rope_scaling")
+        self.rope_theta = c.get("rope_theta", 10000.0)
+        self.attention_scaling = 1.0
+        if self.rope_scaling and self.rope_scaling.get("type", self.rope_scaling.get("rope_type")) == "longrope":
+            # Phi3Config has original_max_position_embeddings, so factor = max_position_embeddings / original
+            self.original_max = c.get("original_max_position_embeddings", 4096)
+            factor = c["max_position_embeddings"] / self.original_max
+            self.attention_scaling = self.rope_scaling.get("attention_factor") or (
+                1.0 if factor <= 1.0 else math.sqrt(1 + math.log(factor) / math.log(self.original_max)))
+        else:
+            self.rope_scaling = None
         rp = c.get("rope_parameters") or {"rope_theta": c.get("rope_theta", 10000.0), "rope_type": "default"}
         if "full_attention" in rp:  # Gemma3: one RoPE per layer type
             self.ropes = [rp[t] for t in types]
@@ -84,18 +110,26 @@ def attention(f, w, p, x, layer):
     t = x.shape[0]
     # Qwen2Attention (and Llama with attention_bias): q/k/v projections with biases.
     proj = lambda name: x @ w[p + name + ".weight"].T + (w[p + name + ".bias"] if p + name + ".bias" in w else 0.0)
-    q = proj("q_proj").reshape(t, f.heads, f.head_dim)
-    k = proj("k_proj").reshape(t, f.kv, f.head_dim)
-    v = proj("v_proj").reshape(t, f.kv, f.head_dim)
+    if p + "qkv_proj.weight" in w:  # Phi3Attention: qkv[..., :query_pos], then the keys, then the values
+        qkv = proj("qkv_proj")
+        qp, kvp = f.heads * f.head_dim, f.kv * f.head_dim
+        q, k, v = qkv[:, :qp], qkv[:, qp:qp + kvp], qkv[:, qp + kvp:]
+    else:
+        q, k, v = proj("q_proj"), proj("k_proj"), proj("v_proj")
+    q = q.reshape(t, f.heads, f.head_dim)
+    k = k.reshape(t, f.kv, f.head_dim)
+    v = v.reshape(t, f.kv, f.head_dim)
     if f.qk_norm:
         q = rms_norm(q, w[p + "q_norm.weight"], f.eps, f.gemma)
         k = rms_norm(k, w[p + "k_norm.weight"], f.eps, f.gemma)
     q, k, v = (a.transpose(1, 0, 2) for a in (q, k, v))  # [heads, T, D]
-    freqs = np.arange(t, dtype=np.float64)[:, None] * inv_freq(f.ropes[layer], f.head_dim)[None, :]
+    freqs_of = longrope_inv_freq(f, t) if f.rope_scaling else inv_freq(f.ropes[layer], f.rotary_dim)
+    freqs = np.arange(t, dtype=np.float64)[:, None] * freqs_of[None, :]
     emb = np.concatenate([freqs, freqs], axis=-1)
-    cos, sin = np.cos(emb), np.sin(emb)
-    q = q * cos + rotate_half(q) * sin
-    k = k * cos + rotate_half(k) * sin
+    cos, sin = np.cos(emb) * f.attention_scaling, np.sin(emb) * f.attention_scaling
+    r = f.rotary_dim  # apply_rotary_pos_emb: q_rot, q_pass = q[..., :rotary_dim], q[..., rotary_dim:]
+    q = np.concatenate([q[..., :r] * cos + rotate_half(q[..., :r]) * sin, q[..., r:]], axis=-1)
+    k = np.concatenate([k[..., :r] * cos + rotate_half(k[..., :r]) * sin, k[..., r:]], axis=-1)
     rep = f.heads // f.kv  # repeat_kv
     k = np.repeat(k, rep, axis=0)
     v = np.repeat(v, rep, axis=0)
@@ -111,6 +145,9 @@ def attention(f, w, p, x, layer):
 
 
 def mlp(f, w, p, x):
+    if p + "gate_up_proj.weight" in w:  # Phi3MLP: gate, up_states = gate_up_proj(x).chunk(2, dim=-1)
+        gate, up = np.split(x @ w[p + "gate_up_proj.weight"].T, 2, axis=-1)
+        return (up * f.act(gate)) @ w[p + "down_proj.weight"].T
     return (f.act(x @ w[p + "gate_proj.weight"].T) * (x @ w[p + "up_proj.weight"].T)) @ w[p + "down_proj.weight"].T
 
 

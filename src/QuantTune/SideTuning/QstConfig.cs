@@ -66,8 +66,8 @@ public sealed record QstConfig
 
     /// <summary>
     /// The side network's own decoder config: hidden h/r, intermediate i/r, the same head count,
-    /// and the backbone family's layer shape (its norms, MLP, q/k norms, soft-caps; side layer k
-    /// slides where the backbone layer that feeds it does), without biases.
+    /// and the backbone family's layer shape (its norms, MLP, q/k norms, soft-caps, fused projections,
+    /// partial RoPE; side layer k slides where the backbone layer that feeds it does), without biases.
     /// </summary>
     public ModelConfig SideConfig(ModelConfig b)
     {
@@ -80,12 +80,18 @@ public sealed record QstConfig
             HiddenSize = b.HiddenSize / Reduction,
             IntermediateSize = Math.Max(1, b.IntermediateSize / Reduction),
             HeadDim = b.HeadDim / Reduction,
+            // LongRoPE's factor lists are per rotated pair of the backbone's heads; the narrower side heads take its base only.
+            Rope = b.Rope.Type == "longrope" ? new RopeConfig(b.Rope.Theta) : b.Rope,
+            // A partial rotary share that leaves narrow side heads no even number of dimensions rotates them whole.
+            PartialRotaryFactor = SideRotates(b) ? b.PartialRotaryFactor : 1.0,
             NumLayers = LayersOf(b).Count,
             QkvBias = false,
             OutputBias = false,
             MlpBias = false,
         };
     }
+
+    bool SideRotates(ModelConfig b) => b.RotaryDimOf(b.HeadDim / Reduction) is int d && d > 0 && d % 2 == 0;
 
     /// <summary>
     /// Checks the settings against the backbone <paramref name="b"/>. Errors name the CLI option, or,

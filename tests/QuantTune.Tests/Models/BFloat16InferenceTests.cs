@@ -43,6 +43,7 @@ public sealed class BFloat16InferenceTests(ITestOutputHelper output)
     [InlineData("tiny-qwen3")]
     [InlineData("tiny-gemma3")]
     [InlineData("tiny-gemma2")]
+    [InlineData("tiny-phi3")]
     public void Bf16FamilyLogitsStayWithinStatedTolerance(string fixture)
     {
         using var model = PretrainedModel.Load(TestData.Fixture(fixture), ScalarType.BFloat16);

@@ -73,6 +73,14 @@ public sealed record ModelConfig
     /// <summary>The RoPE settings of layer <paramref name="layer"/>.</summary>
     public RopeConfig RopeOf(int layer) => IsSliding(layer) && LocalRope is not null ? LocalRope : Rope;
 
+    /// <summary>How q/k/v and gate/up are stored: separate linears (Llama), or one fused linear each (Phi-3's qkv_proj, gate_up_proj).</summary>
+    public ProjectionLayout Projections { get; init; } = ProjectionLayout.Separate;
+    /// <summary>The fraction of each head's dimensions RoPE rotates (Phi-3's partial_rotary_factor); the rest pass unrotated.</summary>
+    public double PartialRotaryFactor { get; init; } = 1.0;
+
+    /// <summary>The dimensions RoPE rotates in a head of <paramref name="headDim"/> (transformers' int(head_dim · partial_rotary_factor)).</summary>
+    public int RotaryDimOf(int headDim) => (int)(headDim * PartialRotaryFactor);
+
     /// <summary>The factor on q·k: query_pre_attn_scalar^-½, or head_dim^-½.</summary>
     public double AttentionScale => 1.0 / Math.Sqrt(QueryPreAttentionScalar ?? HeadDim);
 
@@ -140,6 +148,9 @@ public sealed record ModelConfig
             StoredDType = f.OptionalString("torch_dtype") ?? f.OptionalString("dtype"),
         };
         var config = family.Read(f, shared);
+        if (config.Rope.Type == "longrope" && !config.Rope.IsResolvedLongRope)
+            throw f.Invalid(f.Has("rope_parameters") ? "rope_parameters.rope_type" : "rope_scaling.type",
+                $"'longrope' is read for model types {string.Join(", ", ModelFamilies.All.OfType<Phi3Family>().SelectMany(p => p.ModelTypes))} only, not '{type}'");
         ModelDimensionLimits.Check(config, (field, problem) => f.Invalid(field, problem));
         return config;
     }
@@ -162,9 +173,11 @@ public sealed record ModelConfig
     {
         theta = s.OptionalDouble("rope_theta") ?? theta;
         var type = s.OptionalString("rope_type") ?? s.OptionalString("type") ?? "default";
+        if (type == "su") type = "longrope"; // Phi-3's first configs; transformers reads it as longrope
         if (!RopeConfig.SupportedTypes.Contains(type))
             throw s.Invalid(s.Has("rope_type") ? "rope_type" : "type", $"'{type}' is not supported; expected one of {string.Join(", ", RopeConfig.SupportedTypes)}");
         if (type == "default") return new RopeConfig(theta);
+        if (type == "longrope") return LongRope.Read(s, theta);
         var factor = s.OptionalDouble("factor") ?? throw s.Missing("factor", $"a number (required by rope type {type})");
         if (type == "linear") return new RopeConfig(theta, type, factor);
         return new RopeConfig(theta, type, factor,
@@ -181,6 +194,15 @@ public enum NormKind
     Scaled,
     /// <summary>x̂·(1+w) in fp32, then cast (Gemma; w starts at 0).</summary>
     OffsetOne,
+}
+
+/// <summary>How a layer's input projections are stored.</summary>
+public enum ProjectionLayout
+{
+    /// <summary>q_proj, k_proj, v_proj; gate_proj, up_proj.</summary>
+    Separate,
+    /// <summary>Phi-3: qkv_proj (rows q, then k, then v) and gate_up_proj (rows gate, then up).</summary>
+    Fused,
 }
 
 /// <summary>Where a decoder layer's norms sit.</summary>

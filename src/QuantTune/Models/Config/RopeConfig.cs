@@ -3,7 +3,9 @@ namespace QuantTune.Models.Config;
 /// <summary>
 /// Rotary position embedding settings: the base <see cref="Theta"/> and an optional scaling
 /// (<c>linear</c>: positions divided by the factor; <c>llama3</c>: frequency-dependent
-/// rescaling of the inverse frequencies, as in Llama 3.1).
+/// rescaling of the inverse frequencies, as in Llama 3.1; <c>longrope</c>: Phi-3's per-frequency
+/// divisors, short ones for sequences up to <see cref="OriginalMaxPositionEmbeddings"/> and long
+/// ones beyond, and cos/sin scaled by <see cref="AttentionFactor"/>).
 /// </summary>
 public sealed record RopeConfig(
     double Theta,
@@ -13,5 +15,18 @@ public sealed record RopeConfig(
     double HighFreqFactor = 4.0,
     int OriginalMaxPositionEmbeddings = 8192)
 {
-    public static readonly string[] SupportedTypes = ["default", "linear", "llama3"];
+    public static readonly string[] SupportedTypes = ["default", "linear", "llama3", "longrope"];
+
+    /// <summary>LongRoPE: the divisor of each inverse frequency while the sequence fits the original context.</summary>
+    public IReadOnlyList<double>? ShortFactor { get; init; }
+    /// <summary>LongRoPE: the divisor of each inverse frequency once the sequence passes the original context.</summary>
+    public IReadOnlyList<double>? LongFactor { get; init; }
+    /// <summary>cos and sin are multiplied by this (LongRoPE's √(1 + ln s / ln original), 1 otherwise).</summary>
+    public double AttentionFactor { get; init; } = 1.0;
+
+    /// <summary>Whether a longrope config has been completed by its family (original context, factors checked, attention factor).</summary>
+    internal bool IsResolvedLongRope => Type == "longrope" && OriginalMaxPositionEmbeddings > 0 && !double.IsNaN(AttentionFactor);
+
+    /// <summary>Whether a forward pass whose last position is <paramref name="end"/> − 1 uses <see cref="LongFactor"/>.</summary>
+    public bool UsesLongFactors(long end) => Type == "longrope" && end > OriginalMaxPositionEmbeddings;
 }

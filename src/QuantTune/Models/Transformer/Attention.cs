@@ -6,7 +6,7 @@ using static TorchSharp.torch;
 namespace QuantTune.Models.Transformer;
 
 /// <summary>
-/// Grouped-query self-attention: q/k/v projections, the family's per-head q/k norms where it has
+/// Grouped-query self-attention: q/k/v projections (three, or Phi-3's one fused qkv_proj), the family's per-head q/k norms where it has
 /// them (Qwen3, Gemma 3), RoPE on queries and keys, the KV cache, key/value heads repeated to the
 /// query heads, scaled_dot_product_attention (or <see cref="SoftCappedAttention"/> for Gemma 2),
 /// output projection. The layer's window is its own (Gemma interleaves sliding and global
@@ -14,7 +14,11 @@ namespace QuantTune.Models.Transformer;
 /// </summary>
 public sealed class Attention : nn.Module
 {
-    public nn.Module<Tensor, Tensor> q_proj, k_proj, v_proj, o_proj;
+    /// <summary>The separate projections (<see cref="ProjectionLayout.Separate"/>); null in the fused layout.</summary>
+    public nn.Module<Tensor, Tensor>? q_proj, k_proj, v_proj;
+    /// <summary>Phi-3's one projection for queries, keys and values, rows in that order (<see cref="ProjectionLayout.Fused"/>); null otherwise.</summary>
+    public nn.Module<Tensor, Tensor>? qkv_proj;
+    public nn.Module<Tensor, Tensor> o_proj;
     /// <summary>Per-head RMSNorm of queries and keys before RoPE (weight [head_dim]); null where the family has none.</summary>
     public RmsNorm? q_norm, k_norm;
     readonly int _heads, _kvHeads, _headDim;
@@ -31,9 +35,14 @@ public sealed class Attention : nn.Module
         _window = c.WindowOf(layer);
         _scale = c.AttentionScale;
         _softcap = c.AttentionSoftcap;
-        q_proj = new Linear(c.HiddenSize, c.NumHeads * c.HeadDim, c.QkvBias, dtype, device);
-        k_proj = new Linear(c.HiddenSize, c.NumKvHeads * c.HeadDim, c.QkvBias, dtype, device);
-        v_proj = new Linear(c.HiddenSize, c.NumKvHeads * c.HeadDim, c.QkvBias, dtype, device);
+        if (c.Projections == ProjectionLayout.Fused)
+            qkv_proj = new Linear(c.HiddenSize, (c.NumHeads + 2 * c.NumKvHeads) * c.HeadDim, c.QkvBias, dtype, device);
+        else
+        {
+            q_proj = new Linear(c.HiddenSize, c.NumHeads * c.HeadDim, c.QkvBias, dtype, device);
+            k_proj = new Linear(c.HiddenSize, c.NumKvHeads * c.HeadDim, c.QkvBias, dtype, device);
+            v_proj = new Linear(c.HiddenSize, c.NumKvHeads * c.HeadDim, c.QkvBias, dtype, device);
+        }
         o_proj = new Linear(c.NumHeads * c.HeadDim, c.HiddenSize, c.OutputBias, dtype, device);
         if (c.QkNorm)
         {
@@ -51,13 +60,14 @@ public sealed class Attention : nn.Module
     {
         using var scope = NewDisposeScope();
         long b = x.shape[0], t = x.shape[1];
-        var q = q_proj.forward(x).view(b, t, _heads, _headDim);
-        var k = k_proj.forward(x).view(b, t, _kvHeads, _headDim);
+        var (q, k, v) = Project(x);
+        q = q.view(b, t, _heads, _headDim);
+        k = k.view(b, t, _kvHeads, _headDim);
         if (q_norm is not null) q = q_norm.forward(q);
         if (k_norm is not null) k = k_norm.forward(k);
         q = q.transpose(1, 2);
         k = k.transpose(1, 2);
-        var v = v_proj.forward(x).view(b, t, _kvHeads, _headDim).transpose(1, 2);
+        v = v.view(b, t, _kvHeads, _headDim).transpose(1, 2);
         q = RotaryEmbedding.Apply(q, cos, sin);
         k = RotaryEmbedding.Apply(k, cos, sin);
         if (cache is not null) (k, v) = cache.Append(layerIndex, k, v);
@@ -80,6 +90,15 @@ public sealed class Attention : nn.Module
             attended = nn.functional.scaled_dot_product_attention(q, k, v, AttentionMask.Causal(past, t, _window, q.dtype, q.device));
         var merged = attended.transpose(1, 2).reshape(b, t, _heads * _headDim);
         return o_proj.forward(merged).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>Queries, keys and values [B, T, heads·D]: three projections, or the fused one split as Phi3Attention splits it.</summary>
+    (Tensor Q, Tensor K, Tensor V) Project(Tensor x)
+    {
+        if (qkv_proj is null) return (q_proj!.forward(x), k_proj!.forward(x), v_proj!.forward(x));
+        var qkv = qkv_proj.forward(x);
+        long qd = _heads * _headDim, kvd = _kvHeads * _headDim;
+        return (qkv.narrow(-1, 0, qd), qkv.narrow(-1, qd, kvd), qkv.narrow(-1, qd + kvd, kvd));
     }
 
     /// <summary>

@@ -14,30 +14,47 @@ public sealed class LayerRopes : IDisposable
     readonly RopeTableCache _globalTables;
     readonly RotaryEmbedding? _local;
     readonly RopeTableCache? _localTables;
+    readonly RotaryEmbedding? _long;
+    readonly RopeTableCache? _longTables;
+    readonly RopeConfig _rope;
     readonly bool[] _usesLocal;
 
+    /// <param name="headDim">the head size of the layers served; the rotated part is the config's share of it (<see cref="ModelConfig.RotaryDimOf"/>)</param>
     /// <param name="layers">the config's layer indices these tables serve, in order (QST's side layers serve the fed layers)</param>
     public LayerRopes(ModelConfig c, int headDim, Device device, IReadOnlyList<int>? layers = null)
     {
         layers ??= Enumerable.Range(0, c.NumLayers).ToArray();
-        _global = new RotaryEmbedding(c.Rope, headDim, device);
+        int rotaryDim = c.RotaryDimOf(headDim);
+        _rope = c.Rope;
+        _global = new RotaryEmbedding(c.Rope, rotaryDim, device);
         _globalTables = new RopeTableCache(_global);
+        if (c.Rope.Type == "longrope")
+        {
+            _long = new RotaryEmbedding(c.Rope, rotaryDim, device, longFactors: true);
+            _longTables = new RopeTableCache(_long);
+        }
         _usesLocal = layers.Select(l => c.LocalRope is not null && c.IsSliding(l)).ToArray();
         if (_usesLocal.Any(u => u))
         {
-            _local = new RotaryEmbedding(c.LocalRope!, headDim, device);
+            _local = new RotaryEmbedding(c.LocalRope!, rotaryDim, device);
             _localTables = new RopeTableCache(_local);
         }
     }
 
-    /// <summary>cos and sin [length, headDim] of layer <paramref name="layer"/> (an index into the served layers) for positions start..start+length-1 (views the caller may dispose).</summary>
+    /// <summary>
+    /// cos and sin [length, rotated dims] of layer <paramref name="layer"/> (an index into the served layers) for
+    /// positions start..start+length-1 (views the caller may dispose). With LongRoPE a pass whose last position is past
+    /// the original context takes the long factors for all its positions, as transformers' longrope update does.
+    /// </summary>
     public (Tensor Cos, Tensor Sin) For(int layer, long start, long length, ScalarType dtype) =>
-        (_usesLocal[layer] ? _localTables! : _globalTables).CosSin(start, length, dtype);
+        (_usesLocal[layer] ? _localTables! : _rope.UsesLongFactors(start + length) ? _longTables! : _globalTables).CosSin(start, length, dtype);
 
     public void Dispose()
     {
         _globalTables.Dispose();
         _global.Dispose();
+        _longTables?.Dispose();
+        _long?.Dispose();
         _localTables?.Dispose();
         _local?.Dispose();
     }

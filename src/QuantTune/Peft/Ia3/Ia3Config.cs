@@ -1,3 +1,5 @@
+using QuantTune.Models.Config;
+
 namespace QuantTune.Peft.Ia3;
 
 /// <summary>
@@ -15,6 +17,14 @@ public sealed record Ia3Config
     /// their output (l ∈ R^out). Must be a subset of <see cref="TargetModules"/>, as in PEFT.
     /// </summary>
     public IReadOnlyList<string> FeedforwardModules { get; init; } = ["down_proj"];
+
+    /// <summary>
+    /// The defaults for <paramref name="config"/>'s layout: PEFT's for Llama, and for Phi-3's fused layout (PEFT has
+    /// no IA³ default for phi3) the fused qkv_proj, which holds the keys and values, and down_proj.
+    /// </summary>
+    public static Ia3Config DefaultFor(ModelConfig config) => config.Projections == ProjectionLayout.Fused
+        ? new Ia3Config { TargetModules = ["qkv_proj", "down_proj"] }
+        : new Ia3Config();
 
     /// <summary>Recorded in adapter_config.json so a reader knows which base the adapter belongs to.</summary>
     public string? BaseModelNameOrPath { get; init; }

@@ -23,9 +23,9 @@ public static class GptqModelQuantizer
     /// <summary>Linears that read the same input, in the order true-sequential GPTQ quantizes them.</summary>
     static readonly string[][] SharedInputs =
     [
-        ["self_attn.q_proj", "self_attn.k_proj", "self_attn.v_proj"],
+        ["self_attn.q_proj", "self_attn.k_proj", "self_attn.v_proj", "self_attn.qkv_proj"],
         ["self_attn.o_proj"],
-        ["mlp.gate_proj", "mlp.up_proj"],
+        ["mlp.gate_proj", "mlp.up_proj", "mlp.gate_up_proj"],
         ["mlp.down_proj"],
     ];
 

@@ -161,7 +161,7 @@ public static class FineTuner
             }
             case FineTuneMethod.Ia3:
             {
-                var config = new Ia3Config { BaseModelNameOrPath = Path.GetFullPath(r.ModelDirectory) };
+                var config = Ia3Config.DefaultFor(model.Config) with { BaseModelNameOrPath = Path.GetFullPath(r.ModelDirectory) };
                 Ia3Model.Apply(model, config, seed);
                 return (model, plain, o => { Ia3Model.Save(model, config, Sub(o, "adapter")); return Sub(o, "adapter"); });
             }

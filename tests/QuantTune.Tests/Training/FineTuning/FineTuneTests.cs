@@ -30,7 +30,7 @@ public sealed class FineTuneTests(ITestOutputHelper output) : TempFolderTest("qt
         Training = new TrainingOptions { Steps = steps, BatchSize = 4, LearningRate = lr, Seed = 7, EvalEvery = steps, Schedule = ScheduleKind.Constant },
     };
 
-    /// <summary>Each method and its learning rate, on tiny-llama and on tiny-qwen2 (q/k/v biases, tied embeddings: QLoRA and QST once failed on its biases).</summary>
+    /// <summary>Each method and its learning rate, on tiny-llama, on tiny-qwen2 (q/k/v biases, tied embeddings: QLoRA and QST once failed on its biases) and on tiny-phi3 (fused qkv_proj and gate_up_proj, partial LongRoPE).</summary>
     public static TheoryData<string, FineTuneMethod, double> Methods()
     {
         (FineTuneMethod, double)[] rates =
@@ -39,7 +39,7 @@ public sealed class FineTuneTests(ITestOutputHelper output) : TempFolderTest("qt
             (FineTuneMethod.Prompt, 3e-2), (FineTuneMethod.Bitfit, 3e-3), (FineTuneMethod.Full, 1e-3), (FineTuneMethod.Qst, 3e-3),
         ];
         var data = new TheoryData<string, FineTuneMethod, double>();
-        foreach (var model in new[] { "tiny-llama", "tiny-qwen2" })
+        foreach (var model in new[] { "tiny-llama", "tiny-qwen2", "tiny-phi3" })
             foreach (var (method, lr) in rates) data.Add(model, method, lr);
         return data;
     }

@@ -13,6 +13,7 @@ public sealed class FamilyShapePlanTests
     [InlineData("tiny-qwen3")]
     [InlineData("tiny-gemma3")]
     [InlineData("tiny-gemma2")]
+    [InlineData("tiny-phi3")]
     public void PlannedParametersEqualTheBuiltModelsForFullAndQst(string fixture)
     {
         var config = ModelConfig.Load(TestData.Fixture(fixture));

@@ -1,0 +1,39 @@
+using QuantTune.IO;
+using QuantTune.Models.Config;
+
+namespace QuantTune.Models.Families;
+
+/// <summary>
+/// Phi-3 and Phi-4 (<c>phi3</c>): Llama's decoder with queries, keys and values in one linear
+/// (<c>qkv_proj</c>) and gate and up in one (<c>gate_up_proj</c>); RoPE on the first
+/// partial_rotary_factor of each head (Phi-4-mini: 0.75); LongRoPE with short and long factors
+/// (Phi-3 128K, Phi-4-mini); a sliding window on every layer where sliding_window is set
+/// (Phi-3-mini-4k: 2047); no biases.
+/// </summary>
+public sealed class Phi3Family : ModelFamily
+{
+    public override IReadOnlyList<string> ModelTypes => ["phi3"];
+    public override string? GgufArchitecture => "phi3";
+
+    /// <summary>Phi3Config's original_max_position_embeddings when config.json has none.</summary>
+    const int DefaultOriginalContext = 4096;
+
+    internal override ModelConfig Read(JsonField f, ModelConfig c)
+    {
+        double partial = f.OptionalDouble("partial_rotary_factor") ?? 1.0;
+        if (!(partial > 0 && partial <= 1))
+            throw f.Invalid("partial_rotary_factor", $"is {partial}; expected a fraction in (0, 1]");
+        var phi = c with
+        {
+            Projections = ProjectionLayout.Fused,
+            PartialRotaryFactor = partial,
+            SlidingWindow = f.OptionalInt("sliding_window"),
+        };
+        int rotary = phi.RotaryDimOf(c.HeadDim);
+        if (rotary <= 0 || rotary % 2 != 0)
+            throw f.Invalid("partial_rotary_factor", $"is {partial}: head_dim {c.HeadDim} × {partial} gives {rotary} rotated dimensions; expected a positive even number");
+        return c.Rope.Type == "longrope"
+            ? phi with { Rope = LongRope.Resolve(f, c.Rope, c.MaxPositionEmbeddings, rotary, DefaultOriginalContext) }
+            : phi;
+    }
+}
