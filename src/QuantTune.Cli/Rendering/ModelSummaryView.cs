@@ -59,6 +59,9 @@ public static class ModelSummaryView
         if (c.QueryPreAttentionScalar is double q) d.Add($"attention scale {q:G}^-½");
         if (c.AttentionSoftcap is double a) d.Add($"attention soft-cap {a:G}");
         if (c.FinalLogitSoftcap is double f) d.Add($"final soft-cap {f:G}");
+        if (c.Projections == QuantTune.Models.Config.ProjectionLayout.Fused) d.Add("fused qkv_proj and gate_up_proj");
+        if (c.PartialRotaryFactor < 1) d.Add($"RoPE on {c.RotaryDimOf(c.HeadDim)} of {c.HeadDim} head dimensions");
+        if (c.Rope.Type == "longrope") d.Add($"LongRoPE (long factors past {c.Rope.OriginalMaxPositionEmbeddings} positions, attention factor {c.Rope.AttentionFactor:G4})");
         if (c.SlidingWindow is int w)
             d.Add($"sliding window {w} on {Enumerable.Range(0, c.NumLayers).Count(c.IsSliding)} of {c.NumLayers} layers");
         return d;

@@ -33,6 +33,41 @@ public sealed class CliFamilyTests() : TempFolderTest("qt-cli-family-")
         Assert.Contains("qst", plan.Stdout);
     }
 
+    /// <summary>Phi-3's fused layout from the command line: QLoRA on qkv_proj (PEFT's name), merge, GPTQ, the bnb-4bit folder, GGUF phi3, plan of Phi-4-mini.</summary>
+    [Fact]
+    public void Phi3FinetunesOnItsFusedModulesMergesQuantizesExportsAndPlans()
+    {
+        var info = CliRunner.Run("info", "--model", TestData.TinyPhi3Dir, "--json");
+        Assert.Equal(0, info.ExitCode);
+        var differences = JsonDocument.Parse(info.Stdout).RootElement.GetProperty("family_differences").EnumerateArray().Select(e => e.GetString()).ToList();
+        Assert.Contains("fused qkv_proj and gate_up_proj", differences);
+        Assert.Contains("RoPE on 16 of 32 head dimensions", differences);
+        var data = Path.Combine(Dir, "s.txt");
+        File.WriteAllText(data, File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "assets", "data", "tiny-shakespeare.txt"))[..30_000]);
+        var ft = CliRunner.Run("finetune", "--model", TestData.TinyPhi3Dir, "--data", data, "--method", "qlora", "--targets", "qkv_proj,o_proj", "--steps", "2", "--batch", "2", "--seq", "32", "--out", Path.Combine(Dir, "run"), "--json");
+        Assert.Equal(0, ft.ExitCode);
+        var adapter = JsonDocument.Parse(ft.Stdout).RootElement.GetProperty("result_directory").GetString()!;
+        Assert.Contains("qkv_proj", File.ReadAllText(Path.Combine(adapter, "adapter_config.json")));
+        var merged = Path.Combine(Dir, "merged");
+        Assert.Equal(0, CliRunner.Run("merge", "--model", TestData.TinyPhi3Dir, "--adapter", adapter, "--out", merged).ExitCode);
+        var gptq = Path.Combine(Dir, "gptq");
+        var g = CliRunner.Run("gptq", "--model", merged, "--bits", "4", "--group", "32", "--samples", "8", "--seq", "64", "--out", gptq);
+        Assert.True(g.ExitCode == 0, g.Stdout + g.Stderr);
+        var ppl = CliRunner.Run("eval", "perplexity", "--model", gptq, "--data", TestData.WikiTestRaw, "--max-tokens", "513", "--json");
+        Assert.Equal(0, ppl.ExitCode);
+        var bnb = Path.Combine(Dir, "bnb");
+        Assert.Equal(0, CliRunner.Run("quantize", "--model", merged, "--scheme", "nf4", "--double-quant", "--out", bnb).ExitCode);
+        var gguf = Path.Combine(Dir, "p.gguf");
+        Assert.Equal(0, CliRunner.Run("export", "gguf", "--model", bnb, "--type", "q8_0", "--out", gguf).ExitCode);
+        using (var f = GgufFile.Open(gguf))
+        {
+            Assert.Equal("phi3", f.Metadata["general.architecture"].AsString());
+            Assert.Contains("blk.1.attn_qkv.weight", f.TensorsByName.Keys);
+        }
+        var plan = CliRunner.Run("plan", "--model", "phi-4-mini", "--method", "qlora", "--batch", "1", "--seq", "1024", "--json");
+        Assert.True(plan.ExitCode == 0, plan.Stdout + plan.Stderr);
+    }
+
     [Fact]
     public void Gemma3InfoNamesItsDifferencesAndGenerateMatchesTheReference()
     {

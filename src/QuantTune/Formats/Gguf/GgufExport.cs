@@ -7,8 +7,8 @@ using static TorchSharp.torch;
 namespace QuantTune.Formats.Gguf;
 
 /// <summary>
-/// Writes a loaded Llama, Mistral, Qwen2, Qwen3, Gemma 2 or Gemma 3 checkpoint as a llama.cpp GGUF file: the architecture
-/// (llama, qwen2, qwen3, gemma2 or gemma3) and its hyperparameters as convert_hf_to_gguf.py writes them, the
+/// Writes a loaded Llama, Mistral, Qwen2, Qwen3, Gemma 2, Gemma 3 or Phi-3/Phi-4 checkpoint as a llama.cpp GGUF file: the architecture
+/// (llama, qwen2, qwen3, gemma2, gemma3 or phi3) and its hyperparameters as convert_hf_to_gguf.py writes them, the
 /// tokenizer as <c>gpt2</c> or <c>llama</c> (<see cref="GgufVocabExport"/>), tensors renamed to llama.cpp's names (q/k rows permuted for llama as
 /// convert_hf_to_gguf.py does), and each tensor given the type llama-quantize gives it for the
 /// requested file type (<see cref="GgufMixture"/>).
@@ -25,9 +25,10 @@ public static class GgufExport
     {
         var config = model.Config;
         string arch = Architecture(config, model.Directory);
-        if (config.Rope.Type is not ("default" or "linear"))
+        if (config.Rope.Type is not ("default" or "linear") && !(arch == "phi3" && config.Rope.Type == "longrope"))
             throw new NotSupportedException($"GGUF export does not support rope type '{config.Rope.Type}' yet");
         if (arch == "gemma3") Gemma3Keys.CheckRepresentable(config, model.Directory);
+        if (arch == "phi3") Phi3Keys.CheckRepresentable(config, model.Directory);
 
         var w = new GgufWriter();
         w.Add("general.architecture", GgufValue.Of(arch));
@@ -43,7 +44,7 @@ public static class GgufExport
     }
 
     /// <summary>The architectures written: llama.cpp's names for the families whose converter class QuantTune mirrors.</summary>
-    public static readonly IReadOnlyList<string> Architectures = ["llama", "qwen2", "qwen3", "gemma2", "gemma3"];
+    public static readonly IReadOnlyList<string> Architectures = ["llama", "qwen2", "qwen3", "gemma2", "gemma3", "phi3"];
 
     /// <summary>The GGUF architecture of <paramref name="config"/>'s family, or an error naming the families that export.</summary>
     static string Architecture(ModelConfig config, string directory)
@@ -61,6 +62,11 @@ public static class GgufExport
     /// </summary>
     public static IEnumerable<(string Key, GgufValue Value)> Hyperparameters(ModelConfig config, string arch)
     {
+        if (arch == "phi3")
+        {
+            foreach (var kv in Phi3Keys.Hyperparameters(config)) yield return kv;
+            yield break;
+        }
         if (arch == "llama") yield return ("llama.vocab_size", GgufValue.Of((uint)config.VocabSize));
         yield return ($"{arch}.context_length", GgufValue.Of((uint)config.MaxPositionEmbeddings));
         yield return ($"{arch}.embedding_length", GgufValue.Of((uint)config.HiddenSize));
@@ -101,7 +107,10 @@ public static class GgufExport
         using var _ = no_grad();
         var weights = Weights(model.Model).Where(p => !(arch == "gemma2" && p.Name == "lm_head.weight")).Select(p => (Gguf: TensorName(p.Name, arch)
             ?? throw new NotSupportedException($"parameter '{p.Name}' has no llama.cpp GGUF name (adapter layers are not exported; merge them first)"), p.Shape, p.Read)).ToList();
-        var plan = GgufMixture.Plan(fileType, weights.Select(p => new GgufTensorShape(p.Gguf, p.Shape)).ToList(), MixtureModel(config));
+        var extra = arch == "phi3" ? Phi3Keys.ExtraTensors(config).ToList() : [];
+        var plan = GgufMixture.Plan(fileType, weights.Select(p => new GgufTensorShape(p.Gguf, p.Shape))
+            .Concat(extra.Select(e => new GgufTensorShape(e.Name, [e.Values.Length]))).ToList(), MixtureModel(config));
+        foreach (var (name, values) in extra) w.AddTensor(name, plan[name], [values.Length], values);
         int done = 0;
         foreach (var (gguf, shape, read) in weights)
         {

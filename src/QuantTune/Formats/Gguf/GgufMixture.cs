@@ -68,7 +68,8 @@ public static partial class GgufMixture
     {
         "output.weight" => Kind.Output,
         "token_embd.weight" => Kind.TokenEmbd,
-        _ when name.Contains("attn_v.weight") => Kind.AttnV,
+        // llama.cpp v0.5.0's category_is_attn_v: a fused attn_qkv takes attn_v's rules and counts among them
+        _ when name.Contains("attn_v.weight") || name.Contains("attn_qkv.weight") => Kind.AttnV,
         _ when name.Contains("attn_k.weight") => Kind.AttnK,
         _ when name.Contains("attn_q.weight") => Kind.AttnQ,
         _ when name.Contains("attn_output.weight") => Kind.AttnOutput,

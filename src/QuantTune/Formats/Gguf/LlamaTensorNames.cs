@@ -21,6 +21,9 @@ public static partial class LlamaTensorNames
         ("mlp.gate_proj", "ffn_gate"),
         ("mlp.up_proj", "ffn_up"),
         ("mlp.down_proj", "ffn_down"),
+        // Phi-3's fused projections (after the separate ones, so that GGUF → HF keeps reading ffn_up as up_proj)
+        ("self_attn.qkv_proj", "attn_qkv"),
+        ("mlp.gate_up_proj", "ffn_up"),
     ];
 
     static readonly (string Hf, string Gguf)[] Globals =

@@ -20,9 +20,12 @@ public sealed class Phi3Family : ModelFamily
 
     internal override ModelConfig Read(JsonField f, ModelConfig c)
     {
-        double partial = f.OptionalDouble("partial_rotary_factor") ?? 1.0;
+        // transformers 5 may keep both inside rope_parameters; older files have them at the top level
+        var parameters = f.Object("rope_parameters");
+        string partialKey = parameters?.Has("partial_rotary_factor") == true ? "rope_parameters.partial_rotary_factor" : "partial_rotary_factor";
+        double partial = parameters?.OptionalDouble("partial_rotary_factor") ?? f.OptionalDouble("partial_rotary_factor") ?? 1.0;
         if (!(partial > 0 && partial <= 1))
-            throw f.Invalid("partial_rotary_factor", $"is {partial}; expected a fraction in (0, 1]");
+            throw f.Invalid(partialKey, $"is {partial}; expected a fraction in (0, 1]");
         var phi = c with
         {
             Projections = ProjectionLayout.Fused,
@@ -31,9 +34,12 @@ public sealed class Phi3Family : ModelFamily
         };
         int rotary = phi.RotaryDimOf(c.HeadDim);
         if (rotary <= 0 || rotary % 2 != 0)
-            throw f.Invalid("partial_rotary_factor", $"is {partial}: head_dim {c.HeadDim} × {partial} gives {rotary} rotated dimensions; expected a positive even number");
-        return c.Rope.Type == "longrope"
-            ? phi with { Rope = LongRope.Resolve(f, c.Rope, c.MaxPositionEmbeddings, rotary, DefaultOriginalContext) }
-            : phi;
+            throw f.Invalid(partialKey, $"is {partial}: head_dim {c.HeadDim} × {partial} gives {rotary} rotated dimensions; expected a positive even number");
+        if (c.Rope.Type == "longrope")
+            return phi with { Rope = LongRope.Resolve(f, c.Rope, c.MaxPositionEmbeddings, rotary, DefaultOriginalContext) };
+        if (c.Rope.Type != "default")
+            throw f.Invalid(f.Has("rope_parameters") ? "rope_parameters.rope_type" : "rope_scaling.type", $"'{c.Rope.Type}' is not a Phi-3 RoPE; expected longrope or none (Phi3Config accepts only longrope)");
+        // the original context has no effect on plain RoPE, but GGUF records it (rope.scaling.original_context_length)
+        return phi with { Rope = c.Rope with { OriginalMaxPositionEmbeddings = parameters?.OptionalInt("original_max_position_embeddings") ?? f.OptionalInt("original_max_position_embeddings") ?? DefaultOriginalContext } };
     }
 }
