@@ -3,14 +3,21 @@ using QuantTune.Formats.Gguf;
 
 namespace QuantTune.Tests.Cli;
 
-/// <summary>A newer family through the whole product from the command line, as a user would run it: Qwen3 and Gemma 3.</summary>
+/// <summary>A newer family through the whole product from the command line, as a user would run it: Qwen3, Phi-3 and Gemma 3.</summary>
 public sealed class CliFamilyTests() : TempFolderTest("qt-cli-family-")
 {
-    [Fact]
-    public void Qwen3FinetunesMergesQuantizesExportsAndPlans()
+    /// <summary>The first 30,000 characters of the shipped Tiny Shakespeare, as a data file in the test's folder.</summary>
+    string ShakespeareSample()
     {
         var data = Path.Combine(Dir, "s.txt");
         File.WriteAllText(data, File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "assets", "data", "tiny-shakespeare.txt"))[..30_000]);
+        return data;
+    }
+
+    [Fact]
+    public void Qwen3FinetunesMergesQuantizesExportsAndPlans()
+    {
+        var data = ShakespeareSample();
         var ft = CliRunner.Run("finetune", "--model", TestData.TinyQwen3Dir, "--data", data, "--method", "lora", "--steps", "2", "--batch", "2", "--seq", "32", "--out", Path.Combine(Dir, "run"), "--json");
         Assert.Equal(0, ft.ExitCode);
         var adapter = JsonDocument.Parse(ft.Stdout).RootElement.GetProperty("result_directory").GetString()!;
@@ -42,8 +49,7 @@ public sealed class CliFamilyTests() : TempFolderTest("qt-cli-family-")
         var differences = JsonDocument.Parse(info.Stdout).RootElement.GetProperty("family_differences").EnumerateArray().Select(e => e.GetString()).ToList();
         Assert.Contains("fused qkv_proj and gate_up_proj", differences);
         Assert.Contains("RoPE on 16 of 32 head dimensions", differences);
-        var data = Path.Combine(Dir, "s.txt");
-        File.WriteAllText(data, File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "assets", "data", "tiny-shakespeare.txt"))[..30_000]);
+        var data = ShakespeareSample();
         var ft = CliRunner.Run("finetune", "--model", TestData.TinyPhi3Dir, "--data", data, "--method", "qlora", "--targets", "qkv_proj,o_proj", "--steps", "2", "--batch", "2", "--seq", "32", "--out", Path.Combine(Dir, "run"), "--json");
         Assert.Equal(0, ft.ExitCode);
         var adapter = JsonDocument.Parse(ft.Stdout).RootElement.GetProperty("result_directory").GetString()!;
