@@ -33,23 +33,24 @@ public sealed class FineTuneTests(ITestOutputHelper output) : TempFolderTest("qt
     /// <summary>Each method and its learning rate, on tiny-llama, on tiny-qwen2 (q/k/v biases, tied embeddings: QLoRA and QST once failed on its biases) and on tiny-phi3 (fused qkv_proj and gate_up_proj, partial LongRoPE).</summary>
     public static TheoryData<string, FineTuneMethod, double> Methods()
     {
-        (FineTuneMethod, double)[] rates =
-        [
-            (FineTuneMethod.Lora, 3e-3), (FineTuneMethod.Qlora, 3e-3), (FineTuneMethod.Dora, 3e-3), (FineTuneMethod.Adapter, 3e-3), (FineTuneMethod.Ia3, 3e-2),
-            (FineTuneMethod.Prompt, 3e-2), (FineTuneMethod.Bitfit, 3e-3), (FineTuneMethod.Full, 1e-3), (FineTuneMethod.Qst, 3e-3),
-        ];
         var data = new TheoryData<string, FineTuneMethod, double>();
         foreach (var model in new[] { "tiny-llama", "tiny-qwen2", "tiny-phi3" })
-            foreach (var (method, lr) in rates) data.Add(model, method, lr);
+            foreach (var (method, lr) in Rates) data.Add(model, method, lr);
         return data;
     }
 
-    /// <summary>LoRA, QLoRA and QST on each newer family's fixture (q/k norms; Gemma's norms, GeGLU, soft-caps and sliding layers in the side network too).</summary>
+    static readonly (FineTuneMethod, double)[] Rates =
+    [
+        (FineTuneMethod.Lora, 3e-3), (FineTuneMethod.Qlora, 3e-3), (FineTuneMethod.Dora, 3e-3), (FineTuneMethod.Adapter, 3e-3), (FineTuneMethod.Ia3, 3e-2),
+        (FineTuneMethod.Prompt, 3e-2), (FineTuneMethod.Bitfit, 3e-3), (FineTuneMethod.Full, 1e-3), (FineTuneMethod.Qst, 3e-3),
+    ];
+
+    /// <summary>Every method on each newer family's fixture (q/k norms; Gemma's norms, GeGLU, soft-caps and sliding layers, in the side network too).</summary>
     public static TheoryData<string, FineTuneMethod, double> FamilyMethods()
     {
         var data = new TheoryData<string, FineTuneMethod, double>();
         foreach (var model in new[] { "tiny-qwen3", "tiny-gemma3", "tiny-gemma2" })
-            foreach (var method in new[] { FineTuneMethod.Lora, FineTuneMethod.Qlora, FineTuneMethod.Qst }) data.Add(model, method, 3e-3);
+            foreach (var (method, lr) in Rates) data.Add(model, method, lr);
         return data;
     }
 
