@@ -139,6 +139,28 @@ public sealed class Phi3FusedLayoutTests(ITestOutputHelper output) : TempFolderT
         Assert.Equal(qkv.data<float>().ToArray(), f.ReadTensor("blk.1.attn_qkv.weight"));
     }
 
+    /// <summary>A phi3 GGUF read back (fused tensors, partial rotary share, LongRoPE from its factor tensors and keys) is the model it came from.</summary>
+    [Fact]
+    public void AnExportedPhi3GgufReadsBackAsTheSameModel()
+    {
+        using var model = PretrainedModel.Load(TestData.TinyPhi3Dir);
+        var path = Path.Combine(Dir, "phi3.gguf");
+        GgufExport.Write(model, path, LlamaFileType.F32);
+        using var back = PretrainedModel.Load(path);
+        Assert.Equal(ProjectionLayout.Fused, back.Config.Projections);
+        Assert.Equal(0.5, back.Config.PartialRotaryFactor);
+        Assert.Equal("longrope", back.Config.Rope.Type);
+        Assert.Equal(48, back.Config.Rope.OriginalMaxPositionEmbeddings);
+        using var scope = NewDisposeScope();
+        foreach (int length in new[] { 24, 64 }) // short factors, then long ones
+        {
+            var ids = Ids(length);
+            double diff = (Logits(back, ids) - Logits(model, ids)).abs().max().item<float>();
+            output.WriteLine($"{length} tokens: max |Δlogits| read-back vs source {diff:E2}");
+            Assert.True(diff < 1e-5, $"{length} tokens: {diff}");
+        }
+    }
+
     [Fact]
     public void Q4KMGivesTheFusedQkvAttnVsTypes()
     {

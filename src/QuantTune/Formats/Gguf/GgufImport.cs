@@ -16,7 +16,7 @@ public sealed record GgufCheckpoint(ModelConfig Config, IReadOnlyDictionary<stri
 }
 
 /// <summary>
-/// Reads a llama-architecture GGUF file: hyperparameters into a <see cref="ModelConfig"/>, tensors
+/// Reads a llama- or phi3-architecture GGUF file: hyperparameters into a <see cref="ModelConfig"/>, tensors
 /// dequantized to float32, q/k rows un-permuted and renamed to HF keys, so a <see cref="CausalLM"/>
 /// can be built from it (<see cref="ToCausalLM"/>).
 /// </summary>
@@ -25,49 +25,51 @@ public static class GgufImport
     public static GgufCheckpoint Load(string path)
     {
         using var file = GgufFile.Open(path);
-        string arch = file.RequiredString("general.architecture", "expected the model's architecture (llama)");
-        if (arch != "llama")
-            throw new InvalidFormatException(path, "general.architecture", $"'{arch}' is not supported; expected llama");
+        string arch = file.RequiredString("general.architecture", "expected the model's architecture (llama or phi3)");
+        if (arch is not ("llama" or "phi3"))
+            throw new InvalidFormatException(path, "general.architecture", $"'{arch}' is not supported; expected llama or phi3");
         if (file.OptionalString("general.type") is string t && t != "model")
             throw new InvalidFormatException(path, "general.type", $"'{t}': this is not a model; a LoRA adapter GGUF is applied with --adapter on top of its base model");
-        int heads = Int(file, "llama.attention.head_count");
-        int kvHeads = OptInt(file, "llama.attention.head_count_kv") ?? heads;
-        int hidden = Int(file, "llama.embedding_length");
+        int heads = Int(file, $"{arch}.attention.head_count");
+        int kvHeads = OptInt(file, $"{arch}.attention.head_count_kv") ?? heads;
+        int hidden = Int(file, $"{arch}.embedding_length");
         if (!file.TensorsByName.TryGetValue("token_embd.weight", out var embd) || embd.Dims.Length != 2)
             throw new InvalidFormatException(path, "token_embd.weight", "is missing or not 2-D");
         int? bos = OptInt(file, "tokenizer.ggml.bos_token_id"), eos = OptInt(file, "tokenizer.ggml.eos_token_id");
         string? scaling = file.OptionalString("llama.rope.scaling.type");
         var config = new ModelConfig
         {
-            ModelType = "llama",
+            ModelType = arch,
             VocabSize = (int)embd.Dims[1],
             HiddenSize = hidden,
-            IntermediateSize = Int(file, "llama.feed_forward_length"),
-            NumLayers = Int(file, "llama.block_count"),
+            IntermediateSize = Int(file, $"{arch}.feed_forward_length"),
+            NumLayers = Int(file, $"{arch}.block_count"),
             NumHeads = heads,
             NumKvHeads = kvHeads,
             HeadDim = OptInt(file, "llama.attention.key_length") ?? OptInt(file, "llama.rope.dimension_count") ?? (heads > 0 ? hidden / heads : 0),
-            RmsNormEps = (float)(file.OptionalNumber("llama.attention.layer_norm_rms_epsilon") ?? 1e-5),
+            RmsNormEps = (float)(file.OptionalNumber($"{arch}.attention.layer_norm_rms_epsilon") ?? 1e-5),
             Rope = scaling is "linear"
-                ? new RopeConfig(FreqBase(file), "linear", file.OptionalNumber("llama.rope.scaling.factor")
+                ? new RopeConfig(FreqBase(file, arch), "linear", file.OptionalNumber("llama.rope.scaling.factor")
                     ?? throw new InvalidFormatException(path, "llama.rope.scaling.factor", "is missing; expected a number (required by linear rope scaling)"))
-                : new RopeConfig(FreqBase(file)),
+                : new RopeConfig(FreqBase(file, arch)),
             TieWordEmbeddings = !file.TensorsByName.ContainsKey("output.weight"),
             QkvBias = file.TensorsByName.ContainsKey("blk.0.attn_q.bias"),
             OutputBias = file.TensorsByName.ContainsKey("blk.0.attn_output.bias"),
-            MaxPositionEmbeddings = OptInt(file, "llama.context_length") ?? 2048,
+            MaxPositionEmbeddings = OptInt(file, $"{arch}.context_length") ?? 2048,
             BosTokenId = bos,
             EosTokenIds = eos is int e ? [e] : [],
             PadTokenId = OptInt(file, "tokenizer.ggml.padding_token_id"),
         };
-        ModelDimensionLimits.Check(config, (field, problem) => new InvalidFormatException(path, field, problem), field => GgufKeys.GetValueOrDefault(field, field));
+        if (arch == "phi3") config = Phi3Config(file, config);
+        ModelDimensionLimits.Check(config, (field, problem) => new InvalidFormatException(path, field, problem), field => GgufKeys.GetValueOrDefault(field, field).Replace("llama.", arch + ".", StringComparison.Ordinal));
 
         // Every tensor checked against the shape the metadata implies before any is read.
         var expected = LlamaShapes.Expected(config);
         var hfNames = new Dictionary<string, string>(StringComparer.Ordinal);
         foreach (var info in file.Tensors)
         {
-            string hf = LlamaTensorNames.ToHf(info.Name)
+            if (arch == "phi3" && Phi3RopeFactors.Contains(info.Name)) continue; // read into the config
+            string hf = (arch == "phi3" ? Phi3TensorName(info.Name) : LlamaTensorNames.ToHf(info.Name))
                 ?? throw new InvalidFormatException(path, info.Name, "is not a llama tensor QuantTune knows");
             if (!expected.TryGetValue(hf, out var shape))
                 throw new InvalidFormatException(path, info.Name, $"is not a tensor of the model its metadata describes ({config.NumLayers} layers{(config.TieWordEmbeddings ? ", tied embeddings" : "")})");
@@ -84,11 +86,59 @@ public static class GgufImport
             var info = file.TensorsByName[name];
             float[] values = file.ReadTensor(info.Name);
             long[] shape = info.Shape;
-            if (LlamaTensorNames.PermuteHeads(info.Name, heads, kvHeads) is int h)
+            if (arch == "llama" && LlamaTensorNames.PermuteHeads(info.Name, heads, kvHeads) is int h)
                 values = LlamaRowPermutation.Unpermute(values, (int)shape[0], shape.Length > 1 ? (int)shape[1] : 1, h);
             tensors[hf] = new GgufDenseTensor(shape, values);
         }
         return new GgufCheckpoint(config, tensors) { Source = path };
+    }
+
+    static readonly string[] Phi3RopeFactors = ["rope_factors_long.weight", "rope_factors_short.weight"];
+
+    /// <summary>A phi3 tensor's HF name: llama's table, except that ffn_up holds Phi-3's fused gate_up_proj.</summary>
+    static string? Phi3TensorName(string gguf) =>
+        System.Text.RegularExpressions.Regex.Match(gguf, @"^blk\.(\d+)\.ffn_up\.weight$") is { Success: true } m
+            ? $"model.layers.{m.Groups[1].Value}.mlp.gate_up_proj.weight"
+            : LlamaTensorNames.ToHf(gguf);
+
+    /// <summary>
+    /// Phi-3's differences as Phi3MiniModel wrote them: fused projections, head size hidden / heads, the rotated share
+    /// from rope.dimension_count, the window (0: none), and LongRoPE from the rope_factors tensors with the original
+    /// context and attention factor keys.
+    /// </summary>
+    static ModelConfig Phi3Config(GgufFile file, ModelConfig c)
+    {
+        int headDim = c.HiddenSize / Math.Max(1, c.NumHeads);
+        int rotary = OptInt(file, "phi3.rope.dimension_count") ?? headDim;
+        if (rotary <= 0 || rotary > headDim || rotary % 2 != 0)
+            throw new InvalidFormatException(file.Path, "phi3.rope.dimension_count", $"is {rotary}; expected a positive even number up to the head size {headDim}");
+        int original = OptInt(file, "phi3.rope.scaling.original_context_length") ?? c.MaxPositionEmbeddings;
+        if (original <= 0) throw new InvalidFormatException(file.Path, "phi3.rope.scaling.original_context_length", $"is {original}; expected a positive integer");
+        var rope = new RopeConfig(c.Rope.Theta, OriginalMaxPositionEmbeddings: original);
+        if (file.TensorsByName.ContainsKey(Phi3RopeFactors[0]) || file.TensorsByName.ContainsKey(Phi3RopeFactors[1]))
+        {
+            double[] Factors(string name)
+            {
+                if (!file.TensorsByName.TryGetValue(name, out var info) || info.Shape.Length != 1 || info.Shape[0] != rotary / 2)
+                    throw new InvalidFormatException(file.Path, name, $"is missing or not of shape [{rotary / 2}] (one factor per rotated pair)");
+                return file.ReadTensor(name).Select(v => (double)v).ToArray();
+            }
+            rope = new RopeConfig(c.Rope.Theta, "longrope", (double)c.MaxPositionEmbeddings / original, OriginalMaxPositionEmbeddings: original)
+            {
+                LongFactor = Factors(Phi3RopeFactors[0]),
+                ShortFactor = Factors(Phi3RopeFactors[1]),
+                AttentionFactor = file.OptionalNumber("phi3.rope.scaling.attn_factor") ?? 1.0,
+            };
+        }
+        int window = OptInt(file, "phi3.attention.sliding_window") ?? 0;
+        return c with
+        {
+            HeadDim = headDim,
+            Projections = ProjectionLayout.Fused,
+            PartialRotaryFactor = (double)rotary / headDim,
+            Rope = rope,
+            SlidingWindow = window > 0 ? window : null,
+        };
     }
 
     /// <summary>The GGUF metadata key (or tensor) each config.json dimension comes from.</summary>
@@ -129,7 +179,7 @@ public static class GgufImport
         }
     }
 
-    static double FreqBase(GgufFile f) => f.OptionalNumber("llama.rope.freq_base") ?? 10000.0;
+    static double FreqBase(GgufFile f, string arch) => f.OptionalNumber($"{arch}.rope.freq_base") ?? 10000.0;
 
     static int Int(GgufFile f, string key) =>
         OptInt(f, key) ?? throw new InvalidFormatException(f.Path, key, "is missing");

@@ -3,7 +3,7 @@ using QuantTune.Models.Config;
 namespace QuantTune.Formats.Gguf;
 
 /// <summary>
-/// The Hugging Face parameter names and shapes of the llama decoder a <see cref="ModelConfig"/>
+/// The Hugging Face parameter names and shapes of the llama (or Phi-3, fused) decoder a <see cref="ModelConfig"/>
 /// describes, worked out without building the model, so an imported checkpoint is checked against
 /// its own config before any allocation the config sizes.
 /// </summary>
@@ -23,9 +23,19 @@ public static class LlamaShapes
             string p = $"model.layers.{l}.";
             shapes[p + "input_layernorm.weight"] = [h];
             shapes[p + "post_attention_layernorm.weight"] = [h];
-            shapes[p + "self_attn.q_proj.weight"] = [q, h];
-            shapes[p + "self_attn.k_proj.weight"] = [kv, h];
-            shapes[p + "self_attn.v_proj.weight"] = [kv, h];
+            if (c.Projections == ProjectionLayout.Fused)
+            {
+                shapes[p + "self_attn.qkv_proj.weight"] = [q + 2 * kv, h];
+                shapes[p + "mlp.gate_up_proj.weight"] = [2 * i, h];
+            }
+            else
+            {
+                shapes[p + "self_attn.q_proj.weight"] = [q, h];
+                shapes[p + "self_attn.k_proj.weight"] = [kv, h];
+                shapes[p + "self_attn.v_proj.weight"] = [kv, h];
+                shapes[p + "mlp.gate_proj.weight"] = [i, h];
+                shapes[p + "mlp.up_proj.weight"] = [i, h];
+            }
             shapes[p + "self_attn.o_proj.weight"] = [h, q];
             if (c.QkvBias)
             {
@@ -34,8 +44,6 @@ public static class LlamaShapes
                 shapes[p + "self_attn.v_proj.bias"] = [kv];
             }
             if (c.OutputBias) shapes[p + "self_attn.o_proj.bias"] = [h];
-            shapes[p + "mlp.gate_proj.weight"] = [i, h];
-            shapes[p + "mlp.up_proj.weight"] = [i, h];
             shapes[p + "mlp.down_proj.weight"] = [h, i];
         }
         return shapes;
