@@ -18,6 +18,9 @@ public static class TestProcessEntry
                 case GcPressureWork.Command:
                     GcPressureWork.Run(args[1..]);
                     return 0;
+                case SideTuning.QstActivationMemoryWork.Command:
+                    SideTuning.QstActivationMemoryWork.Run();
+                    return 0;
                 case "fail-fast":
                     // The harness's own test: a process that dies as a native crash does.
                     Environment.FailFast("fail-fast requested by the child-process harness test");
