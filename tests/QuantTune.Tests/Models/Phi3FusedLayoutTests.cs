@@ -174,6 +174,10 @@ public sealed class Phi3FusedLayoutTests(ITestOutputHelper output) : TempFolderT
         Assert.Equal(GgmlType.F32, plan["rope_factors_short.weight"]);
     }
 
+    /// <summary>A config.json of tiny-phi3's sizes (hidden 128, 4 heads, 2 layers) for <paramref name="modelType"/>, with <paramref name="extra"/> fields.</summary>
+    static string TinyConfig(string modelType, string extra) =>
+        $"{{\"model_type\": \"{modelType}\", \"vocab_size\": 4096, \"hidden_size\": 128, \"intermediate_size\": 128, \"num_hidden_layers\": 2, \"num_attention_heads\": 4, {extra}}}";
+
     [Theory]
     [InlineData("\"rope_scaling\": {\"type\": \"longrope\", \"short_factor\": [1, 2], \"long_factor\": [1, 2, 3, 4, 5, 6, 7, 8]}", "rope_scaling.short_factor")]
     [InlineData("\"rope_scaling\": {\"type\": \"longrope\", \"short_factor\": [1, 2, 3, 4, 5, 6, 7, 8]}", "rope_scaling.long_factor")]
@@ -182,8 +186,7 @@ public sealed class Phi3FusedLayoutTests(ITestOutputHelper output) : TempFolderT
     [InlineData("\"partial_rotary_factor\": 0.03", "partial_rotary_factor")]
     public void ABadPhi3RopeSettingNamesItsField(string setting, string field)
     {
-        var json = "{\"model_type\": \"phi3\", \"vocab_size\": 4096, \"hidden_size\": 128, \"intermediate_size\": 128, \"num_hidden_layers\": 2, "
-            + "\"num_attention_heads\": 4, \"num_key_value_heads\": 2, \"partial_rotary_factor\": 0.5, " + setting + "}";
+        var json = TinyConfig("phi3", "\"num_key_value_heads\": 2, \"partial_rotary_factor\": 0.5, " + setting);
         var e = Assert.ThrowsAny<QuantTuneException>(() => ModelConfig.Parse(json, "config.json"));
         Assert.Contains(field, e.Message);
         Assert.Contains("config.json", e.Message);
@@ -192,8 +195,7 @@ public sealed class Phi3FusedLayoutTests(ITestOutputHelper output) : TempFolderT
     [Fact]
     public void LongRopeOutsidePhi3IsRefusedNamingTheField()
     {
-        var json = "{\"model_type\": \"llama\", \"vocab_size\": 4096, \"hidden_size\": 128, \"intermediate_size\": 128, \"num_hidden_layers\": 2, \"num_attention_heads\": 4, "
-            + "\"rope_scaling\": {\"type\": \"longrope\", \"short_factor\": [1], \"long_factor\": [1]}}";
+        var json = TinyConfig("llama", "\"rope_scaling\": {\"type\": \"longrope\", \"short_factor\": [1], \"long_factor\": [1]}");
         var e = Assert.ThrowsAny<QuantTuneException>(() => ModelConfig.Parse(json, "config.json"));
         Assert.Contains("rope_scaling.type", e.Message);
         Assert.Contains("phi3", e.Message);
@@ -202,8 +204,7 @@ public sealed class Phi3FusedLayoutTests(ITestOutputHelper output) : TempFolderT
     [Fact]
     public void GgufExportRefusesAHeadSizeLlamaCppsPhi3CannotRepresent()
     {
-        var json = "{\"model_type\": \"phi3\", \"vocab_size\": 4096, \"hidden_size\": 128, \"intermediate_size\": 128, \"num_hidden_layers\": 2, "
-            + "\"num_attention_heads\": 4, \"head_dim\": 64}";
+        var json = TinyConfig("phi3", "\"head_dim\": 64");
         var e = Assert.ThrowsAny<QuantTuneException>(() => Phi3Keys.CheckRepresentable(ModelConfig.Parse(json), Dir));
         output.WriteLine(e.Message);
         Assert.Contains("head_dim", e.Message);

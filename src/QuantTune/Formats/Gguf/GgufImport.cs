@@ -68,8 +68,8 @@ public static class GgufImport
         var hfNames = new Dictionary<string, string>(StringComparer.Ordinal);
         foreach (var info in file.Tensors)
         {
-            if (arch == "phi3" && Phi3RopeFactors.Contains(info.Name)) continue; // read into the config
-            string hf = (arch == "phi3" ? Phi3TensorName(info.Name) : LlamaTensorNames.ToHf(info.Name))
+            if (arch == "phi3" && Phi3Keys.RopeFactorTensors.Contains(info.Name)) continue; // read into the config
+            string hf = LlamaTensorNames.ToHf(info.Name, config.Projections)
                 ?? throw new InvalidFormatException(path, info.Name, "is not a llama tensor QuantTune knows");
             if (!expected.TryGetValue(hf, out var shape))
                 throw new InvalidFormatException(path, info.Name, $"is not a tensor of the model its metadata describes ({config.NumLayers} layers{(config.TieWordEmbeddings ? ", tied embeddings" : "")})");
@@ -93,14 +93,6 @@ public static class GgufImport
         return new GgufCheckpoint(config, tensors) { Source = path };
     }
 
-    static readonly string[] Phi3RopeFactors = ["rope_factors_long.weight", "rope_factors_short.weight"];
-
-    /// <summary>A phi3 tensor's HF name: llama's table, except that ffn_up holds Phi-3's fused gate_up_proj.</summary>
-    static string? Phi3TensorName(string gguf) =>
-        System.Text.RegularExpressions.Regex.Match(gguf, @"^blk\.(\d+)\.ffn_up\.weight$") is { Success: true } m
-            ? $"model.layers.{m.Groups[1].Value}.mlp.gate_up_proj.weight"
-            : LlamaTensorNames.ToHf(gguf);
-
     /// <summary>
     /// Phi-3's differences as Phi3MiniModel wrote them: fused projections, head size hidden / heads, the rotated share
     /// from rope.dimension_count, the window (0: none), and LongRoPE from the rope_factors tensors with the original
@@ -115,7 +107,7 @@ public static class GgufImport
         int original = OptInt(file, "phi3.rope.scaling.original_context_length") ?? c.MaxPositionEmbeddings;
         if (original <= 0) throw new InvalidFormatException(file.Path, "phi3.rope.scaling.original_context_length", $"is {original}; expected a positive integer");
         var rope = new RopeConfig(c.Rope.Theta, OriginalMaxPositionEmbeddings: original);
-        if (file.TensorsByName.ContainsKey(Phi3RopeFactors[0]) || file.TensorsByName.ContainsKey(Phi3RopeFactors[1]))
+        if (Phi3Keys.RopeFactorTensors.Any(file.TensorsByName.ContainsKey))
         {
             double[] Factors(string name)
             {
@@ -125,8 +117,8 @@ public static class GgufImport
             }
             rope = new RopeConfig(c.Rope.Theta, "longrope", (double)c.MaxPositionEmbeddings / original, OriginalMaxPositionEmbeddings: original)
             {
-                LongFactor = Factors(Phi3RopeFactors[0]),
-                ShortFactor = Factors(Phi3RopeFactors[1]),
+                LongFactor = Factors(Phi3Keys.LongFactorsTensor),
+                ShortFactor = Factors(Phi3Keys.ShortFactorsTensor),
                 AttentionFactor = file.OptionalNumber("phi3.rope.scaling.attn_factor") ?? 1.0,
             };
         }

@@ -1,4 +1,5 @@
 using System.Text.RegularExpressions;
+using QuantTune.Models.Config;
 
 namespace QuantTune.Formats.Gguf;
 
@@ -21,7 +22,11 @@ public static partial class LlamaTensorNames
         ("mlp.gate_proj", "ffn_gate"),
         ("mlp.up_proj", "ffn_up"),
         ("mlp.down_proj", "ffn_down"),
-        // Phi-3's fused projections (after the separate ones, so that GGUF → HF keeps reading ffn_up as up_proj)
+    ];
+
+    /// <summary>Phi-3's fused projections: ffn_up holds gate_up_proj there, so GGUF → HF reads it by the layout.</summary>
+    static readonly (string Hf, string Gguf)[] FusedParts =
+    [
         ("self_attn.qkv_proj", "attn_qkv"),
         ("mlp.gate_up_proj", "ffn_up"),
     ];
@@ -40,18 +45,20 @@ public static partial class LlamaTensorNames
     private static partial Regex GgufLayer();
 
     /// <summary>The GGUF name of HF parameter <paramref name="hf"/>, or null if it has none.</summary>
-    public static string? ToGguf(string hf) => Translate(hf, HfLayer(), "blk", fromHf: true);
+    public static string? ToGguf(string hf) => Translate(hf, HfLayer(), "blk", fromHf: true, LayerParts.Concat(FusedParts));
 
-    /// <summary>The HF parameter name of GGUF tensor <paramref name="gguf"/>, or null if it has none.</summary>
-    public static string? ToHf(string gguf) => Translate(gguf, GgufLayer(), "model.layers", fromHf: false);
+    /// <summary>The HF parameter name of GGUF tensor <paramref name="gguf"/> in a model of <paramref name="layout"/>, or null if it has none.</summary>
+    public static string? ToHf(string gguf, ProjectionLayout layout = ProjectionLayout.Separate) =>
+        Translate(gguf, GgufLayer(), "model.layers", fromHf: false,
+            layout == ProjectionLayout.Fused ? FusedParts.Concat(LayerParts) : LayerParts.Concat(FusedParts));
 
-    /// <summary>One name through the (HF, GGUF) tables, in the direction <paramref name="fromHf"/> says.</summary>
-    static string? Translate(string name, Regex layer, string layerPrefix, bool fromHf)
+    /// <summary>One name through the (HF, GGUF) tables, in the direction <paramref name="fromHf"/> says; the first of <paramref name="parts"/> that matches wins.</summary>
+    static string? Translate(string name, Regex layer, string layerPrefix, bool fromHf, IEnumerable<(string Hf, string Gguf)> parts)
     {
         var m = layer.Match(name);
         if (m.Success)
         {
-            foreach (var (h, g) in LayerParts)
+            foreach (var (h, g) in parts)
             {
                 var (from, to) = fromHf ? (h, g) : (g, h);
                 if (m.Groups[2].Value == from) return $"{layerPrefix}.{m.Groups[1].Value}.{to}.{m.Groups[3].Value}";

@@ -33,12 +33,18 @@ public static class Phi3Keys
         if (c.Rope.Type == "longrope") yield return ("phi3.rope.scaling.attn_factor", GgufValue.Of((float)c.Rope.AttentionFactor));
     }
 
+    /// <summary>The converter's names of LongRoPE's factor tensors (gguf-py MODEL_TENSOR.ROPE_FACTORS_LONG / _SHORT).</summary>
+    public const string LongFactorsTensor = "rope_factors_long.weight", ShortFactorsTensor = "rope_factors_short.weight";
+
+    /// <summary>Both factor tensors, which hold config values rather than weights.</summary>
+    public static readonly IReadOnlyList<string> RopeFactorTensors = [LongFactorsTensor, ShortFactorsTensor];
+
     /// <summary>LongRoPE's factor lists as the converter's rope_factors_long / rope_factors_short tensors (F32, one entry per rotated pair); none otherwise.</summary>
     public static IEnumerable<(string Name, float[] Values)> ExtraTensors(ModelConfig c)
     {
         if (c.Rope.Type != "longrope") yield break;
-        yield return ("rope_factors_long.weight", c.Rope.LongFactor!.Select(v => (float)v).ToArray());
-        yield return ("rope_factors_short.weight", c.Rope.ShortFactor!.Select(v => (float)v).ToArray());
+        yield return (LongFactorsTensor, c.Rope.LongFactor!.Select(v => (float)v).ToArray());
+        yield return (ShortFactorsTensor, c.Rope.ShortFactor!.Select(v => (float)v).ToArray());
     }
 
     /// <summary>

@@ -149,7 +149,7 @@ public sealed record ModelConfig
         };
         var config = family.Read(f, shared);
         if (config.Rope.Type == "longrope" && !config.Rope.IsResolvedLongRope)
-            throw f.Invalid(f.Has("rope_parameters") ? "rope_parameters.rope_type" : "rope_scaling.type",
+            throw f.Invalid(RopeTypeField(f),
                 $"'longrope' is read for model types {string.Join(", ", ModelFamilies.All.OfType<Phi3Family>().SelectMany(p => p.ModelTypes))} only, not '{type}'");
         ModelDimensionLimits.Check(config, (field, problem) => f.Invalid(field, problem));
         return config;
@@ -164,8 +164,19 @@ public sealed record ModelConfig
         // Older files: top-level rope_theta and an optional rope_scaling { type | rope_type, factor, ... }.
         var parameters = f.Object("rope_parameters");
         double theta = parameters?.OptionalDouble("rope_theta") ?? f.OptionalDouble("rope_theta") ?? 10000.0;
-        var scaling = parameters ?? f.Object("rope_scaling");
+        var scaling = RopeScaling(f);
         return scaling is JsonField s ? ReadRopeParameters(s, theta) : new RopeConfig(theta);
+    }
+
+    /// <summary>The RoPE settings object: the newer rope_parameters, or the older rope_scaling; null when there is none.</summary>
+    internal static JsonField? RopeScaling(JsonField f) => f.Object("rope_parameters") ?? f.Object("rope_scaling");
+
+    /// <summary>The dotted path of the RoPE type field, for errors about the type (rope_parameters.rope_type, rope_scaling.type, ...).</summary>
+    internal static string RopeTypeField(JsonField f)
+    {
+        string parent = f.Has("rope_parameters") ? "rope_parameters" : "rope_scaling";
+        bool named = RopeScaling(f) is JsonField s && s.Has("rope_type");
+        return parent + (named || parent == "rope_parameters" ? ".rope_type" : ".type");
     }
 
     /// <summary>One RoPE parameter object (rope_theta, rope_type or type, factor, ...); <paramref name="theta"/> where it has no rope_theta.</summary>

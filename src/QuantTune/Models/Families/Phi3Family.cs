@@ -35,11 +35,15 @@ public sealed class Phi3Family : ModelFamily
         int rotary = phi.RotaryDimOf(c.HeadDim);
         if (rotary <= 0 || rotary % 2 != 0)
             throw f.Invalid(partialKey, $"is {partial}: head_dim {c.HeadDim} × {partial} gives {rotary} rotated dimensions; expected a positive even number");
-        if (c.Rope.Type == "longrope")
-            return phi with { Rope = LongRope.Resolve(f, c.Rope, c.MaxPositionEmbeddings, rotary, DefaultOriginalContext) };
-        if (c.Rope.Type != "default")
-            throw f.Invalid(f.Has("rope_parameters") ? "rope_parameters.rope_type" : "rope_scaling.type", $"'{c.Rope.Type}' is not a Phi-3 RoPE; expected longrope or none (Phi3Config accepts only longrope)");
-        // the original context has no effect on plain RoPE, but GGUF records it (rope.scaling.original_context_length)
-        return phi with { Rope = c.Rope with { OriginalMaxPositionEmbeddings = parameters?.OptionalInt("original_max_position_embeddings") ?? f.OptionalInt("original_max_position_embeddings") ?? DefaultOriginalContext } };
+        if (c.Rope.Type is not ("longrope" or "default"))
+            throw f.Invalid(ModelConfig.RopeTypeField(f), $"'{c.Rope.Type}' is not a Phi-3 RoPE; expected longrope or none (Phi3Config accepts only longrope)");
+        // plain RoPE ignores the original context, but GGUF records it (rope.scaling.original_context_length)
+        int original = LongRope.OriginalContext(f, DefaultOriginalContext);
+        return phi with
+        {
+            Rope = c.Rope.Type == "longrope"
+                ? LongRope.Resolve(f, c.Rope, c.MaxPositionEmbeddings, rotary, original)
+                : c.Rope with { OriginalMaxPositionEmbeddings = original },
+        };
     }
 }
