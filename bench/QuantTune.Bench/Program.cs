@@ -17,7 +17,7 @@ using QuantTune.Bench;
 //   generation:   [--prompt-tokens 128] [--new-tokens 64] [--repeats 5]  decode-only tokens/s (tiny-llama fp32, NF4, QST);
 //                 with --threads N writes generation-threadsN.json
 //   gptq:         [--samples 128] [--seq 512] [--layer-samples 4] [--layer-seq 512]
-//   qst-rank:     [--steps 60] [--batch 8] [--seq 128] [--reductions 2,4,8,16] [--qst-lr 3e-2] [--qlora yes|no] [--name FILE]:
+//   qst-rank:     [--steps 60] [--batch 8] [--seq 128] [--reductions 2,4,8,16] [--qst-lr 3e-2] [--qlora yes|no] [--side-dtypes fp32,bf16] [--dtype fp32|bf16] [--name FILE]:
 //                 QST's r against QLoRA, held-out perplexity
 //   memory-tracking: [--steps 12] [--batch 8] [--seq 128] [--repeats 2]: LoRA step time with memory tracking always on vs on the measured step only
 //   pytorch-comparison: [--steps 20] [--warmup 3] [--batch 8] [--seq 128] [--repeats 2] (--threads 2 unless given): one LoRA step of the
@@ -117,7 +117,8 @@ switch (which)
             results = QstRankBenchmark.Run(model, Path.Combine(assets, "data", "tiny-shakespeare.txt"), Arg("--scratch", Path.GetTempPath()),
                 int.Parse(Arg("--steps", "60")), int.Parse(Arg("--batch", "8")), int.Parse(Arg("--seq", "128")),
                 Arg("--reductions", "2,4,8,16").Split(',').Select(int.Parse).ToList(),
-                double.Parse(Arg("--qst-lr", "3e-2"), System.Globalization.CultureInfo.InvariantCulture), withQlora: Arg("--qlora", "yes") == "yes") };
+                double.Parse(Arg("--qst-lr", "3e-2"), System.Globalization.CultureInfo.InvariantCulture), withQlora: Arg("--qlora", "yes") == "yes",
+                Arg("--side-dtypes", "fp32").Split(','), Arg("--dtype", "fp32")) };
         if (Arg("--name", "") is { Length: > 0 } rankName) which = rankName;
         break;
     case "pytorch-comparison":

@@ -20,6 +20,19 @@ public static class Options
         DefaultValueFactory = _ => "fp32",
     };
 
+    /// <summary>QST's <c>--side-dtype</c>, fp32 or bf16, checked when the command line is parsed.</summary>
+    public static Option<string> SideDType(string description)
+    {
+        var option = new Option<string>("--side-dtype") { Description = description, DefaultValueFactory = _ => "fp32" };
+        option.Validators.Add(result =>
+        {
+            if (result.Tokens.Count == 0) return;
+            try { SideTuning.QstConfig.ParseSideDType(result.Tokens[^1].Value); }
+            catch (Diagnostics.QuantTuneException e) { result.AddError(e.Message); }
+        });
+        return option;
+    }
+
     public static Option<string> Device() => new("--device")
     {
         Description = "auto, cpu, cuda or cuda:N",

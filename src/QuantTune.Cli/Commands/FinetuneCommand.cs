@@ -43,6 +43,7 @@ public static class FinetuneCommand
         var qstBottleneck = new Option<int>("--qst-bottleneck") { DefaultValueFactory = _ => 16, Description = "QST: downsampler bottleneck" };
         var downsampler = new Option<string>("--downsampler") { DefaultValueFactory = _ => "adapter", Description = "QST: adapter, linear, lora, maxpool or avgpool" };
         var freezeMix = new Option<bool>("--freeze-mix") { Description = "QST: keep the output mix λ at its initial value, as the official code's GPU runs did (its .to() leaves λ unregistered); the paper trains it" };
+        var sideDtype = Options.SideDType("QST: dtype of the side network and of the backbone states fed to it, fp32 or bf16 (as the official run; its norms stay fp32, AdamW's moments are fp32 either way)");
         var sideLayers = new Option<string?>("--side-layers") { Description = "QST: comma-separated backbone layers feeding the side network (default: all)" };
         var qat = new Option<string?>("--qat") { Description = "quantization-aware training: int4, int8, nf4, bitnet or bitnet158; with --method full the weights train through the quantizer, with lora/dora the adapter trains on the quantized base" };
         var qatActivations = new Option<int?>("--qat-activations") { Description = "with --qat int4|int8|nf4: also fake-quantize each layer's input per token to BITS bits" };
@@ -61,7 +62,7 @@ public static class FinetuneCommand
         {
             model, data, format, evalData, epochs, method, output, steps, batch, accumulate, lr, schedule, warmup, maxGradNorm, weightDecay, seed, seq,
             evalEvery, checkpointEvery, resume, optimizer, rank, alpha, dropout, targets, rslora, bottleneck, virtualTokens,
-            reduction, qstBottleneck, downsampler, sideLayers, freezeMix, qat, qatActivations, qatLearnableScales, checkpointing, chatTemplate, lossOnAll, truncate, pack, skipBad, dtype, device, threads, json,
+            reduction, qstBottleneck, downsampler, sideLayers, freezeMix, sideDtype, qat, qatActivations, qatLearnableScales, checkpointing, chatTemplate, lossOnAll, truncate, pack, skipBad, dtype, device, threads, json,
         };
         cmd.SetAction(r =>
         {
@@ -75,6 +76,8 @@ public static class FinetuneCommand
             bool recipe = methodKind == FineTuneMethod.Qst;
             var fromRecipe = recipe ? new[] { (schedule as Option, "constant schedule"), (maxGradNorm, "max grad norm 0.3"), (optimizer, "paged AdamW 32-bit") }
                 .Where(o => !Given(o.Item1)).Select(o => o.Item2).ToList() : [];
+            if (Given(sideDtype) && methodKind != FineTuneMethod.Qst)
+                throw new Diagnostics.QuantTuneException($"--side-dtype {r.GetValue(sideDtype)}: only --method qst has a side network (this run is --method {r.GetValue(method)})");
             if (epochCount is not null && r.GetResult(steps) is { Implicit: false })
                 throw new Diagnostics.QuantTuneException("--steps and --epochs: give one or the other (--epochs computes the steps from the number of training examples, --batch and --accumulate)");
             var request = new FineTuneRequest
@@ -123,6 +126,7 @@ public static class FinetuneCommand
                     Layers = r.GetValue(sideLayers) is { } s ? s.Split(',').Select(x => int.TryParse(x, out int v) ? v
                         : throw new Diagnostics.QuantTuneException($"--side-layers {s}: expected comma-separated layer numbers")).ToArray() : null,
                     FreezeMix = r.GetValue(freezeMix),
+                    SideDType = QstConfig.ParseSideDType(r.GetValue(sideDtype)!),
                 },
             };
             // With --epochs the steps (and --warmup against them) are checked once the data gives them; the rest now.

@@ -31,12 +31,13 @@ public static class PlanCommand
         var context = new Option<double?>("--cuda-context") { Description = "GiB the CUDA context takes before any tensor (default 0.5 on cuda, 0 on cpu), counted in the total" };
         var rank = new Option<int>("--rank", "-r") { DefaultValueFactory = _ => 64, Description = "LoRA rank" };
         var reduction = new Option<int>("--reduction") { DefaultValueFactory = _ => 16, Description = "QST reduction factor" };
+        var sideDtype = Options.SideDType("QST side network: fp32 or bf16 (norms fp32, AdamW moments fp32)");
         var dtype = new Option<string>("--dtype") { DefaultValueFactory = _ => "bf16", Description = "weights and activations: bf16 (GPU) or fp32 (CPU)" };
         var device = new Option<string>("--device") { DefaultValueFactory = _ => "cuda", Description = "cuda (flash attention keeps no probabilities) or cpu (the math kernel keeps them)" };
         var budget = new Option<double?>("--budget") { Description = "memory budget in GiB: says which methods fit" };
         var json = Options.Json();
         var cmd = new Command("plan", "Predict M1 (weights), M2 (optimizer + gradients), M3 (activations) and the peak for full fine-tuning, LoRA, QLoRA and QST.")
-            { model, method, batch, seq, rank, reduction, dtype, device, checkpointing, optimizer, dora, context, budget, json };
+            { model, method, batch, seq, rank, reduction, sideDtype, dtype, device, checkpointing, optimizer, dora, context, budget, json };
         cmd.SetAction(r =>
         {
             var path = ConfigSources.Resolve(Assets.ModelPath(r.GetValue(model)!));
@@ -51,7 +52,7 @@ public static class PlanCommand
             {
                 ElementBytes = bytes,
                 LoraRank = r.GetValue(rank),
-                Qst = new QstConfig { Reduction = r.GetValue(reduction) },
+                Qst = new QstConfig { Reduction = r.GetValue(reduction), SideDType = QstConfig.ParseSideDType(r.GetValue(sideDtype)!) },
                 AttentionProbabilitiesKept = cpu,
                 GradientCheckpointing = r.GetValue(checkpointing),
                 Optimizer = r.GetValue(optimizer)!,
@@ -71,7 +72,7 @@ public static class PlanCommand
                     return row;
                 }).ToList();
                 PlainTable.Write(headers, rows);
-                var notes = $"batch {r.GetValue(batch)} × {r.GetValue(seq)} tokens, {r.GetValue(dtype)}, {r.GetValue(optimizer)}, LoRA r = {r.GetValue(rank)}{(r.GetValue(dora) ? " with DoRA" : "")}, QST r = {r.GetValue(reduction)}, " +
+                var notes = $"batch {r.GetValue(batch)} × {r.GetValue(seq)} tokens, {r.GetValue(dtype)}, {r.GetValue(optimizer)}, LoRA r = {r.GetValue(rank)}{(r.GetValue(dora) ? " with DoRA" : "")}, QST r = {r.GetValue(reduction)} ({r.GetValue(sideDtype)} side), " +
                     (r.GetValue(checkpointing) ? "gradient checkpointing" : "no gradient checkpointing") + $"; total = peak + {contextGiB:0.##} GiB {(cpu ? "device overhead" : "CUDA context")}";
                 if (plans.FirstOrDefault(p => p.HostOptimizerBytes > 0) is { } paged) notes += $"; paged AdamW keeps {ModelSummaryView.Bytes(paged.HostOptimizerBytes)} of moments in host memory";
                 Console.WriteLine(notes);

@@ -53,7 +53,7 @@ public sealed class Downsampler : nn.Module<Tensor, Tensor>
         using var scope = NewDisposeScope();
         Tensor y = _kind switch
         {
-            DownsamplerKind.Adapter => norm!.forward(up!.forward(Activate(down!.forward(x)))),
+            DownsamplerKind.Adapter => Normalize(up!.forward(Activate(down!.forward(x)))),
             DownsamplerKind.Linear => down!.forward(x),
             DownsamplerKind.Lora => up!.forward(down!.forward(x)),
             DownsamplerKind.MaxPool => Groups(x).amax([-1]),
@@ -61,6 +61,9 @@ public sealed class Downsampler : nn.Module<Tensor, Tensor>
         };
         return y.MoveToOuterDisposeScope();
     }
+
+    /// <summary>The LayerNorm in fp32 (its weights stay fp32 in a bf16 side network), back in the input's dtype.</summary>
+    Tensor Normalize(Tensor y) => y.dtype == ScalarType.Float32 ? norm!.forward(y) : norm!.forward(y.to_type(ScalarType.Float32)).to_type(y.dtype);
 
     /// <summary>[..., h] → [..., h/r, r]: groups of r consecutive features.</summary>
     Tensor Groups(Tensor x) => x.view([.. x.shape[..^1], x.shape[^1] / _reduction, _reduction]);

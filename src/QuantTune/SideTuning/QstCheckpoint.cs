@@ -4,6 +4,7 @@ using QuantTune.Diagnostics;
 using QuantTune.Formats.Safetensors;
 using QuantTune.IO;
 using QuantTune.Models.Config;
+using QuantTune.Runtime;
 using static TorchSharp.torch;
 
 namespace QuantTune.SideTuning;
@@ -11,12 +12,12 @@ namespace QuantTune.SideTuning;
 /// <summary>
 /// What qst_config.json records: the options and the base model's identity and shape. A file
 /// without <c>downsampler_layout</c> was written before the official layout existed and is read
-/// as <see cref="SideTuning.DownsamplerLayout.PerInput"/>.
+/// as <see cref="SideTuning.DownsamplerLayout.PerInput"/>; one without <c>side_dtype</c> as an fp32 side network.
 /// </summary>
 public sealed record QstCheckpointInfo(
     string BaseModel, string BaseModelType, int BaseHiddenSize, int BaseLayers, int BaseHeads, int BaseVocab,
     int Reduction, int Bottleneck, string Downsampler, string Activation, int[] Layers, string BackboneQuantization,
-    string? DownsamplerLayout = null, bool FreezeMix = false);
+    string? DownsamplerLayout = null, bool FreezeMix = false, string? SideDtype = null);
 
 /// <summary>
 /// Saves and loads a trained side network: <c>side_model.safetensors</c> (only the side
@@ -35,7 +36,7 @@ public static class QstCheckpoint
         var q = model.Qst;
         var info = new QstCheckpointInfo(Path.GetFullPath(baseModelDirectory), b.ModelType, b.HiddenSize, b.NumLayers, b.NumHeads, b.VocabSize,
             q.Reduction, q.Bottleneck, q.Downsampler.ToString().ToLowerInvariant(), q.Activation, q.LayersOf(b).ToArray(), backboneQuantization,
-            LayoutName(q.Layout), q.FreezeMix);
+            LayoutName(q.Layout), q.FreezeMix, TorchRuntime.Name(q.SideDType));
         using var scope = NewDisposeScope(); // the detached views below
         AtomicDirectory.Write(outputDirectory, dir =>
         {
@@ -76,6 +77,7 @@ public static class QstCheckpoint
             $"is {(info.Downsampler is null ? "missing" : $"'{info.Downsampler}'")}; expected adapter, linear, lora, maxpool or avgpool");
         Require(info.DownsamplerLayout is null || ParseLayout(info.DownsamplerLayout) is not null, "downsampler_layout",
             $"is '{info.DownsamplerLayout}'; expected {LayoutName(DownsamplerLayout.Official)} or {LayoutName(DownsamplerLayout.PerInput)}");
+        Require(info.SideDtype is null or "fp32" or "bf16", "side_dtype", $"is '{info.SideDtype}'; expected fp32 or bf16");
         Require(info.BaseHiddenSize > 0, "base_hidden_size", $"is {info.BaseHiddenSize}; expected a positive integer");
         Require(info.Reduction >= 1 && info.Reduction <= info.BaseHiddenSize, "reduction", $"is {info.Reduction}; expected 1 to base_hidden_size ({info.BaseHiddenSize})");
         Require(info.Bottleneck >= 1 && info.Bottleneck <= MaxBottleneckPerHidden * (long)info.BaseHiddenSize, "bottleneck",
@@ -95,6 +97,7 @@ public static class QstCheckpoint
         Layers = info.Layers,
         Layout = info.DownsamplerLayout is null ? DownsamplerLayout.PerInput : ParseLayout(info.DownsamplerLayout)!.Value,
         FreezeMix = info.FreezeMix,
+        SideDType = info.SideDtype == "bf16" ? ScalarType.BFloat16 : ScalarType.Float32,
     };
 
     static string LayoutName(DownsamplerLayout layout) => layout == DownsamplerLayout.Official ? "official" : "per-input";

@@ -1,5 +1,7 @@
 using QuantTune.Diagnostics;
 using QuantTune.Models.Config;
+using QuantTune.Runtime;
+using static TorchSharp.torch;
 
 namespace QuantTune.SideTuning;
 
@@ -52,6 +54,20 @@ public sealed record QstConfig
     /// never trained it. This reproduces them.
     /// </summary>
     public bool FreezeMix { get; init; }
+    /// <summary>
+    /// The dtype of the side network's weights, of its activations and of the backbone states fed
+    /// to it: fp32, or bf16 as the official run keeps them (its norms stay fp32 and compute in
+    /// fp32; AdamW's moments are fp32 either way, as bitsandbytes' 32-bit optimizers keep them).
+    /// </summary>
+    public ScalarType SideDType { get; init; } = ScalarType.Float32;
+
+    /// <summary>The side dtype of <c>--side-dtype</c>: fp32 or bf16 (also float32, bfloat16).</summary>
+    public static ScalarType ParseSideDType(string name) => name.Trim().ToLowerInvariant() switch
+    {
+        "fp32" or "float32" => ScalarType.Float32,
+        "bf16" or "bfloat16" => ScalarType.BFloat16,
+        _ => throw new QuantTuneException($"--side-dtype {name}: expected fp32 or bf16 (fp16 training needs loss scaling, which QuantTune does not build)"),
+    };
 
     /// <summary>How many downsamplers the layout has for <paramref name="fed"/> fed layers.</summary>
     public int DownsamplerCount(int fed) => Layout == DownsamplerLayout.Official ? fed : fed + 1;
@@ -112,6 +128,8 @@ public sealed record QstConfig
         if (Bottleneck < 1) throw Fail("bottleneck", "bottleneck", Bottleneck, "expected a positive integer");
         if (Activation is not ("silu" or "swish" or "relu" or "gelu" or "tanh"))
             throw Fail("activation", "activation", Activation, "expected silu (swish), relu, gelu or tanh");
+        if (SideDType is not (ScalarType.Float32 or ScalarType.BFloat16))
+            throw Fail("side-dtype", "side_dtype", TorchRuntime.Name(SideDType), "expected fp32 or bf16 (fp16 training needs loss scaling, which QuantTune does not build)");
         var layers = LayersOf(b);
         if (layers.Count == 0 || layers.Any(l => l < 0 || l >= b.NumLayers) || layers.Distinct().Count() != layers.Count || !layers.SequenceEqual(layers.Order()))
             throw Fail("side-layers", "layers", string.Join(",", layers), $"expected distinct increasing layer indices from 0 to {b.NumLayers - 1}");

@@ -54,12 +54,13 @@ public sealed class QstModel : nn.Module
     /// <summary>A cache for <see cref="Forward"/>: one KV cache for the backbone's layers, one for the side network's.</summary>
     public QstCache NewCache() => new(backbone.Config.NumLayers, side.layers.Count);
 
-    /// <summary>The backbone's part, with no autograd graph (nothing saved for backward): the embeddings, the fed hidden states and the final normed state, in fp32.</summary>
+    /// <summary>The backbone's part, with no autograd graph (nothing saved for backward): the embeddings, the fed hidden states and the final normed state, in the side network's dtype (no copy when it is the backbone's compute dtype).</summary>
     /// <param name="cache">the backbone's KV cache when <paramref name="ids"/> follow positions already fed, or null</param>
     public BackboneStates RunBackbone(Tensor ids, KvCache? cache = null)
     {
         using var _ = no_grad();
         var stack = backbone.model;
+        var dtype = Qst.SideDType;
         var embeddings = stack.Embed(ids);
         long past = cache?.Length ?? 0;
         var fed = new List<Tensor>();
@@ -68,9 +69,9 @@ public sealed class QstModel : nn.Module
         {
             var (cos, sin) = stack.RopeTables(i, past, ids.shape[1], embeddings.dtype);
             h = stack.layers[i].Forward(h, cos, sin, i, past, cache);
-            if (_fed.Contains(i)) fed.Add(h.to_type(ScalarType.Float32));
+            if (_fed.Contains(i)) fed.Add(h.to_type(dtype));
         }
-        return new BackboneStates(embeddings.to_type(ScalarType.Float32), fed, stack.norm.forward(h).to_type(ScalarType.Float32));
+        return new BackboneStates(embeddings.to_type(dtype), fed, stack.norm.forward(h).to_type(dtype));
     }
 
     /// <summary>The trainable part: the side network over the backbone's states, mixed into the final state, through the frozen LM head.</summary>
@@ -81,7 +82,7 @@ public sealed class QstModel : nn.Module
         return Head(SideOutput(states, cache)).MoveToOuterDisposeScope();
     }
 
-    /// <summary>The side network's output mixed into the backbone's final state, [B, T, h] in fp32, before the LM head. The downsamplers, gates and mix act on each position alone; only the side layers' attention looks back, through <paramref name="cache"/>.</summary>
+    /// <summary>The side network's output mixed into the backbone's final state, [B, T, h] in the side network's dtype, before the LM head. The downsamplers, gates and mix act on each position alone; only the side layers' attention looks back, through <paramref name="cache"/>.</summary>
     Tensor SideOutput(BackboneStates states, KvCache? cache)
     {
         using var scope = NewDisposeScope();
@@ -106,5 +107,5 @@ public sealed class QstModel : nn.Module
     }
 }
 
-/// <summary>What the frozen backbone hands the side network: fp32 embeddings, the fed layers' hidden states and the final normed state.</summary>
+/// <summary>What the frozen backbone hands the side network, in the side network's dtype: the embeddings, the fed layers' hidden states and the final normed state.</summary>
 public sealed record BackboneStates(Tensor Embeddings, IReadOnlyList<Tensor> Fed, Tensor FinalNormed);

@@ -16,6 +16,8 @@ namespace QuantTune.SideTuning;
 /// and up-projection h/r→h (with bias), and the output mix λ ∈ R^h (init 1.0):
 /// side ← (1 − σ(z_k))·down_k(h_i) + σ(z_k)·side, then side layer k;
 /// out = (1 − σ(λ))·up(RMSNorm(side)) + σ(λ)·norm(h_N).
+/// Every weight is initialised in fp32 and then kept in <see cref="QstConfig.SideDType"/>, except
+/// the norms' (RMSNorm and the downsamplers' LayerNorm), which stay fp32 and compute in fp32.
 /// </summary>
 public sealed class SideNetwork : nn.Module
 {
@@ -49,7 +51,20 @@ public sealed class SideNetwork : nn.Module
         device ??= CPU;
         _ropes = new LayerRopes(Config, Config.HeadDim, device);
         RegisterComponents();
+        if (qst.SideDType != ScalarType.Float32) KeepIn(qst.SideDType);
         if (device.type != DeviceType.CPU) this.to(device);
+    }
+
+    /// <summary>
+    /// Converts every weight but the norms' to <paramref name="dtype"/> (the official run's bf16 side
+    /// network: its norms stay fp32). The norms' weights are still their initial 1s and 0s here, so
+    /// the round trip through <paramref name="dtype"/> leaves them exact.
+    /// </summary>
+    void KeepIn(ScalarType dtype)
+    {
+        this.to(dtype);
+        foreach (var (_, m) in named_modules())
+            if (m is RmsNorm or LayerNorm) m.to(ScalarType.Float32);
     }
 
     static void InitDecoderLayer(DecoderLayer layer, Generator generator)
@@ -80,7 +95,7 @@ public sealed class SideNetwork : nn.Module
     }
 
     /// <summary>Side layer <paramref name="k"/>'s RoPE tables for positions start..start+length-1 (its backbone layer's kind: Gemma 3's sliding layers rotate by the local base).</summary>
-    public (Tensor Cos, Tensor Sin) RopeTables(int k, long start, long length) => _ropes.For(k, start, length, ScalarType.Float32);
+    public (Tensor Cos, Tensor Sin) RopeTables(int k, long start, long length) => _ropes.For(k, start, length, _qst.SideDType);
 
     protected override void Dispose(bool disposing)
     {

@@ -65,7 +65,12 @@ public sealed class CliFinetuneTests() : TempFolderTest("qt-cli-ft-")
             "--batch", "2", "--seq", "32", "--dtype", "bf16", "--out", Path.Combine(Dir, "qst"), "--json");
         Assert.Equal(0, qst.ExitCode);
         var side = JsonDocument.Parse(qst.Stdout).RootElement.GetProperty("result_directory").GetString()!;
-        foreach (var extra in new[] { new[] { "--adapter", adapter }, ["--qst", side] })
+        var bf16Side = CliRunner.Run("finetune", "--model", TestData.TinyLlamaDir, "--data", Shakespeare(), "--method", "qst", "--steps", "2",
+            "--batch", "2", "--seq", "32", "--dtype", "bf16", "--side-dtype", "bf16", "--out", Path.Combine(Dir, "qst-bf16"), "--json");
+        Assert.True(bf16Side.ExitCode == 0, bf16Side.Stderr);
+        var sideBf16 = JsonDocument.Parse(bf16Side.Stdout).RootElement.GetProperty("result_directory").GetString()!;
+        Assert.Contains("\"side_dtype\": \"bf16\"", File.ReadAllText(Path.Combine(sideBf16, "qst_config.json")));
+        foreach (var extra in new[] { new[] { "--adapter", adapter }, ["--qst", side], ["--qst", sideBf16] })
         {
             var e = CliRunner.Run(["eval", "perplexity", "--model", TestData.TinyLlamaDir, .. extra, "--dtype", "bf16", "--data", Shakespeare(), "--max-tokens", "257", "--json"]);
             Assert.Equal(0, e.ExitCode);
@@ -105,6 +110,7 @@ public sealed class CliFinetuneTests() : TempFolderTest("qt-cli-ft-")
         CliRunner.AssertCleanFailure(CliRunner.Run("finetune", "--model", TestData.TinyLlamaDir, "--data", data, "--method", "lora", "--targets", "nope_proj", "--out", Path.Combine(Dir, "t")), "nope_proj");
         CliRunner.AssertCleanFailure(CliRunner.Run("finetune", "--model", TestData.TinyLlamaDir, "--data", data, "--method", "sgd", "--out", Path.Combine(Dir, "m")), "--method sgd");
         CliRunner.AssertCleanFailure(CliRunner.Run("finetune", "--model", TestData.TinyLlamaDir, "--data", data, "--method", "qst", "--reduction", "3", "--out", Path.Combine(Dir, "q")), "--reduction 3");
+        CliRunner.AssertCleanFailure(CliRunner.Run("finetune", "--model", TestData.TinyLlamaDir, "--data", data, "--method", "lora", "--side-dtype", "bf16", "--out", Path.Combine(Dir, "s")), "--side-dtype bf16", "--method qst");
         CliRunner.AssertUsageError(CliRunner.Run("finetune", "--model", TestData.TinyLlamaDir, "--data", data, "--lr", "-1", "--out", Path.Combine(Dir, "l")), "--lr -1");
         CliRunner.AssertCleanFailure(CliRunner.Run("eval", "perplexity", "--model", TestData.TinyQwen2Dir, "--adapter", TestData.TinyLlamaLoraDir, "--data", data), "shape");
     }

@@ -33,6 +33,8 @@ public sealed class RmsNorm : nn.Module<Tensor, Tensor>
         h = h * rsqrt(variance.Plus(_eps));
         if (Kind == NormKind.OffsetOne)
             return (h * weight.to_type(ScalarType.Float32).Plus(1.0)).to_type(x.dtype).MoveToOuterDisposeScope();
-        return (weight * h.to_type(x.dtype)).MoveToOuterDisposeScope();
+        // An fp32 weight on a bf16 input (a bf16 QST side network keeps its norms fp32) gives the input's dtype back, as autocast would.
+        var y = weight * h.to_type(x.dtype);
+        return (y.dtype == x.dtype ? y : y.to_type(x.dtype)).MoveToOuterDisposeScope();
     }
 }

@@ -60,8 +60,8 @@ public static class FineTuner
         var (trainModule, forward, save) = Apply(r, pm, qat);
         // A side network or a prompt wrapper lives outside the loaded model: disposed with this run, not by the finalizer.
         using var wrapper = ReferenceEquals(trainModule, model) ? null : trainModule;
-        // Mixed precision: whatever the base's dtype, what trains is fp32 (so is its AdamW state).
-        if (trainModule.named_parameters().FirstOrDefault(p => p.parameter.requires_grad && p.parameter.dtype != PeftDType.For(r.DType)) is { name: not null } odd)
+        // Mixed precision: whatever the base's dtype, what trains is fp32 (so is its AdamW state); a bf16 QST side network is bf16 but for its norms.
+        if (trainModule.named_parameters().FirstOrDefault(p => p.parameter.requires_grad && p.parameter.dtype != PeftDType.For(r.DType) && !(trainModule is QstModel && p.parameter.dtype == r.Qst.SideDType)) is { name: not null } odd)
             throw new InvalidOperationException($"{odd.name} trains in {odd.parameter.dtype}; expected {PeftDType.For(r.DType)} over a {TorchRuntime.Name(r.DType)} base");
         // Parameters the method added (adapters, side network, new biases) on top of the original ones.
         total += model.parameters().Concat(trainModule.parameters()).Distinct(ReferenceEqualityComparer.Instance).Cast<Parameter>()

@@ -3,6 +3,8 @@ using QuantTune.Models.Config;
 using QuantTune.SideTuning;
 using Optimizers8bit = QuantTune.Training.Optimizers.AdamW8bitOptimizer;
 
+using static TorchSharp.torch;
+
 namespace QuantTune.Training.Memory;
 
 /// <summary>The inputs of a memory prediction.</summary>
@@ -121,13 +123,17 @@ public static class MemoryPlanner
                 };
                 long sideLayer = hs * heads * ds + 2 * hs * kv * ds + heads * ds * hs + 3 * hs * iS + NormsPerLayer(side) * hs + QkNormParameters(side);
                 long trainable = r.Qst.DownsamplerCount(fed) * downsampler + fed * sideLayer + fed * hs + (r.Qst.FreezeMix ? 0 : h) + hs + hs * h + h;
-                long m1 = (long)(linear * Nf4BytesPerWeight) + other * e + trainable * 4;
-                long m2 = trainable * 12;
-                // The backbone keeps nothing; each downsampler keeps its fp32 input (the backbone state) and bottleneck;
-                // the side layers keep the layer tensors at width h/r; the output mix keeps two h-wide tensors.
-                long downsamplerActivations = tokens * 4 * (h + 3 * b + 3 * hs);
-                long sideActivations = LayerActivations(side, tokens, 4, r.Sequence, r.AttentionProbabilitiesKept);
-                long m3 = (fed + 1) * downsamplerActivations + fed * sideActivations + tokens * 4 * 3 * h + logits;
+                // A bf16 side network (--side-dtype) keeps its norms' weights in fp32; the moments are fp32 either way (Plan adds them).
+                int se = r.Qst.SideDType == ScalarType.BFloat16 ? 2 : 4;
+                long norms = fed * (NormsPerLayer(side) * hs + QkNormParameters(side)) + hs + (r.Qst.Downsampler == DownsamplerKind.Adapter ? r.Qst.DownsamplerCount(fed) * 2 * hs : 0);
+                long sideWeights = (trainable - norms) * se + norms * 4;
+                long m1 = (long)(linear * Nf4BytesPerWeight) + other * e + sideWeights;
+                long m2 = sideWeights + trainable * 8;
+                // The backbone keeps nothing; each downsampler keeps its input (the backbone state) and bottleneck;
+                // the side layers keep the layer tensors at width h/r; the output mix keeps two h-wide tensors; all in the side dtype.
+                long downsamplerActivations = tokens * se * (h + 3 * b + 3 * hs);
+                long sideActivations = LayerActivations(side, tokens, se, r.Sequence, r.AttentionProbabilitiesKept);
+                long m3 = (fed + 1) * downsamplerActivations + fed * sideActivations + tokens * se * 3 * h + logits;
                 return new MemoryPlan(r.Method, trainable, m1, m2, m3, m1 + m2 + m3 + logits / 2);
             }
             default:

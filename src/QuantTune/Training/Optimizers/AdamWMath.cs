@@ -22,13 +22,22 @@ internal static class AdamWMath
     {
         using var scope = NewDisposeScope();
         using var noGrad = no_grad();
-        param.TimesInPlace(1 - lr * o.WeightDecay);
+        // A bf16 parameter with fp32 moments (bitsandbytes' 32-bit optimizers on a bf16 model):
+        // the update runs on an fp32 copy of the parameter and is rounded once, when stored back.
+        bool widened = param.dtype != expAvg.dtype;
+        var p = widened ? param.to_type(expAvg.dtype) : param;
+        var g = grad.dtype != expAvg.dtype ? grad.to_type(expAvg.dtype) : grad;
+        p.TimesInPlace(1 - lr * o.WeightDecay);
         double biasCorrection1 = 1 - Math.Pow(o.Beta1, step);
         double biasCorrection2 = 1 - Math.Pow(o.Beta2, step);
-        expAvg.TimesInPlace(o.Beta1).PlusInPlace(grad, 1 - o.Beta1);
-        expAvgSq.TimesInPlace(o.Beta2).PlusProductInPlace(grad, grad, 1 - o.Beta2);
+        expAvg.TimesInPlace(o.Beta1).PlusInPlace(g, 1 - o.Beta1);
+        expAvgSq.TimesInPlace(o.Beta2).PlusProductInPlace(g, g, 1 - o.Beta2);
         var denom = expAvgSq.sqrt().DividedBy(Math.Sqrt(biasCorrection2)).PlusInPlace(o.Eps);
         double stepSize = lr / biasCorrection1;
-        param.PlusQuotientInPlace(expAvg, denom, -stepSize);
+        p.PlusQuotientInPlace(expAvg, denom, -stepSize);
+        if (widened) param.copy_(p);
     }
+
+    /// <summary>The dtype AdamW keeps a parameter's moments in: fp32 for half-precision parameters (bitsandbytes' 32-bit state), the parameter's own otherwise.</summary>
+    public static ScalarType MomentDType(ScalarType param) => param is ScalarType.BFloat16 or ScalarType.Float16 ? ScalarType.Float32 : param;
 }

@@ -5,7 +5,7 @@ namespace QuantTune.Training.Optimizers;
 
 /// <summary>
 /// 32-bit AdamW, numerically PyTorch's <c>torch.optim.AdamW</c> (see <see cref="AdamWMath"/>):
-/// both moments in the parameter's dtype on the parameter's device, one step count per
+/// both moments in the parameter's dtype (fp32 for a bf16 parameter, as bitsandbytes' 32-bit AdamW) on the parameter's device, one step count per
 /// parameter. State is allocated up front so <see cref="StateBytes"/> is known before training.
 /// </summary>
 public sealed class AdamWOptimizer : AdamWFamily
@@ -15,7 +15,7 @@ public sealed class AdamWOptimizer : AdamWFamily
     public AdamWOptimizer(IReadOnlyList<(string Name, Parameter Param)> parameters, AdamWOptions options)
         : base("adamw", parameters, options)
     {
-        _state = Parameters.Items.Select(p => new AdamMoments(p.Param.shape, p.Param.dtype, p.Param.device)).ToArray();
+        _state = Parameters.Items.Select(p => new AdamMoments(p.Param.shape, AdamWMath.MomentDType(p.Param.dtype), p.Param.device)).ToArray();
     }
 
     public override long StateBytes => _state.Sum(s => s.Bytes);

@@ -28,7 +28,7 @@ public sealed class PagedAdamWOptimizer : AdamWFamily
     {
         PagingActive = Parameters.Items.Any(p => p.Param.device_type != DeviceType.CPU);
         _state = Parameters.Items
-            .Select(p => new AdamMoments(p.Param.shape, p.Param.dtype, CPU, pinned: p.Param.device_type == DeviceType.CUDA))
+            .Select(p => new AdamMoments(p.Param.shape, AdamWMath.MomentDType(p.Param.dtype), CPU, pinned: p.Param.device_type == DeviceType.CUDA))
             .ToArray();
     }
 

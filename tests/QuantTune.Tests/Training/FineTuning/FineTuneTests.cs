@@ -158,16 +158,17 @@ public sealed class ResumeTests : IDisposable
 
     public void Dispose() => Directory.Delete(Dir, recursive: true);
 
-    /// <summary>In fp32 and in bf16 mixed precision (a bf16 base under fp32 LoRA weights) alike.</summary>
+    /// <summary>In fp32 and in bf16 mixed precision (a bf16 base under fp32 LoRA weights) alike, and for a bf16 QST side network (bf16 weights, fp32 moments).</summary>
     [Theory]
-    [InlineData(ScalarType.Float32)]
-    [InlineData(ScalarType.BFloat16)]
-    public void AnInterruptedRunResumesBitExactly(ScalarType dtype)
+    [InlineData(FineTuneMethod.Lora, ScalarType.Float32, ScalarType.Float32)]
+    [InlineData(FineTuneMethod.Lora, ScalarType.BFloat16, ScalarType.Float32)]
+    [InlineData(FineTuneMethod.Qst, ScalarType.Float32, ScalarType.BFloat16)]
+    public void AnInterruptedRunResumesBitExactly(FineTuneMethod method, ScalarType dtype, ScalarType sideDType)
     {
-        var whole = Request("whole") with { DType = dtype };
+        var whole = Request($"whole-{method}-{dtype}") with { DType = dtype, Method = method, Qst = new QuantTune.SideTuning.QstConfig { SideDType = sideDType } };
         FineTuner.Run(whole);
 
-        var parted = whole with { OutputDirectory = Path.Combine(Dir, "parted") };
+        var parted = whole with { OutputDirectory = Path.Combine(Dir, $"parted-{method}-{dtype}") };
         using var cancel = new CancellationTokenSource();
         var stopAtThree = new Progress(p => { if (p.Step == 3) cancel.Cancel(); });
         Assert.ThrowsAny<OperationCanceledException>(() => FineTuner.Run(parted, stopAtThree, cancel.Token));
