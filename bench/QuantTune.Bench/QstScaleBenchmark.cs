@@ -25,7 +25,7 @@ namespace QuantTune.Bench;
 /// </summary>
 public static class QstScaleBenchmark
 {
-    public static readonly string[] Methods = ["qst", "qlora", "qlora-gc", "lora-bf16", "lora-bf16-gc"];
+    public static readonly string[] Methods = ["qst", "qst-bf16", "qlora", "qlora-gc", "lora-bf16", "lora-bf16-gc"];
 
     /// <summary>The Python stack on an H100 at Llama-2-7B, batch 4 x 512 (issue 5): PEFT LoRA r=64 on all linear layers, bf16 base.</summary>
     public static readonly object PythonReference = new
@@ -61,9 +61,10 @@ public static class QstScaleBenchmark
 
         LanguageModelForward forward;
         nn.Module trained;
-        if (method == "qst")
+        var qstConfig = new QstConfig { SideDType = method == "qst-bf16" ? ScalarType.BFloat16 : ScalarType.Float32 };
+        if (method.StartsWith("qst"))
         {
-            var qst = new QstModel(model, new QstConfig(), seed: 0);
+            var qst = new QstModel(model, qstConfig, seed: 0);
             forward = new LanguageModelForward(qst.Hidden, qst.Head);
             trained = qst.side;
         }
@@ -104,10 +105,10 @@ public static class QstScaleBenchmark
         }
         times.Sort();
         // The memory model's prediction for the same shape (gradient checkpointing is not modelled).
-        string? planned = method switch { "qst" => "qst", "qlora" => "qlora", "lora-bf16" => "lora", _ => null };
+        string? planned = method switch { "qst" or "qst-bf16" => "qst", "qlora" => "qlora", "lora-bf16" => "lora", _ => null };
         var plan = planned is null ? null : MemoryPlanner.Plan(new PlanRequest(config, planned, batch, seq)
         {
-            ElementBytes = 2, LoraRank = 64, AttentionProbabilitiesKept = device.type == DeviceType.CPU,
+            ElementBytes = 2, LoraRank = 64, AttentionProbabilitiesKept = device.type == DeviceType.CPU, Qst = qstConfig,
         });
         const double GiB = 1L << 30;
         return new

@@ -3,10 +3,11 @@
 # computations on CPU and GPU, compared), then the QST paper's comparison at Llama-2-7B shape
 # (issue 5), one method per process so that each peak is its own. Everything goes to $OUT (or
 # bench/results when $OUT is unset): cuda-check.json, one qst-scale JSON per method, and one
-# log with nvidia-smi's view of the GPU — 7 files, within the device tool's 8.
+# log with nvidia-smi's view of the GPU — 8 files, the device tool's limit. 90 s + 6 × 80 s stays
+# under the tool's 600 s a call.
 #   bash bench/gpu/on-device.sh [extra qst-scale options, e.g. --layers 2 --batch 1 --seq 64]
-# Environment: METHODS (default "qst qlora lora-bf16 qlora-gc lora-bf16-gc"; "" skips the
-# comparison), PER_METHOD_S (default 95), BENCH (how to start the benchmark; default the
+# Environment: METHODS (default "qst qst-bf16 qlora lora-bf16 qlora-gc lora-bf16-gc"; "" skips the
+# comparison), PER_METHOD_S (default 80), BENCH (how to start the benchmark; default the
 # .gpu bundle that bench/gpu/bundle.sh makes).
 set -uo pipefail
 cd "$(dirname "$0")/../.."
@@ -26,7 +27,7 @@ step() { # name, timeout, benchmark arguments...
   if [ $rc -ne 0 ]; then echo "=== $name: exit code $rc (124: over $limit s)" | tee -a "$log"; status=1; fi
 }
 step cuda-check 90 cuda-check
-for method in ${METHODS-qst qlora lora-bf16 qlora-gc lora-bf16-gc}; do
-  step "qst-scale $method" "${PER_METHOD_S:-95}" qst-scale --method "$method" "$@"
+for method in ${METHODS-qst qst-bf16 qlora lora-bf16 qlora-gc lora-bf16-gc}; do
+  step "qst-scale $method" "${PER_METHOD_S:-80}" qst-scale --method "$method" "$@"
 done
 exit $status
