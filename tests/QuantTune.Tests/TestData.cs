@@ -23,6 +23,9 @@ internal static class TestData
     /// <summary>tests/fixtures/tiny-phi3: Phi-4-mini's quirks: fused qkv_proj and gate_up_proj, RoPE on half of each head, LongRoPE whose original context (48) lies inside the 64-token test sequences, tied head.</summary>
     public static string TinyPhi3Dir => Path.Combine(AppContext.BaseDirectory, "fixtures", "tiny-phi3");
 
+    /// <summary>tests/fixtures/tiny-gpt2: GPT-2's LayerNorms with biases, learned positions, fused c_attn, biases everywhere, Conv1D weights, gelu_new, tied head, GPT2Config's keys.</summary>
+    public static string TinyGpt2Dir => Path.Combine(AppContext.BaseDirectory, "fixtures", "tiny-gpt2");
+
     /// <summary>A fixture folder by name (tiny-llama is the embedded model).</summary>
     public static string Fixture(string name) => name == "tiny-llama" ? TinyLlamaDir : Path.Combine(AppContext.BaseDirectory, "fixtures", name);
 

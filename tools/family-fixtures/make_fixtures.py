@@ -47,11 +47,39 @@ CONFIGS = {
                       rope_scaling={"type": "longrope",
                                     "short_factor": [1.0, 1.1, 1.3, 1.6, 2.0, 2.6, 3.3, 4.0],
                                     "long_factor": [1.0, 1.5, 2.4, 3.9, 6.0, 9.5, 14.0, 20.0]}),
+    # GPT-2: LayerNorms with biases, learned positions (n_positions 256, the perplexity window), fused c_attn,
+    # biases everywhere, Conv1D weights stored [in, out], gelu_new, tied head; GPT2Config's own keys.
+    "tiny-gpt2": {"architectures": ["GPT2LMHeadModel"], "model_type": "gpt2", "vocab_size": 4096, "n_embd": 128, "n_layer": 2,
+                  "n_head": 4, "n_positions": 256, "n_inner": None, "activation_function": "gelu_new", "layer_norm_epsilon": 1e-5,
+                  "bos_token_id": 1, "eos_token_id": 2, "tie_word_embeddings": True, "scale_attn_weights": True,
+                  "scale_attn_by_inverse_layer_idx": False, "reorder_and_upcast_attn": False, "resid_pdrop": 0.1,
+                  "embd_pdrop": 0.1, "attn_pdrop": 0.1, "initializer_range": 0.02, "dtype": "float32"},
 }
+
+
+def gpt2_weights(c, rng):
+    h, v, n = c["n_embd"], c["vocab_size"], c["n_positions"]
+    i = c["n_inner"] or 4 * h
+    conv = lambda fan_in, fan_out: rng.normal(0, 0.08, (fan_in, fan_out))  # Conv1D: weight [in, out]
+    vec = lambda size, mean=0.0: rng.normal(mean, 0.1, size)
+    w = {"transformer.wte.weight": rng.normal(0, 0.1, (v, h)), "transformer.wpe.weight": rng.normal(0, 0.1, (n, h))}
+    for l in range(c["n_layer"]):
+        p = f"transformer.h.{l}."
+        for name, fan_in, fan_out in (("attn.c_attn", h, 3 * h), ("attn.c_proj", h, h), ("mlp.c_fc", h, i), ("mlp.c_proj", i, h)):
+            w[p + name + ".weight"] = conv(fan_in, fan_out)
+            w[p + name + ".bias"] = vec(fan_out)
+        for name in ("ln_1", "ln_2"):
+            w[p + name + ".weight"] = vec(h, 1.0)
+            w[p + name + ".bias"] = vec(h)
+    w["transformer.ln_f.weight"] = vec(h, 1.0)
+    w["transformer.ln_f.bias"] = vec(h)
+    return {k: a.astype(np.float32) for k, a in w.items()}
 
 
 def weights(c, seed):
     rng = np.random.default_rng(seed)
+    if c["model_type"] == "gpt2":
+        return gpt2_weights(c, rng)
     gemma = c["model_type"].startswith("gemma")
     h, i, d, v = c["hidden_size"], c["intermediate_size"], c["head_dim"], c["vocab_size"]
     qd, kvd = c["num_attention_heads"] * d, c["num_key_value_heads"] * d

@@ -8,7 +8,10 @@ at num_heads*head_dim and num_kv_heads*head_dim, Phi3MLP's gate_up_proj chunk(2)
 apply_rotary_pos_emb's partial rotation (only the first rotary_dim = cos.shape[-1] dimensions), and
 modeling_rope_utils.py's _compute_longrope_parameters with the longrope_frequency_update rule: the long
 factors when max(position_ids) + 1 > original_max_position_embeddings, cos and sin times the attention
-factor). It shares no code with QuantTune; it computes in float64. Used by make_fixtures.py."""
+factor; modeling_gpt2.py: GPT2Model's inputs_embeds + wpe(position_ids), GPT2Block's ln_1/ln_2 LayerNorms,
+GPT2Attention's c_attn split into q, k, v of embed_dim each, scaled by head_dim^-0.5, GPT2MLP's c_fc → gelu_new →
+c_proj, every projection a Conv1D (x @ weight + bias, weight [in, out]), ln_f, the head tied to wte). It shares no
+code with QuantTune; it computes in float64. Used by make_fixtures.py."""
 import math
 import numpy as np
 
@@ -54,6 +57,10 @@ class Family:
     def __init__(self, config):
         c = config
         self.type = c["model_type"]
+        if self.type == "gpt2":  # GPT2Config: n_embd, n_head, n_layer, layer_norm_epsilon; n_inner None = 4 * n_embd
+            self.hidden, self.heads, self.layers = c["n_embd"], c["n_head"], c["n_layer"]
+            self.head_dim, self.eps = self.hidden // self.heads, c["layer_norm_epsilon"]
+            return
         self.gemma = self.type in ("gemma2", "gemma3_text")
         self.hidden = c["hidden_size"]
         self.heads = c["num_attention_heads"]
@@ -151,9 +158,40 @@ def mlp(f, w, p, x):
     return (f.act(x @ w[p + "gate_proj.weight"].T) * (x @ w[p + "up_proj.weight"].T)) @ w[p + "down_proj.weight"].T
 
 
+def layer_norm(x, w, b, eps):
+    # nn.LayerNorm: (x - mean) / sqrt(var + eps) * weight + bias, the biased variance
+    mu = x.mean(axis=-1, keepdims=True)
+    var = ((x - mu) ** 2).mean(axis=-1, keepdims=True)
+    return (x - mu) / np.sqrt(var + eps) * w + b
+
+
+def gpt2_forward(f, w, ids):
+    t = len(ids)
+    x = w["transformer.wte.weight"][ids] + w["transformer.wpe.weight"][np.arange(t)]
+    hidden = [x]
+    for l in range(f.layers):
+        p = f"transformer.h.{l}."
+        conv = lambda name, h: h @ w[p + name + ".weight"] + w[p + name + ".bias"]  # Conv1D: addmm(bias, x, weight)
+        ln = lambda name, h: layer_norm(h, w[p + name + ".weight"], w[p + name + ".bias"], f.eps)
+        q, k, v = np.split(conv("attn.c_attn", ln("ln_1", x)), 3, axis=-1)  # c_attn(x).split(split_size=embed_dim)
+        q, k, v = (a.reshape(t, f.heads, f.head_dim).transpose(1, 0, 2) for a in (q, k, v))
+        scores = q @ k.transpose(0, 2, 1) / math.sqrt(f.head_dim) + causal_mask(t, None)
+        scores = scores - scores.max(axis=-1, keepdims=True)
+        probs = np.exp(scores)
+        probs = probs / probs.sum(axis=-1, keepdims=True)
+        x = x + conv("attn.c_proj", (probs @ v).transpose(1, 0, 2).reshape(t, f.hidden))
+        x = x + conv("mlp.c_proj", gelu_tanh(conv("mlp.c_fc", ln("ln_2", x))))  # gelu_new is the tanh approximation
+        hidden.append(x)
+    x = layer_norm(x, w["transformer.ln_f.weight"], w["transformer.ln_f.bias"], f.eps)
+    hidden[-1] = x
+    return x @ w["transformer.wte.weight"].T, hidden
+
+
 def forward(f, w, ids):
     """Logits [T, vocab] and the hidden states transformers reports (embedding output, each
     layer's output, the last one after the final norm) for one sequence of ids."""
+    if f.type == "gpt2":
+        return gpt2_forward(f, w, ids)
     x = w["model.embed_tokens.weight"][ids]
     if f.gemma:
         x = x * np.float64(np.float32(f.hidden ** 0.5))  # the scale in the embedding's dtype (fp32 here)

@@ -36,7 +36,7 @@ public static class PlainCheckpoint
         AtomicDirectory.Write(outDir, dir =>
         {
             using var scope = NewDisposeScope();
-            var entries = model.named_parameters().Select(p => new KeyValuePair<string, Tensor>(p.name, p.parameter.detach().to_type(dtype)));
+            var entries = model.named_parameters().Select(p => new KeyValuePair<string, Tensor>(p.name, Models.Loading.CheckpointLayout.ToCheckpoint(model.Config, p.name, p.parameter.detach().to_type(dtype))));
             SafetensorsWriter.Write(Path.Combine(dir, SafetensorsCheckpoint.SingleFile), entries.OrderBy(e => e.Key, StringComparer.Ordinal),
                 new Dictionary<string, string> { ["format"] = "pt" });
             foreach (var f in CopiedFiles.Where(f => File.Exists(Path.Combine(sourceDir, f))))

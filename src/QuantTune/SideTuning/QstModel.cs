@@ -61,8 +61,8 @@ public sealed class QstModel : nn.Module
         using var _ = no_grad();
         var stack = backbone.model;
         var dtype = Qst.SideDType;
-        var embeddings = stack.Embed(ids);
         long past = cache?.Length ?? 0;
+        var embeddings = stack.AddPositions(stack.Embed(ids), past);
         var fed = new List<Tensor>();
         var h = embeddings;
         for (int i = 0; i < stack.layers.Count; i++)

@@ -25,7 +25,7 @@ public sealed class SideNetwork : nn.Module
     public ModuleList<DecoderLayer> layers;
     public Parameter gates;
     public Parameter mix;
-    public RmsNorm norm;
+    public nn.Module<Tensor, Tensor> norm;
     public QtLinear up;
     readonly LayerRopes _ropes;
     readonly QstConfig _qst;
@@ -45,7 +45,7 @@ public sealed class SideNetwork : nn.Module
         foreach (var l in layers) InitDecoderLayer(l, generator);
         gates = new Parameter(PinnedScalarMath.Full([fed, Config.HiddenSize], qst.GateInit));
         mix = new Parameter(PinnedScalarMath.Full([backbone.HiddenSize], qst.MixInit), requires_grad: !qst.FreezeMix);
-        norm = new RmsNorm(Config.HiddenSize, backbone.RmsNormEps, ScalarType.Float32, kind: backbone.Norm);
+        norm = Norms.Create(Config.HiddenSize, backbone.RmsNormEps, ScalarType.Float32, null, backbone.Norm);
         up = new QtLinear(Config.HiddenSize, backbone.HiddenSize, true, ScalarType.Float32);
         up.ResetParameters(generator);
         device ??= CPU;

@@ -45,7 +45,7 @@ public sealed class QstModelTests
         var output = qst.side.Finish(side, backboneNormed);
         // Independently: σ(1.0) = 0.7310585786; RMSNorm(x) = x / √(mean(x²) + ε) · w; up(x) = x Wᵀ + b.
         const float s = 0.7310585786f;
-        var normed = side / (side.pow(2).mean([-1], keepdim: true) + 1e-5).sqrt() * qst.side.norm.weight;
+        var normed = side / (side.pow(2).mean([-1], keepdim: true) + 1e-5).sqrt() * ((QuantTune.Models.Layers.RmsNorm)qst.side.norm).weight;
         var up = normed.matmul(qst.side.up.weight.t()) + qst.side.up.bias!;
         var expected = (1 - s) * up + s * backboneNormed;
         Assert.True((output - expected).abs().max().item<float>() < 1e-5);

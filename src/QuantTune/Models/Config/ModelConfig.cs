@@ -73,6 +73,15 @@ public sealed record ModelConfig
     /// <summary>The RoPE settings of layer <paramref name="layer"/>.</summary>
     public RopeConfig RopeOf(int layer) => IsSliding(layer) && LocalRope is not null ? LocalRope : Rope;
 
+    /// <summary>Where positions come from: RoPE on queries and keys (Llama and every family since), or a learned table added to the embeddings (GPT-2's wpe).</summary>
+    public PositionKind Positions { get; init; } = PositionKind.Rotary;
+    /// <summary>The feed-forward block: gated (SwiGLU, GeGLU: down(act(gate(x))·up(x))), or plain (GPT-2: down(act(up(x)))).</summary>
+    public MlpKind Mlp { get; init; } = MlpKind.Gated;
+    /// <summary>The checkpoint's names of the decoder's modules (transformers' attribute names for the family); the module tree is registered under them.</summary>
+    public ModuleNames Names { get; init; } = ModuleNames.Llama;
+    /// <summary>The checkpoint stores the projections as GPT-2's Conv1D, weight [in, out], the transpose of a Linear's.</summary>
+    public bool Conv1DWeights { get; init; }
+
     /// <summary>How q/k/v and gate/up are stored: separate linears (Llama), or one fused linear each (Phi-3's qkv_proj, gate_up_proj).</summary>
     public ProjectionLayout Projections { get; init; } = ProjectionLayout.Separate;
     /// <summary>The fraction of each head's dimensions RoPE rotates (Phi-3's partial_rotary_factor); the rest pass unrotated.</summary>
@@ -113,35 +122,36 @@ public sealed record ModelConfig
     {
         var type = f.String("model_type");
         var family = ModelFamilies.For(f, type);
-        int hidden = f.Int("hidden_size"), heads = f.Int("num_attention_heads");
+        string K(string key) => family.KeyOf(f, key);
+        int hidden = f.Int(K("hidden_size")), heads = f.Int(K("num_attention_heads"));
         int kvHeads = f.OptionalInt("num_key_value_heads") ?? heads;
         int headDim = f.OptionalInt("head_dim") ?? (heads > 0 ? hidden / heads : 0);
-        Positive(f, "hidden_size", hidden);
-        Positive(f, "num_attention_heads", heads);
+        Positive(f, K("hidden_size"), hidden);
+        Positive(f, K("num_attention_heads"), heads);
         Positive(f, "num_key_value_heads", kvHeads);
         if (heads % kvHeads != 0)
             throw f.Invalid("num_key_value_heads", $"{kvHeads} does not divide num_attention_heads ({heads})");
         if (headDim <= 0 || headDim % 2 != 0)
             throw f.Invalid("head_dim", $"{headDim}; expected a positive even number (hidden_size / num_attention_heads when absent)");
         string actKey = f.Has(family.ActivationKey) ? family.ActivationKey : "hidden_act";
-        var act = f.OptionalString(actKey) ?? (family.ActivationKey == "hidden_act" ? "silu" : "gelu_pytorch_tanh");
-        if (act is not ("silu" or "gelu" or "gelu_pytorch_tanh"))
-            throw f.Invalid(actKey, $"'{act}' is not supported; expected silu, gelu or gelu_pytorch_tanh");
+        var act = f.OptionalString(actKey) ?? family.DefaultActivation;
+        if (act is not ("silu" or "gelu" or "gelu_pytorch_tanh" or "gelu_new"))
+            throw f.Invalid(actKey, $"'{act}' is not supported; expected silu, gelu, gelu_pytorch_tanh or gelu_new");
         var shared = new ModelConfig
         {
             ModelType = type,
             VocabSize = Positive(f, "vocab_size", f.Int("vocab_size")),
             HiddenSize = hidden,
-            IntermediateSize = Positive(f, "intermediate_size", f.Int("intermediate_size")),
-            NumLayers = Positive(f, "num_hidden_layers", f.Int("num_hidden_layers")),
+            IntermediateSize = Positive(f, K("intermediate_size"), f.OptionalInt(K("intermediate_size")) ?? family.DefaultIntermediateSize(hidden) ?? f.Int(K("intermediate_size"))),
+            NumLayers = Positive(f, K("num_hidden_layers"), f.Int(K("num_hidden_layers"))),
             NumHeads = heads,
             NumKvHeads = kvHeads,
             HeadDim = headDim,
-            RmsNormEps = f.OptionalDouble("rms_norm_eps") ?? 1e-6,
+            RmsNormEps = f.OptionalDouble(K("rms_norm_eps")) ?? 1e-6,
             Rope = ReadRope(f),
             TieWordEmbeddings = f.OptionalBool("tie_word_embeddings") ?? false,
             HiddenAct = act,
-            MaxPositionEmbeddings = f.OptionalInt("max_position_embeddings") ?? 2048,
+            MaxPositionEmbeddings = f.OptionalInt(K("max_position_embeddings")) ?? 2048,
             BosTokenId = f.OptionalInt("bos_token_id"),
             EosTokenIds = f.IntOrIntArray("eos_token_id"),
             PadTokenId = f.OptionalInt("pad_token_id"),
@@ -205,6 +215,26 @@ public enum NormKind
     Scaled,
     /// <summary>x̂·(1+w) in fp32, then cast (Gemma; w starts at 0).</summary>
     OffsetOne,
+    /// <summary>Not an RMSNorm: LayerNorm with a bias, (x − mean)/√(var + ε)·w + b (GPT-2).</summary>
+    LayerNorm,
+}
+
+/// <summary>Where a model's positions come from.</summary>
+public enum PositionKind
+{
+    /// <summary>RoPE on queries and keys.</summary>
+    Rotary,
+    /// <summary>A learned table of position embeddings added to the token embeddings (GPT-2's wpe).</summary>
+    Learned,
+}
+
+/// <summary>The feed-forward block's shape.</summary>
+public enum MlpKind
+{
+    /// <summary>down(act(gate(x)) · up(x)).</summary>
+    Gated,
+    /// <summary>down(act(up(x))) (GPT-2's c_fc and c_proj).</summary>
+    Plain,
 }
 
 /// <summary>How a layer's input projections are stored.</summary>

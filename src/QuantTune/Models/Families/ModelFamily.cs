@@ -21,6 +21,18 @@ public abstract class ModelFamily
     /// <summary>The activation config.json names for the MLP (Gemma calls it hidden_activation).</summary>
     internal virtual string ActivationKey => "hidden_act";
 
+    /// <summary>The activation when config.json names none.</summary>
+    internal virtual string DefaultActivation => ActivationKey == "hidden_act" ? "silu" : "gelu_pytorch_tanh";
+
+    /// <summary>
+    /// The key this family's config.json uses for a shared key (GPT2Config's attribute_map: n_embd
+    /// for hidden_size, ...), the first of its names the file has.
+    /// </summary>
+    internal virtual string KeyOf(JsonField f, string sharedKey) => sharedKey;
+
+    /// <summary>The intermediate size when config.json gives none (GPT-2's n_inner: null is 4 × hidden); null: the key is required.</summary>
+    internal virtual int? DefaultIntermediateSize(int hidden) => null;
+
     /// <summary>This family's own keys and quirks applied to the shared <paramref name="config"/>.</summary>
     internal abstract ModelConfig Read(JsonField f, ModelConfig config);
 }

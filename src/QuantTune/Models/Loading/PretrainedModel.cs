@@ -45,7 +45,7 @@ public sealed class PretrainedModel : IDisposable
                 ? QuantizedCheckpoint.ReplaceQuantizedLayers(model, checkpoint).Select(p => p + ".").ToList()
                 : [];
             // The quantized layers' entries (weight, weight.absmax, ..., or GPTQ's qweight, qzeros, scales, g_idx) were used by them.
-            var unused = WeightLoader.Load(model, checkpoint, progress)
+            var unused = WeightLoader.Load(model, checkpoint, progress, config)
                 .Where(n => !quantized.Any(w => n.StartsWith(w, StringComparison.Ordinal))).ToList();
             model.eval();
             return new PretrainedModel

@@ -6,8 +6,8 @@ using static TorchSharp.torch;
 namespace QuantTune.Models.Transformer;
 
 /// <summary>
-/// Grouped-query self-attention: q/k/v projections (three, or Phi-3's one fused qkv_proj), the family's per-head q/k norms where it has
-/// them (Qwen3, Gemma 3), RoPE on queries and keys, the KV cache, key/value heads repeated to the
+/// Grouped-query self-attention: q/k/v projections (three, or Phi-3's one fused qkv_proj, GPT-2's c_attn), the family's per-head q/k norms where it has
+/// them (Qwen3, Gemma 3), RoPE on queries and keys (not where positions are learned, GPT-2), the KV cache, key/value heads repeated to the
 /// query heads, scaled_dot_product_attention (or <see cref="SoftCappedAttention"/> for Gemma 2),
 /// output projection. The layer's window is its own (Gemma interleaves sliding and global
 /// layers). The projections are plain modules so that quantized or adapted layers can take their place.
@@ -25,6 +25,7 @@ public sealed class Attention : nn.Module
     readonly int? _window;
     readonly double _scale;
     readonly double? _softcap;
+    readonly bool _rotary;
 
     /// <param name="layer">the layer's index in <paramref name="c"/> (its window)</param>
     public Attention(ModelConfig c, int layer, ScalarType dtype, Device device) : base(nameof(Attention))
@@ -35,6 +36,7 @@ public sealed class Attention : nn.Module
         _window = c.WindowOf(layer);
         _scale = c.AttentionScale;
         _softcap = c.AttentionSoftcap;
+        _rotary = c.Positions == PositionKind.Rotary;
         if (c.Projections == ProjectionLayout.Fused)
             qkv_proj = new Linear(c.HiddenSize, (c.NumHeads + 2 * c.NumKvHeads) * c.HeadDim, c.QkvBias, dtype, device);
         else
@@ -50,6 +52,7 @@ public sealed class Attention : nn.Module
             k_norm = new RmsNorm(c.HeadDim, c.RmsNormEps, dtype, device, c.Norm);
         }
         RegisterComponents();
+        ModuleNaming.Rename(this, (nameof(qkv_proj), c.Names.Qkv), (nameof(o_proj), c.Names.Output));
     }
 
     /// <param name="x">[B, T, hidden]</param>
@@ -68,8 +71,11 @@ public sealed class Attention : nn.Module
         q = q.transpose(1, 2);
         k = k.transpose(1, 2);
         v = v.view(b, t, _kvHeads, _headDim).transpose(1, 2);
-        q = RotaryEmbedding.Apply(q, cos, sin);
-        k = RotaryEmbedding.Apply(k, cos, sin);
+        if (_rotary)
+        {
+            q = RotaryEmbedding.Apply(q, cos, sin);
+            k = RotaryEmbedding.Apply(k, cos, sin);
+        }
         if (cache is not null) (k, v) = cache.Append(layerIndex, k, v);
         // scaled_dot_product_attention scales by head_dim^-1/2; a family's own scale goes onto the queries.
         double queryFactor = _scale * Math.Sqrt(_headDim);

@@ -27,6 +27,7 @@ public sealed class CausalLM : nn.Module
         model = new DecoderStack(config, dtype, device);
         if (!config.TieWordEmbeddings) lm_head = new Linear(config.HiddenSize, config.VocabSize, false, dtype, device);
         RegisterComponents();
+        ModuleNaming.Rename(this, (nameof(model), config.Names.Stack));
     }
 
     /// <summary>The LM head's weight: its own, or the embedding table when tied.</summary>

@@ -15,23 +15,26 @@ public sealed class DecoderLayer : nn.Module
 {
     public Attention self_attn;
     public Mlp mlp;
-    public RmsNorm input_layernorm, post_attention_layernorm;
+    /// <summary>RMSNorms, or GPT-2's LayerNorms (ln_1, ln_2).</summary>
+    public nn.Module<Tensor, Tensor> input_layernorm, post_attention_layernorm;
     /// <summary>Gemma's norms around the MLP; null in the pre-norm placement.</summary>
-    public RmsNorm? pre_feedforward_layernorm, post_feedforward_layernorm;
+    public nn.Module<Tensor, Tensor>? pre_feedforward_layernorm, post_feedforward_layernorm;
 
     /// <param name="layer">the layer's index in <paramref name="c"/> (its attention window)</param>
     public DecoderLayer(ModelConfig c, int layer, ScalarType dtype, Device device) : base(nameof(DecoderLayer))
     {
         self_attn = new Attention(c, layer, dtype, device);
         mlp = new Mlp(c, dtype, device);
-        input_layernorm = new RmsNorm(c.HiddenSize, c.RmsNormEps, dtype, device, c.Norm);
-        post_attention_layernorm = new RmsNorm(c.HiddenSize, c.RmsNormEps, dtype, device, c.Norm);
+        input_layernorm = Norms.Create(c.HiddenSize, c.RmsNormEps, dtype, device, c.Norm);
+        post_attention_layernorm = Norms.Create(c.HiddenSize, c.RmsNormEps, dtype, device, c.Norm);
         if (c.Placement == NormPlacement.Sandwich)
         {
-            pre_feedforward_layernorm = new RmsNorm(c.HiddenSize, c.RmsNormEps, dtype, device, c.Norm);
-            post_feedforward_layernorm = new RmsNorm(c.HiddenSize, c.RmsNormEps, dtype, device, c.Norm);
+            pre_feedforward_layernorm = Norms.Create(c.HiddenSize, c.RmsNormEps, dtype, device, c.Norm);
+            post_feedforward_layernorm = Norms.Create(c.HiddenSize, c.RmsNormEps, dtype, device, c.Norm);
         }
         RegisterComponents();
+        ModuleNaming.Rename(this, (nameof(self_attn), c.Names.Attention), (nameof(mlp), c.Names.Mlp),
+            (nameof(input_layernorm), c.Names.AttentionNorm), (nameof(post_attention_layernorm), c.Names.MlpNorm));
     }
 
     public Tensor Forward(Tensor x, Tensor cos, Tensor sin, int layerIndex, long past, KvCache? cache)

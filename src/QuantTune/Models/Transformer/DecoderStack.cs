@@ -13,19 +13,25 @@ namespace QuantTune.Models.Transformer;
 public sealed class DecoderStack : nn.Module
 {
     public Embedding embed_tokens;
+    /// <summary>GPT-2's learned position table (wpe) [n_positions, hidden]; null where positions are rotary.</summary>
+    public Embedding? embed_positions;
     public TorchSharp.Modules.ModuleList<DecoderLayer> layers;
-    public RmsNorm norm;
+    /// <summary>The final RMSNorm, or GPT-2's LayerNorm (ln_f).</summary>
+    public nn.Module<Tensor, Tensor> norm;
     readonly LayerRopes _ropes;
     readonly double? _embeddingScale;
 
     public DecoderStack(ModelConfig c, ScalarType dtype, Device device) : base(nameof(DecoderStack))
     {
         embed_tokens = new Embedding(c.VocabSize, c.HiddenSize, dtype, device);
+        if (c.Positions == PositionKind.Learned) embed_positions = new Embedding(c.MaxPositionEmbeddings, c.HiddenSize, dtype, device);
         layers = new TorchSharp.Modules.ModuleList<DecoderLayer>(Enumerable.Range(0, c.NumLayers).Select(i => new DecoderLayer(c, i, dtype, device)).ToArray());
-        norm = new RmsNorm(c.HiddenSize, c.RmsNormEps, dtype, device, c.Norm);
+        norm = Norms.Create(c.HiddenSize, c.RmsNormEps, dtype, device, c.Norm);
         _ropes = new LayerRopes(c, c.HeadDim, device);
         _embeddingScale = c.ScaleEmbedding ? Math.Sqrt(c.HiddenSize) : null;
         RegisterComponents();
+        ModuleNaming.Rename(this, (nameof(embed_tokens), c.Names.Embedding), (nameof(embed_positions), c.Names.Positions),
+            (nameof(layers), c.Names.Layers), (nameof(norm), c.Names.FinalNorm));
     }
 
     /// <summary>
@@ -55,11 +61,24 @@ public sealed class DecoderStack : nn.Module
         return (rows * factor).MoveToOuterDisposeScope();
     }
 
+    /// <summary>
+    /// Input embeddings [B, T, hidden] of positions past..past+T-1 plus their learned position
+    /// embeddings (GPT-2: inputs_embeds + wpe(position_ids)); unchanged where positions are rotary.
+    /// </summary>
+    public Tensor AddPositions(Tensor x, long past)
+    {
+        if (embed_positions is null) return x;
+        using var scope = NewDisposeScope();
+        using var positions = arange(past, past + x.shape[1], dtype: ScalarType.Int64, device: x.device);
+        return x.Plus(embed_positions.forward(positions)).MoveToOuterDisposeScope();
+    }
+
     /// <summary>As <see cref="Forward"/>, from input embeddings [B, T, hidden] (prompt tuning prepends learned ones).</summary>
     public Tensor ForwardEmbeddings(Tensor x, KvCache? cache = null, List<Tensor>? hiddenStates = null)
     {
         using var scope = NewDisposeScope();
         long past = cache?.Length ?? 0;
+        x = AddPositions(x, past);
         hiddenStates?.Add(x);
         bool checkpoint = GradientCheckpointing && cache is null && is_grad_enabled();
         // A checkpointed layer passes gradients only to an input that needs them: with a frozen

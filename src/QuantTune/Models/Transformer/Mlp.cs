@@ -4,10 +4,10 @@ using static TorchSharp.torch;
 
 namespace QuantTune.Models.Transformer;
 
-/// <summary>The gated feed-forward block (SwiGLU for silu): down(act(gate(x)) · up(x)), gate and up separate or fused (Phi-3's gate_up_proj).</summary>
+/// <summary>The gated feed-forward block (SwiGLU for silu): down(act(gate(x)) · up(x)), gate and up separate or fused (Phi-3's gate_up_proj); or the plain one, down(act(up(x))) (GPT-2's c_fc and c_proj).</summary>
 public sealed class Mlp : nn.Module<Tensor, Tensor>
 {
-    /// <summary>The separate gate and up projections (<see cref="ProjectionLayout.Separate"/>); null in the fused layout.</summary>
+    /// <summary>The separate gate and up projections (<see cref="ProjectionLayout.Separate"/>); null in the fused layout. The plain MLP has up only.</summary>
     public nn.Module<Tensor, Tensor>? gate_proj, up_proj;
     /// <summary>Phi-3's one projection for gate and up, rows in that order (<see cref="ProjectionLayout.Fused"/>); null otherwise.</summary>
     public nn.Module<Tensor, Tensor>? gate_up_proj;
@@ -19,7 +19,9 @@ public sealed class Mlp : nn.Module<Tensor, Tensor>
     {
         _act = c.HiddenAct;
         _intermediate = c.IntermediateSize;
-        if (c.Projections == ProjectionLayout.Fused)
+        if (c.Mlp == MlpKind.Plain)
+            up_proj = new Linear(c.HiddenSize, c.IntermediateSize, c.MlpBias, dtype, device);
+        else if (c.Projections == ProjectionLayout.Fused)
             gate_up_proj = new Linear(c.HiddenSize, 2 * c.IntermediateSize, c.MlpBias, dtype, device);
         else
         {
@@ -28,20 +30,25 @@ public sealed class Mlp : nn.Module<Tensor, Tensor>
         }
         down_proj = new Linear(c.IntermediateSize, c.HiddenSize, c.MlpBias, dtype, device);
         RegisterComponents();
+        ModuleNaming.Rename(this, (nameof(up_proj), c.Names.Up), (nameof(down_proj), c.Names.Down));
     }
 
     public override Tensor forward(Tensor x)
     {
         using var scope = NewDisposeScope();
+        if (gate_proj is null && gate_up_proj is null)
+            return down_proj.forward(Activate(up_proj!.forward(x))).MoveToOuterDisposeScope();
         var (gate, up) = Project(x);
-        var activated = _act switch
-        {
-            "silu" => nn.functional.silu(gate),
-            "gelu" => nn.functional.gelu(gate),
-            _ => nn.functional.gelu(gate, TorchSharp.Modules.GELU.Approximate.tanh),
-        };
-        return down_proj.forward(activated * up).MoveToOuterDisposeScope();
+        return down_proj.forward(Activate(gate) * up).MoveToOuterDisposeScope();
     }
+
+    /// <summary>silu, exact gelu, or the tanh approximation (gelu_pytorch_tanh; GPT-2's gelu_new is the same formula).</summary>
+    Tensor Activate(Tensor x) => _act switch
+    {
+        "silu" => nn.functional.silu(x),
+        "gelu" => nn.functional.gelu(x),
+        _ => nn.functional.gelu(x, TorchSharp.Modules.GELU.Approximate.tanh),
+    };
 
     /// <summary>Gate and up [.., intermediate]: two projections, or the fused one's halves (Phi3MLP's chunk(2): gate first).</summary>
     (Tensor Gate, Tensor Up) Project(Tensor x)

@@ -31,6 +31,10 @@ public static class WeightInit
                 case RmsNorm n:
                     n.weight.FillInPlace(n.Kind == QuantTune.Models.Config.NormKind.OffsetOne ? 0.0 : 1.0);
                     break;
+                case TorchSharp.Modules.LayerNorm n:
+                    n.weight?.FillInPlace(1.0);
+                    n.bias?.zero_();
+                    break;
             }
         }
     }

@@ -31,8 +31,10 @@ public static class QuantizedCheckpoint
         config["quantization_config"] = QuantizationConfig(first, storedDType);
         using var scope = NewDisposeScope();
         var entries = new List<KeyValuePair<string, Tensor>>();
+        var layout = (model as QuantTune.Models.Transformer.CausalLM)?.Config;
         foreach (var (name, p) in model.named_parameters())
-            entries.Add(new(name, p.detach().to_type(storedDType)));
+            entries.Add(new(name, layout is null ? p.detach().to_type(storedDType) : QuantTune.Models.Loading.CheckpointLayout.ToCheckpoint(layout, name, p.detach().to_type(storedDType))));
+        // A quantized Conv1D is stored as a Linear's ([out, in], packed), as transformers' bitsandbytes integration quantizes it.
         foreach (var (name, layer) in quantized)
             entries.AddRange(QuantizedTensorStorage.Entries(name + ".weight", layer.Weight));
         WriteFolder(sourceDirectory, outputDirectory, config, entries);
