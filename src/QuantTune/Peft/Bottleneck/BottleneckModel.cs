@@ -1,3 +1,4 @@
+using QuantTune.Models.Config;
 using System.Text.Json.Nodes;
 using QuantTune.Diagnostics;
 using QuantTune.Models;
@@ -19,11 +20,11 @@ public static class BottleneckModel
     const string KeyPrefix = "base_model.model.";
 
     /// <summary>The projections an adapter follows, by placement.</summary>
-    static IReadOnlyList<string> Targets(BottleneckPlacement placement)
+    static IReadOnlyList<string> Targets(BottleneckPlacement placement, ModuleNames names)
     {
         var targets = new List<string>();
-        if (placement.HasFlag(BottleneckPlacement.Attention)) targets.Add("self_attn.o_proj");
-        if (placement.HasFlag(BottleneckPlacement.Mlp)) targets.Add("mlp.down_proj");
+        if (placement.HasFlag(BottleneckPlacement.Attention)) targets.Add(names.OutputProjection);
+        if (placement.HasFlag(BottleneckPlacement.Mlp)) targets.Add(names.DownProjection);
         return targets;
     }
 
@@ -34,7 +35,7 @@ public static class BottleneckModel
     public static PeftApplied Apply(CausalLM model, BottleneckConfig config, long seed)
     {
         if (config.BottleneckSize < 1) throw new QuantTuneException($"BOTTLENECK: bottleneck size must be at least 1, not {config.BottleneckSize}");
-        var targets = Targets(config.Placement);
+        var targets = Targets(config.Placement, model.Config.Names);
         if (targets.Count == 0) throw new QuantTuneException($"BOTTLENECK: placement {config.Placement} selects no module (attention, mlp or both)");
         var sites = LinearLayers.Matching(model, targets, "BOTTLENECK");
         ParameterFreezing.FreezeAll(model);

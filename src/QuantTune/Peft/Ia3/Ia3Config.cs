@@ -19,12 +19,16 @@ public sealed record Ia3Config
     public IReadOnlyList<string> FeedforwardModules { get; init; } = ["down_proj"];
 
     /// <summary>
-    /// The defaults for <paramref name="config"/>'s layout: PEFT's for Llama, and for Phi-3's fused layout (PEFT has
-    /// no IA³ default for phi3) the fused qkv_proj, which holds the keys and values, and down_proj.
+    /// The defaults for <paramref name="config"/>'s layout: PEFT's for Llama and for GPT-2 (c_attn, mlp.c_proj), and for
+    /// Phi-3's fused layout (PEFT has no IA³ default for phi3) the fused qkv_proj, which holds the keys and values, and down_proj.
     /// </summary>
-    public static Ia3Config DefaultFor(ModelConfig config) => config.Projections == ProjectionLayout.Fused
-        ? new Ia3Config { TargetModules = ["qkv_proj", "down_proj"] }
-        : new Ia3Config();
+    public static Ia3Config DefaultFor(ModelConfig config)
+    {
+        if (config.Projections != ProjectionLayout.Fused) return new Ia3Config();
+        var n = config.Names;
+        string down = n.Down == n.Output ? n.DownProjection : n.Down; // GPT-2's c_proj names both, so mlp.c_proj
+        return new Ia3Config { TargetModules = [n.Qkv, down], FeedforwardModules = [down] };
+    }
 
     /// <summary>Recorded in adapter_config.json so a reader knows which base the adapter belongs to.</summary>
     public string? BaseModelNameOrPath { get; init; }

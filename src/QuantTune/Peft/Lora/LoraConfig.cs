@@ -37,6 +37,13 @@ public sealed record LoraConfig : AdapterConfig
     public static readonly IReadOnlySet<string> InitialisationOnlyMethods = new HashSet<string> { "gaussian", "orthogonal", "eva" };
     /// <summary>Modules trained and saved whole next to the adapter (<see cref="Lora.ModulesToSave"/>: the embedding and the LM head).</summary>
     public IReadOnlyList<string>? ModulesToSave { get; init; }
+    /// <summary>
+    /// PEFT's <c>fan_in_fan_out</c>: the base layers are Conv1D (GPT-2), whose weight is [in, out], so
+    /// that ΔW = BA is merged transposed. PEFT sets it for Conv1D targets itself and clears it for
+    /// Linear ones; lora_A and lora_B have the same shapes either way, and QuantTune's layers hold
+    /// every weight as a Linear's, so it is recorded, not acted on.
+    /// </summary>
+    public bool FanInFanOut { get; init; }
     /// <summary>Per-module rank, keyed by a pattern matched at the end of the module path.</summary>
     public IReadOnlyDictionary<string, int> RankPattern { get; init; } = new Dictionary<string, int>();
     /// <summary>Per-module alpha, keyed like <see cref="RankPattern"/>.</summary>
@@ -100,7 +107,6 @@ public sealed record LoraConfig : AdapterConfig
 
         var bias = f.OptionalString("bias") ?? "none";
         if (bias != "none") throw f.Invalid("bias", $"\"{bias}\" is not supported; expected \"none\"");
-        if (f.OptionalBool("fan_in_fan_out") == true) throw f.Invalid("fan_in_fan_out", "true (Conv1D weights, GPT-2 style) is not supported; expected false");
         var initMethod = InitMethod(f);
 
         var config = new LoraConfig
@@ -114,6 +120,7 @@ public sealed record LoraConfig : AdapterConfig
             TargetModules = Targets(f),
             UseRsLora = f.OptionalBool("use_rslora") ?? false,
             UseDora = f.OptionalBool("use_dora") ?? false,
+            FanInFanOut = f.OptionalBool("fan_in_fan_out") ?? false,
             InitLoraWeights = initMethod is not null || (f.OptionalBool("init_lora_weights") ?? true),
             InitLoraWeightsMethod = initMethod,
             ModulesToSave = StringList(f, "modules_to_save"),
@@ -178,7 +185,7 @@ public sealed record LoraConfig : AdapterConfig
         fields["use_rslora"] = UseRsLora;
         fields["use_dora"] = UseDora;
         fields["modules_to_save"] = ModulesToSave is null ? null : new JsonArray(ModulesToSave.Select(n => (JsonNode?)n).ToArray());
-        fields["fan_in_fan_out"] = false;
+        fields["fan_in_fan_out"] = FanInFanOut;
         fields["init_lora_weights"] = InitLoraWeightsMethod is { } method ? method : InitLoraWeights;
         var ranks = new JsonObject();
         foreach (var (k, v) in RankPattern) ranks[k] = v;

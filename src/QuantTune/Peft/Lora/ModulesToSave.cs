@@ -18,7 +18,9 @@ namespace QuantTune.Peft.Lora;
 /// </summary>
 public static class ModulesToSave
 {
-    const string Embedding = "model.embed_tokens", Head = "lm_head";
+    const string Head = "lm_head";
+    /// <summary>The embedding's path in Llama's names and in GPT-2's.</summary>
+    static readonly string[] Embeddings = ["model.embed_tokens", "transformer.wte"];
 
     /// <summary>The model path of each entry of <paramref name="names"/> (PEFT matches the end of the path).</summary>
     public static IReadOnlyList<string> Resolve(IReadOnlyList<string>? names, string file = AdapterConfig.FileName)
@@ -27,8 +29,8 @@ public static class ModulesToSave
         var paths = new List<string>();
         foreach (var name in names)
         {
-            var path = new[] { Embedding, Head }.FirstOrDefault(p => p == name || p.EndsWith("." + name, StringComparison.Ordinal))
-                ?? throw new InvalidFormatException(file, "modules_to_save", $"'{name}' is not supported; QuantTune reads the embedding (embed_tokens) and the LM head (lm_head) saved whole");
+            var path = Embeddings.Append(Head).FirstOrDefault(p => p == name || p.EndsWith("." + name, StringComparison.Ordinal))
+                ?? throw new InvalidFormatException(file, "modules_to_save", $"'{name}' is not supported; QuantTune reads the embedding (embed_tokens, GPT-2's wte) and the LM head (lm_head) saved whole");
             if (!paths.Contains(path)) paths.Add(path);
         }
         return paths;
@@ -73,14 +75,14 @@ public static class ModulesToSave
     /// <summary>The weight the module at <paramref name="path"/> stands for: the embedding table, or the LM head's own (a tied head is untied first).</summary>
     static Parameter Table(CausalLM model, string path)
     {
-        if (path == Embedding) return model.model.embed_tokens.weight;
+        if (path != Head) return model.model.embed_tokens.weight;
         if (model.lm_head is null) Untie(model);
         return model.lm_head!.weight;
     }
 
     /// <summary>The modules' weights, under PEFT's keys, for saving.</summary>
     public static IEnumerable<KeyValuePair<string, Tensor>> Entries(CausalLM model, IReadOnlyList<string> paths) =>
-        paths.Select(p => new KeyValuePair<string, Tensor>(Key(p), (p == Embedding ? model.model.embed_tokens.weight : model.HeadWeight).detach()));
+        paths.Select(p => new KeyValuePair<string, Tensor>(Key(p), (p != Head ? model.model.embed_tokens.weight : model.HeadWeight).detach()));
 
     /// <summary>Gives a tied model an LM head of its own, starting as a copy of the embedding.</summary>
     static void Untie(CausalLM model)

@@ -1,3 +1,4 @@
+using QuantTune.Models.Config;
 using System.Diagnostics;
 using QuantTune.Diagnostics;
 using QuantTune.Models;
@@ -20,13 +21,13 @@ namespace QuantTune.Quantization.Gptq;
 /// </summary>
 public static class GptqModelQuantizer
 {
-    /// <summary>Linears that read the same input, in the order true-sequential GPTQ quantizes them.</summary>
-    static readonly string[][] SharedInputs =
+    /// <summary>Linears that read the same input, in the order true-sequential GPTQ quantizes them, under the family's module names (GPT-2: attn.c_attn, attn.c_proj, mlp.c_fc, mlp.c_proj).</summary>
+    static string[][] SharedInputs(ModuleNames n) =>
     [
-        ["self_attn.q_proj", "self_attn.k_proj", "self_attn.v_proj", "self_attn.qkv_proj"],
-        ["self_attn.o_proj"],
-        ["mlp.gate_proj", "mlp.up_proj", "mlp.gate_up_proj"],
-        ["mlp.down_proj"],
+        [$"{n.Attention}.q_proj", $"{n.Attention}.k_proj", $"{n.Attention}.v_proj", $"{n.Attention}.{n.Qkv}"],
+        [n.OutputProjection],
+        [$"{n.Mlp}.gate_proj", $"{n.Mlp}.{n.Up}", $"{n.Mlp}.gate_up_proj"],
+        [n.DownProjection],
     ];
 
     /// <summary>Sequences per forward pass through a layer.</summary>
@@ -51,7 +52,7 @@ public static class GptqModelQuantizer
                 {
                     using var scope = NewDisposeScope(); // the embedding's flattened ids and rows
                     var ids = tensor(batch.SelectMany(s => s).ToArray(), [batch.Length, length], ScalarType.Int64, model.Device);
-                    inputs.Add(stack.Embed(ids).DetachFromDisposeScope());
+                    inputs.Add(stack.AddPositions(stack.Embed(ids), 0).DetachFromDisposeScope());
                 }
             int layers = stack.layers.Count;
             for (int i = 0; i < layers; i++)
@@ -62,11 +63,11 @@ public static class GptqModelQuantizer
                 using var cosView = cos;
                 using var sinView = sin;
                 var layer = stack.layers[i];
-                var prefix = $"model.layers.{i}.";
+                var prefix = $"{model.Config.Names.Layer(i)}.";
                 var linears = layer.named_modules().Where(m => m.module is Linear).ToDictionary(m => m.name, m => (Linear)m.module);
                 if (linears.Count == 0) throw new QuantTuneException($"GPTQ: decoder layer {i} has no floating-point linear layer to quantize (is the model already quantized?)");
                 var reportsOfLayer = new List<GptqLinearReport>();
-                var sets = InputSets(linears.Keys).ToList();
+                var sets = InputSets(linears.Keys, SharedInputs(model.Config.Names)).ToList();
                 var passes = settings.TrueSequential ? sets.Select(set => new[] { set }).ToList() : [sets.ToArray()];
                 foreach (var pass in passes)
                 {
@@ -183,14 +184,14 @@ public static class GptqModelQuantizer
     }
 
     /// <summary>The sets of linears sharing an input that are present in the layer (then any other linear alone).</summary>
-    static IEnumerable<string[]> InputSets(IEnumerable<string> names)
+    static IEnumerable<string[]> InputSets(IEnumerable<string> names, string[][] shared)
     {
         var all = names.ToList();
-        foreach (var set in SharedInputs)
+        foreach (var set in shared)
         {
             var present = set.Where(all.Contains).ToArray();
             if (present.Length > 0) yield return present;
         }
-        foreach (var other in all.Where(n => !SharedInputs.Any(g => g.Contains(n)))) yield return [other];
+        foreach (var other in all.Where(n => !shared.Any(g => g.Contains(n)))) yield return [other];
     }
 }

@@ -147,6 +147,7 @@ public static class FineTuner
                     UseDora = r.Method == FineTuneMethod.Dora,
                     TargetModules = r.Targets.Count == 1 && r.Targets[0] == PeftTargets.AllLinear ? PeftTargets.AllLinearLayers : PeftTargets.FromNames(r.Targets),
                     BaseModelNameOrPath = Path.GetFullPath(r.ModelDirectory),
+                    FanInFanOut = model.Config.Conv1DWeights,
                 };
                 // QAT with LoRA: the frozen base is quantized once; only the adapter trains, through it.
                 qat?.Freeze(model);

@@ -74,10 +74,11 @@ public static class MemoryPlanner
     {
         var c = r.Model;
         long h = c.HiddenSize, i = c.IntermediateSize, v = c.VocabSize, d = c.HeadDim, heads = c.NumHeads, kv = c.NumKvHeads, L = c.NumLayers;
-        long attnParams = h * heads * d + 2 * h * kv * d + heads * d * h;
-        long mlpParams = 3 * h * i;
-        long linear = L * (attnParams + mlpParams);
-        long other = v * h * (c.TieWordEmbeddings ? 1 : 2) + (NormsPerLayer(c) * L + 1) * h + L * QkNormParameters(c);
+        var layerLinears = LayerLinears(c);
+        long linear = L * layerLinears.Sum(l => l.In * l.Out);
+        // Embeddings, norms (GPT-2's LayerNorms with their biases), q/k norms, the projections' biases, learned positions.
+        long other = v * h * (c.TieWordEmbeddings ? 1 : 2) + (NormsPerLayer(c) * L + 1) * NormParameters(c, h) + L * QkNormParameters(c)
+            + L * layerLinears.Where(l => l.Bias).Sum(l => l.Out) + (c.Positions == PositionKind.Learned ? (long)c.MaxPositionEmbeddings * h : 0);
         long tokens = (long)r.Batch * r.Sequence;
         int e = r.ElementBytes;
         // The loss runs in chunks (ChunkedLoss): one chunk's fp32 logits and log-softmax at a time, plus the
@@ -97,8 +98,8 @@ public static class MemoryPlanner
             case "lora" or "qlora":
             {
                 long rank = r.LoraRank;
-                long loraPerLayer = rank * ((h + heads * d) + 2 * (h + kv * d) + (heads * d + h) + 2 * (h + i) + (i + h));
-                long magnitudes = r.Dora ? (heads * d + 2 * kv * d + h + 2 * i + h) : 0; // DoRA: one magnitude per output feature of each target
+                long loraPerLayer = rank * layerLinears.Sum(l => l.In + l.Out);
+                long magnitudes = r.Dora ? layerLinears.Sum(l => l.Out) : 0; // DoRA: one magnitude per output feature of each target
                 long trainable = L * (loraPerLayer + magnitudes);
                 long m1 = (r.Method == "lora" ? (linear + other) * e : (long)(linear * Nf4BytesPerWeight) + other * e) + trainable * 4;
                 long m2 = trainable * 12;
@@ -121,11 +122,12 @@ public static class MemoryPlanner
                     DownsamplerKind.Lora => h * b + b * hs,
                     _ => 0,
                 };
-                long sideLayer = hs * heads * ds + 2 * hs * kv * ds + heads * ds * hs + 3 * hs * iS + NormsPerLayer(side) * hs + QkNormParameters(side);
-                long trainable = r.Qst.DownsamplerCount(fed) * downsampler + fed * sideLayer + fed * hs + (r.Qst.FreezeMix ? 0 : h) + hs + hs * h + h;
+                long sideNorms = NormsPerLayer(side) * NormParameters(side, hs) + QkNormParameters(side);
+                long sideLayer = LayerLinears(side).Sum(l => l.In * l.Out) + sideNorms;
+                long trainable = r.Qst.DownsamplerCount(fed) * downsampler + fed * sideLayer + fed * hs + (r.Qst.FreezeMix ? 0 : h) + NormParameters(side, hs) + hs * h + h;
                 // A bf16 side network (--side-dtype) keeps its norms' weights in fp32; the moments are fp32 either way (Plan adds them).
                 int se = r.Qst.SideDType == ScalarType.BFloat16 ? 2 : 4;
-                long norms = fed * (NormsPerLayer(side) * hs + QkNormParameters(side)) + hs + (r.Qst.Downsampler == DownsamplerKind.Adapter ? r.Qst.DownsamplerCount(fed) * 2 * hs : 0);
+                long norms = fed * sideNorms + NormParameters(side, hs) + (r.Qst.Downsampler == DownsamplerKind.Adapter ? r.Qst.DownsamplerCount(fed) * 2 * hs : 0);
                 long sideWeights = (trainable - norms) * se + norms * 4;
                 long m1 = (long)(linear * Nf4BytesPerWeight) + other * e + sideWeights;
                 long m2 = sideWeights + trainable * 8;
@@ -140,6 +142,24 @@ public static class MemoryPlanner
                 throw new QuantTuneException($"--method {r.Method}: expected one of {string.Join(", ", Methods)}");
         }
     }
+
+    /// <summary>The linear layers of one decoder layer, as (in, out, has a bias): q, k, v or the fused qkv; o; gate and up, the fused gate_up, or GPT-2's one up; down.</summary>
+    static IReadOnlyList<(long In, long Out, bool Bias)> LayerLinears(ModelConfig c)
+    {
+        long h = c.HiddenSize, i = c.IntermediateSize, qd = (long)c.NumHeads * c.HeadDim, kvd = (long)c.NumKvHeads * c.HeadDim;
+        var linears = new List<(long, long, bool)>();
+        if (c.Projections == ProjectionLayout.Fused) linears.Add((h, qd + 2 * kvd, c.QkvBias));
+        else linears.AddRange([(h, qd, c.QkvBias), (h, kvd, c.QkvBias), (h, kvd, c.QkvBias)]);
+        linears.Add((qd, h, c.OutputBias));
+        if (c.Mlp == MlpKind.Plain) linears.Add((h, i, c.MlpBias));
+        else if (c.Projections == ProjectionLayout.Fused) linears.Add((h, 2 * i, c.MlpBias));
+        else linears.AddRange([(h, i, c.MlpBias), (h, i, c.MlpBias)]);
+        linears.Add((i, h, c.MlpBias));
+        return linears;
+    }
+
+    /// <summary>The parameters of one norm over <paramref name="dim"/> features: RMSNorm's weight, or LayerNorm's weight and bias.</summary>
+    static long NormParameters(ModelConfig c, long dim) => c.Norm == NormKind.LayerNorm ? 2 * dim : dim;
 
     /// <summary>RMSNorms per decoder layer: two, or Gemma's four.</summary>
     static long NormsPerLayer(ModelConfig c) => c.Placement == NormPlacement.Sandwich ? 4 : 2;

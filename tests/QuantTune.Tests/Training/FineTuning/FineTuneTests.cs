@@ -45,11 +45,11 @@ public sealed class FineTuneTests(ITestOutputHelper output) : TempFolderTest("qt
         (FineTuneMethod.Prompt, 3e-2), (FineTuneMethod.Bitfit, 3e-3), (FineTuneMethod.Full, 1e-3), (FineTuneMethod.Qst, 3e-3),
     ];
 
-    /// <summary>Every method on each newer family's fixture (q/k norms; Gemma's norms, GeGLU, soft-caps and sliding layers, in the side network too).</summary>
+    /// <summary>Every method on each newer family's fixture (q/k norms; Gemma's norms, GeGLU, soft-caps and sliding layers, in the side network too; GPT-2's LayerNorms, learned positions, biases and Conv1D names).</summary>
     public static TheoryData<string, FineTuneMethod, double> FamilyMethods()
     {
         var data = new TheoryData<string, FineTuneMethod, double>();
-        foreach (var model in new[] { "tiny-qwen3", "tiny-gemma3", "tiny-gemma2" })
+        foreach (var model in new[] { "tiny-qwen3", "tiny-gemma3", "tiny-gemma2", "tiny-gpt2" })
             foreach (var (method, lr) in Rates) data.Add(model, method, lr);
         return data;
     }
