@@ -59,7 +59,12 @@ public static class ModelSummaryView
         if (c.QueryPreAttentionScalar is double q) d.Add($"attention scale {q:G}^-½");
         if (c.AttentionSoftcap is double a) d.Add($"attention soft-cap {a:G}");
         if (c.FinalLogitSoftcap is double f) d.Add($"final soft-cap {f:G}");
-        if (c.Projections == QuantTune.Models.Config.ProjectionLayout.Fused) d.Add("fused qkv_proj and gate_up_proj");
+        if (c.Norm == QuantTune.Models.Config.NormKind.LayerNorm) d.Add("LayerNorm with bias");
+        if (c.Positions == QuantTune.Models.Config.PositionKind.Learned) d.Add($"learned positions ({c.MaxPositionEmbeddings}), no RoPE");
+        if (c.Mlp == QuantTune.Models.Config.MlpKind.Plain) d.Add($"plain MLP ({c.Names.Up} → {c.HiddenAct} → {c.Names.Down})");
+        if (c.Projections == QuantTune.Models.Config.ProjectionLayout.Fused)
+            d.Add(c.Mlp == QuantTune.Models.Config.MlpKind.Plain ? $"fused {c.Names.Qkv}" : $"fused {c.Names.Qkv} and gate_up_proj");
+        if (c.Conv1DWeights) d.Add("Conv1D weights [in, out]");
         if (c.PartialRotaryFactor < 1) d.Add($"RoPE on {c.RotaryDimOf(c.HeadDim)} of {c.HeadDim} head dimensions");
         if (c.Rope.Type == "longrope") d.Add($"LongRoPE (long factors past {c.Rope.OriginalMaxPositionEmbeddings} positions, attention factor {c.Rope.AttentionFactor:G4})");
         if (c.SlidingWindow is int w)

@@ -75,6 +75,38 @@ public sealed class CliFamilyTests() : TempFolderTest("qt-cli-family-")
     }
 
     [Fact]
+    public void Gpt2FinetunesOnC_AttnMergesQuantizesGeneratesAndPlans()
+    {
+        var info = CliRunner.Run("info", "--model", TestData.TinyGpt2Dir, "--json");
+        Assert.Equal(0, info.ExitCode);
+        var differences = JsonDocument.Parse(info.Stdout).RootElement.GetProperty("family_differences").EnumerateArray().Select(e => e.GetString()).ToList();
+        Assert.Contains("LayerNorm with bias", differences);
+        Assert.Contains("learned positions (256), no RoPE", differences);
+        Assert.Contains("fused c_attn", differences);
+        var data = ShakespeareSample();
+        var ft = CliRunner.Run("finetune", "--model", TestData.TinyGpt2Dir, "--data", data, "--method", "qlora", "--targets", "c_attn", "--steps", "2", "--batch", "2", "--seq", "32", "--out", Path.Combine(Dir, "gpt2-run"), "--json");
+        Assert.True(ft.ExitCode == 0, ft.Stderr);
+        var adapter = JsonDocument.Parse(ft.Stdout).RootElement.GetProperty("result_directory").GetString()!;
+        var adapterConfig = File.ReadAllText(Path.Combine(adapter, "adapter_config.json"));
+        Assert.Contains("c_attn", adapterConfig);
+        Assert.Contains("\"fan_in_fan_out\": true", adapterConfig);
+        var merged = Path.Combine(Dir, "gpt2-merged");
+        Assert.Equal(0, CliRunner.Run("merge", "--model", TestData.TinyGpt2Dir, "--adapter", adapter, "--out", merged).ExitCode);
+        var bnb = Path.Combine(Dir, "gpt2-bnb");
+        Assert.Equal(0, CliRunner.Run("quantize", "--model", merged, "--scheme", "nf4", "--double-quant", "--out", bnb).ExitCode);
+        var ppl = CliRunner.Run("eval", "perplexity", "--model", bnb, "--data", TestData.WikiTestRaw, "--max-tokens", "513", "--json");
+        Assert.True(ppl.ExitCode == 0, ppl.Stderr);
+        var qst = CliRunner.Run("finetune", "--model", TestData.TinyGpt2Dir, "--data", data, "--method", "qst", "--steps", "2", "--batch", "2", "--seq", "32", "--out", Path.Combine(Dir, "gpt2-qst"), "--json");
+        Assert.True(qst.ExitCode == 0, qst.Stderr);
+        var side = JsonDocument.Parse(qst.Stdout).RootElement.GetProperty("result_directory").GetString()!;
+        Assert.Equal(0, CliRunner.Run("generate", "--model", TestData.TinyGpt2Dir, "--qst", side, "--prompt", "ROMEO:", "-n", "4").ExitCode);
+        // The learned table holds 256 positions: a longer run is refused before it starts.
+        CliRunner.AssertCleanFailure(CliRunner.Run("generate", "--model", TestData.TinyGpt2Dir, "--prompt", "hi", "-n", "300"), "--max-new-tokens 300", "256");
+        var plan = CliRunner.Run("plan", "--model", TestData.TinyGpt2Dir, "--method", "qlora", "--batch", "1", "--seq", "128", "--json");
+        Assert.True(plan.ExitCode == 0, plan.Stdout + plan.Stderr);
+    }
+
+    [Fact]
     public void Gemma3InfoNamesItsDifferencesAndGenerateMatchesTheReference()
     {
         var info = CliRunner.Run("info", "--model", TestData.TinyGemma3Dir, "--json");

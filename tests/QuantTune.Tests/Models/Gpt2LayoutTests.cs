@@ -179,6 +179,14 @@ public sealed class Gpt2LayoutTests(ITestOutputHelper output) : TempFolderTest("
         Assert.True(old.TieWordEmbeddings);
     }
 
+    /// <summary>openai-community/gpt2's config (shipped for plan): 124,439,808 parameters, GPT2LMHeadModel's num_parameters() with the tied head.</summary>
+    [Fact]
+    public void ThePlannerCountsGpt2SmallAsTransformersDoes()
+    {
+        var config = ModelConfig.Load(ConfigSources.Resolve("gpt2"));
+        Assert.Equal(124_439_808, QuantTune.Training.Memory.MemoryPlanner.Plan(new QuantTune.Training.Memory.PlanRequest(config, "full", 1, 16)).TrainableParameters);
+    }
+
     [Theory]
     [InlineData("\"scale_attn_by_inverse_layer_idx\": true", "scale_attn_by_inverse_layer_idx")]
     [InlineData("\"scale_attn_weights\": false", "scale_attn_weights")]
