@@ -22,18 +22,6 @@ namespace QuantTune.Tests.Models;
 /// </summary>
 public sealed class Gpt2LayoutTests(ITestOutputHelper output) : TempFolderTest("qt-gpt2-")
 {
-    static Tensor Ids(int length = 24)
-    {
-        using var g = new Generator(99);
-        return randint(4, 4096, [2, length], generator: g, dtype: ScalarType.Int64);
-    }
-
-    static Tensor Logits(PretrainedModel m, Tensor ids)
-    {
-        using var _ = no_grad();
-        return m.Model.Forward(ids);
-    }
-
     [Fact]
     public void TheModulesHaveTheCheckpointsNames()
     {
@@ -65,8 +53,8 @@ public sealed class Gpt2LayoutTests(ITestOutputHelper output) : TempFolderTest("
         using var a = PretrainedModel.Load(TestData.TinyGpt2Dir);
         using var b = PretrainedModel.Load(folder);
         using var scope2 = NewDisposeScope();
-        var ids = Ids();
-        Assert.Equal(0.0, (Logits(a, ids) - Logits(b, ids)).abs().max().item<float>());
+        var ids = LayoutTestInputs.Ids();
+        Assert.Equal(0.0, (LayoutTestInputs.Logits(a, ids) - LayoutTestInputs.Logits(b, ids)).abs().max().item<float>());
         Assert.Empty(b.UnusedKeys);
     }
 
@@ -75,7 +63,7 @@ public sealed class Gpt2LayoutTests(ITestOutputHelper output) : TempFolderTest("
     public void ALoraAdapterHasPeftsGpt2KeysAndMergesIntoAConv1DCheckpoint()
     {
         using var scope = NewDisposeScope();
-        var ids = Ids();
+        var ids = LayoutTestInputs.Ids();
         var adapter = Path.Combine(Dir, "adapter");
         var config = new LoraConfig { R = 4, LoraAlpha = 8, TargetModules = PeftTargets.FromNames("c_attn", "c_proj"), BaseModelNameOrPath = "tiny-gpt2", FanInFanOut = true };
         Tensor adapted;
@@ -84,7 +72,7 @@ public sealed class Gpt2LayoutTests(ITestOutputHelper output) : TempFolderTest("
             var applied = LoraModel.Apply(model.Model, config, seed: 3);
             using (no_grad())
                 foreach (var (_, lora) in LoraModel.Layers(model.Model)) lora.lora_B.weight.normal_(0, 0.05);
-            adapted = Logits(model, ids);
+            adapted = LayoutTestInputs.Logits(model, ids);
             AdapterIO.Save(model.Model, config, adapter);
         }
         using (var saved = SafetensorsFile.Open(Path.Combine(adapter, AdapterIO.WeightsFile)))
@@ -102,14 +90,14 @@ public sealed class Gpt2LayoutTests(ITestOutputHelper output) : TempFolderTest("
         using (var reloaded = PretrainedModel.Load(TestData.TinyGpt2Dir))
         {
             AdapterIO.Load(reloaded.Model, adapter);
-            Assert.Equal(0.0, (Logits(reloaded, ids) - adapted).abs().max().item<float>(), 6);
+            Assert.Equal(0.0, (LayoutTestInputs.Logits(reloaded, ids) - adapted).abs().max().item<float>(), 6);
             LoraModel.Merge(reloaded.Model);
             PlainCheckpoint.SaveCheckpoint(reloaded.Model, TestData.TinyGpt2Dir, merged);
         }
         using (var file = SafetensorsFile.Open(Path.Combine(merged, "model.safetensors")))
             Assert.Equal([128, 384], file.Info("transformer.h.0.attn.c_attn.weight").Shape);
         using var back = PretrainedModel.Load(merged);
-        double diff = (Logits(back, ids) - adapted).abs().max().item<float>();
+        double diff = (LayoutTestInputs.Logits(back, ids) - adapted).abs().max().item<float>();
         output.WriteLine($"merged checkpoint vs adapter logits: {diff:E2}");
         Assert.True(diff < 1e-4, $"{diff}");
     }
@@ -119,16 +107,16 @@ public sealed class Gpt2LayoutTests(ITestOutputHelper output) : TempFolderTest("
     {
         var folder = Path.Combine(Dir, "nf4");
         using var scope = NewDisposeScope();
-        var ids = Ids();
+        var ids = LayoutTestInputs.Ids();
         Tensor before, quantized;
         using (var model = PretrainedModel.Load(TestData.TinyGpt2Dir))
         {
-            before = Logits(model, ids);
+            before = LayoutTestInputs.Logits(model, ids);
             ModelQuantizer.Quantize(model.Model, new FourBitQuantizer(FourBitType.NF4, 64, true), ScalarType.Float32);
             var layer = model.Model.model.layers[1];
             Assert.IsType<QuantizedLinear>(layer.self_attn.qkv_proj);
             Assert.IsType<QuantizedLinear>(layer.mlp.up_proj);
-            quantized = Logits(model, ids);
+            quantized = LayoutTestInputs.Logits(model, ids);
             QuantizedCheckpoint.Save(model.Model, TestData.TinyGpt2Dir, folder, ScalarType.Float32);
         }
         double error = (quantized - before).abs().mean().item<float>() / before.abs().mean().item<float>();
@@ -136,32 +124,15 @@ public sealed class Gpt2LayoutTests(ITestOutputHelper output) : TempFolderTest("
         Assert.True(error is > 0 and < 0.5, $"{error}");
         using var loaded = PretrainedModel.Load(folder);
         Assert.Empty(loaded.UnusedKeys);
-        Assert.Equal(0.0, (Logits(loaded, ids) - quantized).abs().max().item<float>(), 5);
+        Assert.Equal(0.0, (LayoutTestInputs.Logits(loaded, ids) - quantized).abs().max().item<float>(), 5);
     }
 
     /// <summary>GPTQ solves c_attn, attn.c_proj, mlp.c_fc and mlp.c_proj in true-sequential order, below RTN in every layer; the checkpoint loads back.</summary>
     [Fact]
     public void GptqQuantizesGpt2BelowRoundToNearestAndLoadsBack()
     {
-        var gptq = Path.Combine(Dir, "gptq");
-        var settings = new GptqSettings(4, 32);
-        using var scope = NewDisposeScope();
-        var ids = Ids(48);
-        Tensor quantized;
-        using (var model = PretrainedModel.Load(TestData.TinyGpt2Dir))
-        {
-            var wiki = model.Tokenizer.Encode(File.ReadAllText(TestData.WikiTestRaw)).Take(20_000).ToList();
-            var result = GptqModelQuantizer.Quantize(model.Model, CalibrationWindows.Sample(wiki, 16, 128, seed: 0), settings);
-            Assert.All(result.Layers, l => Assert.Equal(new[] { "attn.c_attn", "attn.c_proj", "mlp.c_fc", "mlp.c_proj" }.Select(n => $"transformer.h.{l.Layer}.{n}"), l.Linears.Select(x => x.Name)));
-            Assert.All(result.Layers, l => Assert.True(l.RelativeError < l.RelativeRtnError, $"layer {l.Layer}: GPTQ {l.RelativeError} vs RTN {l.RelativeRtnError}"));
-            quantized = Logits(model, ids);
-            GptqCheckpoint.Save(model.Model, TestData.TinyGpt2Dir, gptq, settings);
-        }
-        using var loaded = PretrainedModel.Load(gptq);
-        Assert.Empty(loaded.UnusedKeys);
-        double diff = (Logits(loaded, ids) - quantized).abs().max().item<float>();
-        output.WriteLine($"GPTQ checkpoint vs in-memory logits (fp16 scales): {diff:E2}");
-        Assert.True(diff < 0.05, $"{diff}");
+        using var loaded = LayoutTestInputs.GptqBelowRoundToNearestAndLoadsBack(TestData.TinyGpt2Dir, Path.Combine(Dir, "gptq"), l => new[] { "attn.c_attn", "attn.c_proj", "mlp.c_fc", "mlp.c_proj" }.Select(n => $"transformer.h.{l}.{n}"), output);
+        Assert.IsType<QuantizedLinear>(loaded.Model.model.layers[0].self_attn.qkv_proj);
     }
 
     [Fact]

@@ -23,24 +23,11 @@ namespace QuantTune.Tests.Models;
 /// </summary>
 public sealed class Phi3FusedLayoutTests(ITestOutputHelper output) : TempFolderTest("qt-phi3-")
 {
-    static Tensor Ids(int length = 24)
-    {
-        using var g = new Generator(99);
-        return randint(4, 4096, [2, length], generator: g, dtype: ScalarType.Int64);
-    }
-
-    static Tensor Logits(PretrainedModel m, Tensor ids)
-    {
-        using var _ = no_grad();
-        return m.Model.Forward(ids);
-    }
-
-    /// <summary>PEFT wraps qkv_proj as one module: lora_A [r, hidden], lora_B [(heads + 2·kv)·head_dim, r], under base_model.model.</summary>
     [Fact]
     public void ALoraAdapterOnTheFusedModulesHasPeftsKeysAndMergesToTheSameLogits()
     {
         using var scope = NewDisposeScope();
-        var ids = Ids();
+        var ids = LayoutTestInputs.Ids();
         var config = new LoraConfig { R = 4, LoraAlpha = 8, TargetModules = PeftTargets.FromNames("qkv_proj", "gate_up_proj"), BaseModelNameOrPath = "tiny-phi3" };
         Tensor adapted;
         using (var model = PretrainedModel.Load(TestData.TinyPhi3Dir))
@@ -48,7 +35,7 @@ public sealed class Phi3FusedLayoutTests(ITestOutputHelper output) : TempFolderT
             LoraModel.Apply(model.Model, config, seed: 3);
             using (no_grad())
                 foreach (var (_, lora) in LoraModel.Layers(model.Model)) lora.lora_B.weight.normal_(0, 0.05);
-            adapted = Logits(model, ids);
+            adapted = LayoutTestInputs.Logits(model, ids);
             AdapterIO.Save(model.Model, config, Dir);
         }
         using (var saved = SafetensorsFile.Open(Path.Combine(Dir, AdapterIO.WeightsFile)))
@@ -63,9 +50,9 @@ public sealed class Phi3FusedLayoutTests(ITestOutputHelper output) : TempFolderT
 
         using var reloaded = PretrainedModel.Load(TestData.TinyPhi3Dir);
         AdapterIO.Load(reloaded.Model, Dir);
-        Assert.Equal(0.0, (Logits(reloaded, ids) - adapted).abs().max().item<float>(), 6);
+        Assert.Equal(0.0, (LayoutTestInputs.Logits(reloaded, ids) - adapted).abs().max().item<float>(), 6);
         LoraModel.Merge(reloaded.Model);
-        double merged = (Logits(reloaded, ids) - adapted).abs().max().item<float>();
+        double merged = (LayoutTestInputs.Logits(reloaded, ids) - adapted).abs().max().item<float>();
         output.WriteLine($"merged vs adapter logits: {merged:E2}");
         Assert.True(merged < 1e-4, $"{merged}");
     }
@@ -75,14 +62,14 @@ public sealed class Phi3FusedLayoutTests(ITestOutputHelper output) : TempFolderT
     {
         using var model = PretrainedModel.Load(TestData.TinyPhi3Dir);
         using var scope = NewDisposeScope();
-        var ids = Ids();
-        var before = Logits(model, ids);
+        var ids = LayoutTestInputs.Ids();
+        var before = LayoutTestInputs.Logits(model, ids);
         ModelQuantizer.Quantize(model.Model, new FourBitQuantizer(FourBitType.NF4, 64, false), ScalarType.Float32);
         var layer = model.Model.model.layers[1];
         Assert.IsType<QuantizedLinear>(layer.self_attn.qkv_proj);
         Assert.IsType<QuantizedLinear>(layer.mlp.gate_up_proj);
         Assert.Null(layer.self_attn.q_proj);
-        var after = Logits(model, ids);
+        var after = LayoutTestInputs.Logits(model, ids);
         double error = (after - before).abs().mean().item<float>() / before.abs().mean().item<float>();
         output.WriteLine($"NF4 relative mean logit change {error:E2}");
         Assert.True(error is > 0 and < 0.5, $"{error}");
@@ -92,26 +79,8 @@ public sealed class Phi3FusedLayoutTests(ITestOutputHelper output) : TempFolderT
     [Fact]
     public void GptqQuantizesTheFusedLinearsBelowRoundToNearestAndLoadsBack()
     {
-        var gptq = Path.Combine(Dir, "gptq");
-        var settings = new GptqSettings(4, 32);
-        using var scope = NewDisposeScope();
-        var ids = Ids(48);
-        Tensor quantized;
-        using (var model = PretrainedModel.Load(TestData.TinyPhi3Dir))
-        {
-            var wiki = model.Tokenizer.Encode(File.ReadAllText(TestData.WikiTestRaw)).Take(20_000).ToList();
-            var result = GptqModelQuantizer.Quantize(model.Model, CalibrationWindows.Sample(wiki, 16, 128, seed: 0), settings);
-            Assert.All(result.Layers, l => Assert.Equal(new[] { "self_attn.qkv_proj", "self_attn.o_proj", "mlp.gate_up_proj", "mlp.down_proj" }.Select(n => $"model.layers.{l.Layer}.{n}"), l.Linears.Select(x => x.Name)));
-            Assert.All(result.Layers, l => Assert.True(l.RelativeError < l.RelativeRtnError, $"layer {l.Layer}: GPTQ {l.RelativeError} vs RTN {l.RelativeRtnError}"));
-            quantized = Logits(model, ids);
-            GptqCheckpoint.Save(model.Model, TestData.TinyPhi3Dir, gptq, settings);
-        }
-        using var loaded = PretrainedModel.Load(gptq);
-        Assert.Empty(loaded.UnusedKeys);
+        using var loaded = LayoutTestInputs.GptqBelowRoundToNearestAndLoadsBack(TestData.TinyPhi3Dir, Path.Combine(Dir, "gptq"), l => new[] { "self_attn.qkv_proj", "self_attn.o_proj", "mlp.gate_up_proj", "mlp.down_proj" }.Select(n => $"model.layers.{l}.{n}"), output);
         Assert.IsType<QuantizedLinear>(loaded.Model.model.layers[0].self_attn.qkv_proj);
-        double diff = (Logits(loaded, ids) - quantized).abs().max().item<float>();
-        output.WriteLine($"GPTQ checkpoint vs in-memory logits (fp16 scales): {diff:E2}");
-        Assert.True(diff < 0.05, $"{diff}");
     }
 
     /// <summary>Phi3MiniModel.set_gguf_parameters's keys (not TextModel's), attn_qkv and ffn_up holding the fused rows as HF stores them, and LongRoPE's factor tensors.</summary>
@@ -154,8 +123,8 @@ public sealed class Phi3FusedLayoutTests(ITestOutputHelper output) : TempFolderT
         using var scope = NewDisposeScope();
         foreach (int length in new[] { 24, 64 }) // short factors, then long ones
         {
-            var ids = Ids(length);
-            double diff = (Logits(back, ids) - Logits(model, ids)).abs().max().item<float>();
+            var ids = LayoutTestInputs.Ids(length);
+            double diff = (LayoutTestInputs.Logits(back, ids) - LayoutTestInputs.Logits(model, ids)).abs().max().item<float>();
             output.WriteLine($"{length} tokens: max |Δlogits| read-back vs source {diff:E2}");
             Assert.True(diff < 1e-5, $"{length} tokens: {diff}");
         }

@@ -69,7 +69,7 @@ public sealed class DecoderStack : nn.Module
     {
         if (embed_positions is null) return x;
         using var scope = NewDisposeScope();
-        using var positions = arange(past, past + x.shape[1], dtype: ScalarType.Int64, device: x.device);
+        using var positions = PinnedScalarMath.Arange(past, past + x.shape[1], ScalarType.Int64, x.device);
         return x.Plus(embed_positions.forward(positions)).MoveToOuterDisposeScope();
     }
 
