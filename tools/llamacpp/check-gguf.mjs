@@ -32,6 +32,8 @@ const CASES = [
     // and QuantTune by each pass's last position (the 28-token greedy run stays short); with an original context of 2
     // every pass of both takes the long factors (and an attention factor of √(1 + ln(1024 / 2) / ln 2)).
     ["tests/fixtures/tiny-phi3", "F32", { original_max_position_embeddings: 2 }],
+    // GPT-2: learned positions (256 rows), LayerNorms with biases, c_attn as attn_qkv.
+    ["tests/fixtures/tiny-gpt2", "F32"],
 ].map(([fixture, type, configPatch]) => ({ fixture, type, configPatch, name: `${fixture.split("/").pop()}-${type.toLowerCase()}` }));
 
 /** Texts whose tokenization is compared: digits, punctuation, spaces, accents, CJK and emoji (outside the BMP). */

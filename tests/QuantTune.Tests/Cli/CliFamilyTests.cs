@@ -75,7 +75,7 @@ public sealed class CliFamilyTests() : TempFolderTest("qt-cli-family-")
     }
 
     [Fact]
-    public void Gpt2FinetunesOnC_AttnMergesQuantizesGeneratesAndPlans()
+    public void Gpt2FinetunesOnC_AttnMergesQuantizesExportsGeneratesAndPlans()
     {
         var info = CliRunner.Run("info", "--model", TestData.TinyGpt2Dir, "--json");
         Assert.Equal(0, info.ExitCode);
@@ -96,6 +96,13 @@ public sealed class CliFamilyTests() : TempFolderTest("qt-cli-family-")
         Assert.Equal(0, CliRunner.Run("quantize", "--model", merged, "--scheme", "nf4", "--double-quant", "--out", bnb).ExitCode);
         var ppl = CliRunner.Run("eval", "perplexity", "--model", bnb, "--data", TestData.WikiTestRaw, "--max-tokens", "513", "--json");
         Assert.True(ppl.ExitCode == 0, ppl.Stderr);
+        var gguf = Path.Combine(Dir, "g.gguf");
+        Assert.Equal(0, CliRunner.Run("export", "gguf", "--model", bnb, "--type", "q8_0", "--out", gguf).ExitCode);
+        using (var f = GgufFile.Open(gguf))
+        {
+            Assert.Equal("gpt2", f.Metadata["general.architecture"].AsString());
+            Assert.Contains("position_embd.weight", f.TensorsByName.Keys);
+        }
         var qst = CliRunner.Run("finetune", "--model", TestData.TinyGpt2Dir, "--data", data, "--method", "qst", "--steps", "2", "--batch", "2", "--seq", "32", "--out", Path.Combine(Dir, "gpt2-qst"), "--json");
         Assert.True(qst.ExitCode == 0, qst.Stderr);
         var side = JsonDocument.Parse(qst.Stdout).RootElement.GetProperty("result_directory").GetString()!;

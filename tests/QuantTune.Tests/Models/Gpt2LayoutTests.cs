@@ -135,6 +135,27 @@ public sealed class Gpt2LayoutTests(ITestOutputHelper output) : TempFolderTest("
         Assert.IsType<QuantizedLinear>(loaded.Model.model.layers[0].self_attn.qkv_proj);
     }
 
+    /// <summary>GPT2Model.set_gguf_parameters's keys, position_embd (kept F32), the norms' and projections' biases, attn_qkv in a Linear's layout (the converter transposes the Conv1D weights), no output tensor for the tied head.</summary>
+    [Fact]
+    public void GgufExportHasGpt2ModelsKeysAndTensors()
+    {
+        using var model = PretrainedModel.Load(TestData.TinyGpt2Dir);
+        using var f = QuantTune.Tests.Formats.Gguf.ConverterLayout.Export(model, Dir, "gpt2");
+        QuantTune.Tests.Formats.Gguf.ConverterLayout.AssertKeys(f, "gpt2",
+            ["gpt2.block_count", "gpt2.context_length", "gpt2.embedding_length", "gpt2.feed_forward_length", "gpt2.attention.head_count", "gpt2.attention.layer_norm_epsilon"]);
+        Assert.Equal(256, f.Metadata["gpt2.context_length"].AsInt64());
+        Assert.Equal(512, f.Metadata["gpt2.feed_forward_length"].AsInt64());
+        string[] parts = ["attn_norm", "attn_qkv", "attn_output", "ffn_norm", "ffn_up", "ffn_down"];
+        QuantTune.Tests.Formats.Gguf.ConverterLayout.AssertTensors(f, ["token_embd.weight", "position_embd.weight", "output_norm.weight", "output_norm.bias"], 2,
+            [.. parts.Select(p => p + ".weight"), .. parts.Select(p => p + ".bias")]);
+        Assert.Equal(new long[] { 128, 384 }, f.TensorsByName["blk.0.attn_qkv.weight"].Dims); // ggml's [in, out]: rows of out features, as a Linear's
+        using var qkv = model.Model.named_parameters().First(p => p.name == "transformer.h.1.attn.c_attn.weight").parameter.detach();
+        Assert.Equal(qkv.data<float>().ToArray(), f.ReadTensor("blk.1.attn_qkv.weight"));
+        var plan = QuantTune.Formats.Gguf.GgufExport.Write(model, Path.Combine(Dir, "q8.gguf"), QuantTune.Formats.Gguf.LlamaFileType.Q8_0);
+        Assert.Equal(QuantTune.Formats.Gguf.GgmlType.F32, plan["position_embd.weight"]);
+        Assert.Equal(QuantTune.Formats.Gguf.GgmlType.Q8_0, plan["blk.0.ffn_up.weight"]);
+    }
+
     [Fact]
     public void Gpt2ConfigKeysAreRead()
     {

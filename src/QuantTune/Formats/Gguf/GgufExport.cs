@@ -7,8 +7,8 @@ using static TorchSharp.torch;
 namespace QuantTune.Formats.Gguf;
 
 /// <summary>
-/// Writes a loaded Llama, Mistral, Qwen2, Qwen3, Gemma 2, Gemma 3 or Phi-3/Phi-4 checkpoint as a llama.cpp GGUF file: the architecture
-/// (llama, qwen2, qwen3, gemma2, gemma3 or phi3) and its hyperparameters as convert_hf_to_gguf.py writes them, the
+/// Writes a loaded Llama, Mistral, Qwen2, Qwen3, Gemma 2, Gemma 3, Phi-3/Phi-4 or GPT-2 checkpoint as a llama.cpp GGUF file: the architecture
+/// (llama, qwen2, qwen3, gemma2, gemma3, phi3 or gpt2) and its hyperparameters as convert_hf_to_gguf.py writes them, the
 /// tokenizer as <c>gpt2</c> or <c>llama</c> (<see cref="GgufVocabExport"/>), tensors renamed to llama.cpp's names (q/k rows permuted for llama as
 /// convert_hf_to_gguf.py does), and each tensor given the type llama-quantize gives it for the
 /// requested file type (<see cref="GgufMixture"/>).
@@ -44,7 +44,7 @@ public static class GgufExport
     }
 
     /// <summary>The architectures written: llama.cpp's names for the families whose converter class QuantTune mirrors.</summary>
-    public static readonly IReadOnlyList<string> Architectures = ["llama", "qwen2", "qwen3", "gemma2", "gemma3", "phi3"];
+    public static readonly IReadOnlyList<string> Architectures = ["llama", "qwen2", "qwen3", "gemma2", "gemma3", "phi3", "gpt2"];
 
     /// <summary>The GGUF architecture of <paramref name="config"/>'s family, or an error naming the families that export.</summary>
     static string Architecture(ModelConfig config, string directory)
@@ -62,6 +62,17 @@ public static class GgufExport
     /// </summary>
     public static IEnumerable<(string Key, GgufValue Value)> Hyperparameters(ModelConfig config, string arch)
     {
+        if (arch == "gpt2")
+        {
+            // GPT2Model.set_gguf_parameters; its feed_forward_length is 4 × n_embd, which is n_inner in every GPT-2 (QuantTune writes n_inner).
+            yield return ("gpt2.block_count", GgufValue.Of((uint)config.NumLayers));
+            yield return ("gpt2.context_length", GgufValue.Of((uint)config.MaxPositionEmbeddings));
+            yield return ("gpt2.embedding_length", GgufValue.Of((uint)config.HiddenSize));
+            yield return ("gpt2.feed_forward_length", GgufValue.Of((uint)config.IntermediateSize));
+            yield return ("gpt2.attention.head_count", GgufValue.Of((uint)config.NumHeads));
+            yield return ("gpt2.attention.layer_norm_epsilon", GgufValue.Of((float)config.RmsNormEps));
+            yield break;
+        }
         if (arch == "phi3")
         {
             foreach (var kv in Phi3Keys.Hyperparameters(config)) yield return kv;
@@ -135,6 +146,7 @@ public static class GgufExport
     /// </summary>
     public static string? TensorName(string hf, string arch)
     {
+        if (arch == "gpt2") return Gpt2TensorNames.ToGguf(hf);
         if (arch is "gemma2" or "gemma3")
         {
             var m = System.Text.RegularExpressions.Regex.Match(hf, @"^model\.layers\.(\d+)\.(post_attention_layernorm|pre_feedforward_layernorm|post_feedforward_layernorm)\.weight$");

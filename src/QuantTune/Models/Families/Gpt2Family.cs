@@ -14,6 +14,7 @@ namespace QuantTune.Models.Families;
 public sealed class Gpt2Family : ModelFamily
 {
     public override IReadOnlyList<string> ModelTypes => ["gpt2"];
+    public override string? GgufArchitecture => "gpt2";
     internal override string ActivationKey => "activation_function";
     internal override string DefaultActivation => "gelu_new";
 

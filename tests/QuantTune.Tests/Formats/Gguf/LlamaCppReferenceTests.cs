@@ -48,6 +48,8 @@ public sealed class LlamaCppReferenceTests(ITestOutputHelper output) : TempFolde
         { "tiny-gemma3-f32", "f32", 2e-3, 1e-4 },     // 5.6e-4, 2.7e-4; 3.3e-6
         // fused attn_qkv / ffn_up, partial NEOX RoPE, LongRoPE's long factors and attention factor (original context 2, see check-gguf.mjs)
         { "tiny-phi3-f32", "f32", 5e-5, 1e-5 },       // 7.5e-6, 1.3e-5; 2.7e-8
+        // learned positions, LayerNorms with biases, attn_qkv; GPT-2's GELU goes through the same fp16 table
+        { "tiny-gpt2-f32", "f32", 4e-3, 1e-4 },       // 1.6e-3, 8.6e-4; 1.3e-5
     };
 
     [Theory]
