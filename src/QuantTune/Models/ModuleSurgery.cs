@@ -35,11 +35,10 @@ public static class ModuleSurgery
         int dot = path.LastIndexOf('.');
         var parent = dot < 0 ? root : Find(root, path[..dot]);
         var name = path[(dot + 1)..];
-        // The field that holds the module now: by name, or, where the module is registered under the checkpoint's name (GPT-2's c_attn), by identity.
+        // The field that holds the module now (by identity: the module may be registered under the checkpoint's name, GPT-2's c_attn), or the field of that name.
         var current = parent.named_children().FirstOrDefault(c => c.name == name).module;
         var fields = parent.GetType().GetFields(BindingFlags.Instance | BindingFlags.Public | BindingFlags.NonPublic);
-        var field = fields.FirstOrDefault(f => f.Name == name && ReferenceEquals(f.GetValue(parent), current))
-            ?? fields.FirstOrDefault(f => current is not null && ReferenceEquals(f.GetValue(parent), current))
+        var field = fields.FirstOrDefault(f => current is not null && ReferenceEquals(f.GetValue(parent), current))
             ?? fields.FirstOrDefault(f => f.Name == name)
             ?? throw new InvalidOperationException($"{parent.GetType().Name} has no field '{name}' to hold the replacement of {path}");
         if (!field.FieldType.IsInstanceOfType(module))

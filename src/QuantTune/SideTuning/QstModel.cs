@@ -62,7 +62,7 @@ public sealed class QstModel : nn.Module
         var stack = backbone.model;
         var dtype = Qst.SideDType;
         long past = cache?.Length ?? 0;
-        var embeddings = stack.AddPositions(stack.Embed(ids), past);
+        var embeddings = stack.LayerInput(ids, past);
         var fed = new List<Tensor>();
         var h = embeddings;
         for (int i = 0; i < stack.layers.Count; i++)

@@ -13,6 +13,7 @@ public sealed class Gemma2Family : ModelFamily
     public override IReadOnlyList<string> ModelTypes => ["gemma2"];
     public override string? GgufArchitecture => "gemma2";
     internal override string ActivationKey => "hidden_activation";
+    internal override bool TiedByDefault => true;
 
     internal override ModelConfig Read(JsonField f, ModelConfig c) => GemmaQuirks.Apply(f, c, defaultSlidingPattern: 2);
 }

@@ -16,6 +16,7 @@ public sealed class Gemma3Family : ModelFamily
     public override IReadOnlyList<string> ModelTypes => ["gemma3_text", "gemma3"];
     public override string? GgufArchitecture => "gemma3";
     internal override string ActivationKey => "hidden_activation";
+    internal override bool TiedByDefault => true;
 
     internal override ModelConfig Read(JsonField f, ModelConfig c)
     {

@@ -22,7 +22,6 @@ internal static class GemmaQuirks
             QueryPreAttentionScalar = f.OptionalDouble("query_pre_attn_scalar") ?? c.HeadDim,
             AttentionSoftcap = f.OptionalDouble("attn_logit_softcapping"),
             FinalLogitSoftcap = f.OptionalDouble("final_logit_softcapping"),
-            TieWordEmbeddings = f.OptionalBool("tie_word_embeddings") ?? true,
             QkvBias = attentionBias,
             OutputBias = attentionBias,
             SlidingWindow = f.OptionalInt("sliding_window"),

@@ -31,6 +31,9 @@ public sealed class Gpt2Family : ModelFamily
     };
 
     internal override int? DefaultIntermediateSize(int hidden) => 4 * hidden;
+    internal override bool TiedByDefault => true;
+    internal override double DefaultNormEps => 1e-5;
+    internal override int DefaultMaxPositions => 1024;
 
     internal override ModelConfig Read(JsonField f, ModelConfig c)
     {
@@ -42,9 +45,6 @@ public sealed class Gpt2Family : ModelFamily
             throw f.Invalid("scale_attn_weights", "is false, which QuantTune does not build; expected true (GPT-2's default)");
         return c with
         {
-            RmsNormEps = f.OptionalDouble("layer_norm_epsilon") ?? 1e-5,
-            MaxPositionEmbeddings = f.OptionalInt(KeyOf(f, "max_position_embeddings")) ?? 1024,
-            TieWordEmbeddings = f.OptionalBool("tie_word_embeddings") ?? true,
             Norm = NormKind.LayerNorm,
             Positions = PositionKind.Learned,
             Mlp = MlpKind.Plain,

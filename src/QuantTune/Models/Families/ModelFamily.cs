@@ -30,6 +30,15 @@ public abstract class ModelFamily
     /// </summary>
     internal virtual string KeyOf(JsonField f, string sharedKey) => sharedKey;
 
+    /// <summary>tie_word_embeddings when config.json does not say (Gemma's and GPT-2's configs tie by default).</summary>
+    internal virtual bool TiedByDefault => false;
+
+    /// <summary>The norm epsilon when config.json gives none (GPT2Config's layer_norm_epsilon is 1e-5).</summary>
+    internal virtual double DefaultNormEps => 1e-6;
+
+    /// <summary>max_position_embeddings when config.json gives none (GPT2Config's n_positions is 1024).</summary>
+    internal virtual int DefaultMaxPositions => 2048;
+
     /// <summary>The intermediate size when config.json gives none (GPT-2's n_inner: null is 4 × hidden); null: the key is required.</summary>
     internal virtual int? DefaultIntermediateSize(int hidden) => null;
 

@@ -73,6 +73,13 @@ public sealed class DecoderStack : nn.Module
         return x.Plus(embed_positions.forward(positions)).MoveToOuterDisposeScope();
     }
 
+    /// <summary>The first layer's input for token ids at positions past..: their embeddings with their positions (for those that run the layers themselves: QST, GPTQ).</summary>
+    public Tensor LayerInput(Tensor ids, long past)
+    {
+        using var scope = NewDisposeScope();
+        return AddPositions(Embed(ids), past).MoveToOuterDisposeScope();
+    }
+
     /// <summary>As <see cref="Forward"/>, from input embeddings [B, T, hidden] (prompt tuning prepends learned ones).</summary>
     public Tensor ForwardEmbeddings(Tensor x, KvCache? cache = null, List<Tensor>? hiddenStates = null)
     {

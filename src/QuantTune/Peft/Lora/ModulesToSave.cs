@@ -20,7 +20,7 @@ public static class ModulesToSave
 {
     const string Head = "lm_head";
     /// <summary>The embedding's path in Llama's names and in GPT-2's.</summary>
-    static readonly string[] Embeddings = ["model.embed_tokens", "transformer.wte"];
+    static readonly string[] Embeddings = [Models.Config.ModuleNames.Llama.EmbeddingPath, Models.Config.ModuleNames.Gpt2.EmbeddingPath];
 
     /// <summary>The model path of each entry of <paramref name="names"/> (PEFT matches the end of the path).</summary>
     public static IReadOnlyList<string> Resolve(IReadOnlyList<string>? names, string file = AdapterConfig.FileName)

@@ -52,7 +52,7 @@ public static class GptqModelQuantizer
                 {
                     using var scope = NewDisposeScope(); // the embedding's flattened ids and rows
                     var ids = tensor(batch.SelectMany(s => s).ToArray(), [batch.Length, length], ScalarType.Int64, model.Device);
-                    inputs.Add(stack.AddPositions(stack.Embed(ids), 0).DetachFromDisposeScope());
+                    inputs.Add(stack.LayerInput(ids, 0).DetachFromDisposeScope());
                 }
             int layers = stack.layers.Count;
             for (int i = 0; i < layers; i++)

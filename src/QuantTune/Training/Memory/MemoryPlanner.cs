@@ -73,7 +73,7 @@ public static class MemoryPlanner
     static MemoryPlan PlanTensors(PlanRequest r)
     {
         var c = r.Model;
-        long h = c.HiddenSize, i = c.IntermediateSize, v = c.VocabSize, d = c.HeadDim, heads = c.NumHeads, kv = c.NumKvHeads, L = c.NumLayers;
+        long h = c.HiddenSize, i = c.IntermediateSize, v = c.VocabSize, d = c.HeadDim, heads = c.NumHeads, L = c.NumLayers;
         var layerLinears = LayerLinears(c);
         long linear = L * layerLinears.Sum(l => l.In * l.Out);
         // Embeddings, norms (GPT-2's LayerNorms with their biases), q/k norms, the projections' biases, learned positions.
@@ -114,7 +114,7 @@ public static class MemoryPlanner
             {
                 var side = r.Qst.SideConfig(c);
                 int fed = r.Qst.LayersOf(c).Count;
-                long hs = side.HiddenSize, iS = side.IntermediateSize, ds = side.HeadDim, b = r.Qst.Bottleneck;
+                long hs = side.HiddenSize, b = r.Qst.Bottleneck;
                 long downsampler = r.Qst.Downsampler switch
                 {
                     DownsamplerKind.Adapter => h * b + b * hs + 2 * hs + (r.Qst.AdapterBias ? b + hs : 0),
