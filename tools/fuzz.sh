@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# Runs AFL++ on one QuantTune fuzz target for MINUTES minutes:
-#   tools/fuzz.sh TARGET MINUTES        (tools/fuzz.sh list: the targets)
+# Runs AFL++ on one QuantTune fuzz target for MINUTES minutes (or SECONDS given as e.g. 30s),
+# stopping earlier once EXECUTIONS inputs have run when that is given:
+#   tools/fuzz.sh TARGET MINUTES [EXECUTIONS]     (tools/fuzz.sh list: the targets)
+# tools/fuzz-campaign.sh runs every target in turn and collects the figures.
 # Builds fuzz/QuantTune.Fuzz into $WORK/build, instruments QuantTune.dll there with SharpFuzz
 # (dotnet tool SharpFuzz.CommandLine 2.3.0, installed into $WORK/tool when missing), then runs
 # afl-fuzz (Debian: apt-get install -y afl++) with fuzz/corpus/TARGET as seeds, at nice 19 and
@@ -17,8 +19,18 @@ if [ "${1:-}" = list ]; then
   dotnet run --project fuzz/QuantTune.Fuzz -c Release -- list
   exit 0
 fi
-if [ $# -ne 2 ]; then echo "usage: tools/fuzz.sh TARGET MINUTES | tools/fuzz.sh list" >&2; exit 2; fi
-target=$1 minutes=$2
+if [ $# -lt 2 ] || [ $# -gt 3 ]; then echo "usage: tools/fuzz.sh TARGET MINUTES|SECONDSs [EXECUTIONS] | tools/fuzz.sh list" >&2; exit 2; fi
+target=$1 duration=$2 executions=${3:-}
+case $duration in
+  *s) seconds=${duration%s} ;;
+  *) seconds=$((duration * 60)) ;;
+esac
+[[ $seconds =~ ^[1-9][0-9]*$ ]] || { echo "MINUTES must be a positive whole number (or SECONDS, as 30s), not '$duration'" >&2; exit 2; }
+limit=()
+if [ -n "$executions" ]; then
+  [[ $executions =~ ^[1-9][0-9]*$ ]] || { echo "EXECUTIONS must be a positive whole number, not '$executions'" >&2; exit 2; }
+  limit=(-E "$executions")
+fi
 [ -d "fuzz/corpus/$target" ] || { echo "no corpus fuzz/corpus/$target (tools/fuzz.sh list)" >&2; exit 2; }
 command -v afl-fuzz >/dev/null || { echo "afl-fuzz not found: apt-get install -y afl++" >&2; exit 2; }
 
@@ -43,7 +55,7 @@ mkdir -p "$out"
 # the time limit covers the .NET start of each out-of-process child.
 AFL_SKIP_BIN_CHECK=1 AFL_NO_AFFINITY=1 AFL_SKIP_CPUFREQ=1 AFL_NO_UI=1 AFL_I_DONT_CARE_ABOUT_MISSING_CRASHES=1 \
 AFL_AUTORESUME=0 AFL_FORKSRV_INIT_TMOUT=60000 \
-  nice -n 19 afl-fuzz -i "fuzz/corpus/$target" -o "$out" -t 10000 -m none -V $((minutes * 60)) \
+  nice -n 19 afl-fuzz -i "fuzz/corpus/$target" -o "$out" -t 10000 -m none -V "$seconds" "${limit[@]}" \
   -- dotnet "$build/QuantTune.Fuzz.dll" fuzz "$target" > "$out/afl.log" 2>&1 || { tail -30 "$out/afl.log"; exit 1; }
 
 stats=$out/default/fuzzer_stats
