@@ -2,6 +2,7 @@ using QuantTune.Diagnostics;
 using QuantTune.Formats.Safetensors;
 using QuantTune.Models;
 using QuantTune.Models.Transformer;
+using QuantTune.Peft.Common;
 using QuantTune.Peft.Lora;
 using QuantTune.Qat;
 using static TorchSharp.torch;
@@ -76,8 +77,8 @@ public static class AdapterIO
                 ? $"{folder}: holds adapter_model.bin (a pickle) but not {WeightsFile}; save the adapter with safe_serialization=True"
                 : $"{weightsFile}: adapter weights not found");
         using var file = SafetensorsFile.Open(weightsFile);
-        var paths = config.TargetModules.Resolve(model);
-        Check(model, config, paths, file, weightsFile);
+        var paths = PeftFiles.Applying(folder, "target_modules", () => config.TargetModules.Resolve(model));
+        Check(model, config, paths, file, configFile, weightsFile);
         QatManifest.Load(folder, QatManifest.AdapterFile)?.Freeze(model);
 
         LoraModel.Apply(model, config, seed: 0, dtype);
@@ -106,14 +107,14 @@ public static class AdapterIO
     }
 
     /// <summary>Every key names a targeted layer and has the shape that layer needs; every needed key is there.</summary>
-    static void Check(CausalLM model, LoraConfig config, IReadOnlyList<string> paths, SafetensorsFile file, string weightsFile)
+    static void Check(CausalLM model, LoraConfig config, IReadOnlyList<string> paths, SafetensorsFile file, string configFile, string weightsFile)
     {
         var expected = new Dictionary<string, (long[] Shape, string Why)>();
         foreach (var path in paths)
         {
             var (inF, outF) = Features(ModuleSurgery.Find(model, path));
             int r = config.RankOf(path);
-            var rank = config.RankPattern.Count > 0 ? $"r={r} for this module" : $"r={r} in {AdapterConfig.FileName}";
+            var rank = config.RankPattern.Count > 0 ? $"r={r} for this module in {configFile}" : $"r={r} in {configFile}";
             expected[KeyPrefix + path + A] = ([r, inF], $"{rank}, in_features={inF}");
             expected[KeyPrefix + path + B] = ([outF, r], $"out_features={outF}, {rank}");
             if (config.UseDora) expected[KeyPrefix + path + Magnitude] = ([outF], $"out_features={outF}");
@@ -123,15 +124,15 @@ public static class AdapterIO
             var table = (Models.Layers.Embedding)ModuleSurgery.Find(model, path);
             long vocab = table.weight.shape[0], hidden = table.weight.shape[1];
             int r = config.RankOf(path);
-            expected[KeyPrefix + path + EmbeddingA] = ([r, vocab], $"r={r}, num_embeddings={vocab}");
-            expected[KeyPrefix + path + EmbeddingB] = ([hidden, r], $"embedding_dim={hidden}, r={r}");
+            expected[KeyPrefix + path + EmbeddingA] = ([r, vocab], $"r={r} in {configFile}, num_embeddings={vocab}");
+            expected[KeyPrefix + path + EmbeddingB] = ([hidden, r], $"embedding_dim={hidden}, r={r} in {configFile}");
         }
-        var wholeModules = ModulesToSave.Resolve(config.ModulesToSave).Select(ModulesToSave.Key).ToHashSet();
+        var wholeModules = ModulesToSave.Resolve(config.ModulesToSave, configFile).Select(ModulesToSave.Key).ToHashSet();
         foreach (var key in wholeModules)
         {
             if (file.Tensors.TryGetValue(key, out var saved) && ModulesToSave.Misfit(model, saved.Shape) is { } why)
                 throw new InvalidFormatException(weightsFile, key, why);
-            expected[key] = (ModulesToSave.Shape(model), $"modules_to_save in {AdapterConfig.FileName}");
+            expected[key] = (ModulesToSave.Shape(model), $"modules_to_save in {configFile}");
         }
         var linears = PeftTargets.LinearPaths(model);
         foreach (var (key, info) in file.Tensors)
@@ -147,18 +148,18 @@ public static class AdapterIO
                 throw new InvalidFormatException(weightsFile, key, $"is not a LoRA tensor; expected {KeyPrefix}<module path>{A}, {B}, {Magnitude}, {EmbeddingA} or {EmbeddingB}");
             var module = key[KeyPrefix.Length..^suffix.Length];
             if (suffix is EmbeddingA or EmbeddingB)
-                throw new InvalidFormatException(weightsFile, key, $"names module '{module}', which target_modules {config.TargetModules} in {AdapterConfig.FileName} does not select as an embedding");
+                throw new InvalidFormatException(weightsFile, key, $"names module '{module}', which target_modules {config.TargetModules} in {configFile} does not select as an embedding");
             if (!linears.Contains(module))
                 throw new InvalidFormatException(weightsFile, key, $"names module '{module}', which the model does not have as a linear layer (e.g. {linears.FirstOrDefault()})");
             if (suffix == Magnitude)
-                throw new InvalidFormatException(weightsFile, key, $"is a DoRA magnitude but use_dora is false in {AdapterConfig.FileName}");
-            throw new InvalidFormatException(weightsFile, key, $"names module '{module}', which target_modules {config.TargetModules} in {AdapterConfig.FileName} does not select");
+                throw new InvalidFormatException(weightsFile, key, $"is a DoRA magnitude but use_dora is false in {configFile}");
+            throw new InvalidFormatException(weightsFile, key, $"names module '{module}', which target_modules {config.TargetModules} in {configFile} does not select");
         }
         var missing = expected.Keys.FirstOrDefault(k => !file.Tensors.ContainsKey(k));
         if (missing is not null)
             throw new InvalidFormatException(weightsFile, missing, wholeModules.Contains(missing)
-                ? $"is missing; modules_to_save in {AdapterConfig.FileName} names it, and PEFT saves such a module whole"
-                : $"is missing; target_modules {config.TargetModules} selects {paths.Count} layers, and each needs lora_A and lora_B" + (config.UseDora ? " and lora_magnitude_vector" : ""));
+                ? $"is missing; modules_to_save in {configFile} names it, and PEFT saves such a module whole"
+                : $"is missing; target_modules {config.TargetModules} in {configFile} selects {paths.Count} layers, and each needs lora_A and lora_B" + (config.UseDora ? " and lora_magnitude_vector" : ""));
     }
 
     internal static (long In, long Out) Features(nn.Module layer) => layer switch

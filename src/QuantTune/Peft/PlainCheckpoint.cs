@@ -32,7 +32,8 @@ public static class PlainCheckpoint
             throw new QuantTuneException("the model has quantized layers; save it with QuantizedCheckpoint.Save");
         OutputFolder.RefuseSource(outDir, sourceDir);
         var stored = ModelConfig.Load(sourceDir).StoredDType;
-        var dtype = stored is null ? ScalarType.Float32 : TorchRuntime.ParseDType(stored);
+        var dtype = stored is null ? ScalarType.Float32 : TorchRuntime.TryParseDType(stored)
+            ?? throw new InvalidFormatException(Path.Combine(sourceDir, "config.json"), "torch_dtype", $"is '{stored}'; expected float32, bfloat16 or float16");
         AtomicDirectory.Write(outDir, dir =>
         {
             using var scope = NewDisposeScope();

@@ -21,13 +21,17 @@ public static class TorchRuntime
         throw new QuantTuneException($"--device {name}: expected auto, cpu, cuda or cuda:N");
     }
 
-    /// <summary>"fp32", "bf16" or "fp16" (also float32, bfloat16, float16).</summary>
-    public static ScalarType ParseDType(string name) => name.Trim().ToLowerInvariant() switch
+    /// <summary>"fp32", "bf16" or "fp16" (also float32, bfloat16, float16), given as <c>--dtype</c>.</summary>
+    public static ScalarType ParseDType(string name) =>
+        TryParseDType(name) ?? throw new QuantTuneException($"--dtype {name}: expected fp32, bf16 or fp16");
+
+    /// <summary>The dtype a name means ("fp32", "bf16", "fp16", float32, bfloat16, float16), or null; a file's reader reports a null against its own field.</summary>
+    public static ScalarType? TryParseDType(string name) => name.Trim().ToLowerInvariant() switch
     {
         "fp32" or "float32" or "f32" => ScalarType.Float32,
         "bf16" or "bfloat16" => ScalarType.BFloat16,
         "fp16" or "float16" or "f16" or "half" => ScalarType.Float16,
-        _ => throw new QuantTuneException($"--dtype {name}: expected fp32, bf16 or fp16"),
+        _ => null,
     };
 
     public static string Name(ScalarType t) => t switch

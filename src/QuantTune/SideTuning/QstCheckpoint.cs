@@ -129,15 +129,16 @@ public static class QstCheckpoint
     public static void LoadWeights(QstModel model, string directory)
     {
         var path = Path.Combine(directory, WeightsFile);
+        var config = Path.Combine(directory, ConfigFile);
         using var file = SafetensorsFile.Open(path);
         using var _ = no_grad();
         foreach (var (name, p) in model.side.named_parameters())
         {
             var key = "side." + name;
-            if (!file.Tensors.ContainsKey(key)) throw new InvalidFormatException(path, key, "is missing; the side network does not match its qst_config.json");
+            if (!file.Tensors.TryGetValue(key, out var info)) throw new InvalidFormatException(path, key, $"is missing; the side network {config} describes has it");
+            if (!info.Shape.SequenceEqual(p.shape))
+                throw new InvalidFormatException(path, key, $"has shape [{string.Join(", ", info.Shape)}]; the side network {config} describes expects [{string.Join(", ", p.shape)}]");
             using var saved = file.ToTensor(key);
-            if (!saved.shape.SequenceEqual(p.shape))
-                throw new InvalidFormatException(path, key, $"has shape [{string.Join(", ", saved.shape)}]; expected [{string.Join(", ", p.shape)}]");
             p.copy_(saved);
         }
     }

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using QuantTune.Diagnostics;
 using QuantTune.Formats.Safetensors;
 using QuantTune.Models.Loading;
 using QuantTune.Peft;
@@ -124,6 +125,26 @@ public sealed class LoraFixtureTests(ITestOutputHelper output) : IDisposable
         double error = (Logits(reloaded) - before).abs().max().item<float>();
         output.WriteLine($"DoRA merged vs unmerged: max |Δlogits| = {error:E2}");
         Assert.True(error <= 1e-4, $"merged DoRA logits differ by {error}");
+    }
+
+    /// <summary>The source's config.json names a dtype QuantTune cannot store: the error names that file and field, not --dtype.</summary>
+    [Fact]
+    public void AnUnknownTorchDTypeInTheSourceConfigNamesTheFileAndField()
+    {
+        var source = Path.Combine(_temp, "source");
+        Directory.CreateDirectory(source);
+        foreach (var f in Directory.GetFiles(TestData.TinyLlamaDir)) File.Copy(f, Path.Combine(source, Path.GetFileName(f)));
+        var configFile = Path.Combine(source, "config.json");
+        var config = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(configFile))!.AsObject();
+        config["torch_dtype"] = "float8_e4m3";
+        File.WriteAllText(configFile, config.ToJsonString());
+        using var model = PretrainedModel.Load(TestData.TinyLlamaDir);
+        var outDir = Path.Combine(_temp, "merged-bad-dtype");
+        var e = Assert.IsType<InvalidFormatException>(Assert.ThrowsAny<QuantTuneException>(() => PlainCheckpoint.SaveCheckpoint(model.Model, source, outDir)));
+        Assert.Equal(configFile, e.File);
+        Assert.Equal("torch_dtype", e.Field);
+        Assert.DoesNotContain("--dtype", e.Message);
+        Assert.False(Directory.Exists(outDir));
     }
 
     [Fact]

@@ -54,6 +54,18 @@ public sealed class PeftBadInputTests : IDisposable
         Assert.Matches(@"base_model\.model\.model\.layers\.\d\.\S+\.lora_[AB]\.weight", e.Message);
         Assert.Contains("r=4", e.Message);
         Assert.Matches(@"has shape \[(8, \d+|\d+, 8)\]; expected \[(4, \d+|\d+, 4)\]", e.Message);
+        // The number came from adapter_config.json: the message names that file by its full path (a fuzz finding).
+        Assert.Contains($"r=4 in {Path.Combine(_dir, AdapterConfig.FileName)}", e.Message);
+    }
+
+    [Fact]
+    public void TargetModuleTheModelLacksIsReportedAgainstTheConfigAndField()
+    {
+        EditConfig(c => c["target_modules"] = new JsonArray("q_proj", "v_proX"));
+        var e = Assert.IsType<InvalidFormatException>(LoadFails());
+        Assert.Equal(Path.Combine(_dir, AdapterConfig.FileName), e.File);
+        Assert.Equal("target_modules", e.Field);
+        Assert.Contains("'v_proX'", e.Message);
     }
 
     [Fact]

@@ -196,6 +196,38 @@ public sealed class FourBitTests
         Assert.Contains("quant_state", Assert.ThrowsAny<QuantTuneException>(() => FourBitTensor.FromStorage(entries, "m.safetensors")).Message);
     }
 
+    /// <summary>
+    /// A quant state whose JSON fields hold the wrong kind or an impossible value is reported against
+    /// the file and the field (weight.quant_state.bitsandbytes__nf4.FIELD), never as a raw .NET
+    /// exception and never blamed on --dtype (a fuzz finding of the bnb-4bit target).
+    /// </summary>
+    [Theory]
+    [InlineData("dtype", "\"float8\"", "expected float32, bfloat16 or float16")]
+    [InlineData("dtype", "7", "expected a string")]
+    [InlineData("blocksize", "1.5", "expected an integer")]
+    [InlineData("blocksize", "1e20", "expected an integer")]
+    [InlineData("shape", "[64, -1]", "at least 1")]
+    [InlineData("shape", "[2147483647, 2147483647, 2147483647]", "more than")]
+    [InlineData("shape", "[64, \"x\"]", "expected an integer")]
+    [InlineData("nested_blocksize", "0", "at least 1")]
+    [InlineData("nested_blocksize", "\"256\"", "expected an integer")]
+    [InlineData("nested_offset", "null", "expected a number")]
+    public void AQuantStateFieldOfTheWrongKindNamesTheField(string field, string json, string problem)
+    {
+        using var w = randn(64, 64);
+        using var q = new FourBitQuantizer(FourBitType.NF4, 64, true).Quantize(w, ScalarType.Float32);
+        const string key = "quant_state.bitsandbytes__nf4";
+        var state = System.Text.Json.Nodes.JsonNode.Parse(q.Tensors[key].bytes.ToArray())!.AsObject();
+        state[field] = System.Text.Json.Nodes.JsonNode.Parse(json);
+        using var edited = tensor(System.Text.Encoding.UTF8.GetBytes(state.ToJsonString()));
+        var entries = new Dictionary<string, Tensor>(q.Tensors) { [key] = edited };
+        var e = Assert.IsType<InvalidFormatException>(Assert.ThrowsAny<QuantTuneException>(() => FourBitTensor.FromStorage(entries, "m.safetensors (w)")));
+        Assert.Equal("m.safetensors (w)", e.File);
+        Assert.StartsWith($"weight.{key}.{field}", e.Field);
+        Assert.Contains(problem, e.Message);
+        Assert.DoesNotContain("--", e.Message);
+    }
+
     [Theory]
     [InlineData(16)]
     [InlineData(48)]

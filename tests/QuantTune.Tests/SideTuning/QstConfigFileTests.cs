@@ -40,4 +40,21 @@ public sealed class QstConfigFileTests() : TempFolderTest("quanttune-qst-config-
         var e = Assert.IsType<InvalidFormatException>(Assert.ThrowsAny<QuantTuneException>(() => QstCheckpoint.ReadInfo(Dir)));
         Assert.Equal("downsampler", e.Field);
     }
+
+    /// <summary>
+    /// A size in range that does not fit the saved weights: the weights file and key are named, and so
+    /// is qst_config.json by its full path, where the number came from (a fuzz finding of the qst target).
+    /// </summary>
+    [Theory]
+    [InlineData("bottleneck", 8)]
+    [InlineData("reduction", 4)]
+    [InlineData("downsampler", "linear")]
+    public void AConfigThatDoesNotFitTheWeightsNamesBothFiles(string field, object value)
+    {
+        var path = SideFolder(field, value is int i ? JsonValue.Create(i) : JsonValue.Create((string)value));
+        using var pm = PretrainedModel.Load(MicroModel.Instance.Checkpoint);
+        var e = Assert.IsType<InvalidFormatException>(Assert.ThrowsAny<QuantTuneException>(() => QstLoader.Attach(pm, Dir).Dispose()));
+        Assert.Equal(Path.Combine(Dir, QstCheckpoint.WeightsFile), e.File);
+        Assert.Contains(path, e.Message);
+    }
 }

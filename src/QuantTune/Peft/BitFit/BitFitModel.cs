@@ -91,7 +91,7 @@ public static class BitFitModel
             TargetModules = PeftFiles.StringList(root, dir, "target_modules"),
             BaseModelNameOrPath = PeftFiles.OptionalString(root, dir, "base_model_name_or_path"),
         };
-        var applied = Apply(model, config);
+        var applied = PeftFiles.Applying(dir, "target_modules", () => Apply(model, config));
         PeftFiles.LoadTensors(dir, StateDict(model));
         return (config, applied);
     }

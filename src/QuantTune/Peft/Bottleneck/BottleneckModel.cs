@@ -85,7 +85,11 @@ public static class BottleneckModel
             Placement = placement,
             BaseModelNameOrPath = PeftFiles.OptionalString(root, dir, "base_model_name_or_path"),
         };
-        var applied = Apply(model, config, seed: 0);
+        if (config.BottleneckSize < 1)
+            throw new InvalidFormatException(Path.Combine(dir, PeftFiles.ConfigFile), "bottleneck", $"is {config.BottleneckSize}; expected a size of at least 1");
+        long sites = (long)Targets(placement, model.Config.Names).Count * model.Config.NumLayers;
+        PeftFiles.FitsWeights(dir, "bottleneck", config.BottleneckSize, () => checked(2L * config.BottleneckSize * model.Config.HiddenSize * sites));
+        var applied = PeftFiles.Applying(dir, "placement", () => Apply(model, config, seed: 0));
         PeftFiles.LoadTensors(dir, StateDict(model));
         return (config, applied);
     }

@@ -64,7 +64,7 @@ public static class PeftFiles
             if (!file.Tensors.TryGetValue(key, out var info))
                 throw new InvalidFormatException(path, key, "missing");
             if (!info.Shape.SequenceEqual(destination.shape))
-                throw new InvalidFormatException(path, key, $"has shape {Format(info.Shape)} in the file; the model expects {Format(destination.shape)}");
+                throw new InvalidFormatException(path, key, $"has shape {Format(info.Shape)} in the file; the model with the adapter {Path.Combine(dir, ConfigFile)} describes expects {Format(destination.shape)}");
         }
         using var _ = no_grad();
         foreach (var (key, destination) in destinations)
@@ -72,6 +72,39 @@ public static class PeftFiles
             using var scope = NewDisposeScope();
             destination.copy_(file.ToTensor(key, destination.dtype, destination.device));
         }
+    }
+
+    /// <summary>
+    /// Runs the step that applies one field of adapter_config.json to the model (its target modules,
+    /// its sizes). An error of that step that does not name the file, such as a target module the
+    /// model lacks, is reported against adapter_config.json and the field.
+    /// </summary>
+    public static T Applying<T>(string dir, string field, Func<T> apply)
+    {
+        var path = Path.Combine(dir, ConfigFile);
+        try { return apply(); }
+        catch (QuantTuneException e) when (!e.Message.Contains(path, StringComparison.Ordinal))
+        {
+            throw new InvalidFormatException(path, field, e.Message, e);
+        }
+    }
+
+    /// <summary>
+    /// Refuses, by its field in adapter_config.json, a size that describes an adapter of more
+    /// parameters than adapter_model.safetensors could hold at one byte each: such a number would
+    /// otherwise size an allocation before the weights are read and found not to fit.
+    /// </summary>
+    public static void FitsWeights(string dir, string field, long value, Func<long> parameters)
+    {
+        var weights = Path.Combine(dir, WeightsFile);
+        if (!File.Exists(weights)) throw new QuantTuneException($"{weights}: not found");
+        long count;
+        try { count = parameters(); }
+        catch (OverflowException) { count = long.MaxValue; }
+        long bytes = new FileInfo(weights).Length;
+        if (count > bytes)
+            throw new InvalidFormatException(Path.Combine(dir, ConfigFile), field,
+                $"is {value}, which describes {count:N0} adapter parameters; {weights} holds {bytes:N0} bytes");
     }
 
     public static string Format(long[] shape) => "[" + string.Join(", ", shape) + "]";

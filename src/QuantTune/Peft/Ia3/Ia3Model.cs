@@ -75,7 +75,7 @@ public static class Ia3Model
             FeedforwardModules = PeftFiles.StringList(root, dir, "feedforward_modules"),
             BaseModelNameOrPath = PeftFiles.OptionalString(root, dir, "base_model_name_or_path"),
         };
-        var applied = Apply(model, config);
+        var applied = PeftFiles.Applying(dir, "target_modules", () => Apply(model, config));
         PeftFiles.LoadTensors(dir, StateDict(model));
         return (config, applied);
     }

@@ -126,8 +126,9 @@ public sealed class PromptTuningModel : nn.Module<Tensor, Tensor>
             TokenizerNameOrPath = PeftFiles.OptionalString(root, dir, "tokenizer_name_or_path"),
             BaseModelNameOrPath = PeftFiles.OptionalString(root, dir, "base_model_name_or_path"),
         };
+        PeftFiles.FitsWeights(dir, "num_virtual_tokens", config.NumVirtualTokens, () => checked((long)config.NumVirtualTokens * tokenDim));
         // The loaded values replace the init, so a cheap deterministic one is used whatever the config says.
-        var result = Apply(model, config with { Init = PromptTuningInit.Random }, seed: 0);
+        var result = PeftFiles.Applying(dir, "num_virtual_tokens", () => Apply(model, config with { Init = PromptTuningInit.Random }, seed: 0));
         PeftFiles.LoadTensors(dir, new Dictionary<string, Tensor> { [Key] = result.prompt_embeddings });
         return (result, config);
     }

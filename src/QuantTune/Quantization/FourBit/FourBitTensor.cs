@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text;
 using System.Text.Json;
 using QuantTune.Diagnostics;
+using QuantTune.IO;
 using QuantTune.Runtime;
 using static TorchSharp.torch;
 
@@ -154,7 +155,9 @@ public sealed class FourBitTensor : QuantizedTensor
         }
         catch (JsonException e) { throw new InvalidFormatException(where, "weight." + stateKey, $"is not valid JSON ({e.Message})", e); }
         string F(string field) => $"weight.{stateKey}.{field}";
-        string typeName = Get(state, where, "quant_type", F, JsonValueKind.String).GetString()!;
+        var json = new JsonField(where, state, (file, field, problem) => new InvalidFormatException(file, F(field ?? ""), problem));
+        if (state.ValueKind != JsonValueKind.Object) throw new InvalidFormatException(where, "weight." + stateKey, "is not a JSON object");
+        string typeName = json.String("quant_type");
         var type = typeName switch
         {
             "nf4" => FourBitType.NF4,
@@ -163,12 +166,20 @@ public sealed class FourBitTensor : QuantizedTensor
         };
         if (stateKey != "quant_state.bitsandbytes__" + typeName)
             throw new InvalidFormatException(where, "weight." + stateKey, $"says quant_type '{typeName}', which disagrees with its key");
-        int blockSize = Get(state, where, "blocksize", F, JsonValueKind.Number).GetInt32();
+        int blockSize = json.Int("blocksize");
         if (blockSize <= 0 || (blockSize & (blockSize - 1)) != 0)
             throw new InvalidFormatException(where, F("blocksize"), $"{blockSize}; expected a power of two");
-        var shape = Get(state, where, "shape", F, JsonValueKind.Array).EnumerateArray().Select(e => e.GetInt64()).ToArray();
-        var dtype = TorchRuntime.ParseDType(Get(state, where, "dtype", F, JsonValueKind.String).GetString()!);
-        long n = shape.Aggregate(1L, (a, b) => a * b);
+        var shape = json.Required("shape", "an array of sizes").Items().Select(d => (long)d.GetInt32()).ToArray();
+        long n = 1;
+        foreach (var d in shape)
+        {
+            if (d < 1) throw new InvalidFormatException(where, F("shape"), $"[{string.Join(", ", shape)}] holds {d}; expected sizes of at least 1");
+            if (n > MaxElements / d) throw new InvalidFormatException(where, F("shape"), $"[{string.Join(", ", shape)}] has more than {MaxElements:N0} elements");
+            n *= d;
+        }
+        var dtypeName = json.String("dtype");
+        var dtype = TorchRuntime.TryParseDType(dtypeName)
+            ?? throw new InvalidFormatException(where, F("dtype"), $"is '{dtypeName}'; expected float32, bfloat16 or float16");
         long blocks = (n + blockSize - 1) / blockSize;
 
         Tensor Need(string key, long elements)
@@ -186,8 +197,9 @@ public sealed class FourBitTensor : QuantizedTensor
         NestedAbsmax? nested = null;
         if (state.TryGetProperty("nested_blocksize", out var nb))
         {
-            int nestedBlock = nb.GetInt32();
-            var offset = (float)Get(state, where, "nested_offset", F, JsonValueKind.Number).GetDouble();
+            int nestedBlock = json.Int("nested_blocksize");
+            if (nestedBlock < 1) throw new InvalidFormatException(where, F("nested_blocksize"), $"is {nestedBlock}; expected at least 1");
+            var offset = (float)json.Required("nested_offset", "a number").GetDouble();
             var nestedAbsmax = Need("nested_absmax", (blocks + nestedBlock - 1) / nestedBlock).to_type(ScalarType.Float32);
             var nestedMap = Need("nested_quant_map", 256).to_type(ScalarType.Float32);
             if (absmax.dtype != ScalarType.Byte)
@@ -198,10 +210,6 @@ public sealed class FourBitTensor : QuantizedTensor
         return new FourBitTensor(shape, type, blockSize, dtype, packed.to_type(ScalarType.Byte), absmax.to_type(ScalarType.Float32), quantMap, null);
     }
 
-    static JsonElement Get(JsonElement state, string where, string field, Func<string, string> name, JsonValueKind kind)
-    {
-        if (state.ValueKind != JsonValueKind.Object || !state.TryGetProperty(field, out var v) || v.ValueKind != kind)
-            throw new InvalidFormatException(where, name(field), $"is missing or not a JSON {kind.ToString().ToLowerInvariant()}");
-        return v;
-    }
+    /// <summary>The most elements a 4-bit weight's recorded shape may describe (far above any model's layer).</summary>
+    const long MaxElements = 1L << 40;
 }
