@@ -194,6 +194,27 @@ internal sealed class BpeModel
             result.Add($"{pair[0]} {pair[1]}");
         }
 
-        return result;
+        return WithoutRepeats(result);
+    }
+
+    /// <summary>
+    /// A pair listed twice keeps its last rank, as Hugging Face tokenizers' merge map does (each
+    /// entry overwrites the one before; tools/tokenizer-references/duplicate-merges.mjs). Dropping
+    /// the earlier entries leaves the order of the rest, which is all a rank means.
+    /// </summary>
+    private static List<string> WithoutRepeats(List<string> merges)
+    {
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        var kept = new List<string>(merges.Count);
+        for (int i = merges.Count - 1; i >= 0; i--)
+        {
+            if (seen.Add(merges[i]))
+            {
+                kept.Add(merges[i]);
+            }
+        }
+
+        kept.Reverse();
+        return kept;
     }
 }

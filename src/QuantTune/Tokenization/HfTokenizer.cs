@@ -56,6 +56,13 @@ public sealed class HfTokenizer
 
         _splitter = new AddedTokenSplitter(added);
         VocabSize = _idToToken.Count == 0 ? 0 : _idToToken.Keys.Max() + 1;
+        foreach (int id in _postProcessor.Prefix.Concat(_postProcessor.Suffix))
+        {
+            if (!_idToToken.ContainsKey(id))
+            {
+                throw new TokenizerFormatException(root.File, "post_processor", $"adds token id {id}, which is in neither model.vocab nor added_tokens", null);
+            }
+        }
 
         SpecialTokenNames names = directory is null ? new SpecialTokenNames(null, null, null, null) : SpecialTokenNames.Read(Path.Combine(directory, "tokenizer_config.json"));
         Source = root.File;
