@@ -21,11 +21,11 @@ if [ "${1:-}" = list ]; then
 fi
 if [ $# -lt 2 ] || [ $# -gt 3 ]; then echo "usage: tools/fuzz.sh TARGET MINUTES|SECONDSs [EXECUTIONS] | tools/fuzz.sh list" >&2; exit 2; fi
 target=$1 duration=$2 executions=${3:-}
+[[ $duration =~ ^[1-9][0-9]*s?$ ]] || { echo "MINUTES must be a positive whole number (or SECONDS, as 30s), not '$duration'" >&2; exit 2; }
 case $duration in
   *s) seconds=${duration%s} ;;
   *) seconds=$((duration * 60)) ;;
 esac
-[[ $seconds =~ ^[1-9][0-9]*$ ]] || { echo "MINUTES must be a positive whole number (or SECONDS, as 30s), not '$duration'" >&2; exit 2; }
 limit=()
 if [ -n "$executions" ]; then
   [[ $executions =~ ^[1-9][0-9]*$ ]] || { echo "EXECUTIONS must be a positive whole number, not '$executions'" >&2; exit 2; }

@@ -187,6 +187,10 @@ public sealed class FourBitTests
         Assert.Contains("weight.nested_absmax", Assert.ThrowsAny<QuantTuneException>(() => FourBitTensor.FromStorage(entries, "m.safetensors")).Message);
         entries = new Dictionary<string, Tensor>(q.Tensors) { ["quant_state.bitsandbytes__nf4"] = tensor(System.Text.Encoding.UTF8.GetBytes("{not json")) };
         Assert.Contains("not valid JSON", Assert.ThrowsAny<QuantTuneException>(() => FourBitTensor.FromStorage(entries, "m.safetensors")).Message);
+        entries = new Dictionary<string, Tensor>(q.Tensors) { ["quant_state.bitsandbytes__nf4"] = tensor(System.Text.Encoding.UTF8.GetBytes("[1]")) };
+        var notObject = Assert.IsType<InvalidFormatException>(Assert.ThrowsAny<QuantTuneException>(() => FourBitTensor.FromStorage(entries, "m.safetensors")));
+        Assert.Equal("weight.quant_state.bitsandbytes__nf4", notObject.Field);
+        Assert.Contains("expected a JSON object", notObject.Message);
         entries = new Dictionary<string, Tensor>(q.Tensors) { ["absmax"] = zeros(3, ScalarType.Byte) };
         var e = Assert.ThrowsAny<QuantTuneException>(() => FourBitTensor.FromStorage(entries, "m.safetensors"));
         Assert.Contains("weight.absmax", e.Message);

@@ -155,8 +155,8 @@ public sealed class FourBitTensor : QuantizedTensor
         }
         catch (JsonException e) { throw new InvalidFormatException(where, "weight." + stateKey, $"is not valid JSON ({e.Message})", e); }
         string F(string field) => $"weight.{stateKey}.{field}";
-        var json = new JsonField(where, state, (file, field, problem) => new InvalidFormatException(file, F(field ?? ""), problem));
-        if (state.ValueKind != JsonValueKind.Object) throw new InvalidFormatException(where, "weight." + stateKey, "is not a JSON object");
+        // Fields are named under the state's key; the state itself (a root that is not an object) by the key alone.
+        var json = new JsonField(where, state, (file, field, problem) => new InvalidFormatException(file, string.IsNullOrEmpty(field) ? "weight." + stateKey : F(field), problem));
         string typeName = json.String("quant_type");
         var type = typeName switch
         {
@@ -195,7 +195,7 @@ public sealed class FourBitTensor : QuantizedTensor
         var quantMap = Need("quant_map", 16).to_type(ScalarType.Float32);
         var absmax = Need("absmax", blocks);
         NestedAbsmax? nested = null;
-        if (state.TryGetProperty("nested_blocksize", out var nb))
+        if (state.TryGetProperty("nested_blocksize", out _))
         {
             int nestedBlock = json.Int("nested_blocksize");
             if (nestedBlock < 1) throw new InvalidFormatException(where, F("nested_blocksize"), $"is {nestedBlock}; expected at least 1");
