@@ -38,6 +38,18 @@ public static class QuantizedTensorStorage
     /// <summary>Rebuilds the quantized weight stored under <paramref name="name"/>.</summary>
     public static QuantizedTensor Load(SafetensorsCheckpoint checkpoint, string name)
     {
+        // Every entry read and every temporary made while rebuilding the weight belongs to this
+        // scope until the weight is whole: a weight that fails to load leaves nothing behind, and no
+        // tensor is left to the finalizer thread, which could free an intermediate (as in
+        // a.to_type(t).cpu()) while libtorch is still working on it (fuzz/repros/bnb-4bit/afl-3-*).
+        using var scope = NewDisposeScope();
+        var weight = Rebuild(checkpoint, name);
+        foreach (var t in weight.Tensors.Values) t.MoveToOuterDisposeScope();
+        return weight;
+    }
+
+    static QuantizedTensor Rebuild(SafetensorsCheckpoint checkpoint, string name)
+    {
         var prefix = name + ".";
         var entries = checkpoint.Names.Where(n => n == name || n.StartsWith(prefix, StringComparison.Ordinal))
             .ToDictionary(n => n == name ? "" : n[prefix.Length..], n => checkpoint.ToTensor(n));

@@ -21,7 +21,15 @@ public static class QstLoader
         var config = QstCheckpoint.ConfigOf(info);
         config.Validate(pm.Config, Path.Combine(sideDirectory, QstCheckpoint.ConfigFile));
         var qst = new QstModel(pm.Model, config, seed: 0);
-        QstCheckpoint.LoadWeights(qst, sideDirectory);
+        try
+        {
+            QstCheckpoint.LoadWeights(qst, sideDirectory);
+        }
+        catch
+        {
+            qst.side.Dispose(); // the backbone stays the caller's
+            throw;
+        }
         qst.eval();
         return qst;
     }

@@ -116,32 +116,46 @@ public static class QuantizedCheckpoint
     public static IReadOnlyList<string> ReplaceQuantizedLayers(nn.Module model, SafetensorsCheckpoint checkpoint)
     {
         var gptq = GptqCheckpoint.ReadLayout(checkpoint.Directory);
+        // The linears taken out of the model; disposed whether or not every layer loads (on an error
+        // the caller disposes the model, which holds the layers already put in).
         var replaced = new List<Linear>();
-        var paths = ModuleSurgery.ReplaceLinears(model, (path, linear) =>
+        try
         {
-            QuantizedTensor weight;
-            if (gptq is not null && checkpoint.Contains(path + ".qweight"))
-                weight = GptqCheckpoint.Load(checkpoint, path, linear.OutFeatures, linear.InFeatures, gptq);
-            else if (QuantizedTensorStorage.IsQuantized(checkpoint, path + ".weight"))
-                weight = QuantizedTensorStorage.Load(checkpoint, path + ".weight");
-            else return null;
-            if (!weight.Shape.SequenceEqual(linear.weight.shape))
+            return ModuleSurgery.ReplaceLinears(model, (path, linear) =>
             {
-                weight.Dispose();
-                throw new InvalidFormatException(checkpoint.Source, path + ".weight", $"is stored as [{string.Join(", ", weight.Shape)}]; the model built from {Path.Combine(checkpoint.Directory, "config.json")} expects [{string.Join(", ", linear.weight.shape)}]");
-            }
-            Tensor? bias = null;
-            if (linear.bias is not null)
-            {
-                bias = empty(linear.bias.shape, linear.bias.dtype);
-                checkpoint.Load(path + ".bias", bias);
-            }
-            replaced.Add(linear);
-            var layer = new QuantizedLinear(weight, bias);
-            bias?.Dispose();
-            return layer;
-        });
-        foreach (var old in replaced) old.Dispose();
-        return paths;
+                var weight = LoadWeight(checkpoint, path, linear, gptq);
+                if (weight is null) return null;
+                Tensor? bias = null;
+                try
+                {
+                    if (!weight.Shape.SequenceEqual(linear.weight.shape))
+                        throw new InvalidFormatException(checkpoint.Source, path + ".weight", $"is stored as [{string.Join(", ", weight.Shape)}]; the model built from {Path.Combine(checkpoint.Directory, "config.json")} expects [{string.Join(", ", linear.weight.shape)}]");
+                    if (linear.bias is not null)
+                    {
+                        bias = empty(linear.bias.shape, linear.bias.dtype);
+                        checkpoint.Load(path + ".bias", bias);
+                    }
+                }
+                catch
+                {
+                    weight.Dispose();
+                    bias?.Dispose();
+                    throw;
+                }
+                replaced.Add(linear);
+                var layer = new QuantizedLinear(weight, bias);
+                bias?.Dispose();
+                return layer;
+            });
+        }
+        finally
+        {
+            foreach (var old in replaced) old.Dispose();
+        }
     }
+
+    static QuantizedTensor? LoadWeight(SafetensorsCheckpoint checkpoint, string path, Linear linear, GptqLayout? gptq) =>
+        gptq is not null && checkpoint.Contains(path + ".qweight") ? GptqCheckpoint.Load(checkpoint, path, linear.OutFeatures, linear.InFeatures, gptq)
+        : QuantizedTensorStorage.IsQuantized(checkpoint, path + ".weight") ? QuantizedTensorStorage.Load(checkpoint, path + ".weight")
+        : null;
 }
