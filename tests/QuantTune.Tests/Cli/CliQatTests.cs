@@ -70,7 +70,10 @@ public sealed class CliQatTests() : TempFolderTest("qt-cli-qat-")
         }
         var packed = Perplexity(CliRunner.Run("eval", "perplexity", "--model", model, "--data", Text(), "--max-tokens", "385", "--json"));
         var dense = Perplexity(CliRunner.Run("eval", "perplexity", "--model", model, "--data", Text(), "--max-tokens", "385", "--dense-bitnet", "--json"));
-        Assert.Equal(1, packed / dense, 3);
+        // The packed kernel sums integers exactly, the dense path runs the CPU's sgemm: across 28 layers
+        // their rounding now and then moves an activation across an 8-bit step (PackedBitNetModelTests).
+        // Seen: within 5e-4 of 1 on AMD EPYC (AVX2), 1.0006 on an Intel Xeon with AVX-512.
+        Assert.InRange(packed / dense, 1 - 3e-3, 1 + 3e-3);
         Assert.Equal(0, CliRunner.Run("generate", "--model", model, "--prompt", "The", "-n", "3", "--json").ExitCode);
     }
 }
