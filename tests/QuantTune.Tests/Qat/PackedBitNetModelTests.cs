@@ -23,8 +23,8 @@ public sealed class PackedBitNetModelTests
         // now and then moves an activation across a rounding boundary of the next layer's 8-bit
         // quantization, a step of max|x|/127, so logits agree closely on average and perplexity to 1e-3.
         // How often that happens depends on the CPU's sgemm kernels in the dense path (the packed path
-        // sums integers exactly): the ratio stayed within 5e-5 of 1 on AMD EPYC (AVX2) and was 0.99992 on an Intel Xeon
-        // with AVX-512. A wrong code, sign or γ moves it by orders of magnitude more.
+        // sums integers exactly): the ratio stayed within 5e-5 of 1 on AMD EPYC (AVX2) and was 0.99992
+        // on an Intel Xeon with AVX-512. A wrong code, sign or γ moves it by orders of magnitude more.
         Tensor diff = (packed - fake).abs();
         double magnitude = fake.abs().max().item<float>();
         Assert.True(diff.mean().item<float>() <= 1e-3 * magnitude, $"mean logit error {diff.mean().item<float>()} at magnitude {magnitude}");
