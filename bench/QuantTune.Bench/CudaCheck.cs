@@ -22,16 +22,31 @@ namespace QuantTune.Bench;
 /// only). Covered: tiny-llama's logits in fp32 and bf16, greedy decoding, NF4+DQ codes, QLoRA
 /// forward and backward, QST forward and backward, one step of each optimizer, and short
 /// `finetune` runs (QST and QLoRA in bf16, LoRA in fp32).
+/// Without CUDA nothing is compared: <see cref="NoCuda"/> says so, and the benchmark exits
+/// non-zero where CUDA was required (on the device machine, so a broken CUDA load cannot pass as a
+/// CPU-against-CPU success). A rehearsal on a machine without CUDA compares the CPU with itself,
+/// which exercises the code only, and is labelled as such.
 /// </summary>
 public static class CudaCheck
 {
     public sealed record Check(string Name, double? MaxAbsDiff, double Tolerance, bool Passed, double Seconds, string? Error);
 
-    public sealed record Result(string Device, int Passed, int Failed, IReadOnlyList<Check> Checks);
+    /// <summary>What ran: Device is "cuda", "cpu-rehearsal" (no CUDA; the CPU against itself) or "none".</summary>
+    public sealed record Result(string Device, string Status, int Passed, int Failed, IReadOnlyList<Check> Checks);
 
-    public static Result Run(string modelDir)
+    public const string NoCudaStatus = "no CUDA device";
+
+    /// <summary>The result where CUDA is not available and no rehearsal was asked for: no checks ran.</summary>
+    public static Result NoCuda() => new("none", NoCudaStatus, 0, 0, []);
+
+    /// <summary>
+    /// Compares the CPU with CUDA; with <paramref name="rehearsal"/> (only where CUDA is absent)
+    /// the CPU with itself.
+    /// </summary>
+    public static Result Run(string modelDir, bool rehearsal = false)
     {
-        var gpu = cuda.is_available() ? CUDA : CPU;
+        if (!rehearsal && !cuda.is_available()) return NoCuda();
+        var gpu = rehearsal ? CPU : CUDA;
         var checks = new List<Check>();
         void Add(string name, double tolerance, Func<double> measure)
         {
@@ -100,7 +115,8 @@ public static class CudaCheck
             Add($"finetune {method.ToString().ToLowerInvariant()} {(dtype == ScalarType.BFloat16 ? "bf16" : "fp32")}: held-out perplexity after 4 steps, relative", 0.02,
                 () => FineTuneOnBoth(modelDir, method, dtype, gpu));
 
-        return new Result(gpu.type.ToString().ToLowerInvariant(), checks.Count(c => c.Passed), checks.Count(c => !c.Passed), checks);
+        return new Result(rehearsal ? "cpu-rehearsal" : "cuda", rehearsal ? NoCudaStatus + ": rehearsal, the CPU compared with itself" : "compared with the CPU",
+            checks.Count(c => c.Passed), checks.Count(c => !c.Passed), checks);
     }
 
     /// <summary>

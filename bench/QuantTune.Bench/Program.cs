@@ -13,7 +13,9 @@ using QuantTune.Bench;
 //                 [--name FILE]; writes qst-scale-METHOD-DEVICE.json (or FILE.json)
 //   gguf:         [--hidden 4096] [--mlp 11008] [--repeats 3]
 //   ggml-codecs:  [--rows 1024] [--columns 4096]
-//   cuda-check:   CPU vs CUDA on tiny-llama (logits, decoding, NF4, QLoRA/QST steps, optimizers); writes cuda-check.json
+//   cuda-check:   [--require-cuda] [--rehearse]  CPU vs CUDA on tiny-llama (logits, decoding, NF4, QLoRA/QST steps, optimizers);
+//                 writes cuda-check-cuda.json; without CUDA: cuda-check-none.json, exit 2 with --require-cuda, else 0;
+//                 --rehearse without CUDA: the CPU against itself, cuda-check-cpu-rehearsal.json
 //   generation:   [--prompt-tokens 128] [--new-tokens 64] [--repeats 5]  decode-only tokens/s (tiny-llama fp32, NF4, QST);
 //                 with --threads N writes generation-threadsN.json
 //   gptq:         [--samples 128] [--seq 512] [--layer-samples 4] [--layer-seq 512]
@@ -85,9 +87,16 @@ switch (which)
         which = Arg("--name", $"qst-scale-{Arg("--method", "qst")}-{Arg("--device", TorchSharp.torch.cuda.is_available() ? "cuda" : "cpu")}");
         break;
     case "cuda-check":
-        var check = CudaCheck.Run(model);
-        exitCode = check.Failed == 0 ? 0 : 1;
+        // --require-cuda (the device session): no CUDA device is a failure (exit 2). Without it, no
+        // CUDA device skips cleanly (exit 0, nothing compared). --rehearse without CUDA compares the
+        // CPU with itself to exercise the code, labelled cpu-rehearsal.
+        bool rehearsal = argList.Contains("--rehearse") && !TorchSharp.torch.cuda.is_available();
+        var check = CudaCheck.Run(model, rehearsal);
+        if (check.Device == "none")
+            Console.Error.WriteLine(argList.Contains("--require-cuda") ? $"cuda-check: {CudaCheck.NoCudaStatus} (--require-cuda): failed" : $"cuda-check: {CudaCheck.NoCudaStatus}: skipped");
+        exitCode = check.Failed > 0 ? 1 : check.Device == "none" && argList.Contains("--require-cuda") ? 2 : 0;
         result = new { benchmark = which, command = Command(), machine = Machine.Describe(), results = check };
+        which = $"cuda-check-{check.Device}";
         break;
     case "gguf":
         result = new { benchmark = which, command = Command(), machine = Machine.Describe(),
