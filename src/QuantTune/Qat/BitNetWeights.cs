@@ -4,7 +4,7 @@ using static TorchSharp.torch;
 namespace QuantTune.Qat;
 
 /// <summary>
-/// The weight quantizers of BitNet (DESIGN.md §7), without gradients: the layers wrap them in
+/// The weight quantizers of BitNet (docs/design.md §7), without gradients: the layers wrap them in
 /// the STE, <see cref="TernaryPacked"/> stores their codes.
 /// </summary>
 public static class BitNetWeights

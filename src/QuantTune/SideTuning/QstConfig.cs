@@ -33,7 +33,7 @@ public enum DownsamplerLayout
 }
 
 /// <summary>
-/// Quantized Side Tuning settings (arXiv 2401.07159; DESIGN.md §2): reduction factor r, the
+/// Quantized Side Tuning settings (arXiv 2401.07159; docs/design.md §2): reduction factor r, the
 /// downsampler and its bottleneck and activation, and which backbone layers feed the side
 /// network (all by default).
 /// </summary>

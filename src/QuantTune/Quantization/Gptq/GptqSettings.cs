@@ -5,7 +5,7 @@ using QuantTune.Quantization.Integer;
 namespace QuantTune.Quantization.Gptq;
 
 /// <summary>
-/// The knobs of GPTQ (IST-DASLab/gptq, DESIGN.md §5) for one weight matrix and for a model.
+/// The knobs of GPTQ (IST-DASLab/gptq, docs/design.md §5) for one weight matrix and for a model.
 /// </summary>
 /// <param name="Bits">Bits per code: 2, 3, 4 or 8 (what the GPTQ checkpoint layout packs).</param>
 /// <param name="GroupSize">Input columns per scale/zero group (e.g. 128), or -1 for one group per output channel. A last, shorter group covers the columns left over.</param>

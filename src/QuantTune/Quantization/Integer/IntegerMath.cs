@@ -4,7 +4,7 @@ using static TorchSharp.torch;
 namespace QuantTune.Quantization.Integer;
 
 /// <summary>
-/// The DESIGN.md §4 formulas on float32 [groups, n] tensors, vectorised over groups. Shared by
+/// The docs/design.md §4 formulas on float32 [groups, n] tensors, vectorised over groups. Shared by
 /// the quantizer, the dequantizer and the calibrators that try candidate ranges, so all of them
 /// compute exactly the same numbers. Each step is one IEEE float32 operation in the order of the
 /// formulas (no fused multiply-add), so a plain scalar loop reproduces the results bit for bit.

@@ -5,7 +5,7 @@ using QuantTune.Quantization.Calibration;
 namespace QuantTune.Quantization.Integer;
 
 /// <summary>
-/// A uniform integer quantization scheme (DESIGN.md §4): <see cref="Bits"/> per code, symmetric
+/// A uniform integer quantization scheme (docs/design.md §4): <see cref="Bits"/> per code, symmetric
 /// (<see cref="IntegerMode.Absmax"/>) or asymmetric (<see cref="IntegerMode.ZeroPoint"/>), one
 /// scale per group of the <see cref="Granularity"/>, and an optional <see cref="Clipping"/>
 /// calibrator that narrows each group's range (null: the group's own min/max).

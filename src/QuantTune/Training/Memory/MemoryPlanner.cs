@@ -40,7 +40,7 @@ public sealed record MemoryPlan(string Method, long TrainableParameters, long M1
 
 /// <summary>
 /// Predicts the memory of fine-tuning a decoder-only model with full fine-tuning, LoRA, QLoRA
-/// or QST (DESIGN.md §1): weights from the parameter counts and storage formats (NF4 with double
+/// or QST (docs/design.md §1): weights from the parameter counts and storage formats (NF4 with double
 /// quantization: 4.127 bits), optimizer state as gradient + two Adam moments per trainable (fp32 for adapters and side networks,
 /// parameter (3× the weights' bytes for full fine-tuning), activations from the tensors each layer keeps for backward in this implementation.
 /// </summary>

@@ -4,7 +4,7 @@ namespace QuantTune.Tests.Quantization.Gptq;
 /// GPTQ written the straightforward way, independent of the library: float64 scalar loops, one
 /// column at a time, the optimal-brain-surgeon update with the full inverse Hessian (explicit
 /// Gauss–Jordan inverse, then Gaussian elimination of each quantized coordinate) instead of the
-/// Cholesky factor and lazy batches, and DESIGN.md §4's grid formulas.
+/// Cholesky factor and lazy batches, and docs/design.md §4's grid formulas.
 /// </summary>
 internal static class NaiveGptq
 {

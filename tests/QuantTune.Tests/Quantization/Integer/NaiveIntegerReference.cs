@@ -1,7 +1,7 @@
 namespace QuantTune.Tests.Quantization.Integer;
 
 /// <summary>
-/// dequant(quant(x)) written as plain scalar loops straight from DESIGN.md §4, in float32 like the
+/// dequant(quant(x)) written as plain scalar loops straight from docs/design.md §4, in float32 like the
 /// library (so results must agree bit for bit), with round half to even (MathF.Round ToEven).
 /// Groups are index ranges of the flattened array; a short last block simply has fewer elements.
 /// </summary>
