@@ -45,7 +45,7 @@ public static class QstScaleBenchmark
         var config = ModelConfig.Load(configPath);
         if (layers > 0) config = config with { NumLayers = layers };
         using var tracking = ProcessMemory.TrackLargeAllocations();
-        long? gpuBefore = device.type == DeviceType.CUDA ? Nvml.UsedBytes() : null;
+        long? gpuBefore = device.type == DeviceType.CUDA ? GpuMemory.UsedBytes(Math.Max(device.index, 0)) : null;
 
         manual_seed(0);
         var build = Stopwatch.StartNew();
@@ -100,7 +100,7 @@ public static class QstScaleBenchmark
                 if (device.type == DeviceType.CUDA) cuda.synchronize();
             }
             if (step >= warmup) times.Add(sw.Elapsed.TotalMilliseconds);
-            if (Nvml.UsedBytes() is long used) gpuPeak = Math.Max(gpuPeak ?? 0, used);
+            if (GpuMemory.UsedBytes(Math.Max(device.index, 0)) is long used) gpuPeak = Math.Max(gpuPeak ?? 0, used);
             Console.Error.WriteLine($"  {method} step {step + 1}/{warmup + steps}: {sw.Elapsed.TotalMilliseconds:F0} ms");
         }
         times.Sort();

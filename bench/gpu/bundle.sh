@@ -63,9 +63,10 @@ if [ "${1:-}" = "--check" ]; then
      bash bench/gpu/on-device.sh --layers 1 --batch 1 --seq 32 --steps 1 --warmup 1) || rc=1
   # On a machine without CUDA, cuda-check as the device runs it must fail and say so.
   (cd "$scratch" && DOTNET_ROOT=$rt LD_LIBRARY_PATH=$torchlib "$rt/dotnet" .gpu/app/QuantTune.Bench.dll \
-     cuda-check --require-cuda --out "$scratch/.none" >/dev/null 2>"$scratch/.none-err"); none=$?
+     cuda-check --require-cuda --out "$scratch/.none" >/dev/null 2>"$scratch/.none-err") && none=0 || none=$?
   grep -q "no CUDA device" "$scratch/.none-err" && [ $none -eq 2 ] || { echo "cuda-check --require-cuda without CUDA: exit $none, expected 2 and 'no CUDA device'" >&2; rc=1; }
-  ls "$scratch/.out"
+  ls -l "$scratch/.out"
+  grep -h '"Passed"\|"Failed"\|"Device"' "$scratch"/.out/cuda-check-*.json || rc=1
   [ $rc -eq 0 ] && echo "bench/gpu/bundle.sh --check: the device session runs from what travels" || echo "bench/gpu/bundle.sh --check: FAILED" >&2
   exit $rc
 fi

@@ -66,7 +66,8 @@ case "${1:-}" in
       n=$((n + 1))
     done < <(leaving)
     echo "travel.sh out: $n files moved into $stash/; after the device call: bash bench/gpu/travel.sh back"
-    report size "$(tree_files | bytes)"
+    # What git would still list (an untracked file that no .gitignore covers, say) counts too.
+    report size "$(tree_files | bytes)" || { bash "$0" back; exit 1; }
     ;;
   back)
     [ -d "$stash" ] || { echo "travel.sh back: nothing to put back"; exit 0; }

@@ -163,6 +163,7 @@ public static class FinetuneCommand
         table.AddRow($"step peak ({at})", s.Memory.StepPeak is long pk ? ModelSummaryView.Bytes(pk) : "n/a");
         table.AddRow("result", Markup.Escape(s.ResultDirectory));
         AnsiConsole.Write(table);
+        AnsiConsole.MarkupLine($"[grey]memory: {Markup.Escape(s.Memory.Method)}[/]");
         if (s.OptimizerNote is not null) AnsiConsole.MarkupLine($"[grey]{Markup.Escape(s.OptimizerNote)}[/]");
         AnsiConsole.MarkupLine($"metrics: {Markup.Escape(Path.Combine(s.OutputDirectory, "metrics.jsonl"))}, loss curve: {Markup.Escape(Path.Combine(s.OutputDirectory, "loss.png"))}");
     }

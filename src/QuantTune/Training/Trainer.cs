@@ -80,8 +80,8 @@ public sealed class Trainer
             return batches.Current;
         }
 
-        // Memory is measured on one step, by counting live allocations; that step is not timed.
-        using var probe = new StepMemoryProbe();
+        // Memory is measured on one step (live host allocations, or the GPU's memory on CUDA); that step is not timed.
+        using var probe = new StepMemoryProbe(device);
         long weights = WeightBytes.Of(Model);
         long gradientBytes = trainable.Sum(p => p.parameter.numel() * p.parameter.ElementSize);
         long? activations = null, stepPeak = null;
@@ -159,11 +159,7 @@ public sealed class Trainer
             // A missing plotting library or an unwritable PNG must not throw away a finished run.
             warnings.Add($"loss.png was not written ({e.GetType().Name}: {e.Message}); the metrics are in metrics.jsonl");
         }
-        var memory = new MemoryReport(weights, gradientBytes + optimizer.StateBytes, activations, stepPeak,
-            !ProcessMemory.Available ? "M1/M2 counted; RSS not available on this OS"
-            : measuredStep is int n ? probe.Describe(n)
-            : "M1/M2 counted from tensors; no step was trained, so M3 and the peak were not measured",
-            measuredStep);
+        var memory = new MemoryReport(weights, gradientBytes + optimizer.StateBytes, activations, stepPeak, probe.Describe(measuredStep), measuredStep);
         double? finalEval = log.History.LastOrDefault() is { EvalLoss: double last } final && final.Step == Options.Steps ? last : null;
         return new TrainingResult(Options.Steps, startStep, log.History, memory, eta.SecondsPerStep,
             trainable.Sum(p => p.parameter.numel()), finalEval, warnings);

@@ -37,6 +37,29 @@ public sealed class StepMemoryProbeTests
         Assert.False(ProcessMemory.TrackingLargeAllocations);
     }
 
+    [Fact]
+    public void ACudaStepIsMeasuredOnTheGpuOrNotAtAllNeverInHostMemory()
+    {
+        using var probe = new StepMemoryProbe(new TorchSharp.torch.Device(TorchSharp.DeviceType.CUDA, 0));
+        if (GpuMemory.UsedBytes(0) is not null) return; // a machine with an NVIDIA driver: measured on the GPU
+        // Without NVML the host's memory would be a wrong answer for a CUDA step: the probe declines and says why.
+        Assert.False(probe.Begin());
+        Assert.Contains("GPU memory not measured", probe.Describe(3));
+        Assert.DoesNotContain("RSS", probe.Describe(3));
+        Assert.False(ProcessMemory.TrackingLargeAllocations);
+    }
+
+    [Fact]
+    public void AHostStepDescribesWhatItMeasured()
+    {
+        using var probe = new StepMemoryProbe(TorchSharp.torch.CPU);
+        Assert.Contains("no step was trained", probe.Describe(null));
+        if (!ProcessMemory.Available) return;
+        Assert.True(probe.Begin());
+        probe.End();
+        Assert.Contains("measured on step 2", probe.Describe(2));
+    }
+
     static unsafe List<IntPtr> Allocate(int mebibytes)
     {
         var blocks = new List<IntPtr>();
