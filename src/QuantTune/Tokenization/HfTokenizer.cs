@@ -17,6 +17,7 @@ public sealed class HfTokenizer
     private readonly Dictionary<string, int> _tokenToId = new(StringComparer.Ordinal);
     private readonly HashSet<int> _specialIds = new();
     private readonly HashSet<int> _addedIds = new();
+    private (int Rows, string Where)? _modelRows;
 
     private HfTokenizer(string path) : this(HfJson.Load(path), Path.GetDirectoryName(Path.GetFullPath(path)) ?? ".")
     {
@@ -125,6 +126,12 @@ public sealed class HfTokenizer
         {
             if (segment.TokenId is int tokenId)
             {
+                if (_modelRows is { } limit && tokenId >= limit.Rows)
+                {
+                    throw new QuantTune.Diagnostics.QuantTuneException(
+                        $"{Source}: the text holds the token '{_idToToken[tokenId]}' (id {tokenId}), beyond the model's vocabulary ({limit.Rows} ids, {limit.Where}); the model has no embedding for it");
+                }
+
                 ids.Add(tokenId);
                 continue;
             }
@@ -169,6 +176,33 @@ public sealed class HfTokenizer
     }
 
     public string? IdToToken(int id) => _idToToken.GetValueOrDefault(id);
+
+    /// <summary>
+    /// Binds the tokenizer to a model with <paramref name="rows"/> embedding rows (<paramref name="where"/> names
+    /// the setting), as transformers does: added tokens beyond the embedding are allowed (Gemma 3 1B's tokenizer
+    /// carries <c>&lt;image_soft_token&gt;</c> one past its <c>vocab_size</c>), and encoding text that holds one
+    /// is refused naming the token. Ids that plain text or every encoding would produce beyond it (the model's own
+    /// vocabulary, the post-processor's tokens) are refused here, when the model is loaded.
+    /// </summary>
+    /// <exception cref="TokenizerFormatException">The model's vocabulary or the post-processor reaches past <paramref name="rows"/>.</exception>
+    internal void LimitToModel(int rows, string where)
+    {
+        int modelIds = _model.Vocabulary.Select(v => v.Value + 1).DefaultIfEmpty(0).Max();
+        if (modelIds > rows)
+        {
+            throw Beyond("model.vocab", modelIds - 1, rows, where);
+        }
+
+        foreach (int id in _postProcessor.Prefix.Concat(_postProcessor.Suffix).Where(id => id >= rows))
+        {
+            throw Beyond("post_processor", id, rows, where);
+        }
+
+        _modelRows = (rows, where);
+    }
+
+    private TokenizerFormatException Beyond(string field, int id, int rows, string where) =>
+        new(Source, field, $"id {id} ('{IdToToken(id)}') is beyond the model's vocabulary ({rows} ids, {where}); expected the model's own tokenizer", null);
 
     /// <summary>Whether <paramref name="id"/> comes from <c>added_tokens</c> rather than the model's vocabulary.</summary>
     public bool IsAddedToken(int id) => _addedIds.Contains(id);

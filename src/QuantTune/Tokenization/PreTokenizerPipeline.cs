@@ -5,16 +5,19 @@ namespace QuantTune.Tokenization;
 
 /// <summary>
 /// The <c>pre_tokenizer</c> of tokenizer.json: splits a normalized segment into the words that BPE encodes
-/// one by one. Supports ByteLevel, Split (every behaviour, with or without <c>invert</c>), Metaspace and Sequence
-/// of these. Patterns match on code points (<see cref="CodePointRegex"/>), as in Hugging Face tokenizers.
+/// one by one. Supports ByteLevel, Split (every behaviour, with or without <c>invert</c>), Metaspace, Digits and
+/// Sequence of these. Patterns match on code points (<see cref="CodePointRegex"/>), as in Hugging Face tokenizers.
 /// </summary>
 internal sealed class PreTokenizerPipeline
 {
     /// <summary>GPT-2's word-splitting pattern, used by ByteLevel with <c>use_regex: true</c>.</summary>
     private const string Gpt2Pattern = @"'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+";
 
-    private const string Supported = "one of ByteLevel, Split, Metaspace, Sequence";
+    private const string Supported = "one of ByteLevel, Split, Metaspace, Digits, Sequence";
     private static readonly Lazy<Regex> Gpt2Regex = new(() => CodePointRegex.Create(Gpt2Pattern));
+
+    /// <summary>One numeric character (Rust's <c>char::is_numeric</c>: categories Nd, Nl, No), for Digits.</summary>
+    private static readonly Lazy<Regex> NumericRegex = new(() => CodePointRegex.Create(@"\p{N}"));
 
     /// <summary>One step: (piece, piece starts at the very start of the input) to the pieces it becomes.</summary>
     private delegate IEnumerable<string> Step(string piece, bool atTextStart);
@@ -83,6 +86,11 @@ internal sealed class PreTokenizerPipeline
                 break;
             case "Metaspace":
                 _steps.Add(ParseMetaspace(node));
+                break;
+            case "Digits":
+                // tokenizers' Digits: each numeric character a piece of its own (individual_digits), or each run of them.
+                SplitBehavior digits = node.OptionalBool("individual_digits") ?? false ? SplitBehavior.Isolated : SplitBehavior.Contiguous;
+                _steps.Add((piece, _) => DelimiterSplit.Split(NumericRegex.Value, piece, digits, invert: false));
                 break;
             default:
                 throw type.Fail(Supported);

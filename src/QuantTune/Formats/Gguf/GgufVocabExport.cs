@@ -46,7 +46,9 @@ public static partial class GgufVocabExport
                 added[t.GetProperty("id").GetInt32()] = t.TryGetProperty("special", out var sp) && sp.ValueKind == JsonValueKind.True;
         var merges = Merges(bpe, tokenizerPath);
 
-        int n = Math.Max(config.VocabSize, tokenizer.VocabSize);
+        // One token per embedding row, as llama.cpp requires: added tokens past vocab_size (Gemma 3 1B's
+        // <image_soft_token>) are left out, as convert_hf_to_gguf.py leaves them ("id is out of range").
+        int n = config.VocabSize;
         var tokens = new string[n];
         var types = new int[n];
         int? unk = llama ? tokenizer.UnkId : null;

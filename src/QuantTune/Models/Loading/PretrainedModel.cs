@@ -34,7 +34,8 @@ public sealed class PretrainedModel : IDisposable
         var sw = Stopwatch.StartNew();
         var config = ModelConfig.Load(directory);
         var tokenizer = HfTokenizer.FromDirectory(directory);
-        CheckVocabulary(tokenizer, config.VocabSize, "vocab_size in " + Path.Combine(directory, "config.json"));
+        // Ids past the embedding would fail inside it, mid-run: refused now, or (added tokens) when text holds them.
+        tokenizer.LimitToModel(config.VocabSize, "vocab_size in " + Path.Combine(directory, "config.json"));
         device ??= CPU;
         using var checkpoint = SafetensorsCheckpoint.Open(directory);
         CheckWeightsCanHold(config, checkpoint.TotalBytes, Path.Combine(directory, "config.json"));
@@ -87,15 +88,6 @@ public sealed class PretrainedModel : IDisposable
             LoadTime = sw.Elapsed,
             CheckpointBytes = IO.FileLength.Of(path),
         };
-    }
-
-    /// <summary>Refuses a tokenizer whose ids run past the model's embedding (they would fail inside it, mid-run).</summary>
-    static void CheckVocabulary(HfTokenizer tokenizer, int vocabSize, string where)
-    {
-        if (tokenizer.VocabSize <= vocabSize) return;
-        int largest = tokenizer.VocabSize - 1;
-        throw new TokenizerFormatException(tokenizer.Source, tokenizer.IsAddedToken(largest) ? "added_tokens" : "model.vocab",
-            $"id {largest} ('{tokenizer.IdToToken(largest)}') is beyond the model's vocabulary ({vocabSize} ids, {where}); expected the model's own tokenizer", null);
     }
 
     /// <summary>
