@@ -21,6 +21,8 @@ public static class TestProcessEntry
                 case SideTuning.QstActivationMemoryWork.Command:
                     SideTuning.QstActivationMemoryWork.Run();
                     return 0;
+                case Tokenization.ChatTemplates.TemplateRenderWork.Command:
+                    return Tokenization.ChatTemplates.TemplateRenderWork.Run(args[1]);
                 case "fail-fast":
                     // The harness's own test: a process that dies as a native crash does.
                     Environment.FailFast("fail-fast requested by the child-process harness test");

@@ -11,11 +11,12 @@ public sealed class ChatTemplate
 {
     private readonly IReadOnlyList<TemplateNode> _body;
 
-    private ChatTemplate(string name, string source, IReadOnlyList<TemplateNode> body)
+    private ChatTemplate(string name, string source, IReadOnlyList<TemplateNode> body, TemplateLimits limits)
     {
         Name = name;
         Source = source;
         _body = body;
+        Limits = limits;
     }
 
     /// <summary>Where the template came from (a file, or a file and a template name), for messages.</summary>
@@ -23,7 +24,15 @@ public sealed class ChatTemplate
 
     public string Source { get; }
 
-    public static ChatTemplate Parse(string name, string source) => new(name, source, TemplateParser.Parse(name, source));
+    /// <summary>The budgets it is parsed and rendered within.</summary>
+    public TemplateLimits Limits { get; }
+
+    /// <exception cref="ChatTemplateException">The template cannot be parsed, or nests deeper than <paramref name="limits"/> allow.</exception>
+    public static ChatTemplate Parse(string name, string source, TemplateLimits? limits = null)
+    {
+        limits ??= TemplateLimits.Default;
+        return new(name, source, TemplateParser.Parse(name, source, limits.MaxDepth), limits);
+    }
 
     public string Render(IEnumerable<ChatMessage> messages, ChatTemplateInputs inputs) => Render(ChatMessage.ToJson(messages), inputs);
 
@@ -38,6 +47,7 @@ public sealed class ChatTemplate
         if (inputs.EosToken is { } eos) scope.Set("eos_token", new StringValue(eos));
         if (inputs.Tools is { } tools) scope.Set("tools", TemplateJson.FromNode(tools));
         foreach (var (key, value) in inputs.Variables) scope.Set(key, TemplateJson.FromNode(value));
+        using var budget = TemplateBudget.Enter(new TemplateBudget(Limits));
         return new TemplateEvaluator(Name).Render(_body, scope);
     }
 }

@@ -32,6 +32,20 @@ internal sealed class TemplateEvaluator(string templateName)
 
     private void RenderNode(TemplateNode node, TemplateScope scope, StringBuilder output)
     {
+        try
+        {
+            TemplateBudget.CheckStack();
+            RenderNodeCore(node, scope, output);
+            TemplateBudget.CheckLength(output.Length, "the output");
+        }
+        catch (TemplateError e)
+        {
+            throw Fail(node, e.Message);
+        }
+    }
+
+    private void RenderNodeCore(TemplateNode node, TemplateScope scope, StringBuilder output)
+    {
         switch (node)
         {
             case TextNode text:
@@ -84,16 +98,19 @@ internal sealed class TemplateEvaluator(string templateName)
             throw Fail(loop, e.Message);
         }
         var loopScope = new TemplateScope(scope);
+        var budget = TemplateBudget.Current;
         if (loop.Condition is { } condition)
         {
             items = items.Where(item =>
             {
+                budget.Iterate();
                 Assign(loop.Target, item, loopScope);
                 return Evaluate(condition, loopScope).IsTruthy;
             }).ToList();
         }
         for (int i = 0; i < items.Count; i++)
         {
+            budget.Iterate();
             loopScope.Set("loop", LoopVariable(items, i));
             Assign(loop.Target, items[i], loopScope);
             try
@@ -159,29 +176,49 @@ internal sealed class TemplateEvaluator(string templateName)
     {
         return new CallableValue(name, arguments =>
         {
-            var macroScope = new TemplateScope(definedIn);
-            var keywords = arguments.Keywords.ToDictionary(k => k.Key, k => k.Value, StringComparer.Ordinal);
-            for (int i = 0; i < parameters.Count; i++)
+            var budget = TemplateBudget.Current;
+            budget.EnterCall(name);
+            try
             {
-                MacroParameter p = parameters[i];
-                TemplateValue? given = i < arguments.Positional.Count ? arguments.Positional[i] : keywords.Remove(p.Name, out TemplateValue? k) ? k : null;
-                macroScope.Set(p.Name, given ?? (p.Default is { } d ? Evaluate(d, macroScope) : TemplateValue.Undefined));
+                return CallMacro(parameters, body, definedIn, arguments);
             }
-            macroScope.Set("varargs", new ListValue(arguments.Positional.Skip(parameters.Count).ToList()));
-            macroScope.Set("kwargs", DictValue.From(keywords));
-            return new StringValue(Render(body, macroScope));
+            finally
+            {
+                budget.LeaveCall();
+            }
         });
+    }
+
+    private StringValue CallMacro(IReadOnlyList<MacroParameter> parameters, IReadOnlyList<TemplateNode> body, TemplateScope definedIn, CallArguments arguments)
+    {
+        var macroScope = new TemplateScope(definedIn);
+        var keywords = arguments.Keywords.ToDictionary(k => k.Key, k => k.Value, StringComparer.Ordinal);
+        for (int i = 0; i < parameters.Count; i++)
+        {
+            MacroParameter p = parameters[i];
+            TemplateValue? given = i < arguments.Positional.Count ? arguments.Positional[i] : keywords.Remove(p.Name, out TemplateValue? k) ? k : null;
+            macroScope.Set(p.Name, given ?? (p.Default is { } d ? Evaluate(d, macroScope) : TemplateValue.Undefined));
+        }
+        macroScope.Set("varargs", new ListValue(arguments.Positional.Skip(parameters.Count).ToList()));
+        macroScope.Set("kwargs", DictValue.From(keywords));
+        return new StringValue(Render(body, macroScope));
     }
 
     public TemplateValue Evaluate(Expr expr, TemplateScope scope)
     {
         try
         {
+            TemplateBudget.CheckStack();
             return EvaluateCore(expr, scope);
         }
         catch (TemplateError e)
         {
             throw Fail(expr, e.Message);
+        }
+        catch (Exception e) when (e is ArgumentException or InvalidOperationException or FormatException or OverflowException or InvalidCastException or IndexOutOfRangeException)
+        {
+            // A value no operation was written for: the template's error, with its line, not the process's.
+            throw Fail(expr, $"cannot evaluate this expression ({e.Message})");
         }
     }
 
@@ -215,7 +252,7 @@ internal sealed class TemplateEvaluator(string templateName)
                 return unary.Operator switch
                 {
                     "not" => TemplateValue.Of(!operandValue.IsTruthy),
-                    "-" => operandValue is IntegerValue or BooleanValue ? new IntegerValue(-TemplateOperators.ToLong(operandValue)) : new FloatValue(-TemplateOperators.ToDouble(operandValue)),
+                    "-" => operandValue is IntegerValue or BooleanValue ? TemplateOperators.Binary("-", new IntegerValue(0), operandValue) : new FloatValue(-TemplateOperators.ToDouble(operandValue)),
                     _ => operandValue is IntegerValue or BooleanValue ? new IntegerValue(TemplateOperators.ToLong(operandValue)) : new FloatValue(TemplateOperators.ToDouble(operandValue)),
                 };
             case BinaryExpr { Operator: "and" } and:

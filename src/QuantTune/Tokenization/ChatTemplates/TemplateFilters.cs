@@ -42,7 +42,7 @@ internal static class TemplateFilters
                 string separator = a.Get(0, "d") is StringValue sep ? sep.Value : "";
                 IEnumerable<TemplateValue> joined = Iterate(v);
                 if (a.Get(1, "attribute") is { } attr) joined = joined.Select(x => Attribute(x, attr));
-                return new StringValue(string.Join(separator, joined.Select(x => x.Render())));
+                return Join(separator, joined);
             case "items":
                 return v is DictValue d ? Items(d) : v is UndefinedValue ? new ListValue([]) : throw new TemplateError($"items expects a mapping, got {v.TypeName}");
             case "dictsort":
@@ -113,11 +113,36 @@ internal static class TemplateFilters
             case "selectattr" or "rejectattr":
                 return Select(v, a, name == "selectattr", byAttribute: true);
             case "batch":
-                long size = TemplateOperators.ToLong(a.Get(0, "linecount") ?? throw new TemplateError("batch takes a size"));
-                return new ListValue(Iterate(v).Chunk((int)size).Select(c => (TemplateValue)new ListValue(c)).ToList());
+                return Batch(v, TemplateOperators.ToLong(a.Get(0, "linecount") ?? throw new TemplateError("batch takes a size")), a.Get(1, "fill_with"));
             default:
                 throw new TemplateError($"the filter '{name}' is not supported");
         }
+    }
+
+    /// <summary>jinja2's <c>do_batch</c> line for line, so a size below one gives what jinja2 gives (an empty first batch for 0, one batch for less).</summary>
+    private static ListValue Batch(TemplateValue v, long size, TemplateValue? fillWith)
+    {
+        var batches = new List<TemplateValue>();
+        var current = new List<TemplateValue>();
+        foreach (TemplateValue item in Iterate(v))
+        {
+            if (current.Count == size)
+            {
+                batches.Add(new ListValue(current));
+                current = [];
+            }
+            current.Add(item);
+        }
+        if (current.Count > 0)
+        {
+            if (fillWith is not null and not NoneValue && current.Count < size)
+            {
+                TemplateBudget.CheckLength(size, "a batch filled up with fill_with");
+                current.AddRange(Enumerable.Repeat(fillWith, (int)(size - current.Count)));
+            }
+            batches.Add(new ListValue(current));
+        }
+        return new ListValue(batches);
     }
 
     public static ListValue Items(DictValue d) =>
@@ -199,17 +224,33 @@ internal static class TemplateFilters
         _ => fallback,
     };
 
+    /// <summary>A width argument (indent), as Python takes it: below zero as zero, refused past the length limit.</summary>
+    private static int Width(long width, string what)
+    {
+        TemplateBudget.CheckLength(width, what);
+        return (int)Math.Max(0, width);
+    }
+
+    /// <summary>The items' strings joined by <paramref name="separator"/>, refused past the length limit before it is built.</summary>
+    public static StringValue Join(string separator, IEnumerable<TemplateValue> items)
+    {
+        var parts = items.Select(x => x.Render()).ToList();
+        TemplateBudget.CheckLength(parts.Sum(p => (long)p.Length) + ((long)separator.Length * Math.Max(0, parts.Count - 1)), "a joined string");
+        return new StringValue(string.Join(separator, parts));
+    }
+
     private static StringValue Indent(string text, CallArguments a)
     {
         string pad = a.Get(0, "width") switch
         {
             StringValue s => s.Value,
-            { } w => new string(' ', (int)TemplateOperators.ToLong(w)),
+            { } w => new string(' ', Width(TemplateOperators.ToLong(w), "an indent")),
             null => "    ",
         };
         bool first = a.Get(1, "first")?.IsTruthy ?? false;
         bool blank = a.Get(2, "blank")?.IsTruthy ?? false;
         string[] lines = text.Split('\n');
+        TemplateBudget.CheckLength(text.Length + ((long)lines.Length * pad.Length), "an indented string");
         for (int i = 0; i < lines.Length; i++)
         {
             if (i == 0 && !first) continue;
@@ -221,7 +262,7 @@ internal static class TemplateFilters
 
     private static TemplateJson.Options JsonOptions(CallArguments a)
     {
-        int? indent = a.Get(0, "indent") is { } i and not NoneValue ? (int)TemplateOperators.ToLong(i) : null;
+        int? indent = a.Get(0, "indent") is { } i and not NoneValue ? Width(TemplateOperators.ToLong(i), "a tojson indent") : null;
         string? item = null, key = null;
         if (a.Get(-1, "separators") is ListValue { Items.Count: 2 } seps)
         {

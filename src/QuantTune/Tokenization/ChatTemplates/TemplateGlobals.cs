@@ -34,7 +34,8 @@ internal static class TemplateGlobals
         var items = new List<TemplateValue>();
         for (long i = start; step > 0 ? i < stop : i > stop; i += step)
         {
-            if (items.Count > 100_000) throw new TemplateError("range() is too long");
+            // jinja2's sandbox: "The sandbox blocks ranges larger than MAX_RANGE (100000)".
+            if (items.Count == 100_000) throw new TemplateError("range() is too long: the sandbox allows at most 100,000 items, as jinja2's does");
             items.Add(new IntegerValue(i));
         }
         return new ListValue(items);

@@ -53,7 +53,7 @@ internal static class TemplateMethods
         "find" => Method(name, a => new IntegerValue(s.IndexOf(Str(a, 0, "sub", name), StringComparison.Ordinal))),
         "rfind" => Method(name, a => new IntegerValue(s.LastIndexOf(Str(a, 0, "sub", name), StringComparison.Ordinal))),
         "count" => Method(name, a => new IntegerValue(Count(s, Str(a, 0, "sub", name)))),
-        "join" => Method(name, a => new StringValue(string.Join(s, TemplateFilters.Iterate(a.Get(0, "iterable") ?? TemplateValue.Undefined).Select(v => v.Render())))),
+        "join" => Method(name, a => TemplateFilters.Join(s, TemplateFilters.Iterate(a.Get(0, "iterable") ?? TemplateValue.Undefined))),
         "isdigit" => Method(name, _ => TemplateValue.Of(s.Length > 0 && s.All(char.IsDigit))),
         "isspace" => Method(name, _ => TemplateValue.Of(s.Length > 0 && s.All(char.IsWhiteSpace))),
         "isalpha" => Method(name, _ => TemplateValue.Of(s.Length > 0 && s.All(char.IsLetter))),
@@ -83,6 +83,9 @@ internal static class TemplateMethods
 
     public static string Replace(string s, string old, string replacement, int count)
     {
+        long occurrences = old.Length == 0 ? s.Length + 1L : Count(s, old);
+        if (count >= 0) occurrences = Math.Min(occurrences, count);
+        TemplateBudget.CheckLength(s.Length + (occurrences * (replacement.Length - old.Length)), "a string made by replace");
         if (count < 0) return old.Length == 0 ? string.Concat(s.Select(c => replacement + c)) + replacement : s.Replace(old, replacement, StringComparison.Ordinal);
         var text = new StringBuilder();
         int at = 0, done = 0;

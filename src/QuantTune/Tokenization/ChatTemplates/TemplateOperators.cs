@@ -68,14 +68,24 @@ internal static class TemplateOperators
         switch (op)
         {
             case "~":
-                return new StringValue(a.Render() + b.Render());
+                string left = a.Render(), right = b.Render();
+                TemplateBudget.CheckLength((long)left.Length + right.Length, "a string joined with ~");
+                return new StringValue(left + right);
             case "+":
-                if (a is StringValue sa && b is StringValue sb) return new StringValue(sa.Value + sb.Value);
-                if (a is ListValue la && b is ListValue lb) return new ListValue([.. la.Items, .. lb.Items], la.IsTuple && lb.IsTuple);
+                if (a is StringValue sa && b is StringValue sb)
+                {
+                    TemplateBudget.CheckLength((long)sa.Value.Length + sb.Value.Length, "a string joined with +");
+                    return new StringValue(sa.Value + sb.Value);
+                }
+                if (a is ListValue la && b is ListValue lb)
+                {
+                    TemplateBudget.CheckLength((long)la.Items.Count + lb.Items.Count, "a list joined with +");
+                    return new ListValue([.. la.Items, .. lb.Items], la.IsTuple && lb.IsTuple);
+                }
                 break;
             case "*":
-                if (a is StringValue rs && IsIntegral(b)) return new StringValue(string.Concat(Enumerable.Repeat(rs.Value, (int)Math.Max(0, ToLong(b)))));
-                if (a is ListValue rl && IsIntegral(b)) return new ListValue(Enumerable.Repeat(rl.Items, (int)Math.Max(0, ToLong(b))).SelectMany(x => x).ToList(), rl.IsTuple);
+                if (a is StringValue rs && IsIntegral(b)) return new StringValue(string.Concat(Enumerable.Repeat(rs.Value, Repeats(rs.Value.Length, ToLong(b), "a string repeated with *"))));
+                if (a is ListValue rl && IsIntegral(b)) return new ListValue(Enumerable.Repeat(rl.Items, Repeats(rl.Items.Count, ToLong(b), "a list repeated with *")).SelectMany(x => x).ToList(), rl.IsTuple);
                 break;
         }
         if (!IsNumber(a) || !IsNumber(b))
@@ -88,9 +98,9 @@ internal static class TemplateOperators
             long x = ToLong(a), y = ToLong(b);
             switch (op)
             {
-                case "+": return new IntegerValue(x + y);
-                case "-": return new IntegerValue(x - y);
-                case "*": return new IntegerValue(x * y);
+                case "+": return new IntegerValue(Checked(() => checked(x + y), x, op, y));
+                case "-": return new IntegerValue(Checked(() => checked(x - y), x, op, y));
+                case "*": return new IntegerValue(Checked(() => checked(x * y), x, op, y));
                 case "//":
                     if (y == 0) throw new TemplateError("integer division by zero");
                     return new IntegerValue((long)Math.Floor((double)x / y));
@@ -99,7 +109,7 @@ internal static class TemplateOperators
                     long r = x % y;
                     return new IntegerValue(r != 0 && (r < 0) != (y < 0) ? r + y : r);
                 case "**":
-                    if (y >= 0) return new IntegerValue((long)Math.Pow(x, y));
+                    if (y >= 0) return new IntegerValue(Power(x, y));
                     break;
             }
         }
@@ -122,6 +132,40 @@ internal static class TemplateOperators
             case "**": return new FloatValue(Math.Pow(p, q));
         }
         throw new TemplateError($"unknown operator {op}");
+    }
+
+    /// <summary>
+    /// Integer arithmetic as Python's, within 64 bits: where Python would grow a big integer the template gets an
+    /// error, never a silently wrapped value.
+    /// </summary>
+    private static long Checked(Func<long> operation, long x, string op, long y)
+    {
+        try
+        {
+            return operation();
+        }
+        catch (OverflowException)
+        {
+            throw new TemplateError($"integer overflow: {x} {op} {y} does not fit in 64 bits");
+        }
+    }
+
+    /// <summary>x ** y for y ≥ 0 in 64 bits; past them an error (|x| ≥ 2 and y ≥ 64 always overflows).</summary>
+    private static long Power(long x, long y) => x switch
+    {
+        0 => y == 0 ? 1 : 0,
+        1 => 1,
+        -1 => y % 2 == 0 ? 1 : -1,
+        _ when y >= 64 => throw new TemplateError($"integer overflow: {x} ** {y} does not fit in 64 bits"),
+        _ => Checked(() => (long)System.Numerics.BigInteger.Pow(x, (int)y), x, "**", y),
+    };
+
+    /// <summary>How many copies <c>* times</c> makes (none for a count below one), refused past the length limit before anything is built.</summary>
+    private static int Repeats(int length, long times, string what)
+    {
+        if (times <= 0 || length == 0) return 0; // nothing to repeat: empty, however many times
+        TemplateBudget.CheckLength(times > long.MaxValue / length ? long.MaxValue : times * length, what);
+        return (int)times;
     }
 
     private static string Describe(TemplateValue v) => v is UndefinedValue ? "an undefined value" : $"'{v.TypeName}'";

@@ -16,18 +16,21 @@ internal sealed class TemplateParser
 
     private readonly string _name;
     private readonly List<TemplateToken> _tokens;
+    private readonly int _maxDepth;
     private int _pos;
+    private int _depth;
 
-    private TemplateParser(string name, List<TemplateToken> tokens)
+    private TemplateParser(string name, List<TemplateToken> tokens, int maxDepth)
     {
         _name = name;
         _tokens = tokens;
+        _maxDepth = maxDepth;
         _tokens.Add(new TemplateToken(TemplateTokenKind.End, "", tokens.Count == 0 ? 1 : tokens[^1].Line));
     }
 
-    public static IReadOnlyList<TemplateNode> Parse(string name, string source)
+    public static IReadOnlyList<TemplateNode> Parse(string name, string source, int maxDepth)
     {
-        var parser = new TemplateParser(name, TemplateLexer.Tokenize(name, source));
+        var parser = new TemplateParser(name, TemplateLexer.Tokenize(name, source), maxDepth);
         var body = parser.ParseBody([]);
         if (parser.Current.Kind != TemplateTokenKind.End)
         {
@@ -37,6 +40,22 @@ internal sealed class TemplateParser
     }
 
     private TemplateToken Current => _tokens[_pos];
+
+    /// <summary>One level deeper into blocks or expressions, refused past the limit (a hostile template must not overflow the stack).</summary>
+    private DepthScope Nest()
+    {
+        if (++_depth > _maxDepth || !System.Runtime.CompilerServices.RuntimeHelpers.TryEnsureSufficientExecutionStack())
+        {
+            throw Error(Current, $"blocks and expressions nest deeper than {_maxDepth} (TemplateLimits.MaxDepth)");
+        }
+
+        return new DepthScope(this);
+    }
+
+    private readonly struct DepthScope(TemplateParser parser) : IDisposable
+    {
+        public void Dispose() => parser._depth--;
+    }
 
     private TemplateToken Peek(int ahead) => _tokens[Math.Min(_pos + ahead, _tokens.Count - 1)];
 
@@ -87,6 +106,7 @@ internal sealed class TemplateParser
     /// <summary>Nodes until a <c>{% name %}</c> whose name is in <paramref name="ends"/> (left unconsumed).</summary>
     private List<TemplateNode> ParseBody(HashSet<string> ends)
     {
+        using DepthScope nested = Nest();
         var body = new List<TemplateNode>();
         while (true)
         {
@@ -316,6 +336,7 @@ internal sealed class TemplateParser
 
     private Expr ParseExpression()
     {
+        using DepthScope nested = Nest();
         Expr value = ParseOr();
         while (IsName("if"))
         {
@@ -351,6 +372,7 @@ internal sealed class TemplateParser
 
     private Expr ParseNot()
     {
+        using DepthScope nested = Nest();
         if (IsName("not"))
         {
             int line = Next().Line;
@@ -426,6 +448,7 @@ internal sealed class TemplateParser
 
     private Expr ParseUnary(bool withFilters = true)
     {
+        using DepthScope nested = Nest();
         Expr value;
         if (IsOp("-") || IsOp("+"))
         {

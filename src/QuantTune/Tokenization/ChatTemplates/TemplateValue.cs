@@ -83,7 +83,7 @@ internal sealed class FloatValue(double value) : TemplateValue
 
 internal sealed class StringValue(string value) : TemplateValue
 {
-    public string Value { get; } = value;
+    public string Value { get; } = TemplateBudget.Within(value);
     public override string TypeName => "str";
     public override bool IsTruthy => Value.Length > 0;
     public override string Render() => Value;
@@ -92,7 +92,7 @@ internal sealed class StringValue(string value) : TemplateValue
 /// <summary>A list, or a tuple when <see cref="IsTuple"/>.</summary>
 internal sealed class ListValue(IReadOnlyList<TemplateValue> items, bool isTuple = false) : TemplateValue
 {
-    public IReadOnlyList<TemplateValue> Items { get; } = items;
+    public IReadOnlyList<TemplateValue> Items { get; } = TemplateBudget.Within(items);
     public bool IsTuple { get; } = isTuple;
     public override string TypeName => IsTuple ? "tuple" : "list";
     public override bool IsTruthy => Items.Count > 0;
