@@ -35,18 +35,5 @@ public static class HubModelFiles
     }
 
     /// <summary>The distinct shard files of a model.safetensors.index.json's weight_map.</summary>
-    public static IReadOnlyList<string> Shards(string indexPath)
-    {
-        try
-        {
-            using var json = JsonDocument.Parse(File.ReadAllBytes(indexPath));
-            if (!json.RootElement.TryGetProperty("weight_map", out var map) || map.ValueKind != JsonValueKind.Object)
-                throw new InvalidFormatException(indexPath, "weight_map", "expected an object from tensor names to shard files");
-            var shards = map.EnumerateObject().Select(p => p.Value.GetString() ?? "").Distinct().Order(StringComparer.Ordinal).ToList();
-            if (shards.Any(s => s.Length == 0 || s.Contains("..", StringComparison.Ordinal) || Path.IsPathRooted(s)))
-                throw new InvalidFormatException(indexPath, "weight_map", "expected shard file names inside the repository");
-            return shards;
-        }
-        catch (JsonException e) { throw new InvalidFormatException(indexPath, null, $"not valid JSON ({e.Message})", e); }
-    }
+    public static IReadOnlyList<string> Shards(string indexPath) => Formats.Safetensors.ShardIndex.Shards(indexPath);
 }

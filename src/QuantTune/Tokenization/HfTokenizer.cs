@@ -156,8 +156,11 @@ public sealed class HfTokenizer
         return ids;
     }
 
-    /// <summary>Decodes ids to text; <paramref name="skipSpecialTokens"/> drops added tokens marked special.</summary>
-    /// <exception cref="ArgumentOutOfRangeException">An id is not in the vocabulary.</exception>
+    /// <summary>
+    /// Decodes ids to text; <paramref name="skipSpecialTokens"/> drops added tokens marked special. An id with no token
+    /// (a model whose embedding is padded past the tokenizer, as Qwen's 151,936 rows over 151,665 tokens, can sample
+    /// one) is left out, as Hugging Face tokenizers' <c>decode</c> leaves it out.
+    /// </summary>
     public string Decode(IEnumerable<int> ids, bool skipSpecialTokens = false)
     {
         ArgumentNullException.ThrowIfNull(ids);
@@ -169,7 +172,10 @@ public sealed class HfTokenizer
                 continue;
             }
 
-            tokens.Add(IdToToken(id) ?? throw new ArgumentOutOfRangeException(nameof(ids), id, "Token id is not in the vocabulary."));
+            if (IdToToken(id) is { } token)
+            {
+                tokens.Add(token);
+            }
         }
 
         return _decoder.Decode(tokens);

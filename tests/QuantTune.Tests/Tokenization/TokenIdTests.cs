@@ -57,6 +57,18 @@ public sealed class TokenIdTests() : TempFolderTest("quanttune-token-ids-")
     }
 
     [Fact]
+    public void AnIdWithNoTokenIsLeftOutOfTheTextAsHuggingFaceTokenizersDecodes()
+    {
+        // npm tokenizers 0.23.2 on tiny-llama: decode([43, 99999, 818, 82, 926]) is "Hello world", as without 99999.
+        // A model whose embedding is padded past its tokenizer can sample such an id; generate must not fail on it.
+        var tokenizer = HfTokenizer.FromDirectory(TestData.TinyLlamaDir);
+        Assert.Equal("Hello world", tokenizer.Decode([43, 818, 82, 926]));
+        Assert.Equal("Hello world", tokenizer.Decode([43, 99999, 818, 82, 926]));
+        var stream = new TokenStreamDecoder(tokenizer, [43]);
+        Assert.Equal("Hello world"[tokenizer.Decode([43]).Length..], string.Concat(new[] { 99999, 818, 82, 926 }.Select(stream.Add)) + stream.Flush());
+    }
+
+    [Fact]
     public void AGgufExportLeavesOutAddedTokensBeyondTheEmbeddingAndReadsBack()
     {
         // As convert_hf_to_gguf.py ("ignore token ...: id is out of range"): llama.cpp needs one token per embedding row.

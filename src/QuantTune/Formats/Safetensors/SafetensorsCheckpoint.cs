@@ -52,25 +52,11 @@ public sealed class SafetensorsCheckpoint : IDisposable
 
     void OpenSharded(string index)
     {
-        Dictionary<string, string> weightMap;
-        {
-            using var doc = IO.JsonFile.ReadObject(index);
-            if (!doc.RootElement.TryGetProperty("weight_map", out var map) || map.ValueKind != JsonValueKind.Object)
-                throw new InvalidFormatException(index, "weight_map", "is missing; expected an object mapping tensor names to shard files");
-            weightMap = new Dictionary<string, string>(StringComparer.Ordinal);
-            foreach (var kv in map.EnumerateObject())
-            {
-                if (kv.Value.ValueKind != JsonValueKind.String)
-                    throw new InvalidFormatException(index, $"weight_map.{kv.Name}", $"is a JSON {kv.Value.ValueKind}; expected a shard file name");
-                weightMap[kv.Name] = kv.Value.GetString()!;
-            }
-        }
+        var weightMap = ShardIndex.Read(index);
 
         foreach (var shard in weightMap.Values.Distinct().Order(StringComparer.Ordinal))
         {
             var path = Path.Combine(Directory, shard);
-            if (Path.GetFileName(shard) != shard)
-                throw new InvalidFormatException(index, "weight_map", $"names the shard '{shard}'; expected a file name inside the checkpoint folder");
             if (!File.Exists(path))
                 throw new InvalidFormatException(index, "weight_map", $"names the shard '{shard}', which is missing from {Directory}");
             var file = SafetensorsFile.Open(path);

@@ -114,7 +114,8 @@ public sealed class PromptTuningModel : nn.Module<Tensor, Tensor>
         int tokenDim = PeftFiles.Int(root, dir, "token_dim");
         if (tokenDim != model.Config.HiddenSize)
             throw new InvalidFormatException(configPath, "token_dim", $"is {tokenDim}; the model's hidden size is {model.Config.HiddenSize}");
-        int submodules = root.TryGetProperty("num_transformer_submodules", out var s) && s.ValueKind == System.Text.Json.JsonValueKind.Number ? s.GetInt32() : 1;
+        int submodules = root.TryGetProperty("num_transformer_submodules", out var s) && s.ValueKind != System.Text.Json.JsonValueKind.Null
+            ? PeftFiles.Int(root, dir, "num_transformer_submodules") : 1;
         if (submodules != 1)
             throw new InvalidFormatException(configPath, "num_transformer_submodules", $"is {submodules}; a decoder-only model has 1");
         var initName = PeftFiles.OptionalString(root, dir, "prompt_tuning_init") ?? "RANDOM";

@@ -1,4 +1,3 @@
-using System.Text.Json;
 using QuantTune.IO;
 
 namespace QuantTune.Tokenization.ChatTemplates;
@@ -22,12 +21,9 @@ public static class EndOfTurnTokens
             if (id is int i && i >= 0 && !ids.Contains(i)) ids.Add(i);
         }
         string generationConfig = Path.Combine(modelPath, "generation_config.json");
-        if (File.Exists(generationConfig) && HfJson.Load(generationConfig).Optional("eos_token_id") is { } eos)
-        {
-            if (eos.Element.ValueKind == JsonValueKind.Number) Add(eos.Element.GetInt32());
-            else if (eos.Element.ValueKind == JsonValueKind.Array)
-                foreach (JsonElement e in eos.Element.EnumerateArray()) Add(e.ValueKind == JsonValueKind.Number ? e.GetInt32() : null);
-        }
+        // An id or a list of ids, as config.json's: anything else is the file's error, by field.
+        if (File.Exists(generationConfig))
+            foreach (int id in HfJson.Load(generationConfig).IntOrIntArray("eos_token_id")) Add(id);
         foreach (int id in configEos) Add(id);
         Add(tokenizer.EosId);
         Add(tokenizer.TokenToId(templateEos));
