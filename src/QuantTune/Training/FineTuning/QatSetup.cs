@@ -28,6 +28,7 @@ public static class QatSetup
             using (var w = q.HardQuantizedWeight()) plain.weight.copy_(w);
             if (q.bias is not null) plain.bias!.copy_(q.bias);
             ModuleSurgery.Replace(model, path, plain);
+            q.Dispose(); // its weight, bias and scales: the plain layer holds copies, and nothing else holds them
         }
     }
 }
