@@ -49,12 +49,19 @@ public static class MemoryPlanner
     public static readonly string[] Methods = ["full", "lora", "qlora", "qst"];
     public static readonly string[] Optimizers = ["adamw", "adamw8bit", "paged-adamw"];
     const double Nf4BytesPerWeight = 4.127 / 8;
+    /// <summary>The most tokens of one micro-batch a plan is made for (2^24: 128 sequences of 131,072 tokens).</summary>
+    public const long MaxTokensPerStep = 1L << 24;
 
     public static MemoryPlan Plan(PlanRequest r)
     {
         if (!Optimizers.Contains(r.Optimizer)) throw new QuantTuneException($"--optimizer {r.Optimizer}: expected one of {string.Join(", ", Optimizers)}");
         if (r.Batch <= 0) throw new QuantTuneException($"--batch {r.Batch}: expected a positive number of sequences");
         if (r.Sequence <= 0) throw new QuantTuneException($"--seq {r.Sequence}: expected a positive number of tokens");
+        if (r.Sequence > r.Model.MaxPositionEmbeddings)
+            throw new QuantTuneException($"--seq {r.Sequence}: longer than the model's context ({r.Model.MaxPositionEmbeddings} tokens, max_position_embeddings); fine-tuning refuses it too");
+        // Past this the byte counts (batch × heads × seq² per layer, say) would leave 64 bits.
+        if ((long)r.Batch * r.Sequence > MaxTokensPerStep)
+            throw new QuantTuneException($"--batch {r.Batch} × --seq {r.Sequence}: {(long)r.Batch * r.Sequence:N0} tokens in one micro-batch, over the {MaxTokensPerStep:N0} the planner counts");
         if (r.LoraRank <= 0) throw new QuantTuneException($"--rank {r.LoraRank}: expected a positive LoRA rank");
         var plan = PlanTensors(r);
         // Optimizer state: AdamW keeps two moments per trainable parameter beside its gradient.

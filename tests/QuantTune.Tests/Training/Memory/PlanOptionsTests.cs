@@ -24,6 +24,18 @@ public sealed class PlanOptionsTests() : TempFolderTest("qt-plan-")
         Assert.Contains(name, ConfigSources.ShippedNames);
     }
 
+    [Theory]
+    [InlineData("2000000000", "2000000000", "longer than the model's context")]
+    [InlineData("131072", "129", "tokens in one micro-batch")]
+    public void SizesPastWhatThePlannerCanCountAreRefusedNotPrintedNegative(string seq, string batch, string problem)
+    {
+        // 2,000,000,000 × 2,000,000,000 used to print LoRA's activations as -2576637464861782016 B.
+        var r = CliRunner.Run("plan", "--model", "llama-3.1-8b", "--seq", seq, "--batch", batch);
+        Assert.Equal(1, r.ExitCode);
+        Assert.Contains(problem, r.Stderr);
+        Assert.Contains("--seq", r.Stderr);
+    }
+
     [Fact]
     public void AllShippedConfigsParse()
     {
