@@ -52,6 +52,8 @@ public static class GptqCommand
             var calibrationText = CorpusText.Read(calibrationFile);
             using var pm = PretrainedModel.Load(dir);
             int length = r.GetValue(seq) ?? Math.Min(2048, pm.Config.MaxPositionEmbeddings);
+            if (length > pm.Config.MaxPositionEmbeddings)
+                throw new QuantTuneException($"--seq {length}: longer than the model's context ({pm.Config.MaxPositionEmbeddings} tokens, max_position_embeddings); calibration past it would run the model where it was never trained");
             var ids = pm.Tokenizer.Encode(calibrationText);
             var windows = CalibrationWindows.Sample(ids, r.GetValue(samples), length, r.GetValue(seed), calibrationFile);
             var label = method == GptqMethod.Gptq ? settings.Name : settings.Name.Replace("gptq-", "rtn-");

@@ -41,6 +41,7 @@ public sealed class CliGptqTests() : TempFolderTest("qt-cligptq-")
         CliRunner.AssertCleanFailure(CliRunner.Run(Args("--group", "4096", "--samples", "1", "--seq", "16")), "--group 4096", "256 input features");
         CliRunner.AssertCleanFailure(CliRunner.Run(Args("--calibration-data", Path.Combine(Dir, "none.txt"))), "none.txt", "not found", "--calibration-data");
         CliRunner.AssertCleanFailure(CliRunner.Run(Args("--format", "awq")), "--format awq");
+        CliRunner.AssertCleanFailure(CliRunner.Run(Args("--seq", "5000", "--samples", "1")), "--seq 5000", "context (1024 tokens");
         CliRunner.AssertCleanFailure(CliRunner.Run("gptq", "--model", Path.Combine(Dir, "nope"), "--out", outDir), "nope", "not found");
         Assert.False(Directory.Exists(outDir));
     }
