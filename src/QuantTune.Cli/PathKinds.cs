@@ -23,6 +23,21 @@ public static class PathKinds
         return option;
     }
 
+    /// <summary>
+    /// The option names where an output is written (a folder, or a file when <paramref name="isFolder"/> is false):
+    /// a path that cannot be written there is a usage error naming the option, before any work starts.
+    /// </summary>
+    public static T Writes<T>(this T option, bool isFolder) where T : Option
+    {
+        option.Validators.Add(result =>
+        {
+            var path = result.Tokens.Count > 0 ? result.Tokens[^1].Value : null;
+            if (string.IsNullOrWhiteSpace(path)) return;
+            if (QuantTune.IO.OutputFolder.Problem(path, isFolder) is { } problem) result.AddError($"{result.IdentifierToken?.Value ?? option.Name} {path}: {problem}");
+        });
+        return option;
+    }
+
     /// <summary>Whether a file starts with GGUF's magic bytes.</summary>
     public static bool IsGguf(string path) => QuantTune.Formats.Gguf.GgufFile.StartsWithMagic(path);
 

@@ -23,7 +23,7 @@ public static class DemoCommand
         var batch = new Option<int>("--batch") { Description = "fine-tuning batch size", DefaultValueFactory = _ => 8 };
         var seq = new Option<int>("--seq") { Description = "fine-tuning sequence length", DefaultValueFactory = _ => 128 };
         var chatSteps = new Option<int>("--chat-steps") { Description = "steps of the chat fine-tune on the shipped conversations (0: skip it)", DefaultValueFactory = _ => 12 };
-        var output = new Option<string>("--out", "-o") { Description = "folder for the runs, comparison.md and comparison.png", DefaultValueFactory = _ => "demo-output" };
+        var output = new Option<string>("--out", "-o") { Description = "folder for the runs, comparison.md and comparison.png", DefaultValueFactory = _ => "demo-output" }.Writes(isFolder: true);
         var threads = Options.Threads();
         var json = Options.Json();
         var cmd = new Command("demo", "Run the whole pipeline on the embedded tiny-llama model (no argument needed).") { maxTokens, prompt, steps, batch, seq, chatSteps, output, threads, json };

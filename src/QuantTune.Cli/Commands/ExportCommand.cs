@@ -23,7 +23,7 @@ public static class ExportCommand
         var model = Options.Model().MustBeFolder("export gguf", PathKinds.CheckpointFolder);
         var adapter = new Option<string?>("--adapter", "-a") { Description = "LoRA/DoRA adapter to merge before exporting" };
         var type = new Option<string>("--type", "-t") { Description = $"llama.cpp file type (tensor mixture): {string.Join(", ", LlamaFileTypes.Names)}", DefaultValueFactory = _ => "q8_0" };
-        var output = new Option<string>("--out", "-o") { Description = "the .gguf file to write", Required = true };
+        var output = new Option<string>("--out", "-o") { Description = "the .gguf file to write", Required = true }.Writes(isFolder: false);
         var pre = new Option<string?>("--gguf-pre") { Description = "tokenizer.ggml.pre to write instead of the name llama.cpp's converter gives this tokenizer (needed when it knows none)" };
         var chatTemplate = new Option<string?>("--chat-template") { Description = "the chat template to write as tokenizer.chat_template (a file, a template name of the model, zephyr or chatml); default: the model's own, none if it has none" };
         var json = Options.Json();
@@ -64,7 +64,7 @@ public static class ExportCommand
         var model = Options.Model().MustBeFolder("export gguf-adapter", PathKinds.CheckpointFolder);
         var adapter = new Option<string>("--adapter", "-a") { Description = "the PEFT LoRA adapter folder to convert", Required = true }.MustBeFolder("export gguf-adapter", PathKinds.PeftAdapterFolder);
         var type = new Option<string>("--type", "-t") { Description = "tensor type: f32 or f16", DefaultValueFactory = _ => "f32" };
-        var output = new Option<string>("--out", "-o") { Description = "the adapter .gguf file to write", Required = true };
+        var output = new Option<string>("--out", "-o") { Description = "the adapter .gguf file to write", Required = true }.Writes(isFolder: false);
         var cmd = new Command("gguf-adapter", "Write a LoRA adapter as a llama.cpp LoRA adapter GGUF (llama-cli --lora, or quanttune --adapter FILE.gguf); reads only the base model's config.json.")
             { model, adapter, type, output };
         cmd.SetAction(r =>

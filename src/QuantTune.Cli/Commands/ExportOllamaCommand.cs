@@ -20,7 +20,7 @@ public static class ExportOllamaCommand
         var model = Options.Model(required: false);
         model.Description = "the checkpoint (folder or Hub id) whose chat template the Modelfile follows; without --gguf, also the weights exported to --out";
         var gguf = new Option<string?>("--gguf") { Description = "an existing GGUF file to write the Modelfile for (its tokenizer.chat_template is read when --model is not given)" };
-        var output = new Option<string?>("--out", "-o") { Description = "the .gguf file to export from --model first (when --gguf is not given)" };
+        var output = new Option<string?>("--out", "-o") { Description = "the .gguf file to export from --model first (when --gguf is not given)" }.Writes(isFolder: false);
         var type = new Option<string>("--type", "-t") { Description = $"llama.cpp file type of the export: {string.Join(", ", LlamaFileTypes.Names)}", DefaultValueFactory = _ => "q8_0" };
         var modelfile = new Option<string?>("--modelfile") { Description = $"where to write the Modelfile (default: {OllamaModelfile.FileName} in the GGUF's folder)" };
         var system = new Option<string?>("--system") { Description = "a system prompt (SYSTEM)" };

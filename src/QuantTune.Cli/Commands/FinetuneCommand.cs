@@ -17,7 +17,7 @@ public static class FinetuneCommand
         var evalData = new Option<string?>("--eval-data") { Description = DataHelp.EvalData };
         var epochs = new Option<int?>("--epochs") { Description = "passes over the training examples, instead of --steps: steps = ⌈N × ⌈examples / --batch⌉ / --accumulate⌉ (not with --steps)" };
         var method = new Option<string>("--method") { Description = FineTuneMethods.Names, DefaultValueFactory = _ => "lora" };
-        var output = new Option<string>("--out", "-o") { Description = "run folder: checkpoint/, metrics.jsonl, loss.png, summary.json and the result", Required = true };
+        var output = new Option<string>("--out", "-o") { Description = "run folder: checkpoint/, metrics.jsonl, loss.png, summary.json and the result", Required = true }.Writes(isFolder: true);
         var steps = new Option<int>("--steps") { DefaultValueFactory = _ => 100, Description = "optimizer steps (or --epochs)" };
         var batch = new Option<int>("--batch") { DefaultValueFactory = _ => 8, Description = "examples per micro-batch" };
         var accumulate = new Option<int>("--accumulate") { DefaultValueFactory = _ => 1, Description = "micro-batches per optimizer step" };

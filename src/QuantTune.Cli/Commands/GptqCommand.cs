@@ -28,7 +28,7 @@ public static class GptqCommand
         var seed = new Option<int>("--seed") { Description = "seed of the random calibration windows", DefaultValueFactory = _ => 0 };
         var damp = new Option<double>("--damp") { Description = "dampening: fraction of the mean Hessian diagonal added to it", DefaultValueFactory = _ => 0.01 };
         var rtn = new Option<bool>("--rtn") { Description = "round to nearest on the same grid and groups instead (the baseline; calibration only measures it)" };
-        var output = new Option<string>("--out", "-o") { Description = "folder for the quantized checkpoint", Required = true };
+        var output = new Option<string>("--out", "-o") { Description = "folder for the quantized checkpoint", Required = true }.Writes(isFolder: true);
         var format = new Option<string>("--format") { Description = "quanttune (QuantTune's checkpoint) or gptq (AutoGPTQ / transformers layout: qweight, qzeros, scales, g_idx)", DefaultValueFactory = _ => "quanttune" };
         var threads = Options.Threads();
         var json = Options.Json();

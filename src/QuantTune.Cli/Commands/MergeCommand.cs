@@ -12,7 +12,7 @@ public static class MergeCommand
     {
         var model = Options.Model().MustBeFolder("merge", PathKinds.CheckpointFolder);
         var adapter = new Option<string>("--adapter", "-a") { Description = "LoRA/DoRA adapter folder (PEFT format)", Required = true }.MustBeFolder("merge", PathKinds.PeftAdapterFolder);
-        var output = new Option<string>("--out", "-o") { Description = "folder for the merged checkpoint", Required = true };
+        var output = new Option<string>("--out", "-o") { Description = "folder for the merged checkpoint", Required = true }.Writes(isFolder: true);
         var cmd = new Command("merge", "Merge a LoRA adapter into the base weights and write a plain checkpoint.") { model, adapter, output };
         cmd.SetAction(r =>
         {

@@ -21,7 +21,7 @@ public static class PretrainCommand
         var seq = new Option<int>("--seq") { DefaultValueFactory = _ => 128, Description = "tokens per sequence" };
         var lr = new Option<double>("--lr") { DefaultValueFactory = _ => 2e-3, Description = "peak learning rate" };
         var seed = new Option<long>("--seed") { DefaultValueFactory = _ => 42, Description = "seed of the initial weights, the data order and dropout" };
-        var output = new Option<string>("--out", "-o") { Description = "run folder", Required = true };
+        var output = new Option<string>("--out", "-o") { Description = "run folder", Required = true }.Writes(isFolder: true);
         var resume = new Option<bool>("--resume") { Description = "continue from the run folder's checkpoint" };
         var checkpointEvery = new Option<int>("--checkpoint-every") { DefaultValueFactory = _ => 0, Description = "save a resumable checkpoint every N steps (0: only at the end)" };
         var threads = Options.Threads();

@@ -47,7 +47,7 @@ public static class QuantReportCommand
         var calibration = new Option<string?>("--calibration-data") { Description = "calibration data for static W8A8: .txt as it is; .json/.jsonl: each record's \"text\", or an Alpaca record's prompt and output (default: the embedded WikiText-2 train excerpt)" };
         var maxTokens = new Option<int>("--max-tokens") { Description = "evaluate on the first N tokens (0: all)", DefaultValueFactory = _ => 65536 };
         var window = new Option<int>("--window") { Description = "perplexity window", DefaultValueFactory = _ => 256 };
-        var output = new Option<string>("--out", "-o") { Description = "folder for report.json, report.md and report.png", DefaultValueFactory = _ => "quant-report" };
+        var output = new Option<string>("--out", "-o") { Description = "folder for report.json, report.md and report.png", DefaultValueFactory = _ => "quant-report" }.Writes(isFolder: true);
         var threads = Options.Threads();
         var json = Options.Json();
         var cmd = new Command("quant-report", "Quantize the model with every scheme and measure bits/weight, weight MSE, size and perplexity; writes a table and a PNG chart.")

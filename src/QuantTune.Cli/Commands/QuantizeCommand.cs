@@ -26,7 +26,7 @@ public static class QuantizeCommand
         var oldClipMethod = RenamedOptions.Hidden<string?>("--calibration", "--clip-method");
         var granularity = Granularity();
         var zeroPoint = ZeroPoint();
-        var output = new Option<string>("--out", "-o") { Description = "folder for the quantized checkpoint", Required = true };
+        var output = new Option<string>("--out", "-o") { Description = "folder for the quantized checkpoint", Required = true }.Writes(isFolder: true);
         var json = Options.Json();
         var cmd = new Command("quantize", "Quantize every linear layer (all but the LM head) and save a checkpoint folder that eval and generate load.")
             { model, scheme, block, dq, clipMethod, oldClipMethod, granularity, zeroPoint, output, json };

@@ -32,6 +32,7 @@ public static class AtomicDirectory
     /// as someone else's, and the replaced folder drops them.</param>
     public static void Write(string path, Action<string> write, IReadOnlyCollection<string>? formatFiles = null)
     {
+        OutputFolder.CheckWritable(path, isFolder: true);
         var full = Full(path);
         var parent = ParentOf(path);
         Directory.CreateDirectory(parent);

@@ -9,6 +9,7 @@ public static class AtomicFile
 {
     public static void Write(string path, Action<Stream> write)
     {
+        OutputFolder.CheckWritable(path, isFolder: false);
         var full = Path.GetFullPath(path);
         var dir = Path.GetDirectoryName(full)!;
         Directory.CreateDirectory(dir);

@@ -2,7 +2,7 @@ using QuantTune.Diagnostics;
 
 namespace QuantTune.IO;
 
-/// <summary>Checks an output folder against the folder its input is read from.</summary>
+/// <summary>Checks an output path before the work: that it can be written, and that it is not the folder its input is read from.</summary>
 public static class OutputFolder
 {
     /// <summary>
@@ -21,6 +21,38 @@ public static class OutputFolder
         throw new QuantTuneException(same
             ? $"{who}: is the source model's folder; writing there would replace the model being read. Choose another folder"
             : $"{who}: holds the source model's folder {source}; writing there would replace it. Choose another folder");
+    }
+
+    /// <summary>
+    /// Why an output cannot be written at <paramref name="path"/> (a folder, or a file when <paramref name="isFolder"/>
+    /// is false), or null when it can: a file where the folder would go or a folder where the file would go, or an
+    /// existing file among the folders above it. Checked before the work, so that hours of it are not lost to a typo.
+    /// </summary>
+    public static string? Problem(string path, bool isFolder)
+    {
+        string full;
+        try
+        {
+            full = Path.GetFullPath(path);
+        }
+        catch (Exception e) when (e is ArgumentException or NotSupportedException or PathTooLongException)
+        {
+            return $"is not a usable path ({e.Message})";
+        }
+        if (isFolder && File.Exists(full)) return "is a file; expected a folder to write the output into";
+        if (!isFolder && Directory.Exists(full)) return "is a folder; expected the name of the file to write";
+        for (var dir = Path.GetDirectoryName(full.TrimEnd(Path.DirectorySeparatorChar)); dir is not null; dir = Path.GetDirectoryName(dir))
+        {
+            if (Directory.Exists(dir)) return null;
+            if (File.Exists(dir)) return $"cannot be created: {dir} is a file, not a folder";
+        }
+        return null;
+    }
+
+    /// <summary>Throws the <see cref="Problem"/> of <paramref name="path"/>, naming it.</summary>
+    public static void CheckWritable(string path, bool isFolder)
+    {
+        if (Problem(path, isFolder) is { } problem) throw new QuantTuneException($"{path}: {problem}");
     }
 
     /// <summary>The absolute path with symbolic links of existing folders resolved.</summary>

@@ -1,0 +1,41 @@
+namespace QuantTune.Tests.Cli;
+
+/// <summary>
+/// Every command that writes checks its --out before any work: a file where a folder goes, a folder where a file
+/// goes, or a path under an existing file is a usage error naming --out, not a raw .NET message about a hidden
+/// temporary file after the quantization or export has run.
+/// </summary>
+public sealed class CliOutputPathTests() : TempFolderTest("qt-out-")
+{
+    public static TheoryData<string[], bool> Writers => new()
+    {
+        { ["quantize", "--model", "tiny-llama", "--scheme", "nf4"], true },
+        { ["gptq", "--model", "tiny-llama", "--samples", "1", "--seq", "16"], true },
+        { ["merge", "--model", "tiny-llama", "--adapter", "ADAPTER"], true },
+        { ["finetune", "--model", "tiny-llama", "--data", "DATA", "--steps", "1"], true },
+        { ["pretrain", "--size", "tiny", "--steps", "1"], true },
+        { ["quant-report", "--model", "tiny-llama"], true },
+        { ["export", "gguf", "--model", "tiny-llama", "--type", "q8_0"], false },
+        { ["export", "gguf-adapter", "--model", "tiny-llama", "--adapter", "ADAPTER"], false },
+        { ["export", "ollama", "--model", "tiny-llama"], false },
+    };
+
+    string[] Args(string[] command, string output) =>
+        [.. command.Select(a => a switch { "ADAPTER" => TestData.TinyLlamaLoraDir, "DATA" => Path.Combine(AppContext.BaseDirectory, "assets", "data", "tiny-shakespeare.txt"), _ => a }), "--out", output];
+
+    [Theory]
+    [MemberData(nameof(Writers))]
+    public void AnOutputThatCannotBeWrittenIsRefusedBeforeTheWork(string[] command, bool writesFolder)
+    {
+        var file = Path.Combine(Dir, "a-file");
+        File.WriteAllText(file, "not a folder");
+        var under = Path.Combine(file, writesFolder ? "out" : "out.gguf");
+        var r = CliRunner.Run(Args(command, under));
+        CliRunner.AssertUsageError(r, "--out " + under, $"{file} is a file, not a folder");
+
+        var wrongKind = writesFolder ? file : Dir;
+        r = CliRunner.Run(Args(command, wrongKind));
+        CliRunner.AssertUsageError(r, "--out " + wrongKind, writesFolder ? "is a file; expected a folder" : "is a folder; expected the name of the file");
+        Assert.Equal("not a folder", File.ReadAllText(file));
+    }
+}
