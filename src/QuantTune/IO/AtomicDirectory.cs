@@ -77,6 +77,26 @@ public static class AtomicDirectory
     /// Finishes a swap that a killed process left half done: the previous folder goes back in
     /// place when the target is missing, and is removed when the new one is already there.
     /// </summary>
+    /// <summary>
+    /// For readers: when <paramref name="path"/> is missing but a write killed between its two renames left the
+    /// previous output at <see cref="PreviousName"/>, puts that back, so the output reads as it was before the
+    /// interrupted write. Changes nothing otherwise. Call before reading an output folder.
+    /// </summary>
+    public static void RestoreIfMissing(string path)
+    {
+        var full = Full(path);
+        var previous = PreviousName(full);
+        if (Directory.Exists(full) || File.Exists(full) || !Directory.Exists(previous)) return;
+        try
+        {
+            Directory.Move(previous, full);
+        }
+        catch (IOException) when (Directory.Exists(full))
+        {
+            // Another process restored it first.
+        }
+    }
+
     public static void Recover(string path)
     {
         var full = Full(path);

@@ -25,6 +25,7 @@ public static class AnyAdapter
             Formats.Gguf.GgufLoraImport.Load(model, directory);
             return ("LORA", ids => model.Forward(ids));
         }
+        IO.AtomicDirectory.RestoreIfMissing(directory);
         var config = Path.Combine(directory, "adapter_config.json");
         if (!File.Exists(config)) throw new QuantTuneException($"{config}: not found; expected an adapter folder (adapter_config.json + adapter_model.safetensors)");
         string type;

@@ -48,6 +48,7 @@ public static class QstCheckpoint
 
     public static QstCheckpointInfo ReadInfo(string directory)
     {
+        IO.AtomicDirectory.RestoreIfMissing(directory);
         var path = Path.Combine(directory, ConfigFile);
         if (!File.Exists(path)) throw new QuantTuneException($"{path}: not found; expected a QST side-network folder (qst_config.json + {WeightsFile})");
         QstCheckpointInfo? info;

@@ -76,6 +76,40 @@ public sealed class CliKillSafetyTests() : TempFolderTest("qt-kill-")
         Assert.Empty(Directory.GetFileSystemEntries(run, ".*.tmp"));
     }
 
+    [Fact]
+    public void AReaderPutsBackAModelLeftAsideByAMergeKilledBetweenItsRenames()
+    {
+        var outDir = Path.Combine(Dir, "merged");
+        Assert.Equal(0, CliRunner.Run("merge", "--model", TestData.TinyLlamaDir, "--adapter", TestData.TinyLlamaLoraDir, "--out", outDir).ExitCode);
+        var old = Snapshot(outDir);
+        var env = new Dictionary<string, string> { [KillHook.StepVariable] = "old-moved", ["QUANTTUNE_RENAME_EXCHANGE"] = "0" };
+        Assert.NotEqual(0, CliRunner.RunWith(env, "merge", "--model", TestData.TinyLlamaDir, "--adapter", TestData.TinyLlamaLoraDir, "--out", outDir).ExitCode);
+        Assert.False(Directory.Exists(outDir));
+
+        // info, a reader, finds the model where it was ("model folder not found" before).
+        var info = CliRunner.Run("info", "--model", outDir);
+        Assert.True(info.ExitCode == 0, info.Stderr);
+        Assert.Equal(old, Snapshot(outDir));
+        Assert.False(Directory.Exists(AtomicDirectory.PreviousName(outDir)));
+    }
+
+    [Fact]
+    public void ResumeFindsACheckpointLeftAsideByASaveKilledBetweenItsRenames()
+    {
+        var data = Path.Combine(Dir, "s.txt");
+        File.WriteAllText(data, File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "assets", "data", "tiny-shakespeare.txt"))[..20_000]);
+        var run = Path.Combine(Dir, "run");
+        string[] args = ["finetune", "--model", TestData.TinyLlamaDir, "--data", data, "--method", "lora", "--batch", "2", "--seq", "32", "--out", run];
+        Assert.Equal(0, CliRunner.Run([.. args, "--steps", "2"]).ExitCode);
+        // What a kill between the two renames of the next checkpoint save leaves: the previous checkpoint aside, none in place.
+        var checkpoint = QuantTune.Training.Checkpoints.TrainingCheckpoint.PathIn(run);
+        Directory.Move(checkpoint, AtomicDirectory.PreviousName(checkpoint));
+
+        var resumed = CliRunner.Run([.. args, "--steps", "3", "--resume"]);
+        Assert.True(resumed.ExitCode == 0, resumed.Stderr); // "has no checkpoint" before
+        Assert.Contains("resumed at 2", resumed.Stdout + resumed.Stderr);
+    }
+
     static string Hash(string file) => Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(File.ReadAllBytes(file)));
 
     static Dictionary<string, string> Snapshot(string dir) =>

@@ -105,6 +105,7 @@ public sealed record ModelConfig
 
     public static ModelConfig Load(string pathOrDirectory)
     {
+        if (!pathOrDirectory.EndsWith(".json", StringComparison.OrdinalIgnoreCase)) IO.AtomicDirectory.RestoreIfMissing(pathOrDirectory);
         var path = Directory.Exists(pathOrDirectory) ? Path.Combine(pathOrDirectory, "config.json") : pathOrDirectory;
         if (!File.Exists(path))
             throw new QuantTuneException($"{path}: file not found; expected a Hugging Face config.json");

@@ -29,6 +29,7 @@ public sealed class PretrainedModel : IDisposable
     {
         if (File.Exists(directory) && directory.EndsWith(".gguf", StringComparison.OrdinalIgnoreCase))
             return LoadGguf(directory, dtype, device ?? CPU);
+        IO.AtomicDirectory.RestoreIfMissing(directory);
         if (!System.IO.Directory.Exists(directory))
             throw new QuantTuneException($"{directory}: model folder not found");
         var sw = Stopwatch.StartNew();

@@ -39,7 +39,12 @@ public static class TrainingCheckpoint
         });
     }
 
-    public static bool Exists(string runDirectory) => File.Exists(Path.Combine(PathIn(runDirectory), StateFile));
+    public static bool Exists(string runDirectory)
+    {
+        // A save killed between its two renames leaves the previous checkpoint aside: it is the one to resume from.
+        AtomicDirectory.RestoreIfMissing(PathIn(runDirectory));
+        return File.Exists(Path.Combine(PathIn(runDirectory), StateFile));
+    }
 
     /// <summary>The checkpoint's <see cref="TrainerState"/>, without touching any tensor.</summary>
     public static TrainerState ReadState(string runDirectory)
