@@ -36,7 +36,7 @@ public static class GgufExport
         GgufVocabExport.Add(w, Path.Combine(model.Directory, "tokenizer.json"), model.Tokenizer, config, preTokenizer);
         GgufChatTemplate.Add(w, model.Directory, model.Tokenizer, config, chatTemplate);
         var plan = AddTensors(w, model, config, arch, fileType, progress);
-        w.Write(path);
+        using (no_grad()) w.Write(path);
         return plan;
     }
 
@@ -48,9 +48,13 @@ public static class GgufExport
     /// <summary>ggml's GGML_QNT_VERSION, written by llama.cpp's converters and llama-quantize as general.quantization_version.</summary>
     public const uint QuantizationVersion = 2;
 
+    /// <summary>
+    /// Adds every tensor with its planned type; the weights are read, transformed and encoded one at a time while the
+    /// file is written (<see cref="GgufWriter.AddTensor(string, GgmlType, long[], Func{byte[]})"/>), so export holds one
+    /// encoded tensor beyond the loaded model.
+    /// </summary>
     static IReadOnlyDictionary<string, GgmlType> AddTensors(GgufWriter w, PretrainedModel model, ModelConfig config, IGgufArchitecture arch, LlamaFileType fileType, IProgress<(long Done, long Total)>? progress)
     {
-        using var _ = no_grad();
         var weights = Weights(model.Model).Where(p => arch.Writes(p.Name)).Select(p => (Gguf: arch.TensorName(p.Name)
             ?? throw new NotSupportedException($"parameter '{p.Name}' has no llama.cpp GGUF name (adapter layers are not exported; merge them first)"), p.Shape, p.Read)).ToList();
         var extra = arch.ExtraTensors(config).ToList();
@@ -59,13 +63,15 @@ public static class GgufExport
         foreach (var (name, values) in extra) w.AddTensor(name, plan[name], [values.Length], values);
         int done = 0;
         foreach (var (gguf, shape, read) in weights)
-        {
-            float[] values;
-            using (var scope = NewDisposeScope())
-                values = read().detach().to(ScalarType.Float32).cpu().contiguous().data<float>().ToArray();
-            w.AddTensor(gguf, plan[gguf], shape, arch.ToGguf(gguf, shape, values, config));
-            progress?.Report((++done, weights.Count));
-        }
+            w.AddTensor(gguf, plan[gguf], shape, () =>
+            {
+                float[] values;
+                using (var scope = NewDisposeScope())
+                    values = read().detach().to(ScalarType.Float32).cpu().contiguous().data<float>().ToArray();
+                byte[] data = GgmlCodec.Quantize(plan[gguf], arch.ToGguf(gguf, shape, values, config));
+                progress?.Report((++done, weights.Count));
+                return data;
+            });
         return plan;
     }
 
