@@ -2,6 +2,7 @@ using System.CommandLine;
 using QuantTune.Cli.Rendering;
 using QuantTune.Diagnostics;
 using QuantTune.Formats.Gguf;
+using QuantTune.Formats.Gguf.Architectures;
 using QuantTune.Models.Loading;
 using QuantTune.Peft;
 using QuantTune.Peft.Lora;
@@ -27,7 +28,7 @@ public static class ExportCommand
         var pre = new Option<string?>("--gguf-pre") { Description = "tokenizer.ggml.pre to write instead of the name llama.cpp's converter gives this tokenizer (needed when it knows none)" };
         var chatTemplate = new Option<string?>("--chat-template") { Description = "the chat template to write as tokenizer.chat_template (a file, a template name of the model, zephyr or chatml); default: the model's own, none if it has none" };
         var json = Options.Json();
-        var gguf = new Command("gguf", "Write a llama.cpp GGUF file (architecture llama, qwen2, qwen3, gemma2 or gemma3, as llama.cpp's converter names the family), each tensor typed as llama-quantize's mixture for --type does.") { model, adapter, type, output, pre, chatTemplate, json };
+        var gguf = new Command("gguf", $"Write a llama.cpp GGUF file (architecture {string.Join(", ", GgufArchitectures.Names)}, as llama.cpp's converter names the family), each tensor typed as llama-quantize's mixture for --type does.") { model, adapter, type, output, pre, chatTemplate, json };
         gguf.SetAction(r =>
         {
             var fileType = ParseType(r.GetValue(type)!, LlamaFileTypes.Names);

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using QuantTune.Diagnostics;
 using QuantTune.Formats.Gguf;
+using QuantTune.Formats.Gguf.Architectures;
 using QuantTune.Formats.Safetensors;
 using QuantTune.Models.Config;
 using QuantTune.Models.Loading;
@@ -174,7 +175,7 @@ public sealed class Phi3FusedLayoutTests(ITestOutputHelper output) : TempFolderT
     public void GgufExportRefusesAHeadSizeLlamaCppsPhi3CannotRepresent()
     {
         var json = TinyConfig("phi3", "\"head_dim\": 64");
-        var e = Assert.ThrowsAny<QuantTuneException>(() => Phi3Keys.CheckRepresentable(ModelConfig.Parse(json), Dir));
+        var e = Assert.ThrowsAny<QuantTuneException>(() => new Phi3Architecture().CheckRepresentable(ModelConfig.Parse(json), Dir));
         output.WriteLine(e.Message);
         Assert.Contains("head_dim", e.Message);
         Assert.Contains("config.json", e.Message);

@@ -1,4 +1,5 @@
 using QuantTune.Diagnostics;
+using QuantTune.Formats.Gguf.Architectures;
 using QuantTune.Formats.Safetensors;
 using QuantTune.Models.Config;
 using QuantTune.Peft;

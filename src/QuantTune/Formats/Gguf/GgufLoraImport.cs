@@ -1,5 +1,6 @@
 using System.Text.RegularExpressions;
 using QuantTune.Diagnostics;
+using QuantTune.Formats.Gguf.Architectures;
 using QuantTune.Models;
 using QuantTune.Models.Transformer;
 using QuantTune.Peft;

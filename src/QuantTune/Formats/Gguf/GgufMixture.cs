@@ -52,7 +52,10 @@ public static partial class GgufMixture
     /// <summary>Whether llama-quantize quantizes this tensor at all (tensor_allows_quantization, for llama's tensor names).</summary>
     public static bool AllowsQuantization(GgufTensorShape t) =>
         t.Shape.Length >= 2 && t.Name.EndsWith("weight", StringComparison.Ordinal) && !t.Name.Contains("_norm.weight", StringComparison.Ordinal)
-        && t.Name != Gpt2TensorNames.PositionEmbedding;
+        && t.Name != PositionEmbedding;
+
+    /// <summary>A learned position table (gguf-py's MODEL_TENSOR.POS_EMBD, GPT-2's wpe), which llama-quantize leaves unquantized.</summary>
+    public const string PositionEmbedding = "position_embd.weight";
 
     enum Kind { TokenEmbd, Output, AttnQ, AttnK, AttnV, AttnOutput, FfnGate, FfnUp, FfnDown, Other }
 

@@ -6,7 +6,10 @@ namespace QuantTune.Formats.Gguf;
 /// <summary>
 /// Builds a GGUF v3 file: header (magic, version, tensor count, KV count), typed metadata, tensor
 /// infos, then the data section aligned to <c>general.alignment</c> with each tensor aligned within it.
-/// Everything little-endian; the file is written atomically (temporary file + rename).
+/// Everything little-endian; the file is written atomically (temporary file + rename). A tensor's
+/// type and shape fix its byte size, so the header is written before any data, and a tensor added
+/// with an encoder is encoded only when its turn comes in <see cref="Write"/>: as llama.cpp's
+/// gguf writer does, the file streams one tensor at a time.
 /// </summary>
 public sealed class GgufWriter
 {
@@ -14,7 +17,7 @@ public sealed class GgufWriter
     public const uint DefaultAlignment = 32;
 
     readonly List<KeyValuePair<string, GgufValue>> _metadata = new();
-    readonly List<(string Name, long[] Dims, GgmlType Type, byte[] Data)> _tensors = new();
+    readonly List<(string Name, long[] Dims, GgmlType Type, long Bytes, Func<byte[]> Encode)> _tensors = new();
 
     /// <summary>Adds (or replaces) a metadata entry; order of first insertion is kept.</summary>
     public GgufWriter Add(string key, GgufValue value)
@@ -33,15 +36,35 @@ public sealed class GgufWriter
     /// </summary>
     public GgufWriter AddTensor(string name, GgmlType type, long[] shape, byte[] data)
     {
+        long bytes = ByteCount(name, type, shape);
+        if (bytes != data.Length)
+            throw new ArgumentException($"{name}: shape [{string.Join(", ", shape)}] of {type} needs {bytes} bytes, got {data.Length}");
+        return Add(name, type, shape, bytes, () => data);
+    }
+
+    /// <summary>
+    /// Adds a tensor of <paramref name="type"/> and <paramref name="shape"/> whose bytes <paramref name="encode"/>
+    /// produces during <see cref="Write"/>, in the order tensors were added, and which are dropped once written:
+    /// only one encoded tensor is held at a time.
+    /// </summary>
+    public GgufWriter AddTensor(string name, GgmlType type, long[] shape, Func<byte[]> encode) =>
+        Add(name, type, shape, ByteCount(name, type, shape), encode);
+
+    GgufWriter Add(string name, GgmlType type, long[] shape, long bytes, Func<byte[]> encode)
+    {
         if (_tensors.Any(t => t.Name == name)) throw new ArgumentException($"tensor '{name}' was already added", nameof(name));
+        _tensors.Add((name, shape.Reverse().ToArray(), type, bytes, encode));
+        return this;
+    }
+
+    /// <summary>The bytes a tensor of <paramref name="type"/> and <paramref name="shape"/> takes; rows must be whole blocks.</summary>
+    static long ByteCount(string name, GgmlType type, long[] shape)
+    {
         long elements = shape.Aggregate(1L, (a, d) => checked(a * d));
-        long? bytes = type.ByteCount(elements);
         if (shape.Length > 0 && type.BlockSize() > 1 && shape[^1] % type.BlockSize() != 0)
             throw new ArgumentException($"{name}: rows of {shape[^1]} values are not a whole number of {type} blocks ({type.BlockSize()})");
-        if (bytes != data.Length)
-            throw new ArgumentException($"{name}: shape [{string.Join(", ", shape)}] of {type} needs {bytes?.ToString() ?? "a whole number of blocks, so no"} bytes, got {data.Length}");
-        _tensors.Add((name, shape.Reverse().ToArray(), type, data));
-        return this;
+        return type.ByteCount(elements)
+            ?? throw new ArgumentException($"{name}: shape [{string.Join(", ", shape)}] of {type} needs a whole number of blocks, so no byte count");
     }
 
     /// <summary>Encodes <paramref name="values"/> as <paramref name="type"/> and adds it (see <see cref="AddTensor(string, GgmlType, long[], byte[])"/>).</summary>
@@ -81,18 +104,27 @@ public sealed class GgufWriter
                 foreach (long d in t.Dims) w.Write((ulong)d);
                 w.Write((uint)t.Type);
                 w.Write((ulong)offset);
-                offset += t.Data.Length;
+                offset += t.Bytes;
             }
             w.Flush();
             Pad(w, stream.Position, alignment);
             long dataStart = stream.Position;
-            for (int i = 0; i < _tensors.Count; i++)
+            foreach (var t in _tensors)
             {
                 Pad(w, stream.Position - dataStart, alignment);
-                w.Write(_tensors[i].Data);
-                w.Flush();
+                WriteData(w, t.Name, t.Bytes, t.Encode);
             }
         });
+    }
+
+    /// <summary>One tensor's bytes, encoded now and checked against the size its header entry gave; not inlined, so nothing keeps them once written.</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+    static void WriteData(BinaryWriter w, string name, long bytes, Func<byte[]> encode)
+    {
+        byte[] data = encode();
+        if (data.Length != bytes) throw new InvalidOperationException($"{name}: encoded to {data.Length} bytes; its header entry says {bytes}");
+        w.Write(data);
+        w.Flush();
     }
 
     static long Align(long offset, uint alignment) => (offset + alignment - 1) / alignment * alignment;

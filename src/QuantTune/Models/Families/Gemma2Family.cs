@@ -11,7 +11,6 @@ namespace QuantTune.Models.Families;
 public sealed class Gemma2Family : ModelFamily
 {
     public override IReadOnlyList<string> ModelTypes => ["gemma2"];
-    public override string? GgufArchitecture => "gemma2";
     internal override string ActivationKey => "hidden_activation";
     internal override bool TiedByDefault => true;
 

@@ -14,7 +14,6 @@ namespace QuantTune.Models.Families;
 public sealed class Gemma3Family : ModelFamily
 {
     public override IReadOnlyList<string> ModelTypes => ["gemma3_text", "gemma3"];
-    public override string? GgufArchitecture => "gemma3";
     internal override string ActivationKey => "hidden_activation";
     internal override bool TiedByDefault => true;
 

@@ -14,7 +14,6 @@ namespace QuantTune.Models.Families;
 public sealed class Gpt2Family : ModelFamily
 {
     public override IReadOnlyList<string> ModelTypes => ["gpt2"];
-    public override string? GgufArchitecture => "gpt2";
     internal override string ActivationKey => "activation_function";
     internal override string DefaultActivation => "gelu_new";
 
@@ -43,17 +42,20 @@ public sealed class Gpt2Family : ModelFamily
             throw f.Invalid("scale_attn_by_inverse_layer_idx", "is true, which QuantTune does not build; expected false (GPT-2's default)");
         if (f.OptionalBool("scale_attn_weights") == false)
             throw f.Invalid("scale_attn_weights", "is false, which QuantTune does not build; expected true (GPT-2's default)");
-        return c with
-        {
-            Norm = NormKind.LayerNorm,
-            Positions = PositionKind.Learned,
-            Mlp = MlpKind.Plain,
-            Projections = ProjectionLayout.Fused,
-            QkvBias = true,
-            OutputBias = true,
-            MlpBias = true,
-            Names = ModuleNames.Gpt2,
-            Conv1DWeights = true,
-        };
+        return Decoder(c);
     }
+
+    /// <summary>GPT-2's decoder on the shared sizes of <paramref name="c"/> (also what a GGUF <c>gpt2</c> file reads back as).</summary>
+    internal static ModelConfig Decoder(ModelConfig c) => c with
+    {
+        Norm = NormKind.LayerNorm,
+        Positions = PositionKind.Learned,
+        Mlp = MlpKind.Plain,
+        Projections = ProjectionLayout.Fused,
+        QkvBias = true,
+        OutputBias = true,
+        MlpBias = true,
+        Names = ModuleNames.Gpt2,
+        Conv1DWeights = true,
+    };
 }

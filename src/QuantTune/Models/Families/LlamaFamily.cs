@@ -11,7 +11,6 @@ namespace QuantTune.Models.Families;
 public sealed class LlamaFamily : ModelFamily
 {
     public override IReadOnlyList<string> ModelTypes => ["llama"];
-    public override string? GgufArchitecture => "llama";
 
     internal override ModelConfig Read(JsonField f, ModelConfig c)
     {

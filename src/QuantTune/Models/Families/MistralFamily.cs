@@ -7,7 +7,6 @@ namespace QuantTune.Models.Families;
 public sealed class MistralFamily : ModelFamily
 {
     public override IReadOnlyList<string> ModelTypes => ["mistral"];
-    public override string? GgufArchitecture => "llama";
 
     internal override ModelConfig Read(JsonField f, ModelConfig c)
     {

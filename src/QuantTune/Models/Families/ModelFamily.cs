@@ -15,9 +15,6 @@ public abstract class ModelFamily
     /// <summary>The config.json <c>model_type</c> values this family reads.</summary>
     public abstract IReadOnlyList<string> ModelTypes { get; }
 
-    /// <summary>The <c>general.architecture</c> llama.cpp's converter writes for this family, or null when QuantTune does not export it to GGUF.</summary>
-    public virtual string? GgufArchitecture => null;
-
     /// <summary>The activation config.json names for the MLP (Gemma calls it hidden_activation).</summary>
     internal virtual string ActivationKey => "hidden_act";
 

@@ -13,7 +13,6 @@ namespace QuantTune.Models.Families;
 public sealed class Phi3Family : ModelFamily
 {
     public override IReadOnlyList<string> ModelTypes => ["phi3"];
-    public override string? GgufArchitecture => "phi3";
 
     /// <summary>Phi3Config's original_max_position_embeddings when config.json has none.</summary>
     const int DefaultOriginalContext = 4096;

@@ -7,7 +7,6 @@ namespace QuantTune.Models.Families;
 public sealed class Qwen2Family : ModelFamily
 {
     public override IReadOnlyList<string> ModelTypes => ["qwen2"];
-    public override string? GgufArchitecture => "qwen2";
 
     internal override ModelConfig Read(JsonField f, ModelConfig c) => c with
     {

@@ -11,7 +11,6 @@ namespace QuantTune.Models.Families;
 public sealed class Qwen3Family : ModelFamily
 {
     public override IReadOnlyList<string> ModelTypes => ["qwen3"];
-    public override string? GgufArchitecture => "qwen3";
 
     internal override ModelConfig Read(JsonField f, ModelConfig c)
     {

@@ -68,7 +68,7 @@ public sealed class PretrainedModel : IDisposable
         }
     }
 
-    /// <summary>A GGUF file (llama architecture, gpt2 tokenizer): dequantized on load.</summary>
+    /// <summary>A GGUF model file of any architecture QuantTune writes (<see cref="Formats.Gguf.GgufImport"/>): dequantized on load, its tokenizer rebuilt from the file.</summary>
     static PretrainedModel LoadGguf(string path, ScalarType dtype, Device device)
     {
         var sw = Stopwatch.StartNew();

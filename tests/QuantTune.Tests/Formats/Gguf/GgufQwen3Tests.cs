@@ -72,4 +72,22 @@ public sealed class GgufQwen3Tests() : TempFolderTest("qt-gguf-qwen3-")
         using var norm = model.Model.named_parameters().First(p => p.name == "model.layers.1.pre_feedforward_layernorm.weight").parameter.detach();
         Assert.Equal(norm.data<float>().ToArray().Select(v => v + 1f), f.ReadTensor("blk.1.ffn_norm.weight"));
     }
+
+    /// <summary>llama.cpp's gemma2 scales attention by 1/√head_dim (1/√(hidden/heads) for the 46-layer 27B) and has no key for query_pre_attn_scalar.</summary>
+    [Fact]
+    public void Gemma2ExportRefusesAQueryScalarLlamaCppWouldReplaceByHeadDim()
+    {
+        string copy = Path.Combine(Dir, "model");
+        Directory.CreateDirectory(copy);
+        foreach (var file in Directory.GetFiles(TestData.TinyGemma2Dir)) File.Copy(file, Path.Combine(copy, Path.GetFileName(file)));
+        var config = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(Path.Combine(copy, "config.json")))!.AsObject();
+        config["query_pre_attn_scalar"] = 24;
+        File.WriteAllText(Path.Combine(copy, "config.json"), config.ToJsonString());
+        using var model = PretrainedModel.Load(copy);
+        var e = Assert.Throws<InvalidFormatException>(() => GgufExport.Write(model, Path.Combine(Dir, "g.gguf"), LlamaFileType.F32));
+        Assert.Contains("query_pre_attn_scalar", e.Message);
+        Assert.Contains("gemma2", e.Message);
+        Assert.Contains("head_dim (32)", e.Message);
+        Assert.False(File.Exists(Path.Combine(Dir, "g.gguf")));
+    }
 }

@@ -17,8 +17,7 @@ namespace QuantTune.Tests.Formats.Gguf;
 /// binary, 2 threads): the same export made here, read back by QuantTune, gives llama.cpp's token ids
 /// (by the tokenizer read from the file and by the model's own), its logits and next-token
 /// log-probabilities on the fixture's input_ids.0, its greedy continuation and its perplexity on the first
-/// 4,097 WikiText-2 test tokens. llama and phi3 files are read back whole by <see cref="GgufImport"/> (dequantized);
-/// the other families, which it does not read, compare the model the file was exported from.
+/// 4,097 WikiText-2 test tokens. Every file is read back whole by <see cref="GgufImport"/> (dequantized).
 /// </summary>
 /// <remarks>
 /// Tolerances, from the differences measured (in the comments of <see cref="Cases"/>): F32 files differ only
@@ -82,9 +81,8 @@ public sealed class LlamaCppReferenceTests(ITestOutputHelper output) : TempFolde
             Assert.Equal(ids, pm.Tokenizer.Encode(text));
         }
 
-        // llama and phi3: the file read back whole; otherwise the model it was written from.
-        using CausalLM? imported = reference.GetProperty("architecture").GetString() is "llama" or "phi3" ? GgufImport.ToCausalLM(GgufImport.Load(path)) : null;
-        CausalLM model = imported ?? pm.Model;
+        // The file read back whole.
+        using CausalLM model = GgufImport.ToCausalLM(GgufImport.Load(path));
 
         var logits = reference.GetProperty("logits");
         using (var refs = new ReferenceOutputs(fixture))

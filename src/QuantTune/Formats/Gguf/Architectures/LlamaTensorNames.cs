@@ -1,7 +1,7 @@
 using System.Text.RegularExpressions;
 using QuantTune.Models.Config;
 
-namespace QuantTune.Formats.Gguf;
+namespace QuantTune.Formats.Gguf.Architectures;
 
 /// <summary>
 /// Maps Hugging Face Llama (and Qwen3: q_norm, k_norm) parameter names (which are QuantTune's <c>CausalLM</c> parameter names)

@@ -1,4 +1,4 @@
-namespace QuantTune.Formats.Gguf;
+namespace QuantTune.Formats.Gguf.Architectures;
 
 /// <summary>
 /// The row permutation convert_hf_to_gguf.py applies to Llama q/k weights, whose rotary halves HF

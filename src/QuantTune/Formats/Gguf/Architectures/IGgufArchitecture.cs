@@ -1,0 +1,62 @@
+using QuantTune.Models.Config;
+using QuantTune.Models.Families;
+
+namespace QuantTune.Formats.Gguf.Architectures;
+
+/// <summary>
+/// One llama.cpp GGUF architecture (<c>general.architecture</c>), as convert_hf_to_gguf.py registers one model class
+/// per architecture (<c>@ModelBase.register(...)</c> with <c>set_gguf_parameters</c> and <c>modify_tensors</c>): the
+/// model families it takes, its <c>&lt;arch&gt;.*</c> keys written from a <see cref="ModelConfig"/> and read back into
+/// one, its tensor names Hugging Face ↔ GGUF, its tensor transforms in both directions, and what it cannot represent.
+/// Every architecture is listed in <see cref="GgufArchitectures.All"/>; export and import know no other.
+/// </summary>
+public interface IGgufArchitecture
+{
+    /// <summary>llama.cpp's name, written as <c>general.architecture</c> and prefixing the architecture's keys.</summary>
+    string Name { get; }
+
+    /// <summary>The config.json <c>model_type</c> a file of this architecture reads back as.</summary>
+    string ModelType { get; }
+
+    /// <summary>Whether checkpoints of <paramref name="family"/> export as this architecture.</summary>
+    bool Takes(ModelFamily family);
+
+    /// <summary>
+    /// Refuses a config this architecture's llama.cpp graph would compute differently (or could not load), naming
+    /// the config.json field in <paramref name="directory"/>.
+    /// </summary>
+    void CheckRepresentable(ModelConfig config, string directory);
+
+    /// <summary>The <c>&lt;arch&gt;.*</c> keys the converter writes for <paramref name="config"/>, in its order.</summary>
+    IEnumerable<(string Key, GgufValue Value)> Hyperparameters(ModelConfig config);
+
+    /// <summary>Tensors that hold config values rather than weights (Phi-3's LongRoPE factors), written before the weights.</summary>
+    IEnumerable<(string Name, float[] Values)> ExtraTensors(ModelConfig config);
+
+    /// <summary>Whether HF parameter <paramref name="hf"/> is written at all (the converter skips Gemma 2's lm_head).</summary>
+    bool Writes(string hf);
+
+    /// <summary>The GGUF name of HF parameter <paramref name="hf"/>, or null if it has none.</summary>
+    string? TensorName(string hf);
+
+    /// <summary>
+    /// <paramref name="values"/> (HF layout, PyTorch <paramref name="shape"/>) as the converter writes GGUF tensor
+    /// <paramref name="gguf"/>; the array may be changed in place and returned.
+    /// </summary>
+    float[] ToGguf(string gguf, long[] shape, float[] values, ModelConfig config);
+
+    /// <summary>The model <paramref name="file"/>'s metadata describes; tensors are only looked at for their presence and shapes.</summary>
+    ModelConfig ReadConfig(GgufFile file);
+
+    /// <summary>The GGUF key (or tensor) a config.json dimension of an imported model comes from, for errors.</summary>
+    string KeyOf(string configField);
+
+    /// <summary>Whether GGUF tensor <paramref name="gguf"/> was read into the config (<see cref="ReadConfig"/>) rather than being a weight.</summary>
+    bool IsConfigTensor(string gguf);
+
+    /// <summary>The HF parameter name of GGUF tensor <paramref name="gguf"/> in a model of <paramref name="config"/>, or null if it has none.</summary>
+    string? HfName(string gguf, ModelConfig config);
+
+    /// <summary>The inverse of <see cref="ToGguf"/>: GGUF tensor <paramref name="gguf"/>'s values in HF layout.</summary>
+    float[] ToHf(string gguf, long[] shape, float[] values, ModelConfig config);
+}

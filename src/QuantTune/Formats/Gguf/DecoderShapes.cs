@@ -1,0 +1,64 @@
+using QuantTune.Models.Config;
+
+namespace QuantTune.Formats.Gguf;
+
+/// <summary>
+/// The Hugging Face parameter names and shapes of the decoder a <see cref="ModelConfig"/> describes (its module names,
+/// norms and their placement, q/k norms, fused or separate projections, biases, learned positions), worked out without
+/// building the model, so an imported checkpoint is checked against its own config before any allocation the config sizes.
+/// </summary>
+public static class DecoderShapes
+{
+    public static Dictionary<string, long[]> Expected(ModelConfig c)
+    {
+        long h = c.HiddenSize, q = (long)c.NumHeads * c.HeadDim, kv = (long)c.NumKvHeads * c.HeadDim, i = c.IntermediateSize;
+        var n = c.Names;
+        var shapes = new Dictionary<string, long[]>(StringComparer.Ordinal) { [$"{n.EmbeddingPath}.weight"] = [c.VocabSize, h] };
+        void Linear(string module, long rows, long cols, bool bias)
+        {
+            shapes[module + ".weight"] = [rows, cols];
+            if (bias) shapes[module + ".bias"] = [rows];
+        }
+        void Norm(string module, long size)
+        {
+            shapes[module + ".weight"] = [size];
+            if (c.Norm == NormKind.LayerNorm) shapes[module + ".bias"] = [size];
+        }
+        if (c.Positions == PositionKind.Learned) shapes[$"{n.Stack}.{n.Positions}.weight"] = [c.MaxPositionEmbeddings, h];
+        Norm($"{n.Stack}.{n.FinalNorm}", h);
+        if (!c.TieWordEmbeddings) shapes["lm_head.weight"] = [c.VocabSize, h];
+        for (int l = 0; l < c.NumLayers; l++)
+        {
+            string p = n.Layer(l) + ".", attention = p + n.Attention + ".", mlp = p + n.Mlp + ".";
+            Norm(p + n.AttentionNorm, h);
+            Norm(p + n.MlpNorm, h);
+            if (c.Placement == NormPlacement.Sandwich)
+            {
+                Norm(p + "pre_feedforward_layernorm", h);
+                Norm(p + "post_feedforward_layernorm", h);
+            }
+            if (c.Projections == ProjectionLayout.Fused) Linear(attention + n.Qkv, q + 2 * kv, h, c.QkvBias);
+            else
+            {
+                Linear(attention + "q_proj", q, h, c.QkvBias);
+                Linear(attention + "k_proj", kv, h, c.QkvBias);
+                Linear(attention + "v_proj", kv, h, c.QkvBias);
+            }
+            if (c.QkNorm)
+            {
+                shapes[attention + "q_norm.weight"] = [c.HeadDim];
+                shapes[attention + "k_norm.weight"] = [c.HeadDim];
+            }
+            Linear(attention + n.Output, h, q, c.OutputBias);
+            if (c.Mlp == MlpKind.Plain) Linear(mlp + n.Up, i, h, c.MlpBias);
+            else if (c.Projections == ProjectionLayout.Fused) Linear(mlp + "gate_up_proj", 2 * i, h, c.MlpBias);
+            else
+            {
+                Linear(mlp + "gate_proj", i, h, c.MlpBias);
+                Linear(mlp + n.Up, i, h, c.MlpBias);
+            }
+            Linear(mlp + n.Down, h, i, c.MlpBias);
+        }
+        return shapes;
+    }
+}
