@@ -9,7 +9,8 @@ namespace QuantTune.Hub;
 ///   refs/&lt;revision&gt;                    the commit the revision (a branch or tag) pointed to
 ///   .no_exist/&lt;commit&gt;/&lt;file&gt;          an empty file: the Hub has no such file at that commit
 /// </code>
-/// Downloads go to <c>blobs/&lt;etag&gt;.incomplete</c> and are renamed into place whole.
+/// Downloads go to <c>blobs/&lt;etag&gt;.incomplete</c> and are renamed into place whole, under the blob's lock in
+/// <c>.locks/</c> as huggingface_hub takes it.
 /// </summary>
 public sealed class HubCache(string root, HubModelId id)
 {
@@ -18,6 +19,9 @@ public sealed class HubCache(string root, HubModelId id)
     public string BlobPath(string etag) => Path.Combine(Folder, "blobs", etag);
 
     public string IncompletePath(string etag) => BlobPath(etag) + ".incomplete";
+
+    /// <summary>huggingface_hub's lock file for downloading one blob: <c>&lt;cache root&gt;/.locks/models--org--name/&lt;etag&gt;.lock</c>.</summary>
+    public string LockPath(string etag) => Path.Combine(Path.GetDirectoryName(Folder)!, ".locks", Path.GetFileName(Folder), etag + ".lock");
 
     public string SnapshotFolder(string commit) => Path.Combine(Folder, "snapshots", commit);
 

@@ -103,6 +103,14 @@ public static class HubSnapshot
             throw new QuantTuneException($"{id}: {file}: the Hub's ETag '{meta.ETag}' cannot name a cache file");
         if (!File.Exists(blob))
         {
+            // Another process sharing the cache may be fetching the same blob: wait for it, then use its file.
+            using var blobLock = HubBlobLock.Acquire(cache.LockPath(meta.ETag), cancel);
+            if (File.Exists(blob))
+            {
+                progress(meta.Size);
+                cache.Link(commit, file, meta.ETag);
+                return;
+            }
             Directory.CreateDirectory(Path.GetDirectoryName(blob)!);
             var partial = cache.IncompletePath(meta.ETag);
             client.Download(meta.Location, partial, meta.Size, $"{id}: {file}", progress, cancel);

@@ -237,4 +237,23 @@ public sealed class HubSnapshotTests() : TempFolderTest("qt-hub-")
     {
         public void Report((long Done, long Total) value) => report(value);
     }
+
+    [Fact]
+    public async Task TwoProcessesDownloadingOneModelIntoOneCacheShareOneBlob()
+    {
+        // The CDN sends model.safetensors (6 MiB) over about 2 s, so the two downloads overlap.
+        using var hub = new LoopbackHub(Repo, TestData.TinyQwen2Dir, QwenFiles) { SlowChunkMilliseconds = 20 };
+        var runs = Enumerable.Range(0, 2).Select(_ => Task.Run(() =>
+            QuantTune.Tests.Runtime.ChildProcess.Run(Dir, TimeSpan.FromMinutes(3), HubDownloadWork.Command, hub.Endpoint, CacheRoot, Repo))).ToArray();
+        foreach (var result in await Task.WhenAll(runs)) Assert.True(result.ExitCode == 0, result.Describe());
+
+        var cache = new HubCache(CacheRoot, HubModelId.TryParse(Repo)!);
+        var etag = LoopbackHub.ETagOf("model.safetensors", hub.Files["model.safetensors"]);
+        Assert.Equal(hub.Files["model.safetensors"], File.ReadAllBytes(cache.BlobPath(etag)));
+        Assert.Equal(hub.Files["model.safetensors"], File.ReadAllBytes(Path.Combine(cache.SnapshotFolder(LoopbackHub.Commit), "model.safetensors")));
+        Assert.Empty(Directory.GetFiles(Path.Combine(cache.Folder, "blobs"), "*.incomplete"));
+        Assert.True(File.Exists(cache.LockPath(etag)), "the lock lies where huggingface_hub puts it");
+        // One process downloaded the weights; the other waited on the lock, then found them.
+        Assert.Single(hub.Requests, r => r.StartsWith("GET /lfs/", StringComparison.Ordinal));
+    }
 }

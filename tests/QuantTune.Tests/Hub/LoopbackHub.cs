@@ -34,6 +34,9 @@ public sealed class LoopbackHub : IDisposable
     /// <summary>The CDN closes the connection after this many bytes of the named file's first GET.</summary>
     public (string File, int Bytes)? CutOnce { get; set; }
 
+    /// <summary>The CDN sends LFS bodies in 64 KiB pieces this many milliseconds apart (a slow link); null: at once.</summary>
+    public int? SlowChunkMilliseconds { get; init; }
+
     /// <summary>The CDN serves this file with one byte changed (its ETag stays the true sha256).</summary>
     public string? Corrupt { get; set; }
 
@@ -125,6 +128,17 @@ public sealed class LoopbackHub : IDisposable
                 stream.Write(slice, 0, cut.Bytes);
                 stream.Flush();
                 return; // the connection closes with the body unfinished
+            }
+            if (SlowChunkMilliseconds is int pause && method != "HEAD")
+            {
+                WriteHead(stream, from > 0 ? 206 : 200, extra, slice.Length);
+                for (int at = 0; at < slice.Length; at += 1 << 16)
+                {
+                    stream.Write(slice, at, Math.Min(1 << 16, slice.Length - at));
+                    stream.Flush();
+                    Thread.Sleep(pause);
+                }
+                return;
             }
             Write(stream, from > 0 ? 206 : 200, extra, method == "HEAD" ? null : slice, slice.Length);
             return;

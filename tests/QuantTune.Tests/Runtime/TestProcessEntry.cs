@@ -23,6 +23,8 @@ public static class TestProcessEntry
                     return 0;
                 case Tokenization.ChatTemplates.TemplateRenderWork.Command:
                     return Tokenization.ChatTemplates.TemplateRenderWork.Run(args[1]);
+                case Hub.HubDownloadWork.Command:
+                    return Hub.HubDownloadWork.Run(args[1], args[2], args[3]);
                 case "fail-fast":
                     // The harness's own test: a process that dies as a native crash does.
                     Environment.FailFast("fail-fast requested by the child-process harness test");
