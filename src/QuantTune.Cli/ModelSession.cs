@@ -56,9 +56,9 @@ public sealed class ModelSession : IDisposable
             }
             if (adapter is not null)
             {
-                var (type, forward) = AnyAdapter.Load(pm.Model, adapter);
+                var (type, forward, wraps) = AnyAdapter.Load(pm.Model, adapter);
                 pm.Model.eval();
-                return new ModelSession { Pretrained = pm, Forward = type == "PROMPT_TUNING" ? forward : null, Extra = $"{type} adapter {adapter}" };
+                return new ModelSession { Pretrained = pm, Forward = wraps ? forward : null, Extra = $"{type} adapter {adapter}" };
             }
             return new ModelSession { Pretrained = pm, Extra = how };
         }

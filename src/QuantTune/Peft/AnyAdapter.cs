@@ -1,11 +1,6 @@
 using System.Text.Json;
 using QuantTune.Diagnostics;
 using QuantTune.Models.Transformer;
-using QuantTune.Peft.BitFit;
-using QuantTune.Peft.Bottleneck;
-using QuantTune.Peft.Ia3;
-using QuantTune.Peft.Lora;
-using QuantTune.Peft.PromptTuning;
 using static TorchSharp.torch;
 
 namespace QuantTune.Peft;
@@ -17,13 +12,14 @@ namespace QuantTune.Peft;
 /// </summary>
 public static class AnyAdapter
 {
-    public static (string PeftType, Func<Tensor, Tensor> Forward) Load(CausalLM model, string directory)
+    /// <returns>The adapter's <c>peft_type</c>, the forward to use, and whether that forward wraps the model's (prompt tuning).</returns>
+    public static (string PeftType, Func<Tensor, Tensor> Forward, bool WrapsForward) Load(CausalLM model, string directory)
     {
         if (File.Exists(directory) && directory.EndsWith(".gguf", StringComparison.OrdinalIgnoreCase))
         {
             // A llama.cpp LoRA adapter (export gguf-adapter, convert_lora_to_gguf.py).
             Formats.Gguf.GgufLoraImport.Load(model, directory);
-            return ("LORA", ids => model.Forward(ids));
+            return ("LORA", ids => model.Forward(ids), false);
         }
         IO.AtomicDirectory.RestoreIfMissing(directory);
         var config = Path.Combine(directory, "adapter_config.json");
@@ -31,19 +27,9 @@ public static class AnyAdapter
         string type;
         using (var doc = IO.JsonFile.ReadObject(config))
             type = doc.RootElement.TryGetProperty("peft_type", out var t) && t.ValueKind == JsonValueKind.String ? t.GetString()! : "";
-        Func<Tensor, Tensor> plain = ids => model.Forward(ids);
-        switch (type)
-        {
-            case "IA3": Ia3Model.Load(model, directory); return (type, plain);
-            case "BOTTLENECK": BottleneckModel.Load(model, directory); return (type, plain);
-            case "BITFIT": BitFitModel.Load(model, directory); return (type, plain);
-            case "PROMPT_TUNING":
-                var (prompt, _) = PromptTuningModel.Load(model, directory);
-                return (type, ids => prompt.Forward(ids));
-            default:
-                // LoRA/DoRA, and a clear message for anything else.
-                AdapterIO.Load(model, directory);
-                return ("LORA", plain);
-        }
+        // An unknown or missing peft_type goes to LoRA's reader, which names what it expected.
+        var kind = Registry.PeftAdapterTypes.Find(type) ?? Registry.PeftAdapterTypes.Find("LORA")!;
+        var wrapped = kind.Load(model, directory);
+        return (kind.PeftType, wrapped ?? (ids => model.Forward(ids)), wrapped is not null);
     }
 }

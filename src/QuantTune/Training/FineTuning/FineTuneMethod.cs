@@ -7,12 +7,13 @@ public enum FineTuneMethod { Full, Lora, Qlora, Dora, Adapter, Ia3, Prompt, Bitf
 
 public static class FineTuneMethods
 {
-    public const string Names = "full, lora, qlora, dora, adapter, ia3, prompt, bitfit, qst";
+    /// <summary>The registered methods' names, in the registry's order.</summary>
+    public static string Names => string.Join(", ", Methods.FineTuneMethodRegistry.All.Select(m => m.Name));
 
     public static FineTuneMethod Parse(string name) =>
-        Enum.TryParse<FineTuneMethod>(name.Trim(), ignoreCase: true, out var m) && Enum.IsDefined(m) ? m
-        : throw new QuantTuneException($"--method {name}: expected one of {Names}");
+        Methods.FineTuneMethodRegistry.All.FirstOrDefault(m => string.Equals(m.Name, name.Trim(), StringComparison.OrdinalIgnoreCase))?.Id
+        ?? throw new QuantTuneException($"--method {name}: expected one of {Names}");
 
     /// <summary>Whether the method trains on a frozen NF4 (double-quantized) backbone.</summary>
-    public static bool QuantizesBackbone(this FineTuneMethod m) => m is FineTuneMethod.Qlora or FineTuneMethod.Qst;
+    public static bool QuantizesBackbone(this FineTuneMethod m) => Methods.FineTuneMethodRegistry.Get(m).QuantizesBackbone;
 }

@@ -2,17 +2,13 @@ using QuantTune.Diagnostics;
 using QuantTune.Models.Loading;
 using QuantTune.Models.Transformer;
 using QuantTune.Peft;
-using QuantTune.Peft.BitFit;
-using QuantTune.Peft.Bottleneck;
-using QuantTune.Peft.Ia3;
-using QuantTune.Peft.Lora;
-using QuantTune.Peft.PromptTuning;
 using QuantTune.Peft.Common;
 using QuantTune.Qat;
 using QuantTune.Quantization.Models;
 using QuantTune.Runtime;
 using QuantTune.SideTuning;
 using QuantTune.Training.Data;
+using QuantTune.Training.FineTuning.Methods;
 using QuantTune.Training.Optimizers;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -31,11 +27,12 @@ public static class FineTuner
 
     public static FineTuneSummary Run(FineTuneRequest r, IProgress<TrainingProgress>? progress = null, CancellationToken cancel = default)
     {
+        var method = FineTuneMethodRegistry.Get(r.Method);
         var qat = QatSpec.From(r.Qat, r.QatActivationBits, r.QatLearnableScales);
-        if (qat is not null && r.Method is not (FineTuneMethod.Full or FineTuneMethod.Lora or FineTuneMethod.Dora))
-            throw new QuantTuneException($"--qat {r.Qat}: quantization-aware training trains the full weights (--method full) or a LoRA/DoRA adapter on the quantized base (--method lora or dora), not --method {r.Method.ToString().ToLowerInvariant()}");
-        if (qat is { LearnableScales: true } && r.Method != FineTuneMethod.Full)
-            throw new QuantTuneException($"--qat-learnable-scales: the base under a {r.Method.ToString().ToLowerInvariant()} adapter is frozen, so its scales cannot train; use --method full");
+        if (qat is not null && !method.TakesQat)
+            throw new QuantTuneException($"--qat {r.Qat}: quantization-aware training trains the full weights (--method full) or a LoRA/DoRA adapter on the quantized base (--method {string.Join(" or ", FineTuneMethodRegistry.All.Where(m => m.TakesQat && !m.TrainsBackbone).Select(m => m.Name))}), not --method {method.Name}");
+        if (qat is { LearnableScales: true } && !method.TrainsBackbone)
+            throw new QuantTuneException($"--qat-learnable-scales: the base under a {method.Name} adapter is frozen, so its scales cannot train; use --method full");
         FineTunePrecision.Check(r);
         if (r.Epochs is int epochs && epochs < 1) throw new QuantTuneException($"--epochs {epochs}: expected at least 1");
         var device = FineTunePrecision.DeviceOf(r);
@@ -45,7 +42,7 @@ public static class FineTuner
         var model = pm.Model;
         long total = model.ParameterCount();
         var original = new HashSet<Parameter>(model.parameters(), ReferenceEqualityComparer.Instance);
-        if (r.Method.QuantizesBackbone())
+        if (method.QuantizesBackbone)
         {
             Phase("quantizing the backbone to NF4 (double quantization)");
             ModelQuantizer.QuantizeNf4DoubleQuant(model);
@@ -57,7 +54,7 @@ public static class FineTuner
         var training = FineTuneSteps.Resolve(r.Training, r.Epochs, data.Train.Count);
         if (r.WarmupRatio is double ratio) training = training with { WarmupSteps = QstRecipe.WarmupSteps(ratio, training.Steps) };
         model.model.GradientCheckpointing = r.GradientCheckpointing && r.Method != FineTuneMethod.Qst; // QST's backbone runs without autograd anyway
-        var (trainModule, forward, save) = Apply(r, pm, qat);
+        var (trainModule, forward, save) = method.Apply(r, pm, qat);
         // A side network or a prompt wrapper lives outside the loaded model: disposed with this run, not by the finalizer.
         using var wrapper = ReferenceEquals(trainModule, model) ? null : trainModule;
         // Mixed precision: whatever the base's dtype, what trains is fp32 (so is its AdamW state); a bf16 QST side network is bf16 but for its norms.
@@ -99,7 +96,7 @@ public static class FineTuner
         if (r.WarmupRatio is double wr) fromRecipe.Insert(Math.Min(1, fromRecipe.Count), $"{wr * 100:0.##} % warmup ({training.WarmupSteps} step{(training.WarmupSteps == 1 ? "" : "s")})");
         var defaults = fromRecipe.Count > 0 ? $"QST recipe defaults (the official QST run's): {string.Join(", ", fromRecipe)}" : null;
         var note = string.Join("; ", new[] { defaults, paging }.OfType<string>()) is { Length: > 0 } joined ? joined : null;
-        var summary = new FineTuneSummary(r.Method.ToString().ToLowerInvariant(), r.Optimizer, note, result.TrainableParameters, total,
+        var summary = new FineTuneSummary(method.Name, r.Optimizer, note, result.TrainableParameters, total,
             before, after, result.Steps, result.ResumedFrom, result.SecondsPerStep, result.Memory, r.OutputDirectory, resultDir,
             data.Train.Count, data.Eval.Count, data.Problems.Select(p => p.ToString()).ToList(), TorchRuntime.Name(r.DType), TorchRuntime.Name(device),
             result.Warnings ?? [], result.WasAlreadyComplete, data.Dropped, r.Epochs, data.ChatTemplate);
@@ -113,79 +110,8 @@ public static class FineTuner
     internal static string PlotTitle(FineTuneRequest r)
     {
         static string Name(string path) => Path.GetFileName(Path.TrimEndingDirectorySeparator(Path.GetFullPath(path)));
-        return $"{r.Method.ToString().ToLowerInvariant()} on {Name(r.ModelDirectory)}: lr {r.Training.LearningRate:G3}, {r.Optimizer}, " +
+        return $"{FineTuneMethodRegistry.Get(r.Method).Name} on {Name(r.ModelDirectory)}: lr {r.Training.LearningRate:G3}, {r.Optimizer}, " +
             $"{r.Training.Steps} steps of {r.Training.BatchSize}×{r.Training.GradientAccumulation} (run {Name(r.OutputDirectory)})";
-    }
-
-    /// <summary>The module to train, its forward, and how to save the result (returns the folder).</summary>
-    static (nn.Module Module, LanguageModelForward Forward, Func<string, string> Save) Apply(FineTuneRequest r, PretrainedModel pm, QatSpec? qat)
-    {
-        var model = pm.Model;
-        long seed = r.Training.Seed;
-        var plain = new LanguageModelForward(ids => model.model.Forward(ids), model.Head);
-        string Sub(string outDir, string name) => Path.Combine(outDir, name);
-        switch (r.Method)
-        {
-            case FineTuneMethod.Full:
-                qat?.Apply(model);
-                foreach (var p in model.parameters()) p.requires_grad = true;
-                return (model, plain, o =>
-                {
-                    if (qat is not null) QatSetup.Bake(model);
-                    PlainCheckpoint.SaveCheckpoint(model, r.ModelDirectory, Sub(o, "model"));
-                    if (qat is not null) QatManifest.Save(Sub(o, "model"), QatManifest.CheckpointFile, qat);
-                    return Sub(o, "model");
-                });
-            case FineTuneMethod.Lora or FineTuneMethod.Qlora or FineTuneMethod.Dora:
-            {
-                var config = new LoraConfig
-                {
-                    R = r.Rank,
-                    LoraAlpha = r.Alpha,
-                    LoraDropout = r.Dropout,
-                    UseRsLora = r.RsLora,
-                    UseDora = r.Method == FineTuneMethod.Dora,
-                    TargetModules = r.Targets.Count == 1 && r.Targets[0] == PeftTargets.AllLinear ? PeftTargets.AllLinearLayers : PeftTargets.FromNames(r.Targets),
-                    BaseModelNameOrPath = Path.GetFullPath(r.ModelDirectory),
-                    FanInFanOut = model.Config.Conv1DWeights,
-                };
-                // QAT with LoRA: the frozen base is quantized once; only the adapter trains, through it.
-                qat?.Freeze(model);
-                LoraModel.Apply(model, config, seed);
-                return (model, plain, o => { AdapterIO.Save(model, config, Sub(o, "adapter"), qat); return Sub(o, "adapter"); });
-            }
-            case FineTuneMethod.Adapter:
-            {
-                var config = new BottleneckConfig { BottleneckSize = r.Bottleneck, BaseModelNameOrPath = Path.GetFullPath(r.ModelDirectory) };
-                BottleneckModel.Apply(model, config, seed);
-                return (model, plain, o => { BottleneckModel.Save(model, config, Sub(o, "adapter")); return Sub(o, "adapter"); });
-            }
-            case FineTuneMethod.Ia3:
-            {
-                var config = Ia3Config.DefaultFor(model.Config) with { BaseModelNameOrPath = Path.GetFullPath(r.ModelDirectory) };
-                Ia3Model.Apply(model, config, seed);
-                return (model, plain, o => { Ia3Model.Save(model, config, Sub(o, "adapter")); return Sub(o, "adapter"); });
-            }
-            case FineTuneMethod.Bitfit:
-            {
-                var config = new BitFitConfig { BaseModelNameOrPath = Path.GetFullPath(r.ModelDirectory) };
-                BitFitModel.Apply(model, config, seed);
-                return (model, plain, o => { BitFitModel.Save(model, config, Sub(o, "adapter")); return Sub(o, "adapter"); });
-            }
-            case FineTuneMethod.Prompt:
-            {
-                var config = new PromptTuningConfig { NumVirtualTokens = r.VirtualTokens, BaseModelNameOrPath = Path.GetFullPath(r.ModelDirectory) };
-                var prompt = PromptTuningModel.Apply(model, config, seed, pm.Tokenizer);
-                return (prompt, new LanguageModelForward(prompt.Hidden, model.Head), o => { PromptTuningModel.Save(prompt, config, Sub(o, "adapter")); return Sub(o, "adapter"); });
-            }
-            case FineTuneMethod.Qst:
-            {
-                var qst = new QstModel(model, r.Qst, seed);
-                return (qst, new LanguageModelForward(qst.Hidden, qst.Head), o => { QstCheckpoint.Save(qst, r.ModelDirectory, NF4Scheme, Sub(o, "side")); return Sub(o, "side"); });
-            }
-            default:
-                throw new QuantTuneException($"--method {r.Method}: not supported");
-        }
     }
 
     static ITrainingOptimizer CreateOptimizer(FineTuneRequest r, IReadOnlyList<(string Name, Parameter Param)> parameters)
