@@ -56,7 +56,7 @@ public static class ChunkedLoss
         var roots = new List<Tensor>();
         var gradients = new List<Tensor>();
         if (hidden.requires_grad && cut.grad is { } grad) { roots.Add(hidden); gradients.Add(grad); }
-        using var auxiliaryGradient = auxiliary is ({ requires_grad: true } a, double s) ? full_like(a, s) : null;
+        using var auxiliaryGradient = auxiliary is ({ requires_grad: true } a, double s) ? a.FullLike(s) : null;
         if (auxiliaryGradient is not null) { roots.Add(auxiliary!.Value.Loss); gradients.Add(auxiliaryGradient); }
         if (roots.Count > 0) autograd.backward(roots, gradients);
         return (sum / count, count);

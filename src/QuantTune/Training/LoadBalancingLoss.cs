@@ -1,3 +1,4 @@
+using QuantTune.Runtime;
 using static TorchSharp.torch;
 
 namespace QuantTune.Training;
@@ -39,6 +40,6 @@ public static class LoadBalancingLoss
             tokensPerExpert = (expertMask * mask.reshape(-1, 1, 1)).sum(dim: 0) / tokens;
             routerProbPerExpert = (routing * mask.reshape(-1, 1)).sum(dim: 0) / tokens;
         }
-        return ((tokensPerExpert * routerProbPerExpert.unsqueeze(0)).sum() * numExperts).MoveToOuterDisposeScope();
+        return ((tokensPerExpert * routerProbPerExpert.unsqueeze(0)).sum().Times((long)numExperts)).MoveToOuterDisposeScope();
     }
 }

@@ -1,4 +1,6 @@
 using QuantTune.Models.Config;
+using QuantTune.Runtime;
+using TorchSharp;
 using static TorchSharp.torch;
 
 namespace QuantTune.Models.Transformer;
@@ -14,6 +16,9 @@ namespace QuantTune.Models.Transformer;
 /// </summary>
 public sealed class SparseMoeBlock : nn.Module<Tensor, Tensor>
 {
+    /// <summary>index_add_'s alpha, held so that it outlives the native call (see <see cref="PinnedScalarMath"/>).</summary>
+    static readonly TorchSharp.Scalar One = 1.ToScalar();
+
     public TopKRouter gate;
     public TorchSharp.Modules.ModuleList<Mlp> experts;
 
@@ -44,7 +49,8 @@ public sealed class SparseMoeBlock : nn.Module<Tensor, Tensor>
         var byExpert = chosen.reshape(-1);
         var order = byExpert.argsort();
         long[] counts = byExpert.bincount(null, experts.Count).cpu().data<long>().ToArray();
-        var tokens = order.div(k, RoundingMode.floor);
+        // The token of each (token, slot) pair, in that order: slot j of token t is pair t·k + j.
+        var tokens = PinnedScalarMath.Arange(flat.shape[0], ScalarType.Int64, flat.device).repeat_interleave(k).index_select(0, order);
         var slotWeights = weights.reshape(-1).index_select(0, order);
         var output = zeros_like(flat);
         long start = 0;
@@ -55,7 +61,7 @@ public sealed class SparseMoeBlock : nn.Module<Tensor, Tensor>
             using var inner = NewDisposeScope();
             var rows = tokens.narrow(0, start, n);
             var y = experts[e].forward(flat.index_select(0, rows)) * slotWeights.narrow(0, start, n).unsqueeze(1);
-            output.index_add_(0, rows, y.to_type(output.dtype), 1);
+            output.index_add_(0, rows, y.to_type(output.dtype), One);
             start += n;
         }
         return output.reshape(x.shape).MoveToOuterDisposeScope();
