@@ -14,6 +14,9 @@ internal static class TestData
     /// <summary>tests/fixtures/tiny-qwen3: q/k norms, head_dim 32 ≠ hidden/heads, untied head, random fp32 weights (tools/family-fixtures).</summary>
     public static string TinyQwen3Dir => Path.Combine(AppContext.BaseDirectory, "fixtures", "tiny-qwen3");
 
+    /// <summary>tests/fixtures/tiny-qwen3-moe: Qwen3's attention, 8 experts of width 32 routed top-2 with norm_topk_prob on layers 0 and 2, layer 1 dense (mlp_only_layers), tied head.</summary>
+    public static string TinyQwen3MoeDir => Path.Combine(AppContext.BaseDirectory, "fixtures", "tiny-qwen3-moe");
+
     /// <summary>tests/fixtures/tiny-gemma3: Gemma norms and GeGLU, q/k norms, 16-token window on layers 0-1, local/global RoPE bases.</summary>
     public static string TinyGemma3Dir => Path.Combine(AppContext.BaseDirectory, "fixtures", "tiny-gemma3");
 

@@ -10,7 +10,7 @@ Run from the repository root:
 """
 import json, os, shutil, struct, sys
 import numpy as np
-from numpy_forward import Family, forward
+from numpy_forward import Family, forward, load_balancing_loss
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 FIXTURES = os.path.join(ROOT, "tests", "fixtures")
@@ -54,6 +54,13 @@ CONFIGS = {
                   "bos_token_id": 1, "eos_token_id": 2, "tie_word_embeddings": True, "scale_attn_weights": True,
                   "scale_attn_by_inverse_layer_idx": False, "reorder_and_upcast_attn": False, "resid_pdrop": 0.1,
                   "embd_pdrop": 0.1, "attn_pdrop": 0.1, "initializer_range": 0.02, "dtype": "float32"},
+    # Qwen3-MoE: Qwen3's attention; 8 experts of width 32, top-2 renormalised (norm_topk_prob), layer 1 dense
+    # (mlp_only_layers) with intermediate_size 128, layers 0 and 2 sparse; tied head to keep the files small.
+    "tiny-qwen3-moe": dict(COMMON, architectures=["Qwen3MoeForCausalLM"], model_type="qwen3_moe", num_hidden_layers=3,
+                           hidden_act="silu", tie_word_embeddings=True, use_sliding_window=False, sliding_window=None,
+                           num_experts=8, num_experts_per_tok=2, moe_intermediate_size=32, norm_topk_prob=True,
+                           decoder_sparse_step=1, mlp_only_layers=[1], router_aux_loss_coef=0.001, output_router_logits=False,
+                           rope_parameters={"rope_theta": 1000000.0, "rope_type": "default"}),
 }
 
 
@@ -94,6 +101,17 @@ def weights(c, seed):
         if c["model_type"] == "phi3":
             w[p + "self_attn.qkv_proj.weight"] = lin(qd + 2 * kvd, h)
             w[p + "mlp.gate_up_proj.weight"] = lin(2 * i, h)
+        elif c["model_type"] == "qwen3_moe" and Family(c).sparse[l]:
+            w[p + "self_attn.q_proj.weight"] = lin(qd, h)
+            w[p + "self_attn.k_proj.weight"] = lin(kvd, h)
+            w[p + "self_attn.v_proj.weight"] = lin(kvd, h)
+            # the router wide enough that tokens prefer different experts; the experts' names as in the Hub checkpoints
+            w[p + "mlp.gate.weight"] = rng.normal(0, 0.5, (c["num_experts"], h))
+            m = c["moe_intermediate_size"]
+            for e in range(c["num_experts"]):
+                w[p + f"mlp.experts.{e}.gate_proj.weight"] = lin(m, h)
+                w[p + f"mlp.experts.{e}.up_proj.weight"] = lin(m, h)
+                w[p + f"mlp.experts.{e}.down_proj.weight"] = lin(h, m)
         else:
             w[p + "self_attn.q_proj.weight"] = lin(qd, h)
             w[p + "self_attn.k_proj.weight"] = lin(kvd, h)
@@ -101,13 +119,14 @@ def weights(c, seed):
             w[p + "mlp.gate_proj.weight"] = lin(i, h)
             w[p + "mlp.up_proj.weight"] = lin(i, h)
         w[p + "self_attn.o_proj.weight"] = lin(h, qd)
-        w[p + "mlp.down_proj.weight"] = lin(h, i)
+        if p + "mlp.gate.weight" not in w:
+            w[p + "mlp.down_proj.weight"] = lin(h, i)
         w[p + "input_layernorm.weight"] = norm(h)
         w[p + "post_attention_layernorm.weight"] = norm(h)
         if gemma:
             w[p + "pre_feedforward_layernorm.weight"] = norm(h)
             w[p + "post_feedforward_layernorm.weight"] = norm(h)
-        if c["model_type"] in ("qwen3", "gemma3_text"):
+        if c["model_type"] in ("qwen3", "qwen3_moe", "gemma3_text"):
             w[p + "self_attn.q_norm.weight"] = norm(d)
             w[p + "self_attn.k_norm.weight"] = norm(d)
     w["model.norm.weight"] = norm(h)
@@ -163,6 +182,38 @@ def greedy(f, w, prompt, steps):
     return ids
 
 
+# The quirk variants keep the logits of the first QUIRK_POSITIONS positions of sequence 0 only (small files).
+QUIRK_POSITIONS = 8
+
+
+def moe_references(config, w, wiki, ref):
+    """Qwen3-MoE's extra references: the logits with one MoE quirk removed (norm_topk_prob off; top-1 routing),
+    and load_balancing_loss_func on the router logits of sequence 0 alone and of sequences 0 and 1 as one batch
+    whose second row ends in PADDING positions of padding (attention mask 0)."""
+    ids = wiki[0:64]
+    for key, change in (("without_norm_topk_prob", {"norm_topk_prob": False}), ("top1", {"num_experts_per_tok": 1})):
+        logits, _ = forward(Family(dict(config, **change)), w, ids)
+        ref[f"logits.0.{key}"] = logits[:QUIRK_POSITIONS].astype(np.float32)
+    f = Family(config)
+    single, batch = [], [[], []]
+    forward(f, w, ids, single)
+    for row, begin in enumerate((0, 1000)):
+        forward(f, w, wiki[begin:begin + 64], batch[row])
+    padding = 16
+    mask = np.ones((2, 64))
+    mask[1, 64 - padding:] = 0
+    # the batch's router logits per layer: [B*T, experts], row-major over (batch, position) as transformers flattens them
+    layers = [np.concatenate([batch[0][l], batch[1][l]], axis=0) for l in range(len(single))]
+    unmasked = load_balancing_loss(single, f.num_experts, f.top_k)
+    masked = load_balancing_loss(layers, f.num_experts, f.top_k, mask)
+    print(f"load-balancing loss: {unmasked:.6f} (sequence 0), {masked:.6f} (both, {padding} padding positions)")
+    return {"router_aux_loss": {
+        "function": "load_balancing_loss_func(router_logits of every sparse layer, num_experts, num_experts_per_tok, attention_mask), unscaled",
+        "sequence_0": unmasked,
+        "batch": {"rows": "input_ids.0 and input_ids.1", "padding": padding, "attention_mask": "1 but for the last `padding` positions of row 1", "value": masked},
+    }, "quirk_logits": {"positions": QUIRK_POSITIONS, "without_norm_topk_prob": "logits.0.without_norm_topk_prob", "top1": "logits.0.top1"}}
+
+
 def main():
     tokens = json.load(open(sys.argv[1]))
     wiki, prompt = np.array(tokens["wiki"], dtype=np.int64), tokens["prompt"]
@@ -188,11 +239,12 @@ def main():
             for l, h in enumerate(hidden):
                 ref[f"hidden_states.{s}.{l}"] = h.astype(np.float32)
             print(f"{name} sequence {s}: logits in [{logits.min():.3f}, {logits.max():.3f}]")
+        extra = moe_references(config, w, wiki, ref) if config["model_type"] == "qwen3_moe" else {}
         save_safetensors(os.path.join(folder, "reference.safetensors"), ref)
         output = greedy(f, w, prompt, 24)
         ppl, predicted = perplexity(f, w, wiki[:PERPLEXITY_TOKENS])
         print(f"{name}: perplexity {ppl:.4f} over {predicted} tokens; greedy {output}")
-        json.dump({
+        json.dump({**extra, 
             "computed_by": "tools/family-fixtures/numpy_forward.py (a NumPy port of transformers' modeling_" + config["model_type"].replace("_text", "") + ".py) in float64",
             "sequences": "input_ids.i = wiki.test.raw token slices [0:64] and [1000:1064]; logits.i = logits; hidden_states.i.l = output of embedding (l=0) and of each decoder layer (l=1..L, last one after final norm as transformers reports it)",
             "perplexity": {"data": "wiki.test.raw", "tokens": PERPLEXITY_TOKENS, "tokenizer": "this folder's tokenizer.json (npm tokenizers 0.23.2), no BOS",

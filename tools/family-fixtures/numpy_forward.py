@@ -10,7 +10,10 @@ modeling_rope_utils.py's _compute_longrope_parameters with the longrope_frequenc
 factors when max(position_ids) + 1 > original_max_position_embeddings, cos and sin times the attention
 factor; modeling_gpt2.py: GPT2Model's inputs_embeds + wpe(position_ids), GPT2Block's ln_1/ln_2 LayerNorms,
 GPT2Attention's c_attn split into q, k, v of embed_dim each, scaled by head_dim^-0.5, GPT2MLP's c_fc → gelu_new →
-c_proj, every projection a Conv1D (x @ weight + bias, weight [in, out]), ln_f, the head tied to wte). It shares no
+c_proj, every projection a Conv1D (x @ weight + bias, weight [in, out]), ln_f, the head tied to wte; modeling_qwen3_moe.py: Qwen3MoeSparseMoeBlock's router (gate logits, softmax in float32,
+top-k, renormalised when norm_topk_prob, weights cast back), the experts' SwiGLU MLPs of moe_intermediate_size
+summed expert by expert, Qwen3MoeDecoderLayer's rule for sparse layers (mlp_only_layers, decoder_sparse_step)
+and load_balancing_loss_func with its attention-mask handling). It shares no
 code with QuantTune; it computes in float64. Used by make_fixtures.py."""
 import math
 import numpy as np
@@ -69,7 +72,14 @@ class Family:
         self.layers = c["num_hidden_layers"]
         self.eps = c["rms_norm_eps"]
         self.tied = c.get("tie_word_embeddings", self.gemma)
-        self.qk_norm = self.type in ("qwen3", "gemma3_text")
+        self.qk_norm = self.type in ("qwen3", "qwen3_moe", "gemma3_text")
+        # Qwen3MoeConfig: experts and the layers that hold them (Qwen3MoeDecoderLayer)
+        self.num_experts = c.get("num_experts", 128) if self.type == "qwen3_moe" else 0
+        self.top_k = c.get("num_experts_per_tok", 8)
+        self.norm_topk_prob = c.get("norm_topk_prob", False)
+        mlp_only = c.get("mlp_only_layers") or []
+        step = c.get("decoder_sparse_step", 1)
+        self.sparse = [l not in mlp_only and self.num_experts > 0 and (l + 1) % step == 0 for l in range(self.layers)]
         self.act = gelu_tanh if self.gemma else silu
         self.scaling = (c["query_pre_attn_scalar"] if self.gemma else self.head_dim) ** -0.5
         self.attn_softcap = c.get("attn_logit_softcapping")
@@ -158,6 +168,47 @@ def mlp(f, w, p, x):
     return (f.act(x @ w[p + "gate_proj.weight"].T) * (x @ w[p + "up_proj.weight"].T)) @ w[p + "down_proj.weight"].T
 
 
+def softmax(x):
+    e = np.exp(x - x.max(axis=-1, keepdims=True))
+    return e / e.sum(axis=-1, keepdims=True)
+
+
+def sparse_moe(f, w, p, x):
+    """Qwen3MoeSparseMoeBlock: the output [T, hidden] and the router logits [T, experts]."""
+    router_logits = x @ w[p + "gate.weight"].T
+    probs = softmax(router_logits)  # F.softmax(router_logits, dim=1, dtype=torch.float)
+    selected = np.argsort(-probs, axis=-1, kind="stable")[:, :f.top_k]  # torch.topk: largest first
+    weights = np.take_along_axis(probs, selected, axis=-1)
+    if f.norm_topk_prob:
+        weights = weights / weights.sum(axis=-1, keepdims=True)
+    out = np.zeros_like(x)
+    for e in range(f.num_experts):  # expert by expert, index_add_ of the weighted outputs
+        token, slot = np.nonzero(selected == e)
+        if len(token) == 0:
+            continue
+        out[token] += mlp(f, w, p + f"experts.{e}.", x[token]) * weights[token, slot][:, None]
+    return out, router_logits
+
+
+def load_balancing_loss(gate_logits, num_experts, top_k, attention_mask=None):
+    """load_balancing_loss_func: gate_logits a list (one per sparse layer) of [B*T, experts];
+    attention_mask [B, T] of 1 (token) and 0 (padding) or None."""
+    logits = np.concatenate(gate_logits, axis=0)
+    routing = softmax(logits)
+    selected = np.argsort(-routing, axis=-1, kind="stable")[:, :top_k]
+    expert_mask = np.eye(num_experts)[selected]  # one_hot: [N, top_k, experts]
+    if attention_mask is None:
+        tokens_per_expert = expert_mask.mean(axis=0)  # [top_k, experts]
+        router_prob_per_expert = routing.mean(axis=0)  # [experts]
+    else:
+        b, t = attention_mask.shape
+        layers = logits.shape[0] // (b * t)
+        m = np.broadcast_to(attention_mask[None, :, :], (layers, b, t)).reshape(-1).astype(np.float64)
+        tokens_per_expert = (expert_mask * m[:, None, None]).sum(axis=0) / m.sum()
+        router_prob_per_expert = (routing * m[:, None]).sum(axis=0) / m.sum()
+    return float((tokens_per_expert * router_prob_per_expert[None, :]).sum() * num_experts)
+
+
 def layer_norm(x, w, b, eps):
     # nn.LayerNorm: (x - mean) / sqrt(var + eps) * weight + bias, the biased variance
     mu = x.mean(axis=-1, keepdims=True)
@@ -187,9 +238,10 @@ def gpt2_forward(f, w, ids):
     return x @ w["transformer.wte.weight"].T, hidden
 
 
-def forward(f, w, ids):
+def forward(f, w, ids, router_logits=None):
     """Logits [T, vocab] and the hidden states transformers reports (embedding output, each
-    layer's output, the last one after the final norm) for one sequence of ids."""
+    layer's output, the last one after the final norm) for one sequence of ids; each sparse
+    layer's router logits [T, experts] are appended to router_logits when it is a list."""
     if f.type == "gpt2":
         return gpt2_forward(f, w, ids)
     x = w["model.embed_tokens.weight"][ids]
@@ -204,7 +256,14 @@ def forward(f, w, ids):
             x = x + norm("post_feedforward_layernorm", mlp(f, w, p + "mlp.", norm("pre_feedforward_layernorm", x)))
         else:
             x = x + attention(f, w, p + "self_attn.", norm("input_layernorm", x), l)
-            x = x + mlp(f, w, p + "mlp.", norm("post_attention_layernorm", x))
+            h = norm("post_attention_layernorm", x)
+            if f.type == "qwen3_moe" and f.sparse[l]:
+                out, logits = sparse_moe(f, w, p + "mlp.", h)
+                if router_logits is not None:
+                    router_logits.append(logits)
+                x = x + out
+            else:
+                x = x + mlp(f, w, p + "mlp.", h)
         hidden.append(x)
     x = rms_norm(x, w["model.norm.weight"], f.eps, f.gemma)
     hidden[-1] = x

@@ -67,6 +67,12 @@ public static class ModelSummaryView
         if (c.Conv1DWeights) d.Add("Conv1D weights [in, out]");
         if (c.PartialRotaryFactor < 1) d.Add($"RoPE on {c.RotaryDimOf(c.HeadDim)} of {c.HeadDim} head dimensions");
         if (c.Rope.Type == "longrope") d.Add($"LongRoPE (long factors past {c.Rope.OriginalMaxPositionEmbeddings} positions, attention factor {c.Rope.AttentionFactor:G4})");
+        if (c.Experts is { } m)
+        {
+            int sparse = Enumerable.Range(0, c.NumLayers).Count(c.IsSparse);
+            d.Add($"mixture of experts on {sparse} of {c.NumLayers} layers: {m.NumExperts} experts of width {m.ExpertIntermediateSize}, top-{m.ExpertsPerToken}" + (m.NormTopKProb ? " renormalised" : ""));
+            if (m.RouterAuxLossCoef > 0) d.Add($"load-balancing loss × {m.RouterAuxLossCoef:G} in training");
+        }
         if (c.SlidingWindow is int w)
             d.Add($"sliding window {w} on {Enumerable.Range(0, c.NumLayers).Count(c.IsSliding)} of {c.NumLayers} layers");
         return d;

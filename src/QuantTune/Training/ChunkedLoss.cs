@@ -28,9 +28,12 @@ public static class ChunkedLoss
     /// from the hidden states [B, T, H], where count is the number of labelled positions, and
     /// returns the unscaled mean loss and that count. <paramref name="afterFirstChunk"/> runs while the first
     /// chunk's logits are alive (for memory measurement). <paramref name="chunkPositions"/>: positions
-    /// per chunk (null: <see cref="ChunkPositions"/> of the vocabulary).
+    /// per chunk (null: <see cref="ChunkPositions"/> of the vocabulary). <paramref name="auxiliary"/>: a
+    /// scalar loss from the same forward (a mixture of experts' load-balancing loss) whose gradient,
+    /// times its scale, flows back with the hidden states' in the same pass.
     /// </summary>
-    public static (double Mean, long Count) Backward(Tensor hidden, Func<Tensor, Tensor> head, Tensor labels, double scale, Action? afterFirstChunk = null, long? chunkPositions = null)
+    public static (double Mean, long Count) Backward(Tensor hidden, Func<Tensor, Tensor> head, Tensor labels, double scale, Action? afterFirstChunk = null, long? chunkPositions = null,
+        (Tensor Loss, double Scale)? auxiliary = null)
     {
         long width = hidden.shape[^1];
         var flatLabels = labels.reshape(-1);
@@ -50,7 +53,12 @@ public static class ChunkedLoss
             if (start == 0) afterFirstChunk?.Invoke();
             if (loss.requires_grad) loss.Times(scale / count).backward();
         }
-        if (hidden.requires_grad && cut.grad is { } grad) hidden.backward([grad]);
+        var roots = new List<Tensor>();
+        var gradients = new List<Tensor>();
+        if (hidden.requires_grad && cut.grad is { } grad) { roots.Add(hidden); gradients.Add(grad); }
+        using var auxiliaryGradient = auxiliary is ({ requires_grad: true } a, double s) ? a.FullLike(s) : null;
+        if (auxiliaryGradient is not null) { roots.Add(auxiliary!.Value.Loss); gradients.Add(auxiliaryGradient); }
+        if (roots.Count > 0) autograd.backward(roots, gradients);
         return (sum / count, count);
     }
 

@@ -10,6 +10,9 @@ namespace QuantTune.Training;
 /// </summary>
 public sealed record LanguageModelForward(Func<Tensor, Tensor> Hidden, Func<Tensor, Tensor> Head)
 {
+    /// <summary>The load-balancing loss of a mixture-of-experts model, added to the training loss; null for a dense model.</summary>
+    public RouterAuxLoss? AuxLoss { get; init; }
+
     /// <summary>All logits at once [B, T, V]: for inference and tests, not for the loss.</summary>
     public Tensor Logits(Tensor ids)
     {

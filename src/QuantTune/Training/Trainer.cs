@@ -105,16 +105,27 @@ public sealed class Trainer
             bool measure = step == measureAt && probe.Begin();
             var stepClock = Stopwatch.StartNew();
             double loss = 0;
+            double? auxLoss = null;
             long tokens = 0;
             for (int micro = 0; micro < Options.GradientAccumulation; micro++)
             {
                 using var scope = NewDisposeScope();
                 using var batch = NextBatch().To(device);
+                using var routers = Forward.AuxLoss?.Record();
                 var hidden = Forward.Hidden(batch.InputIds);
+                // A mixture of experts adds its load-balancing loss, times router_aux_loss_coef, as transformers does.
+                var aux = routers?.Loss(batch.AttentionMask);
+                double coefficient = Forward.AuxLoss?.Coefficient ?? 0;
                 // The loss in chunks of positions (ChunkedLoss): the whole [B, T, vocabulary] logits never exist.
                 bool first = measure && micro == 0;
                 var (value, labelled) = ChunkedLoss.Backward(hidden, Forward.Head, batch.Labels, 1.0 / Options.GradientAccumulation,
-                    first ? () => activations = probe.Growth() : null);
+                    first ? () => activations = probe.Growth() : null, auxiliary: aux is null ? null : (aux, coefficient / Options.GradientAccumulation));
+                if (aux is not null)
+                {
+                    double a = aux.item<float>();
+                    auxLoss = (auxLoss ?? 0) + a / Options.GradientAccumulation;
+                    value += coefficient * a;
+                }
                 if (!double.IsFinite(value))
                     throw new TrainingDivergedException($"the loss became {value} at step {step + 1} (learning rate {lr:G3}); training stopped. " +
                         (TrainingCheckpoint.Exists(OutputDirectory) ? $"The last good checkpoint is kept in {TrainingCheckpoint.PathIn(OutputDirectory)}. " : "") +
@@ -143,7 +154,7 @@ public sealed class Trainer
                 eta.AddEvaluation(evalClock.Elapsed.TotalSeconds);
                 Model.train();
             }
-            log.Add(new StepMetrics(done, loss, lr, gradNorm, tokens, clock.Elapsed.TotalSeconds, evalLoss));
+            log.Add(new StepMetrics(done, loss, lr, gradNorm, tokens, clock.Elapsed.TotalSeconds, evalLoss, auxLoss));
             progress?.Report(new TrainingProgress(done, Options.Steps, loss, lr, tokens / Math.Max(stepElapsed, 1e-9), evalLoss, eta.Remaining(done)));
             if (Options.CheckpointEvery > 0 && done % Options.CheckpointEvery == 0 && done < Options.Steps)
                 SaveCheckpoint(done, epoch, batchInEpoch, trainable, optimizer, loss);

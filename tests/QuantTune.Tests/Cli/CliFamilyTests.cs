@@ -3,7 +3,7 @@ using QuantTune.Formats.Gguf;
 
 namespace QuantTune.Tests.Cli;
 
-/// <summary>A newer family through the whole product from the command line, as a user would run it: Qwen3, Phi-3 and Gemma 3.</summary>
+/// <summary>A newer family through the whole product from the command line, as a user would run it: Qwen3, Qwen3-MoE, Phi-3 and Gemma 3.</summary>
 public sealed class CliFamilyTests() : TempFolderTest("qt-cli-family-")
 {
     /// <summary>The first 30,000 characters of the shipped Tiny Shakespeare, as a data file in the test's folder.</summary>
@@ -38,6 +38,43 @@ public sealed class CliFamilyTests() : TempFolderTest("qt-cli-family-")
         var plan = CliRunner.Run("plan", "--model", "qwen3-0.6b", "--method", "qst", "--batch", "1", "--seq", "1024", "--json");
         Assert.Equal(0, plan.ExitCode);
         Assert.Contains("qst", plan.Stdout);
+    }
+
+    /// <summary>Qwen3-MoE from the command line: info names the experts, generate matches the reference, perplexity, LoRA on the experts (aux_loss in metrics.jsonl), QLoRA, merge, QST and a plan of Qwen3-30B-A3B.</summary>
+    [Fact]
+    public void Qwen3MoeInfoGeneratesEvaluatesFinetunesMergesAndPlans()
+    {
+        var info = CliRunner.Run("info", "--model", TestData.TinyQwen3MoeDir, "--json");
+        Assert.True(info.ExitCode == 0, info.Stderr);
+        var differences = JsonDocument.Parse(info.Stdout).RootElement.GetProperty("family_differences").EnumerateArray().Select(e => e.GetString()).ToList();
+        Assert.Contains("q/k norms", differences);
+        Assert.Contains("mixture of experts on 2 of 3 layers: 8 experts of width 32, top-2 renormalised", differences);
+        Assert.Contains("load-balancing loss × 0.001 in training", differences);
+        var g = CliRunner.Run("generate", "--model", TestData.TinyQwen3MoeDir, "--prompt", "The history of the", "-n", "24", "--no-bos", "--json");
+        Assert.True(g.ExitCode == 0, g.Stderr);
+        using (var reference = new Models.ReferenceOutputs(TestData.TinyQwen3MoeDir))
+            Assert.Equal(reference.GreedyOutputIds, JsonDocument.Parse(g.Stdout).RootElement.GetProperty("output_ids").EnumerateArray().Select(e => e.GetInt32()));
+        var ppl = CliRunner.Run("eval", "perplexity", "--model", TestData.TinyQwen3MoeDir, "--data", TestData.WikiTestRaw, "--max-tokens", "513", "--json");
+        Assert.True(ppl.ExitCode == 0, ppl.Stderr);
+        Assert.Equal(512, JsonDocument.Parse(ppl.Stdout).RootElement.GetProperty("predicted_tokens").GetInt64());
+        var data = ShakespeareSample();
+        var runs = new Dictionary<string, string>();
+        foreach (var method in new[] { "lora", "qlora", "qst" })
+        {
+            var ft = CliRunner.Run("finetune", "--model", TestData.TinyQwen3MoeDir, "--data", data, "--method", method, "--steps", "2", "--batch", "2", "--seq", "32", "--out", Path.Combine(Dir, "moe-" + method), "--json");
+            Assert.True(ft.ExitCode == 0, method + ": " + ft.Stderr);
+            runs[method] = JsonDocument.Parse(ft.Stdout).RootElement.GetProperty("result_directory").GetString()!;
+            Assert.Contains("\"aux_loss\"", File.ReadAllText(Path.Combine(Dir, "moe-" + method, "metrics.jsonl")));
+        }
+        using (var adapter = QuantTune.Formats.Safetensors.SafetensorsFile.Open(Path.Combine(runs["lora"], "adapter_model.safetensors")))
+            Assert.Contains("base_model.model.model.layers.2.mlp.experts.5.down_proj.lora_B.weight", adapter.Tensors.Keys);
+        var merged = Path.Combine(Dir, "moe-merged");
+        var merge = CliRunner.Run("merge", "--model", TestData.TinyQwen3MoeDir, "--adapter", runs["lora"], "--out", merged);
+        Assert.True(merge.ExitCode == 0, merge.Stderr);
+        Assert.True(CliRunner.Run("eval", "perplexity", "--model", merged, "--data", TestData.WikiTestRaw, "--max-tokens", "513", "--json").ExitCode == 0);
+        Assert.Equal(0, CliRunner.Run("generate", "--model", TestData.TinyQwen3MoeDir, "--qst", runs["qst"], "--prompt", "ROMEO:", "-n", "4").ExitCode);
+        var plan = CliRunner.Run("plan", "--model", "qwen3-30b-a3b", "--method", "qlora", "--batch", "1", "--seq", "1024", "--json");
+        Assert.True(plan.ExitCode == 0, plan.Stdout + plan.Stderr);
     }
 
     /// <summary>Phi-3's fused layout from the command line: QLoRA on qkv_proj (PEFT's name), merge, GPTQ, the bnb-4bit folder, GGUF phi3, plan of Phi-4-mini.</summary>

@@ -115,7 +115,7 @@ public sealed class Gpt2LayoutTests(ITestOutputHelper output) : TempFolderTest("
             ModelQuantizer.Quantize(model.Model, new FourBitQuantizer(FourBitType.NF4, 64, true), ScalarType.Float32);
             var layer = model.Model.model.layers[1];
             Assert.IsType<QuantizedLinear>(layer.self_attn.qkv_proj);
-            Assert.IsType<QuantizedLinear>(layer.mlp.up_proj);
+            Assert.IsType<QuantizedLinear>(((QuantTune.Models.Transformer.Mlp)layer.mlp).up_proj);
             quantized = LayoutTestInputs.Logits(model, ids);
             QuantizedCheckpoint.Save(model.Model, TestData.TinyGpt2Dir, folder, ScalarType.Float32);
         }

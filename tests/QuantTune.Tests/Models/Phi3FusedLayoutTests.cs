@@ -68,7 +68,7 @@ public sealed class Phi3FusedLayoutTests(ITestOutputHelper output) : TempFolderT
         ModelQuantizer.Quantize(model.Model, new FourBitQuantizer(FourBitType.NF4, 64, false), ScalarType.Float32);
         var layer = model.Model.model.layers[1];
         Assert.IsType<QuantizedLinear>(layer.self_attn.qkv_proj);
-        Assert.IsType<QuantizedLinear>(layer.mlp.gate_up_proj);
+        Assert.IsType<QuantizedLinear>(((QuantTune.Models.Transformer.Mlp)layer.mlp).gate_up_proj);
         Assert.Null(layer.self_attn.q_proj);
         var after = LayoutTestInputs.Logits(model, ids);
         double error = (after - before).abs().mean().item<float>() / before.abs().mean().item<float>();

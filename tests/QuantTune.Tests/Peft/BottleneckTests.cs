@@ -53,8 +53,8 @@ public sealed class BottleneckTests
         using var b = PretrainedModel.Load(TestData.TinyLlamaDir);
         BottleneckModel.Apply(a.Model, new BottleneckConfig(), seed: 9);
         BottleneckModel.Apply(b.Model, new BottleneckConfig(), seed: 9);
-        var wa = ((BottleneckLinear)a.Model.model.layers[2].mlp.down_proj).adapter_down.weight;
-        var wb = ((BottleneckLinear)b.Model.model.layers[2].mlp.down_proj).adapter_down.weight;
+        var wa = ((BottleneckLinear)((QuantTune.Models.Transformer.Mlp)a.Model.model.layers[2].mlp).down_proj).adapter_down.weight;
+        var wb = ((BottleneckLinear)((QuantTune.Models.Transformer.Mlp)b.Model.model.layers[2].mlp).down_proj).adapter_down.weight;
         Assert.True(wa.eq(wb).all().item<bool>());
     }
 

@@ -34,7 +34,7 @@ public sealed class Ia3Tests
         Assert.Equal(3 * c.NumLayers, applied.Modules.Count);
         var trainable = pm.Model.named_parameters().Where(p => p.parameter.requires_grad).Select(p => p.name).ToList();
         Assert.All(trainable, n => Assert.EndsWith(".ia3_l", n));
-        var layer = (Ia3Linear)pm.Model.model.layers[0].mlp.down_proj;
+        var layer = (Ia3Linear)((QuantTune.Models.Transformer.Mlp)pm.Model.model.layers[0].mlp).down_proj;
         Assert.Equal([1, c.IntermediateSize], layer.ia3_l.shape);
         var k = (Ia3Linear)pm.Model.model.layers[0].self_attn.k_proj!;
         Assert.Equal([c.NumKvHeads * c.HeadDim, 1], k.ia3_l.shape);

@@ -61,6 +61,12 @@ public sealed record ModelConfig
     /// <summary>RoPE of the sliding-window layers when it differs from <see cref="Rope"/> (Gemma 3's local base).</summary>
     public RopeConfig? LocalRope { get; init; }
 
+    /// <summary>The sparse mixture-of-experts MLP (Qwen3-MoE) and which layers hold it; null for a dense model.</summary>
+    public MixtureOfExperts? Experts { get; init; }
+
+    /// <summary>Whether layer <paramref name="layer"/>'s MLP is a mixture of experts.</summary>
+    public bool IsSparse(int layer) => Experts?.IsSparse(layer) == true;
+
     /// <summary>The family this config belongs to.</summary>
     public ModelFamily Family => ModelFamilies.Find(ModelType) ?? throw new QuantTuneException($"model_type '{ModelType}' is not supported; expected one of {string.Join(", ", SupportedModelTypes)}");
 

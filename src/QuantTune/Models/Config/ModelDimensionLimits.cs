@@ -14,6 +14,7 @@ public static class ModelDimensionLimits
     public const int MaxLayers = 1 << 12;
     public const int MaxHeads = 1 << 12;
     public const int MaxHeadDim = 1 << 12;
+    public const int MaxExperts = 1 << 12;
     public const long MaxParameters = 1L << 42;
 
     /// <summary>
@@ -46,9 +47,11 @@ public static class ModelDimensionLimits
     {
         long h = c.HiddenSize, q = (long)c.NumHeads * c.HeadDim, kv = (long)c.NumKvHeads * c.HeadDim, i = c.IntermediateSize;
         long attention = h * q + 2 * h * kv + q * h + (c.QkvBias ? q + 2 * kv : 0) + (c.OutputBias ? h : 0);
-        long mlp = 3 * h * i + (c.MlpBias ? 2 * i + h : 0);
-        long layer = attention + mlp + 2 * h;
+        long dense = 3 * h * i + (c.MlpBias ? 2 * i + h : 0);
+        // A sparse layer: the router (hidden × experts) and every expert's gate, up and down projections.
+        long sparse = c.Experts is { } m ? h * m.NumExperts + (long)m.NumExperts * 3 * h * m.ExpertIntermediateSize : 0;
+        long layers = Enumerable.Range(0, c.NumLayers).Sum(l => attention + (c.IsSparse(l) ? sparse : dense) + 2 * h);
         long embeddings = (long)c.VocabSize * h * (c.TieWordEmbeddings ? 1 : 2);
-        return embeddings + c.NumLayers * layer + h;
+        return embeddings + layers + h;
     }
 }

@@ -14,7 +14,8 @@ namespace QuantTune.Models.Transformer;
 public sealed class DecoderLayer : nn.Module
 {
     public Attention self_attn;
-    public Mlp mlp;
+    /// <summary>The dense <see cref="Mlp"/>, or in a mixture-of-experts layer the <see cref="SparseMoeBlock"/> (its router and experts).</summary>
+    public nn.Module<Tensor, Tensor> mlp;
     /// <summary>RMSNorms, or GPT-2's LayerNorms (ln_1, ln_2).</summary>
     public nn.Module<Tensor, Tensor> input_layernorm, post_attention_layernorm;
     /// <summary>Gemma's norms around the MLP; null in the pre-norm placement.</summary>
@@ -24,7 +25,7 @@ public sealed class DecoderLayer : nn.Module
     public DecoderLayer(ModelConfig c, int layer, ScalarType dtype, Device device) : base(nameof(DecoderLayer))
     {
         self_attn = new Attention(c, layer, dtype, device);
-        mlp = new Mlp(c, dtype, device);
+        mlp = c.IsSparse(layer) ? new SparseMoeBlock(c, c.Experts!, dtype, device) : new Mlp(c, dtype, device);
         input_layernorm = Norms.Create(c.HiddenSize, c.RmsNormEps, dtype, device, c.Norm);
         post_attention_layernorm = Norms.Create(c.HiddenSize, c.RmsNormEps, dtype, device, c.Norm);
         if (c.Placement == NormPlacement.Sandwich)

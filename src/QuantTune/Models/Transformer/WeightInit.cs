@@ -25,6 +25,9 @@ public static class WeightInit
                     Normal(l.weight, std, generator);
                     l.bias?.zero_();
                     break;
+                case TopKRouter r:
+                    Normal(r.weight, std, generator);
+                    break;
                 case Embedding e:
                     Normal(e.weight, std, generator);
                     break;

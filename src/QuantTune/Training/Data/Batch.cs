@@ -10,9 +10,13 @@ namespace QuantTune.Training.Data;
 /// <param name="Indices">Which examples (indices into the batcher's list) the rows are.</param>
 public sealed record Batch(Tensor InputIds, Tensor Labels, int Tokens, int[] Indices) : IDisposable
 {
+    /// <summary>int64 [B, T]: 1 for a token, 0 for padding (transformers' attention_mask).</summary>
+    public Tensor? AttentionMask { get; init; }
+
     public void Dispose()
     {
         InputIds.Dispose();
         Labels.Dispose();
+        AttentionMask?.Dispose();
     }
 }

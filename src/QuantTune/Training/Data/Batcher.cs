@@ -100,6 +100,7 @@ public sealed class Batcher
         int length = indices.Max(i => _examples[i].Length);
         var inputs = new long[indices.Length * length];
         var labels = new long[indices.Length * length];
+        var mask = new long[indices.Length * length];
         int tokens = 0;
         for (int row = 0; row < indices.Length; row++)
         {
@@ -109,6 +110,7 @@ public sealed class Batcher
                 bool real = t < example.Length;
                 inputs[row * length + t] = real ? example.InputIds[t] : PadId;
                 labels[row * length + t] = real ? example.Labels[t] : TokenizedExample.Ignore;
+                mask[row * length + t] = real ? 1 : 0;
                 if (real && example.Labels[t] != TokenizedExample.Ignore)
                 {
                     tokens++;
@@ -117,7 +119,10 @@ public sealed class Batcher
         }
 
         long[] shape = [indices.Length, length];
-        return new Batch(tensor(inputs, shape, ScalarType.Int64, device), tensor(labels, shape, ScalarType.Int64, device), tokens, indices);
+        return new Batch(tensor(inputs, shape, ScalarType.Int64, device), tensor(labels, shape, ScalarType.Int64, device), tokens, indices)
+        {
+            AttentionMask = tensor(mask, shape, ScalarType.Int64, device),
+        };
     }
 
     /// <summary>Mixes seed and epoch (SplitMix64's finalizer) so nearby seeds and epochs give unrelated orders.</summary>

@@ -10,6 +10,6 @@ internal sealed class BatcherSource(Batcher batcher) : IBatchSource
     public IEnumerable<TrainingBatch> Epoch(int epoch)
     {
         foreach (var b in batcher.Batches(epoch))
-            yield return new TrainingBatch(b.InputIds, b.Labels);
+            yield return new TrainingBatch(b.InputIds, b.Labels) { AttentionMask = b.AttentionMask };
     }
 }

@@ -54,7 +54,13 @@ public static class FineTuner
         var training = FineTuneSteps.Resolve(r.Training, r.Epochs, data.Train.Count);
         if (r.WarmupRatio is double ratio) training = training with { WarmupSteps = QstRecipe.WarmupSteps(ratio, training.Steps) };
         model.model.GradientCheckpointing = r.GradientCheckpointing && r.Method != FineTuneMethod.Qst; // QST's backbone runs without autograd anyway
+        var routerLoss = RouterAuxLoss.For(model);
+        if (model.model.GradientCheckpointing && routerLoss is not null)
+            throw new QuantTuneException($"--gradient-checkpointing: the load-balancing loss of this mixture of experts (router_aux_loss_coef {routerLoss.Coefficient:G} in {Path.Combine(r.ModelDirectory, "config.json")}) " +
+                "needs every router's autograd graph, which a checkpointed layer does not keep; train without --gradient-checkpointing, or set router_aux_loss_coef to 0 in config.json to train without that loss");
         var (trainModule, forward, save) = method.Apply(r, pm, qat);
+        // A mixture of experts' load-balancing loss joins the training loss (QST: logged only, the backbone has no gradient).
+        forward = forward with { AuxLoss = routerLoss };
         // A side network or a prompt wrapper lives outside the loaded model: disposed with this run, not by the finalizer.
         using var wrapper = ReferenceEquals(trainModule, model) ? null : trainModule;
         // Mixed precision: whatever the base's dtype, what trains is fp32 (so is its AdamW state); a bf16 QST side network is bf16 but for its norms.

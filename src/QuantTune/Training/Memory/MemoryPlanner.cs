@@ -81,11 +81,13 @@ public static class MemoryPlanner
     {
         var c = r.Model;
         long h = c.HiddenSize, i = c.IntermediateSize, v = c.VocabSize, d = c.HeadDim, heads = c.NumHeads, L = c.NumLayers;
-        var layerLinears = LayerLinears(c);
-        long linear = L * layerLinears.Sum(l => l.In * l.Out);
-        // Embeddings, norms (GPT-2's LayerNorms with their biases), q/k norms, the projections' biases, learned positions.
+        // Per layer: a mixture of experts' sparse layers hold every expert (all count in the weights' memory), its dense ones the MLP.
+        var layerLinears = Enumerable.Range(0, c.NumLayers).Select(l => LayerLinears(c, l)).ToList();
+        long linear = layerLinears.Sum(ls => ls.Sum(l => l.In * l.Out));
+        // Embeddings, norms (GPT-2's LayerNorms with their biases), q/k norms, the projections' biases, learned positions, the experts' routers.
         long other = v * h * (c.TieWordEmbeddings ? 1 : 2) + (NormsPerLayer(c) * L + 1) * NormParameters(c, h) + L * QkNormParameters(c)
-            + L * layerLinears.Where(l => l.Bias).Sum(l => l.Out) + (c.Positions == PositionKind.Learned ? (long)c.MaxPositionEmbeddings * h : 0);
+            + layerLinears.Sum(ls => ls.Where(l => l.Bias).Sum(l => l.Out)) + (c.Positions == PositionKind.Learned ? (long)c.MaxPositionEmbeddings * h : 0)
+            + RouterParameters(c);
         long tokens = (long)r.Batch * r.Sequence;
         int e = r.ElementBytes;
         // The loss runs in chunks (ChunkedLoss): one chunk's fp32 logits and log-softmax at a time, plus the
@@ -99,20 +101,20 @@ public static class MemoryPlanner
                 long trainable = linear + other;
                 long m1 = trainable * e;
                 long m2 = trainable * 3L * e; // gradient + two Adam moments in the weights' dtype (the paper's 3×)
-                long m3 = Stack(r, L, LayerActivations(c, tokens, e, r.Sequence, r.AttentionProbabilitiesKept), tokens * h * e) + logits;
+                long m3 = Stack(r, Layers(c, l => LayerActivations(c, l, tokens, e, r.Sequence, r.AttentionProbabilitiesKept)), tokens * h * e) + logits;
                 return new MemoryPlan(r.Method, trainable, m1, m2, m3, m1 + m2 + m3 + logits / 2);
             }
             case "lora" or "qlora":
             {
                 long rank = r.LoraRank;
-                long loraPerLayer = rank * layerLinears.Sum(l => l.In + l.Out);
-                long magnitudes = r.Dora ? layerLinears.Sum(l => l.Out) : 0; // DoRA: one magnitude per output feature of each target
-                long trainable = L * (loraPerLayer + magnitudes);
+                long lora = rank * layerLinears.Sum(ls => ls.Sum(l => l.In + l.Out));
+                long magnitudes = r.Dora ? layerLinears.Sum(ls => ls.Sum(l => l.Out)) : 0; // DoRA: one magnitude per output feature of each target
+                long trainable = lora + magnitudes;
                 long m1 = (r.Method == "lora" ? (linear + other) * e : (long)(linear * Nf4BytesPerWeight) + other * e) + trainable * 4;
                 long m2 = trainable * 12;
                 // LoRA keeps, per target, its (dropped-out) input and the r-dimensional A output on top of the layer's own tensors.
-                long loraActivations = tokens * e * (4 * h + heads * d + 2 * i + 7 * rank);
-                long m3 = Stack(r, L, LayerActivations(c, tokens, e, r.Sequence, r.AttentionProbabilitiesKept) + loraActivations, tokens * h * e) + logits;
+                long LoraActivations(int layer) => tokens * e * (4 * h + heads * d + 2 * MlpWidth(c, layer) + 7 * rank * Math.Max(1, RoutedExperts(c, layer)));
+                long m3 = Stack(r, Layers(c, l => LayerActivations(c, l, tokens, e, r.Sequence, r.AttentionProbabilitiesKept) + LoraActivations(l)), tokens * h * e) + logits;
                 // DoRA's column norms need W + BA of one target at a time in fp32, and its gradient.
                 long doraTemporaries = r.Dora ? 2 * i * h * 4 : 0;
                 return new MemoryPlan(r.Method, trainable, m1, m2, m3, m1 + m2 + m3 + logits / 2 + doraTemporaries);
@@ -130,7 +132,7 @@ public static class MemoryPlanner
                     _ => 0,
                 };
                 long sideNorms = NormsPerLayer(side) * NormParameters(side, hs) + QkNormParameters(side);
-                long sideLayer = LayerLinears(side).Sum(l => l.In * l.Out) + sideNorms;
+                long sideLayer = LayerLinears(side, 0).Sum(l => l.In * l.Out) + sideNorms;
                 long trainable = r.Qst.DownsamplerCount(fed) * downsampler + fed * sideLayer + fed * hs + (r.Qst.FreezeMix ? 0 : h) + NormParameters(side, hs) + hs * h + h;
                 // A bf16 side network (--side-dtype) keeps its norms' weights in fp32; the moments are fp32 either way (Plan adds them).
                 int se = r.Qst.SideDType == ScalarType.BFloat16 ? 2 : 4;
@@ -141,7 +143,7 @@ public static class MemoryPlanner
                 // The backbone keeps nothing; each downsampler keeps its input (the backbone state) and bottleneck;
                 // the side layers keep the layer tensors at width h/r; the output mix keeps two h-wide tensors; all in the side dtype.
                 long downsamplerActivations = tokens * se * (h + 3 * b + 3 * hs);
-                long sideActivations = LayerActivations(side, tokens, se, r.Sequence, r.AttentionProbabilitiesKept);
+                long sideActivations = LayerActivations(side, 0, tokens, se, r.Sequence, r.AttentionProbabilitiesKept);
                 long m3 = (fed + 1) * downsamplerActivations + fed * sideActivations + tokens * se * 3 * h + logits;
                 return new MemoryPlan(r.Method, trainable, m1, m2, m3, m1 + m2 + m3 + logits / 2);
             }
@@ -150,20 +152,42 @@ public static class MemoryPlanner
         }
     }
 
-    /// <summary>The linear layers of one decoder layer, as (in, out, has a bias): q, k, v or the fused qkv; o; gate and up, the fused gate_up, or GPT-2's one up; down.</summary>
-    static IReadOnlyList<(long In, long Out, bool Bias)> LayerLinears(ModelConfig c)
+    /// <summary>
+    /// The linear layers of decoder layer <paramref name="layer"/>, as (in, out, has a bias): q, k, v or the fused qkv; o; gate and up, the fused gate_up, or GPT-2's one up; down;
+    /// in a mixture of experts' sparse layer, every expert's gate, up and down (the router is no linear layer: <see cref="RouterParameters"/>).
+    /// </summary>
+    static IReadOnlyList<(long In, long Out, bool Bias)> LayerLinears(ModelConfig c, int layer)
     {
         long h = c.HiddenSize, i = c.IntermediateSize, qd = (long)c.NumHeads * c.HeadDim, kvd = (long)c.NumKvHeads * c.HeadDim;
         var linears = new List<(long, long, bool)>();
         if (c.Projections == ProjectionLayout.Fused) linears.Add((h, qd + 2 * kvd, c.QkvBias));
         else linears.AddRange([(h, qd, c.QkvBias), (h, kvd, c.QkvBias), (h, kvd, c.QkvBias)]);
         linears.Add((qd, h, c.OutputBias));
+        if (c.IsSparse(layer))
+        {
+            long w = c.Experts!.ExpertIntermediateSize;
+            for (int e = 0; e < c.Experts.NumExperts; e++) linears.AddRange([(h, w, false), (h, w, false), (w, h, false)]);
+            return linears;
+        }
         if (c.Mlp == MlpKind.Plain) linears.Add((h, i, c.MlpBias));
         else if (c.Projections == ProjectionLayout.Fused) linears.Add((h, 2 * i, c.MlpBias));
         else linears.AddRange([(h, i, c.MlpBias), (h, i, c.MlpBias)]);
         linears.Add((i, h, c.MlpBias));
         return linears;
     }
+
+    /// <summary>The routers' weights (experts × hidden in every sparse layer), kept in the model's dtype, never adapted or quantized.</summary>
+    static long RouterParameters(ModelConfig c) =>
+        Enumerable.Range(0, c.NumLayers).Count(c.IsSparse) * (long)(c.Experts?.NumExperts ?? 0) * c.HiddenSize;
+
+    /// <summary>The experts a token runs through in layer <paramref name="layer"/> (num_experts_per_tok), or 0 in a dense layer.</summary>
+    static int RoutedExperts(ModelConfig c, int layer) => c.IsSparse(layer) ? c.Experts!.ExpertsPerToken : 0;
+
+    /// <summary>The MLP width a token's activations have in layer <paramref name="layer"/>: intermediate_size, or k × moe_intermediate_size where it is routed to k experts.</summary>
+    static long MlpWidth(ModelConfig c, int layer) => c.IsSparse(layer) ? (long)c.Experts!.ExpertsPerToken * c.Experts.ExpertIntermediateSize : c.IntermediateSize;
+
+    /// <summary>A per-layer quantity for every layer.</summary>
+    static IReadOnlyList<long> Layers(ModelConfig c, Func<int, long> perLayer) => Enumerable.Range(0, c.NumLayers).Select(perLayer).ToList();
 
     /// <summary>The parameters of one norm over <paramref name="dim"/> features: RMSNorm's weight, or LayerNorm's weight and bias.</summary>
     static long NormParameters(ModelConfig c, long dim) => c.Norm == NormKind.LayerNorm ? 2 * dim : dim;
@@ -175,21 +199,25 @@ public static class MemoryPlanner
     static long QkNormParameters(ModelConfig c) => c.QkNorm ? 2L * c.HeadDim : 0;
 
     /// <summary>
-    /// The activations of <paramref name="layers"/> layers: each layer's tensors, or with
-    /// gradient checkpointing each layer's input and one layer's tensors while it is recomputed.
+    /// The activations of the layers (<paramref name="perLayer"/>: each one's tensors), or with
+    /// gradient checkpointing each layer's input and the largest layer's tensors while it is recomputed.
     /// </summary>
-    static long Stack(PlanRequest r, long layers, long perLayer, long layerInput) =>
-        r.GradientCheckpointing ? layers * layerInput + perLayer : layers * perLayer;
+    static long Stack(PlanRequest r, IReadOnlyList<long> perLayer, long layerInput) =>
+        r.GradientCheckpointing ? perLayer.Count * layerInput + perLayer.Max() : perLayer.Sum();
 
     /// <summary>
     /// Bytes one decoder layer keeps for backward: the RMSNorm inputs, the normed inputs of the
     /// projections, rotated queries and keys, values, the attention output, and the MLP's gate,
     /// up, activation and product; plus the attention probabilities where the kernel keeps them.
+    /// In a mixture of experts' sparse layer only the routed experts count: a token keeps the gate,
+    /// up, activation and product of its k experts (k × moe_intermediate_size, not all experts'),
+    /// its k gathered inputs and weighted outputs, and the router's logits and fp32 softmax.
     /// </summary>
-    static long LayerActivations(ModelConfig c, long tokens, int e, int sequence, bool probabilities)
+    static long LayerActivations(ModelConfig c, int layer, long tokens, int e, int sequence, bool probabilities)
     {
-        long h = c.HiddenSize, i = c.IntermediateSize, qd = c.NumHeads * c.HeadDim, kvd = c.NumKvHeads * c.HeadDim;
+        long h = c.HiddenSize, i = MlpWidth(c, layer), qd = c.NumHeads * c.HeadDim, kvd = c.NumKvHeads * c.HeadDim;
         long perToken = e * (4 * h + 3 * qd + 3 * kvd + 4 * i) + 4 * 2; // + fp32 RMSNorm statistics
+        if (RoutedExperts(c, layer) is int k and > 0) perToken += e * 2 * k * h + (e + 4) * (long)c.Experts!.NumExperts;
         // The family's extra pieces: Gemma's two norms after attention and MLP (input and output each), q/k norms' inputs.
         perToken += e * ((NormsPerLayer(c) - 2) * 2 * h + (c.QkNorm ? qd + kvd : 0));
         // Soft-capped attention (Gemma 2) runs eagerly: scores, their tanh and the probabilities stay for backward.

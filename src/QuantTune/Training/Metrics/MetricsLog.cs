@@ -5,8 +5,8 @@ using QuantTune.IO;
 
 namespace QuantTune.Training.Metrics;
 
-/// <summary>One line of metrics.jsonl.</summary>
-public sealed record StepMetrics(int Step, double Loss, double LearningRate, double GradNorm, long Tokens, double Seconds, double? EvalLoss = null)
+/// <summary>One line of metrics.jsonl. <see cref="AuxLoss"/>: a mixture of experts' load-balancing loss (unscaled; <see cref="Loss"/> includes it times router_aux_loss_coef), absent for a dense model.</summary>
+public sealed record StepMetrics(int Step, double Loss, double LearningRate, double GradNorm, long Tokens, double Seconds, double? EvalLoss = null, double? AuxLoss = null)
 {
     public double? EvalPerplexity => EvalLoss is double l ? Math.Exp(l) : null;
 }

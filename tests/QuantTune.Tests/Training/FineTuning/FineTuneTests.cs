@@ -45,11 +45,11 @@ public sealed class FineTuneTests(ITestOutputHelper output) : TempFolderTest("qt
         (FineTuneMethod.Prompt, 3e-2), (FineTuneMethod.Bitfit, 3e-3), (FineTuneMethod.Full, 1e-3), (FineTuneMethod.Qst, 3e-3),
     ];
 
-    /// <summary>Every method on each newer family's fixture (q/k norms; Gemma's norms, GeGLU, soft-caps and sliding layers, in the side network too; GPT-2's LayerNorms, learned positions, biases and Conv1D names).</summary>
+    /// <summary>Every method on each newer family's fixture (q/k norms; Qwen3-MoE's experts: LoRA and the other adapters on every expert's projections, QLoRA on NF4 experts, QST fed from sparse and dense layers; Gemma's norms, GeGLU, soft-caps and sliding layers, in the side network too; GPT-2's LayerNorms, learned positions, biases and Conv1D names).</summary>
     public static TheoryData<string, FineTuneMethod, double> FamilyMethods()
     {
         var data = new TheoryData<string, FineTuneMethod, double>();
-        foreach (var model in new[] { "tiny-qwen3", "tiny-gemma3", "tiny-gemma2", "tiny-gpt2" })
+        foreach (var model in new[] { "tiny-qwen3", "tiny-qwen3-moe", "tiny-gemma3", "tiny-gemma2", "tiny-gpt2" })
             foreach (var (method, lr) in Rates) data.Add(model, method, lr);
         return data;
     }
@@ -67,6 +67,44 @@ public sealed class FineTuneTests(ITestOutputHelper output) : TempFolderTest("qt
         Assert.True(File.Exists(Path.Combine(s.OutputDirectory, "loss.png")));
         Assert.Equal(12, File.ReadAllLines(Path.Combine(s.OutputDirectory, "metrics.jsonl")).Length);
         Assert.True(s.Memory.M1 > 0 && s.Memory.M2 > 0);
+    }
+
+    /// <summary>LoRA on a mixture of experts: every expert's projections are targets (PEFT's names), the router is not, and each step logs the load-balancing loss.</summary>
+    [Fact]
+    public void LoraOnAMixtureOfExpertsAdaptsEveryExpertAndLogsTheAuxLoss()
+    {
+        var s = FineTuner.Run(Request(FineTuneMethod.Lora, "moe-lora", steps: 3) with { ModelDirectory = TestData.TinyQwen3MoeDir });
+        using (var adapter = SafetensorsFile.Open(Path.Combine(s.ResultDirectory, "adapter_model.safetensors")))
+        {
+            var keys = adapter.Tensors.Keys.ToList();
+            foreach (var layer in new[] { 0, 2 })
+                for (int e = 0; e < 8; e++)
+                    foreach (var projection in new[] { "gate_proj", "up_proj", "down_proj" })
+                        Assert.Contains($"base_model.model.model.layers.{layer}.mlp.experts.{e}.{projection}.lora_A.weight", keys);
+            Assert.Contains("base_model.model.model.layers.1.mlp.gate_proj.lora_B.weight", keys);
+            Assert.DoesNotContain(keys, k => k.Contains(".mlp.gate.", StringComparison.Ordinal));
+        }
+        var lines = File.ReadAllLines(Path.Combine(s.OutputDirectory, "metrics.jsonl")).Select(l => System.Text.Json.JsonDocument.Parse(l).RootElement).ToList();
+        Assert.Equal(3, lines.Count);
+        foreach (var line in lines)
+        {
+            double aux = line.GetProperty("aux_loss").GetDouble();
+            output.WriteLine($"step {line.GetProperty("step")}: loss {line.GetProperty("loss").GetDouble():F4}, aux_loss {aux:F4}");
+            // experts · Σ f·P: positive, and at most k · experts (f sums to one per slot, P ≤ 1); k at perfect balance
+            Assert.True(aux > 0 && aux <= 2 * 8, $"aux_loss {aux}");
+        }
+        // A dense model logs none.
+        var dense = FineTuner.Run(Request(FineTuneMethod.Lora, "dense-lora", steps: 1) with { ModelDirectory = TestData.TinyQwen3Dir });
+        Assert.DoesNotContain("aux_loss", File.ReadAllText(Path.Combine(dense.OutputDirectory, "metrics.jsonl")));
+    }
+
+    [Fact]
+    public void GradientCheckpointingOfAMixtureOfExpertsWithItsAuxLossIsRefused()
+    {
+        var e = Assert.Throws<QuantTuneException>(() => FineTuner.Run(Request(FineTuneMethod.Lora, "moe-ckpt", steps: 1) with { ModelDirectory = TestData.TinyQwen3MoeDir, GradientCheckpointing = true }));
+        Assert.Contains("--gradient-checkpointing", e.Message);
+        Assert.Contains("router_aux_loss_coef", e.Message);
+        Assert.Contains(Path.Combine(TestData.TinyQwen3MoeDir, "config.json"), e.Message);
     }
 
     [Fact]

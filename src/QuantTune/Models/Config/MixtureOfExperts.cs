@@ -1,0 +1,73 @@
+using QuantTune.IO;
+
+namespace QuantTune.Models.Config;
+
+/// <summary>
+/// A sparse mixture-of-experts MLP (transformers' Qwen3MoeSparseMoeBlock): a router
+/// (<c>gate</c>, Linear hidden → <see cref="NumExperts"/> without bias) scores each token, the
+/// softmax in fp32 picks the top <see cref="ExpertsPerToken"/> experts, their weights are
+/// renormalised to sum to one when <see cref="NormTopKProb"/>, and the token's output is the
+/// weighted sum of those experts' SwiGLU MLPs of width <see cref="ExpertIntermediateSize"/>.
+/// A layer is sparse when it is not in <see cref="DenseLayers"/> (mlp_only_layers) and
+/// (layer + 1) is a multiple of <see cref="SparseStep"/> (decoder_sparse_step); the others keep
+/// the dense MLP of intermediate_size.
+/// </summary>
+public sealed record MixtureOfExperts
+{
+    /// <summary>num_experts: the experts of each sparse layer.</summary>
+    public required int NumExperts { get; init; }
+    /// <summary>num_experts_per_tok: the experts each token is routed to (top-k).</summary>
+    public required int ExpertsPerToken { get; init; }
+    /// <summary>moe_intermediate_size: the width of each expert's MLP.</summary>
+    public required int ExpertIntermediateSize { get; init; }
+    /// <summary>norm_topk_prob: the top-k routing weights divided by their sum.</summary>
+    public bool NormTopKProb { get; init; }
+    /// <summary>decoder_sparse_step: every this-many-th layer is sparse (1: all).</summary>
+    public int SparseStep { get; init; } = 1;
+    /// <summary>mlp_only_layers: layers that keep the dense MLP whatever the step.</summary>
+    public IReadOnlyList<int> DenseLayers { get; init; } = [];
+    /// <summary>router_aux_loss_coef: the load-balancing loss's weight in the training loss.</summary>
+    public double RouterAuxLossCoef { get; init; }
+    /// <summary>output_router_logits: whether transformers' forward adds the load-balancing loss by default.</summary>
+    public bool OutputRouterLogits { get; init; }
+
+    /// <summary>Whether layer <paramref name="layer"/> holds experts (Qwen3MoeDecoderLayer's rule).</summary>
+    public bool IsSparse(int layer) => !DenseLayers.Contains(layer) && NumExperts > 0 && (layer + 1) % SparseStep == 0;
+
+    /// <summary>
+    /// Qwen3MoeConfig's MoE keys (defaults as Qwen3MoeConfig's: 128 experts, 8 per token, width
+    /// 768, norm_topk_prob false, step 1, no dense layers, coefficient 0.001). Errors name the
+    /// file and the key.
+    /// </summary>
+    internal static MixtureOfExperts Read(JsonField f, int layers)
+    {
+        string expertsKey = f.Has("num_experts") || !f.Has("num_local_experts") ? "num_experts" : "num_local_experts"; // the latter: Qwen3MoeConfig's attribute_map
+        int experts = f.OptionalInt(expertsKey) ?? 128;
+        int perToken = f.OptionalInt("num_experts_per_tok") ?? 8;
+        int width = f.OptionalInt("moe_intermediate_size") ?? 768;
+        int step = f.OptionalInt("decoder_sparse_step") ?? 1;
+        if (experts < 1 || experts > ModelDimensionLimits.MaxExperts)
+            throw f.Invalid(expertsKey, $"is {experts}; expected 1 to {ModelDimensionLimits.MaxExperts}");
+        if (perToken < 1 || perToken > experts)
+            throw f.Invalid("num_experts_per_tok", $"is {perToken}; expected 1 to num_experts ({experts})");
+        if (width < 1 || width > ModelDimensionLimits.MaxIntermediate)
+            throw f.Invalid("moe_intermediate_size", $"is {width}; expected 1 to {ModelDimensionLimits.MaxIntermediate}");
+        if (step < 1) throw f.Invalid("decoder_sparse_step", $"is {step}; expected a positive integer");
+        var dense = f.Optional("mlp_only_layers") is JsonField list ? list.Items().Select(i => i.GetInt32()).ToArray() : [];
+        if (dense.FirstOrDefault(l => l < 0 || l >= layers, -1) is int bad && bad != -1)
+            throw f.Invalid("mlp_only_layers", $"holds {bad}; expected layer indices 0 to {layers - 1}");
+        double coef = f.OptionalDouble("router_aux_loss_coef") ?? 0.001;
+        if (!(coef >= 0)) throw f.Invalid("router_aux_loss_coef", $"is {coef}; expected zero or a positive number");
+        return new MixtureOfExperts
+        {
+            NumExperts = experts,
+            ExpertsPerToken = perToken,
+            ExpertIntermediateSize = width,
+            NormTopKProb = f.OptionalBool("norm_topk_prob") ?? false,
+            SparseStep = step,
+            DenseLayers = dense,
+            RouterAuxLossCoef = coef,
+            OutputRouterLogits = f.OptionalBool("output_router_logits") ?? false,
+        };
+    }
+}
