@@ -84,6 +84,12 @@ public static class FuzzTargets
             try { foreach (var t in TrainingCheckpoint.Load(RunOf(path), trainable).Values) t.Dispose(); }
             finally { foreach (var (_, t) in trainable) t.Dispose(); }
         }),
+        Folder("optimizer-state", "checkpoint/optimizer.safetensors", () => TrainingRun, path =>
+        {
+            var trainable = TrainableParameters();
+            try { foreach (var t in TrainingCheckpoint.Load(RunOf(path), trainable).Values) t.Dispose(); }
+            finally { foreach (var (_, t) in trainable) t.Dispose(); }
+        }),
         Folder("metrics", "metrics.jsonl", () => TrainingRun, path =>
         {
             using var log = new MetricsLog(path, resumeFromStep: 1000);
@@ -100,6 +106,10 @@ public static class FuzzTargets
             [("alpaca", "[{\"instruction\": \"Say hi\", \"input\": \"\", \"output\": \"hi\"}, {\"instruction\": \"Add\", \"output\": \"3\"}]"u8.ToArray())]),
         new("data-classification", "data.tsv", path => ClassificationDataset.Load(path, Tokenizer.Value), seeds: () =>
             [("sst2", "sentence\tlabel\na fine film \t1\ndull and long \t0\n"u8.ToArray())]),
+        // Conversations (messages or ShareGPT), rendered in the micro checkpoint's template as finetune's chat data is.
+        new("data-chat-jsonl", "chat.jsonl", path => ConversationDataset.Load(path, Tokenizer.Value, ModelChatTemplate.Load(Micro.Checkpoint, "chatml"),
+            new ConversationOptions { MaxLength = 64 }), seeds: () =>
+            [("chat-sample", Encoding.UTF8.GetBytes(Head(Path.Combine(RepositoryRoot.Find(), "assets", "data", "chat-sample.jsonl"), 900)))]),
         new("data-mmlu", "questions.csv", path => MmluQuestion.Load(path), seeds: () =>
             [("anatomy", Encoding.UTF8.GetBytes(Head(Path.Combine(RepositoryRoot.Find(), "assets", "data", "mmlu", "dev", "anatomy_dev.csv"), 600)))]),
 
@@ -112,6 +122,14 @@ public static class FuzzTargets
         }, prepare: dir => CopyFolder(Micro.Checkpoint, dir), seeds: () =>
             Directory.GetFiles(Path.Combine(RepositoryRoot.Find(), "tests", "fixtures", "chat-templates"), "*.jinja").Order(StringComparer.Ordinal)
                 .Select(f => (Path.GetFileNameWithoutExtension(f), File.ReadAllBytes(f)))),
+        // tokenizer_config.json's chat_template: a string, or a list of named templates (transformers' form).
+        new("chat-template-config", "tokenizer_config.json", path =>
+        {
+            var template = ModelChatTemplate.Load(Path.GetDirectoryName(path)!);
+            template.Template.Render(Conversation(), template.Inputs(addGenerationPrompt: true));
+        }, prepare: dir => CopyFolder(Micro.Checkpoint, dir), seeds: () =>
+            [("named-list", """{"bos_token": "<s>", "eos_token": "</s>", "chat_template": [{"name": "default", "template": "{% for m in messages %}<|{{ m.role }}|>{{ m.content }}{{ eos_token }}{% endfor %}{% if add_generation_prompt %}<|assistant|>{% endif %}"}, {"name": "tool_use", "template": "{{ tools | tojson }}"}]}"""u8.ToArray()),
+             ("string", """{"bos_token": "<s>", "eos_token": "</s>", "chat_template": "{% for m in messages %}{{ bos_token + m.role + ': ' + m.content | trim + eos_token }}{% endfor %}"}"""u8.ToArray())]),
     ];
 
     static System.Text.Json.Nodes.JsonArray Conversation() => System.Text.Json.Nodes.JsonNode.Parse(
