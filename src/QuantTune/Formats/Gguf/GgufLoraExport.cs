@@ -68,6 +68,12 @@ public static class GgufLoraExport
                 ?? throw new InvalidFormatException(weightsFile, key, $"adapts '{module}', which has no llama.cpp tensor name");
             var shape = file.Info(key).Shape.ToArray();
             if (shape.Length != 2) throw new InvalidFormatException(weightsFile, key, $"has shape [{string.Join(", ", shape)}]; expected a matrix");
+            // llama.cpp takes r from the tensor and scales by alpha / r: a config whose r differs from the weights'
+            // would load there and scale differently from PEFT, so it is refused here.
+            int rank = lora.RankOf(module);
+            if ((isA ? shape[0] : shape[1]) != rank)
+                throw new InvalidFormatException(configFile, lora.RankPattern.Count > 0 ? "rank_pattern" : "r",
+                    $"gives {module} rank {rank}, but {key} in {weightsFile} has shape [{string.Join(", ", shape)}] (rank {(isA ? shape[0] : shape[1])}); expected the config the weights were trained with");
             using var t = file.ToTensor(key, ScalarType.Float32);
             float[] values = t.contiguous().data<float>().ToArray();
             if (isB && LlamaTensorNames.PermuteHeads(gguf, config.NumHeads, config.NumKvHeads) is int heads)

@@ -110,4 +110,21 @@ public sealed class GgufLoraTests(ITestOutputHelper output) : TempFolderTest("qt
         Assert.Contains("[r, 256]", e.Message);
         Assert.Empty(LoraModel.Layers(m.Model));
     }
+
+    [Fact]
+    public void AnAdapterWhoseConfigRankDiffersFromItsWeightsIsRefused()
+    {
+        // r = 16 over r = 8 weights: llama.cpp reads r from the tensors and scales by alpha / 8, PEFT by alpha / 16.
+        var adapter = Path.Combine(Dir, "adapter");
+        Directory.CreateDirectory(adapter);
+        foreach (var f in Directory.GetFiles(TestData.TinyLlamaLoraDir)) File.Copy(f, Path.Combine(adapter, Path.GetFileName(f)));
+        var config = Path.Combine(adapter, "adapter_config.json");
+        File.WriteAllText(config, File.ReadAllText(config).Replace("\"r\": 8,", "\"r\": 16,"));
+        var gguf = Path.Combine(Dir, "lora.gguf");
+        var e = Assert.Throws<QuantTune.Diagnostics.InvalidFormatException>(() => GgufLoraExport.Write(TestData.TinyLlamaDir, adapter, gguf, LlamaFileType.F32));
+        Assert.Equal(config, e.File);
+        Assert.Equal("r", e.Field);
+        Assert.Contains("rank 8", e.Message);
+        Assert.False(File.Exists(gguf));
+    }
 }
