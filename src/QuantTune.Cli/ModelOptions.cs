@@ -1,3 +1,4 @@
+using QuantTune.Generation;
 using System.CommandLine;
 
 namespace QuantTune.Cli;
@@ -13,9 +14,9 @@ public sealed class ModelOptions
     readonly Option<string> _dtype = Options.DType();
     readonly Option<string> _device = Options.Device();
     readonly Option<int> _threads = Options.Threads();
-    readonly Option<string?> _adapter = ModelSession.AdapterOption();
-    readonly Option<string?> _qst = ModelSession.QstOption();
-    readonly Option<bool> _dense = ModelSession.DenseBitNetOption();
+    readonly Option<string?> _adapter = ModelSessionOptions.AdapterOption();
+    readonly Option<string?> _qst = ModelSessionOptions.QstOption();
+    readonly Option<bool> _dense = ModelSessionOptions.DenseBitNetOption();
 
     /// <summary>Puts the options first in <paramref name="command"/>'s options and returns it.</summary>
     public Command AddTo(Command command)

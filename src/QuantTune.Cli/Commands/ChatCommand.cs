@@ -57,17 +57,8 @@ public static class ChatCommand
     /// <summary>The conversation for the opened model: its template (or <paramref name="choice"/>) and its end-of-turn ids.</summary>
     public static ChatSession Open(ModelSession session, string modelPath, string? choice, string? system)
     {
-        var pm = session.Pretrained;
         string path = Assets.ModelPath(modelPath);
-        var template = ModelChatTemplate.Load(File.Exists(path) || Directory.Exists(path) ? path : pm.Directory, choice);
-        var ends = EndOfTurnTokens.Find(pm.Directory, pm.Tokenizer, pm.Config.EosTokenIds, template.EosToken).ToList();
-        if (pm.Directory.EndsWith(".gguf", StringComparison.OrdinalIgnoreCase))
-        {
-            using var file = GgufFile.Open(pm.Directory);
-            if (GgufChatTemplate.Read(file).EndOfTurn is int eot && !ends.Contains(eot)) ends.Add(eot);
-        }
-        if (ends.Count == 0) throw new QuantTuneException($"{modelPath}: no end-of-turn token (no eos_token_id in config.json or generation_config.json, no EOS in the tokenizer); a reply could not stop");
-        return new ChatSession(template, pm.Tokenizer, ends, system);
+        return ChatSession.For(session.Pretrained, File.Exists(path) || Directory.Exists(path) ? path : null, choice, system);
     }
 
     /// <summary>Generates one reply to <paramref name="user"/>, printing it as it grows; returns the reply's text.</summary>

@@ -1,17 +1,15 @@
-using System.CommandLine;
 using QuantTune.Diagnostics;
-using QuantTune.Generation;
 using QuantTune.Models.Loading;
 using QuantTune.Peft;
 using QuantTune.Qat;
 using QuantTune.SideTuning;
 using static TorchSharp.torch;
 
-namespace QuantTune.Cli;
+namespace QuantTune.Generation;
 
 /// <summary>
-/// A model as eval and generate use it: a checkpoint folder (plain or quantized), optionally
-/// with an adapter (<c>--adapter</c>) or a QST side network (<c>--qst</c>) on top.
+/// A model loaded to generate and evaluate with: a checkpoint folder (plain or quantized) or GGUF, optionally
+/// with an adapter or a QST side network on top.
 /// <see cref="Forward"/> is null when the plain causal LM (with its KV cache) applies;
 /// <see cref="Decoding"/> is the incremental decoder of a model that has its own caches (QST).
 /// </summary>
@@ -28,12 +26,6 @@ public sealed class ModelSession : IDisposable
         : Forward is not null ? TextGenerator.Generate(Forward, Pretrained.Model.Device, Pretrained.Config.EosTokenIds, promptIds, options)
         : TextGenerator.Generate(Pretrained.Model, promptIds, options);
 
-    public static Option<string?> AdapterOption() => new("--adapter", "-a") { Description = "adapter folder (LoRA/DoRA, IA3, adapter, prompt tuning, BitFit) or llama.cpp LoRA adapter .gguf to apply" };
-    public static Option<string?> QstOption() => new Option<string?>("--qst") { Description = "QST side-network folder to run on the (NF4) base model" }.MustBeFolder("--qst", PathKinds.QstFolder);
-
-    public static Option<bool> DenseBitNetOption() => new("--dense-bitnet")
-        { Description = "run a BitNet b1.58 checkpoint's layers as dense fp matmuls (fake-quantized activations) instead of the packed 2-bit add-only kernel used on CPU" };
-
     /// <summary>
     /// Opens the model. A QAT checkpoint gets back the activation quantization it trained with
     /// (<see cref="QatInference"/>); a BitNet b1.58 one runs on the packed ternary kernel when the
@@ -41,13 +33,13 @@ public sealed class ModelSession : IDisposable
     /// </summary>
     public static ModelSession Open(string model, ScalarType dtype, Device device, string? adapter, string? qst, bool denseBitNet = false)
     {
-        if (adapter is not null && qst is not null) throw new QuantTuneException("--adapter and --qst: give one or the other");
+        if (adapter is not null && qst is not null) throw new QuantTuneException("adapter and qst: give one or the other, not both");
         var pm = PretrainedModel.Load(model, dtype, device);
         try
         {
             var qat = QatInference.Apply(pm.Model, model, packTernary: device.type == TorchSharp.DeviceType.CPU && adapter is null && qst is null && !denseBitNet);
             if (qat is not null && qst is not null)
-                throw new QuantTuneException($"--qst: {model} is a --qat {qat.Spec.Kind} checkpoint; a QST side network runs on an NF4 backbone, not on it");
+                throw new QuantTuneException($"qst: {model} is a quantization-aware ({qat.Spec.Kind}) checkpoint; a QST side network runs on an NF4 backbone, not on it");
             string? how = qat is { Layers.Count: > 0 } ? $"--qat {qat.Spec.Kind} checkpoint: {qat.Layers.Count} layers {(qat.Packed ? "packed to 2-bit ternary (add-only kernel)" : $"with {qat.Spec.ActivationBits}-bit activations")}" : null;
             if (qst is not null)
             {
