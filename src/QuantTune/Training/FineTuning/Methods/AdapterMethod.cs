@@ -1,17 +1,19 @@
 using QuantTune.Models.Config;
 using QuantTune.Models.Loading;
-using QuantTune.Models.Transformer;
 using QuantTune.Qat;
 using QuantTune.Training.Memory;
+using static TorchSharp.torch;
 
 namespace QuantTune.Training.FineTuning.Methods;
 
 /// <summary>
-/// A method whose adapter lives inside the model's layers and is saved as a PEFT-style adapter folder (bottleneck
-/// adapters, IA3, BitFit): how to apply it and how to save it, given by its Peft folder's model class.
+/// A method that trains an adapter over the frozen, unquantized backbone and saves it as a PEFT-style adapter folder
+/// (bottleneck adapters, IA3, prompt tuning, BitFit): its Peft folder's model class applies it and saves it. The
+/// planner does not model these.
 /// </summary>
+/// <param name="apply">Applies the adapter: the module that trains (the model, or a wrapper around it), its forward, and the save into a folder.</param>
 public sealed class AdapterMethod(FineTuneMethod id, string name, string peftType,
-    Func<FineTuneRequest, CausalLM, long, Action<string>> applyAndSaver) : IFineTuneMethod
+    Func<FineTuneRequest, PretrainedModel, (nn.Module Module, LanguageModelForward Forward, Action<string> Save)> apply) : IFineTuneMethod
 {
     public FineTuneMethod Id => id;
     public string Name => name;
@@ -21,13 +23,12 @@ public sealed class AdapterMethod(FineTuneMethod id, string name, string peftTyp
     public bool TakesQat => false;
     public bool TrainsBackbone => false;
 
-    /// <summary>The planner models full fine-tuning, LoRA, QLoRA and QST; these adapters are not modelled.</summary>
     public PlanRequest? Plan(ModelConfig config, int batch, int sequence) => null;
 
     public AppliedMethod Apply(FineTuneRequest r, PretrainedModel pm, QatSpec? qat)
     {
-        var save = applyAndSaver(r, pm.Model, r.Training.Seed);
-        return new AppliedMethod(pm.Model, FineTuneMethodRegistry.PlainForward(pm.Model), o =>
+        var (module, forward, save) = apply(r, pm);
+        return new AppliedMethod(module, forward, o =>
         {
             var folder = Path.Combine(o, ResultFolder);
             save(folder);

@@ -3,6 +3,7 @@ using QuantTune.Models.Transformer;
 using QuantTune.Peft.BitFit;
 using QuantTune.Peft.Bottleneck;
 using QuantTune.Peft.Ia3;
+using QuantTune.Peft.PromptTuning;
 
 namespace QuantTune.Training.FineTuning.Methods;
 
@@ -15,24 +16,29 @@ public static class FineTuneMethodRegistry
         new LoraMethod(FineTuneMethod.Lora, "lora", quantizesBackbone: false, dora: false),
         new LoraMethod(FineTuneMethod.Qlora, "qlora", quantizesBackbone: true, dora: false),
         new LoraMethod(FineTuneMethod.Dora, "dora", quantizesBackbone: false, dora: true),
-        new AdapterMethod(FineTuneMethod.Adapter, "adapter", BottleneckModel.PeftType, (r, model, seed) =>
+        new AdapterMethod(FineTuneMethod.Adapter, "adapter", BottleneckModel.PeftType, (r, pm) =>
         {
             var config = new BottleneckConfig { BottleneckSize = r.Bottleneck, BaseModelNameOrPath = Path.GetFullPath(r.ModelDirectory) };
-            BottleneckModel.Apply(model, config, seed);
-            return folder => BottleneckModel.Save(model, config, folder);
+            BottleneckModel.Apply(pm.Model, config, r.Training.Seed);
+            return (pm.Model, PlainForward(pm.Model), folder => BottleneckModel.Save(pm.Model, config, folder));
         }),
-        new AdapterMethod(FineTuneMethod.Ia3, "ia3", Ia3Model.PeftType, (r, model, seed) =>
+        new AdapterMethod(FineTuneMethod.Ia3, "ia3", Ia3Model.PeftType, (r, pm) =>
         {
-            var config = Ia3Config.DefaultFor(model.Config) with { BaseModelNameOrPath = Path.GetFullPath(r.ModelDirectory) };
-            Ia3Model.Apply(model, config, seed);
-            return folder => Ia3Model.Save(model, config, folder);
+            var config = Ia3Config.DefaultFor(pm.Model.Config) with { BaseModelNameOrPath = Path.GetFullPath(r.ModelDirectory) };
+            Ia3Model.Apply(pm.Model, config, r.Training.Seed);
+            return (pm.Model, PlainForward(pm.Model), folder => Ia3Model.Save(pm.Model, config, folder));
         }),
-        new PromptTuningMethod(),
-        new AdapterMethod(FineTuneMethod.Bitfit, "bitfit", BitFitModel.PeftType, (r, model, seed) =>
+        new AdapterMethod(FineTuneMethod.Prompt, "prompt", PromptTuningModel.PeftType, (r, pm) =>
+        {
+            var config = new PromptTuningConfig { NumVirtualTokens = r.VirtualTokens, BaseModelNameOrPath = Path.GetFullPath(r.ModelDirectory) };
+            var prompt = PromptTuningModel.Apply(pm.Model, config, r.Training.Seed, pm.Tokenizer);
+            return (prompt, new LanguageModelForward(prompt.Hidden, pm.Model.Head), folder => PromptTuningModel.Save(prompt, config, folder));
+        }),
+        new AdapterMethod(FineTuneMethod.Bitfit, "bitfit", BitFitModel.PeftType, (r, pm) =>
         {
             var config = new BitFitConfig { BaseModelNameOrPath = Path.GetFullPath(r.ModelDirectory) };
-            BitFitModel.Apply(model, config, seed);
-            return folder => BitFitModel.Save(model, config, folder);
+            BitFitModel.Apply(pm.Model, config, r.Training.Seed);
+            return (pm.Model, PlainForward(pm.Model), folder => BitFitModel.Save(pm.Model, config, folder));
         }),
         new QstMethod(),
     ];
