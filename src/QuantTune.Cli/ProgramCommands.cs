@@ -13,6 +13,7 @@ public static class ProgramCommands
             InfoCommand.Create(),
             GenerateCommand.Create(),
             ChatCommand.Create(),
+            ServeCommand.Create(),
             EvalCommand.Create(),
             QuantizeCommand.Create(),
             GptqCommand.Create(),

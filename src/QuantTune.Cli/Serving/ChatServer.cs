@@ -1,0 +1,137 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.AI;
+using Microsoft.Extensions.Logging;
+
+namespace QuantTune.Cli.Serving;
+
+/// <summary>What <c>quanttune serve</c> listens on and allows.</summary>
+public sealed record ServeOptions
+{
+    public string Host { get; init; } = "127.0.0.1";
+    public int Port { get; init; } = 8080;
+    /// <summary>When set, every request must carry <c>Authorization: Bearer</c> this key.</summary>
+    public string? ApiKey { get; init; }
+    /// <summary>The largest request body accepted, in bytes.</summary>
+    public long MaxRequestBytes { get; init; } = 1 << 20;
+    /// <summary>The most tokens one reply may ask for (<c>max_tokens</c>).</summary>
+    public int MaxTokensLimit { get; init; } = 4096;
+}
+
+/// <summary>
+/// An OpenAI-compatible HTTP server over an <see cref="IChatClient"/>: <c>GET /v1/models</c> and
+/// <c>POST /v1/chat/completions</c>, whole or streamed as server-sent events (<c>stream: true</c>), with the
+/// OpenAI error shape. It listens on the loopback unless told otherwise; the client queues concurrent requests.
+/// </summary>
+public static class ChatServer
+{
+    /// <summary>Starts serving <paramref name="client"/> as <paramref name="modelId"/>; the returned app's <c>Urls</c> say where.</summary>
+    public static async Task<WebApplication> StartAsync(IChatClient client, string modelId, ServeOptions options)
+    {
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.Logging.ClearProviders();
+        builder.WebHost.UseUrls($"http://{options.Host}:{options.Port}");
+        builder.WebHost.ConfigureKestrel(k => k.Limits.MaxRequestBodySize = options.MaxRequestBytes);
+        var app = builder.Build();
+        app.Use(async (context, next) =>
+        {
+            if (options.ApiKey is { } key && context.Request.Headers.Authorization.ToString() != $"Bearer {key}")
+            {
+                await Error(context, 401, "invalid_api_key", "the Authorization header must carry the server's API key (Bearer)");
+                return;
+            }
+            await next(context);
+        });
+        app.MapGet("/v1/models", () => Results.Json(new JsonObject
+        {
+            ["object"] = "list",
+            ["data"] = new JsonArray(new JsonObject { ["id"] = modelId, ["object"] = "model", ["created"] = 0, ["owned_by"] = "quanttune" }),
+        }));
+        app.MapPost("/v1/chat/completions", context => Completions(context, client, modelId, options));
+        await app.StartAsync();
+        return app;
+    }
+
+    static async Task Completions(HttpContext context, IChatClient client, string modelId, ServeOptions options)
+    {
+        ChatRequest request;
+        try
+        {
+            request = ChatRequest.Parse(await JsonNode.ParseAsync(context.Request.Body, cancellationToken: context.RequestAborted), options.MaxTokensLimit);
+        }
+        catch (Exception e) when (e is JsonException or ChatRequestException)
+        {
+            await Error(context, 400, "invalid_request_error", e.Message, (e as ChatRequestException)?.Param);
+            return;
+        }
+        catch (BadHttpRequestException e) when (e.StatusCode == StatusCodes.Status413PayloadTooLarge)
+        {
+            await Error(context, 413, "request_too_large", $"the request is larger than {options.MaxRequestBytes} bytes");
+            return;
+        }
+        string id = "chatcmpl-" + Guid.NewGuid().ToString("N");
+        long created = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
+        try
+        {
+            if (!request.Stream)
+            {
+                var response = await client.GetResponseAsync(request.Messages, request.Options, context.RequestAborted);
+                await context.Response.WriteAsJsonAsync(new JsonObject
+                {
+                    ["id"] = id, ["object"] = "chat.completion", ["created"] = created, ["model"] = modelId,
+                    ["choices"] = new JsonArray(new JsonObject
+                    {
+                        ["index"] = 0,
+                        ["message"] = new JsonObject { ["role"] = "assistant", ["content"] = response.Text },
+                        ["finish_reason"] = FinishReason(response.FinishReason),
+                    }),
+                    ["usage"] = Usage(response.Usage),
+                });
+                return;
+            }
+            context.Response.ContentType = "text/event-stream";
+            context.Response.Headers.CacheControl = "no-cache";
+            await foreach (var update in client.GetStreamingResponseAsync(request.Messages, request.Options, context.RequestAborted))
+            {
+                var chunk = new JsonObject
+                {
+                    ["id"] = id, ["object"] = "chat.completion.chunk", ["created"] = created, ["model"] = modelId,
+                    ["choices"] = new JsonArray(new JsonObject
+                    {
+                        ["index"] = 0,
+                        ["delta"] = new JsonObject { ["role"] = "assistant", ["content"] = update.Text },
+                        ["finish_reason"] = FinishReason(update.FinishReason),
+                    }),
+                };
+                if (update.Contents.OfType<UsageContent>().FirstOrDefault() is { } usage) chunk["usage"] = Usage(usage.Details);
+                await context.Response.WriteAsync($"data: {chunk.ToJsonString()}\n\n", context.RequestAborted);
+                await context.Response.Body.FlushAsync(context.RequestAborted);
+            }
+            await context.Response.WriteAsync("data: [DONE]\n\n", context.RequestAborted);
+        }
+        catch (QuantTune.Diagnostics.QuantTuneException e) when (!context.Response.HasStarted)
+        {
+            await Error(context, 400, "invalid_request_error", e.Message);
+        }
+    }
+
+    static string? FinishReason(ChatFinishReason? reason) =>
+        reason is null ? null : reason == ChatFinishReason.Length ? "length" : "stop";
+
+    static JsonObject? Usage(UsageDetails? usage) => usage is null ? null : new JsonObject
+    {
+        ["prompt_tokens"] = usage.InputTokenCount, ["completion_tokens"] = usage.OutputTokenCount, ["total_tokens"] = usage.TotalTokenCount,
+    };
+
+    static Task Error(HttpContext context, int status, string code, string message, string? param = null)
+    {
+        context.Response.StatusCode = status;
+        return context.Response.WriteAsJsonAsync(new JsonObject
+        {
+            ["error"] = new JsonObject { ["message"] = message, ["type"] = status == 401 ? "authentication_error" : "invalid_request_error", ["param"] = param, ["code"] = code },
+        });
+    }
+}
