@@ -80,12 +80,14 @@ public sealed class QuantTuneChatClient : IChatClient
         string[] stops = [.. options?.StopSequences ?? []];
         var channel = Channel.CreateUnbounded<ChatResponseUpdate>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
         await _turn.WaitAsync(cancellationToken).ConfigureAwait(false);
+        // Stops the worker when the caller cancels, and when it stops reading early.
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         // Generation runs on one worker thread (TorchSharp's dispose scopes are per thread); the caller reads as it goes.
         var worker = Task.Run(() =>
         {
             try
             {
-                Generate(prompt, sampling, stops, channel.Writer, cancellationToken);
+                Generate(prompt, sampling, stops, channel.Writer, stop.Token);
                 channel.Writer.Complete();
             }
             catch (Exception e)
@@ -99,6 +101,7 @@ public sealed class QuantTuneChatClient : IChatClient
         }
         finally
         {
+            stop.Cancel();
             await worker.ConfigureAwait(false);
             _turn.Release();
         }
