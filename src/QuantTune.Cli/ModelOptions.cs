@@ -1,3 +1,4 @@
+using QuantTune.Serving;
 using QuantTune.Generation;
 using System.CommandLine;
 

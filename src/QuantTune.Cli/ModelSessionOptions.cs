@@ -2,7 +2,7 @@ using System.CommandLine;
 
 namespace QuantTune.Cli;
 
-/// <summary>The options that open a <see cref="Generation.ModelSession"/> from the command line.</summary>
+/// <summary>The options that open a <see cref="Serving.ModelSession"/> from the command line.</summary>
 public static class ModelSessionOptions
 {
     public static Option<string?> AdapterOption() => new("--adapter", "-a") { Description = "adapter folder (LoRA/DoRA, IA3, adapter, prompt tuning, BitFit) or llama.cpp LoRA adapter .gguf to apply" };

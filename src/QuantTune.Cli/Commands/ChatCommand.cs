@@ -1,3 +1,4 @@
+using QuantTune.Serving;
 using System.CommandLine;
 using QuantTune.Diagnostics;
 using QuantTune.Formats.Gguf;

@@ -1,3 +1,4 @@
+using QuantTune.Serving;
 using QuantTune.Cli.Rendering;
 using QuantTune.Generation;
 using QuantTune.Training;

@@ -1,3 +1,4 @@
+using QuantTune.Serving;
 using QuantTune.Tokenization;
 using System.CommandLine;
 using System.Diagnostics;

@@ -1,3 +1,4 @@
+using QuantTune.Serving;
 using System.CommandLine;
 using QuantTune.Cli.Serving;
 using QuantTune.Generation;

@@ -1,3 +1,4 @@
+using QuantTune.Serving;
 using QuantTune.Cli;
 using QuantTune.Generation;
 using QuantTune.Models.Loading;

@@ -1,3 +1,4 @@
+using QuantTune.Serving;
 using System.Net;
 using System.Net.Http.Json;
 using System.Text;

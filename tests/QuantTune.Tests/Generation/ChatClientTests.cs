@@ -1,3 +1,4 @@
+using QuantTune.Serving;
 using Microsoft.Extensions.AI;
 using QuantTune.Generation;
 using QuantTune.Tokenization;

@@ -1,3 +1,4 @@
+using QuantTune.Generation;
 using System.Runtime.CompilerServices;
 using System.Threading.Channels;
 using Microsoft.Extensions.AI;
@@ -6,7 +7,7 @@ using QuantTune.Tokenization;
 using AiChatMessage = Microsoft.Extensions.AI.ChatMessage;
 using TemplateMessage = QuantTune.Tokenization.ChatTemplates.ChatMessage;
 
-namespace QuantTune.Generation;
+namespace QuantTune.Serving;
 
 /// <summary>
 /// A model QuantTune loads (a checkpoint folder, a quantized folder or a GGUF, with an adapter or a QST side network)

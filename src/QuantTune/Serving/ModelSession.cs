@@ -1,3 +1,4 @@
+using QuantTune.Generation;
 using QuantTune.Diagnostics;
 using QuantTune.Models.Loading;
 using QuantTune.Peft;
@@ -5,7 +6,7 @@ using QuantTune.Qat;
 using QuantTune.SideTuning;
 using static TorchSharp.torch;
 
-namespace QuantTune.Generation;
+namespace QuantTune.Serving;
 
 /// <summary>
 /// A model loaded to generate and evaluate with: a checkpoint folder (plain or quantized) or GGUF, optionally
