@@ -256,4 +256,16 @@ public sealed class HubSnapshotTests() : TempFolderTest("qt-hub-")
         // One process downloaded the weights; the other waited on the lock, then found them.
         Assert.Single(hub.Requests, r => r.StartsWith("GET /lfs/", StringComparison.Ordinal));
     }
+
+    [Fact]
+    public void ARenamedRepositoryIsFollowedThroughTheHubsRelativeRedirects()
+    {
+        // The Hub answers a renamed repository's API and resolve URLs with a 307 to the new name, as a relative Location.
+        using var hub = new LoopbackHub(Repo, TestData.TinyQwen2Dir, QwenFiles) { RenamedFrom = "quanttune-tests/old-name" };
+        var folder = HubSnapshot.Resolve(HubModelId.TryParse("quanttune-tests/old-name")!, Settings(hub));
+        foreach (var file in QwenFiles) Assert.Equal(hub.Files[file], File.ReadAllBytes(Path.Combine(folder, file)));
+        Assert.Contains(hub.Requests, r => r.StartsWith("GET /api/models/quanttune-tests/old-name/", StringComparison.Ordinal));
+        Assert.Contains(hub.Requests, r => r.StartsWith("HEAD /quanttune-tests/old-name/resolve/", StringComparison.Ordinal));
+        Assert.Contains(hub.Requests, r => r.StartsWith("HEAD /" + Repo + "/resolve/", StringComparison.Ordinal));
+    }
 }

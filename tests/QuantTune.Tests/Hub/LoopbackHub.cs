@@ -34,6 +34,12 @@ public sealed class LoopbackHub : IDisposable
     /// <summary>The CDN closes the connection after this many bytes of the named file's first GET.</summary>
     public (string File, int Bytes)? CutOnce { get; set; }
 
+    /// <summary>
+    /// An earlier name of the repository: requests to it are answered, as the Hub answers for a renamed repository,
+    /// with a 307 to the same path under the current name, given as a relative Location.
+    /// </summary>
+    public string? RenamedFrom { get; init; }
+
     /// <summary>The CDN sends LFS bodies in 64 KiB pieces this many milliseconds apart (a slow link); null: at once.</summary>
     public int? SlowChunkMilliseconds { get; init; }
 
@@ -100,6 +106,12 @@ public sealed class LoopbackHub : IDisposable
     {
         headers.TryGetValue("authorization", out var auth);
         bool hasToken = auth is not null;
+        if (RenamedFrom is { } old && (path.StartsWith($"/api/models/{old}/", StringComparison.Ordinal) || path.StartsWith($"/{old}/", StringComparison.Ordinal)))
+        {
+            var moved = path.Replace(old, _repo, StringComparison.Ordinal);
+            Write(stream, 307, [("Location", moved), ("X-Error-Message", "Repository was renamed")], null, 0);
+            return;
+        }
         var apiPrefix = $"/api/models/{_repo}/revision/";
         var resolvePrefix = $"/{_repo}/resolve/";
         if (path.StartsWith("/api/models/", StringComparison.Ordinal))
