@@ -268,4 +268,17 @@ public sealed class HubSnapshotTests() : TempFolderTest("qt-hub-")
         Assert.Contains(hub.Requests, r => r.StartsWith("HEAD /quanttune-tests/old-name/resolve/", StringComparison.Ordinal));
         Assert.Contains(hub.Requests, r => r.StartsWith("HEAD /" + Repo + "/resolve/", StringComparison.Ordinal));
     }
+
+    [Fact]
+    public void TheTokenGoesToTheHubAndNeverToTheCdnOnAnotherHost()
+    {
+        // The real Hub sends LFS downloads to a CDN on another host; huggingface_hub does not forward the token there.
+        using var hub = new LoopbackHub(Repo, TestData.TinyQwen2Dir, QwenFiles, cdnOnItsOwnPort: true) { RequiredToken = "hf_secret" };
+        Assert.NotEqual(hub.Endpoint, hub.CdnEndpoint);
+        var folder = HubSnapshot.Resolve(HubModelId.TryParse(Repo)!, Settings(hub, token: "hf_secret"));
+        Assert.Equal(hub.Files["model.safetensors"], File.ReadAllBytes(Path.Combine(folder, "model.safetensors")));
+        Assert.Contains(hub.Requests, r => r.StartsWith("GET /lfs/", StringComparison.Ordinal));
+        Assert.Contains(hub.AuthorizedRequests, r => r.Contains("/resolve/", StringComparison.Ordinal));
+        Assert.DoesNotContain(hub.AuthorizedRequests, r => r.Contains("/lfs/", StringComparison.Ordinal));
+    }
 }

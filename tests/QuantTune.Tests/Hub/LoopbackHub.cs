@@ -20,6 +20,9 @@ public sealed class LoopbackHub : IDisposable
     public const string Commit = "0123456789abcdef0123456789abcdef01234567";
 
     readonly TcpListener _listener = new(IPAddress.Loopback, 0);
+    /// <summary>The CDN's own listener (another port: another origin, as the Hub's CDN is another host), or null.</summary>
+    readonly TcpListener? _cdn;
+    readonly Task? _cdnLoop;
     readonly string _repo;
     readonly Dictionary<string, byte[]> _files;
     readonly CancellationTokenSource _stop = new();
@@ -46,15 +49,27 @@ public sealed class LoopbackHub : IDisposable
     /// <summary>The CDN serves this file with one byte changed (its ETag stays the true sha256).</summary>
     public string? Corrupt { get; set; }
 
-    public LoopbackHub(string repo, string folder, IEnumerable<string> files)
+    public LoopbackHub(string repo, string folder, IEnumerable<string> files, bool cdnOnItsOwnPort = false)
     {
         _repo = repo;
         _files = files.ToDictionary(f => f, f => File.ReadAllBytes(Path.Combine(folder, f)));
         _listener.Start();
-        _loop = Task.Run(AcceptLoop);
+        _loop = Task.Run(() => AcceptLoop(_listener));
+        if (cdnOnItsOwnPort)
+        {
+            _cdn = new TcpListener(IPAddress.Loopback, 0);
+            _cdn.Start();
+            _cdnLoop = Task.Run(() => AcceptLoop(_cdn));
+        }
     }
 
     public string Endpoint => $"http://127.0.0.1:{((IPEndPoint)_listener.LocalEndpoint).Port}";
+
+    /// <summary>Where LFS files are served: the Hub's own origin, or the CDN's port.</summary>
+    public string CdnEndpoint => _cdn is null ? Endpoint : $"http://127.0.0.1:{((IPEndPoint)_cdn.LocalEndpoint).Port}";
+
+    /// <summary>Requests (as <see cref="Requests"/>) that carried an Authorization header.</summary>
+    public ConcurrentQueue<string> AuthorizedRequests { get; } = new();
 
     public IReadOnlyDictionary<string, byte[]> Files => _files;
 
@@ -71,16 +86,17 @@ public sealed class LoopbackHub : IDisposable
     {
         _stop.Cancel();
         _listener.Stop();
-        try { _loop.Wait(TimeSpan.FromSeconds(5)); } catch (AggregateException) { }
+        _cdn?.Stop();
+        try { _loop.Wait(TimeSpan.FromSeconds(5)); _cdnLoop?.Wait(TimeSpan.FromSeconds(5)); } catch (AggregateException) { }
         _stop.Dispose();
     }
 
-    async Task AcceptLoop()
+    async Task AcceptLoop(TcpListener listener)
     {
         while (!_stop.IsCancellationRequested)
         {
             TcpClient client;
-            try { client = await _listener.AcceptTcpClientAsync(_stop.Token); }
+            try { client = await listener.AcceptTcpClientAsync(_stop.Token); }
             catch (Exception e) when (e is OperationCanceledException or SocketException or ObjectDisposedException) { return; }
             _ = Task.Run(() => Serve(client));
         }
@@ -96,6 +112,7 @@ public sealed class LoopbackHub : IDisposable
                 var (method, path, headers) = ReadRequest(stream);
                 headers.TryGetValue("range", out var range);
                 Requests.Enqueue($"{method} {path}" + (range is null ? "" : $" range={range}"));
+                if (headers.ContainsKey("authorization")) AuthorizedRequests.Enqueue($"{method} {path}");
                 Answer(stream, method, Uri.UnescapeDataString(path.Split('?')[0]), headers, range);
             }
             catch (IOException) { }
@@ -168,7 +185,7 @@ public sealed class LoopbackHub : IDisposable
         var etag = ETagOf(name, content);
         if (IsLfs(name))
         {
-            Write(stream, 302, [("Location", $"{Endpoint}/lfs/{etag}?x-id=GetObject"), ("X-Repo-Commit", Commit), ("X-Linked-Etag", $"\"{etag}\""),
+            Write(stream, 302, [("Location", $"{CdnEndpoint}/lfs/{etag}?x-id=GetObject"), ("X-Repo-Commit", Commit), ("X-Linked-Etag", $"\"{etag}\""),
                 ("X-Linked-Size", content.Length.ToString(System.Globalization.CultureInfo.InvariantCulture)), ("ETag", "\"pointer-etag\"")], null, 0);
             return;
         }
