@@ -19,7 +19,7 @@ internal static class HubBlobLock
             {
                 return new FileStream(lockPath, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
             }
-            catch (IOException) when (File.Exists(lockPath))
+            catch (IOException e) when (HeldByAnother(e))
             {
                 // Held by another process: it is downloading this blob.
                 cancel.ThrowIfCancellationRequested();
@@ -27,4 +27,10 @@ internal static class HubBlobLock
             }
         }
     }
+
+    /// <summary>
+    /// Whether the open failed because another process holds the lock: flock's EWOULDBLOCK (11 on Linux, 35 on
+    /// macOS), or Windows' sharing violation. Any other failure (a full disk, a read-only cache) is not waited on.
+    /// </summary>
+    private static bool HeldByAnother(IOException e) => e.HResult is 11 or 35 or unchecked((int)0x80070020);
 }
