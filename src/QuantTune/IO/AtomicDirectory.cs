@@ -99,11 +99,10 @@ public static class AtomicDirectory
 
     public static void Recover(string path)
     {
-        var full = Full(path);
-        var previous = PreviousName(full);
-        if (!Directory.Exists(previous)) return;
-        if (Directory.Exists(full)) Directory.Delete(previous, recursive: true);
-        else Directory.Move(previous, full);
+        // The previous output comes back where the target is missing; where the target is there, the leftover goes.
+        RestoreIfMissing(path);
+        var previous = PreviousName(Full(path));
+        if (Directory.Exists(previous)) Directory.Delete(previous, recursive: true);
     }
 
     /// <summary>

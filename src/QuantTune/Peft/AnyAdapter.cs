@@ -19,7 +19,7 @@ public static class AnyAdapter
         {
             // A llama.cpp LoRA adapter (export gguf-adapter, convert_lora_to_gguf.py).
             Formats.Gguf.GgufLoraImport.Load(model, directory);
-            return ("LORA", ids => model.Forward(ids), false);
+            return (Lora.LoraConfig.Type, ids => model.Forward(ids), false);
         }
         IO.AtomicDirectory.RestoreIfMissing(directory);
         var config = Path.Combine(directory, "adapter_config.json");
@@ -28,7 +28,7 @@ public static class AnyAdapter
         using (var doc = IO.JsonFile.ReadObject(config))
             type = doc.RootElement.TryGetProperty("peft_type", out var t) && t.ValueKind == JsonValueKind.String ? t.GetString()! : "";
         // An unknown or missing peft_type goes to LoRA's reader, which names what it expected.
-        var kind = Registry.PeftAdapterTypes.Find(type) ?? Registry.PeftAdapterTypes.Find("LORA")!;
+        var kind = Registry.PeftAdapterTypes.Find(type) ?? Registry.PeftAdapterTypes.Find(Lora.LoraConfig.Type)!;
         var wrapped = kind.Load(model, directory);
         return (kind.PeftType, wrapped ?? (ids => model.Forward(ids)), wrapped is not null);
     }

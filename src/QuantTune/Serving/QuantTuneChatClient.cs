@@ -127,14 +127,16 @@ public sealed class QuantTuneChatClient : IChatClient
             }
             text.Append(decoder.Add(id));
             // A stop sequence ends the reply where it begins; text that could still become one is held back.
-            if (stops.Select(s => (Stop: s, At: text.ToString().IndexOf(s, StringComparison.Ordinal))).Where(m => m.At >= 0).OrderBy(m => m.At).FirstOrDefault() is { Stop: not null } hit)
+            string sofar = stops.Length > 0 ? text.ToString() : "";
+            int cut = stops.Select(s => sofar.IndexOf(s, StringComparison.Ordinal)).Where(at => at >= 0).DefaultIfEmpty(-1).Min();
+            if (cut >= 0)
             {
-                text.Length = hit.At;
+                text.Length = cut;
                 reason = ChatFinishReason.Stop;
                 cutAtStopSequence = true;
                 break;
             }
-            int safe = text.Length - stops.Select(s => HeldBack(text, s)).DefaultIfEmpty(0).Max();
+            int safe = text.Length - stops.Select(s => HeldBack(sofar, s)).DefaultIfEmpty(0).Max();
             if (safe > emitted)
             {
                 output.TryWrite(Update(text.ToString(emitted, safe - emitted)));
@@ -149,10 +151,10 @@ public sealed class QuantTuneChatClient : IChatClient
     }
 
     /// <summary>How many characters at the end of <paramref name="text"/> begin <paramref name="stop"/> (and may complete it with the next token).</summary>
-    private static int HeldBack(System.Text.StringBuilder text, string stop)
+    private static int HeldBack(string text, string stop)
     {
         for (int n = Math.Min(stop.Length - 1, text.Length); n > 0; n--)
-            if (text.ToString(text.Length - n, n) == stop[..n]) return n;
+            if (text.EndsWith(stop[..n], StringComparison.Ordinal)) return n;
         return 0;
     }
 

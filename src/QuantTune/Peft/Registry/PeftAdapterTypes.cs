@@ -13,7 +13,7 @@ public static class PeftAdapterTypes
 {
     public static readonly IReadOnlyList<IPeftAdapterType> All =
     [
-        new Kind("LORA", (m, d) => { AdapterIO.Load(m, d); return null; }),
+        new Kind(LoraConfig.Type, (m, d) => { AdapterIO.Load(m, d); return null; }),
         new Kind("IA3", (m, d) => { Ia3Model.Load(m, d); return null; }),
         new Kind(BottleneckModel.PeftType, (m, d) => { BottleneckModel.Load(m, d); return null; }),
         new Kind(BitFitModel.PeftType, (m, d) => { BitFitModel.Load(m, d); return null; }),

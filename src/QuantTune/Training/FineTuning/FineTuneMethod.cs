@@ -13,7 +13,4 @@ public static class FineTuneMethods
     public static FineTuneMethod Parse(string name) =>
         Methods.FineTuneMethodRegistry.All.FirstOrDefault(m => string.Equals(m.Name, name.Trim(), StringComparison.OrdinalIgnoreCase))?.Id
         ?? throw new QuantTuneException($"--method {name}: expected one of {Names}");
-
-    /// <summary>Whether the method trains on a frozen NF4 (double-quantized) backbone.</summary>
-    public static bool QuantizesBackbone(this FineTuneMethod m) => Methods.FineTuneMethodRegistry.Get(m).QuantizesBackbone;
 }

@@ -15,7 +15,7 @@ public sealed class LoraMethod(FineTuneMethod id, string name, bool quantizesBac
 {
     public FineTuneMethod Id => id;
     public string Name => name;
-    public string? PeftType => "LORA";
+    public string? PeftType => LoraConfig.Type;
     public string ResultFolder => "adapter";
     public bool QuantizesBackbone => quantizesBackbone;
     public bool TakesQat => !quantizesBackbone;
