@@ -98,7 +98,13 @@ public sealed class QuantTuneChatClient : IChatClient
         }, CancellationToken.None);
         try
         {
-            await foreach (var update in channel.Reader.ReadAllAsync(CancellationToken.None).ConfigureAwait(false)) yield return update;
+            // Updates the worker wrote ahead are not handed out once the caller has cancelled: the next read throws.
+            await foreach (var update in channel.Reader.ReadAllAsync(cancellationToken).ConfigureAwait(false))
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                yield return update;
+                cancellationToken.ThrowIfCancellationRequested();
+            }
         }
         finally
         {

@@ -98,7 +98,7 @@ public sealed class ChatClientTests : IDisposable
                 if (++seen == 2) cancel.Cancel();
             }
         });
-        Assert.InRange(seen, 2, 4);
+        Assert.Equal(2, seen);
         // The client is usable again: the turn was released.
         Assert.NotNull((await _client.GetResponseAsync(Conversation(), new ChatOptions { MaxOutputTokens = 2 })).Text);
     }
