@@ -22,9 +22,11 @@ using QuantTune.Bench;
 //   qst-rank:     [--steps 60] [--batch 8] [--seq 128] [--reductions 2,4,8,16] [--qst-lr 3e-2] [--qlora yes|no] [--side-dtypes fp32,bf16] [--dtype fp32|bf16] [--name FILE]:
 //                 QST's r against QLoRA, held-out perplexity
 //   memory-tracking: [--steps 12] [--batch 8] [--seq 128] [--repeats 2]: LoRA step time with memory tracking always on vs on the measured step only
+//   load-peak:    --model DIR [--repeats 2]: peak resident memory of loading DIR in a fresh process each way (fp32; NF4 after the load;
+//                 NF4 layer by layer as it is read); writes load-peak.json
 //   pytorch-comparison: [--steps 20] [--warmup 3] [--batch 8] [--seq 128] [--repeats 2] (--threads 2 unless given): one LoRA step of the
 //                 trainer against plain PyTorch (tools/pytorch-comparison/lora_step.py, /usr/bin/python3) on the same batches; writes pytorch-lora-step.json
-string[] Benchmarks = ["foundation", "quantization", "finetune", "bitnet", "gguf", "ggml-codecs", "gptq", "qst-scale", "bitnet-inference", "cuda-check", "generation", "memory-tracking", "pytorch-comparison", "qst-rank"];
+string[] Benchmarks = ["foundation", "quantization", "finetune", "bitnet", "gguf", "ggml-codecs", "gptq", "qst-scale", "bitnet-inference", "cuda-check", "generation", "memory-tracking", "pytorch-comparison", "qst-rank", "load-peak"];
 var argList = args.ToList();
 string Arg(string name, string fallback) { int i = argList.IndexOf(name); return i >= 0 && i + 1 < argList.Count ? argList[i + 1] : fallback; }
 var which = args.FirstOrDefault(a => !a.StartsWith("--")) ?? "foundation";
@@ -44,6 +46,13 @@ if (which == MemoryTrackingBenchmark.ChildName)
     // One run of the memory-tracking benchmark in a fresh process: its row on stdout, no result file.
     Console.WriteLine(JsonSerializer.Serialize(MemoryTrackingBenchmark.RunOne(Arg("--mode", ""), Arg("--model", model), Arg("--data", ""),
         Arg("--scratch", Path.GetTempPath()), int.Parse(Arg("--steps", "12")), int.Parse(Arg("--batch", "8")), int.Parse(Arg("--seq", "128")))));
+    return 0;
+}
+
+if (which == LoadPeakBenchmark.ChildName)
+{
+    // One load in a fresh process: its row on stdout, no result file.
+    Console.WriteLine(JsonSerializer.Serialize(LoadPeakBenchmark.RunOne(Arg("--mode", ""), Arg("--model", model))));
     return 0;
 }
 
@@ -129,6 +138,10 @@ switch (which)
                 double.Parse(Arg("--qst-lr", "3e-2"), System.Globalization.CultureInfo.InvariantCulture), withQlora: Arg("--qlora", "yes") == "yes",
                 Arg("--side-dtypes", "fp32").Split(','), Arg("--dtype", "fp32")) };
         if (Arg("--name", "") is { Length: > 0 } rankName) which = rankName;
+        break;
+    case "load-peak":
+        result = new { benchmark = which, command = Command(), machine = Machine.Describe(),
+            results = LoadPeakBenchmark.Run(Arg("--model", model), int.Parse(Arg("--repeats", "2"))) };
         break;
     case "pytorch-comparison":
         result = new { benchmark = which, command = Command(), machine = Machine.Describe(),

@@ -3,6 +3,7 @@ using QuantTune.Diagnostics;
 using QuantTune.Models.Loading;
 using QuantTune.Peft;
 using QuantTune.Qat;
+using QuantTune.Quantization.Models;
 using QuantTune.SideTuning;
 using static TorchSharp.torch;
 
@@ -35,12 +36,13 @@ public sealed class ModelSession : IDisposable
     public static ModelSession Open(string model, ScalarType dtype, Device device, string? adapter, string? qst, bool denseBitNet = false)
     {
         if (adapter is not null && qst is not null) throw new QuantTuneException("adapter and qst: give one or the other, not both");
-        var pm = PretrainedModel.Load(model, dtype, device);
+        if (qst is not null && Directory.Exists(model) && QatManifest.Load(model, QatManifest.CheckpointFile) is { } trained)
+            throw new QuantTuneException($"qst: {model} is a quantization-aware ({trained.Kind}) checkpoint; a QST side network runs on an NF4 backbone, not on it");
+        // A QST side network runs on an NF4 backbone (double quantization): quantized layer by layer as it is read.
+        var pm = PretrainedModel.Load(model, dtype, device, quantize: qst is not null ? LayerQuantizer.Nf4DoubleQuant(measureError: false) : null);
         try
         {
             var qat = QatInference.Apply(pm.Model, model, packTernary: device.type == TorchSharp.DeviceType.CPU && adapter is null && qst is null && !denseBitNet);
-            if (qat is not null && qst is not null)
-                throw new QuantTuneException($"qst: {model} is a quantization-aware ({qat.Spec.Kind}) checkpoint; a QST side network runs on an NF4 backbone, not on it");
             string? how = qat is { Layers.Count: > 0 } ? $"--qat {qat.Spec.Kind} checkpoint: {qat.Layers.Count} layers {(qat.Packed ? "packed to 2-bit ternary (add-only kernel)" : $"with {qat.Spec.ActivationBits}-bit activations")}" : null;
             if (qst is not null)
             {

@@ -7,7 +7,9 @@ namespace QuantTune.Formats.Safetensors;
 
 /// <summary>
 /// A safetensors file opened read-only and memory-mapped: the header is parsed and checked at
-/// open, tensor bytes are read straight from the mapping (the OS pages them in on demand).
+/// open, tensor bytes are read straight from the mapping (the OS pages them in on demand), and
+/// the pages of a tensor copied out are handed back (<see cref="MappedPages"/>), so a loaded
+/// checkpoint does not stay resident beside the model built from it.
 /// </summary>
 public sealed unsafe class SafetensorsFile : IDisposable
 {
@@ -76,6 +78,7 @@ public sealed unsafe class SafetensorsFile : IDisposable
         var info = Info(name);
         var t = empty(info.Shape, info.DType.ToScalarType());
         CopyInto(t, _base + _dataStart + info.Begin, info.ByteLength);
+        MappedPages.Release(_base + _dataStart + info.Begin, info.ByteLength);
         if (dtype is ScalarType d && d != t.dtype) t = Replace(t, t.to_type(d));
         if (device is not null && device.type != DeviceType.CPU) t = Replace(t, t.to(device));
         return t;
@@ -92,6 +95,7 @@ public sealed unsafe class SafetensorsFile : IDisposable
         if (destination.device_type != DeviceType.CPU || !destination.is_contiguous() || destination.dtype != info.DType.ToScalarType() || destination.numel() != info.ElementCount)
             throw new ArgumentException($"CopyTo needs a contiguous CPU {info.DType} tensor of {info.ElementCount} elements", nameof(destination));
         CopyInto(destination, _base + _dataStart + info.Begin, info.ByteLength);
+        MappedPages.Release(_base + _dataStart + info.Begin, info.ByteLength);
     }
 
     static Tensor Replace(Tensor old, Tensor next)

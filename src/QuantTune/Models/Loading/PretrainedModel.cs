@@ -24,11 +24,16 @@ public sealed class PretrainedModel : IDisposable
     public TimeSpan LoadTime { get; init; }
     public long CheckpointBytes { get; init; }
 
+    /// <param name="quantize">
+    /// Linear layers to quantize (QLoRA's and QST's frozen NF4 backbone): from a safetensors checkpoint, each layer is quantized as it is
+    /// read (<see cref="QuantizingLoader"/>), so the full-precision model never exists whole; layers a quantized checkpoint already
+    /// holds quantized stay as they are, and the others, or a GGUF's, are quantized after the load.
+    /// </param>
     public static PretrainedModel Load(string directory, ScalarType dtype = ScalarType.Float32, Device? device = null,
-        IProgress<(int Done, int Total)>? progress = null)
+        IProgress<(int Done, int Total)>? progress = null, LayerQuantizer? quantize = null)
     {
         if (File.Exists(directory) && directory.EndsWith(".gguf", StringComparison.OrdinalIgnoreCase))
-            return LoadGguf(directory, dtype, device ?? CPU);
+            return QuantizedAfter(LoadGguf(directory, dtype, device ?? CPU), quantize);
         IO.AtomicDirectory.RestoreIfMissing(directory);
         if (!System.IO.Directory.Exists(directory))
             throw new QuantTuneException($"{directory}: model folder not found");
@@ -40,15 +45,18 @@ public sealed class PretrainedModel : IDisposable
         device ??= CPU;
         using var checkpoint = SafetensorsCheckpoint.Open(directory);
         CheckWeightsCanHold(config, checkpoint.TotalBytes, Path.Combine(directory, "config.json"));
-        var model = new CausalLM(config, dtype, device);
+        bool alreadyQuantized = QuantizedCheckpoint.IsQuantized(directory);
+        var model = quantize is not null && !alreadyQuantized
+            ? QuantizingLoader.Build(config, checkpoint, dtype, device, quantize)
+            : new CausalLM(config, dtype, device);
         try
         {
-            var quantized = QuantizedCheckpoint.IsQuantized(directory)
-                ? QuantizedCheckpoint.ReplaceQuantizedLayers(model, checkpoint).Select(p => p + ".").ToList()
-                : [];
-            // The quantized layers' entries (weight, weight.absmax, ..., or GPTQ's qweight, qzeros, scales, g_idx) were used by them.
+            var quantized = (alreadyQuantized ? QuantizedCheckpoint.ReplaceQuantizedLayers(model, checkpoint) : quantize?.Result.Layers ?? [])
+                .Select(p => p + ".").ToList();
+            // The quantized layers' entries (weight, weight.absmax, ..., or GPTQ's qweight, qzeros, scales, g_idx; or the weights quantized as they were read) were used by them.
             var unused = WeightLoader.Load(model, checkpoint, progress, config)
                 .Where(n => !quantized.Any(w => n.StartsWith(w, StringComparison.Ordinal))).ToList();
+            if (quantize is not null && alreadyQuantized) ModelQuantizer.Quantize(model, quantize);
             model.eval();
             return new PretrainedModel
             {
@@ -64,6 +72,21 @@ public sealed class PretrainedModel : IDisposable
         catch
         {
             model.Dispose();
+            throw;
+        }
+    }
+
+    static PretrainedModel QuantizedAfter(PretrainedModel pm, LayerQuantizer? quantize)
+    {
+        if (quantize is null) return pm;
+        try
+        {
+            ModelQuantizer.Quantize(pm.Model, quantize);
+            return pm;
+        }
+        catch
+        {
+            pm.Dispose();
             throw;
         }
     }

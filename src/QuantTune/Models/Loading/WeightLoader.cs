@@ -13,9 +13,11 @@ namespace QuantTune.Models.Loading;
 /// </summary>
 public static class WeightLoader
 {
-    public static IReadOnlyList<string> Load(nn.Module module, SafetensorsCheckpoint checkpoint, IProgress<(int Done, int Total)>? progress = null, ModelConfig? config = null)
+    /// <param name="prefix">The module's path in the model (with a trailing dot) when it is a part of the model, e.g. one layer loaded on its own.</param>
+    public static IReadOnlyList<string> Load(nn.Module module, SafetensorsCheckpoint checkpoint, IProgress<(int Done, int Total)>? progress = null, ModelConfig? config = null,
+        string prefix = "")
     {
-        var parameters = module.named_parameters().ToList();
+        var parameters = module.named_parameters().Select(p => (name: prefix + p.name, p.parameter)).ToList();
         string Key(string name) => config is null ? name : CheckpointLayout.KeyOf(config, checkpoint, name);
         var missing = parameters.Select(p => p.name).Where(n => !checkpoint.Contains(Key(n))).ToList();
         var configFile = Path.Combine(checkpoint.Directory, "config.json");

@@ -4,6 +4,7 @@ using QuantTune.Models.Transformer;
 using QuantTune.Peft;
 using QuantTune.Peft.Common;
 using QuantTune.Qat;
+using QuantTune.Quantization.Layers;
 using QuantTune.Quantization.Models;
 using QuantTune.Runtime;
 using QuantTune.SideTuning;
@@ -37,16 +38,13 @@ public static class FineTuner
         if (r.Epochs is int epochs && epochs < 1) throw new QuantTuneException($"--epochs {epochs}: expected at least 1");
         var device = FineTunePrecision.DeviceOf(r);
         void Phase(string what) => progress?.Report(TrainingProgress.Starting(what, r.Training.Steps));
-        Phase($"loading {r.ModelDirectory}");
-        using var pm = PretrainedModel.Load(r.ModelDirectory, r.DType, device);
+        Phase(method.QuantizesBackbone ? $"loading {r.ModelDirectory}, quantizing its linear layers to NF4 as they are read" : $"loading {r.ModelDirectory}");
+        // QLoRA's and QST's backbone is quantized to NF4 (double quantization) layer by layer as it is read: the full-precision model never exists whole.
+        using var pm = PretrainedModel.Load(r.ModelDirectory, r.DType, device, quantize: method.QuantizesBackbone ? LayerQuantizer.Nf4DoubleQuant(measureError: false) : null);
         var model = pm.Model;
-        long total = model.ParameterCount();
         var original = new HashSet<Parameter>(model.parameters(), ReferenceEqualityComparer.Instance);
-        if (method.QuantizesBackbone)
-        {
-            Phase("quantizing the backbone to NF4 (double quantization)");
-            ModelQuantizer.QuantizeNf4DoubleQuant(model);
-        }
+        // A quantized layer's weight is no parameter, but counts as the parameters it holds.
+        long total = model.ParameterCount() + model.modules().OfType<QuantizedLinear>().Sum(q => q.InFeatures * q.OutFeatures);
         Phase($"reading and tokenizing {r.DataFile}");
         if (r.SequenceLength > pm.Config.MaxPositionEmbeddings)
             throw new QuantTuneException($"--seq {r.SequenceLength}: longer than the model's context ({pm.Config.MaxPositionEmbeddings} tokens, max_position_embeddings in {Path.Combine(r.ModelDirectory, "config.json")})");
