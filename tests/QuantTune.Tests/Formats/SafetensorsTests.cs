@@ -24,6 +24,27 @@ public sealed class SafetensorsTests() : TempFolderTest("qt-st-")
     static InvalidFormatException Invalid(string path) =>
         Assert.IsAssignableFrom<InvalidFormatException>(Assert.ThrowsAny<QuantTuneException>(() => SafetensorsFile.Open(path).Dispose()));
 
+    [Theory]
+    [InlineData(6L)]         // 3 f16 elements a slice: 7 × 5 is not a multiple, so the last slice is short
+    [InlineData(1L)]         // less than an element: one element a slice
+    [InlineData(16L << 20)]  // the whole tensor in one slice
+    public void ConvertingCopyEqualsConvertingTheWholeTensor(long sliceBytes)
+    {
+        using var scope = NewDisposeScope();
+        var stored = randn(7, 5, dtype: ScalarType.Float16);
+        var path = PathOf("f16.safetensors");
+        SafetensorsWriter.Write(path, new Dictionary<string, Tensor> { ["w"] = stored }, new Dictionary<string, string>());
+        using var file = SafetensorsFile.Open(path);
+        var expected = stored.to_type(ScalarType.Float32);
+        var sliced = empty(7, 5);
+        file.CopyConverting("w", sliced, sliceBytes);
+        Assert.True(sliced.equal(expected).all().item<bool>());
+        var whole = file.ToTensor("w", ScalarType.Float32);
+        Assert.Equal(ScalarType.Float32, whole.dtype);
+        Assert.True(whole.equal(expected).all().item<bool>());
+        Assert.Throws<ArgumentException>(() => file.CopyConverting("w", empty(6, 5)));
+    }
+
     [Fact]
     public void EveryDTypeRoundTripsBitExactly()
     {

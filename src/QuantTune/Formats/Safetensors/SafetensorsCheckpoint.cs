@@ -95,6 +95,11 @@ public sealed class SafetensorsCheckpoint : IDisposable
             FileOf(name).CopyTo(name, destination);
             return;
         }
+        if (destination.is_contiguous())
+        {
+            FileOf(name).CopyConverting(name, destination);
+            return;
+        }
         // copy_ converts dtype and moves across devices in one pass.
         using var source = ToTensor(name);
         destination.copy_(source);

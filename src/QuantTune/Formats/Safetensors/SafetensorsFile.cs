@@ -76,12 +76,48 @@ public sealed unsafe class SafetensorsFile : IDisposable
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
         var info = Info(name);
-        var t = empty(info.Shape, info.DType.ToScalarType());
+        var stored = info.DType.ToScalarType();
+        if (dtype is ScalarType d && d != stored)
+        {
+            // Converted a slice at a time: the stored-dtype copy of the whole tensor never exists.
+            var converted = empty(info.Shape, d);
+            CopyConverting(name, converted);
+            return device is not null && device.type != DeviceType.CPU ? Replace(converted, converted.to(device)) : converted;
+        }
+        var t = empty(info.Shape, stored);
         CopyInto(t, _base + _dataStart + info.Begin, info.ByteLength);
         MappedPages.Release(_base + _dataStart + info.Begin, info.ByteLength);
-        if (dtype is ScalarType d && d != t.dtype) t = Replace(t, t.to_type(d));
         if (device is not null && device.type != DeviceType.CPU) t = Replace(t, t.to(device));
         return t;
+    }
+
+    /// <summary>
+    /// Fills <paramref name="destination"/>, a contiguous tensor of any dtype and device with the
+    /// tensor's element count, converting <paramref name="sliceBytes"/> of the file at a time, so
+    /// the extra memory is one slice rather than a whole copy of the tensor in its stored dtype.
+    /// </summary>
+    public void CopyConverting(string name, Tensor destination, long sliceBytes = 16 << 20)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        var info = Info(name);
+        if (!destination.is_contiguous() || destination.numel() != info.ElementCount)
+            throw new ArgumentException($"CopyConverting needs a contiguous tensor of {info.ElementCount} elements", nameof(destination));
+        if (info.ElementCount == 0) return;
+        long elementBytes = info.ByteLength / info.ElementCount;
+        long perSlice = Math.Max(1, sliceBytes / elementBytes);
+        using var flat = destination.view(-1);
+        using var buffer = empty(Math.Min(perSlice, info.ElementCount), info.DType.ToScalarType());
+        for (long start = 0; start < info.ElementCount; start += perSlice)
+        {
+            long count = Math.Min(perSlice, info.ElementCount - start);
+            var source = _base + _dataStart + info.Begin + start * elementBytes;
+            using var last = count == buffer.numel() ? null : empty(count, info.DType.ToScalarType());
+            var slice = last ?? buffer;
+            CopyInto(slice, source, count * elementBytes);
+            MappedPages.Release(source, count * elementBytes);
+            using var target = flat.narrow(0, start, count);
+            target.copy_(slice);
+        }
     }
 
     /// <summary>
