@@ -59,4 +59,10 @@ public interface IGgufArchitecture
 
     /// <summary>The inverse of <see cref="ToGguf"/>: GGUF tensor <paramref name="gguf"/>'s values in HF layout.</summary>
     float[] ToHf(string gguf, long[] shape, float[] values, ModelConfig config);
+
+    /// <summary>
+    /// Whether <see cref="ToHf"/> leaves GGUF tensor <paramref name="gguf"/>'s values as stored, so that its blocks can
+    /// serve as the HF weight without being decoded (<see cref="GgufImport.Load(string, bool)"/>).
+    /// </summary>
+    bool ReadsUnchanged(string gguf, ModelConfig config);
 }
