@@ -96,7 +96,11 @@ public static class GgufImport
         try
         {
             using var _ = no_grad();
-            if (checkpoint.Blocks.Count > 0) GgufLinears.Place(model, checkpoint.Blocks, dtype, device);
+            if (checkpoint.Blocks.Count > 0)
+            {
+                GgufLinears.Place(model, checkpoint.Blocks, dtype, device);
+                model.HeadOnBlocks = GgufLinears.Head(model, checkpoint.Blocks, device);
+            }
             foreach (var (name, p) in model.named_parameters())
             {
                 var t = checkpoint.Tensors.GetValueOrDefault(name)

@@ -1,5 +1,6 @@
 using QuantTune.Models;
 using QuantTune.Models.Layers;
+using QuantTune.Models.Transformer;
 using QuantTune.Quantization.Layers;
 using static TorchSharp.torch;
 
@@ -18,6 +19,21 @@ static class GgufLinears
                 && b.Shape[0] == linear.OutFeatures && b.Shape[1] == linear.InFeatures
                 ? new GgufLinear(b.Type, b.Bytes, linear.OutFeatures, linear.InFeatures, linear.bias is not null, device)
                 : linear.IsPlaceholder ? new Linear(linear.InFeatures, linear.OutFeatures, linear.bias is not null, dtype, device) : null);
+
+    /// <summary>
+    /// A <see cref="GgufLinear"/> on the LM head's blocks (lm_head.weight, or the embedding table when tied), or null when they
+    /// were not kept. The float table stays too: the embedding gathers its rows, and <see cref="CausalLM.HeadWeight"/> serves callers that want it.
+    /// </summary>
+    public static GgufLinear? Head(CausalLM model, IReadOnlyDictionary<string, GgufBlockTensor> blocks, Device device)
+    {
+        string name = model.lm_head is null ? "model.embed_tokens.weight" : "lm_head.weight";
+        // The embedding's HF name follows the family's stack name (GPT-2's transformer.wte): found by the parameter itself.
+        var weight = model.HeadWeight;
+        string? key = model.named_parameters().FirstOrDefault(p => ReferenceEquals(p.parameter, weight) || p.parameter.Handle == weight.Handle).name ?? name;
+        return blocks.TryGetValue(key, out var b) && b.Shape[0] == weight.shape[0] && b.Shape[1] == weight.shape[1]
+            ? new GgufLinear(b.Type, b.Bytes, b.Shape[0], b.Shape[1], hasBias: false, device)
+            : null;
+    }
 
     /// <summary>Kept blocks the model had no <see cref="GgufLinear"/> for, decoded (the architecture reads them unchanged).</summary>
     public static GgufDenseTensor Dequantized(GgufBlockTensor b) =>

@@ -30,6 +30,9 @@ public sealed class GgufQuantizedInferenceTests(ITestOutputHelper output) : Temp
         var layers = kept.Model.modules().OfType<GgufLinear>().ToList();
         Assert.Equal(kernelTypes.Order(), layers.Select(l => l.Type).Distinct().Order());
         Assert.Empty(dense.Model.modules().OfType<GgufLinear>());
+        // The head (output.weight: Q6_K, or Q8_0 in a Q8_0 file) runs on its blocks too.
+        Assert.IsType<GgufLinear>(kept.Model.HeadOnBlocks);
+        Assert.Null(dense.Model.HeadOnBlocks);
         // The kept layers hold no float weight: the model's parameters are fewer by their elements.
         long keptElements = layers.Sum(l => l.InFeatures * l.OutFeatures);
         Assert.Equal(Parameters(dense) - keptElements, Parameters(kept));

@@ -10,7 +10,10 @@ static unsafe class KernelMath
 {
     /// <summary>The little-endian fp16 at <paramref name="p"/> (<c>GGML_CPU_FP16_TO_FP32</c>).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static float F16(byte* p) => (float)Unsafe.ReadUnaligned<Half>(p);
+    public static float F16(byte* p) => F16Table[Unsafe.ReadUnaligned<ushort>(p)];
+
+    /// <summary>Every fp16 bit pattern as float32 (ggml's <c>ggml_table_f32_f16</c>): a load instead of a software conversion per block.</summary>
+    static readonly float[] F16Table = Enumerable.Range(0, 1 << 16).Select(h => (float)BitConverter.UInt16BitsToHalf((ushort)h)).ToArray();
 
     /// <summary>The little-endian float32 at <paramref name="p"/>.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

@@ -15,14 +15,15 @@ public static unsafe class VecDotQ4_K
     /// <summary>Σ x·y over <paramref name="nb"/> blocks of Q4_K at <paramref name="x"/> and Q8_K at <paramref name="y"/>.</summary>
     public static float Dot(byte* x, byte* y, int nb, KernelIsa isa)
     {
-        Span<byte> scales = stackalloc byte[8], mins = stackalloc byte[8];
+        uint* utmp = stackalloc uint[4];
+        byte* scales = (byte*)utmp, mins = scales + 8;
         float sumf = 0;
         for (int i = 0; i < nb; ++i)
         {
             byte* xb = x + (long)i * BlockQ4_K.BlockBytes, yb = y + (long)i * BlockQ8_K.BlockBytes;
-            KQuantScales.UnpackScaleMin(new ReadOnlySpan<byte>(xb + ScalesAt, 12), scales, mins);
+            KQuantScales.UnpackScaleMin(xb + ScalesAt, utmp);
             int isum = isa == KernelIsa.Avx2 ? BlockSumAvx2(xb + QsAt, yb + BlockQ8_K.QsAt, scales) : BlockSumScalar(xb + QsAt, yb + BlockQ8_K.QsAt, scales);
-            int summs = KQuantScales.MinsTimesBsums(new ReadOnlySpan<byte>(yb, BlockQ8_K.BlockBytes), mins);
+            int summs = KQuantScales.MinsTimesBsums(yb, mins, isa);
             float yd = KernelMath.F32(yb);
             sumf += KernelMath.F16(xb) * yd * isum;
             sumf -= KernelMath.F16(xb + 2) * yd * summs;
@@ -31,7 +32,7 @@ public static unsafe class VecDotQ4_K
     }
 
     /// <summary>Σ_j sc_j Σ_l q·q8 over the eight sub-blocks: 32 bytes per 64 elements, low nibbles first.</summary>
-    static int BlockSumScalar(byte* q4, byte* q8, ReadOnlySpan<byte> scales)
+    static int BlockSumScalar(byte* q4, byte* q8, byte* scales)
     {
         var y = (sbyte*)q8;
         int isum = 0;
@@ -49,7 +50,7 @@ public static unsafe class VecDotQ4_K
     }
 
     /// <summary><see cref="BlockSumScalar"/> 32 elements at a time; each product pair is at most 2·15·127.</summary>
-    static int BlockSumAvx2(byte* q4, byte* q8, ReadOnlySpan<byte> scales)
+    static int BlockSumAvx2(byte* q4, byte* q8, byte* scales)
     {
         var m4 = Vector256.Create((byte)0x0F);
         var acc = Vector256<int>.Zero;
