@@ -74,6 +74,12 @@ public static class QuantizedDecodeBenchmark
         };
         double loadSeconds = sw.Elapsed.TotalSeconds;
         long afterLoad = ProcessMemory.Resident ?? 0;
+        // What the loaded model holds, once the loader's garbage (the dequantized arrays it copied from) is collected and returned.
+        GC.Collect();
+        GC.WaitForPendingFinalizers();
+        GC.Collect(2, GCCollectionMode.Aggressive, blocking: true, compacting: true); // and the freed heap given back
+        ProcessMemory.Trim();
+        long afterCollect = ProcessMemory.Resident ?? 0;
         var prompt = Enumerable.Range(0, promptTokens).Select(i => (i * 7919 + 13) % pm.Tokenizer.VocabSize).ToList();
         var options = new SamplingOptions { MaxNewTokens = newTokens, StopTokens = [] };
         var perSecond = new List<double>();
@@ -99,9 +105,11 @@ public static class QuantizedDecodeBenchmark
             prompt_pass_s = Math.Round(Median(promptSeconds), 2),
             baseline_rss_bytes = baseline,
             rss_after_load_bytes = afterLoad,
+            rss_after_load_and_gc_bytes = afterCollect,
             peak_rss_bytes = ProcessMemory.Peak ?? 0,
             gguf_linear_layers = layers.Count,
             gguf_linear_bytes = layers.Sum(l => l.StorageBytes),
+            head_on_blocks_bytes = (pm.Model.HeadOnBlocks as GgufLinear)?.StorageBytes ?? 0,
             float_parameter_bytes = pm.Model.parameters().Sum(p => p.numel() * p.ElementSize),
             threads = Environment.ProcessorCount,
             load_average = File.Exists("/proc/loadavg") ? File.ReadAllText("/proc/loadavg").Trim() : "unknown",
