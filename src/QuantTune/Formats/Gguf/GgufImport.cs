@@ -92,6 +92,7 @@ public static class GgufImport
         string Gguf(string name) => arch?.TensorName(name) ?? name;
         device ??= CPU;
         CausalLM model;
+        string? onBlocks = null;
         using (checkpoint.Blocks.Count > 0 ? Linear.OnMetaDevice() : null) model = new CausalLM(checkpoint.Config, dtype, device);
         try
         {
@@ -100,9 +101,11 @@ public static class GgufImport
             {
                 GgufLinears.Place(model, checkpoint.Blocks, dtype, device);
                 model.HeadOnBlocks = GgufLinears.Head(model, checkpoint.Blocks, device);
+                if (device.type == TorchSharp.DeviceType.CPU) onBlocks = GgufLinears.PlaceEmbedding(model, checkpoint.Blocks, dtype);
             }
             foreach (var (name, p) in model.named_parameters())
             {
+                if (name == onBlocks) continue; // the embedding's placeholder: its rows come from the blocks
                 var t = checkpoint.Tensors.GetValueOrDefault(name)
                     ?? (checkpoint.Blocks.TryGetValue(name, out var b) ? GgufLinears.Dequantized(b) : null)
                     ?? throw new InvalidFormatException(checkpoint.Source, Gguf(name), $"is missing; the model needs it for parameter '{name}'");

@@ -35,6 +35,21 @@ static class GgufLinears
             : null;
     }
 
+    /// <summary>
+    /// Puts a <see cref="GgufEmbedding"/> on the token embedding's blocks in its place, when they were kept; returns the
+    /// name of the table's parameter it replaced (now a meta placeholder, for the loader to skip), or null.
+    /// </summary>
+    public static string? PlaceEmbedding(CausalLM model, IReadOnlyDictionary<string, GgufBlockTensor> blocks, ScalarType dtype)
+    {
+        var embedding = model.model.embed_tokens;
+        string? path = model.named_modules().FirstOrDefault(m => ReferenceEquals(m.module, embedding)).name;
+        if (path is null || !blocks.TryGetValue(path + ".weight", out var b)
+            || b.Shape[0] != embedding.weight.shape[0] || b.Shape[1] != embedding.weight.shape[1]) return null;
+        ModuleSurgery.Replace(model, path, new GgufEmbedding(b.Type, b.Bytes, b.Shape[0], b.Shape[1], dtype));
+        embedding.Dispose();
+        return path + ".weight";
+    }
+
     /// <summary>Kept blocks the model had no <see cref="GgufLinear"/> for, decoded (the architecture reads them unchanged).</summary>
     public static GgufDenseTensor Dequantized(GgufBlockTensor b) =>
         new(b.Shape, GgmlCodec.Dequantize(b.Type, b.Bytes, checked((int)(b.Shape[0] * b.Shape[1]))));

@@ -33,6 +33,8 @@ public sealed class GgufQuantizedInferenceTests(ITestOutputHelper output) : Temp
         // The head (output.weight: Q6_K, or Q8_0 in a Q8_0 file) runs on its blocks too.
         Assert.IsType<GgufLinear>(kept.Model.HeadOnBlocks);
         Assert.Null(dense.Model.HeadOnBlocks);
+        // The embedding table too: its rows are dequantized as they are gathered.
+        Assert.IsType<GgufEmbedding>(kept.Model.model.embed_tokens);
         // The kept layers hold no float weight: the model's parameters are fewer by their elements.
         long keptElements = layers.Sum(l => l.InFeatures * l.OutFeatures);
         Assert.Equal(Parameters(dense) - keptElements, Parameters(kept));
