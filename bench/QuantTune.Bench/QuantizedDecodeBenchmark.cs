@@ -110,7 +110,8 @@ public static class QuantizedDecodeBenchmark
             gguf_linear_layers = layers.Count,
             gguf_linear_bytes = layers.Sum(l => l.StorageBytes),
             head_on_blocks_bytes = (pm.Model.HeadOnBlocks as GgufLinear)?.StorageBytes ?? 0,
-            float_parameter_bytes = pm.Model.parameters().Sum(p => p.numel() * p.ElementSize),
+            embedding_on_blocks_bytes = (pm.Model.model.embed_tokens as GgufEmbedding)?.StorageBytes ?? 0,
+            float_parameter_bytes = pm.Model.parameters().Where(p => p.device_type != TorchSharp.DeviceType.META).Sum(p => p.numel() * p.ElementSize),
             threads = Environment.ProcessorCount,
             load_average = File.Exists("/proc/loadavg") ? File.ReadAllText("/proc/loadavg").Trim() : "unknown",
         };
