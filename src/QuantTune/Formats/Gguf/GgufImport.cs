@@ -34,7 +34,7 @@ public static class GgufImport
 {
     /// <param name="keepBlocks">
     /// keep the 2-D weights whose type has a dot-product kernel (<see cref="GgmlVecDot.HasKernel"/>) and whose values the
-    /// architecture reads unchanged as their GGUF blocks (<see cref="GgufCheckpoint.Blocks"/>), for <see cref="ToCausalLM"/>
+    /// architecture reads unchanged, or only with their rows reordered (Llama's q/k), as their GGUF blocks (<see cref="GgufCheckpoint.Blocks"/>), for <see cref="ToCausalLM"/>
     /// to put in <see cref="GgufLinear"/> layers; the others are dequantized as always
     /// </param>
     public static GgufCheckpoint Load(string path, bool keepBlocks = false)
@@ -72,12 +72,25 @@ public static class GgufImport
         {
             var info = file.TensorsByName[gguf];
             long[] shape = info.Shape;
-            if (keepBlocks && shape.Length == 2 && GgmlVecDot.HasKernel(info.Type) && arch.ReadsUnchanged(gguf, config))
+            bool kernel = keepBlocks && shape.Length == 2 && GgmlVecDot.HasKernel(info.Type);
+            if (kernel && arch.ReadsUnchanged(gguf, config))
                 blocks[hf] = new GgufBlockTensor(shape, info.Type, file.ReadTensorBytes(gguf));
+            else if (kernel && arch.HfRowSources(gguf, shape, config) is int[] sources)
+                blocks[hf] = new GgufBlockTensor(shape, info.Type, MoveRows(file.ReadTensorBytes(gguf), sources));
             else
                 tensors[hf] = new GgufDenseTensor(shape, arch.ToHf(gguf, shape, file.ReadTensor(gguf), config));
         }
         return new GgufCheckpoint(config, tensors) { Source = path, Blocks = blocks };
+    }
+
+    /// <summary>Row r of the result is row <paramref name="sources"/>[r] of <paramref name="bytes"/> (rows of equal length).</summary>
+    static byte[] MoveRows(byte[] bytes, int[] sources)
+    {
+        int rowBytes = bytes.Length / sources.Length;
+        var moved = new byte[bytes.Length];
+        for (int r = 0; r < sources.Length; r++)
+            Buffer.BlockCopy(bytes, sources[r] * rowBytes, moved, r * rowBytes, rowBytes);
+        return moved;
     }
 
     /// <summary>

@@ -15,7 +15,7 @@ namespace QuantTune.Tests.Formats.Gguf;
 public sealed class GgufQuantizedInferenceTests(ITestOutputHelper output) : TempFolderTest("qt-gguf-kernels-")
 {
     [Theory]
-    // Q4_K_M: Q4_K and Q6_K linears (and Q8_0 ffn_down on layers 2-3); q/k (permuted rows) and Q5_0 ffn_down stay dense.
+    // Q4_K_M: Q4_K and Q6_K linears (and Q8_0 ffn_down on layers 2-3, q/k with their rows moved); Q5_0 ffn_down stays dense.
     [InlineData(LlamaFileType.Q4_K_M, new[] { GgmlType.Q4_K, GgmlType.Q6_K, GgmlType.Q8_0 })]
     [InlineData(LlamaFileType.Q5_K_M, new[] { GgmlType.Q5_K, GgmlType.Q6_K, GgmlType.Q8_0 })]
     [InlineData(LlamaFileType.Q4_0, new[] { GgmlType.Q4_0 })]
@@ -65,10 +65,12 @@ public sealed class GgufQuantizedInferenceTests(ITestOutputHelper output) : Temp
         var checkpoint = GgufImport.Load(path);
         Assert.Empty(checkpoint.Blocks);
         var keeping = GgufImport.Load(path, keepBlocks: true);
-        // Permuted q/k rows and types without a kernel (Q5_0) are read as floats.
-        Assert.Contains("model.layers.0.self_attn.q_proj.weight", keeping.Tensors.Keys);
+        // Types without a kernel (Q5_0) are read as floats; Llama's q/k keep their blocks, rows moved back to HF order.
         Assert.Contains("model.layers.0.mlp.down_proj.weight", keeping.Tensors.Keys);
         Assert.Contains("model.layers.0.self_attn.v_proj.weight", keeping.Blocks.Keys);
+        var q = keeping.Blocks["model.layers.0.self_attn.q_proj.weight"];
+        var dequantized = GgmlCodec.Dequantize(q.Type, q.Bytes, (int)(q.Shape[0] * q.Shape[1]));
+        Assert.Equal(checkpoint.Tensors["model.layers.0.self_attn.q_proj.weight"].Values, dequantized);
     }
 
     static long Parameters(PretrainedModel m) => m.Model.parameters().Sum(p => p.numel());

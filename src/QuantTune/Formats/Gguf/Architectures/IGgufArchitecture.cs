@@ -65,4 +65,10 @@ public interface IGgufArchitecture
     /// serve as the HF weight without being decoded (<see cref="GgufImport.Load(string, bool)"/>).
     /// </summary>
     bool ReadsUnchanged(string gguf, ModelConfig config);
+
+    /// <summary>
+    /// Where <see cref="ToHf"/> only reorders GGUF tensor <paramref name="gguf"/>'s rows (Llama's q/k): for each HF row, the GGUF row
+    /// it comes from; else null. Such a tensor's blocks are kept with their rows moved.
+    /// </summary>
+    int[]? HfRowSources(string gguf, long[] shape, ModelConfig config);
 }

@@ -46,4 +46,10 @@ public sealed class LlamaArchitecture : TextModelArchitecture
     /// <summary>Not the query and key projections, whose rows the converter permuted.</summary>
     public override bool ReadsUnchanged(string gguf, ModelConfig config) =>
         LlamaTensorNames.PermuteHeads(gguf, config.NumHeads, config.NumKvHeads) is null;
+
+    /// <summary>The query and key projections: <see cref="LlamaRowPermutation.HfRowSources"/>.</summary>
+    public override int[]? HfRowSources(string gguf, long[] shape, ModelConfig config) =>
+        LlamaTensorNames.PermuteHeads(gguf, config.NumHeads, config.NumKvHeads) is int heads
+            ? LlamaRowPermutation.HfRowSources((int)shape[0], heads)
+            : null;
 }
