@@ -58,6 +58,28 @@ public sealed class GgufQuantizedInferenceTests(ITestOutputHelper output) : Temp
     }
 
     [Fact]
+    public void KeptBlocksRunInABFloat16Model()
+    {
+        string path = Path.Combine(Dir, "tiny-bf16.gguf");
+        using (var source = PretrainedModel.Load(TestData.TinyLlamaDir)) GgufExport.Write(source, path, LlamaFileType.Q8_0);
+        using var dense = PretrainedModel.Load(path, ScalarType.BFloat16);
+        using var kept = PretrainedModel.Load(path, ScalarType.BFloat16, keepGgufBlocks: true);
+        Assert.NotEmpty(kept.Model.modules().OfType<GgufLinear>());
+        var ids = kept.Tokenizer.Encode("Once upon a time there was");
+        using (no_grad())
+        {
+            using var input = tensor(ids.Select(i => (long)i).ToArray(), [1, ids.Count]);
+            using var a = dense.Model.Forward(input).to_type(ScalarType.Float32);
+            using var b = kept.Model.Forward(input);
+            Assert.Equal(ScalarType.BFloat16, b.dtype);
+            double spread = a.std().item<float>();
+            double worst = (a - b.to_type(ScalarType.Float32)).abs().max().item<float>();
+            // bf16 rounds every activation to 8 bits of mantissa on both sides; the kept model adds its 8-bit activation quantization.
+            Assert.True(worst <= 0.2 * spread, $"bf16: logits on the blocks are {worst:g3} off the dequantized model's (std {spread:g3})");
+        }
+    }
+
+    [Fact]
     public void WithoutKeepingBlocksTheModelIsDequantizedAsBefore()
     {
         string path = Path.Combine(Dir, "tiny-q4km.gguf");
