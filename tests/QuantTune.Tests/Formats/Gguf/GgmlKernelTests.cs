@@ -73,6 +73,30 @@ public sealed class GgmlKernelTests
     }
 
     [Fact]
+    public void Q8_K_RoundsEveryValueToItsNearestLevel()
+    {
+        var rng = new Random(5);
+        var x = Enumerable.Range(0, 4 * 256).Select(_ => (float)(rng.NextDouble() - 0.3) * 10).ToArray();
+        var y = new byte[4 * BlockQ8_K.BlockBytes];
+        BlockQ8_K.QuantizeRow(x, y);
+        var back = new float[x.Length];
+        BlockQ8_K.DequantizeRow(y, back);
+        for (int b = 0; b < 4; b++)
+        {
+            var block = y.AsSpan(b * BlockQ8_K.BlockBytes, BlockQ8_K.BlockBytes);
+            float d = BinaryPrimitives.ReadSingleLittleEndian(block);
+            for (int i = 0; i < 256; i++)
+                Assert.InRange(Math.Abs(back[b * 256 + i] - x[b * 256 + i]), 0, Math.Abs(d) * 0.5001);
+            for (int j = 0; j < 16; j++)
+            {
+                int sum = 0;
+                for (int l = 0; l < 16; l++) sum += (sbyte)block[BlockQ8_K.QsAt + 16 * j + l];
+                Assert.Equal(sum, BinaryPrimitives.ReadInt16LittleEndian(block[(BlockQ8_K.BsumsAt + 2 * j)..]));
+            }
+        }
+    }
+
+    [Fact]
     public void Q4_K_HandComputedDot()
     {
         // d = 1, dmin = 0.5, every scale 1 and min 2, every level 3; activations all 1 (d = 1/127, q = 127):
