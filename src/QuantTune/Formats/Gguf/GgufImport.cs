@@ -118,7 +118,8 @@ public static class GgufImport
             }
             foreach (var (name, p) in model.named_parameters())
             {
-                if (name == onBlocks) continue; // the embedding's placeholder: its rows come from the blocks
+                // Placeholders whose blocks serve in their place: the embedding's table, an lm_head run by HeadOnBlocks.
+                if (name == onBlocks || p.device_type == TorchSharp.DeviceType.META && model.HeadOnBlocks is not null && name == "lm_head.weight") continue;
                 var t = checkpoint.Tensors.GetValueOrDefault(name)
                     ?? (checkpoint.Blocks.TryGetValue(name, out var b) ? GgufLinears.Dequantized(b) : null)
                     ?? throw new InvalidFormatException(checkpoint.Source, Gguf(name), $"is missing; the model needs it for parameter '{name}'");

@@ -11,18 +11,23 @@ static class GgufLinears
 {
     /// <summary>
     /// Every placeholder <see cref="Linear"/> of <paramref name="model"/> becomes a <see cref="GgufLinear"/> on its weight's blocks
-    /// where the checkpoint kept them and its place can hold one, else a real <see cref="Linear"/> for the loader to fill.
+    /// where the checkpoint kept them and its place can hold one, else a real <see cref="Linear"/> for the loader to fill; but the
+    /// LM head stays a placeholder when its blocks were kept (<see cref="Head"/> runs it on them).
     /// </summary>
-    public static void Place(nn.Module model, IReadOnlyDictionary<string, GgufBlockTensor> blocks, ScalarType dtype, Device device) =>
+    public static void Place(CausalLM model, IReadOnlyDictionary<string, GgufBlockTensor> blocks, ScalarType dtype, Device device) =>
         ModuleSurgery.ReplaceLinears(model, (path, linear) =>
-            blocks.TryGetValue(path + ".weight", out var b) && ModuleSurgery.CanHold(model, path, typeof(GgufLinear))
-                && b.Shape[0] == linear.OutFeatures && b.Shape[1] == linear.InFeatures
-                ? new GgufLinear(b.Type, b.Bytes, linear.OutFeatures, linear.InFeatures, linear.bias is not null, device)
-                : linear.IsPlaceholder ? new Linear(linear.InFeatures, linear.OutFeatures, linear.bias is not null, dtype, device) : null);
+            !blocks.TryGetValue(path + ".weight", out var b) || b.Shape[0] != linear.OutFeatures || b.Shape[1] != linear.InFeatures
+                ? Real(linear, dtype, device)
+                : ModuleSurgery.CanHold(model, path, typeof(GgufLinear))
+                    ? new GgufLinear(b.Type, b.Bytes, linear.OutFeatures, linear.InFeatures, linear.bias is not null, device)
+                    : ReferenceEquals(linear, model.lm_head) && linear.bias is null ? null : Real(linear, dtype, device));
+
+    static Linear? Real(Linear linear, ScalarType dtype, Device device) =>
+        linear.IsPlaceholder ? new Linear(linear.InFeatures, linear.OutFeatures, linear.bias is not null, dtype, device) : null;
 
     /// <summary>
     /// A <see cref="GgufLinear"/> on the LM head's blocks (lm_head.weight, or the embedding table when tied), or null when they
-    /// were not kept. The float table stays too: the embedding gathers its rows, and <see cref="CausalLM.HeadWeight"/> serves callers that want it.
+    /// were not kept. An lm_head left a placeholder by <see cref="Place"/> keeps no float weight.
     /// </summary>
     public static GgufLinear? Head(CausalLM model, IReadOnlyDictionary<string, GgufBlockTensor> blocks, Device device)
     {
@@ -50,7 +55,7 @@ static class GgufLinears
         return path + ".weight";
     }
 
-    /// <summary>Kept blocks the model had no <see cref="GgufLinear"/> for, decoded (the architecture reads them unchanged).</summary>
+    /// <summary>Kept blocks the model had no <see cref="GgufLinear"/> for, decoded (their rows are already in HF order).</summary>
     public static GgufDenseTensor Dequantized(GgufBlockTensor b) =>
         new(b.Shape, GgmlCodec.Dequantize(b.Type, b.Bytes, checked((int)(b.Shape[0] * b.Shape[1]))));
 }
