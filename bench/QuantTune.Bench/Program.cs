@@ -49,6 +49,12 @@ if (which == MemoryTrackingBenchmark.ChildName)
     return 0;
 }
 
+if (which == QuantizedDecodeBenchmark.ChildName)
+{
+    Console.WriteLine(JsonSerializer.Serialize(QuantizedDecodeBenchmark.RunOne(Arg("--mode", ""), Arg("--model", ""), int.Parse(Arg("--prompt-tokens", "16")), int.Parse(Arg("--new-tokens", "32")), int.Parse(Arg("--repeats", "3")))));
+    return 0;
+}
+
 if (which == LoadPeakBenchmark.ChildName)
 {
     // One load in a fresh process: its row on stdout, no result file.
@@ -149,6 +155,9 @@ switch (which)
                 PyTorchComparisonBenchmark.FindScript(), int.Parse(Arg("--steps", "20")), int.Parse(Arg("--warmup", "3")),
                 int.Parse(Arg("--batch", "8")), int.Parse(Arg("--seq", "128")), int.Parse(Arg("--repeats", "2"))) };
         which = PyTorchComparisonBenchmark.ResultName;
+        break;
+    case "quantized-decode": // [--config assets/configs/qwen3-0.6b.json] [--prompt-tokens 16] [--new-tokens 32] [--repeats 3]
+        result = new { benchmark = which, command = Command(), machine = Machine.Describe(), results = QuantizedDecodeBenchmark.Run(Arg("--config", Path.Combine(assets, "configs", "qwen3-0.6b.json")), model, Arg("--scratch", Path.GetTempPath()), int.Parse(Arg("--prompt-tokens", "16")), int.Parse(Arg("--new-tokens", "32")), int.Parse(Arg("--repeats", "3"))) };
         break;
     default:
         Console.Error.WriteLine($"unknown benchmark '{which}'; expected one of: {string.Join(", ", Benchmarks)}");

@@ -39,7 +39,9 @@ public sealed class ModelSession : IDisposable
         if (qst is not null && Directory.Exists(model) && QatManifest.Load(model, QatManifest.CheckpointFile) is { } trained)
             throw new QuantTuneException($"qst: {model} is a quantization-aware ({trained.Kind}) checkpoint; a QST side network runs on an NF4 backbone, not on it");
         // A QST side network runs on an NF4 backbone (double quantization): quantized layer by layer as it is read.
-        var pm = PretrainedModel.Load(model, dtype, device, quantize: qst is not null ? LayerQuantizer.Nf4DoubleQuant(measureError: false) : null);
+        // A GGUF file's quantized linears stay on their blocks unless an adapter or a side network needs float linears to wrap.
+        var pm = PretrainedModel.Load(model, dtype, device, quantize: qst is not null ? LayerQuantizer.Nf4DoubleQuant(measureError: false) : null,
+            keepGgufBlocks: adapter is null && qst is null);
         try
         {
             var qat = QatInference.Apply(pm.Model, model, packTernary: device.type == TorchSharp.DeviceType.CPU && adapter is null && qst is null && !denseBitNet);

@@ -29,11 +29,20 @@ public sealed class PretrainedModel : IDisposable
     /// read (<see cref="QuantizingLoader"/>), so the full-precision model never exists whole; layers a quantized checkpoint already
     /// holds quantized stay as they are, and the others, or a GGUF's, are quantized after the load.
     /// </param>
+    /// <param name="keepGgufBlocks">
+    /// for inference from a GGUF file on the CPU (generate, eval, chat): the linear layers whose blocks have a dot-product kernel
+    /// stay quantized as <see cref="Quantization.Layers.GgufLinear"/> layers instead of being dequantized; ignored with
+    /// <paramref name="quantize"/> or on another device, and for a safetensors checkpoint
+    /// </param>
     public static PretrainedModel Load(string directory, ScalarType dtype = ScalarType.Float32, Device? device = null,
-        IProgress<(int Done, int Total)>? progress = null, LayerQuantizer? quantize = null)
+        IProgress<(int Done, int Total)>? progress = null, LayerQuantizer? quantize = null, bool keepGgufBlocks = false)
     {
         if (File.Exists(directory) && directory.EndsWith(".gguf", StringComparison.OrdinalIgnoreCase))
-            return QuantizedAfter(LoadGguf(directory, dtype, device ?? CPU), quantize);
+        {
+            device ??= CPU;
+            bool keep = keepGgufBlocks && quantize is null && device.type == TorchSharp.DeviceType.CPU;
+            return QuantizedAfter(LoadGguf(directory, dtype, device, keep), quantize);
+        }
         IO.AtomicDirectory.RestoreIfMissing(directory);
         if (!System.IO.Directory.Exists(directory))
             throw new QuantTuneException($"{directory}: model folder not found");
@@ -91,11 +100,14 @@ public sealed class PretrainedModel : IDisposable
         }
     }
 
-    /// <summary>A GGUF model file of any architecture QuantTune writes (<see cref="Formats.Gguf.GgufImport"/>): dequantized on load, its tokenizer rebuilt from the file.</summary>
-    static PretrainedModel LoadGguf(string path, ScalarType dtype, Device device)
+    /// <summary>
+    /// A GGUF model file of any architecture QuantTune writes (<see cref="Formats.Gguf.GgufImport"/>): dequantized on load, but for the
+    /// linear layers kept on their blocks with <paramref name="keepBlocks"/>; its tokenizer rebuilt from the file.
+    /// </summary>
+    static PretrainedModel LoadGguf(string path, ScalarType dtype, Device device, bool keepBlocks)
     {
         var sw = Stopwatch.StartNew();
-        var checkpoint = Formats.Gguf.GgufImport.Load(path);
+        var checkpoint = Formats.Gguf.GgufImport.Load(path, keepBlocks);
         HfTokenizer tokenizer;
         using (var file = Formats.Gguf.GgufFile.Open(path)) tokenizer = Formats.Gguf.GgufTokenizer.Load(file);
         if (tokenizer.VocabSize > checkpoint.Config.VocabSize)

@@ -33,6 +33,12 @@ public sealed class CausalLM : nn.Module
     /// <summary>The LM head's weight: its own, or the embedding table when tied.</summary>
     public Tensor HeadWeight => lm_head?.weight ?? model.embed_tokens.weight;
 
+    /// <summary>
+    /// For inference only: a layer that computes the head's x · Wᵀ in place of <see cref="HeadWeight"/> (the same weight kept
+    /// quantized, a <see cref="Quantization.Layers.GgufLinear"/> on a GGUF file's blocks); owned and disposed by this model.
+    /// </summary>
+    public nn.Module<Tensor, Tensor>? HeadOnBlocks { get; set; }
+
     /// <summary>Logits [B, T, vocab] for token ids [B, T].</summary>
     public Tensor Forward(Tensor ids, KvCache? cache = null, List<Tensor>? hiddenStates = null)
     {
@@ -44,9 +50,17 @@ public sealed class CausalLM : nn.Module
     /// <summary>Applies the LM head to (normed) hidden states, and the family's final soft-cap, cap·tanh(logits/cap), where it has one.</summary>
     public Tensor Head(Tensor hidden)
     {
-        if (Config.FinalLogitSoftcap is not double cap) return nn.functional.linear(hidden, HeadWeight);
+        if (Config.FinalLogitSoftcap is not double cap) return HeadLinear(hidden);
         using var scope = NewDisposeScope();
-        return nn.functional.linear(hidden, HeadWeight).DividedBy(cap).tanh().Times(cap).MoveToOuterDisposeScope();
+        return HeadLinear(hidden).DividedBy(cap).tanh().Times(cap).MoveToOuterDisposeScope();
+    }
+
+    Tensor HeadLinear(Tensor hidden) => HeadOnBlocks?.forward(hidden) ?? nn.functional.linear(hidden, HeadWeight);
+
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing) HeadOnBlocks?.Dispose();
+        base.Dispose(disposing);
     }
 
     public long ParameterCount() => parameters().Sum(p => p.numel());

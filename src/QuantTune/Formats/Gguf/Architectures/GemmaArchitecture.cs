@@ -67,6 +67,9 @@ public abstract partial class GemmaArchitecture : TextModelArchitecture
     /// </summary>
     public override float[] ToHf(string gguf, long[] shape, float[] values, ModelConfig config) => Offset(gguf, values, -1f);
 
+    /// <summary>Not the norm weights, which are stored + 1.</summary>
+    public override bool ReadsUnchanged(string gguf, ModelConfig config) => !gguf.EndsWith("norm.weight", StringComparison.Ordinal);
+
     static float[] Offset(string gguf, float[] values, float offset)
     {
         if (gguf.EndsWith("norm.weight", StringComparison.Ordinal))

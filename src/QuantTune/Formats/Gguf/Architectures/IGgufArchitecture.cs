@@ -59,4 +59,16 @@ public interface IGgufArchitecture
 
     /// <summary>The inverse of <see cref="ToGguf"/>: GGUF tensor <paramref name="gguf"/>'s values in HF layout.</summary>
     float[] ToHf(string gguf, long[] shape, float[] values, ModelConfig config);
+
+    /// <summary>
+    /// Whether <see cref="ToHf"/> leaves GGUF tensor <paramref name="gguf"/>'s values as stored, so that its blocks can
+    /// serve as the HF weight without being decoded (<see cref="GgufImport.Load(string, bool)"/>).
+    /// </summary>
+    bool ReadsUnchanged(string gguf, ModelConfig config);
+
+    /// <summary>
+    /// Where <see cref="ToHf"/> only reorders GGUF tensor <paramref name="gguf"/>'s rows (Llama's q/k): for each HF row, the GGUF row
+    /// it comes from; else null. Such a tensor's blocks are kept with their rows moved.
+    /// </summary>
+    int[]? HfRowSources(string gguf, long[] shape, ModelConfig config);
 }

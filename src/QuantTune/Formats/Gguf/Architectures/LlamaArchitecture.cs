@@ -42,4 +42,14 @@ public sealed class LlamaArchitecture : TextModelArchitecture
         LlamaTensorNames.PermuteHeads(gguf, config.NumHeads, config.NumKvHeads) is int heads
             ? LlamaRowPermutation.Unpermute(values, (int)shape[0], shape.Length > 1 ? (int)shape[1] : 1, heads)
             : values;
+
+    /// <summary>Not the query and key projections, whose rows the converter permuted.</summary>
+    public override bool ReadsUnchanged(string gguf, ModelConfig config) =>
+        LlamaTensorNames.PermuteHeads(gguf, config.NumHeads, config.NumKvHeads) is null;
+
+    /// <summary>The query and key projections: <see cref="LlamaRowPermutation.HfRowSources"/>.</summary>
+    public override int[]? HfRowSources(string gguf, long[] shape, ModelConfig config) =>
+        LlamaTensorNames.PermuteHeads(gguf, config.NumHeads, config.NumKvHeads) is int heads
+            ? LlamaRowPermutation.HfRowSources((int)shape[0], heads)
+            : null;
 }

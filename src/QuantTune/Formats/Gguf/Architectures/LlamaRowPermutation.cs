@@ -13,6 +13,17 @@ public static class LlamaRowPermutation
     /// <summary>GGUF layout back to HF layout.</summary>
     public static float[] Unpermute(ReadOnlySpan<float> w, int rows, int cols, int heads) => Apply(w, rows, cols, heads, toGguf: false);
 
+    /// <summary>
+    /// The GGUF row each HF row comes from (<see cref="Unpermute"/> as an index map), so that a row-major tensor of any
+    /// encoding, GGUF blocks included, can be brought back to HF layout by moving whole rows.
+    /// </summary>
+    public static int[] HfRowSources(int rows, int heads)
+    {
+        var rowIds = new float[rows];
+        for (int r = 0; r < rows; r++) rowIds[r] = r;
+        return Array.ConvertAll(Unpermute(rowIds, rows, 1, heads), f => (int)f);
+    }
+
     static float[] Apply(ReadOnlySpan<float> w, int rows, int cols, int heads, bool toGguf)
     {
         if (w.Length != (long)rows * cols) throw new ArgumentException($"{w.Length} values are not {rows}×{cols}");

@@ -164,6 +164,12 @@ public abstract class TextModelArchitecture : IGgufArchitecture
     /// <inheritdoc/>
     public virtual float[] ToHf(string gguf, long[] shape, float[] values, ModelConfig config) => values;
 
+    /// <inheritdoc/>
+    public virtual bool ReadsUnchanged(string gguf, ModelConfig config) => true;
+
+    /// <inheritdoc/>
+    public virtual int[]? HfRowSources(string gguf, long[] shape, ModelConfig config) => null;
+
     /// <summary>The integer under <paramref name="key"/>; absent is an error naming the file and key.</summary>
     protected static int Int(GgufFile f, string key) =>
         OptInt(f, key) ?? throw new InvalidFormatException(f.Path, key, "is missing");
