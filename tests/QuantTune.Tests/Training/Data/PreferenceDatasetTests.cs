@@ -72,7 +72,7 @@ public sealed class PreferenceDatasetTests : IDisposable
     [InlineData("""{"prompt": "a", "chosen": 3, "rejected": "c"}""", "line 2: field 'chosen' is a JSON number; expected a string or a list of messages")]
     [InlineData("""{"prompt": "a", "chosen": "b"}""", "line 2: missing field 'rejected'")]
     [InlineData("""{"prompt": "a", "completion": "b", "label": "yes"}""", "line 2: field 'label' is a JSON string; expected true (desirable) or false (undesirable)")]
-    [InlineData("""{"prompt": "a", "chosen": [{"role": "assistant", "content": "b"}], "rejected": [{"role": "assistant"}]}""", "field 'chosen' is a list of messages but the record's other parts are strings")]
+    [InlineData("""{"prompt": "a", "chosen": [{"role": "assistant", "content": "b"}], "rejected": [{"role": "assistant", "content": "c"}]}""", "line 2: field 'chosen' is a list of messages but the record's other parts are strings")]
     [InlineData("""{"chosen": [{"role": "user", "content": "q"}, {"role": "assistant", "content": "b"}], "rejected": [{"role": "user", "content": "q"}, {"role": "assistant", "content": 1}]}""", "line 2: field 'rejected[1].content' is a JSON number; expected a string")]
     [InlineData("""{"chosen": "same", "rejected": "same"}""", "line 2: 'chosen' and 'rejected' are the same text")]
     public void BadRecordsAreReportedByFileLineAndField(string bad, string expected)
