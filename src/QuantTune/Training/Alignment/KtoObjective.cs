@@ -1,3 +1,4 @@
+using QuantTune.Runtime;
 using static TorchSharp.torch;
 
 namespace QuantTune.Training.Alignment;
@@ -23,23 +24,23 @@ public sealed class KtoObjective : IAlignmentObjective
     {
         var mismatched = x.Need(x.Mismatched, nameof(x.Mismatched), Name);
         var referenceMismatched = x.Need(x.ReferenceMismatched, nameof(x.ReferenceMismatched), Name);
-        var kl = (mismatched.detach() - referenceMismatched).mean().clamp_min(0);
-        var chosenRatio = x.Chosen - x.Need(x.ReferenceChosen, nameof(x.ReferenceChosen), Name);
-        var rejectedRatio = x.Rejected - x.Need(x.ReferenceRejected, nameof(x.ReferenceRejected), Name);
-        var chosenLosses = 1 - ((chosenRatio - kl) * o.Beta).sigmoid();
-        var rejectedLosses = 1 - ((kl - rejectedRatio) * o.Beta).sigmoid();
-        var loss = cat([chosenLosses * o.DesirableWeight, rejectedLosses * o.UndesirableWeight], 0).mean();
+        var kl = mismatched.detach().Plus(referenceMismatched, -1.0).mean().ClampedMin(0.0);
+        var chosenRatio = x.Chosen.Plus(x.Need(x.ReferenceChosen, nameof(x.ReferenceChosen), Name), -1.0);
+        var rejectedRatio = x.Rejected.Plus(x.Need(x.ReferenceRejected, nameof(x.ReferenceRejected), Name), -1.0);
+        var chosenLosses = chosenRatio.Plus(kl, -1.0).Times(o.Beta).sigmoid().SubtractedFrom(1.0);
+        var rejectedLosses = kl.Plus(rejectedRatio, -1.0).Times(o.Beta).sigmoid().SubtractedFrom(1.0);
+        var loss = cat([chosenLosses.Times(o.DesirableWeight), rejectedLosses.Times(o.UndesirableWeight)], 0).mean();
         var metrics = new Dictionary<string, double> { ["kl"] = RewardMetrics.Mean(kl) };
         using (no_grad())
         {
             if (x.Chosen.numel() > 0)
             {
-                metrics[RewardMetrics.Chosen] = RewardMetrics.Mean(chosenRatio * o.Beta);
+                metrics[RewardMetrics.Chosen] = RewardMetrics.Mean(chosenRatio.Times(o.Beta));
                 metrics[RewardMetrics.LogpsChosen] = RewardMetrics.Mean(x.Chosen);
             }
             if (x.Rejected.numel() > 0)
             {
-                metrics[RewardMetrics.Rejected] = RewardMetrics.Mean(rejectedRatio * o.Beta);
+                metrics[RewardMetrics.Rejected] = RewardMetrics.Mean(rejectedRatio.Times(o.Beta));
                 metrics[RewardMetrics.LogpsRejected] = RewardMetrics.Mean(x.Rejected);
             }
             if (x.Chosen.numel() > 0 && x.Rejected.numel() > 0)

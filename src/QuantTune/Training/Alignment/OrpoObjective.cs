@@ -1,3 +1,4 @@
+using QuantTune.Runtime;
 namespace QuantTune.Training.Alignment;
 
 /// <summary>
@@ -19,10 +20,10 @@ public sealed class OrpoObjective : IAlignmentObjective
         var nll = x.Need(x.ChosenNll, nameof(x.ChosenNll), Name);
         var chosen = PreferenceMath.PerToken(x.Chosen, x.ChosenTokens);
         var rejected = PreferenceMath.PerToken(x.Rejected, x.RejectedTokens);
-        var logOdds = chosen - rejected - (PreferenceMath.Log1mExp(chosen) - PreferenceMath.Log1mExp(rejected));
+        var logOdds = chosen.Plus(rejected, -1.0).Plus(PreferenceMath.Log1mExp(chosen).Plus(PreferenceMath.Log1mExp(rejected), -1.0), -1.0);
         var ratio = TorchSharp.torch.nn.functional.logsigmoid(logOdds);
-        var loss = nll - (ratio * o.Beta).mean();
-        var metrics = RewardMetrics.Paired(chosen * o.Beta, rejected * o.Beta, chosen, rejected);
+        var loss = nll.Plus(ratio.mean(), -o.Beta);
+        var metrics = RewardMetrics.Paired(chosen.Times(o.Beta), rejected.Times(o.Beta), chosen, rejected);
         metrics["nll_loss"] = RewardMetrics.Mean(nll);
         metrics["log_odds_ratio"] = RewardMetrics.Mean(ratio);
         metrics["log_odds_chosen"] = RewardMetrics.Mean(logOdds);

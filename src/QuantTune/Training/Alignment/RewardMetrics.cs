@@ -1,3 +1,4 @@
+using QuantTune.Runtime;
 using static TorchSharp.torch;
 
 namespace QuantTune.Training.Alignment;
@@ -26,7 +27,7 @@ public static class RewardMetrics
             [Chosen] = Mean(chosenRewards),
             [Rejected] = Mean(rejectedRewards),
             [Accuracies] = Mean(chosenRewards.detach().gt(rejectedRewards.detach()).to_type(ScalarType.Float64)),
-            [Margins] = Mean(chosenRewards.detach() - rejectedRewards.detach()),
+            [Margins] = Mean(chosenRewards.detach().Plus(rejectedRewards.detach(), -1.0)),
             [LogpsChosen] = Mean(chosenLogps),
             [LogpsRejected] = Mean(rejectedLogps),
         };

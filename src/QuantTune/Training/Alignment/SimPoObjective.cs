@@ -1,3 +1,4 @@
+using QuantTune.Runtime;
 namespace QuantTune.Training.Alignment;
 
 /// <summary>
@@ -17,12 +18,12 @@ public sealed class SimPoObjective : IAlignmentObjective
         var chosen = PreferenceMath.PerToken(x.Chosen, x.ChosenTokens);
         var rejected = PreferenceMath.PerToken(x.Rejected, x.RejectedTokens);
         // TRL: logits = (a_c − a_r) − γ/β, then the sigmoid loss of β·logits.
-        var loss = PreferenceMath.SigmoidLoss(chosen - rejected - o.SimPoGamma / o.Beta, o.Beta, o.LabelSmoothing).mean();
-        var metrics = RewardMetrics.Paired(chosen * o.Beta, rejected * o.Beta, chosen, rejected);
+        var loss = PreferenceMath.SigmoidLoss(chosen.Plus(rejected, -1.0).Minus(o.SimPoGamma / o.Beta), o.Beta, o.LabelSmoothing).mean();
+        var metrics = RewardMetrics.Paired(chosen.Times(o.Beta), rejected.Times(o.Beta), chosen, rejected);
         if (UsesChosenNll(o))
         {
             var nll = x.Need(x.ChosenNll, nameof(x.ChosenNll), Name);
-            loss = loss + nll * o.CpoAlpha;
+            loss = loss.Plus(nll, o.CpoAlpha);
             metrics["nll_loss"] = RewardMetrics.Mean(nll);
         }
         return new AlignmentLoss(loss, metrics);
