@@ -70,6 +70,8 @@ public static class AlignCommand
             var chosen = r.GetValue(objective)!;
             var picked = AlignmentObjectiveRegistry.All.FirstOrDefault(o => string.Equals(o.Name, chosen.Trim(), StringComparison.OrdinalIgnoreCase))
                 ?? throw new Diagnostics.QuantTuneException($"--objective {chosen}: expected one of {AlignmentObjectiveRegistry.Names}");
+            if (methodKind is not (FineTuneMethod.Lora or FineTuneMethod.Qlora or FineTuneMethod.Dora or FineTuneMethod.Qst or FineTuneMethod.Full))
+                throw new Diagnostics.QuantTuneException($"--method {r.GetValue(method)}: preference optimisation trains lora, qlora, dora, qst or full");
             if (methodKind == FineTuneMethod.Full && picked.UsesReference)
                 throw new Diagnostics.QuantTuneException($"--method full with --objective {picked.Name}: the objective compares with a reference model, which full fine-tuning would need a second copy of; use --method lora, qlora, dora or qst, or --objective orpo or simpo");
             var request = new AlignRequest

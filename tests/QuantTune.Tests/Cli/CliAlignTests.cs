@@ -29,6 +29,7 @@ public sealed class CliAlignTests() : TempFolderTest("qt-cli-align-")
     [Theory]
     [InlineData("--objective", "grpo", "--objective grpo: expected one of dpo, ipo, orpo, kto, simpo")]
     [InlineData("--method", "full", "--method full with --objective dpo")]
+    [InlineData("--method", "ia3", "--method ia3: preference optimisation trains lora, qlora, dora, qst or full")]
     [InlineData("--label-smoothing", "0.5", "--label-smoothing 0.5: expected a probability in [0, 0.5)")]
     public void BadOptionsAreRefusedNamingTheOption(string option, string value, string message)
     {
