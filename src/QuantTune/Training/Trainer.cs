@@ -178,7 +178,7 @@ public sealed class Trainer
                 Model.train();
             }
             log.Add(new StepMetrics(done, loss, lr, gradNorm, tokens, clock.Elapsed.TotalSeconds, evalLoss, auxLoss) { Objective = StepMetrics.Extra(objectiveMetrics) });
-            progress?.Report(new TrainingProgress(done, Options.Steps, loss, lr, tokens / Math.Max(stepElapsed, 1e-9), evalLoss, eta.Remaining(done)));
+            progress?.Report(new TrainingProgress(done, Options.Steps, loss, lr, tokens / Math.Max(stepElapsed, 1e-9), evalLoss, eta.Remaining(done)) { Metrics = objectiveMetrics });
             if (Options.CheckpointEvery > 0 && done % Options.CheckpointEvery == 0 && done < Options.Steps)
                 SaveCheckpoint(done, epoch, batchInEpoch, trainable, optimizer, loss);
         }

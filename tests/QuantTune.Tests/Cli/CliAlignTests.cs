@@ -22,6 +22,10 @@ public sealed class CliAlignTests() : TempFolderTest("qt-cli-align-")
         Assert.True(File.Exists(Path.Combine(run, "summary.json")));
         var lines = File.ReadAllLines(Path.Combine(run, "metrics.jsonl"));
         Assert.Equal(3, lines.Length);
+        // The progress shows the reward margin and accuracy, and the held-out loss rather than a perplexity.
+        Assert.Contains("dpo qlora: step 3/3 loss ", r.Stderr);
+        Assert.Contains(" margin ", r.Stderr);
+        Assert.Contains(" eval loss ", r.Stderr);
         Assert.Contains("\"rewards/margins\":", lines[0]);
         Assert.Contains("\"logps/rejected\":", lines[0]);
     }
