@@ -19,6 +19,8 @@ public static class OptionRules
         ["--checkpoint-every"] = Rule.NonNegative, ["--eval-every"] = Rule.NonNegative, ["--warmup"] = Rule.NonNegative, ["--threads"] = Rule.NonNegative,
         ["--shots"] = Rule.NonNegative, ["--limit"] = Rule.NonNegative, ["--max-tokens"] = Rule.NonNegative, ["--top-k"] = Rule.NonNegative,
         ["--stride"] = Rule.NonNegative,
+        ["--max-length"] = Rule.Positive, ["--max-prompt-length"] = Rule.Positive, ["--max-completion-length"] = Rule.Positive,
+        ["--beta"] = Rule.PositiveFinite, ["--desirable-weight"] = Rule.PositiveFinite, ["--undesirable-weight"] = Rule.PositiveFinite, ["--cpo-alpha"] = Rule.NonNegativeFinite,
         ["--lr"] = Rule.PositiveFinite, ["--alpha"] = Rule.PositiveFinite, ["--budget"] = Rule.PositiveFinite,
         ["--temperature"] = Rule.NonNegativeFinite, ["--max-grad-norm"] = Rule.NonNegativeFinite, ["--weight-decay"] = Rule.NonNegativeFinite,
         ["--cuda-context"] = Rule.NonNegativeFinite,

@@ -19,6 +19,7 @@ public static class ProgramCommands
             GptqCommand.Create(),
             QuantReportCommand.Create(),
             FinetuneCommand.Create(),
+            AlignCommand.Create(),
             MergeCommand.Create(),
             PlanCommand.Create(),
             ExportCommand.Create(),

@@ -29,7 +29,11 @@ public static class TrainingDisplay
     internal static string Describe(string description, TrainingProgress p)
     {
         if (p.Phase is not null) return $"{description}: {p.Phase}";
-        return $"{description}: step {p.Step}/{p.TotalSteps} loss {p.Loss:F4} lr {p.LearningRate:G3}" + (p.EvalLoss is double e ? $" eval ppl {Math.Exp(e):F2}" : "")
+        // A preference objective's held-out figure is its loss (a perplexity means nothing there), and its reward margin and accuracy are shown.
+        string held = p.EvalLoss is not double e ? "" : p.Metrics is null ? $" eval ppl {Math.Exp(e):F2}" : $" eval loss {e:F4}";
+        string rewards = p.Metrics is null ? ""
+            : (p.Metrics.TryGetValue("rewards/margins", out var margin) ? $" margin {margin:F3}" : "") + (p.Metrics.TryGetValue("rewards/accuracies", out var accuracy) ? $" acc {accuracy:F2}" : "");
+        return $"{description}: step {p.Step}/{p.TotalSteps} loss {p.Loss:F4}{rewards} lr {p.LearningRate:G3}" + held
             + (p.Remaining is TimeSpan left ? $" ETA {Durations.Format(left)}" : "");
     }
 

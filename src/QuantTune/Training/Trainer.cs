@@ -10,6 +10,9 @@ using static TorchSharp.torch;
 
 namespace QuantTune.Training;
 
+/// <summary>What <see cref="Trainer.Objective"/> returns for a micro-batch: its loss, the tokens it scored, and its metrics by name.</summary>
+public sealed record ObjectiveStep(double Loss, long Tokens, IReadOnlyDictionary<string, double> Metrics);
+
 /// <summary>
 /// Trains the parameters of a causal LM that require gradients: micro-batches accumulated into
 /// optimizer steps, gradient clipping, a learning-rate schedule with warmup, evaluation and
@@ -38,6 +41,13 @@ public sealed class Trainer
     public string? PlotTitle { get; init; }
     /// <summary>Held-out loss before training, drawn at step 0 of the loss PNG, when known.</summary>
     public double? InitialEvalLoss { get; init; }
+    /// <summary>
+    /// A loss other than next-token cross-entropy (preference optimisation): given a micro-batch on the model's device
+    /// and the factor its gradient is scaled by (1 / gradient accumulation), it runs forward and backward and returns
+    /// the loss, the tokens it scored and its metrics; the metrics, averaged over the micro-batches, join the step's
+    /// line of metrics.jsonl. Null: the cross-entropy of <see cref="Forward"/> on the batch's labels.
+    /// </summary>
+    public Func<TrainingBatch, double, ObjectiveStep>? Objective { get; init; }
 
     public TrainingResult Run(bool resume = false, IProgress<TrainingProgress>? progress = null, CancellationToken cancel = default)
     {
@@ -107,18 +117,34 @@ public sealed class Trainer
             double loss = 0;
             double? auxLoss = null;
             long tokens = 0;
+            Dictionary<string, double>? objectiveMetrics = null;
             for (int micro = 0; micro < Options.GradientAccumulation; micro++)
             {
                 using var scope = NewDisposeScope();
                 using var batch = NextBatch().To(device);
+                bool first = measure && micro == 0;
+                double value;
+                long labelled;
+                if (Objective is not null)
+                {
+                    var result = Objective(batch, 1.0 / Options.GradientAccumulation);
+                    if (first) activations = probe.Growth();
+                    (value, labelled) = (result.Loss, result.Tokens);
+                    objectiveMetrics ??= [];
+                    foreach (var (name, v) in result.Metrics)
+                        objectiveMetrics[name] = objectiveMetrics.GetValueOrDefault(name) + v / Options.GradientAccumulation;
+                    CheckFinite(value, step, lr);
+                    loss += value / Options.GradientAccumulation;
+                    tokens += labelled;
+                    continue;
+                }
                 using var routers = Forward.AuxLoss?.Record();
                 var hidden = Forward.Hidden(batch.InputIds);
                 // A mixture of experts adds its load-balancing loss, times router_aux_loss_coef, as transformers does.
                 var aux = routers?.Loss(batch.AttentionMask);
                 double coefficient = Forward.AuxLoss?.Coefficient ?? 0;
                 // The loss in chunks of positions (ChunkedLoss): the whole [B, T, vocabulary] logits never exist.
-                bool first = measure && micro == 0;
-                var (value, labelled) = ChunkedLoss.Backward(hidden, Forward.Head, batch.Labels, 1.0 / Options.GradientAccumulation,
+                (value, labelled) = ChunkedLoss.Backward(hidden, Forward.Head, batch.Labels, 1.0 / Options.GradientAccumulation,
                     first ? () => activations = probe.Growth() : null, auxiliary: aux is null ? null : (aux, coefficient / Options.GradientAccumulation));
                 if (aux is not null)
                 {
@@ -126,10 +152,7 @@ public sealed class Trainer
                     auxLoss = (auxLoss ?? 0) + a / Options.GradientAccumulation;
                     value += coefficient * a;
                 }
-                if (!double.IsFinite(value))
-                    throw new TrainingDivergedException($"the loss became {value} at step {step + 1} (learning rate {lr:G3}); training stopped. " +
-                        (TrainingCheckpoint.Exists(OutputDirectory) ? $"The last good checkpoint is kept in {TrainingCheckpoint.PathIn(OutputDirectory)}. " : "") +
-                        "Lower --lr or --max-grad-norm.");
+                CheckFinite(value, step, lr);
                 loss += value / Options.GradientAccumulation;
                 tokens += labelled;
             }
@@ -154,8 +177,8 @@ public sealed class Trainer
                 eta.AddEvaluation(evalClock.Elapsed.TotalSeconds);
                 Model.train();
             }
-            log.Add(new StepMetrics(done, loss, lr, gradNorm, tokens, clock.Elapsed.TotalSeconds, evalLoss, auxLoss));
-            progress?.Report(new TrainingProgress(done, Options.Steps, loss, lr, tokens / Math.Max(stepElapsed, 1e-9), evalLoss, eta.Remaining(done)));
+            log.Add(new StepMetrics(done, loss, lr, gradNorm, tokens, clock.Elapsed.TotalSeconds, evalLoss, auxLoss) { Objective = StepMetrics.Extra(objectiveMetrics) });
+            progress?.Report(new TrainingProgress(done, Options.Steps, loss, lr, tokens / Math.Max(stepElapsed, 1e-9), evalLoss, eta.Remaining(done)) { Metrics = objectiveMetrics });
             if (Options.CheckpointEvery > 0 && done % Options.CheckpointEvery == 0 && done < Options.Steps)
                 SaveCheckpoint(done, epoch, batchInEpoch, trainable, optimizer, loss);
         }
@@ -174,6 +197,14 @@ public sealed class Trainer
         double? finalEval = log.History.LastOrDefault() is { EvalLoss: double last } final && final.Step == Options.Steps ? last : null;
         return new TrainingResult(Options.Steps, startStep, log.History, memory, eta.SecondsPerStep,
             trainable.Sum(p => p.parameter.numel()), finalEval, warnings);
+    }
+
+    void CheckFinite(double value, int step, double lr)
+    {
+        if (!double.IsFinite(value))
+            throw new TrainingDivergedException($"the loss became {value} at step {step + 1} (learning rate {lr:G3}); training stopped. " +
+                (TrainingCheckpoint.Exists(OutputDirectory) ? $"The last good checkpoint is kept in {TrainingCheckpoint.PathIn(OutputDirectory)}. " : "") +
+                "Lower --lr or --max-grad-norm.");
     }
 
     void SaveCheckpoint(int step, int epoch, int batchInEpoch, List<(string name, Parameter parameter)> trainable, ITrainingOptimizer optimizer, double loss)

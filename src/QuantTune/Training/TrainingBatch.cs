@@ -8,11 +8,23 @@ public sealed record TrainingBatch(Tensor InputIds, Tensor Labels) : IDisposable
     /// <summary>[B, T]: 1 for a token, 0 for padding (transformers' attention_mask); null when no row is padded.</summary>
     public Tensor? AttentionMask { get; init; }
 
+    /// <summary>
+    /// int64 [B, T]: the next token at every position of the sequence, prompt included (−100 on padding), for a loss
+    /// over whole sequences (ORPO's NLL of the chosen sequences); null when only <see cref="Labels"/> are needed.
+    /// </summary>
+    public Tensor? SequenceLabels { get; init; }
+
+    /// <summary>bool [N]: for an unpaired preference batch (KTO), whether each of its first N rows is a desirable completion; null otherwise.</summary>
+    public Tensor? Desirable { get; init; }
+
     /// <summary>This batch on <paramref name="device"/>: itself when it is there already, else a copy there (this one is disposed).</summary>
     public TrainingBatch To(Device device)
     {
         if (InputIds.device_type == device.type && InputIds.device_index == device.index) return this;
-        var moved = new TrainingBatch(InputIds.to(device), Labels.to(device)) { AttentionMask = AttentionMask?.to(device) };
+        var moved = new TrainingBatch(InputIds.to(device), Labels.to(device))
+        {
+            AttentionMask = AttentionMask?.to(device), SequenceLabels = SequenceLabels?.to(device), Desirable = Desirable?.to(device),
+        };
         Dispose();
         return moved;
     }
@@ -22,6 +34,8 @@ public sealed record TrainingBatch(Tensor InputIds, Tensor Labels) : IDisposable
         InputIds.Dispose();
         Labels.Dispose();
         AttentionMask?.Dispose();
+        SequenceLabels?.Dispose();
+        Desirable?.Dispose();
     }
 }
 

@@ -9,6 +9,9 @@ namespace QuantTune.Training;
 public sealed record TrainingProgress(int Step, int TotalSteps, double Loss, double LearningRate, double TokensPerSecond, double? EvalLoss,
     TimeSpan? Remaining = null, string? Phase = null)
 {
+    /// <summary>The step's metrics of a <see cref="Trainer.Objective"/> (preference optimisation: TRL's rewards/margins, rewards/accuracies, ...); null for cross-entropy training.</summary>
+    public IReadOnlyDictionary<string, double>? Metrics { get; init; }
+
     /// <summary>A phase of the run outside the training steps.</summary>
     public static TrainingProgress Starting(string phase, int totalSteps) => new(0, totalSteps, double.NaN, double.NaN, 0, null, null, phase);
 }

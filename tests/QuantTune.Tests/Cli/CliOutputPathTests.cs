@@ -13,6 +13,7 @@ public sealed class CliOutputPathTests() : TempFolderTest("qt-out-")
         { ["gptq", "--model", "tiny-llama", "--samples", "1", "--seq", "16"], true },
         { ["merge", "--model", "tiny-llama", "--adapter", "ADAPTER"], true },
         { ["finetune", "--model", "tiny-llama", "--data", "DATA", "--steps", "1"], true },
+        { ["align", "--model", "tiny-llama", "--data", "DATA", "--steps", "1"], true },
         { ["pretrain", "--size", "tiny", "--steps", "1"], true },
         { ["quant-report", "--model", "tiny-llama"], true },
         { ["export", "gguf", "--model", "tiny-llama", "--type", "q8_0"], false },

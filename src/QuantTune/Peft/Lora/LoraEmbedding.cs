@@ -32,10 +32,14 @@ public sealed class LoraEmbedding : Embedding
         RegisterComponents();
     }
 
+    /// <summary>PEFT's <c>disable_adapter()</c>: while set, forward is the table's rows alone.</summary>
+    public bool AdapterDisabled { get; set; }
+
     public override Tensor forward(Tensor ids)
     {
         using var scope = NewDisposeScope();
         var rows = base.forward(ids);
+        if (AdapterDisabled) return rows.MoveToOuterDisposeScope();
         var afterA = lora_embedding_A.t().index_select(0, ids.reshape(-1)).view([.. ids.shape, Rank]);
         var delta = afterA.matmul(lora_embedding_B.t()).Times(Scaling);
         return rows.Plus(delta.to_type(rows.dtype)).MoveToOuterDisposeScope();

@@ -44,6 +44,12 @@ public sealed class LoraLinear : nn.Module<Tensor, Tensor>
     /// <summary>Whether s·BA (DoRA: the rescaled weight) is currently folded into the base weight.</summary>
     public bool Merged { get; private set; }
 
+    /// <summary>
+    /// PEFT's <c>disable_adapter()</c>: while set, forward is the base layer's alone (the model before the adapter,
+    /// the reference model of preference optimisation). Not for a merged layer, whose base weight holds the update.
+    /// </summary>
+    public bool AdapterDisabled { get; set; }
+
     /// <summary>DoRA's row norms at merge time, needed to undo the merge exactly.</summary>
     Tensor? _mergedNorm;
 
@@ -94,7 +100,7 @@ public sealed class LoraLinear : nn.Module<Tensor, Tensor>
     {
         using var scope = NewDisposeScope();
         var result = base_layer.forward(x);
-        if (Merged) return result.MoveToOuterDisposeScope();
+        if (Merged || AdapterDisabled) return result.MoveToOuterDisposeScope();
         var input = x.to_type(LoraDType);
         var dropped = Dropout > 0 && training ? nn.functional.dropout(input, Dropout, true) : input;
         var update = lora_B.forward(lora_A.forward(dropped));

@@ -118,7 +118,7 @@ public static class FineTuner
             $"{r.Training.Steps} steps of {r.Training.BatchSize}×{r.Training.GradientAccumulation} (run {Name(r.OutputDirectory)})";
     }
 
-    static ITrainingOptimizer CreateOptimizer(FineTuneRequest r, IReadOnlyList<(string Name, Parameter Param)> parameters)
+    internal static ITrainingOptimizer CreateOptimizer(FineTuneRequest r, IReadOnlyList<(string Name, Parameter Param)> parameters)
     {
         var options = new AdamWOptions(r.Training.LearningRate, WeightDecay: r.Training.WeightDecay);
         return r.Optimizer.Trim().ToLowerInvariant() switch

@@ -9,6 +9,21 @@ namespace QuantTune.Training.Metrics;
 public sealed record StepMetrics(int Step, double Loss, double LearningRate, double GradNorm, long Tokens, double Seconds, double? EvalLoss = null, double? AuxLoss = null)
 {
     public double? EvalPerplexity => EvalLoss is double l ? Math.Exp(l) : null;
+
+    /// <summary>
+    /// A training objective's own metrics under their own names (preference optimisation: TRL's rewards/chosen,
+    /// rewards/margins, logps/chosen, ...), written as further fields of the line; null for cross-entropy training.
+    /// </summary>
+    [System.Text.Json.Serialization.JsonExtensionData]
+    public Dictionary<string, JsonElement>? Objective { get; init; }
+
+    /// <summary>An objective's metrics as <see cref="Objective"/> holds them (NaN and infinities as "NaN", "Infinity").</summary>
+    public static Dictionary<string, JsonElement>? Extra(IReadOnlyDictionary<string, double>? metrics) =>
+        metrics?.ToDictionary(m => m.Key, m => JsonSerializer.SerializeToElement(m.Value, MetricsLog.Json));
+
+    /// <summary>One of <see cref="Objective"/>'s metrics, or null when the line has none of that name.</summary>
+    public double? Metric(string name) =>
+        Objective is not null && Objective.TryGetValue(name, out var v) ? v.Deserialize<double>(MetricsLog.Json) : null;
 }
 
 /// <summary>
@@ -19,7 +34,7 @@ public sealed record StepMetrics(int Step, double Loss, double LearningRate, dou
 /// </summary>
 public sealed class MetricsLog : IDisposable
 {
-    static readonly JsonSerializerOptions Json = new()
+    internal static readonly JsonSerializerOptions Json = new()
     {
         PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
         DefaultIgnoreCondition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull,
