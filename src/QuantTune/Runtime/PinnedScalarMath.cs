@@ -314,6 +314,13 @@ public static class PinnedScalarMath
         return a.gt(value);
     }
 
+    /// <summary>The mask a &lt; s for an integer s.</summary>
+    public static Tensor LessThan(this Tensor a, long s)
+    {
+        using var value = s.ToScalar();
+        return a.lt(value);
+    }
+
     /// <summary>The mask a ≥ s.</summary>
     public static Tensor AtLeast(this Tensor a, double s)
     {

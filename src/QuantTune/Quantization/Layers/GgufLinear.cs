@@ -1,6 +1,7 @@
 using System.Runtime.InteropServices;
 using QuantTune.Formats.Gguf;
 using QuantTune.Formats.Gguf.Kernels;
+using QuantTune.Runtime;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -66,7 +67,7 @@ public sealed class GgufLinear : nn.Module<Tensor, Tensor>
         }
         using var scope = NewDisposeScope();
         var y = MultiplyOnBlocks(input);
-        if (bias is not null) y.add_(bias);
+        if (bias is not null) y.PlusInPlace(bias);
         return y.to_type(input.dtype).MoveToOuterDisposeScope();
     }
 

@@ -18,7 +18,8 @@ public sealed class IpoObjective : IAlignmentObjective
         var chosenRatio = x.Chosen.Plus(x.Need(x.ReferenceChosen, nameof(x.ReferenceChosen), Name), -1.0);
         var rejectedRatio = x.Rejected.Plus(x.Need(x.ReferenceRejected, nameof(x.ReferenceRejected), Name), -1.0);
         var delta = PreferenceMath.PerToken(chosenRatio, x.ChosenTokens).Plus(PreferenceMath.PerToken(rejectedRatio, x.RejectedTokens), -1.0);
-        var loss = delta.Minus(1 / (2 * o.Beta)).square().mean();
+        var centered = delta.Minus(1 / (2 * o.Beta));
+        var loss = centered.mul(centered).mean();
         return new AlignmentLoss(loss, RewardMetrics.Paired(chosenRatio.Times(o.Beta), rejectedRatio.Times(o.Beta), x.Chosen, x.Rejected));
     }
 }

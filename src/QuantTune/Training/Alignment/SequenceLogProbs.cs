@@ -67,7 +67,7 @@ public static class SequenceLogProbs
             var total = (Token(logps, flatLabels.narrow(0, start, length)) * positionWeight.narrow(0, start, length)).sum();
             if (flatSequence is not null && nllWeight != 0)
             {
-                var chosen = rowOf.narrow(0, start, length).lt(nllRows);
+                var chosen = rowOf.narrow(0, start, length).LessThan(nllRows);
                 var sequenceToken = Token(logps, flatSequence.narrow(0, start, length));
                 total = total.Plus(where(chosen, sequenceToken, zeros_like(sequenceToken)).sum(), -nllWeight / nllCount);
             }
@@ -100,7 +100,7 @@ public static class SequenceLogProbs
         if (flatSequence is not null)
         {
             var perRow = cat(sequenceTokens, 0).view(rows, -1).narrow(0, 0, nllRows).sum();
-            nll = perRow.neg() / Math.Max(1, CountOf(sequenceLabels!.narrow(0, 0, nllRows)));
+            nll = perRow.neg().DividedBy(Math.Max(1, CountOf(sequenceLabels!.narrow(0, 0, nllRows))));
         }
         foreach (var t in tokens.Concat(sequenceTokens)) t.Dispose();
         return (sums, counts, nll);
