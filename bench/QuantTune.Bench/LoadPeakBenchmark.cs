@@ -81,13 +81,6 @@ public static class LoadPeakBenchmark
 
     static JsonElement Child(string mode, string model)
     {
-        var psi = new ProcessStartInfo(Environment.ProcessPath ?? "dotnet") { RedirectStandardOutput = true, UseShellExecute = false };
-        if (Path.GetFileNameWithoutExtension(psi.FileName) == "dotnet") psi.ArgumentList.Add(Assembly.GetEntryAssembly()!.Location);
-        foreach (var a in new[] { ChildName, "--mode", mode, "--model", model }) psi.ArgumentList.Add(a);
-        using var p = Process.Start(psi)!;
-        string stdout = p.StandardOutput.ReadToEnd();
-        p.WaitForExit();
-        if (p.ExitCode != 0) throw new InvalidOperationException($"the {mode} load exited with {p.ExitCode}");
-        return JsonDocument.Parse(stdout).RootElement.Clone();
+        return ChildProcess.Run(mode, ChildName, "--mode", mode, "--model", model);
     }
 }

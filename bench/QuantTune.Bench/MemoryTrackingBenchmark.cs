@@ -84,15 +84,7 @@ public static class MemoryTrackingBenchmark
 
     static JsonElement Child(string mode, string model, string data, string scratch, int steps, int batch, int seq)
     {
-        var psi = new ProcessStartInfo(Environment.ProcessPath ?? "dotnet") { RedirectStandardOutput = true, UseShellExecute = false };
-        if (Path.GetFileNameWithoutExtension(psi.FileName) == "dotnet") psi.ArgumentList.Add(Assembly.GetEntryAssembly()!.Location);
-        foreach (var a in new[] { ChildName, "--mode", mode, "--model", model, "--data", data, "--scratch", scratch,
-                     "--steps", $"{steps}", "--batch", $"{batch}", "--seq", $"{seq}" })
-            psi.ArgumentList.Add(a);
-        using var p = Process.Start(psi)!;
-        string stdout = p.StandardOutput.ReadToEnd();
-        p.WaitForExit();
-        if (p.ExitCode != 0) throw new InvalidOperationException($"the {mode} run exited with {p.ExitCode}");
-        return JsonDocument.Parse(stdout).RootElement.Clone();
+        return ChildProcess.Run(mode, ChildName, "--mode", mode, "--model", model, "--data", data, "--scratch", scratch,
+            "--steps", $"{steps}", "--batch", $"{batch}", "--seq", $"{seq}");
     }
 }

@@ -125,14 +125,6 @@ public static class QuantizedDecodeBenchmark
 
     static JsonElement Child(string mode, string path, int promptTokens, int newTokens, int repeats)
     {
-        var psi = new ProcessStartInfo(Environment.ProcessPath ?? "dotnet") { RedirectStandardOutput = true, UseShellExecute = false };
-        if (Path.GetFileNameWithoutExtension(psi.FileName) == "dotnet") psi.ArgumentList.Add(Assembly.GetEntryAssembly()!.Location);
-        foreach (var a in new[] { ChildName, "--mode", mode, "--model", path, "--prompt-tokens", $"{promptTokens}", "--new-tokens", $"{newTokens}", "--repeats", $"{repeats}" })
-            psi.ArgumentList.Add(a);
-        using var p = Process.Start(psi)!;
-        string stdout = p.StandardOutput.ReadToEnd();
-        p.WaitForExit();
-        if (p.ExitCode != 0) throw new InvalidOperationException($"the {mode} run exited with {p.ExitCode}");
-        return JsonDocument.Parse(stdout).RootElement.Clone();
+        return ChildProcess.Run(mode, ChildName, "--mode", mode, "--model", path, "--prompt-tokens", $"{promptTokens}", "--new-tokens", $"{newTokens}", "--repeats", $"{repeats}");
     }
 }

@@ -15,8 +15,7 @@ public sealed class DpoObjective : IAlignmentObjective
 
     public AlignmentLoss Compute(PreferenceLogProbs x, AlignmentOptions o)
     {
-        var chosenRatio = x.Chosen.Plus(x.Need(x.ReferenceChosen, nameof(x.ReferenceChosen), Name), -1.0);
-        var rejectedRatio = x.Rejected.Plus(x.Need(x.ReferenceRejected, nameof(x.ReferenceRejected), Name), -1.0);
+        var (chosenRatio, rejectedRatio) = x.LogRatios(Name);
         var loss = PreferenceMath.SigmoidLoss(chosenRatio.Plus(rejectedRatio, -1.0), o.Beta, o.LabelSmoothing).mean();
         var metrics = RewardMetrics.Paired(chosenRatio.Times(o.Beta), rejectedRatio.Times(o.Beta), x.Chosen, x.Rejected);
         return new AlignmentLoss(loss, metrics);

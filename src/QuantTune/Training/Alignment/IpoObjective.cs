@@ -15,8 +15,7 @@ public sealed class IpoObjective : IAlignmentObjective
 
     public AlignmentLoss Compute(PreferenceLogProbs x, AlignmentOptions o)
     {
-        var chosenRatio = x.Chosen.Plus(x.Need(x.ReferenceChosen, nameof(x.ReferenceChosen), Name), -1.0);
-        var rejectedRatio = x.Rejected.Plus(x.Need(x.ReferenceRejected, nameof(x.ReferenceRejected), Name), -1.0);
+        var (chosenRatio, rejectedRatio) = x.LogRatios(Name);
         var delta = PreferenceMath.PerToken(chosenRatio, x.ChosenTokens).Plus(PreferenceMath.PerToken(rejectedRatio, x.RejectedTokens), -1.0);
         var centered = delta.Minus(1 / (2 * o.Beta));
         var loss = centered.mul(centered).mean();

@@ -25,8 +25,7 @@ public sealed class KtoObjective : IAlignmentObjective
         var mismatched = x.Need(x.Mismatched, nameof(x.Mismatched), Name);
         var referenceMismatched = x.Need(x.ReferenceMismatched, nameof(x.ReferenceMismatched), Name);
         var kl = mismatched.detach().Plus(referenceMismatched, -1.0).mean().ClampedMin(0.0);
-        var chosenRatio = x.Chosen.Plus(x.Need(x.ReferenceChosen, nameof(x.ReferenceChosen), Name), -1.0);
-        var rejectedRatio = x.Rejected.Plus(x.Need(x.ReferenceRejected, nameof(x.ReferenceRejected), Name), -1.0);
+        var (chosenRatio, rejectedRatio) = x.LogRatios(Name);
         var chosenLosses = chosenRatio.Plus(kl, -1.0).Times(o.Beta).sigmoid().SubtractedFrom(1.0);
         var rejectedLosses = kl.Plus(rejectedRatio, -1.0).Times(o.Beta).sigmoid().SubtractedFrom(1.0);
         var loss = cat([chosenLosses.Times(o.DesirableWeight), rejectedLosses.Times(o.UndesirableWeight)], 0).mean();

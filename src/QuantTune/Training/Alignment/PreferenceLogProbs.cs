@@ -1,4 +1,5 @@
 using QuantTune.Diagnostics;
+using QuantTune.Runtime;
 using static TorchSharp.torch;
 
 namespace QuantTune.Training.Alignment;
@@ -34,6 +35,11 @@ public sealed record PreferenceLogProbs(Tensor Chosen, Tensor Rejected, Tensor C
 
     /// <summary>KTO: the reference model's Σ log p of the same mismatched pairs, [N].</summary>
     public Tensor? ReferenceMismatched { get; init; }
+
+    /// <summary>log π − log π_ref of the chosen and the rejected completions; <paramref name="objective"/> names who needs them in the error where the reference is missing.</summary>
+    internal (Tensor Chosen, Tensor Rejected) LogRatios(string objective) =>
+        (Chosen.Plus(Need(ReferenceChosen, nameof(ReferenceChosen), objective), -1.0),
+         Rejected.Plus(Need(ReferenceRejected, nameof(ReferenceRejected), objective), -1.0));
 
     internal Tensor Need(Tensor? value, string name, string objective) =>
         value ?? throw new QuantTuneException($"{objective}: {nameof(PreferenceLogProbs)}.{name} is required");
