@@ -1,9 +1,9 @@
+using QuantTune.Diagnostics;
 using QuantTune.Formats.Safetensors;
 using QuantTune.Models.Config;
 using QuantTune.Models.Layers;
 using QuantTune.Models.Transformer;
 using QuantTune.Quantization.Models;
-using QuantTune.Runtime;
 using static TorchSharp.torch;
 
 namespace QuantTune.Models.Loading;
@@ -16,14 +16,15 @@ namespace QuantTune.Models.Loading;
 /// full-precision weight is freed (as are the checkpoint's pages, <see cref="SafetensorsFile"/>) before
 /// the next is read. The process peaks at about the quantized model, the layers kept in floating point
 /// (embeddings, norms, the LM head) and one layer, instead of the whole model at full precision.
-/// Freed layers go back to the OS as they are freed (<see cref="NativeHeap"/>).
+/// Freed layers go back to the OS as they are freed (<see cref="ProcessMemory.TrackLargeAllocations"/>).
 /// The quantized layers are identical to those of quantizing the loaded model afterwards.
 /// </summary>
 static class QuantizingLoader
 {
     public static CausalLM Build(ModelConfig config, SafetensorsCheckpoint checkpoint, ScalarType dtype, Device device, LayerQuantizer quantize)
     {
-        using var heap = NativeHeap.ReturnLargeBlocks();
+        // Each freed layer goes back to the OS (glibc would otherwise keep it in its heap, resident).
+        using var heap = ProcessMemory.TrackLargeAllocations();
         CausalLM model;
         using (Linear.OnMetaDevice()) model = new CausalLM(config, dtype, device);
         try
