@@ -26,10 +26,7 @@ public sealed class GgufEmbedding : Embedding
     public GgufEmbedding(GgmlType type, byte[] blocks, long vocab, long dim, ScalarType dtype)
         : base(new Parameter(empty([vocab, dim], dtype, new Device(TorchSharp.DeviceType.META)), requires_grad: false))
     {
-        _rowBytes = type.ByteCount(dim)
-            ?? throw new ArgumentException($"Dim {dim} is not a whole number of {type} blocks ({type.BlockSize()})", nameof(dim));
-        if (blocks.LongLength != _rowBytes * vocab)
-            throw new ArgumentException($"Vocab {vocab} rows of Dim {dim} {type} values take {_rowBytes * vocab} bytes, not {blocks.LongLength}", nameof(blocks));
+        _rowBytes = GgufBlockRows.RowBytes(type, vocab, dim, blocks, nameof(Vocab), nameof(Dim));
         _blocks = blocks;
         Type = type;
         Vocab = vocab;

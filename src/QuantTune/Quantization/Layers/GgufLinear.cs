@@ -37,10 +37,7 @@ public sealed class GgufLinear : nn.Module<Tensor, Tensor>
     {
         if (!GgmlVecDot.HasKernel(type))
             throw new ArgumentException($"ggml type {type} has no dot-product kernel; a GgufLinear takes Q4_0, Q8_0, Q4_K, Q5_K or Q6_K", nameof(type));
-        long rowBytes = type.ByteCount(inFeatures)
-            ?? throw new ArgumentException($"InFeatures {inFeatures} is not a whole number of {type} blocks ({type.BlockSize()})", nameof(inFeatures));
-        if (blocks.LongLength != rowBytes * outFeatures)
-            throw new ArgumentException($"OutFeatures {outFeatures} rows of InFeatures {inFeatures} {type} values take {rowBytes * outFeatures} bytes, not {blocks.LongLength}", nameof(blocks));
+        GgufBlockRows.RowBytes(type, outFeatures, inFeatures, blocks, nameof(OutFeatures), nameof(InFeatures));
         Type = type;
         _blocks = blocks;
         InFeatures = inFeatures;
