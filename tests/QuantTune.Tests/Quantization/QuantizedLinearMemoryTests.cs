@@ -26,12 +26,18 @@ public sealed class QuantizedLinearMemoryTests(ITestOutputHelper output)
         using var layer = new QuantizedLinear(q, null);
         var x = randn(2, 16, columns).requires_grad_(true);
         layer.forward(x).sum().backward(); // warm-up
-        x.grad!.zero_();
-        ProcessMemory.Trim();
-        long baseline = ProcessMemory.Resident!.Value;
-        ProcessMemory.ResetPeak();
-        layer.forward(x).sum().backward();
-        long growth = ProcessMemory.Peak!.Value - baseline;
+        // The least growth of three passes: memory the rest of the process takes once (a pool of the BLAS
+        // library, another test's leftover work) shows in one pass, a weight-sized tensor in every one.
+        long growth = long.MaxValue;
+        for (int pass = 0; pass < 3; pass++)
+        {
+            x.grad!.zero_();
+            ProcessMemory.Trim();
+            long baseline = ProcessMemory.Resident!.Value;
+            ProcessMemory.ResetPeak();
+            using (var y = layer.forward(x).sum()) y.backward();
+            growth = Math.Min(growth, ProcessMemory.Peak!.Value - baseline);
+        }
         long dense = rows * columns * 4;
         output.WriteLine($"peak RSS growth {growth / 1048576.0:F1} MiB for a {dense / 1048576.0:F0} MiB dense weight ({(double)growth / dense:P1}); stored {q.StorageBytes / 1048576.0:F1} MiB");
         Assert.True(growth < dense / 2, $"forward + backward grew RSS by {growth} bytes; the dense weight is {dense}");
