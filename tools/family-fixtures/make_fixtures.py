@@ -1,16 +1,21 @@
 """Builds the tiny random-weight family fixtures tests/fixtures/tiny-<family>/ (config.json with
 the family's quirks switched on, model.safetensors in fp32, tiny-qwen2's tokenizer) and their
-reference outputs (reference.safetensors, reference.json) from numpy_forward.py, an independent
-NumPy port of transformers' modeling code.
+reference outputs (reference.safetensors, reference.json) from numpy_forward.py and numpy_qwen3_5.py,
+independent NumPy ports of transformers' modeling code.
 
 Run from the repository root:
   (cd tools/family-fixtures && npm install --no-save tokenizers@0.23.2)
   node tools/family-fixtures/tokenize.js tests/fixtures/tiny-qwen2/tokenizer.json assets/data/wikitext-2/wiki.test.raw /tmp/wiki-ids.json
-  /usr/bin/python3 tools/family-fixtures/make_fixtures.py /tmp/wiki-ids.json
+  /usr/bin/python3 tools/family-fixtures/make_fixtures.py /tmp/wiki-ids.json [FIXTURE ...]
+
+With fixture names (e.g. tiny-qwen3.5) only those folders are written. Name them: the committed tiny-qwen3,
+tiny-gemma2 and tiny-gemma3 come from an earlier state of this script and are not reproduced byte for byte by it (their
+weights differ), and the other families' reference.json differ in the last digits of some floats.
 """
 import json, os, shutil, struct, sys
 import numpy as np
 from numpy_forward import Family, forward, load_balancing_loss
+from numpy_qwen3_5 import Qwen35, forward as qwen3_5_forward, chunk_gated_delta_rule
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 FIXTURES = os.path.join(ROOT, "tests", "fixtures")
@@ -61,7 +66,21 @@ CONFIGS = {
                            num_experts=8, num_experts_per_tok=2, moe_intermediate_size=32, norm_topk_prob=True,
                            decoder_sparse_step=1, mlp_only_layers=[1], router_aux_loss_coef=0.001, output_router_logits=False,
                            rope_parameters={"rope_theta": 1000000.0, "rope_type": "default"}),
+    # Qwen3.5 (text): three Gated DeltaNet layers around one full-attention layer, the last layer a linear one; value
+    # heads (4) grouped over key heads (2); q_proj with a per-head output gate; RoPE on a quarter of each head with the
+    # multimodal sections (reducing to plain RoPE for text); Qwen3_5RMSNorm's (1 + w); untied head.
+    "tiny-qwen3.5": dict(COMMON, architectures=["Qwen3_5ForCausalLM"], model_type="qwen3_5_text", num_hidden_layers=4,
+                         layer_types=["linear_attention", "full_attention", "linear_attention", "linear_attention"],
+                         hidden_act="silu", tie_word_embeddings=False, attn_output_gate=True, linear_conv_kernel_dim=4,
+                         linear_key_head_dim=16, linear_value_head_dim=24, linear_num_key_heads=2,
+                         linear_num_value_heads=4, full_attention_interval=4,
+                         rope_parameters={"rope_type": "default", "rope_theta": 10000000, "partial_rotary_factor": 0.25,
+                                          "mrope_section": [2, 1, 1], "mrope_interleaved": True}),
 }
+
+# The test sequences (start, length) of wiki.test.raw; Qwen3.5's third one spans two chunks of the chunked delta rule.
+SEQUENCES = {"tiny-qwen3.5": ((0, 64), (1000, 64), (2000, 100))}
+DEFAULT_SEQUENCES = ((0, 64), (1000, 64))
 
 
 def gpt2_weights(c, rng):
@@ -83,10 +102,58 @@ def gpt2_weights(c, rng):
     return {k: a.astype(np.float32) for k, a in w.items()}
 
 
+def qwen3_5_weights(c, rng):
+    """Qwen3.5's checkpoint names and shapes, with values chosen so that every quirk bites: Qwen3_5RMSNorm weights around
+    0 (the model uses 1 + w), dt_bias around 1, a conv1d large enough to mix neighbouring tokens, gated-norm weights
+    around 1 (that norm uses w itself). A = exp(A_log) spans Qwen3_5PreTrainedModel._init_weights' range [0.01, 16] but
+    log-uniformly: its uniform draw makes nearly every head forget within a few tokens (decay exp(-1.3 A) per token),
+    so that the state carried from one 64-token chunk to the next would move the logits by only ~1e-6; here some heads
+    remember tens of tokens."""
+    h, i, d, v = c["hidden_size"], c["intermediate_size"], c["head_dim"], c["vocab_size"]
+    heads, kv = c["num_attention_heads"], c["num_key_value_heads"]
+    nk, nv = c["linear_num_key_heads"], c["linear_num_value_heads"]
+    key_dim, value_dim = nk * c["linear_key_head_dim"], nv * c["linear_value_head_dim"]
+    conv_dim = 2 * key_dim + value_dim
+    lin = lambda o, n: rng.normal(0, 0.08, (o, n))
+    norm = lambda n: rng.normal(0, 0.1, n)
+    w = {"model.embed_tokens.weight": rng.normal(0, 0.32, (v, h))}
+    for l, kind in enumerate(c["layer_types"]):
+        p = f"model.layers.{l}."
+        if kind == "linear_attention":
+            a = p + "linear_attn."
+            w[a + "in_proj_qkv.weight"] = lin(conv_dim, h)
+            w[a + "in_proj_z.weight"] = lin(value_dim, h)
+            w[a + "in_proj_b.weight"] = lin(nv, h)
+            w[a + "in_proj_a.weight"] = lin(nv, h)
+            w[a + "conv1d.weight"] = rng.normal(0, 0.3, (conv_dim, 1, c["linear_conv_kernel_dim"]))
+            w[a + "dt_bias"] = rng.normal(1.0, 0.3, nv)
+            w[a + "A_log"] = rng.uniform(np.log(0.01), np.log(16), nv)
+            w[a + "norm.weight"] = rng.normal(1.0, 0.1, c["linear_value_head_dim"])
+            w[a + "out_proj.weight"] = lin(h, value_dim)
+        else:
+            a = p + "self_attn."
+            w[a + "q_proj.weight"] = lin(heads * d * 2, h)
+            w[a + "k_proj.weight"] = lin(kv * d, h)
+            w[a + "v_proj.weight"] = lin(kv * d, h)
+            w[a + "o_proj.weight"] = lin(h, heads * d)
+            w[a + "q_norm.weight"] = norm(d)
+            w[a + "k_norm.weight"] = norm(d)
+        w[p + "mlp.gate_proj.weight"] = lin(i, h)
+        w[p + "mlp.up_proj.weight"] = lin(i, h)
+        w[p + "mlp.down_proj.weight"] = lin(h, i)
+        w[p + "input_layernorm.weight"] = norm(h)
+        w[p + "post_attention_layernorm.weight"] = norm(h)
+    w["model.norm.weight"] = norm(h)
+    w["lm_head.weight"] = lin(v, h)
+    return {k: a.astype(np.float32) for k, a in w.items()}
+
+
 def weights(c, seed):
     rng = np.random.default_rng(seed)
     if c["model_type"] == "gpt2":
         return gpt2_weights(c, rng)
+    if c["model_type"] == "qwen3_5_text":
+        return qwen3_5_weights(c, rng)
     gemma = c["model_type"].startswith("gemma")
     h, i, d, v = c["hidden_size"], c["intermediate_size"], c["head_dim"], c["vocab_size"]
     qd, kvd = c["num_attention_heads"] * d, c["num_key_value_heads"] * d
@@ -163,21 +230,30 @@ def log_softmax(x):
 PERPLEXITY_TOKENS = 8193
 
 
-def perplexity(f, w, ids, window=256):
+def runner(config, w, **quirks):
+    """The reference forward of a fixture's family: ids → (logits, hidden states)."""
+    if config["model_type"] == "qwen3_5_text":
+        m = Qwen35(config, **quirks)
+        return lambda ids: qwen3_5_forward(m, w, ids)
+    f = Family(config)
+    return lambda ids: forward(f, w, ids)
+
+
+def perplexity(run, ids, window=256):
     nll, count = 0.0, 0
     for start in range(0, len(ids) - 1, window):
         length = min(window, len(ids) - 1 - start)
-        logits, _ = forward(f, w, ids[start:start + length])
+        logits, _ = run(ids[start:start + length])
         targets = ids[start + 1:start + 1 + length]
         nll -= log_softmax(logits)[np.arange(length), targets].sum()
         count += length
     return float(np.exp(nll / count)), count
 
 
-def greedy(f, w, prompt, steps):
+def greedy(run, prompt, steps):
     ids = list(prompt)
     for _ in range(steps):
-        logits, _ = forward(f, w, np.array(ids))
+        logits, _ = run(np.array(ids))
         ids.append(int(np.argmax(logits[-1])))
     return ids
 
@@ -214,6 +290,54 @@ def moe_references(config, w, wiki, ref):
     }, "quirk_logits": {"positions": QUIRK_POSITIONS, "without_norm_topk_prob": "logits.0.without_norm_topk_prob", "top1": "logits.0.top1"}}
 
 
+# Qwen3.5's quirks, each removed alone: the Qwen35 switch of numpy_qwen3_5.py that removes it.
+QWEN3_5_QUIRKS = {
+    "without_output_gate": ({"output_gate": False}, "Qwen3_5Attention without attn_output * sigmoid(gate)"),
+    "norm_without_one_plus": ({"norm_one_plus": False}, "Qwen3_5RMSNorm as weight * x_hat instead of (1 + weight) * x_hat"),
+    "without_conv1d": ({"conv1d": False}, "Qwen3_5GatedDeltaNet without the causal conv1d (silu of in_proj_qkv directly)"),
+    "without_qk_l2norm": ({"qk_l2norm": False}, "the delta rule with use_qk_l2norm_in_kernel False"),
+    "value_heads_tiled": ({"head_grouping": "tile"}, "q/k heads repeated with tile instead of repeat_interleave to the value heads"),
+    "full_rotary": ({"partial_rotary_factor": 1.0}, "RoPE over the whole head_dim (partial_rotary_factor 1)"),
+}
+
+# The chunked delta rule must reproduce the recurrent one (float64) to this.
+CHUNK_TOLERANCE = 1e-9
+
+
+def qwen3_5_references(config, w, wiki, ref, sequences):
+    """Qwen3.5's extra references: the check that torch_chunk_gated_delta_rule's port agrees with the recurrent one
+    (every linear layer's delta-rule output and the logits, each test sequence), and the logits of sequence 0 with one
+    quirk removed."""
+    m = Qwen35(config)
+    agreement = []
+    for s, (begin, length) in enumerate(sequences):
+        ids = wiki[begin:begin + length]
+        recurrent, chunked = [], []
+        logits_r, _ = qwen3_5_forward(m, w, ids, trace=recurrent)
+        logits_c, _ = qwen3_5_forward(m, w, ids, rule=chunk_gated_delta_rule, trace=chunked)
+        core = max(float(np.abs(a - b).max()) for a, b in zip(recurrent, chunked))
+        logits = float(np.abs(logits_r - logits_c).max())
+        print(f"sequence {s} ({length} tokens): chunked vs recurrent delta rule max |diff| {core:.3e} (core), {logits:.3e} (logits)")
+        assert core < CHUNK_TOLERANCE and logits < CHUNK_TOLERANCE, (core, logits)
+        agreement.append({"sequence": s, "tokens": length, "delta_rule_output": core, "logits": logits})
+    base = ref["logits.0"][:QUIRK_POSITIONS].astype(np.float64)
+    ids = wiki[sequences[0][0]:sequences[0][0] + sequences[0][1]]
+    names, moved, meaning = {"positions": QUIRK_POSITIONS}, {}, {}
+    for key, (switch, description) in QWEN3_5_QUIRKS.items():
+        logits, _ = qwen3_5_forward(Qwen35(config, **switch), w, ids)
+        ref[f"logits.0.{key}"] = logits[:QUIRK_POSITIONS].astype(np.float32)
+        names[key] = f"logits.0.{key}"
+        moved[key] = float(np.abs(logits[:QUIRK_POSITIONS] - base).max())
+        meaning[key] = description
+        print(f"quirk {key}: the logits move by {moved[key]:.4f}")
+    return {"quirk_logits": names,
+            "quirk_max_abs_change": {"of": "max |logits.0[:positions] - logits.0.<quirk>| in float64", **moved},
+            "quirk_meaning": meaning,
+            "chunked_delta_rule_check": {
+                "what": "max |difference| between the ports of torch_chunk_gated_delta_rule (chunk 64, padded) and torch_recurrent_gated_delta_rule, float64; the references use the recurrent one",
+                "tolerance": CHUNK_TOLERANCE, "sequences": agreement}}
+
+
 def main():
     tokens = json.load(open(sys.argv[1]))
     wiki, prompt = np.array(tokens["wiki"], dtype=np.int64), tokens["prompt"]
@@ -229,24 +353,30 @@ def main():
         w32 = weights(config, 1000 + seed)
         save_safetensors(os.path.join(folder, "model.safetensors"), w32)
         w = {k: a.astype(np.float64) for k, a in w32.items()}
-        f = Family(config)
+        run = runner(config, w)
+        sequences = SEQUENCES.get(name, DEFAULT_SEQUENCES)
         ref = {}
-        for s, begin in enumerate((0, 1000)):
-            ids = wiki[begin:begin + 64]
-            logits, hidden = forward(f, w, ids)
+        for s, (begin, length) in enumerate(sequences):
+            ids = wiki[begin:begin + length]
+            logits, hidden = run(ids)
             ref[f"input_ids.{s}"] = ids.astype(np.int64)
             ref[f"logits.{s}"] = logits.astype(np.float32)
             for l, h in enumerate(hidden):
                 ref[f"hidden_states.{s}.{l}"] = h.astype(np.float32)
             print(f"{name} sequence {s}: logits in [{logits.min():.3f}, {logits.max():.3f}]")
-        extra = moe_references(config, w, wiki, ref) if config["model_type"] == "qwen3_moe" else {}
+        extra = moe_references(config, w, wiki, ref) if config["model_type"] == "qwen3_moe" else \
+            qwen3_5_references(config, w, wiki, ref, sequences) if config["model_type"] == "qwen3_5_text" else {}
         save_safetensors(os.path.join(folder, "reference.safetensors"), ref)
-        output = greedy(f, w, prompt, 24)
-        ppl, predicted = perplexity(f, w, wiki[:PERPLEXITY_TOKENS])
+        output = greedy(run, prompt, 24)
+        ppl, predicted = perplexity(run, wiki[:PERPLEXITY_TOKENS])
         print(f"{name}: perplexity {ppl:.4f} over {predicted} tokens; greedy {output}")
+        slices = " and ".join(f"[{b}:{b + n}]" for b, n in sequences)
+        computed_by = ("tools/family-fixtures/numpy_qwen3_5.py (a NumPy port of transformers' modeling_qwen3_5.py, the delta rule in its recurrent form) in float64"
+                       if config["model_type"] == "qwen3_5_text" else
+                       "tools/family-fixtures/numpy_forward.py (a NumPy port of transformers' modeling_" + config["model_type"].replace("_text", "") + ".py) in float64")
         json.dump({**extra, 
-            "computed_by": "tools/family-fixtures/numpy_forward.py (a NumPy port of transformers' modeling_" + config["model_type"].replace("_text", "") + ".py) in float64",
-            "sequences": "input_ids.i = wiki.test.raw token slices [0:64] and [1000:1064]; logits.i = logits; hidden_states.i.l = output of embedding (l=0) and of each decoder layer (l=1..L, last one after final norm as transformers reports it)",
+            "computed_by": computed_by,
+            "sequences": f"input_ids.i = wiki.test.raw token slices {slices}; logits.i = logits; hidden_states.i.l = output of embedding (l=0) and of each decoder layer (l=1..L, last one after final norm as transformers reports it)",
             "perplexity": {"data": "wiki.test.raw", "tokens": PERPLEXITY_TOKENS, "tokenizer": "this folder's tokenizer.json (npm tokenizers 0.23.2), no BOS",
                            "protocol": "the first `tokens` tokens; non-overlapping windows of 256 tokens, each predicting its next 256 tokens from the window (last window shorter), mean NLL over all predicted tokens",
                            "value": ppl, "predicted_tokens": predicted},
