@@ -15,6 +15,9 @@ internal static class TestData
     public static string TinyQwen3Dir => Path.Combine(AppContext.BaseDirectory, "fixtures", "tiny-qwen3");
 
     /// <summary>tests/fixtures/tiny-qwen3-moe: Qwen3's attention, 8 experts of width 32 routed top-2 with norm_topk_prob on layers 0 and 2, layer 1 dense (mlp_only_layers), tied head.</summary>
+    /// <summary>tests/fixtures/tiny-qwen3.5: Qwen3.5's hybrid decoder, Gated DeltaNet on layers 0, 2 and 3 (2 query/key heads of 16, 4 value heads of 24, 4 conv taps), gated softmax attention on layer 1 with partial RoPE 0.25; untied head.</summary>
+    public static string TinyQwen35Dir => Path.Combine(AppContext.BaseDirectory, "fixtures", "tiny-qwen3.5");
+
     public static string TinyQwen3MoeDir => Path.Combine(AppContext.BaseDirectory, "fixtures", "tiny-qwen3-moe");
 
     /// <summary>tests/fixtures/tiny-gemma3: Gemma norms and GeGLU, q/k norms, 16-token window on layers 0-1, local/global RoPE bases.</summary>

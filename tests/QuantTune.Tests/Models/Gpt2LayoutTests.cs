@@ -34,7 +34,7 @@ public sealed class Gpt2LayoutTests(ITestOutputHelper output) : TempFolderTest("
         Assert.Empty(model.UnusedKeys);
         // Stored [in, out]: c_attn [128, 384] becomes a Linear of weight [384, 128].
         Assert.Equal([128, 384], file.Info("transformer.h.0.attn.c_attn.weight").Shape);
-        Assert.Equal([384, 128], model.Model.model.layers[0].self_attn.qkv_proj!.named_parameters().First(p => p.name == "weight").parameter.shape);
+        Assert.Equal([384, 128], model.Model.model.layers[0].self_attn!.qkv_proj!.named_parameters().First(p => p.name == "weight").parameter.shape);
     }
 
     /// <summary>openai-community/gpt2's own model.safetensors (saved from GPT2Model) has no "transformer." prefix.</summary>
@@ -114,7 +114,7 @@ public sealed class Gpt2LayoutTests(ITestOutputHelper output) : TempFolderTest("
             before = LayoutTestInputs.Logits(model, ids);
             ModelQuantizer.Quantize(model.Model, new FourBitQuantizer(FourBitType.NF4, 64, true), ScalarType.Float32);
             var layer = model.Model.model.layers[1];
-            Assert.IsType<QuantizedLinear>(layer.self_attn.qkv_proj);
+            Assert.IsType<QuantizedLinear>(layer.self_attn!.qkv_proj);
             Assert.IsType<QuantizedLinear>(((QuantTune.Models.Transformer.Mlp)layer.mlp).up_proj);
             quantized = LayoutTestInputs.Logits(model, ids);
             QuantizedCheckpoint.Save(model.Model, TestData.TinyGpt2Dir, folder, ScalarType.Float32);
@@ -132,7 +132,7 @@ public sealed class Gpt2LayoutTests(ITestOutputHelper output) : TempFolderTest("
     public void GptqQuantizesGpt2BelowRoundToNearestAndLoadsBack()
     {
         using var loaded = LayoutTestInputs.GptqBelowRoundToNearestAndLoadsBack(TestData.TinyGpt2Dir, Path.Combine(Dir, "gptq"), l => new[] { "attn.c_attn", "attn.c_proj", "mlp.c_fc", "mlp.c_proj" }.Select(n => $"transformer.h.{l}.{n}"), output);
-        Assert.IsType<QuantizedLinear>(loaded.Model.model.layers[0].self_attn.qkv_proj);
+        Assert.IsType<QuantizedLinear>(loaded.Model.model.layers[0].self_attn!.qkv_proj);
     }
 
     /// <summary>GPT2Model.set_gguf_parameters's keys, position_embd (kept F32), the norms' and projections' biases, attn_qkv in a Linear's layout (the converter transposes the Conv1D weights), no output tensor for the tied head.</summary>

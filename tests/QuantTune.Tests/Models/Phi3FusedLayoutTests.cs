@@ -67,9 +67,9 @@ public sealed class Phi3FusedLayoutTests(ITestOutputHelper output) : TempFolderT
         var before = LayoutTestInputs.Logits(model, ids);
         ModelQuantizer.Quantize(model.Model, new FourBitQuantizer(FourBitType.NF4, 64, false), ScalarType.Float32);
         var layer = model.Model.model.layers[1];
-        Assert.IsType<QuantizedLinear>(layer.self_attn.qkv_proj);
+        Assert.IsType<QuantizedLinear>(layer.self_attn!.qkv_proj);
         Assert.IsType<QuantizedLinear>(((QuantTune.Models.Transformer.Mlp)layer.mlp).gate_up_proj);
-        Assert.Null(layer.self_attn.q_proj);
+        Assert.Null(layer.self_attn!.q_proj);
         var after = LayoutTestInputs.Logits(model, ids);
         double error = (after - before).abs().mean().item<float>() / before.abs().mean().item<float>();
         output.WriteLine($"NF4 relative mean logit change {error:E2}");
@@ -81,7 +81,7 @@ public sealed class Phi3FusedLayoutTests(ITestOutputHelper output) : TempFolderT
     public void GptqQuantizesTheFusedLinearsBelowRoundToNearestAndLoadsBack()
     {
         using var loaded = LayoutTestInputs.GptqBelowRoundToNearestAndLoadsBack(TestData.TinyPhi3Dir, Path.Combine(Dir, "gptq"), l => new[] { "self_attn.qkv_proj", "self_attn.o_proj", "mlp.gate_up_proj", "mlp.down_proj" }.Select(n => $"model.layers.{l}.{n}"), output);
-        Assert.IsType<QuantizedLinear>(loaded.Model.model.layers[0].self_attn.qkv_proj);
+        Assert.IsType<QuantizedLinear>(loaded.Model.model.layers[0].self_attn!.qkv_proj);
     }
 
     /// <summary>Phi3MiniModel.set_gguf_parameters's keys (not TextModel's), attn_qkv and ffn_up holding the fused rows as HF stores them, and LongRoPE's factor tensors.</summary>

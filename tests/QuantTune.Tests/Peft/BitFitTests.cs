@@ -48,7 +48,7 @@ public sealed class BitFitTests
         Assert.True(pm.Config.QkvBias);
         var applied = BitFitModel.Apply(pm.Model, new BitFitConfig());
         Assert.Equal(pm.Config.NumLayers * BiasesPerLayer(pm.Config), applied.TrainableParameters);
-        var attn = pm.Model.model.layers[0].self_attn;
+        var attn = pm.Model.model.layers[0].self_attn!;
         var q = Assert.IsType<Linear>(attn.q_proj);
         Assert.True(q.bias!.requires_grad);
         Assert.False(q.weight.requires_grad);
@@ -66,7 +66,7 @@ public sealed class BitFitTests
         using var scope = NewDisposeScope();
         var ids = Ids();
         var before = Logits(pm.Model, ids).to_type(ScalarType.Float32);
-        var attn = pm.Model.model.layers[0].self_attn;
+        var attn = pm.Model.model.layers[0].self_attn!;
         var original = Assert.IsType<Linear>(attn.q_proj);
         var bias = original.bias!.detach().clone();
         var weight = original.weight.detach().clone();

@@ -39,7 +39,7 @@ public sealed class BottleneckTests
         Assert.Equal(expected, applied.TrainableParameters);
         Assert.Equal(expected, Trainable(pm.Model));
         Assert.All(pm.Model.named_parameters().Where(p => p.parameter.requires_grad), p => Assert.Contains(".adapter_", p.name));
-        var layer = (BottleneckLinear)pm.Model.model.layers[1].self_attn.o_proj;
+        var layer = (BottleneckLinear)pm.Model.model.layers[1].self_attn!.o_proj;
         Assert.Equal(0, layer.adapter_up.weight.abs().sum().item<float>());
         Assert.True(layer.adapter_down.weight.abs().sum().item<float>() > 0);
         double bound = 1 / Math.Sqrt(h);

@@ -36,7 +36,7 @@ public sealed class Ia3Tests
         Assert.All(trainable, n => Assert.EndsWith(".ia3_l", n));
         var layer = (Ia3Linear)((QuantTune.Models.Transformer.Mlp)pm.Model.model.layers[0].mlp).down_proj;
         Assert.Equal([1, c.IntermediateSize], layer.ia3_l.shape);
-        var k = (Ia3Linear)pm.Model.model.layers[0].self_attn.k_proj!;
+        var k = (Ia3Linear)pm.Model.model.layers[0].self_attn!.k_proj!;
         Assert.Equal([c.NumKvHeads * c.HeadDim, 1], k.ia3_l.shape);
     }
 

@@ -22,7 +22,7 @@ public sealed class QuantizedBaseTests
     {
         using var pm = PretrainedModel.Load(TestData.TinyLlamaDir);
         ModelQuantizer.Quantize(pm.Model, new FourBitQuantizer(FourBitType.NF4, 64, false), ScalarType.BFloat16);
-        Assert.IsType<QuantizedLinear>(pm.Model.model.layers[0].self_attn.k_proj);
+        Assert.IsType<QuantizedLinear>(pm.Model.model.layers[0].self_attn!.k_proj);
         using var scope = NewDisposeScope();
         var ids = Ids();
         var before = Logits(pm.Model, ids);

@@ -64,6 +64,18 @@ public sealed record ModelConfig
     /// <summary>The sparse mixture-of-experts MLP (Qwen3-MoE) and which layers hold it; null for a dense model.</summary>
     public MixtureOfExperts? Experts { get; init; }
 
+    /// <summary>The linear-attention layers of a hybrid decoder (Qwen3.5's Gated DeltaNet) and their sizes; null where every layer is softmax attention.</summary>
+    public LinearAttention? LinearAttention { get; init; }
+
+    /// <summary>Whether layer <paramref name="layer"/> mixes tokens by linear attention rather than softmax attention.</summary>
+    public bool IsLinearAttention(int layer) => LinearAttention?.IsLinear(layer) == true;
+
+    /// <summary>The query projection also yields a per-channel gate, and the attention's output is multiplied by sigmoid(gate) before o_proj (Qwen3.5's gated attention).</summary>
+    public bool AttentionOutputGate { get; init; }
+
+    /// <summary>Where the checkpoint keeps the decoder's weights when it is not under <see cref="ModuleNames.Stack"/> (model.language_model in a Qwen3.5 image-text checkpoint); null: under the stack's own name.</summary>
+    public string? CheckpointStack { get; init; }
+
     /// <summary>Whether layer <paramref name="layer"/>'s MLP is a mixture of experts.</summary>
     public bool IsSparse(int layer) => Experts?.IsSparse(layer) == true;
 
@@ -129,6 +141,7 @@ public sealed record ModelConfig
     {
         var type = f.String("model_type");
         var family = ModelFamilies.For(f, type);
+        f = family.TextConfig(f);
         string K(string key) => family.KeyOf(f, key);
         int hidden = f.Int(K("hidden_size")), heads = f.Int(K("num_attention_heads"));
         int kvHeads = f.OptionalInt("num_key_value_heads") ?? heads;

@@ -50,7 +50,12 @@ public static class ModelDimensionLimits
         long dense = 3 * h * i + (c.MlpBias ? 2 * i + h : 0);
         // A sparse layer: the router (hidden × experts) and every expert's gate, up and down projections.
         long sparse = c.Experts is { } m ? h * m.NumExperts + (long)m.NumExperts * 3 * h * m.ExpertIntermediateSize : 0;
-        long layers = Enumerable.Range(0, c.NumLayers).Sum(l => attention + (c.IsSparse(l) ? sparse : dense) + 2 * h);
+        if (c.AttentionOutputGate) attention += h * q + (c.QkvBias ? q : 0);
+        if (c.QkNorm) attention += 2L * c.HeadDim;
+        long linear = c.LinearAttention is { } la
+            ? h * la.ConvDim + h * la.ValueDim + 2 * h * la.NumValueHeads + (long)la.ConvDim * la.ConvKernel + 2L * la.NumValueHeads + la.ValueHeadDim + (long)la.ValueDim * h
+            : 0;
+        long layers = Enumerable.Range(0, c.NumLayers).Sum(l => (c.IsLinearAttention(l) ? linear : attention) + (c.IsSparse(l) ? sparse : dense) + 2 * h);
         long embeddings = (long)c.VocabSize * h * (c.TieWordEmbeddings ? 1 : 2);
         return embeddings + layers + h;
     }

@@ -39,6 +39,12 @@ public abstract class ModelFamily
     /// <summary>The intermediate size when config.json gives none (GPT-2's n_inner: null is 4 × hidden); null: the key is required.</summary>
     internal virtual int? DefaultIntermediateSize(int hidden) => null;
 
+    /// <summary>
+    /// Where the decoder's keys are: the file itself, or a nested object for a checkpoint that
+    /// holds more than the text model (Qwen3.5's text_config beside its vision_config).
+    /// </summary>
+    internal virtual JsonField TextConfig(JsonField f) => f;
+
     /// <summary>This family's own keys and quirks applied to the shared <paramref name="config"/>.</summary>
     internal abstract ModelConfig Read(JsonField f, ModelConfig config);
 }

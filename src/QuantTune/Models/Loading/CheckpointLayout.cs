@@ -25,11 +25,13 @@ public static class CheckpointLayout
     public static Tensor ToCheckpoint(ModelConfig c, string name, Tensor value) =>
         IsTransposed(c, name) ? value.t().contiguous() : value;
 
-    /// <summary>The checkpoint's key for parameter <paramref name="name"/>: the name itself, or without the stack's prefix where the checkpoint has only that.</summary>
+    /// <summary>The checkpoint's key for parameter <paramref name="name"/>: the name itself; under the checkpoint's own stack (<see cref="ModelConfig.CheckpointStack"/>: model.language_model.layers.0… for model.layers.0…); or without the stack's prefix where the checkpoint has only that.</summary>
     public static string KeyOf(ModelConfig c, SafetensorsCheckpoint checkpoint, string name)
     {
-        if (checkpoint.Contains(name) || !c.Conv1DWeights) return name;
         string prefix = c.Names.Stack + ".";
+        if (c.CheckpointStack is string stack && name.StartsWith(prefix, StringComparison.Ordinal))
+            return $"{stack}.{name[prefix.Length..]}";
+        if (checkpoint.Contains(name) || !c.Conv1DWeights) return name;
         return name.StartsWith(prefix, StringComparison.Ordinal) && checkpoint.Contains(name[prefix.Length..]) ? name[prefix.Length..] : name;
     }
 

@@ -9,6 +9,7 @@ namespace QuantTune.Models.Transformer;
 /// Grouped-query self-attention: q/k/v projections (three, or Phi-3's one fused qkv_proj, GPT-2's c_attn), the family's per-head q/k norms where it has
 /// them (Qwen3, Gemma 3), RoPE on queries and keys (not where positions are learned, GPT-2), the KV cache, key/value heads repeated to the
 /// query heads, scaled_dot_product_attention (or <see cref="SoftCappedAttention"/> for Gemma 2),
+/// the output times sigmoid of a gate that the query projection also yields (Qwen3.5),
 /// output projection. The layer's window is its own (Gemma interleaves sliding and global
 /// layers). The projections are plain modules so that quantized or adapted layers can take their place.
 /// </summary>
@@ -26,6 +27,7 @@ public sealed class Attention : nn.Module
     readonly double _scale;
     readonly double? _softcap;
     readonly bool _rotary;
+    readonly bool _outputGate;
 
     /// <param name="layer">the layer's index in <paramref name="c"/> (its window)</param>
     public Attention(ModelConfig c, int layer, ScalarType dtype, Device device) : base(nameof(Attention))
@@ -37,11 +39,12 @@ public sealed class Attention : nn.Module
         _scale = c.AttentionScale;
         _softcap = c.AttentionSoftcap;
         _rotary = c.Positions == PositionKind.Rotary;
+        _outputGate = c.AttentionOutputGate;
         if (c.Projections == ProjectionLayout.Fused)
             qkv_proj = new Linear(c.HiddenSize, (c.NumHeads + 2 * c.NumKvHeads) * c.HeadDim, c.QkvBias, dtype, device);
         else
         {
-            q_proj = new Linear(c.HiddenSize, c.NumHeads * c.HeadDim, c.QkvBias, dtype, device);
+            q_proj = new Linear(c.HiddenSize, c.NumHeads * c.HeadDim * (_outputGate ? 2 : 1), c.QkvBias, dtype, device);
             k_proj = new Linear(c.HiddenSize, c.NumKvHeads * c.HeadDim, c.QkvBias, dtype, device);
             v_proj = new Linear(c.HiddenSize, c.NumKvHeads * c.HeadDim, c.QkvBias, dtype, device);
         }
@@ -64,7 +67,15 @@ public sealed class Attention : nn.Module
         using var scope = NewDisposeScope();
         long b = x.shape[0], t = x.shape[1];
         var (q, k, v) = Project(x);
-        q = q.view(b, t, _heads, _headDim);
+        Tensor? gate = null;
+        if (_outputGate)
+        {
+            // Qwen3.5: each head's query rows are followed by as many gate rows
+            var both = q.view(b, t, _heads, 2 * _headDim);
+            gate = both.narrow(-1, _headDim, _headDim).reshape(b, t, _heads * _headDim);
+            q = both.narrow(-1, 0, _headDim);
+        }
+        q = q.reshape(b, t, _heads, _headDim);
         k = k.view(b, t, _kvHeads, _headDim);
         if (q_norm is not null) q = q_norm.forward(q);
         if (k_norm is not null) k = k_norm.forward(k);
@@ -81,7 +92,7 @@ public sealed class Attention : nn.Module
         double queryFactor = _scale * Math.Sqrt(_headDim);
         if (_softcap is null && Math.Abs(queryFactor - 1.0) > 1e-12) q = q.Times(queryFactor);
         if (_softcap is null && t == 1 && AttentionMask.SeesEveryKey(past, _window))
-            return o_proj.forward(DecodeStep(q, k, v, b)).MoveToOuterDisposeScope();
+            return o_proj.forward(Gated(DecodeStep(q, k, v, b), gate)).MoveToOuterDisposeScope();
         if (_kvHeads != _heads)
         {
             k = k.repeat_interleave(_heads / _kvHeads, 1);
@@ -95,8 +106,11 @@ public sealed class Attention : nn.Module
         else
             attended = nn.functional.scaled_dot_product_attention(q, k, v, AttentionMask.Causal(past, t, _window, q.dtype, q.device));
         var merged = attended.transpose(1, 2).reshape(b, t, _heads * _headDim);
-        return o_proj.forward(merged).MoveToOuterDisposeScope();
+        return o_proj.forward(Gated(merged, gate)).MoveToOuterDisposeScope();
     }
+
+    /// <summary>The attention's output [B, T, heads·D] times sigmoid(gate) where the queries carry a gate (Qwen3.5), else unchanged.</summary>
+    static Tensor Gated(Tensor attended, Tensor? gate) => gate is null ? attended : attended * gate.sigmoid();
 
     /// <summary>Queries, keys and values [B, T, heads·D]: three projections, or the fused one split as Phi3Attention splits it.</summary>
     (Tensor Q, Tensor K, Tensor V) Project(Tensor x)

@@ -6,14 +6,18 @@ using static TorchSharp.torch;
 namespace QuantTune.Models.Transformer;
 
 /// <summary>
-/// One decoder block. Pre-norm (<see cref="NormPlacement.Pre"/>): h = x + attn(norm₁(x));
+/// One decoder block; its token mixer is softmax attention, or in a hybrid decoder's
+/// linear-attention layers Gated DeltaNet (Qwen3.5). Pre-norm (<see cref="NormPlacement.Pre"/>): h = x + attn(norm₁(x));
 /// out = h + mlp(norm₂(h)). Gemma's sandwich (<see cref="NormPlacement.Sandwich"/>) also norms
 /// each block's output: h = x + norm₂(attn(norm₁(x))); out = h + norm₄(mlp(norm₃(h))) - where
 /// post_attention_layernorm is norm₂ after attention, not the MLP's input norm.
 /// </summary>
 public sealed class DecoderLayer : nn.Module
 {
-    public Attention self_attn;
+    /// <summary>Softmax attention; null in a linear-attention layer.</summary>
+    public Attention? self_attn;
+    /// <summary>Qwen3.5's Gated DeltaNet; null in a softmax-attention layer.</summary>
+    public GatedDeltaNet? linear_attn;
     /// <summary>The dense <see cref="Mlp"/>, or in a mixture-of-experts layer the <see cref="SparseMoeBlock"/> (its router and experts).</summary>
     public nn.Module<Tensor, Tensor> mlp;
     /// <summary>RMSNorms, or GPT-2's LayerNorms (ln_1, ln_2).</summary>
@@ -24,7 +28,8 @@ public sealed class DecoderLayer : nn.Module
     /// <param name="layer">the layer's index in <paramref name="c"/> (its attention window)</param>
     public DecoderLayer(ModelConfig c, int layer, ScalarType dtype, Device device) : base(nameof(DecoderLayer))
     {
-        self_attn = new Attention(c, layer, dtype, device);
+        if (c.IsLinearAttention(layer)) linear_attn = new GatedDeltaNet(c, dtype, device);
+        else self_attn = new Attention(c, layer, dtype, device);
         mlp = c.IsSparse(layer) ? new SparseMoeBlock(c, c.Experts!, dtype, device) : new Mlp(c, dtype, device);
         input_layernorm = Norms.Create(c.HiddenSize, c.RmsNormEps, dtype, device, c.Norm);
         post_attention_layernorm = Norms.Create(c.HiddenSize, c.RmsNormEps, dtype, device, c.Norm);
@@ -41,7 +46,10 @@ public sealed class DecoderLayer : nn.Module
     public Tensor Forward(Tensor x, Tensor cos, Tensor sin, int layerIndex, long past, KvCache? cache)
     {
         using var scope = NewDisposeScope();
-        var attended = self_attn.Forward(input_layernorm.forward(x), cos, sin, layerIndex, past, cache);
+        var normed = input_layernorm.forward(x);
+        var attended = linear_attn is not null
+            ? linear_attn.Forward(normed, layerIndex, cache)
+            : self_attn!.Forward(normed, cos, sin, layerIndex, past, cache);
         if (pre_feedforward_layernorm is null || post_feedforward_layernorm is null)
         {
             var h = x.Plus(attended);

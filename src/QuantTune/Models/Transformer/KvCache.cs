@@ -8,6 +8,7 @@ namespace QuantTune.Models.Transformer;
 /// buffer with room for <see cref="Block"/> positions more than needed: a step writes its
 /// position into it and hands out a view, instead of copying the whole cache (which a
 /// concatenation per step would, and on more than one thread once the cache is large).
+/// A linear-attention layer keeps a fixed-size state instead (<see cref="StateOf"/>).
 /// </summary>
 public sealed class KvCache : IDisposable
 {
@@ -17,12 +18,16 @@ public sealed class KvCache : IDisposable
     readonly Tensor?[] _keys;
     readonly Tensor?[] _values;
     readonly long[] _lengths;
+    readonly Tensor?[] _convHistory;
+    readonly Tensor?[] _recurrentState;
 
     public KvCache(int layers)
     {
         _keys = new Tensor?[layers];
         _values = new Tensor?[layers];
         _lengths = new long[layers];
+        _convHistory = new Tensor?[layers];
+        _recurrentState = new Tensor?[layers];
     }
 
     /// <summary>Positions cached so far, read from the last layer: layer 0 is updated first within a forward pass, so this is the length before that pass until it completes.</summary>
@@ -47,6 +52,22 @@ public sealed class KvCache : IDisposable
         return (_keys[layer]!.narrow(2, 0, length), _values[layer]!.narrow(2, 0, length));
     }
 
+    /// <summary>
+    /// A linear-attention layer's state after the positions seen so far (<see cref="GatedDeltaNet"/>:
+    /// its convolution's last inputs and the delta rule's state), or nulls before the first.
+    /// </summary>
+    public (Tensor? ConvHistory, Tensor? RecurrentState) StateOf(int layer) => (_convHistory[layer], _recurrentState[layer]);
+
+    /// <summary>Replaces <paramref name="layer"/>'s linear-attention state with the one after <paramref name="positions"/> more positions (the cache takes the tensors).</summary>
+    public void SetState(int layer, Tensor convHistory, Tensor recurrentState, long positions)
+    {
+        _convHistory[layer]?.Dispose();
+        _recurrentState[layer]?.Dispose();
+        _convHistory[layer] = convHistory.DetachFromDisposeScope();
+        _recurrentState[layer] = recurrentState.DetachFromDisposeScope();
+        _lengths[layer] += positions;
+    }
+
     /// <summary>A buffer of <paramref name="capacity"/> positions shaped as <paramref name="like"/>, holding the first <paramref name="used"/> positions of <paramref name="old"/> (which it disposes).</summary>
     static Tensor Grow(Tensor? old, Tensor like, long used, long capacity)
     {
@@ -65,7 +86,9 @@ public sealed class KvCache : IDisposable
         {
             _keys[i]?.Dispose();
             _values[i]?.Dispose();
-            _keys[i] = _values[i] = null;
+            _convHistory[i]?.Dispose();
+            _recurrentState[i]?.Dispose();
+            _keys[i] = _values[i] = _convHistory[i] = _recurrentState[i] = null;
             _lengths[i] = 0;
         }
     }

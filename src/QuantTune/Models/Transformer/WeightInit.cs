@@ -31,6 +31,18 @@ public static class WeightInit
                 case Embedding e:
                     Normal(e.weight, std, generator);
                     break;
+                case GatedDeltaNet d:
+                    // transformers' Qwen3_5PreTrainedModel: dt_bias ones, A = U(0.01, 16) stored as log A
+                    d.dt_bias.FillInPlace(1.0);
+                    using (var a = empty(d.A_log.shape, ScalarType.Float32).uniform_(0.01, 16, generator))
+                        d.A_log.copy_(a.log());
+                    break;
+                case CausalConv1d conv:
+                    Normal(conv.weight, std, generator);
+                    break;
+                case GatedRmsNorm g:
+                    g.weight.FillInPlace(1.0);
+                    break;
                 case RmsNorm n:
                     n.weight.FillInPlace(n.Kind == QuantTune.Models.Config.NormKind.OffsetOne ? 0.0 : 1.0);
                     break;

@@ -1,0 +1,45 @@
+using QuantTune.IO;
+using QuantTune.Models.Config;
+
+namespace QuantTune.Models.Families;
+
+/// <summary>
+/// Qwen3.5 (<c>qwen3_5_text</c>, and the text model of a <c>qwen3_5</c> image-text checkpoint,
+/// whose vision tower is left out): a hybrid decoder whose layers mix tokens by Gated DeltaNet
+/// linear attention (<see cref="LinearAttention"/>, three layers in four by default) or by gated
+/// softmax attention (q_proj also yields a sigmoid gate on the attention's output; per-head q/k
+/// norms; RoPE on the first partial_rotary_factor of each head, 0.25 by default). Every RMSNorm
+/// but the linear attention's gated one scales by (1 + weight), as Gemma's. For text, Qwen3.5's
+/// multimodal RoPE (mrope_section) sees the same position on every axis, which is plain RoPE.
+/// </summary>
+public sealed class Qwen35Family : ModelFamily
+{
+    public override IReadOnlyList<string> ModelTypes => ["qwen3_5_text", "qwen3_5"];
+
+    internal override JsonField TextConfig(JsonField f) =>
+        f.String("model_type") == "qwen3_5" ? f.Required("text_config", "the text model's config (Qwen3_5TextConfig)").AsObject() : f;
+
+    internal override ModelConfig Read(JsonField f, ModelConfig c)
+    {
+        var parameters = f.Object("rope_parameters");
+        string partialKey = parameters?.Has("partial_rotary_factor") == true ? "rope_parameters.partial_rotary_factor" : "partial_rotary_factor";
+        double partial = parameters?.OptionalDouble("partial_rotary_factor") ?? f.OptionalDouble("partial_rotary_factor") ?? 0.25;
+        int rotary = (int)(c.HeadDim * partial);
+        if (!(partial > 0 && partial <= 1) || rotary <= 0 || rotary % 2 != 0)
+            throw f.Invalid(partialKey, $"is {partial}: head_dim {c.HeadDim} × {partial} gives {rotary} rotated dimensions; expected a fraction in (0, 1] giving a positive even number");
+        if (c.Rope.Type != "default")
+            throw f.Invalid(ModelConfig.RopeTypeField(f), $"'{c.Rope.Type}' is not read for Qwen3.5; expected default");
+        bool attentionBias = f.OptionalBool("attention_bias") ?? false;
+        return c with
+        {
+            Norm = NormKind.OffsetOne,
+            QkNorm = true,
+            QkvBias = attentionBias,
+            OutputBias = attentionBias,
+            AttentionOutputGate = true,
+            PartialRotaryFactor = partial,
+            LinearAttention = LinearAttention.Read(f, c.NumLayers),
+            CheckpointStack = c.ModelType == "qwen3_5" ? "model.language_model" : null,
+        };
+    }
+}
