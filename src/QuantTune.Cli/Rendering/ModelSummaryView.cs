@@ -67,6 +67,10 @@ public static class ModelSummaryView
         if (c.Conv1DWeights) d.Add("Conv1D weights [in, out]");
         if (c.PartialRotaryFactor < 1) d.Add($"RoPE on {c.RotaryDimOf(c.HeadDim)} of {c.HeadDim} head dimensions");
         if (c.Rope.Type == "longrope") d.Add($"LongRoPE (long factors past {c.Rope.OriginalMaxPositionEmbeddings} positions, attention factor {c.Rope.AttentionFactor:G4})");
+        if (c.LinearAttention is { } la)
+            d.Add($"Gated DeltaNet linear attention on {Enumerable.Range(0, c.NumLayers).Count(c.IsLinearAttention)} of {c.NumLayers} layers: " +
+                $"{la.NumKeyHeads} key heads × {la.KeyHeadDim}, {la.NumValueHeads} value heads × {la.ValueHeadDim}, conv {la.ConvKernel}");
+        if (c.AttentionOutputGate) d.Add("gated attention output");
         if (c.Experts is { } m)
         {
             int sparse = Enumerable.Range(0, c.NumLayers).Count(c.IsSparse);

@@ -82,7 +82,7 @@ public sealed record QstConfig
 
     /// <summary>
     /// The side network's own decoder config: hidden h/r, intermediate i/r, the same head count,
-    /// and the backbone family's layer shape (its norms, a dense MLP even under a mixture of experts, q/k norms, soft-caps, fused projections,
+    /// and the backbone family's layer shape (its norms, a dense MLP even under a mixture of experts, softmax attention in every layer even under a hybrid backbone, q/k norms, soft-caps, fused projections,
     /// partial RoPE; side layer k slides where the backbone layer that feeds it does), without biases.
     /// </summary>
     public ModelConfig SideConfig(ModelConfig b)
@@ -106,6 +106,9 @@ public sealed record QstConfig
             MlpBias = false,
             // A mixture-of-experts backbone feeds a dense side network: every side layer's MLP has intermediate_size / r.
             Experts = null,
+            // A hybrid backbone (Qwen3.5's linear-attention layers) feeds a side network of softmax attention only.
+            LinearAttention = null,
+            CheckpointStack = null,
         };
     }
 

@@ -3,7 +3,7 @@ using QuantTune.Formats.Gguf;
 
 namespace QuantTune.Tests.Cli;
 
-/// <summary>A newer family through the whole product from the command line, as a user would run it: Qwen3, Qwen3-MoE, Phi-3 and Gemma 3.</summary>
+/// <summary>A newer family through the whole product from the command line, as a user would run it: Qwen3, Qwen3-MoE, Qwen3.5, Phi-3 and Gemma 3.</summary>
 public sealed class CliFamilyTests() : TempFolderTest("qt-cli-family-")
 {
     /// <summary>The first 30,000 characters of the shipped Tiny Shakespeare, as a data file in the test's folder.</summary>
@@ -75,6 +75,58 @@ public sealed class CliFamilyTests() : TempFolderTest("qt-cli-family-")
         Assert.Equal(0, CliRunner.Run("generate", "--model", TestData.TinyQwen3MoeDir, "--qst", runs["qst"], "--prompt", "ROMEO:", "-n", "4").ExitCode);
         var plan = CliRunner.Run("plan", "--model", "qwen3-30b-a3b", "--method", "qlora", "--batch", "1", "--seq", "1024", "--json");
         Assert.True(plan.ExitCode == 0, plan.Stdout + plan.Stderr);
+    }
+
+    /// <summary>
+    /// Qwen3.5 from the command line: info names the hybrid layers, generate (KV cache and
+    /// linear-attention state) matches the reference, perplexity, LoRA on the Gated DeltaNet and
+    /// attention projections under PEFT's names, QLoRA, DoRA, QST with a softmax-attention side
+    /// network, merge, QST generate, plans of Qwen3.5-0.8B and -27B; GGUF export is refused by name.
+    /// </summary>
+    [Fact]
+    public void Qwen35InfoGeneratesEvaluatesFinetunesMergesAndPlans()
+    {
+        var model = TestData.TinyQwen35Dir;
+        var info = CliRunner.Run("info", "--model", model, "--json");
+        Assert.True(info.ExitCode == 0, info.Stderr);
+        var differences = JsonDocument.Parse(info.Stdout).RootElement.GetProperty("family_differences").EnumerateArray().Select(e => e.GetString()).ToList();
+        Assert.Contains("Gated DeltaNet linear attention on 3 of 4 layers: 2 key heads × 16, 4 value heads × 24, conv 4", differences);
+        Assert.Contains("gated attention output", differences);
+        Assert.Contains("RoPE on 8 of 32 head dimensions", differences);
+        var g = CliRunner.Run("generate", "--model", model, "--prompt", "The history of the", "-n", "24", "--no-bos", "--json");
+        Assert.True(g.ExitCode == 0, g.Stderr);
+        using (var reference = new Models.ReferenceOutputs(model))
+            Assert.Equal(reference.GreedyOutputIds, JsonDocument.Parse(g.Stdout).RootElement.GetProperty("output_ids").EnumerateArray().Select(e => e.GetInt32()));
+        var ppl = CliRunner.Run("eval", "perplexity", "--model", model, "--data", TestData.WikiTestRaw, "--max-tokens", "513", "--json");
+        Assert.True(ppl.ExitCode == 0, ppl.Stderr);
+        Assert.Equal(512, JsonDocument.Parse(ppl.Stdout).RootElement.GetProperty("predicted_tokens").GetInt64());
+        var data = ShakespeareSample();
+        var runs = new Dictionary<string, string>();
+        foreach (var method in new[] { "lora", "qlora", "dora", "qst" })
+        {
+            var ft = CliRunner.Run("finetune", "--model", model, "--data", data, "--method", method, "--steps", "2", "--batch", "2", "--seq", "80", "--out", Path.Combine(Dir, "q35-" + method), "--json");
+            Assert.True(ft.ExitCode == 0, method + ": " + ft.Stderr);
+            runs[method] = JsonDocument.Parse(ft.Stdout).RootElement.GetProperty("result_directory").GetString()!;
+        }
+        using (var adapter = QuantTune.Formats.Safetensors.SafetensorsFile.Open(Path.Combine(runs["lora"], "adapter_model.safetensors")))
+        {
+            Assert.Contains("base_model.model.model.layers.0.linear_attn.in_proj_qkv.lora_A.weight", adapter.Tensors.Keys);
+            Assert.Contains("base_model.model.model.layers.3.linear_attn.out_proj.lora_B.weight", adapter.Tensors.Keys);
+            Assert.Contains("base_model.model.model.layers.1.self_attn.q_proj.lora_B.weight", adapter.Tensors.Keys);
+        }
+        var merged = Path.Combine(Dir, "q35-merged");
+        var merge = CliRunner.Run("merge", "--model", model, "--adapter", runs["lora"], "--out", merged);
+        Assert.True(merge.ExitCode == 0, merge.Stderr);
+        Assert.True(CliRunner.Run("eval", "perplexity", "--model", merged, "--data", TestData.WikiTestRaw, "--max-tokens", "513", "--json").ExitCode == 0);
+        var qstGenerate = CliRunner.Run("generate", "--model", model, "--qst", runs["qst"], "--prompt", "ROMEO:", "-n", "4");
+        Assert.True(qstGenerate.ExitCode == 0, qstGenerate.Stderr);
+        foreach (var shape in new[] { "qwen3.5-0.8b", "qwen3.5-27b" })
+        {
+            var plan = CliRunner.Run("plan", "--model", shape, "--method", "qlora", "--batch", "1", "--seq", "1024", "--json");
+            Assert.True(plan.ExitCode == 0, plan.Stdout + plan.Stderr);
+        }
+        CliRunner.AssertCleanFailure(CliRunner.Run("export", "gguf", "--model", model, "--type", "q8_0", "--out", Path.Combine(Dir, "q35.gguf")), "qwen3_5_text");
+        Assert.False(File.Exists(Path.Combine(Dir, "q35.gguf")));
     }
 
     /// <summary>Phi-3's fused layout from the command line: QLoRA on qkv_proj (PEFT's name), merge, GPTQ, the bnb-4bit folder, GGUF phi3, plan of Phi-4-mini.</summary>

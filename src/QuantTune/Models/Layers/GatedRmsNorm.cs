@@ -25,7 +25,7 @@ public sealed class GatedRmsNorm : nn.Module
     {
         using var scope = NewDisposeScope();
         var h = x.to_type(ScalarType.Float32);
-        h = h * rsqrt(h.square().mean([-1], keepdim: true).Plus(_eps));
+        h = h * rsqrt(h.Power(2).mean([-1], keepdim: true).Plus(_eps));
         var scaled = weight * h.to_type(x.dtype);
         var gated = scaled.to_type(ScalarType.Float32) * nn.functional.silu(gate.to_type(ScalarType.Float32));
         return gated.to_type(x.dtype).MoveToOuterDisposeScope();

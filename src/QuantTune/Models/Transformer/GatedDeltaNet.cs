@@ -51,8 +51,8 @@ public sealed class GatedDeltaNet : nn.Module
         var k = mixed.narrow(-1, _c.KeyDim, _c.KeyDim).reshape(b, t, _c.NumKeyHeads, _c.KeyHeadDim);
         var v = mixed.narrow(-1, 2 * _c.KeyDim, _c.ValueDim).reshape(b, t, _c.NumValueHeads, _c.ValueHeadDim);
         var beta = in_proj_b.forward(x).sigmoid();
-        var a = in_proj_a.forward(x).to_type(ScalarType.Float32) + dt_bias.to_type(ScalarType.Float32);
-        var g = -(A_log.to_type(ScalarType.Float32).exp() * nn.functional.softplus(a));
+        var a = in_proj_a.forward(x).to_type(ScalarType.Float32).Plus(dt_bias.to_type(ScalarType.Float32));
+        var g = -(A_log.to_type(ScalarType.Float32).exp() * Softplus(a));
         var (output, nextState) = state is not null && t == 1
             ? GatedDeltaRule.Recurrent(q, k, v, g, beta, state)
             : GatedDeltaRule.Chunked(q, k, v, g, beta, state);
@@ -61,4 +61,7 @@ public sealed class GatedDeltaNet : nn.Module
         var normed = norm.Forward(output, z).reshape(b, t, _c.ValueDim);
         return out_proj.forward(normed).MoveToOuterDisposeScope();
     }
+
+    /// <summary>torch's softplus, log(1 + eˣ), linear past x = 20 as torch's threshold (the exponential's input clamped there, so no gradient meets an infinity).</summary>
+    static Tensor Softplus(Tensor x) => where(x.GreaterThan(20.0), x, x.ClampedMax(20.0).exp().log1p());
 }

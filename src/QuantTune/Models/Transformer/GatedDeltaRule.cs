@@ -38,7 +38,7 @@ public static class GatedDeltaRule
     }
 
     /// <summary>x·rsqrt(Σx² + 1e-6) over the last dimension (the FLA library's l2norm).</summary>
-    static Tensor L2Normalize(Tensor x) => x * rsqrt(x.square().sum([-1], keepdim: true).Plus(1e-6));
+    static Tensor L2Normalize(Tensor x) => x * rsqrt(x.Power(2).sum([-1], keepdim: true).Plus(1e-6));
 
     /// <summary>
     /// The rule over a whole sequence in chunks. q, k [B, T, Hk, Dk]; v [B, T, Hv, Dv];
@@ -86,8 +86,8 @@ public static class GatedDeltaRule
         for (long i = 0; i < n; i++)
         {
             var vNew = newValues.select(2, i) - keysDecayed.select(2, i).matmul(s);
-            outputs[i] = queries.select(2, i).matmul(s) + intra.select(2, i).matmul(vNew);
-            s = s * chunkDecay.select(2, i) + keysToEnd.select(2, i).transpose(-1, -2).matmul(vNew);
+            outputs[i] = queries.select(2, i).matmul(s).Plus(intra.select(2, i).matmul(vNew));
+            s = (s * chunkDecay.select(2, i)).Plus(keysToEnd.select(2, i).transpose(-1, -2).matmul(vNew));
         }
         var output = cat(outputs, 2).narrow(2, 0, t).transpose(1, 2).contiguous().to_type(dtype);
         return (output.MoveToOuterDisposeScope(), s.MoveToOuterDisposeScope());
@@ -108,7 +108,7 @@ public static class GatedDeltaRule
             s = s * g.select(2, i).exp().unsqueeze(-1).unsqueeze(-1);
             var remembered = (s * kI).sum([-2]);                         // kᵀS [B, H, Dv]
             var delta = (v.select(2, i) - remembered) * beta.select(2, i).unsqueeze(-1);
-            s = s + kI * delta.unsqueeze(-2);
+            s = s.Plus(kI * delta.unsqueeze(-2));
             outputs[i] = (s * q.select(2, i).unsqueeze(-1)).sum([-2]);
         }
         var output = stack(outputs, 1).to_type(dtype);                  // [B, T, H, Dv]

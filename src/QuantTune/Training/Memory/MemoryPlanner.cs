@@ -85,7 +85,7 @@ public static class MemoryPlanner
         var layerLinears = Enumerable.Range(0, c.NumLayers).Select(l => LayerLinears(c, l)).ToList();
         long linear = layerLinears.Sum(ls => ls.Sum(l => l.In * l.Out));
         // Embeddings, norms (GPT-2's LayerNorms with their biases), q/k norms, the projections' biases, learned positions, the experts' routers.
-        long other = v * h * (c.TieWordEmbeddings ? 1 : 2) + (NormsPerLayer(c) * L + 1) * NormParameters(c, h) + L * QkNormParameters(c)
+        long other = v * h * (c.TieWordEmbeddings ? 1 : 2) + (NormsPerLayer(c) * L + 1) * NormParameters(c, h) + MixerParameters(c)
             + layerLinears.Sum(ls => ls.Where(l => l.Bias).Sum(l => l.Out)) + (c.Positions == PositionKind.Learned ? (long)c.MaxPositionEmbeddings * h : 0)
             + RouterParameters(c);
         long tokens = (long)r.Batch * r.Sequence;
@@ -160,9 +160,15 @@ public static class MemoryPlanner
     {
         long h = c.HiddenSize, i = c.IntermediateSize, qd = (long)c.NumHeads * c.HeadDim, kvd = (long)c.NumKvHeads * c.HeadDim;
         var linears = new List<(long, long, bool)>();
-        if (c.Projections == ProjectionLayout.Fused) linears.Add((h, qd + 2 * kvd, c.QkvBias));
-        else linears.AddRange([(h, qd, c.QkvBias), (h, kvd, c.QkvBias), (h, kvd, c.QkvBias)]);
-        linears.Add((qd, h, c.OutputBias));
+        if (c.IsLinearAttention(layer) && c.LinearAttention is { } la)
+            linears.AddRange([(h, la.ConvDim, false), (h, la.ValueDim, false), (h, la.NumValueHeads, false), (h, la.NumValueHeads, false), (la.ValueDim, h, false)]);
+        else
+        {
+            long q = c.AttentionOutputGate ? 2 * qd : qd; // Qwen3.5's q_proj also yields the output gate
+            if (c.Projections == ProjectionLayout.Fused) linears.Add((h, qd + 2 * kvd, c.QkvBias));
+            else linears.AddRange([(h, q, c.QkvBias), (h, kvd, c.QkvBias), (h, kvd, c.QkvBias)]);
+            linears.Add((qd, h, c.OutputBias));
+        }
         if (c.IsSparse(layer))
         {
             long w = c.Experts!.ExpertIntermediateSize;
@@ -174,6 +180,14 @@ public static class MemoryPlanner
         else linears.AddRange([(h, i, c.MlpBias), (h, i, c.MlpBias)]);
         linears.Add((i, h, c.MlpBias));
         return linears;
+    }
+
+    /// <summary>The attention layers' q_norm and k_norm weights, and each linear-attention layer's convolution, dt_bias, A_log and gated norm (Qwen3.5).</summary>
+    static long MixerParameters(ModelConfig c)
+    {
+        int linearLayers = Enumerable.Range(0, c.NumLayers).Count(c.IsLinearAttention);
+        long extras = c.LinearAttention is { } la ? (long)la.ConvDim * la.ConvKernel + 2L * la.NumValueHeads + la.ValueHeadDim : 0;
+        return (c.NumLayers - linearLayers) * QkNormParameters(c) + linearLayers * extras;
     }
 
     /// <summary>The routers' weights (experts × hidden in every sparse layer), kept in the model's dtype, never adapted or quantized.</summary>
@@ -216,13 +230,28 @@ public static class MemoryPlanner
     static long LayerActivations(ModelConfig c, int layer, long tokens, int e, int sequence, bool probabilities)
     {
         long h = c.HiddenSize, i = MlpWidth(c, layer), qd = c.NumHeads * c.HeadDim, kvd = c.NumKvHeads * c.HeadDim;
+        if (c.IsLinearAttention(layer) && c.LinearAttention is { } la)
+            return tokens * (e * (4 * h + 4 * i) + 4 * 2 + LinearAttentionActivations(la, e)) + MlpExtras(c, layer, tokens, e);
         long perToken = e * (4 * h + 3 * qd + 3 * kvd + 4 * i) + 4 * 2; // + fp32 RMSNorm statistics
-        if (RoutedExperts(c, layer) is int k and > 0) perToken += e * 2 * k * h + (e + 4) * (long)c.Experts!.NumExperts;
-        // The family's extra pieces: Gemma's two norms after attention and MLP (input and output each), q/k norms' inputs.
-        perToken += e * ((NormsPerLayer(c) - 2) * 2 * h + (c.QkNorm ? qd + kvd : 0));
+        // The family's extra pieces: Gemma's two norms after attention and MLP (input and output each), q/k norms' inputs, Qwen3.5's output gate and its product.
+        perToken += e * ((NormsPerLayer(c) - 2) * 2 * h + (c.QkNorm ? qd + kvd : 0) + (c.AttentionOutputGate ? 2 * qd : 0));
         // Soft-capped attention (Gemma 2) runs eagerly: scores, their tanh and the probabilities stay for backward.
         long attention = c.AttentionSoftcap is not null ? tokens * c.NumHeads * sequence * e * 3
             : probabilities ? tokens * c.NumHeads * sequence * 4 : 0;
-        return tokens * perToken + attention;
+        return tokens * perToken + attention + MlpExtras(c, layer, tokens, e);
     }
+
+    /// <summary>A sparse layer's extra tensors per token: its k gathered inputs and weighted outputs, the router's logits and fp32 softmax.</summary>
+    static long MlpExtras(ModelConfig c, int layer, long tokens, int e) =>
+        RoutedExperts(c, layer) is int k and > 0 ? tokens * (e * 2 * k * c.HiddenSize + (e + 4) * (long)c.Experts!.NumExperts) : 0;
+
+    /// <summary>
+    /// Bytes per token a Gated DeltaNet layer keeps for backward: the projections' outputs before and
+    /// after the convolution and SiLU, β, g and the gate z; the fp32 queries, keys, values and their
+    /// β-weighted and decayed forms in the delta rule; each value head's three chunk × chunk matrices
+    /// (decays, the triangular system, the queries' scores) in fp32; the output, its norm and gate.
+    /// </summary>
+    static long LinearAttentionActivations(LinearAttention la, int e) =>
+        e * (3L * la.ConvDim + 2 * la.NumValueHeads + 3L * la.ValueDim) + 4 * (6L * la.NumValueHeads * la.KeyHeadDim + 4L * la.ValueDim)
+        + 4 * 3L * la.NumValueHeads * Models.Transformer.GatedDeltaRule.ChunkSize;
 }
