@@ -18,6 +18,9 @@ internal static class TestData
     /// <summary>tests/fixtures/tiny-qwen3.5: Qwen3.5's hybrid decoder, Gated DeltaNet on layers 0, 2 and 3 (2 query/key heads of 16, 4 value heads of 24, 4 conv taps), gated softmax attention on layer 1 with partial RoPE 0.25; untied head.</summary>
     public static string TinyQwen35Dir => Path.Combine(AppContext.BaseDirectory, "fixtures", "tiny-qwen3.5");
 
+    /// <summary>tests/fixtures/tiny-qwen3.5-gguf: tiny-qwen3.5 with value heads of 16, the size of its key heads, as llama.cpp's qwen35 can hold it.</summary>
+    public static string TinyQwen35GgufDir => Path.Combine(AppContext.BaseDirectory, "fixtures", "tiny-qwen3.5-gguf");
+
     public static string TinyQwen3MoeDir => Path.Combine(AppContext.BaseDirectory, "fixtures", "tiny-qwen3-moe");
 
     /// <summary>tests/fixtures/tiny-gemma3: Gemma norms and GeGLU, q/k norms, 16-token window on layers 0-1, local/global RoPE bases.</summary>

@@ -77,9 +77,12 @@ CONFIGS = {
                          rope_parameters={"rope_type": "default", "rope_theta": 10000000, "partial_rotary_factor": 0.25,
                                           "mrope_section": [2, 1, 1], "mrope_interleaved": True}),
 }
+# Qwen3.5 as llama.cpp's qwen35 can hold it: its graph and loader take the value head size to be the key head size
+# (ssm.state_size), so this variant has key and value heads of 16; everything else is tiny-qwen3.5's.
+CONFIGS["tiny-qwen3.5-gguf"] = dict(CONFIGS["tiny-qwen3.5"], linear_value_head_dim=16)
 
 # The test sequences (start, length) of wiki.test.raw; Qwen3.5's third one spans two chunks of the chunked delta rule.
-SEQUENCES = {"tiny-qwen3.5": ((0, 64), (1000, 64), (2000, 100))}
+SEQUENCES = {"tiny-qwen3.5": ((0, 64), (1000, 64), (2000, 100)), "tiny-qwen3.5-gguf": ((0, 64), (1000, 64), (2000, 100))}
 DEFAULT_SEQUENCES = ((0, 64), (1000, 64))
 
 

@@ -34,6 +34,13 @@ const CASES = [
     ["tests/fixtures/tiny-phi3", "F32", { original_max_position_embeddings: 2 }],
     // GPT-2: learned positions (256 rows), LayerNorms with biases, c_attn as attn_qkv.
     ["tests/fixtures/tiny-gpt2", "F32"],
+    // Qwen3.5 as qwen35: Gated DeltaNet layers (ssm_* tensors, value heads reordered for ggml's broadcast) around gated
+    // attention with interleaved M-RoPE sections. llama.cpp's qwen35 takes the value head size from ssm.state_size (the
+    // key head size), so tiny-qwen3.5 (value heads 24, key heads 16) is refused by export (recorded); tiny-qwen3.5-gguf
+    // is the same model with value heads of 16.
+    ["tests/fixtures/tiny-qwen3.5", "F32"],
+    ["tests/fixtures/tiny-qwen3.5-gguf", "F32"],
+    ["tests/fixtures/tiny-qwen3.5-gguf", "Q8_0"],
 ].map(([fixture, type, configPatch]) => ({ fixture, type, configPatch, name: `${fixture.split("/").pop()}-${type.toLowerCase()}` }));
 
 /** Texts whose tokenization is compared: digits, punctuation, spaces, accents, CJK and emoji (outside the BMP). */

@@ -9,7 +9,7 @@ namespace QuantTune.Tests.Models;
 /// <summary>
 /// fp32 inference against the outputs transformers (tiny-llama, tiny-qwen2; their perplexity on the first 8,193
 /// tokens from the NumPy port, checked against transformers on the whole file) or its NumPy port
-/// (tools/family-fixtures: tiny-qwen3, tiny-qwen3-moe, tiny-qwen3.5, tiny-gemma3, tiny-gemma2, tiny-phi3, tiny-gpt2) computed for the same checkpoints:
+/// (tools/family-fixtures: tiny-qwen3, tiny-qwen3-moe, tiny-qwen3.5, tiny-qwen3.5-gguf, tiny-gemma3, tiny-gemma2, tiny-phi3, tiny-gpt2) computed for the same checkpoints:
 /// logits and every hidden state within 1e-4, greedy tokens equal, perplexity to 4 significant digits.
 /// </summary>
 public abstract class ModelParityTests(string folder, ITestOutputHelper output) : IDisposable
@@ -79,6 +79,14 @@ public sealed class TinyQwen3MoeParityTests(ITestOutputHelper output) : ModelPar
 public sealed class TinyQwen35ParityTests(ITestOutputHelper output) : ModelParityTests(TestData.TinyQwen35Dir, output)
 {
     /// <summary>A third sequence of 100 tokens: past one chunk of the delta rule, the second one padded.</summary>
+    [Fact]
+    public void APromptLongerThanOneChunkMatchesTransformers() => LogitsAndHiddenStatesMatchTransformers(2);
+}
+
+/// <summary>tiny-qwen3.5-gguf (value heads the size of the key heads, the Qwen3.5 that llama.cpp's qwen35 holds), the GGUF checks' source.</summary>
+public sealed class TinyQwen35GgufParityTests(ITestOutputHelper output) : ModelParityTests(TestData.TinyQwen35GgufDir, output)
+{
+    /// <summary>The third sequence, 100 tokens: past one chunk of the delta rule.</summary>
     [Fact]
     public void APromptLongerThanOneChunkMatchesTransformers() => LogitsAndHiddenStatesMatchTransformers(2);
 }

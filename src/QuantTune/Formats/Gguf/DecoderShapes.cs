@@ -4,7 +4,7 @@ namespace QuantTune.Formats.Gguf;
 
 /// <summary>
 /// The Hugging Face parameter names and shapes of the decoder a <see cref="ModelConfig"/> describes (its module names,
-/// norms and their placement, q/k norms, fused or separate projections, biases, learned positions), worked out without
+/// norms and their placement, q/k norms, fused or separate projections, biases, learned positions, linear-attention layers), worked out without
 /// building the model, so an imported checkpoint is checked against its own config before any allocation the config sizes.
 /// </summary>
 public static class DecoderShapes
@@ -24,6 +24,19 @@ public static class DecoderShapes
             shapes[module + ".weight"] = [size];
             if (c.Norm == NormKind.LayerNorm) shapes[module + ".bias"] = [size];
         }
+        // Qwen3.5's Gated DeltaNet (GatedDeltaNet): projections, the depthwise conv1d [C, 1, K], per-value-head dt_bias and A_log, the gated norm.
+        void LinearAttention(string a, LinearAttention la)
+        {
+            Linear(a + "in_proj_qkv", la.ConvDim, h, false);
+            Linear(a + "in_proj_z", la.ValueDim, h, false);
+            Linear(a + "in_proj_b", la.NumValueHeads, h, false);
+            Linear(a + "in_proj_a", la.NumValueHeads, h, false);
+            shapes[a + "conv1d.weight"] = [la.ConvDim, 1, la.ConvKernel];
+            shapes[a + "dt_bias"] = [la.NumValueHeads];
+            shapes[a + "A_log"] = [la.NumValueHeads];
+            shapes[a + "norm.weight"] = [la.ValueHeadDim];
+            Linear(a + "out_proj", h, la.ValueDim, false);
+        }
         if (c.Positions == PositionKind.Learned) shapes[$"{n.Stack}.{n.Positions}.weight"] = [c.MaxPositionEmbeddings, h];
         Norm($"{n.Stack}.{n.FinalNorm}", h);
         if (!c.TieWordEmbeddings) shapes["lm_head.weight"] = [c.VocabSize, h];
@@ -37,19 +50,23 @@ public static class DecoderShapes
                 Norm(p + "pre_feedforward_layernorm", h);
                 Norm(p + "post_feedforward_layernorm", h);
             }
-            if (c.Projections == ProjectionLayout.Fused) Linear(attention + n.Qkv, q + 2 * kv, h, c.QkvBias);
+            if (c.IsLinearAttention(l)) LinearAttention(p + "linear_attn.", c.LinearAttention!);
             else
             {
-                Linear(attention + "q_proj", q, h, c.QkvBias);
-                Linear(attention + "k_proj", kv, h, c.QkvBias);
-                Linear(attention + "v_proj", kv, h, c.QkvBias);
+                if (c.Projections == ProjectionLayout.Fused) Linear(attention + n.Qkv, q + 2 * kv, h, c.QkvBias);
+                else
+                {
+                    Linear(attention + "q_proj", c.AttentionOutputGate ? 2 * q : q, h, c.QkvBias);
+                    Linear(attention + "k_proj", kv, h, c.QkvBias);
+                    Linear(attention + "v_proj", kv, h, c.QkvBias);
+                }
+                if (c.QkNorm)
+                {
+                    shapes[attention + "q_norm.weight"] = [c.HeadDim];
+                    shapes[attention + "k_norm.weight"] = [c.HeadDim];
+                }
+                Linear(attention + n.Output, h, q, c.OutputBias);
             }
-            if (c.QkNorm)
-            {
-                shapes[attention + "q_norm.weight"] = [c.HeadDim];
-                shapes[attention + "k_norm.weight"] = [c.HeadDim];
-            }
-            Linear(attention + n.Output, h, q, c.OutputBias);
             if (c.Mlp == MlpKind.Plain) Linear(mlp + n.Up, i, h, c.MlpBias);
             else if (c.Projections == ProjectionLayout.Fused) Linear(mlp + "gate_up_proj", 2 * i, h, c.MlpBias);
             else

@@ -56,14 +56,15 @@ public static class GgufExport
     static IReadOnlyDictionary<string, GgmlType> AddTensors(GgufWriter w, PretrainedModel model, ModelConfig config, IGgufArchitecture arch, LlamaFileType fileType, IProgress<(long Done, long Total)>? progress)
     {
         var weights = Weights(model.Model).Where(p => arch.Writes(p.Name)).Select(p => (Gguf: arch.TensorName(p.Name)
-            ?? throw new NotSupportedException($"parameter '{p.Name}' has no llama.cpp GGUF name (adapter layers are not exported; merge them first)"), p.Shape, p.Read)).ToList();
+            ?? throw new NotSupportedException($"parameter '{p.Name}' has no llama.cpp GGUF name (adapter layers are not exported; merge them first)"), p.Shape, p.Read))
+            .Select(p => (p.Gguf, p.Shape, Stored: arch.GgufShape(p.Gguf, p.Shape), p.Read)).ToList();
         var extra = arch.ExtraTensors(config).ToList();
-        var plan = GgufMixture.Plan(fileType, weights.Select(p => new GgufTensorShape(p.Gguf, p.Shape))
+        var plan = GgufMixture.Plan(fileType, weights.Select(p => new GgufTensorShape(p.Gguf, p.Stored))
             .Concat(extra.Select(e => new GgufTensorShape(e.Name, [e.Values.Length]))).ToList(), MixtureModel(config));
         foreach (var (name, values) in extra) w.AddTensor(name, plan[name], [values.Length], values);
         int done = 0;
-        foreach (var (gguf, shape, read) in weights)
-            w.AddTensor(gguf, plan[gguf], shape, () =>
+        foreach (var (gguf, shape, stored, read) in weights)
+            w.AddTensor(gguf, plan[gguf], stored, () =>
             {
                 float[] values;
                 using (var scope = NewDisposeScope())

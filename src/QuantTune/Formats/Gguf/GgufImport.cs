@@ -59,8 +59,9 @@ public static class GgufImport
                 ?? throw new InvalidFormatException(path, info.Name, $"is not a {arch.Name} tensor QuantTune knows");
             if (!shapes.TryGetValue(hf, out var shape))
                 throw new InvalidFormatException(path, info.Name, $"is not a tensor of the model its metadata describes ({config.NumLayers} layers{(config.TieWordEmbeddings ? ", tied embeddings" : "")})");
-            if (!info.Shape.SequenceEqual(shape))
-                throw new InvalidFormatException(path, info.Name, $"has shape [{string.Join(", ", info.Shape)}]; the metadata implies [{string.Join(", ", shape)}]");
+            long[] stored = arch.GgufShape(info.Name, shape);
+            if (!info.Shape.SequenceEqual(stored))
+                throw new InvalidFormatException(path, info.Name, $"has shape [{string.Join(", ", info.Shape)}]; the metadata implies [{string.Join(", ", stored)}]");
             hfNames[hf] = info.Name;
         }
         if (shapes.Keys.FirstOrDefault(n => !hfNames.ContainsKey(n)) is string absent)
@@ -72,13 +73,13 @@ public static class GgufImport
         {
             var info = file.TensorsByName[gguf];
             long[] shape = info.Shape;
-            bool kernel = keepBlocks && shape.Length == 2 && GgmlVecDot.HasKernel(info.Type);
+            bool kernel = keepBlocks && shape.Length == 2 && shapes[hf].Length == 2 && GgmlVecDot.HasKernel(info.Type);
             if (kernel && arch.ReadsUnchanged(gguf, config))
                 blocks[hf] = new GgufBlockTensor(shape, info.Type, file.ReadTensorBytes(gguf));
             else if (kernel && arch.HfRowSources(gguf, shape, config) is int[] sources)
                 blocks[hf] = new GgufBlockTensor(shape, info.Type, MoveRows(file.ReadTensorBytes(gguf), sources));
             else
-                tensors[hf] = new GgufDenseTensor(shape, arch.ToHf(gguf, shape, file.ReadTensor(gguf), config));
+                tensors[hf] = new GgufDenseTensor(shapes[hf], arch.ToHf(gguf, shape, file.ReadTensor(gguf), config));
         }
         return new GgufCheckpoint(config, tensors) { Source = path, Blocks = blocks };
     }

@@ -73,6 +73,13 @@ public sealed record ModelConfig
     /// <summary>The query projection also yields a per-channel gate, and the attention's output is multiplied by sigmoid(gate) before o_proj (Qwen3.5's gated attention).</summary>
     public bool AttentionOutputGate { get; init; }
 
+    /// <summary>
+    /// Qwen3.5's multimodal RoPE sections (rope_parameters.mrope_section: rotated pairs per temporal, height and width
+    /// axis); null where config.json has none. Text sees one position on every axis, so the model runs plain RoPE
+    /// whatever they are; GGUF export writes them, as llama.cpp rotates by them.
+    /// </summary>
+    public IReadOnlyList<int>? RopeSections { get; init; }
+
     /// <summary>Where the checkpoint keeps the decoder's weights when it is not under <see cref="ModuleNames.Stack"/> (model.language_model in a Qwen3.5 image-text checkpoint); null: under the stack's own name.</summary>
     public string? CheckpointStack { get; init; }
 

@@ -30,6 +30,7 @@ public sealed class Qwen35Family : ModelFamily
         if (c.Rope.Type != "default")
             throw f.Invalid(ModelConfig.RopeTypeField(f), $"'{c.Rope.Type}' is not read for Qwen3.5; expected default");
         bool attentionBias = f.OptionalBool("attention_bias") ?? false;
+        int[]? sections = parameters?.Optional("mrope_section")?.Items().Select(i => i.GetInt32()).ToArray();
         return c with
         {
             Norm = NormKind.OffsetOne,
@@ -38,6 +39,7 @@ public sealed class Qwen35Family : ModelFamily
             OutputBias = attentionBias,
             AttentionOutputGate = true,
             PartialRotaryFactor = partial,
+            RopeSections = sections,
             LinearAttention = LinearAttention.Read(f, c.NumLayers),
             CheckpointStack = c.ModelType == "qwen3_5" ? "model.language_model" : null,
         };

@@ -49,6 +49,10 @@ public sealed class LlamaCppReferenceTests(ITestOutputHelper output) : TempFolde
         { "tiny-phi3-f32", "f32", 5e-5, 1e-5 },       // 7.5e-6, 1.3e-5; 2.7e-8
         // learned positions, LayerNorms with biases, attn_qkv; GPT-2's GELU goes through the same fp16 table
         { "tiny-gpt2-f32", "f32", 4e-3, 1e-4 },       // 1.6e-3, 8.6e-4; 1.3e-5
+        // qwen35: Gated DeltaNet layers (ssm_*, value heads reordered) around gated attention with M-RoPE sections;
+        // tiny-qwen3.5-gguf, as tiny-qwen3.5's value heads (24 ≠ key heads 16) are refused (tiny-qwen3.5-f32.json records it)
+        { "tiny-qwen3.5-gguf-f32", "f32", 5e-5, 1e-5 },  // 3.2e-6, 4.1e-6; 6.2e-7
+        { "tiny-qwen3.5-gguf-q8_0", "q8_0", 0.2, 1e-3 }, // 6.3e-2, 5.8e-2; 4.0e-4
     };
 
     [Theory]

@@ -40,6 +40,13 @@ public interface IGgufArchitecture
     string? TensorName(string hf);
 
     /// <summary>
+    /// The PyTorch shape GGUF tensor <paramref name="gguf"/> is written in, given its HF parameter's
+    /// <paramref name="shape"/> (the converter squeezes Qwen3.5's conv1d [C, 1, K] to [C, K]); read back, a tensor
+    /// of this shape takes the HF one.
+    /// </summary>
+    long[] GgufShape(string gguf, long[] shape);
+
+    /// <summary>
     /// <paramref name="values"/> (HF layout, PyTorch <paramref name="shape"/>) as the converter writes GGUF tensor
     /// <paramref name="gguf"/>; the array may be changed in place and returned.
     /// </summary>

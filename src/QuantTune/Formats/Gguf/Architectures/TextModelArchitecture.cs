@@ -91,6 +91,9 @@ public abstract class TextModelArchitecture : IGgufArchitecture
     public virtual string? TensorName(string hf) => LlamaTensorNames.ToGguf(hf);
 
     /// <inheritdoc/>
+    public virtual long[] GgufShape(string gguf, long[] shape) => shape;
+
+    /// <inheritdoc/>
     public virtual float[] ToGguf(string gguf, long[] shape, float[] values, ModelConfig config) => values;
 
     /// <inheritdoc/>
