@@ -1,3 +1,4 @@
+using QuantTune.Runtime;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 
@@ -30,8 +31,17 @@ public sealed class CausalConv1d : nn.Module
         long b = x.shape[0], t = x.shape[2];
         var past = history?.to_type(x.dtype) ?? zeros([b, Channels, Kernel - 1], x.dtype, x.device);
         var padded = cat([past, x], 2);
-        var output = nn.functional.conv1d(padded, weight.to_type(x.dtype), groups: Channels);
+        // Σ_k w[:, k] · x[:, t + k] as K shifted products in fp32 (what torch's conv1d accumulates in): libtorch's
+        // depthwise conv1d has no fast bf16 path on the CPU, where it took minutes per layer at Qwen3.5-0.8B's width.
+        var wide = padded.to_type(ScalarType.Float32);
+        var taps = weight.to_type(ScalarType.Float32).squeeze(1);   // [C, K]
+        Tensor? output = null;
+        for (long k = 0; k < Kernel; k++)
+        {
+            var term = wide.narrow(2, k, t) * taps.narrow(1, k, 1);
+            output = output is null ? term : output.Plus(term);
+        }
         var next = padded.narrow(2, t, Kernel - 1).detach().contiguous();
-        return (output.MoveToOuterDisposeScope(), next.MoveToOuterDisposeScope());
+        return (output!.to_type(x.dtype).MoveToOuterDisposeScope(), next.MoveToOuterDisposeScope());
     }
 }
