@@ -35,6 +35,12 @@ internal static class TestData
     /// <summary>tests/fixtures/tiny-gpt2: GPT-2's LayerNorms with biases, learned positions, fused c_attn, biases everywhere, Conv1D weights, gelu_new, tied head, GPT2Config's keys.</summary>
     public static string TinyGpt2Dir => Path.Combine(AppContext.BaseDirectory, "fixtures", "tiny-gpt2");
 
+    /// <summary>tests/fixtures/tiny-olmo2: OLMo 2's norms after attention and after the MLP (none before), q/k norms over the whole q and k projections, rms_norm_eps 1e-5, tied head.</summary>
+    public static string TinyOlmo2Dir => Path.Combine(AppContext.BaseDirectory, "fixtures", "tiny-olmo2");
+
+    /// <summary>tests/fixtures/tiny-smollm3: SmolLM3's no-RoPE layers (no_rope_layers [1, 0, 1, 0]), rope_theta 5e6, tied head.</summary>
+    public static string TinySmolLM3Dir => Path.Combine(AppContext.BaseDirectory, "fixtures", "tiny-smollm3");
+
     /// <summary>A fixture folder by name (tiny-llama is the embedded model).</summary>
     public static string Fixture(string name) => name == "tiny-llama" ? TinyLlamaDir : Path.Combine(AppContext.BaseDirectory, "fixtures", name);
 

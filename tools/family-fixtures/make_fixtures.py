@@ -76,6 +76,18 @@ CONFIGS = {
                          linear_num_value_heads=4, full_attention_interval=4,
                          rope_parameters={"rope_type": "default", "rope_theta": 10000000, "partial_rotary_factor": 0.25,
                                           "mrope_section": [2, 1, 1], "mrope_interleaved": True}),
+    # OLMo 2: the norms after attention and after the MLP (none before), q_norm / k_norm over the whole q and k
+    # projections ([heads * head_dim], [kv_heads * head_dim]); hidden 128 so that head_dim 32 = hidden / heads, as
+    # Olmo2Config has no head_dim key of its own; rms_norm_eps 1e-5 (Olmo2Config's); tied head to keep the files small.
+    "tiny-olmo2": dict(COMMON, architectures=["Olmo2ForCausalLM"], model_type="olmo2", num_hidden_layers=3, hidden_size=128,
+                       hidden_act="silu", tie_word_embeddings=True, rms_norm_eps=1e-5,
+                       rope_parameters={"rope_theta": 500000.0, "rope_type": "default"}),
+    # SmolLM3: no RoPE in layers 1 and 3 (no_rope_layers 0 there; SmolLM3-3B has every fourth), no sliding window,
+    # hidden 128 so that head_dim 32 = hidden / heads (LlamaAttention's default), tied head.
+    "tiny-smollm3": dict(COMMON, architectures=["SmolLM3ForCausalLM"], model_type="smollm3", num_hidden_layers=4, hidden_size=128,
+                         hidden_act="silu", tie_word_embeddings=True, mlp_bias=False, no_rope_layers=[1, 0, 1, 0],
+                         no_rope_layer_interval=4, use_sliding_window=False, sliding_window=None,
+                         rope_parameters={"rope_theta": 5000000.0, "rope_type": "default"}),
 }
 # Qwen3.5 as llama.cpp's qwen35 can hold it: its graph and loader take the value head size to be the key head size
 # (ssm.state_size), so this variant has key and value heads of 16; everything else is tiny-qwen3.5's.
@@ -191,14 +203,19 @@ def weights(c, seed):
         w[p + "self_attn.o_proj.weight"] = lin(h, qd)
         if p + "mlp.gate.weight" not in w:
             w[p + "mlp.down_proj.weight"] = lin(h, i)
-        w[p + "input_layernorm.weight"] = norm(h)
+        if c["model_type"] != "olmo2":  # Olmo2DecoderLayer has no input norm
+            w[p + "input_layernorm.weight"] = norm(h)
         w[p + "post_attention_layernorm.weight"] = norm(h)
         if gemma:
             w[p + "pre_feedforward_layernorm.weight"] = norm(h)
+        if gemma or c["model_type"] == "olmo2":
             w[p + "post_feedforward_layernorm.weight"] = norm(h)
         if c["model_type"] in ("qwen3", "qwen3_moe", "gemma3_text"):
             w[p + "self_attn.q_norm.weight"] = norm(d)
             w[p + "self_attn.k_norm.weight"] = norm(d)
+        if c["model_type"] == "olmo2":  # Olmo2Attention: norms over the whole projections
+            w[p + "self_attn.q_norm.weight"] = norm(qd)
+            w[p + "self_attn.k_norm.weight"] = norm(kvd)
     w["model.norm.weight"] = norm(h)
     if not c["tie_word_embeddings"]:
         w["lm_head.weight"] = lin(v, h)
@@ -341,6 +358,35 @@ def qwen3_5_references(config, w, wiki, ref, sequences):
                 "tolerance": CHUNK_TOLERANCE, "sequences": agreement}}
 
 
+# OLMo 2's and SmolLM3's quirks, each removed alone: the Family switch of numpy_forward.py that removes it.
+FAMILY_QUIRKS = {
+    "olmo2": {
+        "pre_norm": ({"post_norm": False}, "the two norms before attention and the MLP (Llama's pre-norm) instead of after them"),
+        "per_head_qk_norm": ({"whole_qk_norm": False}, "q_norm / k_norm over each head (the weights split per head) instead of over the whole projections"),
+    },
+    "smollm3": {
+        "rope_everywhere": ({"no_rope": False}, "RoPE in every layer, the no_rope_layers 0 ignored"),
+    },
+}
+
+
+def family_quirk_references(config, w, wiki, ref, sequences):
+    """The logits of sequence 0 with one quirk of the family removed (FAMILY_QUIRKS)."""
+    base = ref["logits.0"][:QUIRK_POSITIONS].astype(np.float64)
+    ids = wiki[sequences[0][0]:sequences[0][0] + sequences[0][1]]
+    names, moved, meaning = {"positions": QUIRK_POSITIONS}, {}, {}
+    for key, (switch, description) in FAMILY_QUIRKS[config["model_type"]].items():
+        logits, _ = forward(Family(config, **switch), w, ids)
+        ref[f"logits.0.{key}"] = logits[:QUIRK_POSITIONS].astype(np.float32)
+        names[key] = f"logits.0.{key}"
+        moved[key] = float(np.abs(logits[:QUIRK_POSITIONS] - base).max())
+        meaning[key] = description
+        print(f"quirk {key}: the logits move by {moved[key]:.4f}")
+    return {"quirk_logits": names,
+            "quirk_max_abs_change": {"of": "max |logits.0[:positions] - logits.0.<quirk>| in float64", **moved},
+            "quirk_meaning": meaning}
+
+
 def main():
     tokens = json.load(open(sys.argv[1]))
     wiki, prompt = np.array(tokens["wiki"], dtype=np.int64), tokens["prompt"]
@@ -368,7 +414,8 @@ def main():
                 ref[f"hidden_states.{s}.{l}"] = h.astype(np.float32)
             print(f"{name} sequence {s}: logits in [{logits.min():.3f}, {logits.max():.3f}]")
         extra = moe_references(config, w, wiki, ref) if config["model_type"] == "qwen3_moe" else \
-            qwen3_5_references(config, w, wiki, ref, sequences) if config["model_type"] == "qwen3_5_text" else {}
+            qwen3_5_references(config, w, wiki, ref, sequences) if config["model_type"] == "qwen3_5_text" else \
+            family_quirk_references(config, w, wiki, ref, sequences) if config["model_type"] in FAMILY_QUIRKS else {}
         save_safetensors(os.path.join(folder, "reference.safetensors"), ref)
         output = greedy(run, prompt, 24)
         ppl, predicted = perplexity(run, wiki[:PERPLEXITY_TOKENS])

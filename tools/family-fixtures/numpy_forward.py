@@ -13,7 +13,10 @@ GPT2Attention's c_attn split into q, k, v of embed_dim each, scaled by head_dim^
 c_proj, every projection a Conv1D (x @ weight + bias, weight [in, out]), ln_f, the head tied to wte; modeling_qwen3_moe.py: Qwen3MoeSparseMoeBlock's router (gate logits, softmax in float32,
 top-k, renormalised when norm_topk_prob, weights cast back), the experts' SwiGLU MLPs of moe_intermediate_size
 summed expert by expert, Qwen3MoeDecoderLayer's rule for sparse layers (mlp_only_layers, decoder_sparse_step)
-and load_balancing_loss_func with its attention-mask handling). It shares no
+and load_balancing_loss_func with its attention-mask handling); modeling_olmo2.py: Olmo2DecoderLayer's norms after
+attention and after the MLP (no input norm) and Olmo2Attention's q_norm / k_norm over the whole q_proj and k_proj
+outputs before they are split into heads; modeling_smollm3.py: SmolLM3Attention's use_rope = no_rope_layers[layer_idx]
+(no rotation in the layers marked 0, by default every no_rope_layer_interval-th). It shares no
 code with QuantTune; it computes in float64. Used by make_fixtures.py."""
 import math
 import numpy as np
@@ -57,7 +60,11 @@ def rotate_half(x):
 class Family:
     """The config.json of a fixture read as transformers' config classes would."""
 
-    def __init__(self, config):
+    def __init__(self, config, post_norm=True, whole_qk_norm=True, no_rope=True):
+        """The switches remove one quirk each for the quirk references: post_norm False runs OLMo 2's two norms as
+        Llama's pre-norms (post_attention_layernorm before attention, post_feedforward_layernorm before the MLP);
+        whole_qk_norm False normalises each head of q and k (the weights split per head); no_rope False rotates
+        every SmolLM3 layer."""
         c = config
         self.type = c["model_type"]
         if self.type == "gpt2":  # GPT2Config: n_embd, n_head, n_layer, layer_norm_epsilon; n_inner None = 4 * n_embd
@@ -72,7 +79,16 @@ class Family:
         self.layers = c["num_hidden_layers"]
         self.eps = c["rms_norm_eps"]
         self.tied = c.get("tie_word_embeddings", self.gemma)
-        self.qk_norm = self.type in ("qwen3", "qwen3_moe", "gemma3_text")
+        self.qk_norm = self.type in ("qwen3", "qwen3_moe", "gemma3_text", "olmo2")
+        # Olmo2Attention: q_norm(q_proj(x)) over num_heads * head_dim; Olmo2DecoderLayer: norms after each block
+        self.whole_qk_norm = self.type == "olmo2" and whole_qk_norm
+        self.post_norm = self.type == "olmo2" and post_norm
+        self.pre_norm_of_olmo2 = self.type == "olmo2" and not post_norm
+        # SmolLM3Config: no_rope_layers, or int((i + 1) % no_rope_layer_interval != 0)
+        if self.type == "smollm3" and no_rope:
+            self.use_rope = list(c.get("no_rope_layers") or [int((i + 1) % c.get("no_rope_layer_interval", 4) != 0) for i in range(self.layers)])
+        else:
+            self.use_rope = [1] * self.layers
         # Qwen3MoeConfig: experts and the layers that hold them (Qwen3MoeDecoderLayer)
         self.num_experts = c.get("num_experts", 128) if self.type == "qwen3_moe" else 0
         self.top_k = c.get("num_experts_per_tok", 8)
@@ -89,6 +105,12 @@ class Family:
             types = c.get("layer_types") or [
                 "sliding_attention" if (i + 1) % c.get("sliding_window_pattern", 2 if self.type == "gemma2" else 6) else "full_attention"
                 for i in range(self.layers)]
+        elif self.type == "smollm3":  # SmolLM3Attention: a window only with use_sliding_window, on layer_types' sliding layers
+            nope = [int((i + 1) % c.get("no_rope_layer_interval", 4) != 0) for i in range(self.layers)]
+            rope_of = c.get("no_rope_layers") or nope
+            types = c.get("layer_types") or ["sliding_attention" if c.get("use_sliding_window") and window is not None and not rope_of[i]
+                                             else "full_attention" for i in range(self.layers)]
+            types = [t if c.get("use_sliding_window") else "full_attention" for t in types]
         else:
             types = ["sliding_attention" if c.get("use_sliding_window") else "full_attention"] * self.layers
         if self.type == "phi3":  # Phi3Model: create_sliding_window_causal_mask whenever sliding_window is set
@@ -133,10 +155,16 @@ def attention(f, w, p, x, layer):
         q, k, v = qkv[:, :qp], qkv[:, qp:qp + kvp], qkv[:, qp + kvp:]
     else:
         q, k, v = proj("q_proj"), proj("k_proj"), proj("v_proj")
+    if f.whole_qk_norm:  # Olmo2Attention: the norms over every head at once, before the view into heads
+        q = rms_norm(q, w[p + "q_norm.weight"], f.eps, False)
+        k = rms_norm(k, w[p + "k_norm.weight"], f.eps, False)
     q = q.reshape(t, f.heads, f.head_dim)
     k = k.reshape(t, f.kv, f.head_dim)
     v = v.reshape(t, f.kv, f.head_dim)
-    if f.qk_norm:
+    if f.type == "olmo2" and not f.whole_qk_norm:  # the quirk removed: each head normed by its slice of the weight
+        q = rms_norm(q, w[p + "q_norm.weight"].reshape(f.heads, f.head_dim), f.eps, False)
+        k = rms_norm(k, w[p + "k_norm.weight"].reshape(f.kv, f.head_dim), f.eps, False)
+    elif f.qk_norm and not f.whole_qk_norm:
         q = rms_norm(q, w[p + "q_norm.weight"], f.eps, f.gemma)
         k = rms_norm(k, w[p + "k_norm.weight"], f.eps, f.gemma)
     q, k, v = (a.transpose(1, 0, 2) for a in (q, k, v))  # [heads, T, D]
@@ -144,6 +172,8 @@ def attention(f, w, p, x, layer):
     freqs = np.arange(t, dtype=np.float64)[:, None] * freqs_of[None, :]
     emb = np.concatenate([freqs, freqs], axis=-1)
     cos, sin = np.cos(emb) * f.attention_scaling, np.sin(emb) * f.attention_scaling
+    if not f.use_rope[layer]:  # SmolLM3: a no-RoPE layer
+        cos, sin = np.ones_like(cos), np.zeros_like(sin)
     r = f.rotary_dim  # apply_rotary_pos_emb: q_rot, q_pass = q[..., :rotary_dim], q[..., rotary_dim:]
     q = np.concatenate([q[..., :r] * cos + rotate_half(q[..., :r]) * sin, q[..., r:]], axis=-1)
     k = np.concatenate([k[..., :r] * cos + rotate_half(k[..., :r]) * sin, k[..., r:]], axis=-1)
@@ -251,7 +281,13 @@ def forward(f, w, ids, router_logits=None):
     for l in range(f.layers):
         p = f"model.layers.{l}."
         norm = lambda name, h: rms_norm(h, w[p + name + ".weight"], f.eps, f.gemma)
-        if f.gemma:
+        if f.post_norm:  # Olmo2DecoderLayer
+            x = x + norm("post_attention_layernorm", attention(f, w, p + "self_attn.", x, l))
+            x = x + norm("post_feedforward_layernorm", mlp(f, w, p + "mlp.", x))
+        elif f.pre_norm_of_olmo2:  # the post-norm quirk removed: the same two norms before each block
+            x = x + attention(f, w, p + "self_attn.", norm("post_attention_layernorm", x), l)
+            x = x + mlp(f, w, p + "mlp.", norm("post_feedforward_layernorm", x))
+        elif f.gemma:
             x = x + norm("post_attention_layernorm", attention(f, w, p + "self_attn.", norm("input_layernorm", x), l))
             x = x + norm("post_feedforward_layernorm", mlp(f, w, p + "mlp.", norm("pre_feedforward_layernorm", x)))
         else:

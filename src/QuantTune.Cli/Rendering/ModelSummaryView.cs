@@ -52,9 +52,12 @@ public static class ModelSummaryView
     public static List<string> Differences(QuantTune.Models.Config.ModelConfig c)
     {
         var d = new List<string>();
-        if (c.QkNorm) d.Add("q/k norms");
+        if (c.QkNorm) d.Add(c.QkNormOver == QuantTune.Models.Config.QkNormScope.Projection ? "q/k norms over the whole projections" : "q/k norms");
         if (c.Norm == QuantTune.Models.Config.NormKind.OffsetOne) d.Add("RMSNorm x·(1+w)");
         if (c.Placement == QuantTune.Models.Config.NormPlacement.Sandwich) d.Add("4 norms per layer");
+        if (c.Placement == QuantTune.Models.Config.NormPlacement.Post) d.Add("norms after attention and MLP, none before");
+        if (c.RopeLayers is { } rope && c.Positions == QuantTune.Models.Config.PositionKind.Rotary)
+            d.Add($"no RoPE in layers {string.Join(", ", Enumerable.Range(0, rope.Count).Where(l => !rope[l]))}");
         if (c.ScaleEmbedding) d.Add("embedding ×√hidden");
         if (c.QueryPreAttentionScalar is double q) d.Add($"attention scale {q:G}^-½");
         if (c.AttentionSoftcap is double a) d.Add($"attention soft-cap {a:G}");

@@ -82,8 +82,8 @@ public sealed record QstConfig
 
     /// <summary>
     /// The side network's own decoder config: hidden h/r, intermediate i/r, the same head count,
-    /// and the backbone family's layer shape (its norms, a dense MLP even under a mixture of experts, softmax attention in every layer even under a hybrid backbone, q/k norms, soft-caps, fused projections,
-    /// partial RoPE; side layer k slides where the backbone layer that feeds it does), without biases.
+    /// and the backbone family's layer shape (its norms, a dense MLP even under a mixture of experts, softmax attention in every layer even under a hybrid backbone, q/k norms (a whole-projection one as wide as the side's projections), soft-caps, fused projections,
+    /// partial RoPE; side layer k slides and rotates where the backbone layer that feeds it does), without biases.
     /// </summary>
     public ModelConfig SideConfig(ModelConfig b)
     {
@@ -92,6 +92,8 @@ public sealed record QstConfig
         return b with
         {
             SlidingLayers = b.SlidingLayers is null ? null : fed.Select(b.IsSliding).ToArray(),
+            // Side layer k rotates where the backbone layer that feeds it does (SmolLM3's no-RoPE layers).
+            RopeLayers = b.RopeLayers is null ? null : fed.Select(l => b.RopeLayers[l]).ToArray(),
             QueryPreAttentionScalar = b.QueryPreAttentionScalar / Reduction,
             HiddenSize = b.HiddenSize / Reduction,
             IntermediateSize = Math.Max(1, b.IntermediateSize / Reduction),

@@ -9,7 +9,7 @@ namespace QuantTune.Tests.Models;
 /// <summary>
 /// fp32 inference against the outputs transformers (tiny-llama, tiny-qwen2; their perplexity on the first 8,193
 /// tokens from the NumPy port, checked against transformers on the whole file) or its NumPy port
-/// (tools/family-fixtures: tiny-qwen3, tiny-qwen3-moe, tiny-qwen3.5, tiny-qwen3.5-gguf, tiny-gemma3, tiny-gemma2, tiny-phi3, tiny-gpt2) computed for the same checkpoints:
+/// (tools/family-fixtures: tiny-qwen3, tiny-qwen3-moe, tiny-qwen3.5, tiny-qwen3.5-gguf, tiny-gemma3, tiny-gemma2, tiny-phi3, tiny-gpt2, tiny-olmo2, tiny-smollm3) computed for the same checkpoints:
 /// logits and every hidden state within 1e-4, greedy tokens equal, perplexity to 4 significant digits.
 /// </summary>
 public abstract class ModelParityTests(string folder, ITestOutputHelper output) : IDisposable
@@ -98,3 +98,7 @@ public sealed class TinyGemma2ParityTests(ITestOutputHelper output) : ModelParit
 public sealed class TinyPhi3ParityTests(ITestOutputHelper output) : ModelParityTests(TestData.TinyPhi3Dir, output);
 
 public sealed class TinyGpt2ParityTests(ITestOutputHelper output) : ModelParityTests(TestData.TinyGpt2Dir, output);
+
+public sealed class TinyOlmo2ParityTests(ITestOutputHelper output) : ModelParityTests(TestData.TinyOlmo2Dir, output);
+
+public sealed class TinySmolLM3ParityTests(ITestOutputHelper output) : ModelParityTests(TestData.TinySmolLM3Dir, output);

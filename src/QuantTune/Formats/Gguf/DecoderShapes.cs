@@ -43,13 +43,10 @@ public static class DecoderShapes
         for (int l = 0; l < c.NumLayers; l++)
         {
             string p = n.Layer(l) + ".", attention = p + n.Attention + ".", mlp = p + n.Mlp + ".";
-            Norm(p + n.AttentionNorm, h);
+            if (c.Placement != NormPlacement.Post) Norm(p + n.AttentionNorm, h);
             Norm(p + n.MlpNorm, h);
-            if (c.Placement == NormPlacement.Sandwich)
-            {
-                Norm(p + "pre_feedforward_layernorm", h);
-                Norm(p + "post_feedforward_layernorm", h);
-            }
+            if (c.Placement == NormPlacement.Sandwich) Norm(p + "pre_feedforward_layernorm", h);
+            if (c.Placement != NormPlacement.Pre) Norm(p + "post_feedforward_layernorm", h);
             if (c.IsLinearAttention(l)) LinearAttention(p + "linear_attn.", c.LinearAttention!);
             else
             {
@@ -62,8 +59,8 @@ public static class DecoderShapes
                 }
                 if (c.QkNorm)
                 {
-                    shapes[attention + "q_norm.weight"] = [c.HeadDim];
-                    shapes[attention + "k_norm.weight"] = [c.HeadDim];
+                    shapes[attention + "q_norm.weight"] = [c.QkNormWidths.Q];
+                    shapes[attention + "k_norm.weight"] = [c.QkNormWidths.K];
                 }
                 Linear(attention + n.Output, h, q, c.OutputBias);
             }

@@ -46,8 +46,10 @@ public sealed record ModelConfig
     public NormKind Norm { get; init; } = NormKind.Scaled;
     /// <summary>Two norms per layer before attention and MLP (Llama), or four: also after each (Gemma).</summary>
     public NormPlacement Placement { get; init; } = NormPlacement.Pre;
-    /// <summary>A per-head RMSNorm on queries and keys before RoPE (Qwen3, Gemma 3).</summary>
+    /// <summary>An RMSNorm on queries and keys before RoPE (Qwen3, Gemma 3, OLMo 2); <see cref="QkNormOver"/> says over what.</summary>
     public bool QkNorm { get; init; }
+    /// <summary>What the q/k norms normalise: each head (weight [head_dim]; Qwen3, Gemma 3), or the whole projection before it is split into heads (weight [heads·head_dim] and [kv_heads·head_dim]; OLMo 2).</summary>
+    public QkNormScope QkNormOver { get; init; } = QkNormScope.Head;
     /// <summary>Attention scores scaled by this^-½ instead of head_dim^-½ (Gemma's query_pre_attn_scalar).</summary>
     public double? QueryPreAttentionScalar { get; init; }
     /// <summary>cap·tanh(score/cap) on the attention scores (Gemma 2).</summary>
@@ -60,6 +62,15 @@ public sealed record ModelConfig
     public IReadOnlyList<bool>? SlidingLayers { get; init; }
     /// <summary>RoPE of the sliding-window layers when it differs from <see cref="Rope"/> (Gemma 3's local base).</summary>
     public RopeConfig? LocalRope { get; init; }
+
+    /// <summary>Which layers rotate queries and keys by RoPE (SmolLM3's no_rope_layers: 0 is a layer without positions); null: every layer.</summary>
+    public IReadOnlyList<bool>? RopeLayers { get; init; }
+
+    /// <summary>Whether layer <paramref name="layer"/> rotates its queries and keys (rotary positions, and not one of SmolLM3's no-RoPE layers).</summary>
+    public bool UsesRope(int layer) => Positions == PositionKind.Rotary && (RopeLayers is null || RopeLayers[layer]);
+
+    /// <summary>The width of the q_norm and k_norm weights: head_dim each, or the whole q and k projections' widths (OLMo 2).</summary>
+    public (int Q, int K) QkNormWidths => QkNormOver == QkNormScope.Projection ? (NumHeads * HeadDim, NumKvHeads * HeadDim) : (HeadDim, HeadDim);
 
     /// <summary>The sparse mixture-of-experts MLP (Qwen3-MoE) and which layers hold it; null for a dense model.</summary>
     public MixtureOfExperts? Experts { get; init; }
@@ -280,4 +291,15 @@ public enum NormPlacement
     Pre,
     /// <summary>Gemma's four: input_layernorm and post_attention_layernorm around attention, pre_ and post_feedforward_layernorm around the MLP.</summary>
     Sandwich,
+    /// <summary>OLMo 2's two, after each block and none before: post_attention_layernorm on the attention's output, post_feedforward_layernorm on the MLP's.</summary>
+    Post,
+}
+
+/// <summary>What a q/k norm normalises.</summary>
+public enum QkNormScope
+{
+    /// <summary>Each head's queries and keys (weight [head_dim]; Qwen3, Gemma 3).</summary>
+    Head,
+    /// <summary>The whole q and k projections before the split into heads (weights [heads·head_dim] and [kv_heads·head_dim]; OLMo 2).</summary>
+    Projection,
 }

@@ -51,7 +51,7 @@ public static class ModelDimensionLimits
         // A sparse layer: the router (hidden × experts) and every expert's gate, up and down projections.
         long sparse = c.Experts is { } m ? h * m.NumExperts + (long)m.NumExperts * 3 * h * m.ExpertIntermediateSize : 0;
         if (c.AttentionOutputGate) attention += h * q + (c.QkvBias ? q : 0);
-        if (c.QkNorm) attention += 2L * c.HeadDim;
+        if (c.QkNorm) attention += (long)c.QkNormWidths.Q + c.QkNormWidths.K;
         long linear = c.LinearAttention is { } la
             ? h * la.ConvDim + h * la.ValueDim + 2 * h * la.NumValueHeads + (long)la.ConvDim * la.ConvKernel + 2L * la.NumValueHeads + la.ValueHeadDim + (long)la.ValueDim * h
             : 0;

@@ -6,8 +6,9 @@ using static TorchSharp.torch;
 namespace QuantTune.Models.Transformer;
 
 /// <summary>
-/// Grouped-query self-attention: q/k/v projections (three, or Phi-3's one fused qkv_proj, GPT-2's c_attn), the family's per-head q/k norms where it has
-/// them (Qwen3, Gemma 3), RoPE on queries and keys (not where positions are learned, GPT-2), the KV cache, key/value heads repeated to the
+/// Grouped-query self-attention: q/k/v projections (three, or Phi-3's one fused qkv_proj, GPT-2's c_attn), the family's q/k norms where it has
+/// them (per head: Qwen3, Gemma 3; over the whole projection: OLMo 2), RoPE on queries and keys (not where positions are learned, GPT-2, nor in
+/// SmolLM3's no-RoPE layers), the KV cache, key/value heads repeated to the
 /// query heads, scaled_dot_product_attention (or <see cref="SoftCappedAttention"/> for Gemma 2),
 /// the output times sigmoid of a gate that the query projection also yields (Qwen3.5),
 /// output projection. The layer's window is its own (Gemma interleaves sliding and global
@@ -20,7 +21,7 @@ public sealed class Attention : nn.Module
     /// <summary>Phi-3's one projection for queries, keys and values, rows in that order (<see cref="ProjectionLayout.Fused"/>); null otherwise.</summary>
     public nn.Module<Tensor, Tensor>? qkv_proj;
     public nn.Module<Tensor, Tensor> o_proj;
-    /// <summary>Per-head RMSNorm of queries and keys before RoPE (weight [head_dim]); null where the family has none.</summary>
+    /// <summary>RMSNorm of queries and keys before RoPE, per head (weight [head_dim]) or over the whole projection (OLMo 2: [heads·head_dim], [kv_heads·head_dim]); null where the family has none.</summary>
     public RmsNorm? q_norm, k_norm;
     readonly int _heads, _kvHeads, _headDim;
     readonly int? _window;
@@ -28,6 +29,7 @@ public sealed class Attention : nn.Module
     readonly double? _softcap;
     readonly bool _rotary;
     readonly bool _outputGate;
+    readonly bool _wholeQkNorm;
 
     /// <param name="layer">the layer's index in <paramref name="c"/> (its window)</param>
     public Attention(ModelConfig c, int layer, ScalarType dtype, Device device) : base(nameof(Attention))
@@ -38,7 +40,8 @@ public sealed class Attention : nn.Module
         _window = c.WindowOf(layer);
         _scale = c.AttentionScale;
         _softcap = c.AttentionSoftcap;
-        _rotary = c.Positions == PositionKind.Rotary;
+        _rotary = c.UsesRope(layer);
+        _wholeQkNorm = c.QkNormOver == QkNormScope.Projection;
         _outputGate = c.AttentionOutputGate;
         if (c.Projections == ProjectionLayout.Fused)
             qkv_proj = new Linear(c.HiddenSize, (c.NumHeads + 2 * c.NumKvHeads) * c.HeadDim, c.QkvBias, dtype, device);
@@ -51,8 +54,9 @@ public sealed class Attention : nn.Module
         o_proj = new Linear(c.NumHeads * c.HeadDim, c.HiddenSize, c.OutputBias, dtype, device);
         if (c.QkNorm)
         {
-            q_norm = new RmsNorm(c.HeadDim, c.RmsNormEps, dtype, device, c.Norm);
-            k_norm = new RmsNorm(c.HeadDim, c.RmsNormEps, dtype, device, c.Norm);
+            var (qWidth, kWidth) = c.QkNormWidths;
+            q_norm = new RmsNorm(qWidth, c.RmsNormEps, dtype, device, c.Norm);
+            k_norm = new RmsNorm(kWidth, c.RmsNormEps, dtype, device, c.Norm);
         }
         RegisterComponents();
         ModuleNaming.Rename(this, (nameof(qkv_proj), c.Names.Qkv), (nameof(o_proj), c.Names.Output));
@@ -75,10 +79,16 @@ public sealed class Attention : nn.Module
             gate = both.narrow(-1, _headDim, _headDim).reshape(b, t, _heads * _headDim);
             q = both.narrow(-1, 0, _headDim);
         }
+        if (_wholeQkNorm)
+        {
+            // OLMo 2: q_norm(q_proj(x)) and k_norm(k_proj(x)) over all heads at once, then the split into heads
+            q = q_norm!.forward(q);
+            k = k_norm!.forward(k);
+        }
         q = q.reshape(b, t, _heads, _headDim);
-        k = k.view(b, t, _kvHeads, _headDim);
-        if (q_norm is not null) q = q_norm.forward(q);
-        if (k_norm is not null) k = k_norm.forward(k);
+        k = k.reshape(b, t, _kvHeads, _headDim);
+        if (!_wholeQkNorm && q_norm is not null) q = q_norm.forward(q);
+        if (!_wholeQkNorm && k_norm is not null) k = k_norm.forward(k);
         q = q.transpose(1, 2);
         k = k.transpose(1, 2);
         v = v.view(b, t, _kvHeads, _headDim).transpose(1, 2);

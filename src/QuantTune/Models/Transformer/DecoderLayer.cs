@@ -10,7 +10,9 @@ namespace QuantTune.Models.Transformer;
 /// linear-attention layers Gated DeltaNet (Qwen3.5). Pre-norm (<see cref="NormPlacement.Pre"/>): h = x + attn(norm₁(x));
 /// out = h + mlp(norm₂(h)). Gemma's sandwich (<see cref="NormPlacement.Sandwich"/>) also norms
 /// each block's output: h = x + norm₂(attn(norm₁(x))); out = h + norm₄(mlp(norm₃(h))) - where
-/// post_attention_layernorm is norm₂ after attention, not the MLP's input norm.
+/// post_attention_layernorm is norm₂ after attention, not the MLP's input norm. OLMo 2's post-norm
+/// (<see cref="NormPlacement.Post"/>) has only the norms after each block: h = x + norm₂(attn(x));
+/// out = h + norm₄(mlp(h)).
 /// </summary>
 public sealed class DecoderLayer : nn.Module
 {
@@ -20,9 +22,11 @@ public sealed class DecoderLayer : nn.Module
     public GatedDeltaNet? linear_attn;
     /// <summary>The dense <see cref="Mlp"/>, or in a mixture-of-experts layer the <see cref="SparseMoeBlock"/> (its router and experts).</summary>
     public nn.Module<Tensor, Tensor> mlp;
-    /// <summary>RMSNorms, or GPT-2's LayerNorms (ln_1, ln_2).</summary>
-    public nn.Module<Tensor, Tensor> input_layernorm, post_attention_layernorm;
-    /// <summary>Gemma's norms around the MLP; null in the pre-norm placement.</summary>
+    /// <summary>The attention's input norm: an RMSNorm, or GPT-2's LayerNorm (ln_1); null in OLMo 2's post-norm placement.</summary>
+    public nn.Module<Tensor, Tensor>? input_layernorm;
+    /// <summary>The MLP's input norm (pre-norm; GPT-2's ln_2), or the norm of the attention's output (sandwich, post-norm).</summary>
+    public nn.Module<Tensor, Tensor> post_attention_layernorm;
+    /// <summary>Gemma's norms around the MLP (OLMo 2: only the one after it); null in the pre-norm placement.</summary>
     public nn.Module<Tensor, Tensor>? pre_feedforward_layernorm, post_feedforward_layernorm;
 
     /// <param name="layer">the layer's index in <paramref name="c"/> (its attention window)</param>
@@ -31,13 +35,10 @@ public sealed class DecoderLayer : nn.Module
         if (c.IsLinearAttention(layer)) linear_attn = new GatedDeltaNet(c, dtype, device);
         else self_attn = new Attention(c, layer, dtype, device);
         mlp = c.IsSparse(layer) ? new SparseMoeBlock(c, c.Experts!, dtype, device) : new Mlp(c, dtype, device);
-        input_layernorm = Norms.Create(c.HiddenSize, c.RmsNormEps, dtype, device, c.Norm);
+        if (c.Placement != NormPlacement.Post) input_layernorm = Norms.Create(c.HiddenSize, c.RmsNormEps, dtype, device, c.Norm);
         post_attention_layernorm = Norms.Create(c.HiddenSize, c.RmsNormEps, dtype, device, c.Norm);
-        if (c.Placement == NormPlacement.Sandwich)
-        {
-            pre_feedforward_layernorm = Norms.Create(c.HiddenSize, c.RmsNormEps, dtype, device, c.Norm);
-            post_feedforward_layernorm = Norms.Create(c.HiddenSize, c.RmsNormEps, dtype, device, c.Norm);
-        }
+        if (c.Placement == NormPlacement.Sandwich) pre_feedforward_layernorm = Norms.Create(c.HiddenSize, c.RmsNormEps, dtype, device, c.Norm);
+        if (c.Placement != NormPlacement.Pre) post_feedforward_layernorm = Norms.Create(c.HiddenSize, c.RmsNormEps, dtype, device, c.Norm);
         RegisterComponents();
         ModuleNaming.Rename(this, (nameof(self_attn), c.Names.Attention), (nameof(mlp), c.Names.Mlp),
             (nameof(input_layernorm), c.Names.AttentionNorm), (nameof(post_attention_layernorm), c.Names.MlpNorm));
@@ -46,16 +47,17 @@ public sealed class DecoderLayer : nn.Module
     public Tensor Forward(Tensor x, Tensor cos, Tensor sin, int layerIndex, long past, KvCache? cache)
     {
         using var scope = NewDisposeScope();
-        var normed = input_layernorm.forward(x);
+        var normed = input_layernorm is null ? x : input_layernorm.forward(x);
         var attended = linear_attn is not null
             ? linear_attn.Forward(normed, layerIndex, cache)
             : self_attn!.Forward(normed, cos, sin, layerIndex, past, cache);
-        if (pre_feedforward_layernorm is null || post_feedforward_layernorm is null)
+        if (post_feedforward_layernorm is null)
         {
             var h = x.Plus(attended);
             return h.Plus(mlp.forward(post_attention_layernorm.forward(h))).MoveToOuterDisposeScope();
         }
         var s = x.Plus(post_attention_layernorm.forward(attended));
-        return s.Plus(post_feedforward_layernorm.forward(mlp.forward(pre_feedforward_layernorm.forward(s)))).MoveToOuterDisposeScope();
+        var mlpInput = pre_feedforward_layernorm is null ? s : pre_feedforward_layernorm.forward(s);
+        return s.Plus(post_feedforward_layernorm.forward(mlp.forward(mlpInput))).MoveToOuterDisposeScope();
     }
 }

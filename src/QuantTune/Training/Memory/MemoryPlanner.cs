@@ -206,11 +206,11 @@ public static class MemoryPlanner
     /// <summary>The parameters of one norm over <paramref name="dim"/> features: RMSNorm's weight, or LayerNorm's weight and bias.</summary>
     static long NormParameters(ModelConfig c, long dim) => c.Norm == NormKind.LayerNorm ? 2 * dim : dim;
 
-    /// <summary>RMSNorms per decoder layer: two, or Gemma's four.</summary>
+    /// <summary>RMSNorms per decoder layer: two (before each block, or OLMo 2's after each), or Gemma's four.</summary>
     static long NormsPerLayer(ModelConfig c) => c.Placement == NormPlacement.Sandwich ? 4 : 2;
 
-    /// <summary>The q_norm and k_norm weights of one layer (head_dim each) where the family has them.</summary>
-    static long QkNormParameters(ModelConfig c) => c.QkNorm ? 2L * c.HeadDim : 0;
+    /// <summary>The q_norm and k_norm weights of one layer where the family has them: head_dim each, or OLMo 2's over the whole q and k projections.</summary>
+    static long QkNormParameters(ModelConfig c) => c.QkNorm ? (long)c.QkNormWidths.Q + c.QkNormWidths.K : 0;
 
     /// <summary>
     /// The activations of the layers (<paramref name="perLayer"/>: each one's tensors), or with

@@ -9,7 +9,7 @@ namespace QuantTune.Tests.Quantization.Gptq;
 /// <summary>
 /// GPTQ on each newer family's fixture: every decoder linear becomes GPTQ-quantized in true-sequential order, with a
 /// smaller output error than round-to-nearest on the same grid in every layer (q/k norms, Gemma's sandwich norms and
-/// soft-caps, sliding layers and local RoPE are in the layer runs that capture the Hessians). Phi-3's fused layout is
+/// soft-caps, sliding layers and local RoPE, OLMo 2's post-norms, SmolLM3's no-RoPE layers are in the layer runs that capture the Hessians). Phi-3's fused layout is
 /// in Phi3FusedLayoutTests.
 /// </summary>
 public sealed class GptqFamilyTests(ITestOutputHelper output)
@@ -18,6 +18,8 @@ public sealed class GptqFamilyTests(ITestOutputHelper output)
     [InlineData("tiny-qwen3")]
     [InlineData("tiny-gemma3")]
     [InlineData("tiny-gemma2")]
+    [InlineData("tiny-olmo2")]
+    [InlineData("tiny-smollm3")]
     public void GptqQuantizesEveryDecoderLinearBelowRoundToNearest(string fixture)
     {
         using var model = PretrainedModel.Load(TestData.Fixture(fixture));

@@ -8,7 +8,7 @@ using static TorchSharp.torch;
 
 namespace QuantTune.Tests.Training.Memory;
 
-/// <summary>The planner counts each family's own pieces (q/k norms, every expert and router of a mixture of experts, Qwen3.5's Gated DeltaNet layers and gated q_proj, Gemma's four norms per layer, in the QST side layers too; biases; GPT-2's LayerNorms, plain MLP and position table): its parameter counts (full, QST, LoRA on every linear layer) equal the built models'.</summary>
+/// <summary>The planner counts each family's own pieces (q/k norms, per head or over OLMo 2's whole projections, every expert and router of a mixture of experts, Qwen3.5's Gated DeltaNet layers and gated q_proj, Gemma's four norms per layer, in the QST side layers too; biases; GPT-2's LayerNorms, plain MLP and position table): its parameter counts (full, QST, LoRA on every linear layer) equal the built models'.</summary>
 public sealed class FamilyShapePlanTests
 {
     [Theory]
@@ -20,6 +20,8 @@ public sealed class FamilyShapePlanTests
     [InlineData("tiny-phi3")]
     [InlineData("tiny-gpt2")]
     [InlineData("tiny-qwen2")]
+    [InlineData("tiny-olmo2")]
+    [InlineData("tiny-smollm3")]
     public void PlannedParametersEqualTheBuiltModelsForFullQstAndLora(string fixture)
     {
         var config = ModelConfig.Load(TestData.Fixture(fixture));
