@@ -35,6 +35,9 @@ internal static class TestData
     /// <summary>tests/fixtures/tiny-gpt2: GPT-2's LayerNorms with biases, learned positions, fused c_attn, biases everywhere, Conv1D weights, gelu_new, tied head, GPT2Config's keys.</summary>
     public static string TinyGpt2Dir => Path.Combine(AppContext.BaseDirectory, "fixtures", "tiny-gpt2");
 
+    /// <summary>tests/fixtures/tiny-granite: Granite's multipliers far from 1 (embedding ×12, block outputs ×0.22 before the residual, attention scale 1/64, logits ÷8), tied head.</summary>
+    public static string TinyGraniteDir => Path.Combine(AppContext.BaseDirectory, "fixtures", "tiny-granite");
+
     /// <summary>A fixture folder by name (tiny-llama is the embedded model).</summary>
     public static string Fixture(string name) => name == "tiny-llama" ? TinyLlamaDir : Path.Combine(AppContext.BaseDirectory, "fixtures", name);
 

@@ -80,6 +80,13 @@ CONFIGS = {
 # Qwen3.5 as llama.cpp's qwen35 can hold it: its graph and loader take the value head size to be the key head size
 # (ssm.state_size), so this variant has key and value heads of 16; everything else is tiny-qwen3.5's.
 CONFIGS["tiny-qwen3.5-gguf"] = dict(CONFIGS["tiny-qwen3.5"], linear_value_head_dim=16)
+# Granite: Llama's decoder with the four multipliers far from 1 (embedding 12, residual 0.22, attention 1/64 where
+# head_dim^-0.5 would be 0.177, logits / 8), head_dim 32 = hidden / heads as GraniteAttention requires, tied head.
+# Listed after the others so that their seeds (1000 + position) stay as they were.
+CONFIGS["tiny-granite"] = dict(COMMON, architectures=["GraniteForCausalLM"], model_type="granite", num_hidden_layers=3, hidden_size=128,
+                               hidden_act="silu", tie_word_embeddings=True, rms_norm_eps=1e-5, mlp_bias=False,
+                               embedding_multiplier=12.0, residual_multiplier=0.22, attention_multiplier=0.015625, logits_scaling=8.0,
+                               rope_theta=10000.0)
 
 # The test sequences (start, length) of wiki.test.raw; Qwen3.5's third one spans two chunks of the chunked delta rule.
 SEQUENCES = {"tiny-qwen3.5": ((0, 64), (1000, 64), (2000, 100)), "tiny-qwen3.5-gguf": ((0, 64), (1000, 64), (2000, 100))}
@@ -160,11 +167,16 @@ def weights(c, seed):
     gemma = c["model_type"].startswith("gemma")
     h, i, d, v = c["hidden_size"], c["intermediate_size"], c["head_dim"], c["vocab_size"]
     qd, kvd = c["num_attention_heads"] * d, c["num_key_value_heads"] * d
-    std = 0.15 if gemma else 0.08  # Gemma: larger projections so the layers, not the scaled embedding, drive the tied head
+    granite = c["model_type"] == "granite"
+    # Gemma: larger projections so the layers, not the scaled embedding, drive the tied head; Granite: larger still, as
+    # residual_multiplier shrinks every block's output and embedding_multiplier grows the embedding, but o_proj and
+    # down_proj a quarter of that, so that the residual stream stays within ~30 (fp32 sums stay well inside 1e-4)
+    std = 0.15 if gemma else 0.45 if granite else 0.08
     lin = lambda o, n: rng.normal(0, std, (o, n))
+    out = (lambda o, n: rng.normal(0, std / 4, (o, n))) if granite else lin
     norm = lambda n: rng.normal(0, 0.1, n) + (0.0 if gemma else 1.0)  # Gemma stores w of x*(1+w)
     # tied heads (Gemma, Phi-3) get a small embedding so that the logits stay in a range where greedy ids vary
-    emb_std = 0.05 if gemma else 0.1 if c["tie_word_embeddings"] else std * 4
+    emb_std = 0.05 if gemma else 0.15 if granite else 0.1 if c["tie_word_embeddings"] else std * 4
     w = {"model.embed_tokens.weight": rng.normal(0, emb_std, (v, h))}
     for l in range(c["num_hidden_layers"]):
         p = f"model.layers.{l}."
@@ -188,9 +200,9 @@ def weights(c, seed):
             w[p + "self_attn.v_proj.weight"] = lin(kvd, h)
             w[p + "mlp.gate_proj.weight"] = lin(i, h)
             w[p + "mlp.up_proj.weight"] = lin(i, h)
-        w[p + "self_attn.o_proj.weight"] = lin(h, qd)
+        w[p + "self_attn.o_proj.weight"] = out(h, qd)
         if p + "mlp.gate.weight" not in w:
-            w[p + "mlp.down_proj.weight"] = lin(h, i)
+            w[p + "mlp.down_proj.weight"] = out(h, i)
         w[p + "input_layernorm.weight"] = norm(h)
         w[p + "post_attention_layernorm.weight"] = norm(h)
         if gemma:
@@ -341,6 +353,33 @@ def qwen3_5_references(config, w, wiki, ref, sequences):
                 "tolerance": CHUNK_TOLERANCE, "sequences": agreement}}
 
 
+# Granite's multipliers, each removed alone (set to what Llama does in its place).
+GRANITE_QUIRKS = {
+    "without_embedding_multiplier": (lambda c: {"embedding_multiplier": 1.0}, "GraniteModel without inputs_embeds * embedding_multiplier"),
+    "without_residual_multiplier": (lambda c: {"residual_multiplier": 1.0}, "GraniteDecoderLayer adding attention and MLP outputs unscaled"),
+    "head_dim_attention_scale": (lambda c: {"attention_multiplier": (c["hidden_size"] // c["num_attention_heads"]) ** -0.5},
+                                 "GraniteAttention scaled by head_dim^-0.5 instead of attention_multiplier"),
+    "without_logits_scaling": (lambda c: {"logits_scaling": 1.0}, "GraniteForCausalLM without logits / logits_scaling"),
+}
+
+
+def granite_references(config, w, wiki, ref, sequences):
+    """Granite's extra references: the logits of sequence 0 with one multiplier removed."""
+    base = ref["logits.0"][:QUIRK_POSITIONS].astype(np.float64)
+    ids = wiki[sequences[0][0]:sequences[0][0] + sequences[0][1]]
+    names, moved, meaning = {"positions": QUIRK_POSITIONS}, {}, {}
+    for key, (change, description) in GRANITE_QUIRKS.items():
+        logits, _ = forward(Family(dict(config, **change(config))), w, ids)
+        ref[f"logits.0.{key}"] = logits[:QUIRK_POSITIONS].astype(np.float32)
+        names[key] = f"logits.0.{key}"
+        moved[key] = float(np.abs(logits[:QUIRK_POSITIONS] - base).max())
+        meaning[key] = description
+        print(f"quirk {key}: the logits move by {moved[key]:.4f}")
+    return {"quirk_logits": names,
+            "quirk_max_abs_change": {"of": "max |logits.0[:positions] - logits.0.<quirk>| in float64", **moved},
+            "quirk_meaning": meaning}
+
+
 def main():
     tokens = json.load(open(sys.argv[1]))
     wiki, prompt = np.array(tokens["wiki"], dtype=np.int64), tokens["prompt"]
@@ -368,7 +407,8 @@ def main():
                 ref[f"hidden_states.{s}.{l}"] = h.astype(np.float32)
             print(f"{name} sequence {s}: logits in [{logits.min():.3f}, {logits.max():.3f}]")
         extra = moe_references(config, w, wiki, ref) if config["model_type"] == "qwen3_moe" else \
-            qwen3_5_references(config, w, wiki, ref, sequences) if config["model_type"] == "qwen3_5_text" else {}
+            qwen3_5_references(config, w, wiki, ref, sequences) if config["model_type"] == "qwen3_5_text" else \
+            granite_references(config, w, wiki, ref, sequences) if config["model_type"] == "granite" else {}
         save_safetensors(os.path.join(folder, "reference.safetensors"), ref)
         output = greedy(run, prompt, 24)
         ppl, predicted = perplexity(run, wiki[:PERPLEXITY_TOKENS])

@@ -13,7 +13,10 @@ GPT2Attention's c_attn split into q, k, v of embed_dim each, scaled by head_dim^
 c_proj, every projection a Conv1D (x @ weight + bias, weight [in, out]), ln_f, the head tied to wte; modeling_qwen3_moe.py: Qwen3MoeSparseMoeBlock's router (gate logits, softmax in float32,
 top-k, renormalised when norm_topk_prob, weights cast back), the experts' SwiGLU MLPs of moe_intermediate_size
 summed expert by expert, Qwen3MoeDecoderLayer's rule for sparse layers (mlp_only_layers, decoder_sparse_step)
-and load_balancing_loss_func with its attention-mask handling). It shares no
+and load_balancing_loss_func with its attention-mask handling); modeling_granite.py: GraniteModel's inputs_embeds *
+embedding_multiplier, GraniteDecoderLayer's residual + block_output * residual_multiplier after attention and after the
+MLP, GraniteAttention's scaling = attention_multiplier (not head_dim^-0.5), GraniteForCausalLM's logits / logits_scaling).
+It shares no
 code with QuantTune; it computes in float64. Used by make_fixtures.py."""
 import math
 import numpy as np
@@ -82,6 +85,13 @@ class Family:
         self.sparse = [l not in mlp_only and self.num_experts > 0 and (l + 1) % step == 0 for l in range(self.layers)]
         self.act = gelu_tanh if self.gemma else silu
         self.scaling = (c["query_pre_attn_scalar"] if self.gemma else self.head_dim) ** -0.5
+        # GraniteConfig: the four multipliers, 1.0 by default; GraniteAttention's scaling is attention_multiplier itself
+        granite = self.type == "granite"
+        self.embedding_multiplier = c.get("embedding_multiplier", 1.0) if granite else 1.0
+        self.residual_multiplier = c.get("residual_multiplier", 1.0) if granite else 1.0
+        self.logits_scaling = c.get("logits_scaling", 1.0) if granite else 1.0
+        if granite:
+            self.scaling = c.get("attention_multiplier", 1.0)
         self.attn_softcap = c.get("attn_logit_softcapping")
         self.final_softcap = c.get("final_logit_softcapping")
         window = c.get("sliding_window")
@@ -244,7 +254,7 @@ def forward(f, w, ids, router_logits=None):
     layer's router logits [T, experts] are appended to router_logits when it is a list."""
     if f.type == "gpt2":
         return gpt2_forward(f, w, ids)
-    x = w["model.embed_tokens.weight"][ids]
+    x = w["model.embed_tokens.weight"][ids] * f.embedding_multiplier
     if f.gemma:
         x = x * np.float64(np.float32(f.hidden ** 0.5))  # the scale in the embedding's dtype (fp32 here)
     hidden = [x]
@@ -255,7 +265,7 @@ def forward(f, w, ids, router_logits=None):
             x = x + norm("post_attention_layernorm", attention(f, w, p + "self_attn.", norm("input_layernorm", x), l))
             x = x + norm("post_feedforward_layernorm", mlp(f, w, p + "mlp.", norm("pre_feedforward_layernorm", x)))
         else:
-            x = x + attention(f, w, p + "self_attn.", norm("input_layernorm", x), l)
+            x = x + attention(f, w, p + "self_attn.", norm("input_layernorm", x), l) * f.residual_multiplier
             h = norm("post_attention_layernorm", x)
             if f.type == "qwen3_moe" and f.sparse[l]:
                 out, logits = sparse_moe(f, w, p + "mlp.", h)
@@ -263,12 +273,12 @@ def forward(f, w, ids, router_logits=None):
                     router_logits.append(logits)
                 x = x + out
             else:
-                x = x + mlp(f, w, p + "mlp.", h)
+                x = x + mlp(f, w, p + "mlp.", h) * f.residual_multiplier
         hidden.append(x)
     x = rms_norm(x, w["model.norm.weight"], f.eps, f.gemma)
     hidden[-1] = x
     head = w["model.embed_tokens.weight"] if f.tied else w["lm_head.weight"]
-    logits = x @ head.T
+    logits = x @ head.T / f.logits_scaling
     if f.final_softcap is not None:
         logits = np.tanh(logits / f.final_softcap) * f.final_softcap
     return logits, hidden

@@ -93,6 +93,8 @@ public sealed record QstConfig
         {
             SlidingLayers = b.SlidingLayers is null ? null : fed.Select(b.IsSliding).ToArray(),
             QueryPreAttentionScalar = b.QueryPreAttentionScalar / Reduction,
+            // Granite's attention multiplier keeps its ratio to the default scale of the narrower side heads: ×√r, as head_dim^-½ grows.
+            AttentionMultiplier = b.AttentionMultiplier * Math.Sqrt(Reduction),
             HiddenSize = b.HiddenSize / Reduction,
             IntermediateSize = Math.Max(1, b.IntermediateSize / Reduction),
             HeadDim = b.HeadDim / Reduction,

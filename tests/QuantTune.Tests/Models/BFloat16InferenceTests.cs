@@ -45,6 +45,7 @@ public sealed class BFloat16InferenceTests(ITestOutputHelper output)
     [InlineData("tiny-gemma2")]
     [InlineData("tiny-phi3")]
     [InlineData("tiny-gpt2")]
+    [InlineData("tiny-granite")]
     public void Bf16FamilyLogitsStayWithinStatedTolerance(string fixture)
     {
         using var model = PretrainedModel.Load(TestData.Fixture(fixture), ScalarType.BFloat16);

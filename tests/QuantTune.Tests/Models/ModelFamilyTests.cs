@@ -31,6 +31,37 @@ public sealed class ModelFamilyTests
         Assert.Contains("gemma3_text", e.Message);
     }
 
+    /// <summary>ibm-granite/granite-3.3-8b-instruct's config.json as published (assets/configs/granite-3.3-8b-instruct.json).</summary>
+    [Fact]
+    public void GraniteReadsItsFourMultipliersFromAPublishedConfig()
+    {
+        var c = ModelConfig.Load(Path.Combine(AppContext.BaseDirectory, "assets", "configs", "granite-3.3-8b-instruct.json"));
+        Assert.IsType<GraniteFamily>(c.Family);
+        Assert.Equal((12.0, 0.22, 0.0078125, 16.0), (c.EmbeddingMultiplier, c.ResidualMultiplier, c.AttentionMultiplier, c.LogitsScaling));
+        Assert.Equal(0.0078125, c.AttentionScale);
+        Assert.Equal((4096, 32, 8, 128, 40, 12800, 49159), (c.HiddenSize, c.NumHeads, c.NumKvHeads, c.HeadDim, c.NumLayers, c.IntermediateSize, c.VocabSize));
+        Assert.True(c.TieWordEmbeddings);
+        Assert.False(c.QkvBias || c.OutputBias || c.MlpBias || c.QkNorm || c.ScaleEmbedding);
+        Assert.Equal((NormKind.Scaled, NormPlacement.Pre, "silu"), (c.Norm, c.Placement, c.HiddenAct));
+        Assert.Equal(1e-5, c.RmsNormEps);
+        Assert.Equal(1e7, c.Rope.Theta);
+        Assert.Equal("default", c.Rope.Type);
+    }
+
+    /// <summary>GraniteConfig's defaults: every multiplier 1 (so the attention scale is 1, not head_dim^-½), untied head, no biases; attention_bias and mlp_bias as Llama reads them.</summary>
+    [Fact]
+    public void GraniteDefaultsAreGraniteConfigs()
+    {
+        var c = Parse("\"model_type\": \"granite\"");
+        Assert.Equal((1.0, 1.0, 1.0, 1.0), (c.EmbeddingMultiplier, c.ResidualMultiplier, c.AttentionMultiplier, c.LogitsScaling));
+        Assert.Equal(1.0, c.AttentionScale);
+        Assert.False(c.TieWordEmbeddings || c.QkvBias || c.MlpBias);
+        var biased = Parse("\"model_type\": \"granite\", \"attention_bias\": true, \"mlp_bias\": true");
+        Assert.True(biased.QkvBias && biased.OutputBias && biased.MlpBias);
+        var e = Assert.ThrowsAny<QuantTuneException>(() => Parse("\"model_type\": \"granite\", \"logits_scaling\": 0"));
+        Assert.Contains("logits_scaling", e.Message);
+    }
+
     [Fact]
     public void Qwen3HasQkNormsAndItsOwnHeadDim()
     {

@@ -9,7 +9,7 @@ namespace QuantTune.Tests.Models;
 /// <summary>
 /// fp32 inference against the outputs transformers (tiny-llama, tiny-qwen2; their perplexity on the first 8,193
 /// tokens from the NumPy port, checked against transformers on the whole file) or its NumPy port
-/// (tools/family-fixtures: tiny-qwen3, tiny-qwen3-moe, tiny-qwen3.5, tiny-qwen3.5-gguf, tiny-gemma3, tiny-gemma2, tiny-phi3, tiny-gpt2) computed for the same checkpoints:
+/// (tools/family-fixtures: tiny-qwen3, tiny-qwen3-moe, tiny-qwen3.5, tiny-qwen3.5-gguf, tiny-gemma3, tiny-gemma2, tiny-phi3, tiny-gpt2, tiny-granite) computed for the same checkpoints:
 /// logits and every hidden state within 1e-4, greedy tokens equal, perplexity to 4 significant digits.
 /// </summary>
 public abstract class ModelParityTests(string folder, ITestOutputHelper output) : IDisposable
@@ -98,3 +98,23 @@ public sealed class TinyGemma2ParityTests(ITestOutputHelper output) : ModelParit
 public sealed class TinyPhi3ParityTests(ITestOutputHelper output) : ModelParityTests(TestData.TinyPhi3Dir, output);
 
 public sealed class TinyGpt2ParityTests(ITestOutputHelper output) : ModelParityTests(TestData.TinyGpt2Dir, output);
+
+public sealed class TinyGraniteParityTests(ITestOutputHelper output) : ModelParityTests(TestData.TinyGraniteDir, output)
+{
+    /// <summary>Each of Granite's multipliers bites: the reference logits with one removed lie far from QuantTune's, which match the full reference.</summary>
+    [Theory]
+    [InlineData("without_embedding_multiplier")]
+    [InlineData("without_residual_multiplier")]
+    [InlineData("head_dim_attention_scale")]
+    [InlineData("without_logits_scaling")]
+    public void EveryMultiplierMovesTheLogits(string quirk)
+    {
+        using var scope = NewDisposeScope();
+        var ids = Reference.Get("input_ids.0").unsqueeze(0);
+        Tensor logits;
+        using (inference_mode()) logits = Model.Model.Forward(ids);
+        var without = Reference.Get($"logits.0.{quirk}");
+        double moved = (logits[0].narrow(0, 0, without.shape[0]) - without).abs().max().item<float>();
+        Assert.True(moved > 0.1, $"{quirk}: the logits move by only {moved}");
+    }
+}

@@ -19,6 +19,7 @@ public sealed class FamilyShapePlanTests
     [InlineData("tiny-gemma2")]
     [InlineData("tiny-phi3")]
     [InlineData("tiny-gpt2")]
+    [InlineData("tiny-granite")]
     [InlineData("tiny-qwen2")]
     public void PlannedParametersEqualTheBuiltModelsForFullQstAndLora(string fixture)
     {
