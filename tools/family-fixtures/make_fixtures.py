@@ -82,11 +82,18 @@ CONFIGS = {
 CONFIGS["tiny-qwen3.5-gguf"] = dict(CONFIGS["tiny-qwen3.5"], linear_value_head_dim=16)
 # Granite: Llama's decoder with the four multipliers far from 1 (embedding 12, residual 0.22, attention 1/64 where
 # head_dim^-0.5 would be 0.177, logits / 8), head_dim 32 = hidden / heads as GraniteAttention requires, tied head.
-# Listed after the others so that their seeds (1000 + position) stay as they were.
+# Listed after the others so that their seeds (1000 + position) stay as they were; so is tiny-stablelm.
 CONFIGS["tiny-granite"] = dict(COMMON, architectures=["GraniteForCausalLM"], model_type="granite", num_hidden_layers=3, hidden_size=128,
                                hidden_act="silu", tie_word_embeddings=True, rms_norm_eps=1e-5, mlp_bias=False,
                                embedding_multiplier=12.0, residual_multiplier=0.22, attention_multiplier=0.015625, logits_scaling=8.0,
                                rope_theta=10000.0)
+# StableLM (StableLM-2-1.6B's options): LayerNorms with biases (layer_norm_eps), RoPE on a quarter of each head
+# (partial_rotary_factor 0.25: 8 of 32 dimensions), q/k/v biases (use_qkv_bias), no head_dim key (hidden / heads),
+# grouped keys, tied head to keep the files small.
+CONFIGS["tiny-stablelm"] = dict({k: v for k, v in COMMON.items() if k not in ("head_dim", "rms_norm_eps", "attention_bias")},
+                                architectures=["StableLmForCausalLM"], model_type="stablelm", num_hidden_layers=2, hidden_size=128,
+                                hidden_act="silu", tie_word_embeddings=True, layer_norm_eps=1e-5, partial_rotary_factor=0.25,
+                                use_qkv_bias=True, qk_layernorm=False, use_parallel_residual=False, rope_theta=10000.0)
 
 # The test sequences (start, length) of wiki.test.raw; Qwen3.5's third one spans two chunks of the chunked delta rule.
 SEQUENCES = {"tiny-qwen3.5": ((0, 64), (1000, 64), (2000, 100)), "tiny-qwen3.5-gguf": ((0, 64), (1000, 64), (2000, 100))}
@@ -165,7 +172,8 @@ def weights(c, seed):
     if c["model_type"] == "qwen3_5_text":
         return qwen3_5_weights(c, rng)
     gemma = c["model_type"].startswith("gemma")
-    h, i, d, v = c["hidden_size"], c["intermediate_size"], c["head_dim"], c["vocab_size"]
+    h, i, d, v = c["hidden_size"], c["intermediate_size"], c.get("head_dim") or c["hidden_size"] // c["num_attention_heads"], c["vocab_size"]
+    stablelm = c["model_type"] == "stablelm"
     qd, kvd = c["num_attention_heads"] * d, c["num_key_value_heads"] * d
     granite = c["model_type"] == "granite"
     # Gemma: larger projections so the layers, not the scaled embedding, drive the tied head; Granite: larger still, as
@@ -211,7 +219,16 @@ def weights(c, seed):
         if c["model_type"] in ("qwen3", "qwen3_moe", "gemma3_text"):
             w[p + "self_attn.q_norm.weight"] = norm(d)
             w[p + "self_attn.k_norm.weight"] = norm(d)
+        if stablelm:  # LayerNorm biases; q/k/v biases under use_qkv_bias
+            w[p + "input_layernorm.bias"] = rng.normal(0, 0.1, h)
+            w[p + "post_attention_layernorm.bias"] = rng.normal(0, 0.1, h)
+            if c.get("use_qkv_bias"):
+                w[p + "self_attn.q_proj.bias"] = rng.normal(0, 0.1, qd)
+                w[p + "self_attn.k_proj.bias"] = rng.normal(0, 0.1, kvd)
+                w[p + "self_attn.v_proj.bias"] = rng.normal(0, 0.1, kvd)
     w["model.norm.weight"] = norm(h)
+    if stablelm:
+        w["model.norm.bias"] = rng.normal(0, 0.1, h)
     if not c["tie_word_embeddings"]:
         w["lm_head.weight"] = lin(v, h)
     # stored as fp32: the reference runs on exactly these values
@@ -361,15 +378,33 @@ GRANITE_QUIRKS = {
                                  "GraniteAttention scaled by head_dim^-0.5 instead of attention_multiplier"),
     "without_logits_scaling": (lambda c: {"logits_scaling": 1.0}, "GraniteForCausalLM without logits / logits_scaling"),
 }
+GRANITE_QUIRKS = {k: ((lambda change: lambda c, w: (Family(dict(c, **change(c))), w))(change), meaning) for k, (change, meaning) in GRANITE_QUIRKS.items()}
 
 
-def granite_references(config, w, wiki, ref, sequences):
-    """Granite's extra references: the logits of sequence 0 with one multiplier removed."""
+def stablelm_rms(config):
+    f = Family(config)
+    f.layer_norm_rms = True
+    return f
+
+
+# StableLM's quirks, each removed alone: (the family, the weights) it runs with.
+STABLELM_QUIRKS = {
+    "full_rotary": (lambda c, w: (Family(dict(c, partial_rotary_factor=1.0)), w), "RoPE over the whole head (partial_rotary_factor 1)"),
+    "without_qkv_bias": (lambda c, w: (Family(c), {k: a for k, a in w.items() if not k.endswith("_proj.bias")}), "q/k/v projections without their biases"),
+    "norm_without_bias": (lambda c, w: (Family(c), {k: a for k, a in w.items() if not k.endswith("layernorm.bias") and k != "model.norm.bias"}),
+                          "LayerNorms without their biases (weights only; the bias arrays dropped)"),
+    "rms_norm": (lambda c, w: (stablelm_rms(c), w), "RMSNorm (no mean subtracted) with the LayerNorms' weights and biases"),
+}
+
+
+def quirk_references(config, w, wiki, ref, sequences, quirks):
+    """The logits of sequence 0 with one quirk removed: quirks maps a name to (config, w) → (Family, weights) and a meaning."""
     base = ref["logits.0"][:QUIRK_POSITIONS].astype(np.float64)
     ids = wiki[sequences[0][0]:sequences[0][0] + sequences[0][1]]
     names, moved, meaning = {"positions": QUIRK_POSITIONS}, {}, {}
-    for key, (change, description) in GRANITE_QUIRKS.items():
-        logits, _ = forward(Family(dict(config, **change(config))), w, ids)
+    for key, (change, description) in quirks.items():
+        f, weights = change(config, w)
+        logits, _ = forward(f, weights, ids)
         ref[f"logits.0.{key}"] = logits[:QUIRK_POSITIONS].astype(np.float32)
         names[key] = f"logits.0.{key}"
         moved[key] = float(np.abs(logits[:QUIRK_POSITIONS] - base).max())
@@ -408,7 +443,8 @@ def main():
             print(f"{name} sequence {s}: logits in [{logits.min():.3f}, {logits.max():.3f}]")
         extra = moe_references(config, w, wiki, ref) if config["model_type"] == "qwen3_moe" else \
             qwen3_5_references(config, w, wiki, ref, sequences) if config["model_type"] == "qwen3_5_text" else \
-            granite_references(config, w, wiki, ref, sequences) if config["model_type"] == "granite" else {}
+            quirk_references(config, w, wiki, ref, sequences, GRANITE_QUIRKS) if config["model_type"] == "granite" else \
+            quirk_references(config, w, wiki, ref, sequences, STABLELM_QUIRKS) if config["model_type"] == "stablelm" else {}
         save_safetensors(os.path.join(folder, "reference.safetensors"), ref)
         output = greedy(run, prompt, 24)
         ppl, predicted = perplexity(run, wiki[:PERPLEXITY_TOKENS])

@@ -15,7 +15,10 @@ top-k, renormalised when norm_topk_prob, weights cast back), the experts' SwiGLU
 summed expert by expert, Qwen3MoeDecoderLayer's rule for sparse layers (mlp_only_layers, decoder_sparse_step)
 and load_balancing_loss_func with its attention-mask handling); modeling_granite.py: GraniteModel's inputs_embeds *
 embedding_multiplier, GraniteDecoderLayer's residual + block_output * residual_multiplier after attention and after the
-MLP, GraniteAttention's scaling = attention_multiplier (not head_dim^-0.5), GraniteForCausalLM's logits / logits_scaling).
+MLP, GraniteAttention's scaling = attention_multiplier (not head_dim^-0.5), GraniteForCausalLM's logits / logits_scaling;
+modeling_stablelm.py: nn.LayerNorm (weight and bias, layer_norm_eps) for input_layernorm, post_attention_layernorm and
+the final norm, StableLmAttention's q/k/v biases (use_qkv_bias), head_dim = hidden_size / num_attention_heads and RoPE on
+its first int(head_dim * partial_rotary_factor) dimensions).
 It shares no
 code with QuantTune; it computes in float64. Used by make_fixtures.py."""
 import math
@@ -73,7 +76,10 @@ class Family:
         self.kv = c.get("num_key_value_heads", self.heads)
         self.head_dim = c.get("head_dim") or self.hidden // self.heads
         self.layers = c["num_hidden_layers"]
-        self.eps = c["rms_norm_eps"]
+        self.eps = c["layer_norm_eps"] if self.type == "stablelm" else c["rms_norm_eps"]
+        # StableLmModel: nn.LayerNorm everywhere (layer_norm_rms: the quirk check's RMSNorm in its place)
+        self.layer_norm = self.type == "stablelm"
+        self.layer_norm_rms = False
         self.tied = c.get("tie_word_embeddings", self.gemma)
         self.qk_norm = self.type in ("qwen3", "qwen3_moe", "gemma3_text")
         # Qwen3MoeConfig: experts and the layers that hold them (Qwen3MoeDecoderLayer)
@@ -104,7 +110,7 @@ class Family:
         if self.type == "phi3":  # Phi3Model: create_sliding_window_causal_mask whenever sliding_window is set
             types = ["sliding_attention" if window is not None else "full_attention"] * self.layers
         self.windows = [window if t == "sliding_attention" else None for t in types]
-        self.rotary_dim = int(self.head_dim * c.get("partial_rotary_factor", 1.0))
+        self.rotary_dim = int(self.head_dim * c.get("partial_rotary_factor", 0.25 if self.type == "stablelm" else 1.0))
         self.rope_scaling = c.get("rope_scaling")
         self.rope_theta = c.get("rope_theta", 10000.0)
         self.attention_scaling = 1.0
@@ -248,6 +254,15 @@ def gpt2_forward(f, w, ids):
     return x @ w["transformer.wte.weight"].T, hidden
 
 
+def model_norm(f, w, name, h):
+    """A decoder norm: the family's RMSNorm, or StableLM's nn.LayerNorm with its bias."""
+    if f.layer_norm:
+        if f.layer_norm_rms:  # the quirk check: x * rsqrt(mean(x^2) + eps) * w + b, without subtracting the mean
+            return rms_norm(h, w[name + ".weight"], f.eps, False) + w.get(name + ".bias", 0.0)
+        return layer_norm(h, w[name + ".weight"], w.get(name + ".bias", 0.0), f.eps)
+    return rms_norm(h, w[name + ".weight"], f.eps, f.gemma)
+
+
 def forward(f, w, ids, router_logits=None):
     """Logits [T, vocab] and the hidden states transformers reports (embedding output, each
     layer's output, the last one after the final norm) for one sequence of ids; each sparse
@@ -260,7 +275,7 @@ def forward(f, w, ids, router_logits=None):
     hidden = [x]
     for l in range(f.layers):
         p = f"model.layers.{l}."
-        norm = lambda name, h: rms_norm(h, w[p + name + ".weight"], f.eps, f.gemma)
+        norm = lambda name, h: model_norm(f, w, p + name, h)
         if f.gemma:
             x = x + norm("post_attention_layernorm", attention(f, w, p + "self_attn.", norm("input_layernorm", x), l))
             x = x + norm("post_feedforward_layernorm", mlp(f, w, p + "mlp.", norm("pre_feedforward_layernorm", x)))
@@ -275,7 +290,7 @@ def forward(f, w, ids, router_logits=None):
             else:
                 x = x + mlp(f, w, p + "mlp.", h) * f.residual_multiplier
         hidden.append(x)
-    x = rms_norm(x, w["model.norm.weight"], f.eps, f.gemma)
+    x = model_norm(f, w, "model.norm", x)
     hidden[-1] = x
     head = w["model.embed_tokens.weight"] if f.tied else w["lm_head.weight"]
     logits = x @ head.T / f.logits_scaling

@@ -66,6 +66,25 @@ public sealed class CliFamilyTests() : TempFolderTest("qt-cli-family-")
         Assert.False(File.Exists(gguf));
     }
 
+    /// <summary>StableLM from the command line: info names its LayerNorms and partial rotary, generate matches the reference, GGUF export refused by name.</summary>
+    [Fact]
+    public void StableLmInfoGeneratesAndRefusesGguf()
+    {
+        var model = TestData.TinyStableLmDir;
+        var info = CliRunner.Run("info", "--model", model, "--json");
+        Assert.True(info.ExitCode == 0, info.Stderr);
+        var differences = JsonDocument.Parse(info.Stdout).RootElement.GetProperty("family_differences").EnumerateArray().Select(e => e.GetString()).ToList();
+        Assert.Contains("LayerNorm with bias", differences);
+        Assert.Contains("RoPE on 8 of 32 head dimensions", differences);
+        var g = CliRunner.Run("generate", "--model", model, "--prompt", "The history of the", "-n", "24", "--no-bos", "--json");
+        Assert.True(g.ExitCode == 0, g.Stderr);
+        using (var reference = new Models.ReferenceOutputs(model))
+            Assert.Equal(reference.GreedyOutputIds, JsonDocument.Parse(g.Stdout).RootElement.GetProperty("output_ids").EnumerateArray().Select(e => e.GetInt32()));
+        var gguf = Path.Combine(Dir, "stablelm.gguf");
+        CliRunner.AssertCleanFailure(CliRunner.Run("export", "gguf", "--model", model, "--type", "q8_0", "--out", gguf), "'stablelm' is not exported yet");
+        Assert.False(File.Exists(gguf));
+    }
+
     [Fact]
     public void Qwen3MoeInfoGeneratesEvaluatesFinetunesMergesAndPlans()
     {

@@ -46,6 +46,7 @@ public sealed class BFloat16InferenceTests(ITestOutputHelper output)
     [InlineData("tiny-phi3")]
     [InlineData("tiny-gpt2")]
     [InlineData("tiny-granite")]
+    [InlineData("tiny-stablelm")]
     public void Bf16FamilyLogitsStayWithinStatedTolerance(string fixture)
     {
         using var model = PretrainedModel.Load(TestData.Fixture(fixture), ScalarType.BFloat16);

@@ -20,6 +20,7 @@ public sealed class FamilyShapePlanTests
     [InlineData("tiny-phi3")]
     [InlineData("tiny-gpt2")]
     [InlineData("tiny-granite")]
+    [InlineData("tiny-stablelm")]
     [InlineData("tiny-qwen2")]
     public void PlannedParametersEqualTheBuiltModelsForFullQstAndLora(string fixture)
     {
