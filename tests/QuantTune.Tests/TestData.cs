@@ -40,6 +40,11 @@ internal static class TestData
 
     /// <summary>tests/fixtures/tiny-smollm3: SmolLM3's no-RoPE layers (no_rope_layers [1, 0, 1, 0]), rope_theta 5e6, tied head.</summary>
     public static string TinySmolLM3Dir => Path.Combine(AppContext.BaseDirectory, "fixtures", "tiny-smollm3");
+    /// <summary>tests/fixtures/tiny-granite: Granite's multipliers far from 1 (embedding ×12, block outputs ×0.22 before the residual, attention scale 1/64, logits ÷8), tied head.</summary>
+    public static string TinyGraniteDir => Path.Combine(AppContext.BaseDirectory, "fixtures", "tiny-granite");
+
+    /// <summary>tests/fixtures/tiny-stablelm: StableLM's LayerNorms with biases, RoPE on 8 of each head's 32 dimensions (partial_rotary_factor 0.25), q/k/v biases, grouped keys, tied head.</summary>
+    public static string TinyStableLmDir => Path.Combine(AppContext.BaseDirectory, "fixtures", "tiny-stablelm");
 
     /// <summary>A fixture folder by name (tiny-llama is the embedded model).</summary>
     public static string Fixture(string name) => name == "tiny-llama" ? TinyLlamaDir : Path.Combine(AppContext.BaseDirectory, "fixtures", name);

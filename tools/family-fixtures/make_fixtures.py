@@ -92,6 +92,20 @@ CONFIGS = {
 # Qwen3.5 as llama.cpp's qwen35 can hold it: its graph and loader take the value head size to be the key head size
 # (ssm.state_size), so this variant has key and value heads of 16; everything else is tiny-qwen3.5's.
 CONFIGS["tiny-qwen3.5-gguf"] = dict(CONFIGS["tiny-qwen3.5"], linear_value_head_dim=16)
+# Granite: Llama's decoder with the four multipliers far from 1 (embedding 12, residual 0.22, attention 1/64 where
+# head_dim^-0.5 would be 0.177, logits / 8), head_dim 32 = hidden / heads as GraniteAttention requires, tied head.
+# Listed after the others so that their seeds (1000 + position) stay as they were; so is tiny-stablelm.
+CONFIGS["tiny-granite"] = dict(COMMON, architectures=["GraniteForCausalLM"], model_type="granite", num_hidden_layers=3, hidden_size=128,
+                               hidden_act="silu", tie_word_embeddings=True, rms_norm_eps=1e-5, mlp_bias=False,
+                               embedding_multiplier=12.0, residual_multiplier=0.22, attention_multiplier=0.015625, logits_scaling=8.0,
+                               rope_theta=10000.0)
+# StableLM (StableLM-2-1.6B's options): LayerNorms with biases (layer_norm_eps), RoPE on a quarter of each head
+# (partial_rotary_factor 0.25: 8 of 32 dimensions), q/k/v biases (use_qkv_bias), no head_dim key (hidden / heads),
+# grouped keys, tied head to keep the files small.
+CONFIGS["tiny-stablelm"] = dict({k: v for k, v in COMMON.items() if k not in ("head_dim", "rms_norm_eps", "attention_bias")},
+                                architectures=["StableLmForCausalLM"], model_type="stablelm", num_hidden_layers=2, hidden_size=128,
+                                hidden_act="silu", tie_word_embeddings=True, layer_norm_eps=1e-5, partial_rotary_factor=0.25,
+                                use_qkv_bias=True, qk_layernorm=False, use_parallel_residual=False, rope_theta=10000.0)
 
 # The test sequences (start, length) of wiki.test.raw; Qwen3.5's third one spans two chunks of the chunked delta rule.
 SEQUENCES = {"tiny-qwen3.5": ((0, 64), (1000, 64), (2000, 100)), "tiny-qwen3.5-gguf": ((0, 64), (1000, 64), (2000, 100))}
@@ -170,13 +184,19 @@ def weights(c, seed):
     if c["model_type"] == "qwen3_5_text":
         return qwen3_5_weights(c, rng)
     gemma = c["model_type"].startswith("gemma")
-    h, i, d, v = c["hidden_size"], c["intermediate_size"], c["head_dim"], c["vocab_size"]
+    h, i, d, v = c["hidden_size"], c["intermediate_size"], c.get("head_dim") or c["hidden_size"] // c["num_attention_heads"], c["vocab_size"]
+    stablelm = c["model_type"] == "stablelm"
     qd, kvd = c["num_attention_heads"] * d, c["num_key_value_heads"] * d
-    std = 0.15 if gemma else 0.08  # Gemma: larger projections so the layers, not the scaled embedding, drive the tied head
+    granite = c["model_type"] == "granite"
+    # Gemma: larger projections so the layers, not the scaled embedding, drive the tied head; Granite: larger still, as
+    # residual_multiplier shrinks every block's output and embedding_multiplier grows the embedding, but o_proj and
+    # down_proj a quarter of that, so that the residual stream stays within ~30 (fp32 sums stay well inside 1e-4)
+    std = 0.15 if gemma else 0.45 if granite else 0.08
     lin = lambda o, n: rng.normal(0, std, (o, n))
+    out = (lambda o, n: rng.normal(0, std / 4, (o, n))) if granite else lin
     norm = lambda n: rng.normal(0, 0.1, n) + (0.0 if gemma else 1.0)  # Gemma stores w of x*(1+w)
     # tied heads (Gemma, Phi-3) get a small embedding so that the logits stay in a range where greedy ids vary
-    emb_std = 0.05 if gemma else 0.1 if c["tie_word_embeddings"] else std * 4
+    emb_std = 0.05 if gemma else 0.15 if granite else 0.1 if c["tie_word_embeddings"] else std * 4
     w = {"model.embed_tokens.weight": rng.normal(0, emb_std, (v, h))}
     for l in range(c["num_hidden_layers"]):
         p = f"model.layers.{l}."
@@ -200,9 +220,9 @@ def weights(c, seed):
             w[p + "self_attn.v_proj.weight"] = lin(kvd, h)
             w[p + "mlp.gate_proj.weight"] = lin(i, h)
             w[p + "mlp.up_proj.weight"] = lin(i, h)
-        w[p + "self_attn.o_proj.weight"] = lin(h, qd)
+        w[p + "self_attn.o_proj.weight"] = out(h, qd)
         if p + "mlp.gate.weight" not in w:
-            w[p + "mlp.down_proj.weight"] = lin(h, i)
+            w[p + "mlp.down_proj.weight"] = out(h, i)
         if c["model_type"] != "olmo2":  # Olmo2DecoderLayer has no input norm
             w[p + "input_layernorm.weight"] = norm(h)
         w[p + "post_attention_layernorm.weight"] = norm(h)
@@ -216,7 +236,16 @@ def weights(c, seed):
         if c["model_type"] == "olmo2":  # Olmo2Attention: norms over the whole projections
             w[p + "self_attn.q_norm.weight"] = norm(qd)
             w[p + "self_attn.k_norm.weight"] = norm(kvd)
+        if stablelm:  # LayerNorm biases; q/k/v biases under use_qkv_bias
+            w[p + "input_layernorm.bias"] = rng.normal(0, 0.1, h)
+            w[p + "post_attention_layernorm.bias"] = rng.normal(0, 0.1, h)
+            if c.get("use_qkv_bias"):
+                w[p + "self_attn.q_proj.bias"] = rng.normal(0, 0.1, qd)
+                w[p + "self_attn.k_proj.bias"] = rng.normal(0, 0.1, kvd)
+                w[p + "self_attn.v_proj.bias"] = rng.normal(0, 0.1, kvd)
     w["model.norm.weight"] = norm(h)
+    if stablelm:
+        w["model.norm.bias"] = rng.normal(0, 0.1, h)
     if not c["tie_word_embeddings"]:
         w["lm_head.weight"] = lin(v, h)
     # stored as fp32: the reference runs on exactly these values
@@ -377,6 +406,43 @@ def family_quirk_references(config, w, wiki, ref, sequences):
     names, moved, meaning = {"positions": QUIRK_POSITIONS}, {}, {}
     for key, (switch, description) in FAMILY_QUIRKS[config["model_type"]].items():
         logits, _ = forward(Family(config, **switch), w, ids)
+
+
+# Granite's multipliers, each removed alone (set to what Llama does in its place).
+GRANITE_QUIRKS = {
+    "without_embedding_multiplier": (lambda c: {"embedding_multiplier": 1.0}, "GraniteModel without inputs_embeds * embedding_multiplier"),
+    "without_residual_multiplier": (lambda c: {"residual_multiplier": 1.0}, "GraniteDecoderLayer adding attention and MLP outputs unscaled"),
+    "head_dim_attention_scale": (lambda c: {"attention_multiplier": (c["hidden_size"] // c["num_attention_heads"]) ** -0.5},
+                                 "GraniteAttention scaled by head_dim^-0.5 instead of attention_multiplier"),
+    "without_logits_scaling": (lambda c: {"logits_scaling": 1.0}, "GraniteForCausalLM without logits / logits_scaling"),
+}
+GRANITE_QUIRKS = {k: ((lambda change: lambda c, w: (Family(dict(c, **change(c))), w))(change), meaning) for k, (change, meaning) in GRANITE_QUIRKS.items()}
+
+
+def stablelm_rms(config):
+    f = Family(config)
+    f.layer_norm_rms = True
+    return f
+
+
+# StableLM's quirks, each removed alone: (the family, the weights) it runs with.
+STABLELM_QUIRKS = {
+    "full_rotary": (lambda c, w: (Family(dict(c, partial_rotary_factor=1.0)), w), "RoPE over the whole head (partial_rotary_factor 1)"),
+    "without_qkv_bias": (lambda c, w: (Family(c), {k: a for k, a in w.items() if not k.endswith("_proj.bias")}), "q/k/v projections without their biases"),
+    "norm_without_bias": (lambda c, w: (Family(c), {k: a for k, a in w.items() if not k.endswith("layernorm.bias") and k != "model.norm.bias"}),
+                          "LayerNorms without their biases (weights only; the bias arrays dropped)"),
+    "rms_norm": (lambda c, w: (stablelm_rms(c), w), "RMSNorm (no mean subtracted) with the LayerNorms' weights and biases"),
+}
+
+
+def quirk_references(config, w, wiki, ref, sequences, quirks):
+    """The logits of sequence 0 with one quirk removed: quirks maps a name to (config, w) → (Family, weights) and a meaning."""
+    base = ref["logits.0"][:QUIRK_POSITIONS].astype(np.float64)
+    ids = wiki[sequences[0][0]:sequences[0][0] + sequences[0][1]]
+    names, moved, meaning = {"positions": QUIRK_POSITIONS}, {}, {}
+    for key, (change, description) in quirks.items():
+        f, weights = change(config, w)
+        logits, _ = forward(f, weights, ids)
         ref[f"logits.0.{key}"] = logits[:QUIRK_POSITIONS].astype(np.float32)
         names[key] = f"logits.0.{key}"
         moved[key] = float(np.abs(logits[:QUIRK_POSITIONS] - base).max())
@@ -415,7 +481,10 @@ def main():
             print(f"{name} sequence {s}: logits in [{logits.min():.3f}, {logits.max():.3f}]")
         extra = moe_references(config, w, wiki, ref) if config["model_type"] == "qwen3_moe" else \
             qwen3_5_references(config, w, wiki, ref, sequences) if config["model_type"] == "qwen3_5_text" else \
-            family_quirk_references(config, w, wiki, ref, sequences) if config["model_type"] in FAMILY_QUIRKS else {}
+            family_quirk_references(config, w, wiki, ref, sequences) if config["model_type"] in FAMILY_QUIRKS else \
+            quirk_references(config, w, wiki, ref, sequences, GRANITE_QUIRKS) if config["model_type"] == "granite" else \
+            quirk_references(config, w, wiki, ref, sequences, STABLELM_QUIRKS) if config["model_type"] == "stablelm" else {}
+
         save_safetensors(os.path.join(folder, "reference.safetensors"), ref)
         output = greedy(run, prompt, 24)
         ppl, predicted = perplexity(run, wiki[:PERPLEXITY_TOKENS])

@@ -16,8 +16,12 @@ summed expert by expert, Qwen3MoeDecoderLayer's rule for sparse layers (mlp_only
 and load_balancing_loss_func with its attention-mask handling); modeling_olmo2.py: Olmo2DecoderLayer's norms after
 attention and after the MLP (no input norm) and Olmo2Attention's q_norm / k_norm over the whole q_proj and k_proj
 outputs before they are split into heads; modeling_smollm3.py: SmolLM3Attention's use_rope = no_rope_layers[layer_idx]
-(no rotation in the layers marked 0, by default every no_rope_layer_interval-th). It shares no
-code with QuantTune; it computes in float64. Used by make_fixtures.py."""
+(no rotation in the layers marked 0, by default every no_rope_layer_interval-th); modeling_granite.py: GraniteModel's inputs_embeds *
+embedding_multiplier, GraniteDecoderLayer's residual + block_output * residual_multiplier after attention and after the
+MLP, GraniteAttention's scaling = attention_multiplier (not head_dim^-0.5), GraniteForCausalLM's logits / logits_scaling;
+modeling_stablelm.py: nn.LayerNorm (weight and bias, layer_norm_eps) for input_layernorm, post_attention_layernorm and
+the final norm, StableLmAttention's q/k/v biases (use_qkv_bias), head_dim = hidden_size / num_attention_heads and RoPE on
+its first int(head_dim * partial_rotary_factor) dimensions). It shares no code with QuantTune; it computes in float64. Used by make_fixtures.py."""
 import math
 import numpy as np
 
@@ -77,7 +81,10 @@ class Family:
         self.kv = c.get("num_key_value_heads", self.heads)
         self.head_dim = c.get("head_dim") or self.hidden // self.heads
         self.layers = c["num_hidden_layers"]
-        self.eps = c["rms_norm_eps"]
+        self.eps = c["layer_norm_eps"] if self.type == "stablelm" else c["rms_norm_eps"]
+        # StableLmModel: nn.LayerNorm everywhere (layer_norm_rms: the quirk check's RMSNorm in its place)
+        self.layer_norm = self.type == "stablelm"
+        self.layer_norm_rms = False
         self.tied = c.get("tie_word_embeddings", self.gemma)
         self.qk_norm = self.type in ("qwen3", "qwen3_moe", "gemma3_text", "olmo2")
         # Olmo2Attention: q_norm(q_proj(x)) over num_heads * head_dim; Olmo2DecoderLayer: norms after each block
@@ -98,6 +105,13 @@ class Family:
         self.sparse = [l not in mlp_only and self.num_experts > 0 and (l + 1) % step == 0 for l in range(self.layers)]
         self.act = gelu_tanh if self.gemma else silu
         self.scaling = (c["query_pre_attn_scalar"] if self.gemma else self.head_dim) ** -0.5
+        # GraniteConfig: the four multipliers, 1.0 by default; GraniteAttention's scaling is attention_multiplier itself
+        granite = self.type == "granite"
+        self.embedding_multiplier = c.get("embedding_multiplier", 1.0) if granite else 1.0
+        self.residual_multiplier = c.get("residual_multiplier", 1.0) if granite else 1.0
+        self.logits_scaling = c.get("logits_scaling", 1.0) if granite else 1.0
+        if granite:
+            self.scaling = c.get("attention_multiplier", 1.0)
         self.attn_softcap = c.get("attn_logit_softcapping")
         self.final_softcap = c.get("final_logit_softcapping")
         window = c.get("sliding_window")
@@ -116,7 +130,7 @@ class Family:
         if self.type == "phi3":  # Phi3Model: create_sliding_window_causal_mask whenever sliding_window is set
             types = ["sliding_attention" if window is not None else "full_attention"] * self.layers
         self.windows = [window if t == "sliding_attention" else None for t in types]
-        self.rotary_dim = int(self.head_dim * c.get("partial_rotary_factor", 1.0))
+        self.rotary_dim = int(self.head_dim * c.get("partial_rotary_factor", 0.25 if self.type == "stablelm" else 1.0))
         self.rope_scaling = c.get("rope_scaling")
         self.rope_theta = c.get("rope_theta", 10000.0)
         self.attention_scaling = 1.0
@@ -268,19 +282,28 @@ def gpt2_forward(f, w, ids):
     return x @ w["transformer.wte.weight"].T, hidden
 
 
+def model_norm(f, w, name, h):
+    """A decoder norm: the family's RMSNorm, or StableLM's nn.LayerNorm with its bias."""
+    if f.layer_norm:
+        if f.layer_norm_rms:  # the quirk check: x * rsqrt(mean(x^2) + eps) * w + b, without subtracting the mean
+            return rms_norm(h, w[name + ".weight"], f.eps, False) + w.get(name + ".bias", 0.0)
+        return layer_norm(h, w[name + ".weight"], w.get(name + ".bias", 0.0), f.eps)
+    return rms_norm(h, w[name + ".weight"], f.eps, f.gemma)
+
+
 def forward(f, w, ids, router_logits=None):
     """Logits [T, vocab] and the hidden states transformers reports (embedding output, each
     layer's output, the last one after the final norm) for one sequence of ids; each sparse
     layer's router logits [T, experts] are appended to router_logits when it is a list."""
     if f.type == "gpt2":
         return gpt2_forward(f, w, ids)
-    x = w["model.embed_tokens.weight"][ids]
+    x = w["model.embed_tokens.weight"][ids] * f.embedding_multiplier
     if f.gemma:
         x = x * np.float64(np.float32(f.hidden ** 0.5))  # the scale in the embedding's dtype (fp32 here)
     hidden = [x]
     for l in range(f.layers):
         p = f"model.layers.{l}."
-        norm = lambda name, h: rms_norm(h, w[p + name + ".weight"], f.eps, f.gemma)
+        norm = lambda name, h: model_norm(f, w, p + name, h)
         if f.post_norm:  # Olmo2DecoderLayer
             x = x + norm("post_attention_layernorm", attention(f, w, p + "self_attn.", x, l))
             x = x + norm("post_feedforward_layernorm", mlp(f, w, p + "mlp.", x))
@@ -291,7 +314,7 @@ def forward(f, w, ids, router_logits=None):
             x = x + norm("post_attention_layernorm", attention(f, w, p + "self_attn.", norm("input_layernorm", x), l))
             x = x + norm("post_feedforward_layernorm", mlp(f, w, p + "mlp.", norm("pre_feedforward_layernorm", x)))
         else:
-            x = x + attention(f, w, p + "self_attn.", norm("input_layernorm", x), l)
+            x = x + attention(f, w, p + "self_attn.", norm("input_layernorm", x), l) * f.residual_multiplier
             h = norm("post_attention_layernorm", x)
             if f.type == "qwen3_moe" and f.sparse[l]:
                 out, logits = sparse_moe(f, w, p + "mlp.", h)
@@ -299,12 +322,12 @@ def forward(f, w, ids, router_logits=None):
                     router_logits.append(logits)
                 x = x + out
             else:
-                x = x + mlp(f, w, p + "mlp.", h)
+                x = x + mlp(f, w, p + "mlp.", h) * f.residual_multiplier
         hidden.append(x)
-    x = rms_norm(x, w["model.norm.weight"], f.eps, f.gemma)
+    x = model_norm(f, w, "model.norm", x)
     hidden[-1] = x
     head = w["model.embed_tokens.weight"] if f.tied else w["lm_head.weight"]
-    logits = x @ head.T
+    logits = x @ head.T / f.logits_scaling
     if f.final_softcap is not None:
         logits = np.tanh(logits / f.final_softcap) * f.final_softcap
     return logits, hidden

@@ -60,6 +60,10 @@ public static class ModelSummaryView
             d.Add($"no RoPE in layers {string.Join(", ", Enumerable.Range(0, rope.Count).Where(l => !rope[l]))}");
         if (c.ScaleEmbedding) d.Add("embedding ×√hidden");
         if (c.QueryPreAttentionScalar is double q) d.Add($"attention scale {q:G}^-½");
+        if (c.EmbeddingMultiplier is double em && em != 1) d.Add($"embedding ×{em:G}");
+        if (c.ResidualMultiplier is double rm && rm != 1) d.Add($"attention and MLP outputs ×{rm:G} before the residual");
+        if (c.AttentionMultiplier is double am) d.Add($"attention scale {am:G} (head_dim^-½ would be {1 / Math.Sqrt(c.HeadDim):G4})");
+        if (c.LogitsScaling is double ls && ls != 1) d.Add($"logits ÷{ls:G}");
         if (c.AttentionSoftcap is double a) d.Add($"attention soft-cap {a:G}");
         if (c.FinalLogitSoftcap is double f) d.Add($"final soft-cap {f:G}");
         if (c.Norm == QuantTune.Models.Config.NormKind.LayerNorm) d.Add("LayerNorm with bias");

@@ -95,6 +95,8 @@ public sealed record QstConfig
             // Side layer k rotates where the backbone layer that feeds it does (SmolLM3's no-RoPE layers).
             RopeLayers = b.RopeLayers is null ? null : fed.Select(l => b.RopeLayers[l]).ToArray(),
             QueryPreAttentionScalar = b.QueryPreAttentionScalar / Reduction,
+            // Granite's attention multiplier keeps its ratio to the default scale of the narrower side heads: ×√r, as head_dim^-½ grows.
+            AttentionMultiplier = b.AttentionMultiplier * Math.Sqrt(Reduction),
             HiddenSize = b.HiddenSize / Reduction,
             IntermediateSize = Math.Max(1, b.IntermediateSize / Reduction),
             HeadDim = b.HeadDim / Reduction,

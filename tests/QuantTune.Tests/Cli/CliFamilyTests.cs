@@ -41,6 +41,50 @@ public sealed class CliFamilyTests() : TempFolderTest("qt-cli-family-")
     }
 
     /// <summary>Qwen3-MoE from the command line: info names the experts, generate matches the reference, perplexity, LoRA on the experts (aux_loss in metrics.jsonl), QLoRA, merge, QST and a plan of Qwen3-30B-A3B.</summary>
+    /// <summary>Granite from the command line: info names the four multipliers, generate matches the reference, a QLoRA run, a plan of granite-3.3-8b-instruct, and GGUF export refused by name.</summary>
+    [Fact]
+    public void GraniteInfoGeneratesFinetunesPlansAndRefusesGguf()
+    {
+        var model = TestData.TinyGraniteDir;
+        var info = CliRunner.Run("info", "--model", model, "--json");
+        Assert.True(info.ExitCode == 0, info.Stderr);
+        var differences = JsonDocument.Parse(info.Stdout).RootElement.GetProperty("family_differences").EnumerateArray().Select(e => e.GetString()).ToList();
+        Assert.Contains("embedding ×12", differences);
+        Assert.Contains("attention and MLP outputs ×0.22 before the residual", differences);
+        Assert.Contains("attention scale 0.015625 (head_dim^-½ would be 0.1768)", differences);
+        Assert.Contains("logits ÷8", differences);
+        var g = CliRunner.Run("generate", "--model", model, "--prompt", "The history of the", "-n", "24", "--no-bos", "--json");
+        Assert.True(g.ExitCode == 0, g.Stderr);
+        using (var reference = new Models.ReferenceOutputs(model))
+            Assert.Equal(reference.GreedyOutputIds, JsonDocument.Parse(g.Stdout).RootElement.GetProperty("output_ids").EnumerateArray().Select(e => e.GetInt32()));
+        var ft = CliRunner.Run("finetune", "--model", model, "--data", ShakespeareSample(), "--method", "qlora", "--steps", "2", "--batch", "2", "--seq", "32", "--out", Path.Combine(Dir, "granite-qlora"), "--json");
+        Assert.True(ft.ExitCode == 0, ft.Stderr);
+        var plan = CliRunner.Run("plan", "--model", "granite-3.3-8b-instruct", "--method", "qlora", "--batch", "1", "--seq", "1024", "--json");
+        Assert.True(plan.ExitCode == 0, plan.Stdout + plan.Stderr);
+        var gguf = Path.Combine(Dir, "granite.gguf");
+        CliRunner.AssertCleanFailure(CliRunner.Run("export", "gguf", "--model", model, "--type", "q8_0", "--out", gguf), "'granite' is not exported yet");
+        Assert.False(File.Exists(gguf));
+    }
+
+    /// <summary>StableLM from the command line: info names its LayerNorms and partial rotary, generate matches the reference, GGUF export refused by name.</summary>
+    [Fact]
+    public void StableLmInfoGeneratesAndRefusesGguf()
+    {
+        var model = TestData.TinyStableLmDir;
+        var info = CliRunner.Run("info", "--model", model, "--json");
+        Assert.True(info.ExitCode == 0, info.Stderr);
+        var differences = JsonDocument.Parse(info.Stdout).RootElement.GetProperty("family_differences").EnumerateArray().Select(e => e.GetString()).ToList();
+        Assert.Contains("LayerNorm with bias", differences);
+        Assert.Contains("RoPE on 8 of 32 head dimensions", differences);
+        var g = CliRunner.Run("generate", "--model", model, "--prompt", "The history of the", "-n", "24", "--no-bos", "--json");
+        Assert.True(g.ExitCode == 0, g.Stderr);
+        using (var reference = new Models.ReferenceOutputs(model))
+            Assert.Equal(reference.GreedyOutputIds, JsonDocument.Parse(g.Stdout).RootElement.GetProperty("output_ids").EnumerateArray().Select(e => e.GetInt32()));
+        var gguf = Path.Combine(Dir, "stablelm.gguf");
+        CliRunner.AssertCleanFailure(CliRunner.Run("export", "gguf", "--model", model, "--type", "q8_0", "--out", gguf), "'stablelm' is not exported yet");
+        Assert.False(File.Exists(gguf));
+    }
+
     [Fact]
     public void Qwen3MoeInfoGeneratesEvaluatesFinetunesMergesAndPlans()
     {

@@ -47,6 +47,8 @@ public sealed class BFloat16InferenceTests(ITestOutputHelper output)
     [InlineData("tiny-gpt2")]
     [InlineData("tiny-olmo2")]
     [InlineData("tiny-smollm3")]
+    [InlineData("tiny-granite")]
+    [InlineData("tiny-stablelm")]
     public void Bf16FamilyLogitsStayWithinStatedTolerance(string fixture)
     {
         using var model = PretrainedModel.Load(TestData.Fixture(fixture), ScalarType.BFloat16);

@@ -31,6 +31,66 @@ public sealed class ModelFamilyTests
         Assert.Contains("gemma3_text", e.Message);
     }
 
+    /// <summary>ibm-granite/granite-3.3-8b-instruct's config.json as published (assets/configs/granite-3.3-8b-instruct.json).</summary>
+    [Fact]
+    public void GraniteReadsItsFourMultipliersFromAPublishedConfig()
+    {
+        var c = ModelConfig.Load(Path.Combine(AppContext.BaseDirectory, "assets", "configs", "granite-3.3-8b-instruct.json"));
+        Assert.IsType<GraniteFamily>(c.Family);
+        Assert.Equal((12.0, 0.22, 0.0078125, 16.0), (c.EmbeddingMultiplier, c.ResidualMultiplier, c.AttentionMultiplier, c.LogitsScaling));
+        Assert.Equal(0.0078125, c.AttentionScale);
+        Assert.Equal((4096, 32, 8, 128, 40, 12800, 49159), (c.HiddenSize, c.NumHeads, c.NumKvHeads, c.HeadDim, c.NumLayers, c.IntermediateSize, c.VocabSize));
+        Assert.True(c.TieWordEmbeddings);
+        Assert.False(c.QkvBias || c.OutputBias || c.MlpBias || c.QkNorm || c.ScaleEmbedding);
+        Assert.Equal((NormKind.Scaled, NormPlacement.Pre, "silu"), (c.Norm, c.Placement, c.HiddenAct));
+        Assert.Equal(1e-5, c.RmsNormEps);
+        Assert.Equal(1e7, c.Rope.Theta);
+        Assert.Equal("default", c.Rope.Type);
+    }
+
+    /// <summary>GraniteConfig's defaults: every multiplier 1 (so the attention scale is 1, not head_dim^-½), untied head, no biases; attention_bias and mlp_bias as Llama reads them.</summary>
+    [Fact]
+    public void GraniteDefaultsAreGraniteConfigs()
+    {
+        var c = Parse("\"model_type\": \"granite\"");
+        Assert.Equal((1.0, 1.0, 1.0, 1.0), (c.EmbeddingMultiplier, c.ResidualMultiplier, c.AttentionMultiplier, c.LogitsScaling));
+        Assert.Equal(1.0, c.AttentionScale);
+        Assert.False(c.TieWordEmbeddings || c.QkvBias || c.MlpBias);
+        var biased = Parse("\"model_type\": \"granite\", \"attention_bias\": true, \"mlp_bias\": true");
+        Assert.True(biased.QkvBias && biased.OutputBias && biased.MlpBias);
+        var e = Assert.ThrowsAny<QuantTuneException>(() => Parse("\"model_type\": \"granite\", \"logits_scaling\": 0"));
+        Assert.Contains("logits_scaling", e.Message);
+    }
+
+    /// <summary>
+    /// StableLM with StableLM-2-1.6B's options (written here: its published config.json was not at hand): LayerNorm
+    /// with layer_norm_eps, RoPE on a quarter of each 64-wide head, q/k/v biases and nothing else biased; the defaults
+    /// (partial rotary 0.25, no q/k/v bias, eps 1e-5); the per-head q/k LayerNorms and parallel residual of
+    /// StableLM-2-12B refused by name.
+    /// </summary>
+    [Fact]
+    public void StableLmReadsLayerNormPartialRotaryAndQkvBiasAndRefusesWhatItDoesNotBuild()
+    {
+        var c = ModelConfig.Parse("""
+            {"model_type": "stablelm", "vocab_size": 100352, "hidden_size": 2048, "intermediate_size": 5632, "num_hidden_layers": 24,
+             "num_attention_heads": 32, "num_key_value_heads": 32, "layer_norm_eps": 1e-05, "partial_rotary_factor": 0.25,
+             "use_qkv_bias": true, "qk_layernorm": false, "use_parallel_residual": false, "rope_theta": 10000, "hidden_act": "silu",
+             "max_position_embeddings": 4096, "tie_word_embeddings": false}
+            """);
+        Assert.IsType<StableLmFamily>(c.Family);
+        Assert.Equal((NormKind.LayerNorm, 1e-5, 64, 16), (c.Norm, c.RmsNormEps, c.HeadDim, c.RotaryDimOf(c.HeadDim)));
+        Assert.True(c.QkvBias);
+        Assert.False(c.OutputBias || c.MlpBias || c.QkNorm || c.TieWordEmbeddings);
+        var d = Parse("\"model_type\": \"stablelm\"");
+        Assert.Equal((0.25, false, 1e-5, 4096), (d.PartialRotaryFactor, d.QkvBias, d.RmsNormEps, d.MaxPositionEmbeddings));
+        foreach (var key in new[] { "qk_layernorm", "use_parallel_residual" })
+        {
+            var e = Assert.ThrowsAny<QuantTuneException>(() => Parse($"\"model_type\": \"stablelm\", \"{key}\": true"));
+            Assert.Contains(key, e.Message);
+            Assert.Contains("not built", e.Message);
+        }
+    }
+
     [Fact]
     public void Qwen3HasQkNormsAndItsOwnHeadDim()
     {

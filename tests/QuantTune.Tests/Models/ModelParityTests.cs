@@ -9,7 +9,7 @@ namespace QuantTune.Tests.Models;
 /// <summary>
 /// fp32 inference against the outputs transformers (tiny-llama, tiny-qwen2; their perplexity on the first 8,193
 /// tokens from the NumPy port, checked against transformers on the whole file) or its NumPy port
-/// (tools/family-fixtures: tiny-qwen3, tiny-qwen3-moe, tiny-qwen3.5, tiny-qwen3.5-gguf, tiny-gemma3, tiny-gemma2, tiny-phi3, tiny-gpt2, tiny-olmo2, tiny-smollm3) computed for the same checkpoints:
+/// (tools/family-fixtures: tiny-qwen3, tiny-qwen3-moe, tiny-qwen3.5, tiny-qwen3.5-gguf, tiny-gemma3, tiny-gemma2, tiny-phi3, tiny-gpt2, tiny-olmo2, tiny-smollm3, tiny-granite, tiny-stablelm) computed for the same checkpoints:
 /// logits and every hidden state within 1e-4, greedy tokens equal, perplexity to 4 significant digits.
 /// </summary>
 public abstract class ModelParityTests(string folder, ITestOutputHelper output) : IDisposable
@@ -61,6 +61,19 @@ public abstract class ModelParityTests(string folder, ITestOutputHelper output) 
             $"perplexity {result.Perplexity} vs reference {Reference.Perplexity}");
     }
 
+    /// <summary>The reference's logits of sequence 0 with <paramref name="quirk"/> removed lie far (over 0.1) from QuantTune's.</summary>
+    protected void QuirkMovesTheLogits(string quirk)
+    {
+        using var scope = NewDisposeScope();
+        var ids = Reference.Get("input_ids.0").unsqueeze(0);
+        Tensor logits;
+        using (inference_mode()) logits = Model.Model.Forward(ids);
+        var without = Reference.Get($"logits.0.{quirk}");
+        double moved = (logits[0].narrow(0, 0, without.shape[0]) - without).abs().max().item<float>();
+        output.WriteLine($"{quirk}: the logits move by {moved:F4}");
+        Assert.True(moved > 0.1, $"{quirk}: the logits move by only {moved}");
+    }
+
     public void Dispose()
     {
         Model.Dispose();
@@ -102,3 +115,25 @@ public sealed class TinyGpt2ParityTests(ITestOutputHelper output) : ModelParityT
 public sealed class TinyOlmo2ParityTests(ITestOutputHelper output) : ModelParityTests(TestData.TinyOlmo2Dir, output);
 
 public sealed class TinySmolLM3ParityTests(ITestOutputHelper output) : ModelParityTests(TestData.TinySmolLM3Dir, output);
+
+public sealed class TinyGraniteParityTests(ITestOutputHelper output) : ModelParityTests(TestData.TinyGraniteDir, output)
+{
+    /// <summary>Each of Granite's multipliers bites: the reference logits with one removed lie far from QuantTune's, which match the full reference.</summary>
+    [Theory]
+    [InlineData("without_embedding_multiplier")]
+    [InlineData("without_residual_multiplier")]
+    [InlineData("head_dim_attention_scale")]
+    [InlineData("without_logits_scaling")]
+    public void EveryMultiplierMovesTheLogits(string quirk) => QuirkMovesTheLogits(quirk);
+}
+
+public sealed class TinyStableLmParityTests(ITestOutputHelper output) : ModelParityTests(TestData.TinyStableLmDir, output)
+{
+    /// <summary>Each of StableLM's differences from Llama bites: partial rotary, q/k/v biases, the LayerNorms' biases and their mean.</summary>
+    [Theory]
+    [InlineData("full_rotary")]
+    [InlineData("without_qkv_bias")]
+    [InlineData("norm_without_bias")]
+    [InlineData("rms_norm")]
+    public void EveryDifferenceMovesTheLogits(string quirk) => QuirkMovesTheLogits(quirk);
+}

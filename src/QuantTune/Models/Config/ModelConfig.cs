@@ -58,6 +58,14 @@ public sealed record ModelConfig
     public double? FinalLogitSoftcap { get; init; }
     /// <summary>The embedding output multiplied by √hidden in the embedding's dtype (Gemma).</summary>
     public bool ScaleEmbedding { get; init; }
+    /// <summary>The embedding output multiplied by this (Granite's embedding_multiplier); null: not scaled.</summary>
+    public double? EmbeddingMultiplier { get; init; }
+    /// <summary>Each block's attention and MLP output multiplied by this before the residual addition (Granite's residual_multiplier); null: added as it is.</summary>
+    public double? ResidualMultiplier { get; init; }
+    /// <summary>The factor on q·k itself, in place of head_dim^-½ (Granite's attention_multiplier); null: the family's usual scale.</summary>
+    public double? AttentionMultiplier { get; init; }
+    /// <summary>The logits divided by this (Granite's logits_scaling), in inference and in the loss alike; null: not scaled.</summary>
+    public double? LogitsScaling { get; init; }
     /// <summary>Which layers use <see cref="SlidingWindow"/> (Gemma's interleave); null: every layer when a window is set.</summary>
     public IReadOnlyList<bool>? SlidingLayers { get; init; }
     /// <summary>RoPE of the sliding-window layers when it differs from <see cref="Rope"/> (Gemma 3's local base).</summary>
@@ -126,8 +134,8 @@ public sealed record ModelConfig
     /// <summary>The dimensions RoPE rotates in a head of <paramref name="headDim"/> (transformers' int(head_dim · partial_rotary_factor)).</summary>
     public int RotaryDimOf(int headDim) => (int)(headDim * PartialRotaryFactor);
 
-    /// <summary>The factor on q·k: query_pre_attn_scalar^-½, or head_dim^-½.</summary>
-    public double AttentionScale => 1.0 / Math.Sqrt(QueryPreAttentionScalar ?? HeadDim);
+    /// <summary>The factor on q·k: the attention multiplier (Granite), query_pre_attn_scalar^-½ (Gemma), or head_dim^-½.</summary>
+    public double AttentionScale => AttentionMultiplier ?? 1.0 / Math.Sqrt(QueryPreAttentionScalar ?? HeadDim);
 
     public int KvGroups => NumHeads / NumKvHeads;
 

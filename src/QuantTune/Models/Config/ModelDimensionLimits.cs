@@ -55,8 +55,10 @@ public static class ModelDimensionLimits
         long linear = c.LinearAttention is { } la
             ? h * la.ConvDim + h * la.ValueDim + 2 * h * la.NumValueHeads + (long)la.ConvDim * la.ConvKernel + 2L * la.NumValueHeads + la.ValueHeadDim + (long)la.ValueDim * h
             : 0;
-        long layers = Enumerable.Range(0, c.NumLayers).Sum(l => (c.IsLinearAttention(l) ? linear : attention) + (c.IsSparse(l) ? sparse : dense) + 2 * h);
+        // A norm holds a weight, and a LayerNorm (GPT-2, StableLM) also a bias.
+        long norm = c.Norm == NormKind.LayerNorm ? 2 * h : h;
+        long layers = Enumerable.Range(0, c.NumLayers).Sum(l => (c.IsLinearAttention(l) ? linear : attention) + (c.IsSparse(l) ? sparse : dense) + 2 * norm);
         long embeddings = (long)c.VocabSize * h * (c.TieWordEmbeddings ? 1 : 2);
-        return embeddings + layers + h;
+        return embeddings + layers + norm;
     }
 }

@@ -47,12 +47,19 @@ public sealed class CausalLM : nn.Module
         return Head(h).MoveToOuterDisposeScope();
     }
 
-    /// <summary>Applies the LM head to (normed) hidden states, and the family's final soft-cap, cap·tanh(logits/cap), where it has one.</summary>
+    /// <summary>
+    /// Applies the LM head to (normed) hidden states, then the family's logits scaling, logits ÷ s (Granite), and final
+    /// soft-cap, cap·tanh(logits/cap) (Gemma 2), where it has them. Generation, perplexity and the chunked loss all come through here.
+    /// </summary>
     public Tensor Head(Tensor hidden)
     {
-        if (Config.FinalLogitSoftcap is not double cap) return HeadLinear(hidden);
+        double? scaling = Config.LogitsScaling is double s && s != 1 ? s : null;
+        if (Config.FinalLogitSoftcap is not double cap && scaling is null) return HeadLinear(hidden);
         using var scope = NewDisposeScope();
-        return HeadLinear(hidden).DividedBy(cap).tanh().Times(cap).MoveToOuterDisposeScope();
+        var logits = HeadLinear(hidden);
+        if (scaling is double divisor) logits = logits.DividedBy(divisor);
+        if (Config.FinalLogitSoftcap is double c) logits = logits.DividedBy(c).tanh().Times(c);
+        return logits.MoveToOuterDisposeScope();
     }
 
     Tensor HeadLinear(Tensor hidden) => HeadOnBlocks?.forward(hidden) ?? nn.functional.linear(hidden, HeadWeight);

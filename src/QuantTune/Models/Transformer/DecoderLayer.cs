@@ -8,7 +8,7 @@ namespace QuantTune.Models.Transformer;
 /// <summary>
 /// One decoder block; its token mixer is softmax attention, or in a hybrid decoder's
 /// linear-attention layers Gated DeltaNet (Qwen3.5). Pre-norm (<see cref="NormPlacement.Pre"/>): h = x + attn(norm₁(x));
-/// out = h + mlp(norm₂(h)). Gemma's sandwich (<see cref="NormPlacement.Sandwich"/>) also norms
+/// out = h + mlp(norm₂(h)), each block's output times Granite's residual multiplier where it has one. Gemma's sandwich (<see cref="NormPlacement.Sandwich"/>) also norms
 /// each block's output: h = x + norm₂(attn(norm₁(x))); out = h + norm₄(mlp(norm₃(h))) - where
 /// post_attention_layernorm is norm₂ after attention, not the MLP's input norm. OLMo 2's post-norm
 /// (<see cref="NormPlacement.Post"/>) has only the norms after each block: h = x + norm₂(attn(x));
@@ -29,6 +29,9 @@ public sealed class DecoderLayer : nn.Module
     /// <summary>Gemma's norms around the MLP (OLMo 2: only the one after it); null in the pre-norm placement.</summary>
     public nn.Module<Tensor, Tensor>? pre_feedforward_layernorm, post_feedforward_layernorm;
 
+    /// <summary>Granite's residual_multiplier on each block's output before its residual addition; null where the family has none.</summary>
+    readonly double? _residualMultiplier;
+
     /// <param name="layer">the layer's index in <paramref name="c"/> (its attention window)</param>
     public DecoderLayer(ModelConfig c, int layer, ScalarType dtype, Device device) : base(nameof(DecoderLayer))
     {
@@ -39,6 +42,7 @@ public sealed class DecoderLayer : nn.Module
         post_attention_layernorm = Norms.Create(c.HiddenSize, c.RmsNormEps, dtype, device, c.Norm);
         if (c.Placement == NormPlacement.Sandwich) pre_feedforward_layernorm = Norms.Create(c.HiddenSize, c.RmsNormEps, dtype, device, c.Norm);
         if (c.Placement != NormPlacement.Pre) post_feedforward_layernorm = Norms.Create(c.HiddenSize, c.RmsNormEps, dtype, device, c.Norm);
+        _residualMultiplier = c.ResidualMultiplier is double r && r != 1 ? r : null;
         RegisterComponents();
         ModuleNaming.Rename(this, (nameof(self_attn), c.Names.Attention), (nameof(mlp), c.Names.Mlp),
             (nameof(input_layernorm), c.Names.AttentionNorm), (nameof(post_attention_layernorm), c.Names.MlpNorm));
@@ -53,11 +57,14 @@ public sealed class DecoderLayer : nn.Module
             : self_attn!.Forward(normed, cos, sin, layerIndex, past, cache);
         if (post_feedforward_layernorm is null)
         {
-            var h = x.Plus(attended);
-            return h.Plus(mlp.forward(post_attention_layernorm.forward(h))).MoveToOuterDisposeScope();
+            var h = x.Plus(Residual(attended));
+            return h.Plus(Residual(mlp.forward(post_attention_layernorm.forward(h)))).MoveToOuterDisposeScope();
         }
         var s = x.Plus(post_attention_layernorm.forward(attended));
         var mlpInput = pre_feedforward_layernorm is null ? s : pre_feedforward_layernorm.forward(s);
         return s.Plus(post_feedforward_layernorm.forward(mlp.forward(mlpInput))).MoveToOuterDisposeScope();
     }
+
+    /// <summary>A block's output as it joins the residual stream: times the residual multiplier (Granite), else unchanged.</summary>
+    Tensor Residual(Tensor blockOutput) => _residualMultiplier is double r ? blockOutput.Times(r) : blockOutput;
 }

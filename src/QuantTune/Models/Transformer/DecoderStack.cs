@@ -20,6 +20,7 @@ public sealed class DecoderStack : nn.Module
     public nn.Module<Tensor, Tensor> norm;
     readonly LayerRopes _ropes;
     readonly double? _embeddingScale;
+    readonly double? _embeddingMultiplier;
 
     public DecoderStack(ModelConfig c, ScalarType dtype, Device device) : base(nameof(DecoderStack))
     {
@@ -29,6 +30,7 @@ public sealed class DecoderStack : nn.Module
         norm = Norms.Create(c.HiddenSize, c.RmsNormEps, dtype, device, c.Norm);
         _ropes = new LayerRopes(c, c.HeadDim, device);
         _embeddingScale = c.ScaleEmbedding ? Math.Sqrt(c.HiddenSize) : null;
+        _embeddingMultiplier = c.EmbeddingMultiplier is double m && m != 1 ? m : null;
         RegisterComponents();
         ModuleNaming.Rename(this, (nameof(embed_tokens), c.Names.Embedding), (nameof(embed_positions), c.Names.Positions),
             (nameof(layers), c.Names.Layers), (nameof(norm), c.Names.FinalNorm));
@@ -50,11 +52,17 @@ public sealed class DecoderStack : nn.Module
     /// <summary>
     /// The input embeddings of token ids: the table's rows, times √hidden where the family scales
     /// them (Gemma), the factor rounded to the table's dtype first as transformers does
-    /// (√2304 = 48 in bf16).
+    /// (√2304 = 48 in bf16); or times the embedding multiplier (Granite), a Python float in
+    /// transformers, so not rounded first.
     /// </summary>
     public Tensor Embed(Tensor ids)
     {
         var rows = embed_tokens.forward(ids);
+        if (_embeddingMultiplier is double multiplier)
+        {
+            using var multiplied = NewDisposeScope();
+            return rows.Times(multiplier).MoveToOuterDisposeScope();
+        }
         if (_embeddingScale is not double scale) return rows;
         using var scope = NewDisposeScope();
         using var factor = PinnedScalarMath.Full([], scale, ScalarType.Float64, rows.device).to_type(rows.dtype);

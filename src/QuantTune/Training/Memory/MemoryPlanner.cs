@@ -92,7 +92,9 @@ public static class MemoryPlanner
         int e = r.ElementBytes;
         // The loss runs in chunks (ChunkedLoss): one chunk's fp32 logits and log-softmax at a time, plus the
         // gradient of the hidden states the chunks are cut from.
-        long logits = Math.Min(tokens, Training.ChunkedLoss.ChunkPositions(v)) * v * 4 * 2 + tokens * h * 4;
+        // Granite's logits scaling divides a chunk's logits into a copy of them in the model's dtype.
+        long chunk = Math.Min(tokens, Training.ChunkedLoss.ChunkPositions(v));
+        long logits = chunk * v * 4 * 2 + tokens * h * 4 + (c.LogitsScaling is double s && s != 1 ? chunk * v * r.ElementBytes : 0);
 
         switch (r.Method)
         {

@@ -19,6 +19,8 @@ public sealed class FamilyShapePlanTests
     [InlineData("tiny-gemma2")]
     [InlineData("tiny-phi3")]
     [InlineData("tiny-gpt2")]
+    [InlineData("tiny-granite")]
+    [InlineData("tiny-stablelm")]
     [InlineData("tiny-qwen2")]
     [InlineData("tiny-olmo2")]
     [InlineData("tiny-smollm3")]

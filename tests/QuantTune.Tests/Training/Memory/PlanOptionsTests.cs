@@ -16,6 +16,7 @@ public sealed class PlanOptionsTests() : TempFolderTest("qt-plan-")
     [InlineData("mistral-7b-v0.3", 7.248e9)]
     [InlineData("qwen2.5-0.5b", 0.494e9)]
     [InlineData("qwen2.5-7b", 7.615e9)]
+    [InlineData("granite-3.3-8b-instruct", 8.171e9)]
     public void EveryShippedConfigLoadsWithItsPublishedSize(string name, double parameters)
     {
         var config = ModelConfig.Load(ConfigSources.Resolve(name));
