@@ -62,7 +62,8 @@ public sealed class CausalLM : nn.Module
         return logits.MoveToOuterDisposeScope();
     }
 
-    Tensor HeadLinear(Tensor hidden) => HeadOnBlocks?.forward(hidden) ?? nn.functional.linear(hidden, HeadWeight);
+    Tensor HeadLinear(Tensor hidden) => HeadOnBlocks?.forward(hidden)
+        ?? (FrozenLinear.Helps(hidden, HeadWeight) ? FrozenLinear.Apply(hidden, HeadWeight) : nn.functional.linear(hidden, HeadWeight));
 
     protected override void Dispose(bool disposing)
     {
