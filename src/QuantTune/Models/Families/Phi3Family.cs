@@ -19,12 +19,7 @@ public sealed class Phi3Family : ModelFamily
 
     internal override ModelConfig Read(JsonField f, ModelConfig c)
     {
-        // transformers 5 may keep both inside rope_parameters; older files have them at the top level
-        var parameters = f.Object("rope_parameters");
-        string partialKey = parameters?.Has("partial_rotary_factor") == true ? "rope_parameters.partial_rotary_factor" : "partial_rotary_factor";
-        double partial = parameters?.OptionalDouble("partial_rotary_factor") ?? f.OptionalDouble("partial_rotary_factor") ?? 1.0;
-        if (!(partial > 0 && partial <= 1))
-            throw f.Invalid(partialKey, $"is {partial}; expected a fraction in (0, 1]");
+        double partial = PartialRotary.Read(f, c.HeadDim, fallback: 1.0);
         var phi = c with
         {
             Projections = ProjectionLayout.Fused,
@@ -32,8 +27,6 @@ public sealed class Phi3Family : ModelFamily
             SlidingWindow = f.OptionalInt("sliding_window"),
         };
         int rotary = phi.RotaryDimOf(c.HeadDim);
-        if (rotary <= 0 || rotary % 2 != 0)
-            throw f.Invalid(partialKey, $"is {partial}: head_dim {c.HeadDim} × {partial} gives {rotary} rotated dimensions; expected a positive even number");
         if (c.Rope.Type is not ("longrope" or "default"))
             throw f.Invalid(ModelConfig.RopeTypeField(f), $"'{c.Rope.Type}' is not a Phi-3 RoPE; expected longrope or none (Phi3Config accepts only longrope)");
         // plain RoPE ignores the original context, but GGUF records it (rope.scaling.original_context_length)

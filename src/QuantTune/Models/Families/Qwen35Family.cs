@@ -22,11 +22,7 @@ public sealed class Qwen35Family : ModelFamily
     internal override ModelConfig Read(JsonField f, ModelConfig c)
     {
         var parameters = f.Object("rope_parameters");
-        string partialKey = parameters?.Has("partial_rotary_factor") == true ? "rope_parameters.partial_rotary_factor" : "partial_rotary_factor";
-        double partial = parameters?.OptionalDouble("partial_rotary_factor") ?? f.OptionalDouble("partial_rotary_factor") ?? 0.25;
-        int rotary = (int)(c.HeadDim * partial);
-        if (!(partial > 0 && partial <= 1) || rotary <= 0 || rotary % 2 != 0)
-            throw f.Invalid(partialKey, $"is {partial}: head_dim {c.HeadDim} × {partial} gives {rotary} rotated dimensions; expected a fraction in (0, 1] giving a positive even number");
+        double partial = PartialRotary.Read(f, c.HeadDim, fallback: 0.25);
         if (c.Rope.Type != "default")
             throw f.Invalid(ModelConfig.RopeTypeField(f), $"'{c.Rope.Type}' is not read for Qwen3.5; expected default");
         bool attentionBias = f.OptionalBool("attention_bias") ?? false;

@@ -27,12 +27,8 @@ public sealed class StableLmFamily : ModelFamily
             throw f.Invalid("use_parallel_residual", "is true: the parallel residual (StableLM-2-12B) is not built by QuantTune yet; expected false");
         if (c.HeadDim * c.NumHeads != c.HiddenSize)
             throw f.Invalid("num_attention_heads", $"{c.NumHeads} heads of {c.HeadDim} do not make hidden_size {c.HiddenSize}; StableLmAttention's head size is hidden_size / num_attention_heads");
-        var parameters = f.Object("rope_parameters");
-        string partialKey = parameters?.Has("partial_rotary_factor") == true ? "rope_parameters.partial_rotary_factor" : "partial_rotary_factor";
-        double partial = parameters?.OptionalDouble("partial_rotary_factor") ?? f.OptionalDouble("partial_rotary_factor") ?? 0.25;
-        if (!(partial > 0 && partial <= 1))
-            throw f.Invalid(partialKey, $"is {partial}; expected a fraction in (0, 1]");
-        var stable = c with
+        double partial = PartialRotary.Read(f, c.HeadDim, fallback: 0.25);
+        return c with
         {
             Norm = NormKind.LayerNorm,
             PartialRotaryFactor = partial,
@@ -40,9 +36,5 @@ public sealed class StableLmFamily : ModelFamily
             OutputBias = false,
             MlpBias = false,
         };
-        int rotary = stable.RotaryDimOf(c.HeadDim);
-        if (rotary <= 0 || rotary % 2 != 0)
-            throw f.Invalid(partialKey, $"is {partial}: head_dim {c.HeadDim} × {partial} gives {rotary} rotated dimensions; expected a positive even number");
-        return stable;
     }
 }
