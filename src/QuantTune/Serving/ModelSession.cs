@@ -40,7 +40,7 @@ public sealed class ModelSession : IDisposable
             throw new QuantTuneException($"qst: {model} is a quantization-aware ({trained.Kind}) checkpoint; a QST side network runs on an NF4 backbone, not on it");
         // A QST side network runs on an NF4 backbone (double quantization): quantized layer by layer as it is read.
         // A GGUF file's quantized linears stay on their blocks unless an adapter or a side network needs float linears to wrap.
-        var pm = PretrainedModel.Load(model, dtype, device, quantize: qst is not null ? LayerQuantizer.Nf4DoubleQuant(measureError: false) : null,
+        var pm = PretrainedModel.Load(model, dtype, device, quantize: LayerQuantizer.ForBackbone(qst is not null),
             keepGgufBlocks: adapter is null && qst is null);
         try
         {

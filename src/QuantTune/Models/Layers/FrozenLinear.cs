@@ -42,18 +42,30 @@ public sealed class FrozenLinear : autograd.SingleTensorFunction<FrozenLinear>
     {
         var weight = ctx.get_saved_variables()[0];
         var dtype = (ScalarType)ctx.get_data("dtype");
-        using var scope = NewDisposeScope();
-        var compute = ComputeType(weight.dtype, weight.device_type);
         long rows = weight.shape[0], step = Math.Max(1, MaxChunkElements / weight.shape[1]);
+        var blocks = Enumerable.Range(0, (int)((rows + step - 1) / step)).Select(i => (i * step, Math.Min(step, rows - i * step)));
+        var gradInput = InputGradient(gradOutput, blocks, (start, count, type) => weight.narrow(0, start, count).to_type(type),
+            ComputeType(weight.dtype, weight.device_type), dtype);
+        return [gradInput, null!];
+    }
+
+    /// <summary>
+    /// ∂L/∂x = ∂L/∂y · W of a frozen W whose row blocks <paramref name="rowsOf"/> gives (start, count, dtype) one at a
+    /// time: each block's product in <paramref name="compute"/>, summed, then cast to <paramref name="dtype"/>. Only one
+    /// block of W is alive at once.
+    /// </summary>
+    public static Tensor InputGradient(Tensor gradOutput, IEnumerable<(long Start, long Count)> blocks, Func<long, long, ScalarType, Tensor> rowsOf,
+        ScalarType compute, ScalarType dtype)
+    {
+        using var scope = NewDisposeScope();
         Tensor? gradInput = null;
-        for (long start = 0; start < rows; start += step)
+        foreach (var (start, count) in blocks)
         {
-            using var chunkScope = NewDisposeScope();
-            long count = Math.Min(step, rows - start);
-            var part = matmul(gradOutput.narrow(-1, start, count).to_type(compute), weight.narrow(0, start, count).to_type(compute));
+            using var blockScope = NewDisposeScope();
+            var part = matmul(gradOutput.narrow(-1, start, count).to_type(compute), rowsOf(start, count, compute));
             if (gradInput is null) gradInput = part.MoveToOuterDisposeScope();
             else gradInput.PlusInPlace(part);
         }
-        return [gradInput!.to_type(dtype).MoveToOuterDisposeScope(), null!];
+        return gradInput!.to_type(dtype).MoveToOuterDisposeScope();
     }
 }

@@ -48,18 +48,10 @@ public sealed class DequantizingMatmul : autograd.SingleTensorFunction<Dequantiz
     {
         var weight = (QuantizedTensor)ctx.get_data("weight");
         var dtype = (ScalarType)ctx.get_data("dtype");
-        using var scope = NewDisposeScope();
-        var compute = FrozenLinear.ComputeType(dtype, gradOutput.device_type);
-        Tensor? gradInput = null;
-        foreach (var (start, count) in Chunks(weight))
-        {
-            using var chunkScope = NewDisposeScope();
-            var part = matmul(gradOutput.narrow(-1, start, count).to_type(compute), weight.DequantizeRows(start, count, compute));
-            if (gradInput is null) gradInput = part.MoveToOuterDisposeScope();
-            else gradInput.PlusInPlace(part);
-        }
+        var gradInput = FrozenLinear.InputGradient(gradOutput, Chunks(weight), weight.DequantizeRows,
+            FrozenLinear.ComputeType(dtype, gradOutput.device_type), dtype);
         // One entry per argument of Apply: the input's gradient, none for the (frozen) weight.
-        return [gradInput!.to_type(dtype).MoveToOuterDisposeScope(), null!];
+        return [gradInput, null!];
     }
 
     /// <summary>Row ranges of at most <see cref="MaxChunkElements"/> elements each (<see cref="MaxChunkElementsGpu"/> off the CPU).</summary>

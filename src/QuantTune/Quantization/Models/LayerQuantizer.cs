@@ -37,6 +37,9 @@ public sealed class LayerQuantizer
     public static LayerQuantizer Nf4DoubleQuant(bool measureError = true) =>
         new(new FourBitQuantizer(FourBitType.NF4, 64, doubleQuant: true), ScalarType.BFloat16, measureError: measureError);
 
+    /// <summary>The loader's quantizer for a fine-tuning method's backbone: <see cref="Nf4DoubleQuant"/> without error measurement where the method quantizes it (QLoRA, QST), else none.</summary>
+    public static LayerQuantizer? ForBackbone(bool quantized) => quantized ? Nf4DoubleQuant(measureError: false) : null;
+
     public bool MeasureError { get; }
 
     /// <summary>Whether the layer at <paramref name="path"/> is quantized (not skipped).</summary>

@@ -37,7 +37,7 @@ public static class Aligner
         var device = FineTunePrecision.DeviceOf(r);
         void Phase(string what) => progress?.Report(TrainingProgress.Starting(what, r.Training.Steps));
         Phase(method.QuantizesBackbone ? $"loading {r.ModelDirectory}, quantizing its linear layers to NF4 as they are read" : $"loading {r.ModelDirectory}");
-        using var pm = PretrainedModel.Load(r.ModelDirectory, r.DType, device, quantize: method.QuantizesBackbone ? LayerQuantizer.Nf4DoubleQuant(measureError: false) : null);
+        using var pm = PretrainedModel.Load(r.ModelDirectory, r.DType, device, quantize: LayerQuantizer.ForBackbone(method.QuantizesBackbone));
 
         Phase($"reading and tokenizing {r.DataFile}");
         var template = ModelChatTemplate.Load(r.ModelDirectory, r.ChatTemplate);

@@ -40,7 +40,7 @@ public static class FineTuner
         void Phase(string what) => progress?.Report(TrainingProgress.Starting(what, r.Training.Steps));
         Phase(method.QuantizesBackbone ? $"loading {r.ModelDirectory}, quantizing its linear layers to NF4 as they are read" : $"loading {r.ModelDirectory}");
         // QLoRA's and QST's backbone is quantized to NF4 (double quantization) layer by layer as it is read: the full-precision model never exists whole.
-        using var pm = PretrainedModel.Load(r.ModelDirectory, r.DType, device, quantize: method.QuantizesBackbone ? LayerQuantizer.Nf4DoubleQuant(measureError: false) : null);
+        using var pm = PretrainedModel.Load(r.ModelDirectory, r.DType, device, quantize: LayerQuantizer.ForBackbone(method.QuantizesBackbone));
         var model = pm.Model;
         var original = new HashSet<Parameter>(model.parameters(), ReferenceEqualityComparer.Instance);
         // A quantized layer's weight is no parameter, but counts as the parameters it holds.
