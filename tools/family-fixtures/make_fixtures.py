@@ -106,6 +106,10 @@ CONFIGS["tiny-stablelm"] = dict({k: v for k, v in COMMON.items() if k not in ("h
                                 architectures=["StableLmForCausalLM"], model_type="stablelm", num_hidden_layers=2, hidden_size=128,
                                 hidden_act="silu", tie_word_embeddings=True, layer_norm_eps=1e-5, partial_rotary_factor=0.25,
                                 use_qkv_bias=True, qk_layernorm=False, use_parallel_residual=False, rope_theta=10000.0)
+# SmolLM3 as llama.cpp's smollm3 can hold it: its graph leaves RoPE out of every fourth layer and has no key for another
+# list, so this variant leaves it out of layer 3 only (SmolLM3-3B's pattern); everything else is tiny-smollm3's.
+# Listed last so that the other fixtures' seeds stay as they were.
+CONFIGS["tiny-smollm3-gguf"] = dict(CONFIGS["tiny-smollm3"], no_rope_layers=[1, 1, 1, 0])
 
 # The test sequences (start, length) of wiki.test.raw; Qwen3.5's third one spans two chunks of the chunked delta rule.
 SEQUENCES = {"tiny-qwen3.5": ((0, 64), (1000, 64), (2000, 100)), "tiny-qwen3.5-gguf": ((0, 64), (1000, 64), (2000, 100))}
@@ -406,6 +410,14 @@ def family_quirk_references(config, w, wiki, ref, sequences):
     names, moved, meaning = {"positions": QUIRK_POSITIONS}, {}, {}
     for key, (switch, description) in FAMILY_QUIRKS[config["model_type"]].items():
         logits, _ = forward(Family(config, **switch), w, ids)
+        ref[f"logits.0.{key}"] = logits[:QUIRK_POSITIONS].astype(np.float32)
+        names[key] = f"logits.0.{key}"
+        moved[key] = float(np.abs(logits[:QUIRK_POSITIONS] - base).max())
+        meaning[key] = description
+        print(f"quirk {key}: the logits move by {moved[key]:.4f}")
+    return {"quirk_logits": names,
+            "quirk_max_abs_change": {"of": "max |logits.0[:positions] - logits.0.<quirk>| in float64", **moved},
+            "quirk_meaning": meaning}
 
 
 # Granite's multipliers, each removed alone (set to what Llama does in its place).

@@ -41,6 +41,20 @@ const CASES = [
     ["tests/fixtures/tiny-qwen3.5", "F32"],
     ["tests/fixtures/tiny-qwen3.5-gguf", "F32"],
     ["tests/fixtures/tiny-qwen3.5-gguf", "Q8_0"],
+    // OLMo 2 as olmo2: norms after attention and the MLP (post_attention_norm, post_ffw_norm), q/k norms over the whole
+    // projections; llama.cpp's olmo2 requires output.weight, so the tied head is written as one.
+    ["tests/fixtures/tiny-olmo2", "F32"],
+    // SmolLM3 as smollm3 (q/k rows permuted as Llama's): llama.cpp leaves RoPE out of every fourth layer and reads no key
+    // for another list, so tiny-smollm3 (no RoPE in layers 1 and 3) is refused by export (recorded); tiny-smollm3-gguf
+    // is the same model without RoPE in layer 3 only.
+    ["tests/fixtures/tiny-smollm3", "F32"],
+    ["tests/fixtures/tiny-smollm3-gguf", "F32"],
+    // Granite as granite: attention.scale, embedding_scale, residual_scale and logit_scale (the logits divided by it).
+    ["tests/fixtures/tiny-granite", "F32"],
+    ["tests/fixtures/tiny-granite", "Q8_0"],
+    // StableLM as stablelm: LayerNorms with biases, NEOX RoPE on 8 of 32 dimensions, q/k/v biases; the tied head written
+    // as output.weight (llama.cpp's stablelm requires it).
+    ["tests/fixtures/tiny-stablelm", "F32"],
 ].map(([fixture, type, configPatch]) => ({ fixture, type, configPatch, name: `${fixture.split("/").pop()}-${type.toLowerCase()}` }));
 
 /** Texts whose tokenization is compared: digits, punctuation, spaces, accents, CJK and emoji (outside the BMP). */

@@ -55,7 +55,9 @@ public static class GgufExport
     /// </summary>
     static IReadOnlyDictionary<string, GgmlType> AddTensors(GgufWriter w, PretrainedModel model, ModelConfig config, IGgufArchitecture arch, LlamaFileType fileType, IProgress<(long Done, long Total)>? progress)
     {
-        var weights = Weights(model.Model).Where(p => arch.Writes(p.Name)).Select(p => (Gguf: arch.TensorName(p.Name)
+        var parameters = Weights(model.Model).ToList();
+        if (config.TieWordEmbeddings && arch.WritesTiedHead) parameters.Add(TiedHead(parameters, config));
+        var weights = parameters.Where(p => arch.Writes(p.Name)).Select(p => (Gguf: arch.TensorName(p.Name)
             ?? throw new NotSupportedException($"parameter '{p.Name}' has no llama.cpp GGUF name (adapter layers are not exported; merge them first)"), p.Shape, p.Read))
             .Select(p => (p.Gguf, p.Shape, Stored: arch.GgufShape(p.Gguf, p.Shape), p.Read)).ToList();
         var extra = arch.ExtraTensors(config).ToList();
@@ -89,6 +91,14 @@ public static class GgufExport
             if (module is QuantTune.Quantization.Layers.QuantizedLinear q)
                 yield return (name + ".weight", q.Weight.Shape, () => q.Weight.Dequantize(ScalarType.Float32));
     }
+    /// <summary>The tied head as an lm_head of its own: the embedding, read again (<see cref="IGgufArchitecture.WritesTiedHead"/>).</summary>
+    static (string Name, long[] Shape, Func<Tensor> Read) TiedHead(IEnumerable<(string Name, long[] Shape, Func<Tensor> Read)> parameters, ModelConfig config)
+    {
+        string embedding = config.Names.EmbeddingPath + ".weight";
+        var (_, shape, read) = parameters.FirstOrDefault(p => p.Name == embedding);
+        return ("lm_head.weight", shape ?? throw new QuantTuneException($"the model has no parameter '{embedding}' to write as its tied head"), read);
+    }
+
     /// <summary>The hyperparameters <see cref="GgufMixture"/> reads, from <paramref name="config"/>.</summary>
     public static LlamaMixtureModel MixtureModel(ModelConfig config) => new(config.NumLayers, config.NumHeads, config.NumKvHeads);
 }

@@ -36,6 +36,13 @@ public interface IGgufArchitecture
     /// <summary>Whether HF parameter <paramref name="hf"/> is written at all (the converter skips Gemma 2's lm_head).</summary>
     bool Writes(string hf);
 
+    /// <summary>
+    /// Whether a model whose head is tied to its embedding also gets the embedding written as <c>output.weight</c>:
+    /// llama.cpp's graph for the architecture has no tied head and will not load a file without that tensor (olmo2,
+    /// stablelm). Read back, such a file's head is untied, with the embedding's values.
+    /// </summary>
+    bool WritesTiedHead { get; }
+
     /// <summary>The GGUF name of HF parameter <paramref name="hf"/>, or null if it has none.</summary>
     string? TensorName(string hf);
 

@@ -7,8 +7,10 @@ namespace QuantTune.Formats.Gguf.Architectures;
 /// <c>llama</c>, for the Llama and Mistral families: convert_hf_to_gguf.py's LlamaModel, which adds the vocabulary size
 /// and the RoPE dimension count to TextModel's keys and permutes the rows of q and k (and their biases) by head, since
 /// llama.cpp's llama rotates adjacent pairs where Hugging Face rotates halves (<see cref="LlamaRowPermutation"/>).
+/// The architectures whose converter class derives from LlamaModel (<see cref="GraniteArchitecture"/>,
+/// <see cref="SmolLM3Architecture"/>) derive from this one.
 /// </summary>
-public sealed class LlamaArchitecture : TextModelArchitecture
+public class LlamaArchitecture : TextModelArchitecture
 {
     /// <inheritdoc/>
     public override string Name => "llama";

@@ -87,6 +87,9 @@ public abstract class TextModelArchitecture : IGgufArchitecture
     /// <inheritdoc/>
     public virtual bool Writes(string hf) => true;
 
+    /// <summary>None here: llama.cpp's graph takes token_embd as the head when output.weight is absent.</summary>
+    public virtual bool WritesTiedHead => false;
+
     /// <inheritdoc/>
     public virtual string? TensorName(string hf) => LlamaTensorNames.ToGguf(hf);
 
