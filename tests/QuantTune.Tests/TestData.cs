@@ -40,6 +40,10 @@ internal static class TestData
 
     /// <summary>tests/fixtures/tiny-smollm3: SmolLM3's no-RoPE layers (no_rope_layers [1, 0, 1, 0]), rope_theta 5e6, tied head.</summary>
     public static string TinySmolLM3Dir => Path.Combine(AppContext.BaseDirectory, "fixtures", "tiny-smollm3");
+
+    /// <summary>tests/fixtures/tiny-smollm3-gguf: tiny-smollm3 without RoPE in layer 3 only (no_rope_layers [1, 1, 1, 0]), every fourth layer, as llama.cpp's smollm3 holds it.</summary>
+    public static string TinySmolLM3GgufDir => Path.Combine(AppContext.BaseDirectory, "fixtures", "tiny-smollm3-gguf");
+
     /// <summary>tests/fixtures/tiny-granite: Granite's multipliers far from 1 (embedding ×12, block outputs ×0.22 before the residual, attention scale 1/64, logits ÷8), tied head.</summary>
     public static string TinyGraniteDir => Path.Combine(AppContext.BaseDirectory, "fixtures", "tiny-granite");
 

@@ -41,9 +41,9 @@ public sealed class CliFamilyTests() : TempFolderTest("qt-cli-family-")
     }
 
     /// <summary>Qwen3-MoE from the command line: info names the experts, generate matches the reference, perplexity, LoRA on the experts (aux_loss in metrics.jsonl), QLoRA, merge, QST and a plan of Qwen3-30B-A3B.</summary>
-    /// <summary>Granite from the command line: info names the four multipliers, generate matches the reference, a QLoRA run, a plan of granite-3.3-8b-instruct, and GGUF export refused by name.</summary>
+    /// <summary>Granite from the command line: info names the four multipliers, generate matches the reference, a QLoRA run, a plan of granite-3.3-8b-instruct, and GGUF export as granite with the multipliers as llama.cpp's keys.</summary>
     [Fact]
-    public void GraniteInfoGeneratesFinetunesPlansAndRefusesGguf()
+    public void GraniteInfoGeneratesFinetunesPlansAndExportsGguf()
     {
         var model = TestData.TinyGraniteDir;
         var info = CliRunner.Run("info", "--model", model, "--json");
@@ -62,13 +62,19 @@ public sealed class CliFamilyTests() : TempFolderTest("qt-cli-family-")
         var plan = CliRunner.Run("plan", "--model", "granite-3.3-8b-instruct", "--method", "qlora", "--batch", "1", "--seq", "1024", "--json");
         Assert.True(plan.ExitCode == 0, plan.Stdout + plan.Stderr);
         var gguf = Path.Combine(Dir, "granite.gguf");
-        CliRunner.AssertCleanFailure(CliRunner.Run("export", "gguf", "--model", model, "--type", "q8_0", "--out", gguf), "'granite' is not exported yet");
-        Assert.False(File.Exists(gguf));
+        var export = CliRunner.Run("export", "gguf", "--model", model, "--type", "q8_0", "--out", gguf);
+        Assert.True(export.ExitCode == 0, export.Stderr);
+        using var f = GgufFile.Open(gguf);
+        Assert.Equal("granite", f.Metadata["general.architecture"].AsString());
+        Assert.Equal(12.0, f.OptionalNumber("granite.embedding_scale"));
+        Assert.Equal(0.22f, (float?)f.OptionalNumber("granite.residual_scale"));
+        Assert.Equal(0.015625, f.OptionalNumber("granite.attention.scale"));
+        Assert.Equal(8.0, f.OptionalNumber("granite.logit_scale"));
     }
 
-    /// <summary>StableLM from the command line: info names its LayerNorms and partial rotary, generate matches the reference, GGUF export refused by name.</summary>
+    /// <summary>StableLM from the command line: info names its LayerNorms and partial rotary, generate matches the reference, GGUF export as stablelm (LayerNorm biases, 8 rotated dimensions, the tied head written as output.weight).</summary>
     [Fact]
-    public void StableLmInfoGeneratesAndRefusesGguf()
+    public void StableLmInfoGeneratesAndExportsGguf()
     {
         var model = TestData.TinyStableLmDir;
         var info = CliRunner.Run("info", "--model", model, "--json");
@@ -81,8 +87,14 @@ public sealed class CliFamilyTests() : TempFolderTest("qt-cli-family-")
         using (var reference = new Models.ReferenceOutputs(model))
             Assert.Equal(reference.GreedyOutputIds, JsonDocument.Parse(g.Stdout).RootElement.GetProperty("output_ids").EnumerateArray().Select(e => e.GetInt32()));
         var gguf = Path.Combine(Dir, "stablelm.gguf");
-        CliRunner.AssertCleanFailure(CliRunner.Run("export", "gguf", "--model", model, "--type", "q8_0", "--out", gguf), "'stablelm' is not exported yet");
-        Assert.False(File.Exists(gguf));
+        var export = CliRunner.Run("export", "gguf", "--model", model, "--type", "q8_0", "--out", gguf);
+        Assert.True(export.ExitCode == 0, export.Stderr);
+        using var f = GgufFile.Open(gguf);
+        Assert.Equal("stablelm", f.Metadata["general.architecture"].AsString());
+        Assert.Equal(8L, f.OptionalInteger("stablelm.rope.dimension_count", 0, long.MaxValue));
+        Assert.Contains("blk.0.attn_norm.bias", f.TensorsByName.Keys);
+        Assert.Contains("blk.0.attn_q.bias", f.TensorsByName.Keys);
+        Assert.Contains("output.weight", f.TensorsByName.Keys);
     }
 
     [Fact]
@@ -273,13 +285,14 @@ public sealed class CliFamilyTests() : TempFolderTest("qt-cli-family-")
 
     /// <summary>
     /// OLMo 2 and SmolLM3 from the command line: info names what the family changes, generate gives the reference's
-    /// greedy ids, LoRA, merge, nf4 and perplexity run, and GGUF export is refused by model_type (llama.cpp has both
-    /// architectures; QuantTune does not write them yet).
+    /// greedy ids, LoRA, merge, nf4 and perplexity run, and GGUF export writes llama.cpp's architecture of the same name;
+    /// tiny-smollm3's no-RoPE layer 1 is refused by its field (llama.cpp's smollm3 leaves RoPE out of every fourth
+    /// layer only), and tiny-smollm3-gguf, without RoPE in layer 3 only, is written.
     /// </summary>
     [Theory]
-    [InlineData("tiny-olmo2", "olmo2", "q/k norms over the whole projections")]
-    [InlineData("tiny-smollm3", "smollm3", "no RoPE in layers 1, 3")]
-    public void Olmo2AndSmolLM3RunFromTheCommandLineAndGgufExportIsRefused(string fixture, string modelType, string difference)
+    [InlineData("tiny-olmo2", "olmo2", "q/k norms over the whole projections", null)]
+    [InlineData("tiny-smollm3", "smollm3", "no RoPE in layers 1, 3", "no_rope_layers")]
+    public void Olmo2AndSmolLM3RunFromTheCommandLineAndExportGguf(string fixture, string modelType, string difference, string? refusedBy)
     {
         var model = TestData.Fixture(fixture);
         var info = CliRunner.Run("info", "--model", model, "--json");
@@ -300,9 +313,15 @@ public sealed class CliFamilyTests() : TempFolderTest("qt-cli-family-")
         Assert.True(ppl.ExitCode == 0, ppl.Stderr);
         Assert.Equal(512, JsonDocument.Parse(ppl.Stdout).RootElement.GetProperty("predicted_tokens").GetInt64());
         var gguf = Path.Combine(Dir, "m.gguf");
+        if (refusedBy is not null)
+        {
+            CliRunner.AssertCleanFailure(CliRunner.Run("export", "gguf", "--model", model, "--out", gguf), refusedBy, $"llama.cpp's {modelType}");
+            Assert.False(File.Exists(gguf));
+            model = TestData.Fixture(fixture + "-gguf");
+        }
         var export = CliRunner.Run("export", "gguf", "--model", model, "--out", gguf);
-        Assert.NotEqual(0, export.ExitCode);
-        Assert.Contains($"'{modelType}' is not exported yet", export.Stderr);
-        Assert.False(File.Exists(gguf));
+        Assert.True(export.ExitCode == 0, export.Stderr);
+        using var f = GgufFile.Open(gguf);
+        Assert.Equal(modelType, f.Metadata["general.architecture"].AsString());
     }
 }

@@ -9,7 +9,7 @@ namespace QuantTune.Tests.Models;
 /// <summary>
 /// fp32 inference against the outputs transformers (tiny-llama, tiny-qwen2; their perplexity on the first 8,193
 /// tokens from the NumPy port, checked against transformers on the whole file) or its NumPy port
-/// (tools/family-fixtures: tiny-qwen3, tiny-qwen3-moe, tiny-qwen3.5, tiny-qwen3.5-gguf, tiny-gemma3, tiny-gemma2, tiny-phi3, tiny-gpt2, tiny-olmo2, tiny-smollm3, tiny-granite, tiny-stablelm) computed for the same checkpoints:
+/// (tools/family-fixtures: tiny-qwen3, tiny-qwen3-moe, tiny-qwen3.5, tiny-qwen3.5-gguf, tiny-gemma3, tiny-gemma2, tiny-phi3, tiny-gpt2, tiny-olmo2, tiny-smollm3, tiny-smollm3-gguf, tiny-granite, tiny-stablelm) computed for the same checkpoints:
 /// logits and every hidden state within 1e-4, greedy tokens equal, perplexity to 4 significant digits.
 /// </summary>
 public abstract class ModelParityTests(string folder, ITestOutputHelper output) : IDisposable
@@ -115,6 +115,9 @@ public sealed class TinyGpt2ParityTests(ITestOutputHelper output) : ModelParityT
 public sealed class TinyOlmo2ParityTests(ITestOutputHelper output) : ModelParityTests(TestData.TinyOlmo2Dir, output);
 
 public sealed class TinySmolLM3ParityTests(ITestOutputHelper output) : ModelParityTests(TestData.TinySmolLM3Dir, output);
+
+/// <summary>tiny-smollm3-gguf (no RoPE in every fourth layer only, the SmolLM3 that llama.cpp's smollm3 holds), the GGUF checks' source.</summary>
+public sealed class TinySmolLM3GgufParityTests(ITestOutputHelper output) : ModelParityTests(TestData.TinySmolLM3GgufDir, output);
 
 public sealed class TinyGraniteParityTests(ITestOutputHelper output) : ModelParityTests(TestData.TinyGraniteDir, output)
 {

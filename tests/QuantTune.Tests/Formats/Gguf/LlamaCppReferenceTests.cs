@@ -53,6 +53,15 @@ public sealed class LlamaCppReferenceTests(ITestOutputHelper output) : TempFolde
         // tiny-qwen3.5-gguf, as tiny-qwen3.5's value heads (24 ≠ key heads 16) are refused (tiny-qwen3.5-f32.json records it)
         { "tiny-qwen3.5-gguf-f32", "f32", 5e-5, 1e-5 },  // 3.2e-6, 4.1e-6; 6.2e-7
         { "tiny-qwen3.5-gguf-q8_0", "q8_0", 0.2, 1e-3 }, // 6.3e-2, 5.8e-2; 4.0e-4
+        // olmo2: norms after attention and the MLP, q/k norms over the whole projections; the tied head as output.weight
+        { "tiny-olmo2-f32", "f32", 5e-5, 1e-5 },       // 4.1e-6, 4.8e-6; 5.2e-7
+        // smollm3: q/k rows permuted, no RoPE in layer 3; tiny-smollm3-gguf, as tiny-smollm3's no-RoPE layer 1 is refused (tiny-smollm3-f32.json records it)
+        { "tiny-smollm3-gguf-f32", "f32", 5e-5, 1e-5 }, // 3.3e-6, 4.2e-6; 1.7e-8
+        // granite: q/k rows permuted, the embedding, residual and attention scales and the logits divided by logit_scale
+        { "tiny-granite-f32", "f32", 5e-5, 1e-5 },     // 5.7e-7, 1.5e-6; 2.8e-8
+        { "tiny-granite-q8_0", "q8_0", 0.2, 1e-3 },    // 2.1e-2, 1.8e-2; 2.0e-5; 4 argmax near ties of 64
+        // stablelm: LayerNorms with biases, NEOX RoPE on 8 of 32 dimensions, q/k/v biases; the tied head as output.weight
+        { "tiny-stablelm-f32", "f32", 5e-5, 1e-5 },    // 3.3e-6, 4.9e-6; 6.6e-7
     };
 
     [Theory]
