@@ -116,7 +116,7 @@ public sealed class GgufArchitectureRoundTripTests(ITestOutputHelper output) : T
     /// <summary>
     /// The fixture of <paramref name="arch"/>'s family (tests/fixtures/tiny-*, and the embedded tiny-llama): the first whose
     /// family the architecture takes and whose config it can represent (tiny-qwen3.5-gguf for qwen35: tiny-qwen3.5's value
-    /// heads differ in size from its key heads), else the first it takes. tiny-gemma3's query_pre_attn_scalar (24) is one llama.cpp's gemma3 cannot represent
+    /// heads differ in size from its key heads; tiny-smollm3-gguf for smollm3: tiny-smollm3 has no RoPE in a layer llama.cpp rotates), else the first it takes. tiny-gemma3's query_pre_attn_scalar (24) is one llama.cpp's gemma3 cannot represent
     /// (export refuses it), so it is read with head_dim (32), as check-gguf.mjs exports it.
     /// </summary>
     string Fixture(IGgufArchitecture arch)
