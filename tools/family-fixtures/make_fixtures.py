@@ -107,7 +107,8 @@ CONFIGS["tiny-stablelm"] = dict({k: v for k, v in COMMON.items() if k not in ("h
                                 hidden_act="silu", tie_word_embeddings=True, layer_norm_eps=1e-5, partial_rotary_factor=0.25,
                                 use_qkv_bias=True, qk_layernorm=False, use_parallel_residual=False, rope_theta=10000.0)
 # SmolLM3 as llama.cpp's smollm3 can hold it: its graph leaves RoPE out of every fourth layer and has no key for another
-# list, so this variant leaves it out of layer 3 only (SmolLM3-3B's pattern); everything else is tiny-smollm3's.
+# list, so this variant leaves it out of layer 3 only (SmolLM3-3B's pattern); the rest of its config is tiny-smollm3's
+# (its weights come from its own seed).
 # Listed last so that the other fixtures' seeds stay as they were.
 CONFIGS["tiny-smollm3-gguf"] = dict(CONFIGS["tiny-smollm3"], no_rope_layers=[1, 1, 1, 0])
 
