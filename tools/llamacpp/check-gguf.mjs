@@ -44,6 +44,7 @@ const CASES = [
     // OLMo 2 as olmo2: norms after attention and the MLP (post_attention_norm, post_ffw_norm), q/k norms over the whole
     // projections; llama.cpp's olmo2 requires output.weight, so the tied head is written as one.
     ["tests/fixtures/tiny-olmo2", "F32"],
+    ["tests/fixtures/tiny-olmo2", "Q8_0"],
     // SmolLM3 as smollm3 (q/k rows permuted as Llama's): llama.cpp leaves RoPE out of every fourth layer and reads no key
     // for another list, so tiny-smollm3 (no RoPE in layers 1 and 3) is refused by export (recorded); tiny-smollm3-gguf
     // is the same model without RoPE in layer 3 only.
