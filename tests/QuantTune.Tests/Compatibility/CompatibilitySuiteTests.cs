@@ -9,6 +9,7 @@ using QuantTune.Serving;
 using QuantTune.Tokenization.ChatTemplates;
 using QuantTune.Training;
 using QuantTune.Training.FineTuning;
+using Xunit.Abstractions;
 using static TorchSharp.torch;
 
 namespace QuantTune.Tests.Compatibility;
@@ -22,7 +23,7 @@ namespace QuantTune.Tests.Compatibility;
 /// clean message naming the file and model_type; when the family lands, its entry flips to "works".
 /// </summary>
 [Collection(SerialCollection.Name)]
-public sealed class CompatibilitySuiteTests() : TempFolderTest("qt-compat-")
+public sealed class CompatibilitySuiteTests(ITestOutputHelper log) : TempFolderTest("qt-compat-")
 {
     static readonly DateTime Clock = new(2025, 1, 15, 9, 30, 0);
 
@@ -62,6 +63,8 @@ public sealed class CompatibilitySuiteTests() : TempFolderTest("qt-compat-")
         }
         Assert.Equal("works", expected);
 
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        void Phase(string what) { log.WriteLine($"{name}: {what} {clock.Elapsed.TotalSeconds:F1} s"); clock.Restart(); }
         var real = ModelConfig.Load(repo.Folder);
         string source = Path.Combine(Dir, "source"), model = Path.Combine(Dir, "model");
         repo.WriteTinySource(source);
@@ -74,10 +77,12 @@ public sealed class CompatibilitySuiteTests() : TempFolderTest("qt-compat-")
             PlainCheckpoint.SaveCheckpoint(built, source, model);
         }
         if (File.Exists(Path.Combine(source, "chat_template.jinja"))) File.Copy(Path.Combine(source, "chat_template.jinja"), Path.Combine(model, "chat_template.jinja"));
+        Phase("config, cut, random weights saved");
 
         int sequenceLength;
         using (var session = ModelSession.Open(model, ScalarType.Float32, CPU, adapter: null, qst: null))
         {
+            Phase("loaded");
             var tokenizer = session.Pretrained.Tokenizer;
             Assert.Equal(real.VocabSize, session.Pretrained.Config.VocabSize);
             string prompt = ChatPrompt(repo, model);
@@ -87,10 +92,12 @@ public sealed class CompatibilitySuiteTests() : TempFolderTest("qt-compat-")
             Assert.All(output, id => Assert.InRange(id, 0, real.VocabSize - 1));
             Assert.NotNull(tokenizer.Decode(output));
 
+            Phase("chat template rendered, generated");
             var ppl = PerplexityEvaluator.Evaluate(session.Pretrained.Model, tokenizer.Encode(Text), window: 32);
             Assert.True(double.IsFinite(ppl.Perplexity) && ppl.Perplexity > 1, $"perplexity {ppl.Perplexity}");
             Assert.True(ppl.PredictedTokens > 8);
             sequenceLength = LongestConversation(model, tokenizer) + 1;
+            Phase("perplexity");
         }
 
         string data = Path.Combine(Dir, "chat.jsonl");
@@ -105,6 +112,7 @@ public sealed class CompatibilitySuiteTests() : TempFolderTest("qt-compat-")
             SequenceLength = sequenceLength,
             Training = new TrainingOptions { Steps = 2, BatchSize = 1, LogEvery = 1 },
         });
+        Phase($"QLoRA, 2 steps of {sequenceLength} tokens");
         Assert.Equal(2, summary.Steps);
         Assert.Equal(3, summary.TrainExamples);
         Assert.True(double.IsFinite(summary.EvalPerplexityBefore) && double.IsFinite(summary.EvalPerplexityAfter));
