@@ -23,6 +23,7 @@ TOKENIZERS = os.path.join(ROOT, "tests", "fixtures", "tokenizers")
 LLM_PROF = ("citsjtu2020/LLM-Prof", "8434c8d19c396b2f95d92a67845a7c0a0e0dd512", "sglang/Model_Config.md")
 WARPIO = ("akougkas/warpio-cli", "3b0a51078da8ac85c7014c1ba4e6c1d6fcfef2e4")
 SMOLLM3 = ("fetchwiki/HuggingFaceTB-SmolLM3-3B", "2db8990c473c6b73b340dde39f1f323e8ab305e4")
+MISTRAL_FT = ("MonilSompura/MistralAI", "f29050078f5217798c870dfd9c78b4012917efda")
 
 QWEN3_VERIFIED = "verified: public manifests pin tokenizer.json sha256 aeb13307...dae4 for this repository"
 QWEN3_STANDIN = "stand-in: Qwen3's tokenizer (same vocab_size and special ids in config.json); this repository's own tokenizer.json is not checked here"
@@ -63,6 +64,14 @@ REPOS = {
         "tokenizer_config.json": ("git", *SMOLLM3, "tokenizer_config.json"),
         "chat_template.jinja": ("git", *SMOLLM3, "chat_template.jinja")},
         tokenizer=("llama3.1", SMOLLM3_STANDIN), licence="Apache-2.0"),
+    # A fine-tune of mistralai/Mistral-7B-Instruct-v0.2 (its _name_or_path), saved by transformers 4.41.1 in float32:
+    # the same keys and shape as that repository's config.json, with its own tokenizer files.
+    "MonilSompura--MistralAI": dict(files={
+        "config.json": ("git", *MISTRAL_FT, "config.json"),
+        "generation_config.json": ("git", *MISTRAL_FT, "generation_config.json"),
+        "tokenizer_config.json": ("git", *MISTRAL_FT, "tokenizer_config.json"),
+        "tokenizer.json.gz": ("git-gzip", *MISTRAL_FT, "tokenizer.json")},
+        tokenizer=None, licence="Apache-2.0 (Mistral-7B-Instruct-v0.2's licence; the fine-tune names none)"),
     "unsloth--gpt-oss-20b": dict(files={
         "config.json": ("md-section", *WARPIO, "warpio-docs/ai-docs/model_cards/gpt-oss:20b.md", "## config.json")},
         tokenizer=None, licence="Apache-2.0"),
@@ -108,6 +117,7 @@ def main(mirrors):
             raw = git_show(mirrors, repo, commit, path)
             data = md_section(raw.decode("utf-8"), rest[0]).encode("utf-8") if kind == "md-section" else raw
             if name.endswith(".json"): json.loads(data)
+            if kind == "git-gzip": data = gzip.compress(data, mtime=0)
             with open(os.path.join(target, name), "wb") as f: f.write(data)
             where = f"{repo}@{commit[:12]}:{path}" + (f" (the object under '{rest[0]}')" if kind == "md-section" else "")
             notice.append((folder, name, where, spec["licence"]))

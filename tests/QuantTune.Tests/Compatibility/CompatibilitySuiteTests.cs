@@ -142,8 +142,10 @@ public sealed class CompatibilitySuiteTests(ITestOutputHelper log) : TempFolderT
         string without = template.Template.Render((JsonArray)messages.DeepClone(), template.Inputs(false) with { Clock = () => Clock });
         Assert.Equal(render["with_generation_prompt"]!.GetValue<string>(), with);
         Assert.Equal(render["without_generation_prompt"]!.GetValue<string>(), without);
+        // As the reference shows it: the generation prompt is appended to the conversation, or (a template
+        // without one, like Mistral's [INST] template, whose prompt ends with [/INST]) the two are the same.
         Assert.StartsWith(without, with, StringComparison.Ordinal);
-        Assert.True(with.Length > without.Length, "the generation prompt adds nothing");
+        Assert.Equal(render["with_generation_prompt"]!.GetValue<string>() != render["without_generation_prompt"]!.GetValue<string>(), with.Length > without.Length);
         return with;
     }
 
