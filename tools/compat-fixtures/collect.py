@@ -1,0 +1,133 @@
+#!/usr/bin/env python3
+"""Collects the published small files of popular Hugging Face repositories into tests/fixtures/compat/<org>--<repo>/.
+
+Every file is copied byte for byte from where it was found (a public git snapshot, read with `git show
+<commit>:<path>`), or, where the published JSON was found printed inside a document (a model card or notes that
+paste config.json whole), the JSON text between that document's heading and the end of its object, unchanged.
+Nothing is written by hand: a repository enters only with a config.json found this way.
+
+  python3 tools/compat-fixtures/collect.py MIRRORS_DIR
+
+MIRRORS_DIR holds git snapshots as MIRRORS_DIR/<owner>+<name>/repo (bare git directories). The tokenizer of a
+repository is written as tokenizer.ref (JSON) naming a tokenizer already under tests/fixtures/tokenizers/ with the
+SHA-256 of its tokenizer.json, and whether the sharing is verified (a public manifest pins that same SHA-256 for
+this repository's tokenizer.json) or a stand-in (the same vocabulary family, not checked file for file).
+Then run render_templates.py to write each folder's expected chat-template renderings.
+"""
+import gzip, hashlib, json, os, subprocess, sys
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+OUT = os.path.join(ROOT, "tests", "fixtures", "compat")
+TOKENIZERS = os.path.join(ROOT, "tests", "fixtures", "tokenizers")
+
+LLM_PROF = ("citsjtu2020/LLM-Prof", "8434c8d19c396b2f95d92a67845a7c0a0e0dd512", "sglang/Model_Config.md")
+WARPIO = ("akougkas/warpio-cli", "3b0a51078da8ac85c7014c1ba4e6c1d6fcfef2e4")
+SMOLLM3 = ("fetchwiki/HuggingFaceTB-SmolLM3-3B", "2db8990c473c6b73b340dde39f1f323e8ab305e4")
+MISTRAL_FT = ("MonilSompura/MistralAI", "f29050078f5217798c870dfd9c78b4012917efda")
+
+QWEN3_VERIFIED = "verified: public manifests pin tokenizer.json sha256 aeb13307...dae4 for this repository"
+QWEN3_STANDIN = "stand-in: Qwen3's tokenizer (same vocab_size and special ids in config.json); this repository's own tokenizer.json is not checked here"
+QWEN25_STANDIN = "stand-in: Qwen3's tokenizer; Qwen2.5's own tokenizer.json has the same byte-level BPE but 4 fewer added tokens (no <think>, <tool_response>) and was not found"
+LLAMA3_STANDIN = "stand-in: the Llama 3 tokenizer.json (sha256 e134af98...6cc7, published for Meta-Llama-3-8B); this repository's own file is not checked here"
+SMOLLM3_STANDIN = "stand-in: the Llama 3 tokenizer (SmolLM3 extends that vocabulary: its own tokenizer.json, sha256 7b6a500b...0930005 per the snapshot's LFS pointer, differs)"
+GEMMA3_STANDIN = "stand-in: Gemma 3's tokenizer (262,144 ids, as vocab_size); this repository's own file is not checked here"
+
+# target folder -> files: name -> (kind, source...), plus the tokenizer reference and the licence.
+REPOS = {
+    "Qwen--Qwen3-8B": dict(files={"config.json": ("md-section", *LLM_PROF, "Qwen3-8B")},
+                           tokenizer=("qwen3", QWEN3_VERIFIED), licence="Apache-2.0"),
+    "Qwen--Qwen3-14B": dict(files={"config.json": ("md-section", *LLM_PROF, "Qwen3-14B")},
+                            tokenizer=("qwen3", QWEN3_STANDIN), licence="Apache-2.0"),
+    "Qwen--Qwen3-32B": dict(files={"config.json": ("md-section", *LLM_PROF, "Qwen3-32B")},
+                            tokenizer=("qwen3", QWEN3_STANDIN), licence="Apache-2.0"),
+    "Qwen--Qwen3-30B-A3B": dict(files={"config.json": ("md-section", *LLM_PROF, "Qwen3-30B-A3B")},
+                                tokenizer=("qwen3", QWEN3_STANDIN), licence="Apache-2.0"),
+    "Qwen--Qwen3-4B-Thinking-2507": dict(files={
+        # (the card's tokenizer_config.json is not taken: its chat_template string is broken across lines there)
+        "config.json": ("md-section", *WARPIO, "warpio-docs/ai-docs/model_cards/qwen3:4b.md", "## config.json")},
+        tokenizer=("qwen3", QWEN3_VERIFIED), licence="Apache-2.0"),
+    "Qwen--Qwen2.5-3B": dict(files={"config.json": ("md-section", *LLM_PROF, "Qwen2.5-3B")},
+                             tokenizer=("qwen3", QWEN25_STANDIN), licence="Qwen Research License (qwen-research)"),
+    "Qwen--Qwen2.5-7B": dict(files={"config.json": ("md-section", *LLM_PROF, "Qwen2.5-7B")},
+                             tokenizer=("qwen3", QWEN25_STANDIN), licence="Apache-2.0"),
+    "Qwen--Qwen2.5-14B": dict(files={"config.json": ("md-section", *LLM_PROF, "Qwen2.5-14B")},
+                              tokenizer=("qwen3", QWEN25_STANDIN), licence="Apache-2.0"),
+    "Qwen--Qwen2.5-32B": dict(files={"config.json": ("md-section", *LLM_PROF, "Qwen2.5-32B")},
+                              tokenizer=("qwen3", QWEN25_STANDIN), licence="Apache-2.0"),
+    "meta-llama--Llama-3.1-8B": dict(files={"config.json": ("md-section", *LLM_PROF, "Llama-3.1-8B")},
+                                     tokenizer=("llama3.1", LLAMA3_STANDIN), licence="Llama 3.1 Community License"),
+    "meta-llama--Llama-3.2-3B": dict(files={"config.json": ("md-section", *LLM_PROF, "Llama-3.2-3B")},
+                                     tokenizer=("llama3.1", LLAMA3_STANDIN), licence="Llama 3.2 Community License"),
+    "HuggingFaceTB--SmolLM3-3B": dict(files={
+        "config.json": ("git", *SMOLLM3, "config.json"),
+        "generation_config.json": ("git", *SMOLLM3, "generation_config.json"),
+        "tokenizer_config.json": ("git", *SMOLLM3, "tokenizer_config.json"),
+        "chat_template.jinja": ("git", *SMOLLM3, "chat_template.jinja")},
+        tokenizer=("llama3.1", SMOLLM3_STANDIN), licence="Apache-2.0"),
+    # A fine-tune of mistralai/Mistral-7B-Instruct-v0.2 (its _name_or_path), saved by transformers 4.41.1 in float32:
+    # the same keys and shape as that repository's config.json, with its own tokenizer files.
+    "MonilSompura--MistralAI": dict(files={
+        "config.json": ("git", *MISTRAL_FT, "config.json"),
+        "generation_config.json": ("git", *MISTRAL_FT, "generation_config.json"),
+        "tokenizer_config.json": ("git", *MISTRAL_FT, "tokenizer_config.json"),
+        "tokenizer.json.gz": ("git-gzip", *MISTRAL_FT, "tokenizer.json")},
+        tokenizer=None, licence="Apache-2.0 (Mistral-7B-Instruct-v0.2's licence; the fine-tune names none)"),
+    "unsloth--gpt-oss-20b": dict(files={
+        "config.json": ("md-section", *WARPIO, "warpio-docs/ai-docs/model_cards/gpt-oss:20b.md", "## config.json")},
+        tokenizer=None, licence="Apache-2.0"),
+}
+
+
+def git_show(mirrors, repo, commit, path):
+    git_dir = os.path.join(mirrors, repo.replace("/", "+"), "repo")
+    return subprocess.run(["git", "--git-dir", git_dir, "show", f"{commit}:{path}"], check=True, capture_output=True).stdout
+
+
+def md_section(text, heading):
+    """The JSON object that follows the line `heading` (the first '{' after it, to its matching '}')."""
+    lines = text.split("\n")
+    start = next(i for i, l in enumerate(lines) if l.strip() == heading)
+    body = "\n".join(lines[start + 1:])
+    begin = body.index("{")
+    depth, in_string, escaped = 0, False, False
+    for i, ch in enumerate(body[begin:], begin):
+        if in_string:
+            escaped = not escaped and ch == "\\"
+            if ch == '"' and not escaped: in_string = False
+            continue
+        if ch == '"': in_string = True
+        elif ch == "{": depth += 1
+        elif ch == "}":
+            depth -= 1
+            if depth == 0:
+                return body[begin:i + 1] + "\n"
+    raise ValueError(f"no end of the object after {heading}")
+
+
+def sha256(data):
+    return hashlib.sha256(data).hexdigest()
+
+
+def main(mirrors):
+    notice = []
+    for folder, spec in REPOS.items():
+        target = os.path.join(OUT, folder)
+        os.makedirs(target, exist_ok=True)
+        for name, (kind, repo, commit, path, *rest) in spec["files"].items():
+            raw = git_show(mirrors, repo, commit, path)
+            data = md_section(raw.decode("utf-8"), rest[0]).encode("utf-8") if kind == "md-section" else raw
+            if name.endswith(".json"): json.loads(data)
+            if kind == "git-gzip": data = gzip.compress(data, mtime=0)
+            with open(os.path.join(target, name), "wb") as f: f.write(data)
+            where = f"{repo}@{commit[:12]}:{path}" + (f" (the object under '{rest[0]}')" if kind == "md-section" else "")
+            notice.append((folder, name, where, spec["licence"]))
+        if spec["tokenizer"]:
+            shared, basis = spec["tokenizer"]
+            with gzip.open(os.path.join(TOKENIZERS, shared, "tokenizer.json.gz"), "rb") as f: digest = sha256(f.read())
+            ref = {"tokenizer": f"tokenizers/{shared}", "sha256": digest, "basis": basis}
+            with open(os.path.join(target, "tokenizer.ref"), "w") as f: f.write(json.dumps(ref, indent=2) + "\n")
+    for row in notice: print(" | ".join(row))
+
+
+if __name__ == "__main__":
+    main(sys.argv[1])
