@@ -3,8 +3,11 @@ using System.Text.RegularExpressions;
 
 namespace QuantTune.Tokenization;
 
-/// <summary>One pre-tokenizer step: (piece, piece starts at the very start of the input) to the pieces it becomes.</summary>
-internal delegate IEnumerable<string> PreTokenizeStep(string piece, bool atTextStart);
+/// <summary>A piece of pre-tokenized text, and whether it begins where the text does (Metaspace's "first" asks).</summary>
+internal readonly record struct Piece(string Text, bool AtTextStart);
+
+/// <summary>One pre-tokenizer step: a piece to the pieces it becomes.</summary>
+internal delegate IEnumerable<Piece> PreTokenizeStep(Piece piece);
 
 /// <summary>One pre-tokenizer type of tokenizer.json: adds its steps to a pipeline.</summary>
 internal interface IPreTokenizer : ITokenizerComponent
@@ -55,21 +58,28 @@ internal sealed class PreTokenizerPipeline
         return pipeline;
     }
 
+    /// <summary>
+    /// The words of <paramref name="segment"/>; <paramref name="atTextStart"/> when it begins the text. Empty pieces
+    /// are dropped before every step, as Hugging Face tokenizers drops them.
+    /// </summary>
     public List<string> Split(string segment, bool atTextStart)
     {
-        var pieces = new List<string> { segment };
+        var pieces = new List<Piece> { new(segment, atTextStart) };
         foreach (PreTokenizeStep step in _steps)
         {
-            var next = new List<string>(pieces.Count);
-            for (int i = 0; i < pieces.Count; i++)
+            var next = new List<Piece>(pieces.Count);
+            foreach (Piece piece in pieces)
             {
-                next.AddRange(step(pieces[i], atTextStart && i == 0));
+                if (piece.Text.Length > 0)
+                {
+                    next.AddRange(step(piece));
+                }
             }
 
             pieces = next;
         }
 
-        return pieces;
+        return pieces.Where(p => p.Text.Length > 0).Select(p => p.Text).ToList();
     }
 
     /// <summary>Adds the steps of one pre-tokenizer node (of any registered type).</summary>

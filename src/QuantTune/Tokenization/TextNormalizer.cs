@@ -26,6 +26,7 @@ internal static class TextNormalizer
         new LowercaseNormalizer(),
         new StripNormalizer(),
         new StripAccentsNormalizer(),
+        new BertNormalizer(),
         new PrecompiledNormalizer());
 
     /// <summary>The transform, or null for <c>"normalizer": null</c>.</summary>

@@ -8,6 +8,6 @@ internal sealed class BertPreTokenizer : IPreTokenizer
     public string Type => "BertPreTokenizer";
 
     public void Add(JsonField node, PreTokenizerPipeline pipeline) =>
-        pipeline.Add((piece, _) => DelimiterSplit.Split(CharClasses.WhiteSpace.Value, piece, SplitBehavior.Removed, invert: false)
+        pipeline.Add(piece => DelimiterSplit.Split(CharClasses.WhiteSpace.Value, piece, SplitBehavior.Removed, invert: false)
             .SelectMany(word => DelimiterSplit.Split(CharClasses.Punctuation.Value, word, SplitBehavior.Isolated, invert: false)));
 }

@@ -21,10 +21,10 @@ internal sealed class ByteLevelPreTokenizer : IPreTokenizer
         pipeline.MarkByteLevel();
         bool addPrefixSpace = node.OptionalBool("add_prefix_space") ?? false;
         bool useRegex = node.OptionalBool("use_regex") ?? true;
-        pipeline.Add((piece, _) =>
+        pipeline.Add(piece =>
         {
-            string s = addPrefixSpace && !piece.StartsWith(' ') ? " " + piece : piece;
-            return useRegex ? DelimiterSplit.Split(Gpt2Regex.Value, s, SplitBehavior.Isolated, invert: false) : [s];
+            Piece spaced = addPrefixSpace && !piece.Text.StartsWith(' ') ? piece with { Text = " " + piece.Text } : piece;
+            return useRegex ? DelimiterSplit.Split(Gpt2Regex.Value, spaced, SplitBehavior.Isolated, invert: false) : [spaced];
         });
     }
 }

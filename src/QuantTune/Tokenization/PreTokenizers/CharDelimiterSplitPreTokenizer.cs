@@ -18,6 +18,6 @@ internal sealed class CharDelimiterSplitPreTokenizer : IPreTokenizer
         }
 
         Regex pattern = CodePointRegex.Create(Regex.Escape(delimiter));
-        pipeline.Add((piece, _) => DelimiterSplit.Split(pattern, piece, SplitBehavior.Removed, invert: false));
+        pipeline.Add(piece => DelimiterSplit.Split(pattern, piece, SplitBehavior.Removed, invert: false));
     }
 }

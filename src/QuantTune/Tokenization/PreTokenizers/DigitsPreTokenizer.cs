@@ -14,6 +14,6 @@ internal sealed class DigitsPreTokenizer : IPreTokenizer
     public void Add(JsonField node, PreTokenizerPipeline pipeline)
     {
         SplitBehavior digits = node.OptionalBool("individual_digits") ?? false ? SplitBehavior.Isolated : SplitBehavior.Contiguous;
-        pipeline.Add((piece, _) => DelimiterSplit.Split(NumericRegex.Value, piece, digits, invert: false));
+        pipeline.Add(piece => DelimiterSplit.Split(NumericRegex.Value, piece, digits, invert: false));
     }
 }

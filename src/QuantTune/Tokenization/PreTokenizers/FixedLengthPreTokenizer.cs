@@ -19,7 +19,7 @@ internal sealed class FixedLengthPreTokenizer : IPreTokenizer
             }
         }
 
-        pipeline.Add((piece, _) => Chunks(piece, length));
+        pipeline.Add(piece => Chunks(piece.Text, length).Select((chunk, i) => new Piece(chunk, piece.AtTextStart && i == 0)));
     }
 
     private static List<string> Chunks(string s, int length)

@@ -4,7 +4,7 @@ namespace QuantTune.Tokenization;
 
 /// <summary>
 /// <c>Metaspace</c>: spaces become <c>replacement</c> (▁), which is prepended to every piece (<c>prepend_scheme</c>
-/// "always"), to the first piece of the text ("first") or never; with <c>split</c> every ▁ starts a new piece.
+/// "always"), to a piece that begins the text ("first") or never; with <c>split</c> every ▁ starts a new piece.
 /// The older <c>add_prefix_space</c> stands for "always" (true) or "never" (false).
 /// </summary>
 internal sealed class MetaspacePreTokenizer : IPreTokenizer
@@ -26,15 +26,15 @@ internal sealed class MetaspacePreTokenizer : IPreTokenizer
         bool split = node.OptionalBool("split") ?? true;
         char mark = replacement[0];
 
-        pipeline.Add((piece, atTextStart) =>
+        pipeline.Add(piece =>
         {
-            string s = piece.Replace(' ', mark);
-            if ((scheme == "always" || (scheme == "first" && atTextStart)) && !s.StartsWith(mark))
+            string s = piece.Text.Replace(' ', mark);
+            if ((scheme == "always" || (scheme == "first" && piece.AtTextStart)) && !s.StartsWith(mark))
             {
                 s = replacement + s;
             }
 
-            return split ? SplitBefore(s, mark) : [s];
+            return (split ? SplitBefore(s, mark) : [s]).Select((p, i) => new Piece(p, piece.AtTextStart && i == 0));
         });
     }
 

@@ -10,6 +10,6 @@ internal sealed class PunctuationPreTokenizer : IPreTokenizer
     public void Add(JsonField node, PreTokenizerPipeline pipeline)
     {
         SplitBehavior behavior = node.Optional("behavior") is { } b ? DelimiterSplit.ParseBehavior(b) : SplitBehavior.Isolated;
-        pipeline.Add((piece, _) => DelimiterSplit.Split(CharClasses.Punctuation.Value, piece, behavior, invert: false));
+        pipeline.Add(piece => DelimiterSplit.Split(CharClasses.Punctuation.Value, piece, behavior, invert: false));
     }
 }

@@ -16,6 +16,6 @@ internal sealed class SplitPreTokenizer : IPreTokenizer
         SplitBehavior behavior = DelimiterSplit.ParseBehavior(node.Required("behavior", "a split behaviour such as 'Isolated'"));
         bool invert = node.OptionalBool("invert") ?? false;
         Regex compiled = PreTokenizerPipeline.Compile(pattern, regex);
-        pipeline.Add((piece, _) => DelimiterSplit.Split(compiled, piece, behavior, invert));
+        pipeline.Add(piece => DelimiterSplit.Split(compiled, piece, behavior, invert));
     }
 }

@@ -13,11 +13,12 @@ internal sealed class WhitespacePreTokenizer : IPreTokenizer
 {
     public string Type => "Whitespace";
 
-    public void Add(JsonField node, PreTokenizerPipeline pipeline) => pipeline.Add((piece, _) => Split(piece));
+    public void Add(JsonField node, PreTokenizerPipeline pipeline) => pipeline.Add(Split);
 
-    private static List<string> Split(string s)
+    private static List<Piece> Split(Piece piece)
     {
-        var pieces = new List<string>();
+        string s = piece.Text;
+        var pieces = new List<Piece>();
         int start = 0;
         int runClass = 0;
         for (int i = 0; i < s.Length; i += char.IsSurrogatePair(s, i) ? 2 : 1)
@@ -27,7 +28,7 @@ internal sealed class WhitespacePreTokenizer : IPreTokenizer
             {
                 if (runClass != 0)
                 {
-                    pieces.Add(s[start..i]);
+                    pieces.Add(new Piece(s[start..i], piece.AtTextStart && start == 0));
                 }
 
                 start = i;
@@ -37,7 +38,7 @@ internal sealed class WhitespacePreTokenizer : IPreTokenizer
 
         if (runClass != 0)
         {
-            pieces.Add(s[start..]);
+            pieces.Add(new Piece(s[start..], piece.AtTextStart && start == 0));
         }
 
         return pieces;

@@ -8,5 +8,5 @@ internal sealed class WhitespaceSplitPreTokenizer : IPreTokenizer
     public string Type => "WhitespaceSplit";
 
     public void Add(JsonField node, PreTokenizerPipeline pipeline) =>
-        pipeline.Add((piece, _) => DelimiterSplit.Split(CharClasses.WhiteSpace.Value, piece, SplitBehavior.Removed, invert: false));
+        pipeline.Add(piece => DelimiterSplit.Split(CharClasses.WhiteSpace.Value, piece, SplitBehavior.Removed, invert: false));
 }
