@@ -9,7 +9,8 @@
 //  - a pre-tokenizer case feeds a WordLevel model whose vocabulary is every piece the pre-tokenizer produced
 //    (listed by the binding's preTokenizeString), so the ids spell the split;
 //  - a model case gives the model a vocabulary drawn from the texts, with unknown characters left out;
-//  - every case has a decoder, and decode(ids) is recorded.
+//  - decode(ids) is recorded (the tokens joined by spaces where a case has no decoder), and the ids with
+//    special tokens (post-processors BertProcessing, RobertaProcessing).
 // Run from this folder after `npm install`: node components.mjs
 // Writes ../../tests/fixtures/tokenizers/components/expected.json, read by TokenizerComponentTests.
 import { writeFileSync } from "node:fs";
@@ -51,7 +52,8 @@ async function record(name, json, extra = {}) {
   for (const text of texts) {
     const encoding = await t.encode(text, null, { addSpecialTokens: false });
     const ids = encoding.getIds();
-    results.push({ text, ids, decoded: await t.decode(ids, false) });
+    const withSpecial = (await t.encode(text, null, { addSpecialTokens: true })).getIds();
+    results.push({ text, ids, ids_with_special_tokens: withSpecial, decoded: await t.decode(ids, false) });
   }
   cases.push({ name, ...extra, tokenizer: json, results });
 }
@@ -179,6 +181,16 @@ for (const ignoreMerges of [false, true]) { // BPE whose whole words are in the 
     pre_tokenizer: { type: "WhitespaceSplit" },
     model: { type: "BPE", dropout: null, unk_token: "<unk>", continuing_subword_prefix: null, end_of_word_suffix: null, fuse_unk: true, byte_fallback: false, ignore_merges: ignoreMerges, vocab, merges: unique },
     decoder: { type: "BPEDecoder", suffix: "</w>" },
+  }));
+}
+
+{ // no decoder: the tokens joined by spaces; RobertaProcessing adds <s> and </s>
+  const vocab = { "<unk>": 0, "<s>": 1, "</s>": 2 };
+  for (const c of known) if (!(c in vocab)) vocab[c] = Object.keys(vocab).length;
+  await record("decoder/none", tokenizer({
+    pre_tokenizer: { type: "Sequence", pretokenizers: [{ type: "Whitespace" }, { type: "FixedLength", length: 2 }] },
+    model: { type: "WordLevel", vocab, unk_token: "<unk>" },
+    post_processor: { type: "RobertaProcessing", sep: ["</s>", 2], cls: ["<s>", 1], trim_offsets: true, add_prefix_space: false },
   }));
 }
 

@@ -47,9 +47,10 @@ internal sealed class TokenDecoder
         return result;
     }
 
+    /// <summary>The text of <paramref name="tokens"/>; with no decoder, the tokens joined by spaces, as Hugging Face tokenizers joins them.</summary>
     public string Decode(List<string> tokens)
     {
-        return string.Concat(_steps.Aggregate(tokens, (acc, step) => step(acc)));
+        return _steps.Count == 0 ? string.Join(' ', tokens) : string.Concat(_steps.Aggregate(tokens, (acc, step) => step(acc)));
     }
 
     /// <summary>Adds the steps of one decoder node (of any registered type).</summary>

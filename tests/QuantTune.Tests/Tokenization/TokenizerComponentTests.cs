@@ -11,7 +11,7 @@ using QuantTune.Tokenization;
 /// tokenizers gives: one small synthetic tokenizer.json per component (and per option: each Punctuation
 /// behaviour, each Metaspace prepend_scheme with split on and off, Unigram with and without byte_fallback, BPE with
 /// and without ignore_merges), encoded and decoded over texts with accents, digits, punctuation, white-space runs,
-/// CJK and emoji. The tokenizers and the expected ids, decoded texts, normalized strings and pre-tokenized pieces
+/// CJK and emoji, with and without the post-processor's special tokens. The tokenizers and the expected ids, decoded texts, normalized strings and pre-tokenized pieces
 /// come from tools/tokenizer-references/components.mjs (npm tokenizers 0.23.2).
 /// </summary>
 public sealed class TokenizerComponentTests : IDisposable
@@ -33,6 +33,7 @@ public sealed class TokenizerComponentTests : IDisposable
             string text = result.GetProperty("text").GetString()!;
             int[] ids = result.GetProperty("ids").EnumerateArray().Select(i => i.GetInt32()).ToArray();
             Assert.Equal(ids, tokenizer.Encode(text));
+            Assert.Equal(result.GetProperty("ids_with_special_tokens").EnumerateArray().Select(i => i.GetInt32()), tokenizer.Encode(text, addSpecialTokens: true));
             Assert.Equal(result.GetProperty("decoded").GetString(), tokenizer.Decode(ids));
         }
     }
