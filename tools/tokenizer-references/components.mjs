@@ -91,6 +91,7 @@ const preTokenizers = {
   FixedLength: { type: "FixedLength", length: 3 },
   FixedLengthOne: { type: "FixedLength", length: 1 },
   MetaspaceWhitespace: { type: "Sequence", pretokenizers: [{ type: "WhitespaceSplit" }, { type: "Metaspace", replacement: "▁", prepend_scheme: "first", split: true }] },
+  MetaspaceAlwaysWhitespace: { type: "Sequence", pretokenizers: [{ type: "WhitespaceSplit" }, { type: "Metaspace", replacement: "▁", prepend_scheme: "always", split: false }] },
 };
 for (const behavior of ["Removed", "Isolated", "MergedWithPrevious", "MergedWithNext", "Contiguous"]) {
   preTokenizers[`Punctuation${behavior}`] = { type: "Punctuation", behavior };
