@@ -10,10 +10,8 @@ namespace QuantTune.Tokenization;
 /// handled by it too); <c>byte_fallback</c>, <c>ignore_merges</c> and unknown characters are handled here,
 /// since <see cref="BpeOptions"/> cannot express them.
 /// </summary>
-internal sealed class BpeModel
+internal sealed class BpeModel : ITokenModel
 {
-    public const string SupportedModels =
-        "'BPE' (supported: byte-level BPE as in GPT-2/Llama-3/Qwen2, or BPE with byte_fallback + Metaspace as in Llama-2/Mistral)";
 
     private readonly BpeTokenizer _bpe;
     private readonly Dictionary<string, int> _vocab;
@@ -42,34 +40,12 @@ internal sealed class BpeModel
 
     public static BpeModel Parse(JsonField model, bool byteLevel)
     {
-        JsonField type = model.Required("type", SupportedModels);
-        if (type.GetString() != "BPE")
-        {
-            throw type.Fail(SupportedModels);
-        }
-
         if (model.Optional("dropout") is { } dropout && !(dropout.Element.ValueKind == System.Text.Json.JsonValueKind.Number && dropout.Element.GetDouble() == 0))
         {
             throw dropout.Fail("null (BPE dropout is not supported)");
         }
 
-        var vocab = new Dictionary<string, int>(StringComparer.Ordinal);
-        var tokenOf = new Dictionary<int, string>();
-        foreach ((string token, JsonField id) in model.Required("vocab", "an object mapping token text to id").Properties())
-        {
-            int value = id.GetInt32();
-            if (value < 0)
-            {
-                throw id.Fail("a non-negative id");
-            }
-
-            if (!tokenOf.TryAdd(value, token))
-            {
-                throw id.Invalid($"is {value}, the id of '{tokenOf[value]}' too; expected one id per token");
-            }
-
-            vocab[token] = value;
-        }
+        Dictionary<string, int> vocab = TokenModels.ReadVocabulary(model.Required("vocab", "an object mapping token text to id"));
 
         List<string> merges = ReadMerges(model.Required("merges", "a list of merges (\"a b\" strings or [\"a\", \"b\"] pairs)"));
         string? unkToken = model.OptionalString("unk_token");

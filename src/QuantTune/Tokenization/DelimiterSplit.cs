@@ -44,12 +44,19 @@ internal static class DelimiterSplit
         };
     }
 
-    public static List<string> Split(Regex pattern, string s, SplitBehavior behavior, bool invert)
+    public static List<string> Split(Regex pattern, string s, SplitBehavior behavior, bool invert) =>
+        Spans(pattern, s, behavior, invert).Select(span => s[span.Start..span.End]).ToList();
+
+    /// <summary>The pieces of <paramref name="piece"/>; the first begins the text when it begins where <paramref name="piece"/> does.</summary>
+    public static IEnumerable<Piece> Split(Regex pattern, Piece piece, SplitBehavior behavior, bool invert) =>
+        Spans(pattern, piece.Text, behavior, invert).Select(span => new Piece(piece.Text[span.Start..span.End], piece.AtTextStart && span.Start == 0));
+
+    /// <summary>The non-empty pieces as spans of <paramref name="s"/>, in order.</summary>
+    private static List<Span> Spans(Regex pattern, string s, SplitBehavior behavior, bool invert)
     {
-        var pieces = new List<string>();
         if (s.Length == 0)
         {
-            return pieces;
+            return [];
         }
 
         List<Span> spans = behavior switch
@@ -61,15 +68,7 @@ internal static class DelimiterSplit
             _ => Merge(Matches(pattern, s, invert), (isMatch, previousMatch) => isMatch && !previousMatch, intoNext: true),
         };
 
-        foreach (Span span in spans)
-        {
-            if (span.End > span.Start)
-            {
-                pieces.Add(s[span.Start..span.End]);
-            }
-        }
-
-        return pieces;
+        return spans.Where(span => span.End > span.Start).ToList();
     }
 
     private readonly record struct Span(int Start, int End, bool IsMatch);

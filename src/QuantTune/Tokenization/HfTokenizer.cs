@@ -2,15 +2,17 @@ using QuantTune.IO;
 namespace QuantTune.Tokenization;
 
 /// <summary>
-/// A Hugging Face <c>tokenizer.json</c> tokenizer: byte-level BPE (GPT-2, Llama-3, Qwen2) or BPE with
-/// byte fallback and Metaspace (Llama-2, Mistral). Produces the same ids as the Hugging Face tokenizers library.
+/// A Hugging Face <c>tokenizer.json</c> tokenizer: byte-level BPE (GPT-2, Llama-3, Qwen2), BPE with byte fallback
+/// and Metaspace (Llama-2, Mistral), Unigram, WordPiece or WordLevel, with the normalizers, pre-tokenizers,
+/// decoders and post-processors registered in <see cref="TextNormalizer"/>, <see cref="PreTokenizerPipeline"/>,
+/// <see cref="TokenDecoder"/> and <see cref="PostProcessor"/>. Produces the same ids as the Hugging Face tokenizers library.
 /// </summary>
 public sealed class HfTokenizer
 {
     private readonly AddedTokenSplitter _splitter;
     private readonly Func<string, string>? _normalizer;
     private readonly PreTokenizerPipeline _preTokenizer;
-    private readonly BpeModel _model;
+    private readonly ITokenModel _model;
     private readonly PostProcessor _postProcessor;
     private readonly TokenDecoder _decoder;
     private readonly Dictionary<int, string> _idToToken = new();
@@ -27,7 +29,7 @@ public sealed class HfTokenizer
     private HfTokenizer(JsonField root, string? directory)
     {
         _preTokenizer = PreTokenizerPipeline.Parse(root.Optional("pre_tokenizer"));
-        _model = BpeModel.Parse(root.Required("model", "the tokenizer model"), _preTokenizer.IsByteLevel);
+        _model = TokenModels.Create(root.Required("model", "the tokenizer model"), _preTokenizer.IsByteLevel);
         _normalizer = TextNormalizer.Parse(root.Optional("normalizer"));
         _postProcessor = PostProcessor.Parse(root.Optional("post_processor"));
         _decoder = TokenDecoder.Parse(root.Optional("decoder"));

@@ -1,13 +1,26 @@
 using QuantTune.IO;
 namespace QuantTune.Tokenization;
 
+/// <summary>One post-processor type of tokenizer.json: adds the ids it places before and after a single sequence.</summary>
+internal interface IPostProcessorType : ITokenizerComponent
+{
+    void Add(JsonField node, List<int> prefix, List<int> suffix);
+}
+
 /// <summary>
 /// The <c>post_processor</c> of tokenizer.json for single sequences: the special-token ids placed before and
-/// after the encoded text. Supports null, TemplateProcessing, ByteLevel (adds nothing) and Sequence.
+/// after the encoded text. Each type is a class registered in <see cref="Types"/>; null adds nothing.
 /// </summary>
 internal sealed class PostProcessor
 {
-    private const string Supported = "one of TemplateProcessing, ByteLevel, Sequence, or null";
+    /// <summary>Every post-processor type, one line each.</summary>
+    public static readonly ComponentRegistry<IPostProcessorType> Types = new(
+        "post-processor",
+        new TemplateProcessingPostProcessor(),
+        new ByteLevelPostProcessor(),
+        new SequencePostProcessor(),
+        new BertPostProcessor("BertProcessing"),
+        new BertPostProcessor("RobertaProcessing"));
 
     private PostProcessor(int[] prefix, int[] suffix)
     {
@@ -31,48 +44,6 @@ internal sealed class PostProcessor
         return new PostProcessor(prefix.ToArray(), suffix.ToArray());
     }
 
-    private static void Add(JsonField node, List<int> prefix, List<int> suffix)
-    {
-        JsonField type = node.Required("type", Supported);
-        switch (type.GetString())
-        {
-            case "ByteLevel":
-                break;
-            case "Sequence":
-                foreach (JsonField child in node.Required("processors", "a list of post-processors").Items())
-                {
-                    Add(child, prefix, suffix);
-                }
-
-                break;
-            case "TemplateProcessing":
-                AddTemplate(node, prefix, suffix);
-                break;
-            default:
-                throw type.Fail(Supported);
-        }
-    }
-
-    private static void AddTemplate(JsonField node, List<int> prefix, List<int> suffix)
-    {
-        JsonField specialTokens = node.Required("special_tokens", "an object describing the template's special tokens");
-        bool afterSequence = false;
-        foreach (JsonField piece in node.Required("single", "the single-sequence template").Items())
-        {
-            if (piece.Optional("Sequence") is not null)
-            {
-                afterSequence = true;
-            }
-            else if (piece.Optional("SpecialToken") is { } special)
-            {
-                string name = special.Required("id", "the special token's name").GetString();
-                JsonField entry = specialTokens.Required(name, $"an entry for '{name}' used in the template");
-                (afterSequence ? suffix : prefix).AddRange(entry.Required("ids", "the token's ids").Items().Select(i => i.GetInt32()));
-            }
-            else
-            {
-                throw piece.Fail("{\"Sequence\": ...} or {\"SpecialToken\": ...}");
-            }
-        }
-    }
+    /// <summary>Adds the ids of one post-processor node (of any registered type).</summary>
+    public static void Add(JsonField node, List<int> prefix, List<int> suffix) => Types.Find(node).Add(node, prefix, suffix);
 }

@@ -4,42 +4,36 @@ using System.Text.RegularExpressions;
 
 namespace QuantTune.Tokenization;
 
+/// <summary>One normalizer type of tokenizer.json: its JSON node to a string transform.</summary>
+internal interface INormalizer : ITokenizerComponent
+{
+    Func<string, string> Create(JsonField node);
+}
+
 /// <summary>Builds the <c>normalizer</c> of tokenizer.json as a string transform applied to each non-added-token segment.</summary>
 internal static class TextNormalizer
 {
-    private const string Supported = "one of Sequence, Prepend, Replace, NFC, NFD, NFKC, NFKD";
+    /// <summary>Every normalizer type, one line each.</summary>
+    public static readonly ComponentRegistry<INormalizer> Types = new(
+        "normalizer",
+        new SequenceNormalizer(),
+        new PrependNormalizer(),
+        new ReplaceNormalizer(),
+        new UnicodeNormalizer("NFC", NormalizationForm.FormC),
+        new UnicodeNormalizer("NFD", NormalizationForm.FormD),
+        new UnicodeNormalizer("NFKC", NormalizationForm.FormKC),
+        new UnicodeNormalizer("NFKD", NormalizationForm.FormKD),
+        new LowercaseNormalizer(),
+        new StripNormalizer(),
+        new StripAccentsNormalizer(),
+        new BertNormalizer(),
+        new PrecompiledNormalizer());
 
     /// <summary>The transform, or null for <c>"normalizer": null</c>.</summary>
-    public static Func<string, string>? Parse(JsonField? normalizer)
-    {
-        if (normalizer is not { } n)
-        {
-            return null;
-        }
+    public static Func<string, string>? Parse(JsonField? normalizer) => normalizer is { } n ? Create(n) : null;
 
-        JsonField type = n.Required("type", Supported);
-        switch (type.GetString())
-        {
-            case "Sequence":
-                Func<string, string>[] steps = n.Required("normalizers", "a list of normalizers").Items().Select(i => Parse(i)!).ToArray();
-                return s => steps.Aggregate(s, (acc, step) => step(acc));
-            case "Prepend":
-                string prefix = n.Required("prepend", "the text to prepend").GetString();
-                return s => s.Length == 0 ? s : prefix + s;
-            case "Replace":
-                return ParseReplace(n);
-            case "NFC":
-                return s => s.Normalize(NormalizationForm.FormC);
-            case "NFD":
-                return s => s.Normalize(NormalizationForm.FormD);
-            case "NFKC":
-                return s => s.Normalize(NormalizationForm.FormKC);
-            case "NFKD":
-                return s => s.Normalize(NormalizationForm.FormKD);
-            default:
-                throw type.Fail(Supported);
-        }
-    }
+    /// <summary>The transform of one normalizer node (of any registered type).</summary>
+    public static Func<string, string> Create(JsonField node) => Types.Find(node).Create(node);
 
     /// <summary>A <c>Replace</c> step (<c>pattern</c> is <c>{"String": ...}</c> or <c>{"Regex": ...}</c>); also used by decoders.</summary>
     public static Func<string, string> ParseReplace(JsonField replace)
@@ -48,6 +42,11 @@ internal static class TextNormalizer
         string content = replace.Required("content", "the replacement text").GetString();
         if (pattern.OptionalString("String") is { } literal)
         {
+            if (literal.Length == 0)
+            {
+                throw pattern.Invalid("String", "is empty; expected the text to replace");
+            }
+
             return s => s.Replace(literal, content, StringComparison.Ordinal);
         }
 

@@ -4,14 +4,31 @@ using System.Text;
 
 namespace QuantTune.Tokenization;
 
+/// <summary>One decoder type of tokenizer.json: adds its steps to a decoder.</summary>
+internal interface IDecoderType : ITokenizerComponent
+{
+    void Add(JsonField node, TokenDecoder decoder);
+}
+
 /// <summary>
-/// The <c>decoder</c> of tokenizer.json: a chain of steps turning token strings back into text
-/// (ByteLevel, Replace, ByteFallback, Fuse, Strip, Metaspace, Sequence). Invalid UTF-8 becomes U+FFFD,
-/// as in Hugging Face tokenizers.
+/// The <c>decoder</c> of tokenizer.json: a chain of steps turning token strings back into text, each type a class
+/// registered in <see cref="Types"/>. Invalid UTF-8 becomes U+FFFD, as in Hugging Face tokenizers.
 /// </summary>
 internal sealed class TokenDecoder
 {
-    private const string Supported = "one of ByteLevel, Replace, ByteFallback, Fuse, Strip, Metaspace, Sequence";
+    /// <summary>Every decoder type, one line each.</summary>
+    public static readonly ComponentRegistry<IDecoderType> Types = new(
+        "decoder",
+        new SequenceDecoder(),
+        new ByteLevelDecoder(),
+        new ReplaceDecoder(),
+        new ByteFallbackDecoder(),
+        new FuseDecoder(),
+        new StripDecoder(),
+        new MetaspaceDecoder(),
+        new WordPieceDecoder(),
+        new BpeDecoder(),
+        new CtcDecoder());
 
     private readonly List<Func<List<string>, List<string>>> _steps = new();
 
@@ -30,57 +47,19 @@ internal sealed class TokenDecoder
         return result;
     }
 
+    /// <summary>The text of <paramref name="tokens"/>; with no decoder, the tokens joined by spaces, as Hugging Face tokenizers joins them.</summary>
     public string Decode(List<string> tokens)
     {
-        return string.Concat(_steps.Aggregate(tokens, (acc, step) => step(acc)));
+        return _steps.Count == 0 ? string.Join(' ', tokens) : string.Concat(_steps.Aggregate(tokens, (acc, step) => step(acc)));
     }
 
-    private void Add(JsonField node)
-    {
-        JsonField type = node.Required("type", Supported);
-        switch (type.GetString())
-        {
-            case "Sequence":
-                foreach (JsonField child in node.Required("decoders", "a list of decoders").Items())
-                {
-                    Add(child);
-                }
+    /// <summary>Adds the steps of one decoder node (of any registered type).</summary>
+    public void Add(JsonField node) => Types.Find(node).Add(node, this);
 
-                break;
-            case "ByteLevel":
-                _steps.Add(DecodeByteLevel);
-                break;
-            case "Replace":
-                Func<string, string> replace = TextNormalizer.ParseReplace(node);
-                _steps.Add(tokens => tokens.Select(replace).ToList());
-                break;
-            case "ByteFallback":
-                _steps.Add(DecodeByteFallback);
-                break;
-            case "Fuse":
-                _steps.Add(tokens => [string.Concat(tokens)]);
-                break;
-            case "Strip":
-                string content = node.Required("content", "the character to strip").GetString();
-                int start = node.OptionalInt("start") ?? 0;
-                int stop = node.OptionalInt("stop") ?? 0;
-                _steps.Add(tokens => tokens.Select(t => Strip(t, content, start, stop)).ToList());
-                break;
-            case "Metaspace":
-                string replacement = node.Required("replacement", "a one-character string such as '▁'").GetString();
-                bool stripFirst = node.OptionalString("prepend_scheme") is { } scheme ? scheme != "never" : node.OptionalBool("add_prefix_space") ?? true;
-                _steps.Add(tokens => tokens.Select((t, i) =>
-                {
-                    string s = t.Replace(replacement, " ", StringComparison.Ordinal);
-                    return i == 0 && stripFirst && s.StartsWith(' ') ? s[1..] : s;
-                }).ToList());
-                break;
-            default:
-                throw type.Fail(Supported);
-        }
-    }
+    /// <summary>Appends one step: the token strings so far to the next ones.</summary>
+    public void Add(Func<List<string>, List<string>> step) => _steps.Add(step);
 
-    private static List<string> DecodeByteLevel(List<string> tokens)
+    internal static List<string> DecodeByteLevel(List<string> tokens)
     {
         var bytes = new List<byte>();
         foreach (string token in tokens)
@@ -95,7 +74,7 @@ internal sealed class TokenDecoder
     }
 
     /// <summary>Runs of &lt;0xAB&gt; tokens become the text of their bytes, or one U+FFFD per byte if not valid UTF-8.</summary>
-    private static List<string> DecodeByteFallback(List<string> tokens)
+    internal static List<string> DecodeByteFallback(List<string> tokens)
     {
         var result = new List<string>(tokens.Count);
         var pending = new List<byte>();
@@ -136,7 +115,7 @@ internal sealed class TokenDecoder
         }
     }
 
-    private static string Strip(string token, string content, int start, int stop)
+    internal static string Strip(string token, string content, int start, int stop)
     {
         int from = 0;
         int to = token.Length;

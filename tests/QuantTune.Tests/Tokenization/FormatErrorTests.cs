@@ -35,9 +35,8 @@ public sealed class FormatErrorTests : IDisposable
     }
 
     [Theory]
-    [InlineData("WordPiece")]
-    [InlineData("Unigram")]
-    [InlineData("WordLevel")]
+    [InlineData("Wordpiece")]
+    [InlineData("SentencePiece")]
     public void UnsupportedModelType(string type)
     {
         JsonObject json = SyntheticTokenizer.SentencePieceStyle();
@@ -47,7 +46,7 @@ public sealed class FormatErrorTests : IDisposable
         var e = Assert.Throws<TokenizerFormatException>(() => HfTokenizer.FromFile(path));
 
         Assert.Contains(path, e.Message);
-        Assert.Contains($"field 'model.type': is '{type}'; expected 'BPE'", e.Message);
+        Assert.Contains($"field 'model.type': is '{type}'; expected a known model type: BPE, WordLevel, WordPiece, Unigram", e.Message);
     }
 
     [Theory]
@@ -72,13 +71,13 @@ public sealed class FormatErrorTests : IDisposable
         json["pre_tokenizer"] = new JsonObject
         {
             ["type"] = "Sequence",
-            ["pretokenizers"] = new JsonArray(new JsonObject { ["type"] = "ByteLevel" }, new JsonObject { ["type"] = "BertPreTokenizer" }),
+            ["pretokenizers"] = new JsonArray(new JsonObject { ["type"] = "ByteLevel" }, new JsonObject { ["type"] = "BertTokenizer" }),
         };
         string path = _files.Write(json);
 
         var e = Assert.Throws<TokenizerFormatException>(() => HfTokenizer.FromFile(path));
 
-        Assert.Contains("field 'pre_tokenizer.pretokenizers[1].type': is 'BertPreTokenizer'", e.Message);
+        Assert.Contains("field 'pre_tokenizer.pretokenizers[1].type': is 'BertTokenizer'; expected a known pre-tokenizer type: Sequence, ByteLevel,", e.Message);
     }
 
     [Fact]

@@ -35,10 +35,13 @@ public static partial class GgufVocabExport
     /// <exception cref="QuantTuneException">llama.cpp's converter would not recognise the pre-tokenizer and none was given.</exception>
     public static LlamaCppPreTokenizer.Choice Add(GgufWriter w, string tokenizerPath, HfTokenizer tokenizer, ModelConfig config, string? preTokenizer = null)
     {
-        LlamaCppPreTokenizer.Choice pre = LlamaCppPreTokenizer.Choose(tokenizer, tokenizerPath, preTokenizer);
         using var doc = JsonDocument.Parse(File.ReadAllBytes(tokenizerPath));
         var root = doc.RootElement;
         var bpe = root.GetProperty("model");
+        // llama.cpp's gpt2 and llama vocabularies are BPE: a Unigram, WordPiece or WordLevel model has no merges to write.
+        if (!bpe.TryGetProperty("type", out var modelType) || modelType.ValueKind != JsonValueKind.String || modelType.GetString() != "BPE")
+            throw new InvalidFormatException(tokenizerPath, "model.type", $"is {(modelType.ValueKind == JsonValueKind.String ? $"'{modelType.GetString()}'" : "missing")}; GGUF export writes BPE vocabularies only (llama.cpp's gpt2 and llama), expected 'BPE'");
+        LlamaCppPreTokenizer.Choice pre = LlamaCppPreTokenizer.Choose(tokenizer, tokenizerPath, preTokenizer);
         bool llama = bpe.TryGetProperty("byte_fallback", out var bf) && bf.ValueKind == JsonValueKind.True;
         var added = new Dictionary<int, bool>();
         if (root.TryGetProperty("added_tokens", out var at) && at.ValueKind == JsonValueKind.Array)
