@@ -50,7 +50,9 @@ public sealed class FineTuneTests(ITestOutputHelper output) : TempFolderTest("qt
     {
         var data = new TheoryData<string, FineTuneMethod, double>();
         foreach (var model in new[] { "tiny-qwen3", "tiny-qwen3-moe", "tiny-qwen2-moe", "tiny-mixtral", "tiny-qwen3.5", "tiny-gemma3", "tiny-gemma2", "tiny-gpt2", "tiny-olmo2", "tiny-smollm3", "tiny-granite", "tiny-stablelm" })
-            foreach (var (method, lr) in Rates) data.Add(model, method, lr);
+            foreach (var (method, lr) in Rates)
+                // Mixtral has no dense MLP, so no mlp.down_proj for the bottleneck adapter's mlp placement to follow (refused by name).
+                if (!(model == "tiny-mixtral" && method == FineTuneMethod.Adapter)) data.Add(model, method, lr);
         return data;
     }
 
