@@ -19,7 +19,7 @@ namespace QuantTune.Models.Transformer;
 /// </summary>
 public sealed class SparseMoeBlock : nn.Module<Tensor, Tensor>
 {
-    /// <summary>index_add_'s alpha, held so that it outlives the native call (see <see cref="PinnedScalarMath"/>).</summary>
+    /// <summary>index_add_'s and add_'s alpha, held so that it outlives the native call (see <see cref="PinnedScalarMath"/>).</summary>
     static readonly TorchSharp.Scalar One = 1.ToScalar();
 
     public TopKRouter gate;
@@ -80,7 +80,7 @@ public sealed class SparseMoeBlock : nn.Module<Tensor, Tensor>
         {
             var sharedOutput = shared_expert.forward(flat);
             if (shared_expert_gate is not null) sharedOutput = shared_expert_gate.forward(flat) * sharedOutput;
-            output.add_(sharedOutput.to_type(output.dtype));
+            output.add_(sharedOutput.to_type(output.dtype), One);
         }
         return output.reshape(x.shape).MoveToOuterDisposeScope();
     }
