@@ -23,6 +23,12 @@ internal static class TestData
 
     public static string TinyQwen3MoeDir => Path.Combine(AppContext.BaseDirectory, "fixtures", "tiny-qwen3-moe");
 
+    /// <summary>tests/fixtures/tiny-qwen2-moe: Qwen2's q/k/v biases, 8 experts of width 32 routed top-2 without renormalisation plus a shared expert of width 64 behind its sigmoid gate on layers 0 and 2, layer 1 dense (mlp_only_layers), tied head.</summary>
+    public static string TinyQwen2MoeDir => Path.Combine(AppContext.BaseDirectory, "fixtures", "tiny-qwen2-moe");
+
+    /// <summary>tests/fixtures/tiny-mixtral: Mistral's attention with a 16-token sliding window, block_sparse_moe on both layers (8 experts w1/w3/w2 of width 32, top-2 renormalised), tied head.</summary>
+    public static string TinyMixtralDir => Path.Combine(AppContext.BaseDirectory, "fixtures", "tiny-mixtral");
+
     /// <summary>tests/fixtures/tiny-gemma3: Gemma norms and GeGLU, q/k norms, 16-token window on layers 0-1, local/global RoPE bases.</summary>
     public static string TinyGemma3Dir => Path.Combine(AppContext.BaseDirectory, "fixtures", "tiny-gemma3");
 

@@ -106,11 +106,27 @@ CONFIGS["tiny-stablelm"] = dict({k: v for k, v in COMMON.items() if k not in ("h
                                 architectures=["StableLmForCausalLM"], model_type="stablelm", num_hidden_layers=2, hidden_size=128,
                                 hidden_act="silu", tie_word_embeddings=True, layer_norm_eps=1e-5, partial_rotary_factor=0.25,
                                 use_qkv_bias=True, qk_layernorm=False, use_parallel_residual=False, rope_theta=10000.0)
+# Qwen2-MoE: Qwen2's q/k/v biases; 8 experts of width 32 routed top-2 without renormalisation (norm_topk_prob false, as
+# Qwen1.5-MoE-A2.7B), a shared expert of width 64 behind its sigmoid gate, layer 1 dense (mlp_only_layers) with
+# intermediate_size 128; 2 heads and 1 key-value head so that head_dim 32 = hidden / heads (Qwen2MoeAttention's); tied head.
+CONFIGS["tiny-qwen2-moe"] = dict(COMMON, architectures=["Qwen2MoeForCausalLM"], model_type="qwen2_moe", num_hidden_layers=3, num_attention_heads=2, num_key_value_heads=1,
+                                 hidden_act="silu", tie_word_embeddings=True, use_sliding_window=False, sliding_window=None, qkv_bias=True,
+                                 num_experts=8, num_experts_per_tok=2, moe_intermediate_size=32, shared_expert_intermediate_size=64,
+                                 norm_topk_prob=False, decoder_sparse_step=1, mlp_only_layers=[1], router_aux_loss_coef=0.001,
+                                 output_router_logits=False, rope_theta=1000000.0)
+# Mixtral: Mistral's attention with a 16-token sliding window on every layer (MixtralModel's mask whenever sliding_window
+# is set), block_sparse_moe on every layer: 8 experts (num_local_experts) of intermediate_size 32 named w1 (gate), w3 (up),
+# w2 (down), top-2 always renormalised; tied head to keep the files small.
+CONFIGS["tiny-mixtral"] = dict(COMMON, architectures=["MixtralForCausalLM"], model_type="mixtral", num_hidden_layers=2,
+                               intermediate_size=32, hidden_act="silu", tie_word_embeddings=True, sliding_window=16,
+                               num_local_experts=8, num_experts_per_tok=2, router_aux_loss_coef=0.02, output_router_logits=False,
+                               rope_theta=1000000.0)
 # SmolLM3 as llama.cpp's smollm3 can hold it: its graph leaves RoPE out of every fourth layer and has no key for another
 # list, so this variant leaves it out of layer 3 only (SmolLM3-3B's pattern); the rest of its config is tiny-smollm3's
-# (its weights come from its own seed).
-# Listed last so that the other fixtures' seeds stay as they were.
+# (its weights come from its own seed, SEED_POSITIONS below: it was written when it followed tiny-stablelm).
 CONFIGS["tiny-smollm3-gguf"] = dict(CONFIGS["tiny-smollm3"], no_rope_layers=[1, 1, 1, 0])
+# Seeds are 1000 + a fixture's position in CONFIGS, except where a fixture was first written at another position.
+SEED_POSITIONS = {"tiny-smollm3-gguf": 12}
 
 # The test sequences (start, length) of wiki.test.raw; Qwen3.5's third one spans two chunks of the chunked delta rule.
 SEQUENCES = {"tiny-qwen3.5": ((0, 64), (1000, 64), (2000, 100)), "tiny-qwen3.5-gguf": ((0, 64), (1000, 64), (2000, 100))}
@@ -208,17 +224,25 @@ def weights(c, seed):
         if c["model_type"] == "phi3":
             w[p + "self_attn.qkv_proj.weight"] = lin(qd + 2 * kvd, h)
             w[p + "mlp.gate_up_proj.weight"] = lin(2 * i, h)
-        elif c["model_type"] == "qwen3_moe" and Family(c).sparse[l]:
+        elif Family(c).sparse[l]:
+            f = Family(c)
             w[p + "self_attn.q_proj.weight"] = lin(qd, h)
             w[p + "self_attn.k_proj.weight"] = lin(kvd, h)
             w[p + "self_attn.v_proj.weight"] = lin(kvd, h)
             # the router wide enough that tokens prefer different experts; the experts' names as in the Hub checkpoints
-            w[p + "mlp.gate.weight"] = rng.normal(0, 0.5, (c["num_experts"], h))
-            m = c["moe_intermediate_size"]
-            for e in range(c["num_experts"]):
-                w[p + f"mlp.experts.{e}.gate_proj.weight"] = lin(m, h)
-                w[p + f"mlp.experts.{e}.up_proj.weight"] = lin(m, h)
-                w[p + f"mlp.experts.{e}.down_proj.weight"] = lin(h, m)
+            w[p + f.moe_module + "gate.weight"] = rng.normal(0, 0.5, (f.num_experts, h))
+            m = c.get("moe_intermediate_size") or c["intermediate_size"]  # Mixtral's experts have intermediate_size
+            gate, up, down = f.expert_names
+            for e in range(f.num_experts):
+                w[p + f.moe_module + f"experts.{e}.{gate}.weight"] = lin(m, h)
+                w[p + f.moe_module + f"experts.{e}.{up}.weight"] = lin(m, h)
+                w[p + f.moe_module + f"experts.{e}.{down}.weight"] = lin(h, m)
+            if c["model_type"] == "qwen2_moe":  # the shared expert, and its gate wide enough that sigmoid varies per token
+                s = c["shared_expert_intermediate_size"]
+                w[p + "mlp.shared_expert.gate_proj.weight"] = lin(s, h)
+                w[p + "mlp.shared_expert.up_proj.weight"] = lin(s, h)
+                w[p + "mlp.shared_expert.down_proj.weight"] = lin(h, s)
+                w[p + "mlp.shared_expert_gate.weight"] = rng.normal(0, 0.5, (1, h))
         else:
             w[p + "self_attn.q_proj.weight"] = lin(qd, h)
             w[p + "self_attn.k_proj.weight"] = lin(kvd, h)
@@ -226,8 +250,12 @@ def weights(c, seed):
             w[p + "mlp.gate_proj.weight"] = lin(i, h)
             w[p + "mlp.up_proj.weight"] = lin(i, h)
         w[p + "self_attn.o_proj.weight"] = out(h, qd)
-        if p + "mlp.gate.weight" not in w:
+        if p + "mlp.gate.weight" not in w and p + "block_sparse_moe.gate.weight" not in w:
             w[p + "mlp.down_proj.weight"] = out(h, i)
+        if c["model_type"] == "qwen2_moe":  # Qwen2MoeAttention: q/k/v biases
+            w[p + "self_attn.q_proj.bias"] = rng.normal(0, 0.1, qd)
+            w[p + "self_attn.k_proj.bias"] = rng.normal(0, 0.1, kvd)
+            w[p + "self_attn.v_proj.bias"] = rng.normal(0, 0.1, kvd)
         if c["model_type"] != "olmo2":  # Olmo2DecoderLayer has no input norm
             w[p + "input_layernorm.weight"] = norm(h)
         w[p + "post_attention_layernorm.weight"] = norm(h)
@@ -448,6 +476,13 @@ STABLELM_QUIRKS = {
 }
 
 
+# Qwen2-MoE's shared expert, removed whole or only its gate.
+QWEN2_MOE_QUIRKS = {
+    "without_shared_expert": (lambda c, w: (Family(c, shared_expert=False), w), "Qwen2MoeSparseMoeBlock without the shared expert (the routed experts alone)"),
+    "without_shared_expert_gate": (lambda c, w: (Family(c, shared_expert_gate=False), w), "the shared expert's output added unscaled, without sigmoid(shared_expert_gate(x))"),
+}
+
+
 def quirk_references(config, w, wiki, ref, sequences, quirks):
     """The logits of sequence 0 with one quirk removed: quirks maps a name to (config, w) → (Family, weights) and a meaning."""
     base = ref["logits.0"][:QUIRK_POSITIONS].astype(np.float64)
@@ -478,7 +513,7 @@ def main():
         json.dump(config, open(os.path.join(folder, "config.json"), "w"), indent=2)
         for file in ("tokenizer.json", "tokenizer_config.json"):
             shutil.copy(os.path.join(FIXTURES, "tiny-qwen2", file), folder)
-        w32 = weights(config, 1000 + seed)
+        w32 = weights(config, 1000 + SEED_POSITIONS.get(name, seed))
         save_safetensors(os.path.join(folder, "model.safetensors"), w32)
         w = {k: a.astype(np.float64) for k, a in w32.items()}
         run = runner(config, w)
@@ -496,7 +531,8 @@ def main():
             qwen3_5_references(config, w, wiki, ref, sequences) if config["model_type"] == "qwen3_5_text" else \
             family_quirk_references(config, w, wiki, ref, sequences) if config["model_type"] in FAMILY_QUIRKS else \
             quirk_references(config, w, wiki, ref, sequences, GRANITE_QUIRKS) if config["model_type"] == "granite" else \
-            quirk_references(config, w, wiki, ref, sequences, STABLELM_QUIRKS) if config["model_type"] == "stablelm" else {}
+            quirk_references(config, w, wiki, ref, sequences, STABLELM_QUIRKS) if config["model_type"] == "stablelm" else \
+            quirk_references(config, w, wiki, ref, sequences, QWEN2_MOE_QUIRKS) if config["model_type"] == "qwen2_moe" else {}
 
         save_safetensors(os.path.join(folder, "reference.safetensors"), ref)
         output = greedy(run, prompt, 24)

@@ -13,7 +13,10 @@ GPT2Attention's c_attn split into q, k, v of embed_dim each, scaled by head_dim^
 c_proj, every projection a Conv1D (x @ weight + bias, weight [in, out]), ln_f, the head tied to wte; modeling_qwen3_moe.py: Qwen3MoeSparseMoeBlock's router (gate logits, softmax in float32,
 top-k, renormalised when norm_topk_prob, weights cast back), the experts' SwiGLU MLPs of moe_intermediate_size
 summed expert by expert, Qwen3MoeDecoderLayer's rule for sparse layers (mlp_only_layers, decoder_sparse_step)
-and load_balancing_loss_func with its attention-mask handling); modeling_olmo2.py: Olmo2DecoderLayer's norms after
+and load_balancing_loss_func with its attention-mask handling); modeling_qwen2_moe.py: Qwen2MoeSparseMoeBlock's shared expert
+(a SwiGLU MLP of shared_expert_intermediate_size on every token, times sigmoid(shared_expert_gate(x)), added to the routed
+experts' sum) and Qwen2MoeAttention's q/k/v biases; modeling_mixtral.py: MixtralSparseMoeBlock (block_sparse_moe.gate, the
+top-k softmax weights always renormalised, experts' w1 gate, w3 up, w2 down) on every layer; modeling_olmo2.py: Olmo2DecoderLayer's norms after
 attention and after the MLP (no input norm) and Olmo2Attention's q_norm / k_norm over the whole q_proj and k_proj
 outputs before they are split into heads; modeling_smollm3.py: SmolLM3Attention's use_rope = no_rope_layers[layer_idx]
 (no rotation in the layers marked 0, by default every no_rope_layer_interval-th); modeling_granite.py: GraniteModel's inputs_embeds *
@@ -64,11 +67,12 @@ def rotate_half(x):
 class Family:
     """The config.json of a fixture read as transformers' config classes would."""
 
-    def __init__(self, config, post_norm=True, whole_qk_norm=True, no_rope=True):
+    def __init__(self, config, post_norm=True, whole_qk_norm=True, no_rope=True, shared_expert=True, shared_expert_gate=True):
         """The switches remove one quirk each for the quirk references: post_norm False runs OLMo 2's two norms as
         Llama's pre-norms (post_attention_layernorm before attention, post_feedforward_layernorm before the MLP);
         whole_qk_norm False normalises each head of q and k (the weights split per head); no_rope False rotates
-        every SmolLM3 layer."""
+        every SmolLM3 layer; shared_expert False leaves out Qwen2-MoE's shared expert, shared_expert_gate False adds
+        its output unscaled (no sigmoid gate)."""
         c = config
         self.type = c["model_type"]
         if self.type == "gpt2":  # GPT2Config: n_embd, n_head, n_layer, layer_norm_epsilon; n_inner None = 4 * n_embd
@@ -96,10 +100,18 @@ class Family:
             self.use_rope = list(c.get("no_rope_layers") or [int((i + 1) % c.get("no_rope_layer_interval", 4) != 0) for i in range(self.layers)])
         else:
             self.use_rope = [1] * self.layers
-        # Qwen3MoeConfig: experts and the layers that hold them (Qwen3MoeDecoderLayer)
-        self.num_experts = c.get("num_experts", 128) if self.type == "qwen3_moe" else 0
-        self.top_k = c.get("num_experts_per_tok", 8)
-        self.norm_topk_prob = c.get("norm_topk_prob", False)
+        # Qwen3MoeConfig / Qwen2MoeConfig: experts and the layers that hold them (Qwen3MoeDecoderLayer, Qwen2MoeDecoderLayer);
+        # MixtralConfig: num_local_experts in every layer, always renormalised (MixtralSparseMoeBlock)
+        self.num_experts = {"qwen3_moe": c.get("num_experts", 128), "qwen2_moe": c.get("num_experts", 60),
+                            "mixtral": c.get("num_local_experts", 8)}.get(self.type, 0)
+        self.top_k = c.get("num_experts_per_tok", {"qwen2_moe": 4, "mixtral": 2}.get(self.type, 8))
+        self.norm_topk_prob = True if self.type == "mixtral" else c.get("norm_topk_prob", False)
+        # Qwen2MoeSparseMoeBlock's shared_expert (shared_expert_intermediate_size) and its sigmoid shared_expert_gate
+        self.shared_expert = self.type == "qwen2_moe" and shared_expert and c.get("shared_expert_intermediate_size", 5632) > 0
+        self.shared_expert_gate = shared_expert_gate
+        # the checkpoint's names: Mixtral's block_sparse_moe.experts.N.w1 (gate), w3 (up), w2 (down)
+        self.moe_module = "block_sparse_moe." if self.type == "mixtral" else "mlp."
+        self.expert_names = ("w1", "w3", "w2") if self.type == "mixtral" else ("gate_proj", "up_proj", "down_proj")
         mlp_only = c.get("mlp_only_layers") or []
         step = c.get("decoder_sparse_step", 1)
         self.sparse = [l not in mlp_only and self.num_experts > 0 and (l + 1) % step == 0 for l in range(self.layers)]
@@ -127,7 +139,7 @@ class Family:
             types = [t if c.get("use_sliding_window") else "full_attention" for t in types]
         else:
             types = ["sliding_attention" if c.get("use_sliding_window") else "full_attention"] * self.layers
-        if self.type == "phi3":  # Phi3Model: create_sliding_window_causal_mask whenever sliding_window is set
+        if self.type in ("phi3", "mixtral"):  # Phi3Model, MixtralModel: create_sliding_window_causal_mask whenever sliding_window is set
             types = ["sliding_attention" if window is not None else "full_attention"] * self.layers
         self.windows = [window if t == "sliding_attention" else None for t in types]
         self.rotary_dim = int(self.head_dim * c.get("partial_rotary_factor", 0.25 if self.type == "stablelm" else 1.0))
@@ -205,11 +217,12 @@ def attention(f, w, p, x, layer):
     return out @ w[p + "o_proj.weight"].T
 
 
-def mlp(f, w, p, x):
+def mlp(f, w, p, x, names=("gate_proj", "up_proj", "down_proj")):
     if p + "gate_up_proj.weight" in w:  # Phi3MLP: gate, up_states = gate_up_proj(x).chunk(2, dim=-1)
         gate, up = np.split(x @ w[p + "gate_up_proj.weight"].T, 2, axis=-1)
         return (up * f.act(gate)) @ w[p + "down_proj.weight"].T
-    return (f.act(x @ w[p + "gate_proj.weight"].T) * (x @ w[p + "up_proj.weight"].T)) @ w[p + "down_proj.weight"].T
+    g, u, d = names  # MixtralBlockSparseTop2MLP: w2(act_fn(w1(x)) * w3(x))
+    return (f.act(x @ w[p + g + ".weight"].T) * (x @ w[p + u + ".weight"].T)) @ w[p + d + ".weight"].T
 
 
 def softmax(x):
@@ -218,7 +231,8 @@ def softmax(x):
 
 
 def sparse_moe(f, w, p, x):
-    """Qwen3MoeSparseMoeBlock: the output [T, hidden] and the router logits [T, experts]."""
+    """Qwen3MoeSparseMoeBlock (Qwen2MoeSparseMoeBlock with its shared expert; MixtralSparseMoeBlock): the output
+    [T, hidden] and the router logits [T, experts]."""
     router_logits = x @ w[p + "gate.weight"].T
     probs = softmax(router_logits)  # F.softmax(router_logits, dim=1, dtype=torch.float)
     selected = np.argsort(-probs, axis=-1, kind="stable")[:, :f.top_k]  # torch.topk: largest first
@@ -230,7 +244,12 @@ def sparse_moe(f, w, p, x):
         token, slot = np.nonzero(selected == e)
         if len(token) == 0:
             continue
-        out[token] += mlp(f, w, p + f"experts.{e}.", x[token]) * weights[token, slot][:, None]
+        out[token] += mlp(f, w, p + f"experts.{e}.", x[token], f.expert_names) * weights[token, slot][:, None]
+    if f.shared_expert:  # Qwen2MoeSparseMoeBlock: expert_output += sigmoid(shared_expert_gate(x)) * shared_expert(x)
+        shared = mlp(f, w, p + "shared_expert.", x)
+        if f.shared_expert_gate:
+            shared = shared / (1.0 + np.exp(-(x @ w[p + "shared_expert_gate.weight"].T)))
+        out = out + shared
     return out, router_logits
 
 
@@ -316,8 +335,8 @@ def forward(f, w, ids, router_logits=None):
         else:
             x = x + attention(f, w, p + "self_attn.", norm("input_layernorm", x), l) * f.residual_multiplier
             h = norm("post_attention_layernorm", x)
-            if f.type == "qwen3_moe" and f.sparse[l]:
-                out, logits = sparse_moe(f, w, p + "mlp.", h)
+            if f.sparse[l]:
+                out, logits = sparse_moe(f, w, p + f.moe_module, h)
                 if router_logits is not None:
                     router_logits.append(logits)
                 x = x + out

@@ -24,7 +24,7 @@ public sealed class ModelDimensionLimitsTests
     [Fact]
     public void TheParameterCountFromTheConfigIsTheBuiltModels()
     {
-        foreach (var dir in new[] { TestData.TinyLlamaDir, TestData.TinyQwen2Dir, TestData.TinyQwen3Dir, TestData.TinyQwen3MoeDir, TestData.TinyGraniteDir, TestData.TinyStableLmDir })
+        foreach (var dir in new[] { TestData.TinyLlamaDir, TestData.TinyQwen2Dir, TestData.TinyQwen3Dir, TestData.TinyQwen3MoeDir, TestData.TinyQwen2MoeDir, TestData.TinyMixtralDir, TestData.TinyGraniteDir, TestData.TinyStableLmDir })
         {
             var config = ModelConfig.Load(dir);
             using var model = new CausalLM(config, ScalarType.Float32, CPU);

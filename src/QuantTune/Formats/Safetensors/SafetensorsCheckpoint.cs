@@ -105,6 +105,19 @@ public sealed class SafetensorsCheckpoint : IDisposable
         destination.copy_(source);
     }
 
+    /// <summary>Fills <paramref name="destination"/> with tensor <paramref name="name"/>'s elements from <paramref name="firstElement"/> on (storage order), converting dtype and moving to its device.</summary>
+    public void LoadRange(string name, long firstElement, Tensor destination)
+    {
+        if (destination.is_contiguous())
+        {
+            FileOf(name).CopyRangeConverting(name, firstElement, destination);
+            return;
+        }
+        using var staged = empty(destination.shape, destination.dtype, destination.device);
+        FileOf(name).CopyRangeConverting(name, firstElement, staged);
+        destination.copy_(staged);
+    }
+
     SafetensorsFile FileOf(string name) =>
         _byTensor.TryGetValue(name, out var f) ? f
         : throw new QuantTuneException($"{Directory}: the checkpoint has no tensor '{name}'");

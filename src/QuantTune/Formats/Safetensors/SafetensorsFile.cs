@@ -98,19 +98,33 @@ public sealed unsafe class SafetensorsFile : IDisposable
     /// </summary>
     public void CopyConverting(string name, Tensor destination, long sliceBytes = 16 << 20)
     {
-        ObjectDisposedException.ThrowIf(_disposed, this);
         var info = Info(name);
         if (!destination.is_contiguous() || destination.numel() != info.ElementCount)
             throw new ArgumentException($"CopyConverting needs a contiguous tensor of {info.ElementCount} elements", nameof(destination));
-        if (info.ElementCount == 0) return;
+        CopyRangeConverting(name, 0, destination, sliceBytes);
+    }
+
+    /// <summary>
+    /// Fills <paramref name="destination"/>, a contiguous tensor of any dtype and device, with the
+    /// tensor's elements from <paramref name="firstElement"/> on in storage order (one expert's rows
+    /// of a fused [experts, rows, columns] tensor, say), converting a slice of the file at a time.
+    /// </summary>
+    public void CopyRangeConverting(string name, long firstElement, Tensor destination, long sliceBytes = 16 << 20)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        var info = Info(name);
+        long total = destination.numel();
+        if (!destination.is_contiguous() || firstElement < 0 || firstElement + total > info.ElementCount)
+            throw new ArgumentException($"CopyRangeConverting needs a contiguous tensor of at most {info.ElementCount - firstElement} elements", nameof(destination));
+        if (total == 0) return;
         long elementBytes = info.ByteLength / info.ElementCount;
         long perSlice = Math.Max(1, sliceBytes / elementBytes);
         using var flat = destination.view(-1);
-        using var buffer = empty(Math.Min(perSlice, info.ElementCount), info.DType.ToScalarType());
-        for (long start = 0; start < info.ElementCount; start += perSlice)
+        using var buffer = empty(Math.Min(perSlice, total), info.DType.ToScalarType());
+        for (long start = 0; start < total; start += perSlice)
         {
-            long count = Math.Min(perSlice, info.ElementCount - start);
-            var source = _base + _dataStart + info.Begin + start * elementBytes;
+            long count = Math.Min(perSlice, total - start);
+            var source = _base + _dataStart + info.Begin + (firstElement + start) * elementBytes;
             using var last = count == buffer.numel() ? null : empty(count, info.DType.ToScalarType());
             var slice = last ?? buffer;
             CopyInto(slice, source, count * elementBytes);

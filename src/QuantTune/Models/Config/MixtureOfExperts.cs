@@ -10,7 +10,8 @@ namespace QuantTune.Models.Config;
 /// weighted sum of those experts' SwiGLU MLPs of width <see cref="ExpertIntermediateSize"/>.
 /// A layer is sparse when it is not in <see cref="DenseLayers"/> (mlp_only_layers) and
 /// (layer + 1) is a multiple of <see cref="SparseStep"/> (decoder_sparse_step); the others keep
-/// the dense MLP of intermediate_size.
+/// the dense MLP of intermediate_size. A <see cref="Shared"/> expert, where the family has one
+/// (Qwen2-MoE), runs on every token beside the routed ones.
 /// </summary>
 public sealed record MixtureOfExperts
 {
@@ -30,21 +31,25 @@ public sealed record MixtureOfExperts
     public double RouterAuxLossCoef { get; init; }
     /// <summary>output_router_logits: whether transformers' forward adds the load-balancing loss by default.</summary>
     public bool OutputRouterLogits { get; init; }
+    /// <summary>The expert every token runs through beside its routed ones (Qwen2-MoE's shared_expert); null: none.</summary>
+    public SharedExpert? Shared { get; init; }
+    /// <summary>The checkpoint's names of each expert's projections (<see cref="ModuleNames.Gate"/>, <see cref="ModuleNames.Up"/>, <see cref="ModuleNames.Down"/>): Llama's gate_proj, up_proj, down_proj unless the family names them otherwise (Mixtral's w1, w3, w2).</summary>
+    public ModuleNames ExpertNames { get; init; } = ModuleNames.Llama;
 
     /// <summary>Whether layer <paramref name="layer"/> holds experts (Qwen3MoeDecoderLayer's rule).</summary>
     public bool IsSparse(int layer) => !DenseLayers.Contains(layer) && NumExperts > 0 && (layer + 1) % SparseStep == 0;
 
     /// <summary>
     /// Qwen3MoeConfig's MoE keys (defaults as Qwen3MoeConfig's: 128 experts, 8 per token, width
-    /// 768, norm_topk_prob false, step 1, no dense layers, coefficient 0.001). Errors name the
-    /// file and the key.
+    /// 768, norm_topk_prob false, step 1, no dense layers, coefficient 0.001; another family's
+    /// config class passes its own defaults). Errors name the file and the key.
     /// </summary>
-    internal static MixtureOfExperts Read(JsonField f, int layers)
+    internal static MixtureOfExperts Read(JsonField f, int layers, int defaultExperts = 128, int defaultPerToken = 8, int defaultWidth = 768)
     {
         string expertsKey = f.Has("num_experts") || !f.Has("num_local_experts") ? "num_experts" : "num_local_experts"; // the latter: Qwen3MoeConfig's attribute_map
-        int experts = f.OptionalInt(expertsKey) ?? 128;
-        int perToken = f.OptionalInt("num_experts_per_tok") ?? 8;
-        int width = f.OptionalInt("moe_intermediate_size") ?? 768;
+        int experts = f.OptionalInt(expertsKey) ?? defaultExperts;
+        int perToken = f.OptionalInt("num_experts_per_tok") ?? defaultPerToken;
+        int width = f.OptionalInt("moe_intermediate_size") ?? defaultWidth;
         int step = f.OptionalInt("decoder_sparse_step") ?? 1;
         if (experts < 1 || experts > ModelDimensionLimits.MaxExperts)
             throw f.Invalid(expertsKey, $"is {experts}; expected 1 to {ModelDimensionLimits.MaxExperts}");

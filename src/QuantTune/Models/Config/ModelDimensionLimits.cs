@@ -48,8 +48,10 @@ public static class ModelDimensionLimits
         long h = c.HiddenSize, q = (long)c.NumHeads * c.HeadDim, kv = (long)c.NumKvHeads * c.HeadDim, i = c.IntermediateSize;
         long attention = h * q + 2 * h * kv + q * h + (c.QkvBias ? q + 2 * kv : 0) + (c.OutputBias ? h : 0);
         long dense = 3 * h * i + (c.MlpBias ? 2 * i + h : 0);
-        // A sparse layer: the router (hidden × experts) and every expert's gate, up and down projections.
+        // A sparse layer: the router (hidden × experts) and every expert's gate, up and down projections;
+        // a shared expert's three projections and its gate (hidden × 1) where the mixture has one.
         long sparse = c.Experts is { } m ? h * m.NumExperts + (long)m.NumExperts * 3 * h * m.ExpertIntermediateSize : 0;
+        if (c.Experts?.Shared is { } s) sparse += 3 * h * s.IntermediateSize + (s.Gated ? h : 0);
         if (c.AttentionOutputGate) attention += h * q + (c.QkvBias ? q : 0);
         if (c.QkNorm) attention += (long)c.QkNormWidths.Q + c.QkNormWidths.K;
         long linear = c.LinearAttention is { } la

@@ -20,6 +20,7 @@ public sealed record ModuleNames
     public string Mlp { get; init; } = "mlp";
     public string Qkv { get; init; } = "qkv_proj";
     public string Output { get; init; } = "o_proj";
+    public string Gate { get; init; } = "gate_proj";
     public string Up { get; init; } = "up_proj";
     public string Down { get; init; } = "down_proj";
 

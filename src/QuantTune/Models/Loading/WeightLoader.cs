@@ -7,7 +7,8 @@ namespace QuantTune.Models.Loading;
 
 /// <summary>
 /// Copies checkpoint tensors into a module's parameters by name, converting dtype on the way (and
-/// the layout, where the family stores it otherwise: <see cref="CheckpointLayout"/>).
+/// the layout, where the family stores it otherwise: <see cref="CheckpointLayout"/>; experts in
+/// transformers 5's fused tensors: <see cref="FusedExperts"/>).
 /// Every parameter must be present with the same shape; checkpoint keys the module does not
 /// have are returned (rotary caches of old checkpoints, for example) so a caller can report them.
 /// </summary>
@@ -19,7 +20,9 @@ public static class WeightLoader
     {
         var parameters = module.named_parameters().Select(p => (name: prefix + p.name, p.parameter)).ToList();
         string Key(string name) => config is null ? name : CheckpointLayout.KeyOf(config, checkpoint, name);
-        var missing = parameters.Select(p => p.name).Where(n => !checkpoint.Contains(Key(n))).ToList();
+        // An expert's weight the checkpoint keeps in transformers 5's fused tensors (FusedExperts): read from its rows there.
+        FusedExperts.Slice? Fused(string key) => config is null || checkpoint.Contains(key) ? null : FusedExperts.Of(config, checkpoint, key);
+        var missing = parameters.Select(p => p.name).Where(n => !checkpoint.Contains(Key(n)) && Fused(Key(n)) is null).ToList();
         var configFile = Path.Combine(checkpoint.Directory, "config.json");
         if (missing.Count > 0)
             throw new InvalidFormatException(configFile, null, $"describes {missing.Count} weight(s) that the checkpoint's {string.Join(", ", checkpoint.Files.Select(f => f.Path))} lack(s), e.g. '{missing[0]}'" +
@@ -29,6 +32,12 @@ public static class WeightLoader
         foreach (var (name, parameter) in parameters)
         {
             var key = Key(name);
+            if (Fused(key) is { } slice)
+            {
+                checkpoint.LoadRange(slice.Key, slice.FirstElement, parameter);
+                progress?.Report((++done, parameters.Count));
+                continue;
+            }
             var info = checkpoint.Info(key);
             bool transposed = config is not null && CheckpointLayout.IsTransposed(config, name);
             var expected = config is null ? parameter.shape : CheckpointLayout.StoredShape(config, name, parameter.shape);
@@ -43,7 +52,7 @@ public static class WeightLoader
             else checkpoint.Load(key, parameter);
             progress?.Report((++done, parameters.Count));
         }
-        var known = parameters.Select(p => Key(p.name)).ToHashSet();
+        var known = parameters.Select(p => Key(p.name)).Select(k => Fused(k)?.Key ?? k).ToHashSet();
         return checkpoint.Names.Where(n => !known.Contains(n)).Order(StringComparer.Ordinal).ToList();
     }
 }

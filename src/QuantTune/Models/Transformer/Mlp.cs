@@ -30,7 +30,7 @@ public sealed class Mlp : nn.Module<Tensor, Tensor>
         }
         down_proj = new Linear(c.IntermediateSize, c.HiddenSize, c.MlpBias, dtype, device);
         RegisterComponents();
-        ModuleNaming.Rename(this, (nameof(up_proj), c.Names.Up), (nameof(down_proj), c.Names.Down));
+        ModuleNaming.Rename(this, (nameof(gate_proj), c.Names.Gate), (nameof(up_proj), c.Names.Up), (nameof(down_proj), c.Names.Down));
     }
 
     public override Tensor forward(Tensor x)

@@ -12,15 +12,22 @@ namespace QuantTune.Models.Transformer;
 /// gate_proj, up_proj and down_proj) runs on the tokens routed to it only, gathered with
 /// index_select, and its weighted output is added back to those tokens' rows with index_add,
 /// expert by expert in index order as transformers sums them. The loop is over experts, never
-/// over tokens.
+/// over tokens. Where the mixture has a shared expert (Qwen2-MoE's <c>shared_expert</c>), every
+/// token also runs through it, its output times sigmoid(<c>shared_expert_gate</c>(x)) where gated,
+/// added to the routed experts' sum. Each expert's projections are registered under the family's
+/// names (<see cref="MixtureOfExperts.ExpertNames"/>).
 /// </summary>
 public sealed class SparseMoeBlock : nn.Module<Tensor, Tensor>
 {
-    /// <summary>index_add_'s alpha, held so that it outlives the native call (see <see cref="PinnedScalarMath"/>).</summary>
+    /// <summary>index_add_'s and add_'s alpha, held so that it outlives the native call (see <see cref="PinnedScalarMath"/>).</summary>
     static readonly TorchSharp.Scalar One = 1.ToScalar();
 
     public TopKRouter gate;
     public TorchSharp.Modules.ModuleList<Mlp> experts;
+    /// <summary>The expert every token runs through (<see cref="MixtureOfExperts.Shared"/>); null where the mixture has none.</summary>
+    public Mlp? shared_expert;
+    /// <summary>The shared expert's per-token gate; null where there is no shared expert or it is ungated.</summary>
+    public SharedExpertGate? shared_expert_gate;
 
     /// <summary>
     /// When set, each forward appends its router logits [tokens, experts] here (transformers'
@@ -32,8 +39,13 @@ public sealed class SparseMoeBlock : nn.Module<Tensor, Tensor>
     public SparseMoeBlock(ModelConfig c, MixtureOfExperts moe, ScalarType dtype, Device device) : base(nameof(SparseMoeBlock))
     {
         gate = new TopKRouter(c, moe, dtype, device);
-        var expert = c with { IntermediateSize = moe.ExpertIntermediateSize, MlpBias = false, Mlp = MlpKind.Gated, Projections = ProjectionLayout.Separate };
+        var expert = c with { IntermediateSize = moe.ExpertIntermediateSize, MlpBias = false, Mlp = MlpKind.Gated, Projections = ProjectionLayout.Separate, Names = moe.ExpertNames };
         experts = new TorchSharp.Modules.ModuleList<Mlp>(Enumerable.Range(0, moe.NumExperts).Select(_ => new Mlp(expert, dtype, device)).ToArray());
+        if (moe.Shared is { } shared)
+        {
+            shared_expert = new Mlp(expert with { IntermediateSize = shared.IntermediateSize, Names = ModuleNames.Llama }, dtype, device);
+            if (shared.Gated) shared_expert_gate = new SharedExpertGate(c, dtype, device);
+        }
         RegisterComponents();
     }
 
@@ -63,6 +75,12 @@ public sealed class SparseMoeBlock : nn.Module<Tensor, Tensor>
             var y = experts[e].forward(flat.index_select(0, rows)) * slotWeights.narrow(0, start, n).unsqueeze(1);
             output.index_add_(0, rows, y.to_type(output.dtype), One);
             start += n;
+        }
+        if (shared_expert is not null)
+        {
+            var sharedOutput = shared_expert.forward(flat);
+            if (shared_expert_gate is not null) sharedOutput = shared_expert_gate.forward(flat) * sharedOutput;
+            output.add_(sharedOutput.to_type(output.dtype), One);
         }
         return output.reshape(x.shape).MoveToOuterDisposeScope();
     }

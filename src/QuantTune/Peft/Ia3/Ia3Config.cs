@@ -19,11 +19,14 @@ public sealed record Ia3Config
     public IReadOnlyList<string> FeedforwardModules { get; init; } = ["down_proj"];
 
     /// <summary>
-    /// The defaults for <paramref name="config"/>'s layout: PEFT's for Llama and for GPT-2 (c_attn, mlp.c_proj), and for
+    /// The defaults for <paramref name="config"/>'s layout: PEFT's for Llama, for Mixtral's experts (k_proj, v_proj, w2) and for GPT-2 (c_attn, mlp.c_proj), and for
     /// Phi-3's fused layout (PEFT has no IA³ default for phi3) the fused qkv_proj, which holds the keys and values, and down_proj.
     /// </summary>
     public static Ia3Config DefaultFor(ModelConfig config)
     {
+        // Experts whose down projection has the family's own name (Mixtral's w2; PEFT's mixtral default: k_proj, v_proj, w2).
+        if (config.Experts?.ExpertNames.Down is string expertDown && expertDown != ModuleNames.Llama.Down)
+            return new Ia3Config { TargetModules = ["k_proj", "v_proj", expertDown], FeedforwardModules = [expertDown] };
         if (config.Projections != ProjectionLayout.Fused) return new Ia3Config();
         var n = config.Names;
         string down = n.Down == n.Output ? n.DownProjection : n.Down; // GPT-2's c_proj names both, so mlp.c_proj

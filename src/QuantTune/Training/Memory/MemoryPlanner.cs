@@ -175,6 +175,7 @@ public static class MemoryPlanner
         {
             long w = c.Experts!.ExpertIntermediateSize;
             for (int e = 0; e < c.Experts.NumExperts; e++) linears.AddRange([(h, w, false), (h, w, false), (w, h, false)]);
+            if (c.Experts.Shared is { } shared) linears.AddRange([(h, shared.IntermediateSize, false), (h, shared.IntermediateSize, false), (shared.IntermediateSize, h, false)]);
             return linears;
         }
         if (c.Mlp == MlpKind.Plain) linears.Add((h, i, c.MlpBias));
@@ -192,15 +193,17 @@ public static class MemoryPlanner
         return (c.NumLayers - linearLayers) * QkNormParameters(c) + linearLayers * extras;
     }
 
-    /// <summary>The routers' weights (experts × hidden in every sparse layer), kept in the model's dtype, never adapted or quantized.</summary>
+    /// <summary>The routers' weights (experts × hidden in every sparse layer) and the shared experts' gates (hidden), kept in the model's dtype, never adapted or quantized.</summary>
     static long RouterParameters(ModelConfig c) =>
-        Enumerable.Range(0, c.NumLayers).Count(c.IsSparse) * (long)(c.Experts?.NumExperts ?? 0) * c.HiddenSize;
+        Enumerable.Range(0, c.NumLayers).Count(c.IsSparse) * ((long)(c.Experts?.NumExperts ?? 0) + (c.Experts?.Shared?.Gated == true ? 1 : 0)) * c.HiddenSize;
 
     /// <summary>The experts a token runs through in layer <paramref name="layer"/> (num_experts_per_tok), or 0 in a dense layer.</summary>
     static int RoutedExperts(ModelConfig c, int layer) => c.IsSparse(layer) ? c.Experts!.ExpertsPerToken : 0;
 
-    /// <summary>The MLP width a token's activations have in layer <paramref name="layer"/>: intermediate_size, or k × moe_intermediate_size where it is routed to k experts.</summary>
-    static long MlpWidth(ModelConfig c, int layer) => c.IsSparse(layer) ? (long)c.Experts!.ExpertsPerToken * c.Experts.ExpertIntermediateSize : c.IntermediateSize;
+    /// <summary>The MLP width a token's activations have in layer <paramref name="layer"/>: intermediate_size, or k × moe_intermediate_size where it is routed to k experts, plus the shared expert's width where there is one.</summary>
+    static long MlpWidth(ModelConfig c, int layer) => c.IsSparse(layer)
+        ? (long)c.Experts!.ExpertsPerToken * c.Experts.ExpertIntermediateSize + (c.Experts.Shared?.IntermediateSize ?? 0)
+        : c.IntermediateSize;
 
     /// <summary>A per-layer quantity for every layer.</summary>
     static IReadOnlyList<long> Layers(ModelConfig c, Func<int, long> perLayer) => Enumerable.Range(0, c.NumLayers).Select(perLayer).ToList();

@@ -45,12 +45,14 @@ public sealed class FineTuneTests(ITestOutputHelper output) : TempFolderTest("qt
         (FineTuneMethod.Prompt, 3e-2), (FineTuneMethod.Bitfit, 3e-3), (FineTuneMethod.Full, 1e-3), (FineTuneMethod.Qst, 3e-3),
     ];
 
-    /// <summary>Every method on each newer family's fixture (q/k norms; Qwen3-MoE's experts: LoRA and the other adapters on every expert's projections, QLoRA on NF4 experts, QST fed from sparse and dense layers; Qwen3.5's Gated DeltaNet and gated attention projections, and QST fed from both layer kinds; Gemma's norms, GeGLU, soft-caps and sliding layers, in the side network too; GPT-2's LayerNorms, learned positions, biases and Conv1D names; OLMo 2's post-norms and whole-projection q/k norms, in the side network too; SmolLM3's no-RoPE layers; Granite's multipliers, the logits scaling in the chunked loss; StableLM's LayerNorms and partial rotary).</summary>
+    /// <summary>Every method on each newer family's fixture (q/k norms; Qwen3-MoE's experts: LoRA and the other adapters on every expert's projections, QLoRA on NF4 experts, QST fed from sparse and dense layers; Qwen2-MoE's shared expert and Mixtral's w1/w3/w2 experts likewise; Qwen3.5's Gated DeltaNet and gated attention projections, and QST fed from both layer kinds; Gemma's norms, GeGLU, soft-caps and sliding layers, in the side network too; GPT-2's LayerNorms, learned positions, biases and Conv1D names; OLMo 2's post-norms and whole-projection q/k norms, in the side network too; SmolLM3's no-RoPE layers; Granite's multipliers, the logits scaling in the chunked loss; StableLM's LayerNorms and partial rotary).</summary>
     public static TheoryData<string, FineTuneMethod, double> FamilyMethods()
     {
         var data = new TheoryData<string, FineTuneMethod, double>();
-        foreach (var model in new[] { "tiny-qwen3", "tiny-qwen3-moe", "tiny-qwen3.5", "tiny-gemma3", "tiny-gemma2", "tiny-gpt2", "tiny-olmo2", "tiny-smollm3", "tiny-granite", "tiny-stablelm" })
-            foreach (var (method, lr) in Rates) data.Add(model, method, lr);
+        foreach (var model in new[] { "tiny-qwen3", "tiny-qwen3-moe", "tiny-qwen2-moe", "tiny-mixtral", "tiny-qwen3.5", "tiny-gemma3", "tiny-gemma2", "tiny-gpt2", "tiny-olmo2", "tiny-smollm3", "tiny-granite", "tiny-stablelm" })
+            foreach (var (method, lr) in Rates)
+                // Mixtral has no dense MLP, so no mlp.down_proj for the bottleneck adapter's mlp placement to follow (refused by name).
+                if (!(model == "tiny-mixtral" && method == FineTuneMethod.Adapter)) data.Add(model, method, lr);
         return data;
     }
 

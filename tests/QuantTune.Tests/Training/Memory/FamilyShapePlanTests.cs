@@ -8,12 +8,14 @@ using static TorchSharp.torch;
 
 namespace QuantTune.Tests.Training.Memory;
 
-/// <summary>The planner counts each family's own pieces (q/k norms, per head or over OLMo 2's whole projections, every expert and router of a mixture of experts, Qwen3.5's Gated DeltaNet layers and gated q_proj, Gemma's four norms per layer, in the QST side layers too; biases; GPT-2's LayerNorms, plain MLP and position table): its parameter counts (full, QST, LoRA on every linear layer) equal the built models'.</summary>
+/// <summary>The planner counts each family's own pieces (q/k norms, per head or over OLMo 2's whole projections, every expert and router of a mixture of experts and Qwen2-MoE's shared expert and its gate, Qwen3.5's Gated DeltaNet layers and gated q_proj, Gemma's four norms per layer, in the QST side layers too; biases; GPT-2's LayerNorms, plain MLP and position table): its parameter counts (full, QST, LoRA on every linear layer) equal the built models'.</summary>
 public sealed class FamilyShapePlanTests
 {
     [Theory]
     [InlineData("tiny-qwen3")]
     [InlineData("tiny-qwen3-moe")]
+    [InlineData("tiny-qwen2-moe")]
+    [InlineData("tiny-mixtral")]
     [InlineData("tiny-qwen3.5")]
     [InlineData("tiny-gemma3")]
     [InlineData("tiny-gemma2")]

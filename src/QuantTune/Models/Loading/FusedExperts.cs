@@ -1,0 +1,46 @@
+using QuantTune.Diagnostics;
+using QuantTune.Formats.Safetensors;
+using QuantTune.Models.Config;
+
+namespace QuantTune.Models.Loading;
+
+/// <summary>
+/// transformers 5's fused layout of a mixture of experts' weights (Qwen3MoeExperts, MixtralExperts):
+/// each sparse layer stores <c>experts.gate_up_proj</c> [experts, 2 × width, hidden], expert e's gate
+/// projection in rows [0, width) and its up projection in rows [width, 2 × width) (forward:
+/// linear(x, gate_up_proj[e]).chunk(2): the gate first), and <c>experts.down_proj</c> [experts,
+/// hidden, width]. Where the checkpoint holds these instead of <c>experts.N.{gate,up,down}_proj</c>,
+/// each expert's weight is read straight from its rows of the fused tensor.
+/// </summary>
+public static class FusedExperts
+{
+    /// <summary>Where a per-expert weight lies in a fused tensor: its key, and the first element of its rows in storage order.</summary>
+    public sealed record Slice(string Key, long FirstElement);
+
+    /// <summary>
+    /// The fused slice holding checkpoint key <paramref name="key"/> (an expert's gate, up or down
+    /// weight under the family's <see cref="MixtureOfExperts.ExpertNames"/>), or null where the key is
+    /// no expert weight or the checkpoint has no fused tensor for it. A fused tensor of another shape
+    /// than the config describes is an error naming the file and the key.
+    /// </summary>
+    public static Slice? Of(ModelConfig c, SafetensorsCheckpoint checkpoint, string key)
+    {
+        if (c.Experts is not { } moe || !key.EndsWith(".weight", StringComparison.Ordinal)) return null;
+        var parts = key[..^".weight".Length].Split('.');
+        if (parts.Length < 3 || parts[^3] != "experts" || !int.TryParse(parts[^2], out int expert)) return null;
+        string block = string.Join('.', parts[..^2]);
+        string projection = parts[^1];
+        var n = moe.ExpertNames;
+        long h = c.HiddenSize, width = moe.ExpertIntermediateSize, experts = moe.NumExperts;
+        (string Fused, long[] Shape, long First)? where =
+            projection == n.Gate ? ($"{block}.gate_up_proj", [experts, 2 * width, h], expert * 2 * width * h) :
+            projection == n.Up ? ($"{block}.gate_up_proj", [experts, 2 * width, h], (expert * 2 * width + width) * h) :
+            projection == n.Down ? ($"{block}.down_proj", [experts, h, width], expert * h * width) : null;
+        if (where is not { } w || !checkpoint.Contains(w.Fused)) return null;
+        var shape = checkpoint.Info(w.Fused).Shape;
+        if (!shape.SequenceEqual(w.Shape))
+            throw new InvalidFormatException(checkpoint.PathOf(w.Fused), w.Fused,
+                $"has shape [{string.Join(", ", shape)}]; the fused experts of the model built from config.json are [{string.Join(", ", w.Shape)}] ([num_experts, {(w.Fused.EndsWith("down_proj") ? "hidden_size, moe_intermediate_size" : "2 × moe_intermediate_size, hidden_size")}])");
+        return new Slice(w.Fused, w.First);
+    }
+}
