@@ -6,7 +6,7 @@ Five layers, sliding (window 16) / full / sliding / sliding / full; sliding head
 also the values); the last two layers share the K/V of layers 2 (sliding) and 1 (full) (num_kv_shared_layers 2) and
 have double-wide MLPs (use_double_wide_mlp); per-layer inputs of 8 per layer (hidden_size_per_layer_input); proportional
 RoPE on the full layers (a quarter of the global head's frequency pairs, base 1e6), default RoPE base 1e4 on the sliding
-ones; layer_scalar away from 1; final logit soft-cap 3; tied head."""
+ones; layer_scalar away from 1; final logit soft-cap 1; tied head."""
 import numpy as np
 from numpy_gemma4 import Gemma4, forward
 
@@ -21,7 +21,7 @@ def config(common):
              use_double_wide_mlp=True, hidden_size_per_layer_input=8, vocab_size_per_layer_input=common["vocab_size"],
              hidden_activation="gelu_pytorch_tanh", tie_word_embeddings=True, sliding_window=16,
              layer_types=["sliding_attention", "full_attention", "sliding_attention", "sliding_attention", "full_attention"],
-             final_logit_softcapping=3.0, enable_moe_block=False, use_bidirectional_attention=None,
+             final_logit_softcapping=1.0, enable_moe_block=False, use_bidirectional_attention=None,
              rope_parameters={"sliding_attention": {"rope_type": "default", "rope_theta": 10000.0},
                               "full_attention": {"rope_type": "proportional", "partial_rotary_factor": 0.25, "rope_theta": 1000000.0}})
     return c
@@ -32,7 +32,12 @@ def weights(c, rng):
     h, i, v, P, L = c["hidden_size"], c["intermediate_size"], c["vocab_size"], c["hidden_size_per_layer_input"], c["num_hidden_layers"]
     heads = c["num_attention_heads"]
     lin = lambda o, n: rng.normal(0, 0.15, (o, n))
-    norm = lambda n: rng.normal(1.0, 0.1, n)  # Gemma4RMSNorm uses the weight itself
+    # Gemma4RMSNorm uses the weight itself; around 0.5 so that the residual stream stays within ~10 (with weights around 1
+    # it reaches ~20, and fp32 rounding alone, amplified by the shared layers, moves it by ~4e-5 from this float64 port)
+    norm = lambda n: rng.normal(0.5, 0.05, n)
+    # q/k norms around 0.6: the scores are not scaled (scaling 1.0), and with q/k norms around 1 they reach ~head_dim, where
+    # transformers' fp32 RoPE tables alone move the hidden states by 2e-4 from this float64 port (1.5e-5 at 0.6)
+    qk_norm = lambda n: rng.normal(0.6, 0.06, n)
     w = {"model.embed_tokens.weight": rng.normal(0, 0.05, (v, h)),
          "model.embed_tokens_per_layer.weight": rng.normal(0, 0.3, (c["vocab_size_per_layer_input"], L * P)),
          "model.per_layer_model_projection.weight": rng.normal(0, 0.5, (L * P, h)),
@@ -43,10 +48,10 @@ def weights(c, rng):
         kv = c["num_global_key_value_heads"] if m.k_eq_v(l) else c["num_key_value_heads"]
         a = p + "self_attn."
         w[a + "q_proj.weight"] = lin(heads * d, h)
-        w[a + "q_norm.weight"] = norm(d)
+        w[a + "q_norm.weight"] = qk_norm(d)
         if l not in m.source:
             w[a + "k_proj.weight"] = lin(kv * d, h)
-            w[a + "k_norm.weight"] = norm(d)
+            w[a + "k_norm.weight"] = qk_norm(d)
             if not m.k_eq_v(l):
                 w[a + "v_proj.weight"] = lin(kv * d, h)
         w[a + "o_proj.weight"] = lin(h, heads * d)
