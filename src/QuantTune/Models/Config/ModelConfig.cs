@@ -154,6 +154,15 @@ public sealed record ModelConfig
     /// <summary>The MLP width of layer <paramref name="layer"/> (doubled on the KV-sharing layers with <see cref="DoubleWideSharedMlp"/>).</summary>
     public int IntermediateSizeOf(int layer) => DoubleWideSharedMlp && KvSourceOf(layer) is not null ? 2 * IntermediateSize : IntermediateSize;
 
+    /// <summary>
+    /// Why the decoder's layers cannot run one at a time on their input alone (QST's backbone pass, GPTQ's layer-by-layer
+    /// calibration), or null where they can: Gemma 4's take per-layer inputs and earlier layers' keys and values.
+    /// </summary>
+    public string? LayersNeedMoreThanTheirInput =>
+        PerLayerInputs is not null ? $"model_type '{ModelType}': its layers also take per-layer inputs (hidden_size_per_layer_input)"
+        : KvSharedLayers > 0 ? $"model_type '{ModelType}': its last {KvSharedLayers} layers attend over earlier layers' keys and values (num_kv_shared_layers)"
+        : null;
+
     /// <summary>Whether layer <paramref name="layer"/>'s MLP is a mixture of experts.</summary>
     public bool IsSparse(int layer) => Experts?.IsSparse(layer) == true;
 

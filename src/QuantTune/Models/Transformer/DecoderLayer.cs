@@ -31,7 +31,7 @@ public sealed class DecoderLayer : nn.Module
     public nn.Module<Tensor, Tensor>? pre_feedforward_layernorm, post_feedforward_layernorm;
 
     /// <summary>Gemma 4's per-layer input: the gate (hidden → per-layer size), the projection back, and the norm of its output; null where the family has none.</summary>
-    public Linear? per_layer_input_gate, per_layer_projection;
+    public nn.Module<Tensor, Tensor>? per_layer_input_gate, per_layer_projection;
     /// <summary>The norm of the per-layer input's projection (Gemma 4); null where the family has none.</summary>
     public RmsNorm? post_per_layer_input_norm;
     /// <summary>Gemma 4's stored one-element factor on the layer's output (a buffer in transformers, loaded from the checkpoint and never trained); null where the family has none.</summary>

@@ -23,7 +23,7 @@ public sealed class DecoderStack : nn.Module
     /// <summary>Gemma 4's per-layer embedding table [per-layer vocab, layers·size]; null where the family has none.</summary>
     public Embedding? embed_tokens_per_layer;
     /// <summary>Gemma 4's projection of the input embeddings to the per-layer inputs (hidden → layers·size); null where the family has none.</summary>
-    public Linear? per_layer_model_projection;
+    public nn.Module<Tensor, Tensor>? per_layer_model_projection;
     /// <summary>Gemma 4's norm of that projection, over each layer's slice (size); null where the family has none.</summary>
     public RmsNorm? per_layer_projection_norm;
     readonly LayerRopes _ropes;
