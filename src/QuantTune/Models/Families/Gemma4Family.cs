@@ -62,6 +62,7 @@ public sealed class Gemma4Family : ModelFamily
             ValueNorm = true,
             AttentionSoftcap = null,
             AttentionMultiplier = 1.0,
+            QueryPreAttentionScalar = null,
             GlobalHeadDim = globalHeadDim == headDim ? null : globalHeadDim,
             GlobalKeysAsValues = keysAsValues,
             GlobalKvHeads = keysAsValues ? globalKvHeads : null,

@@ -65,6 +65,27 @@ public sealed class Gemma4ConfigTests
         Assert.Equal(32, c.HeadDimOf(4));
     }
 
+    /// <summary>
+    /// gemma-4-e2b (assets/configs): 35 layers, four sliding to each full one, the last 20 sharing layers 13's and 14's keys and
+    /// values with double-wide MLPs; 4,628,569,379 parameters in its text model, counted by hand from transformers' module shapes
+    /// (embedding 402,653,184 tied; per-layer table 2,348,810,240; per-layer projection 13,762,560; the layers; norms; layer_scalars).
+    /// </summary>
+    [Fact]
+    public void TheShippedE2BConfigIsRead()
+    {
+        var c = ModelConfig.Load(ConfigSources.Resolve("gemma-4-e2b"));
+        Assert.Equal(35, c.NumLayers);
+        Assert.Equal(13, c.KvSourceOf(15));
+        Assert.Equal(14, c.KvSourceOf(19));
+        Assert.Equal(14, c.KvSourceOf(34));
+        Assert.Null(c.KvSourceOf(14));
+        Assert.Equal(12288, c.IntermediateSizeOf(15));
+        Assert.Equal(512, c.HeadDimOf(4));
+        Assert.Equal("model.language_model", c.CheckpointStack);
+        Assert.Equal(4_628_569_379L, ModelDimensionLimits.ParameterCount(c));
+        Assert.Equal(4_628_569_379L, MemoryPlanner.Plan(new PlanRequest(c, "full", 1, 16)).TrainableParameters);
+    }
+
     [Theory]
     [InlineData("enable_moe_block", "true", "enable_moe_block")]
     [InlineData("num_global_key_value_heads", null, "num_global_key_value_heads")]
