@@ -39,7 +39,8 @@ public sealed class Gemma4Family : ModelFamily
         if (sliding[^1])
             throw f.Invalid("layer_types", "ends with sliding_attention; Gemma 4's last layer is full_attention (transformers forces it)");
         int globalHeadDim = f.OptionalInt("global_head_dim") ?? 512;
-        if (globalHeadDim <= 0 || globalHeadDim % 2 != 0) throw f.Invalid("global_head_dim", $"is {globalHeadDim}; expected a positive even number");
+        if (globalHeadDim <= 0 || globalHeadDim % 2 != 0 || globalHeadDim > ModelDimensionLimits.MaxHeadDim)
+            throw f.Invalid("global_head_dim", $"is {globalHeadDim}; expected a positive even number up to {ModelDimensionLimits.MaxHeadDim}");
         bool keysAsValues = f.OptionalBool("attention_k_eq_v") ?? false;
         int? globalKvHeads = f.OptionalInt("num_global_key_value_heads");
         if (keysAsValues && globalKvHeads is null)
@@ -50,10 +51,11 @@ public sealed class Gemma4Family : ModelFamily
         if (shared < 0 || shared >= c.NumLayers)
             throw f.Invalid("num_kv_shared_layers", $"is {shared}; expected 0 to {c.NumLayers - 1} (fewer than num_hidden_layers)");
         int perLayer = f.OptionalInt("hidden_size_per_layer_input") ?? 256;
-        if (perLayer < 0) throw f.Invalid("hidden_size_per_layer_input", $"is {perLayer}; expected 0 (none) or a positive integer");
+        if (perLayer < 0 || perLayer > ModelDimensionLimits.MaxHidden)
+            throw f.Invalid("hidden_size_per_layer_input", $"is {perLayer}; expected 0 (none) or a positive integer up to {ModelDimensionLimits.MaxHidden}");
         int perLayerVocab = f.OptionalInt("vocab_size_per_layer_input") ?? 262_144;
-        if (perLayer > 0 && perLayerVocab < c.VocabSize)
-            throw f.Invalid("vocab_size_per_layer_input", $"is {perLayerVocab}; expected at least vocab_size ({c.VocabSize}): every token id looks up its per-layer embedding");
+        if (perLayer > 0 && (perLayerVocab < c.VocabSize || perLayerVocab > ModelDimensionLimits.MaxVocab))
+            throw f.Invalid("vocab_size_per_layer_input", $"is {perLayerVocab}; expected at least vocab_size ({c.VocabSize}), as every token id looks up its per-layer embedding, and at most {ModelDimensionLimits.MaxVocab}");
         var config = gemma with
         {
             SlidingWindow = gemma.SlidingWindow ?? 512,

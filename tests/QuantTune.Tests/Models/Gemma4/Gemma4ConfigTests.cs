@@ -100,6 +100,9 @@ public sealed class Gemma4ConfigTests
     [InlineData("rope_parameters", "{\"sliding_attention\":{\"rope_type\":\"default\",\"rope_theta\":1e4}}", "rope_parameters.full_attention")]
     [InlineData("vocab_size_per_layer_input", "100", "vocab_size_per_layer_input")]
     [InlineData("global_head_dim", "15", "global_head_dim")]
+    [InlineData("global_head_dim", "2000000000", "global_head_dim")]
+    [InlineData("hidden_size_per_layer_input", "2000000000", "hidden_size_per_layer_input")]
+    [InlineData("vocab_size_per_layer_input", "2000000000", "vocab_size_per_layer_input")]
     [InlineData("use_bidirectional_attention", "\"all\"", "use_bidirectional_attention")]
     public void ABadKeyIsRefusedNamingFileAndKey(string key, string? value, string field)
     {
