@@ -16,6 +16,7 @@ import json, os, shutil, struct, sys
 import numpy as np
 from numpy_forward import Family, forward, load_balancing_loss
 from numpy_qwen3_5 import Qwen35, forward as qwen3_5_forward, chunk_gated_delta_rule
+import gemma4_fixture
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 FIXTURES = os.path.join(ROOT, "tests", "fixtures")
@@ -126,10 +127,13 @@ CONFIGS["tiny-mixtral"] = dict(COMMON, architectures=["MixtralForCausalLM"], mod
 # (its weights come from its own seed, SEED_POSITIONS below: it was written when it followed tiny-stablelm).
 CONFIGS["tiny-smollm3-gguf"] = dict(CONFIGS["tiny-smollm3"], no_rope_layers=[1, 1, 1, 0])
 # Seeds are 1000 + a fixture's position in CONFIGS, except where a fixture was first written at another position.
-SEED_POSITIONS = {"tiny-smollm3-gguf": 12}
+SEED_POSITIONS = {"tiny-smollm3-gguf": 12, "tiny-gemma4": 12}
+# Gemma 4 (text): every dense quirk on, see gemma4_fixture.py.
+CONFIGS["tiny-gemma4"] = gemma4_fixture.config(COMMON)
 
 # The test sequences (start, length) of wiki.test.raw; Qwen3.5's third one spans two chunks of the chunked delta rule.
-SEQUENCES = {"tiny-qwen3.5": ((0, 64), (1000, 64), (2000, 100)), "tiny-qwen3.5-gguf": ((0, 64), (1000, 64), (2000, 100))}
+SEQUENCES = {"tiny-qwen3.5": ((0, 64), (1000, 64), (2000, 100)), "tiny-qwen3.5-gguf": ((0, 64), (1000, 64), (2000, 100)),
+             "tiny-gemma4": ((0, 64), (1000, 64), (2000, 100))}
 DEFAULT_SEQUENCES = ((0, 64), (1000, 64))
 
 
@@ -204,6 +208,8 @@ def weights(c, seed):
         return gpt2_weights(c, rng)
     if c["model_type"] == "qwen3_5_text":
         return qwen3_5_weights(c, rng)
+    if c["model_type"] == "gemma4_text":
+        return gemma4_fixture.weights(c, rng)
     gemma = c["model_type"].startswith("gemma")
     h, i, d, v = c["hidden_size"], c["intermediate_size"], c.get("head_dim") or c["hidden_size"] // c["num_attention_heads"], c["vocab_size"]
     stablelm = c["model_type"] == "stablelm"
@@ -317,6 +323,8 @@ def runner(config, w, **quirks):
     if config["model_type"] == "qwen3_5_text":
         m = Qwen35(config, **quirks)
         return lambda ids: qwen3_5_forward(m, w, ids)
+    if config["model_type"] == "gemma4_text":
+        return gemma4_fixture.runner(config, w, **quirks)
     f = Family(config)
     return lambda ids: forward(f, w, ids)
 
@@ -532,7 +540,8 @@ def main():
             family_quirk_references(config, w, wiki, ref, sequences) if config["model_type"] in FAMILY_QUIRKS else \
             quirk_references(config, w, wiki, ref, sequences, GRANITE_QUIRKS) if config["model_type"] == "granite" else \
             quirk_references(config, w, wiki, ref, sequences, STABLELM_QUIRKS) if config["model_type"] == "stablelm" else \
-            quirk_references(config, w, wiki, ref, sequences, QWEN2_MOE_QUIRKS) if config["model_type"] == "qwen2_moe" else {}
+            quirk_references(config, w, wiki, ref, sequences, QWEN2_MOE_QUIRKS) if config["model_type"] == "qwen2_moe" else \
+            gemma4_fixture.quirk_references(config, w, wiki, ref, sequences, QUIRK_POSITIONS) if config["model_type"] == "gemma4_text" else {}
 
         save_safetensors(os.path.join(folder, "reference.safetensors"), ref)
         output = greedy(run, prompt, 24)
@@ -540,7 +549,8 @@ def main():
         print(f"{name}: perplexity {ppl:.4f} over {predicted} tokens; greedy {output}")
         slices = " and ".join(f"[{b}:{b + n}]" for b, n in sequences)
         computed_by = ("tools/family-fixtures/numpy_qwen3_5.py (a NumPy port of transformers' modeling_qwen3_5.py, the delta rule in its recurrent form) in float64"
-                       if config["model_type"] == "qwen3_5_text" else
+                       if config["model_type"] == "qwen3_5_text" else gemma4_fixture.COMPUTED_BY
+                       if config["model_type"] == "gemma4_text" else
                        "tools/family-fixtures/numpy_forward.py (a NumPy port of transformers' modeling_" + config["model_type"].replace("_text", "") + ".py) in float64")
         json.dump({**extra, 
             "computed_by": computed_by,

@@ -78,6 +78,13 @@ public static class ModelSummaryView
             d.Add($"Gated DeltaNet linear attention on {Enumerable.Range(0, c.NumLayers).Count(c.IsLinearAttention)} of {c.NumLayers} layers: " +
                 $"{la.NumKeyHeads} key heads × {la.KeyHeadDim}, {la.NumValueHeads} value heads × {la.ValueHeadDim}, conv {la.ConvKernel}");
         if (c.AttentionOutputGate) d.Add("gated attention output");
+        if (c.GlobalHeadDim is int g) d.Add($"full-attention heads of {g} (sliding ones {c.HeadDim})");
+        if (c.Rope.Type == "proportional") d.Add($"proportional RoPE on {c.Rope.RotatedFraction:G} of the full-attention heads' frequencies");
+        if (c.GlobalKeysAsValues) d.Add($"keys as values on the full-attention layers ({c.GlobalKvHeads} key heads)");
+        if (c.ValueNorm) d.Add("values RMS-normalised");
+        if (c.KvSharedLayers > 0) d.Add($"the last {c.KvSharedLayers} layers attend over earlier layers' keys and values");
+        if (c.PerLayerInputs is { } pli) d.Add($"per-layer inputs of {pli.Size}");
+        if (c.LayerScalar) d.Add("layer_scalar on each layer's output");
         if (c.Experts is { } m)
         {
             int sparse = Enumerable.Range(0, c.NumLayers).Count(c.IsSparse);

@@ -87,6 +87,8 @@ public sealed record QstConfig
     /// </summary>
     public ModelConfig SideConfig(ModelConfig b)
     {
+        if (b.LayersNeedMoreThanTheirInput is string why)
+            throw new QuantTuneException($"QST runs the backbone's layers one at a time, which {why} does not allow; not supported");
         Validate(b);
         var fed = LayersOf(b);
         return b with

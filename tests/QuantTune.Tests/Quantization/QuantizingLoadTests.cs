@@ -14,7 +14,7 @@ namespace QuantTune.Tests.Quantization;
 /// </summary>
 public class QuantizingLoadTests
 {
-    public static TheoryData<string> Families => new() { "tiny-llama", "tiny-qwen2", "tiny-qwen3", "tiny-gpt2", "tiny-phi3", "tiny-gemma2", "tiny-qwen3-moe", "tiny-qwen2-moe", "tiny-mixtral", "tiny-qwen3.5", "tiny-olmo2", "tiny-smollm3", "tiny-granite", "tiny-stablelm" };
+    public static TheoryData<string> Families => new() { "tiny-llama", "tiny-qwen2", "tiny-qwen3", "tiny-gpt2", "tiny-phi3", "tiny-gemma2", "tiny-qwen3-moe", "tiny-qwen2-moe", "tiny-mixtral", "tiny-qwen3.5", "tiny-olmo2", "tiny-smollm3", "tiny-granite", "tiny-stablelm", "tiny-gemma4" };
 
     [Theory]
     [MemberData(nameof(Families))]

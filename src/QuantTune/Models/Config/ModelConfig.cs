@@ -102,6 +102,67 @@ public sealed record ModelConfig
     /// <summary>Where the checkpoint keeps the decoder's weights when it is not under <see cref="ModuleNames.Stack"/> (model.language_model in a Qwen3.5 image-text checkpoint); null: under the stack's own name.</summary>
     public string? CheckpointStack { get; init; }
 
+    /// <summary>The head size of the full-attention (global) layers when it differs from <see cref="HeadDim"/>, the sliding layers' (Gemma 4's global_head_dim); null: one head size.</summary>
+    public int? GlobalHeadDim { get; init; }
+
+    /// <summary>The full-attention layers have no v_proj: their values are the raw k_proj output, over <see cref="GlobalKvHeads"/> key heads (Gemma 4's attention_k_eq_v).</summary>
+    public bool GlobalKeysAsValues { get; init; }
+
+    /// <summary>The key/value heads of the full-attention layers that take their values from their keys (Gemma 4's num_global_key_value_heads).</summary>
+    public int? GlobalKvHeads { get; init; }
+
+    /// <summary>The values are RMS-normalised per head without a weight before attention (Gemma 4's v_norm).</summary>
+    public bool ValueNorm { get; init; }
+
+    /// <summary>The last layers that have no keys and values of their own (Gemma 4's num_kv_shared_layers); 0: none.</summary>
+    public int KvSharedLayers { get; init; }
+
+    /// <summary>The MLPs of the layers that share keys and values are twice <see cref="IntermediateSize"/> wide (Gemma 4's use_double_wide_mlp).</summary>
+    public bool DoubleWideSharedMlp { get; init; }
+
+    /// <summary>Each layer's output is multiplied by a stored one-element weight, layer_scalar (Gemma 4).</summary>
+    public bool LayerScalar { get; init; }
+
+    /// <summary>Gemma 4's per-layer inputs (a second embedding table and a projection of the embeddings, one slice per layer); null where the family has none.</summary>
+    public PerLayerInputs? PerLayerInputs { get; init; }
+
+    /// <summary>Whether layer <paramref name="layer"/> is a full-attention (global) layer among sliding ones (false where no layer slides).</summary>
+    bool IsGlobalAmongSliding(int layer) => SlidingWindow is not null && SlidingLayers is not null && !SlidingLayers[layer];
+
+    /// <summary>The head size of layer <paramref name="layer"/>: <see cref="GlobalHeadDim"/> on the full-attention layers where it is set, else <see cref="HeadDim"/>.</summary>
+    public int HeadDimOf(int layer) => GlobalHeadDim is int g && IsGlobalAmongSliding(layer) ? g : HeadDim;
+
+    /// <summary>Whether layer <paramref name="layer"/> takes its values from its keys (<see cref="GlobalKeysAsValues"/> on a full-attention layer).</summary>
+    public bool KeysAsValues(int layer) => GlobalKeysAsValues && IsGlobalAmongSliding(layer);
+
+    /// <summary>The key/value heads of layer <paramref name="layer"/>.</summary>
+    public int KvHeadsOf(int layer) => KeysAsValues(layer) && GlobalKvHeads is int g ? g : NumKvHeads;
+
+    /// <summary>
+    /// The layer whose keys and values layer <paramref name="layer"/> attends over, or null for a layer with its own: each of the last
+    /// <see cref="KvSharedLayers"/> layers reads the last layer of its own kind (sliding or full) before them, as transformers' Gemma4TextAttention.
+    /// </summary>
+    public int? KvSourceOf(int layer)
+    {
+        int first = NumLayers - KvSharedLayers;
+        if (KvSharedLayers == 0 || layer < first || first <= 0) return null;
+        for (int l = first - 1; l >= 0; l--)
+            if (IsSliding(l) == IsSliding(layer)) return l;
+        return null;
+    }
+
+    /// <summary>The MLP width of layer <paramref name="layer"/> (doubled on the KV-sharing layers with <see cref="DoubleWideSharedMlp"/>).</summary>
+    public int IntermediateSizeOf(int layer) => DoubleWideSharedMlp && KvSourceOf(layer) is not null ? 2 * IntermediateSize : IntermediateSize;
+
+    /// <summary>
+    /// Why the decoder's layers cannot run one at a time on their input alone (QST's backbone pass, GPTQ's layer-by-layer
+    /// calibration), or null where they can: Gemma 4's take per-layer inputs and earlier layers' keys and values.
+    /// </summary>
+    public string? LayersNeedMoreThanTheirInput =>
+        PerLayerInputs is not null ? $"model_type '{ModelType}': its layers also take per-layer inputs (hidden_size_per_layer_input)"
+        : KvSharedLayers > 0 ? $"model_type '{ModelType}': its last {KvSharedLayers} layers attend over earlier layers' keys and values (num_kv_shared_layers)"
+        : null;
+
     /// <summary>Whether layer <paramref name="layer"/>'s MLP is a mixture of experts.</summary>
     public bool IsSparse(int layer) => Experts?.IsSparse(layer) == true;
 
@@ -263,6 +324,8 @@ public enum NormKind
     OffsetOne,
     /// <summary>Not an RMSNorm: LayerNorm with a bias, (x − mean)/√(var + ε)·w + b (GPT-2).</summary>
     LayerNorm,
+    /// <summary>x̂·w in fp32, then cast (Gemma 4; w starts at 1).</summary>
+    ScaledInFloat32,
 }
 
 /// <summary>Where a model's positions come from.</summary>

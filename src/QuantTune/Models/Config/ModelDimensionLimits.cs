@@ -59,8 +59,29 @@ public static class ModelDimensionLimits
             : 0;
         // A norm holds a weight, and a LayerNorm (GPT-2, StableLM) also a bias.
         long norm = c.Norm == NormKind.LayerNorm ? 2 * h : h;
-        long layers = Enumerable.Range(0, c.NumLayers).Sum(l => (c.IsLinearAttention(l) ? linear : attention) + (c.IsSparse(l) ? sparse : dense) + 2 * norm);
+        long layers = Enumerable.Range(0, c.NumLayers).Sum(l => (c.IsLinearAttention(l) ? linear : PerLayerAttention(c, l) ?? attention)
+            + (c.IsSparse(l) ? sparse : c.IntermediateSizeOf(l) != c.IntermediateSize ? 3 * h * c.IntermediateSizeOf(l) : dense) + 2 * norm);
         long embeddings = (long)c.VocabSize * h * (c.TieWordEmbeddings ? 1 : 2);
-        return embeddings + layers + norm;
+        return embeddings + layers + norm + Gemma4Extras(c);
+    }
+
+    /// <summary>Gemma 4's attention of layer <paramref name="l"/>: its own head size and key/value heads, no v_proj where the keys are the values, only q_proj, o_proj and q_norm where it shares an earlier layer's keys and values; null for other families.</summary>
+    static long? PerLayerAttention(ModelConfig c, int l)
+    {
+        if (c.GlobalHeadDim is null && !c.GlobalKeysAsValues && c.KvSharedLayers == 0) return null;
+        long h = c.HiddenSize, d = c.HeadDimOf(l), q = (long)c.NumHeads * d, kv = (long)c.KvHeadsOf(l) * d;
+        bool own = c.KvSourceOf(l) is null;
+        long kvProjections = !own ? 0 : c.KeysAsValues(l) ? 1 : 2;
+        return 2 * h * q + kvProjections * h * kv + (c.QkvBias ? q + kvProjections * kv : 0) + (c.OutputBias ? h : 0) + (c.QkNorm ? d * (own ? 2 : 1) : 0);
+    }
+
+    /// <summary>Gemma 4's per-layer inputs (embedding table, projection and its norm; each layer's gate, projection and norm), each layer's layer_scalar, and the two extra norms a layer has.</summary>
+    static long Gemma4Extras(ModelConfig c)
+    {
+        long h = c.HiddenSize, extras = c.LayerScalar ? c.NumLayers : 0;
+        if (c.PerLayerInputs is { } p)
+            extras += (long)p.VocabSize * c.NumLayers * p.Size + h * c.NumLayers * p.Size + p.Size + c.NumLayers * (2L * h * p.Size + h);
+        if (c.Placement == NormPlacement.Sandwich) extras += 2L * h * c.NumLayers;
+        return extras;
     }
 }

@@ -5,7 +5,9 @@ namespace QuantTune.Models.Config;
 /// (<c>linear</c>: positions divided by the factor; <c>llama3</c>: frequency-dependent
 /// rescaling of the inverse frequencies, as in Llama 3.1; <c>longrope</c>: Phi-3's per-frequency
 /// divisors, short ones for sequences up to <see cref="OriginalMaxPositionEmbeddings"/> and long
-/// ones beyond, and cos/sin scaled by <see cref="AttentionFactor"/>).
+/// ones beyond, and cos/sin scaled by <see cref="AttentionFactor"/>; <c>proportional</c>: Gemma 4's global
+/// layers, the first <see cref="RotatedFraction"/> of the head's frequency pairs at base^(-2i/head_dim) and the rest
+/// at frequency 0, divided by the factor).
 /// </summary>
 public sealed record RopeConfig(
     double Theta,
@@ -21,6 +23,9 @@ public sealed record RopeConfig(
     public IReadOnlyList<double>? ShortFactor { get; init; }
     /// <summary>LongRoPE: the divisor of each inverse frequency once the sequence passes the original context.</summary>
     public IReadOnlyList<double>? LongFactor { get; init; }
+    /// <summary>Proportional RoPE: the share of the head's frequency pairs that rotate (partial_rotary_factor); 1 otherwise.</summary>
+    public double RotatedFraction { get; init; } = 1.0;
+
     /// <summary>cos and sin are multiplied by this (LongRoPE's √(1 + ln s / ln original), 1 otherwise).</summary>
     public double AttentionFactor { get; init; } = 1.0;
 

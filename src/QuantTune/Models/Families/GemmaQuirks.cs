@@ -34,7 +34,7 @@ internal static class GemmaQuirks
     /// "full_attention"), or from <c>sliding_window_pattern</c> p as transformers derives them
     /// (layer i slides unless (i+1) is a multiple of p).
     /// </summary>
-    static bool[] SlidingLayers(JsonField f, int layers, int defaultPattern)
+    internal static bool[] SlidingLayers(JsonField f, int layers, int defaultPattern)
     {
         if (f.Optional("layer_types") is JsonField types)
         {

@@ -12,7 +12,10 @@ namespace QuantTune.Models.Transformer;
 /// query heads, scaled_dot_product_attention (or <see cref="SoftCappedAttention"/> for Gemma 2),
 /// the output times sigmoid of a gate that the query projection also yields (Qwen3.5),
 /// output projection. The layer's window is its own (Gemma interleaves sliding and global
-/// layers). The projections are plain modules so that quantized or adapted layers can take their place.
+/// layers), and so are its head size and key/value heads (Gemma 4's global layers). Gemma 4 adds values RMS-normalised
+/// without a weight (v_norm), full-attention layers whose values are their raw keys (attention_k_eq_v: no v_proj), and
+/// layers with no keys and values of their own, which attend over an earlier layer's (<see cref="SharedKeyValues"/>;
+/// no k_proj, v_proj, k_norm). The projections are plain modules so that quantized or adapted layers can take their place.
 /// </summary>
 public sealed class Attention : nn.Module
 {
@@ -24,6 +27,9 @@ public sealed class Attention : nn.Module
     /// <summary>RMSNorm of queries and keys before RoPE, per head (weight [head_dim]) or over the whole projection (OLMo 2: [heads·head_dim], [kv_heads·head_dim]); null where the family has none.</summary>
     public RmsNorm? q_norm, k_norm;
     readonly int _heads, _kvHeads, _headDim;
+    readonly int? _kvSource;
+    readonly bool _keysAsValues, _valueNorm, _sharesOwn;
+    readonly double _eps;
     readonly int? _window;
     readonly double _scale;
     readonly double? _softcap;
@@ -35,8 +41,13 @@ public sealed class Attention : nn.Module
     public Attention(ModelConfig c, int layer, ScalarType dtype, Device device) : base(nameof(Attention))
     {
         _heads = c.NumHeads;
-        _kvHeads = c.NumKvHeads;
-        _headDim = c.HeadDim;
+        _kvHeads = c.KvHeadsOf(layer);
+        _headDim = c.HeadDimOf(layer);
+        _kvSource = c.KvSourceOf(layer);
+        _keysAsValues = c.KeysAsValues(layer);
+        _valueNorm = c.ValueNorm;
+        _eps = c.RmsNormEps;
+        _sharesOwn = Enumerable.Range(0, c.NumLayers).Any(l => c.KvSourceOf(l) == layer);
         _window = c.WindowOf(layer);
         _scale = c.AttentionScale;
         _softcap = c.AttentionSoftcap;
@@ -47,16 +58,16 @@ public sealed class Attention : nn.Module
             qkv_proj = new Linear(c.HiddenSize, (c.NumHeads + 2 * c.NumKvHeads) * c.HeadDim, c.QkvBias, dtype, device);
         else
         {
-            q_proj = new Linear(c.HiddenSize, c.NumHeads * c.HeadDim * (_outputGate ? 2 : 1), c.QkvBias, dtype, device);
-            k_proj = new Linear(c.HiddenSize, c.NumKvHeads * c.HeadDim, c.QkvBias, dtype, device);
-            v_proj = new Linear(c.HiddenSize, c.NumKvHeads * c.HeadDim, c.QkvBias, dtype, device);
+            q_proj = new Linear(c.HiddenSize, c.NumHeads * _headDim * (_outputGate ? 2 : 1), c.QkvBias, dtype, device);
+            if (_kvSource is null) k_proj = new Linear(c.HiddenSize, _kvHeads * _headDim, c.QkvBias, dtype, device);
+            if (_kvSource is null && !_keysAsValues) v_proj = new Linear(c.HiddenSize, _kvHeads * _headDim, c.QkvBias, dtype, device);
         }
-        o_proj = new Linear(c.NumHeads * c.HeadDim, c.HiddenSize, c.OutputBias, dtype, device);
+        o_proj = new Linear(c.NumHeads * _headDim, c.HiddenSize, c.OutputBias, dtype, device);
         if (c.QkNorm)
         {
-            var (qWidth, kWidth) = c.QkNormWidths;
+            var (qWidth, kWidth) = _wholeQkNorm ? c.QkNormWidths : (_headDim, _headDim);
             q_norm = new RmsNorm(qWidth, c.RmsNormEps, dtype, device, c.Norm);
-            k_norm = new RmsNorm(kWidth, c.RmsNormEps, dtype, device, c.Norm);
+            if (_kvSource is null) k_norm = new RmsNorm(kWidth, c.RmsNormEps, dtype, device, c.Norm);
         }
         RegisterComponents();
         ModuleNaming.Rename(this, (nameof(qkv_proj), c.Names.Qkv), (nameof(o_proj), c.Names.Output));
@@ -66,7 +77,8 @@ public sealed class Attention : nn.Module
     /// <param name="cos">[T, headDim] for this step's positions</param>
     /// <param name="past">positions already in the cache before this forward pass</param>
     /// <param name="cache">keys and values of earlier positions, or null</param>
-    public Tensor Forward(Tensor x, Tensor cos, Tensor sin, int layerIndex, long past, KvCache? cache)
+    /// <param name="shared">the keys and values this forward pass's earlier layers share (Gemma 4's KV sharing); null where none do</param>
+    public Tensor Forward(Tensor x, Tensor cos, Tensor sin, int layerIndex, long past, KvCache? cache, SharedKeyValues? shared = null)
     {
         using var scope = NewDisposeScope();
         long b = x.shape[0], t = x.shape[1];
@@ -83,21 +95,31 @@ public sealed class Attention : nn.Module
         {
             // OLMo 2: q_norm(q_proj(x)) and k_norm(k_proj(x)) over all heads at once, then the split into heads
             q = q_norm!.forward(q);
-            k = k_norm!.forward(k);
+            k = k_norm!.forward(k!);
         }
         q = q.reshape(b, t, _heads, _headDim);
-        k = k.reshape(b, t, _kvHeads, _headDim);
         if (!_wholeQkNorm && q_norm is not null) q = q_norm.forward(q);
-        if (!_wholeQkNorm && k_norm is not null) k = k_norm.forward(k);
         q = q.transpose(1, 2);
-        k = k.transpose(1, 2);
-        v = v.view(b, t, _kvHeads, _headDim).transpose(1, 2);
-        if (_rotary)
+        if (_rotary) q = RotaryEmbedding.Apply(q, cos, sin);
+        if (_kvSource is int source)
         {
-            q = RotaryEmbedding.Apply(q, cos, sin);
-            k = RotaryEmbedding.Apply(k, cos, sin);
+            // Gemma 4: every position's keys and values of the layer shared from, after its cache (the cache holds none for this layer)
+            if (shared is null) throw new InvalidOperationException($"layer {layerIndex} attends over layer {source}'s keys and values, which this forward pass did not share");
+            (k, v) = shared.Of(source);
+            cache?.Skip(layerIndex, t);
         }
-        if (cache is not null) (k, v) = cache.Append(layerIndex, k, v);
+        else
+        {
+            k = k!.reshape(b, t, _kvHeads, _headDim);
+            v = v!.view(b, t, _kvHeads, _headDim);
+            if (!_wholeQkNorm && k_norm is not null) k = k_norm.forward(k);
+            if (_valueNorm) v = RmsNorm.Unscaled(v, _eps);
+            k = k.transpose(1, 2);
+            v = v.transpose(1, 2);
+            if (_rotary) k = RotaryEmbedding.Apply(k, cos, sin);
+            if (cache is not null) (k, v) = cache.Append(layerIndex, k, v);
+            if (_sharesOwn) shared?.Keep(layerIndex, k, v);
+        }
         // scaled_dot_product_attention scales by head_dim^-1/2; a family's own scale goes onto the queries.
         double queryFactor = _scale * Math.Sqrt(_headDim);
         if (_softcap is null && Math.Abs(queryFactor - 1.0) > 1e-12) q = q.Times(queryFactor);
@@ -122,10 +144,16 @@ public sealed class Attention : nn.Module
     /// <summary>The attention's output [B, T, heads·D] times sigmoid(gate) where the queries carry a gate (Qwen3.5), else unchanged.</summary>
     static Tensor Gated(Tensor attended, Tensor? gate) => gate is null ? attended : attended * gate.sigmoid();
 
-    /// <summary>Queries, keys and values [B, T, heads·D]: three projections, or the fused one split as Phi3Attention splits it.</summary>
-    (Tensor Q, Tensor K, Tensor V) Project(Tensor x)
+    /// <summary>Queries, keys and values [B, T, heads·D]: three projections, or the fused one split as Phi3Attention splits it.
+    /// Gemma 4: none for a layer that shares an earlier layer's; its raw keys as values where it has no v_proj (attention_k_eq_v).</summary>
+    (Tensor Q, Tensor? K, Tensor? V) Project(Tensor x)
     {
-        if (qkv_proj is null) return (q_proj!.forward(x), k_proj!.forward(x), v_proj!.forward(x));
+        if (qkv_proj is null && _kvSource is not null) return (q_proj!.forward(x), null, null);
+        if (qkv_proj is null)
+        {
+            var keys = k_proj!.forward(x);
+            return (q_proj!.forward(x), keys, v_proj is null ? keys : v_proj.forward(x));
+        }
         var qkv = qkv_proj.forward(x);
         long qd = _heads * _headDim, kvd = _kvHeads * _headDim;
         return (qkv.narrow(-1, 0, qd), qkv.narrow(-1, qd, kvd), qkv.narrow(-1, qd + kvd, kvd));

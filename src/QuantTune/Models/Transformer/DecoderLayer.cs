@@ -12,7 +12,8 @@ namespace QuantTune.Models.Transformer;
 /// each block's output: h = x + norm₂(attn(norm₁(x))); out = h + norm₄(mlp(norm₃(h))) - where
 /// post_attention_layernorm is norm₂ after attention, not the MLP's input norm. OLMo 2's post-norm
 /// (<see cref="NormPlacement.Post"/>) has only the norms after each block: h = x + norm₂(attn(x));
-/// out = h + norm₄(mlp(h)).
+/// out = h + norm₄(mlp(h)). Gemma 4 then adds the layer's per-layer input, gated by the hidden state
+/// (out + norm(per_layer_projection(act(per_layer_input_gate(out)) · input))), and multiplies by layer_scalar.
 /// </summary>
 public sealed class DecoderLayer : nn.Module
 {
@@ -29,6 +30,14 @@ public sealed class DecoderLayer : nn.Module
     /// <summary>Gemma's norms around the MLP (OLMo 2: only the one after it); null in the pre-norm placement.</summary>
     public nn.Module<Tensor, Tensor>? pre_feedforward_layernorm, post_feedforward_layernorm;
 
+    /// <summary>Gemma 4's per-layer input: the gate (hidden → per-layer size), the projection back, and the norm of its output; null where the family has none.</summary>
+    public nn.Module<Tensor, Tensor>? per_layer_input_gate, per_layer_projection;
+    /// <summary>The norm of the per-layer input's projection (Gemma 4); null where the family has none.</summary>
+    public RmsNorm? post_per_layer_input_norm;
+    /// <summary>Gemma 4's stored one-element factor on the layer's output (a buffer in transformers, loaded from the checkpoint and never trained); null where the family has none.</summary>
+    public TorchSharp.Modules.Parameter? layer_scalar;
+    readonly string _act;
+
     /// <summary>Granite's residual_multiplier on each block's output before its residual addition; null where the family has none.</summary>
     readonly double? _residualMultiplier;
 
@@ -37,24 +46,34 @@ public sealed class DecoderLayer : nn.Module
     {
         if (c.IsLinearAttention(layer)) linear_attn = new GatedDeltaNet(c, dtype, device);
         else self_attn = new Attention(c, layer, dtype, device);
-        mlp = c.IsSparse(layer) ? new SparseMoeBlock(c, c.Experts!, dtype, device) : new Mlp(c, dtype, device);
+        mlp = c.IsSparse(layer) ? new SparseMoeBlock(c, c.Experts!, dtype, device) : new Mlp(c, dtype, device, c.IntermediateSizeOf(layer));
         if (c.Placement != NormPlacement.Post) input_layernorm = Norms.Create(c.HiddenSize, c.RmsNormEps, dtype, device, c.Norm);
         post_attention_layernorm = Norms.Create(c.HiddenSize, c.RmsNormEps, dtype, device, c.Norm);
         if (c.Placement == NormPlacement.Sandwich) pre_feedforward_layernorm = Norms.Create(c.HiddenSize, c.RmsNormEps, dtype, device, c.Norm);
         if (c.Placement != NormPlacement.Pre) post_feedforward_layernorm = Norms.Create(c.HiddenSize, c.RmsNormEps, dtype, device, c.Norm);
         _residualMultiplier = c.ResidualMultiplier is double r && r != 1 ? r : null;
+        _act = c.HiddenAct;
+        if (c.PerLayerInputs is { } pli)
+        {
+            per_layer_input_gate = new Linear(c.HiddenSize, pli.Size, false, dtype, device);
+            per_layer_projection = new Linear(pli.Size, c.HiddenSize, false, dtype, device);
+            post_per_layer_input_norm = new RmsNorm(c.HiddenSize, c.RmsNormEps, dtype, device, c.Norm);
+        }
+        if (c.LayerScalar) layer_scalar = new TorchSharp.Modules.Parameter(ones([1], dtype, device), requires_grad: false);
         RegisterComponents();
         ModuleNaming.Rename(this, (nameof(self_attn), c.Names.Attention), (nameof(mlp), c.Names.Mlp),
             (nameof(input_layernorm), c.Names.AttentionNorm), (nameof(post_attention_layernorm), c.Names.MlpNorm));
     }
 
-    public Tensor Forward(Tensor x, Tensor cos, Tensor sin, int layerIndex, long past, KvCache? cache)
+    /// <param name="perLayerInput">this layer's slice of Gemma 4's per-layer inputs [B, T, size]; null where the family has none</param>
+    /// <param name="shared">keys and values shared between this pass's layers (Gemma 4); null where no layer shares</param>
+    public Tensor Forward(Tensor x, Tensor cos, Tensor sin, int layerIndex, long past, KvCache? cache, Tensor? perLayerInput = null, SharedKeyValues? shared = null)
     {
         using var scope = NewDisposeScope();
         var normed = input_layernorm is null ? x : input_layernorm.forward(x);
         var attended = linear_attn is not null
             ? linear_attn.Forward(normed, layerIndex, cache)
-            : self_attn!.Forward(normed, cos, sin, layerIndex, past, cache);
+            : self_attn!.Forward(normed, cos, sin, layerIndex, past, cache, shared);
         if (post_feedforward_layernorm is null)
         {
             var h = x.Plus(Residual(attended));
@@ -62,7 +81,15 @@ public sealed class DecoderLayer : nn.Module
         }
         var s = x.Plus(post_attention_layernorm.forward(attended));
         var mlpInput = pre_feedforward_layernorm is null ? s : pre_feedforward_layernorm.forward(s);
-        return s.Plus(post_feedforward_layernorm.forward(mlp.forward(mlpInput))).MoveToOuterDisposeScope();
+        var output = s.Plus(post_feedforward_layernorm.forward(mlp.forward(mlpInput)));
+        if (per_layer_input_gate is not null)
+        {
+            if (perLayerInput is null) throw new InvalidOperationException($"layer {layerIndex} takes a per-layer input, and none was given");
+            var gated = Mlp.Activate(_act, per_layer_input_gate.forward(output)) * perLayerInput;
+            output = output.Plus(post_per_layer_input_norm!.forward(per_layer_projection!.forward(gated)));
+        }
+        if (layer_scalar is not null) output = output * layer_scalar;
+        return output.MoveToOuterDisposeScope();
     }
 
     /// <summary>A block's output as it joins the residual stream: times the residual multiplier (Granite), else unchanged.</summary>

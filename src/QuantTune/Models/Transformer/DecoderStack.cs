@@ -1,3 +1,4 @@
+using QuantTune.Diagnostics;
 using QuantTune.Models.Config;
 using QuantTune.Models.Layers;
 using QuantTune.Runtime;
@@ -8,7 +9,8 @@ namespace QuantTune.Models.Transformer;
 /// <summary>
 /// The transformer body (transformers' LlamaModel / Qwen2Model / MistralModel): token embedding,
 /// the decoder layers and the final RMSNorm. Field names match the checkpoint keys under
-/// <c>model.</c>.
+/// <c>model.</c>. Gemma 4 adds per-layer inputs (<see cref="PerLayerInputs"/>) and layers that attend over an
+/// earlier layer's keys and values (<see cref="SharedKeyValues"/>).
 /// </summary>
 public sealed class DecoderStack : nn.Module
 {
@@ -18,7 +20,15 @@ public sealed class DecoderStack : nn.Module
     public TorchSharp.Modules.ModuleList<DecoderLayer> layers;
     /// <summary>The final RMSNorm, or GPT-2's LayerNorm (ln_f).</summary>
     public nn.Module<Tensor, Tensor> norm;
+    /// <summary>Gemma 4's per-layer embedding table [per-layer vocab, layers·size]; null where the family has none.</summary>
+    public Embedding? embed_tokens_per_layer;
+    /// <summary>Gemma 4's projection of the input embeddings to the per-layer inputs (hidden → layers·size); null where the family has none.</summary>
+    public nn.Module<Tensor, Tensor>? per_layer_model_projection;
+    /// <summary>Gemma 4's norm of that projection, over each layer's slice (size); null where the family has none.</summary>
+    public RmsNorm? per_layer_projection_norm;
     readonly LayerRopes _ropes;
+    readonly ModelConfig _config;
+    readonly bool _sharesKv;
     readonly double? _embeddingScale;
     readonly double? _embeddingMultiplier;
 
@@ -31,6 +41,14 @@ public sealed class DecoderStack : nn.Module
         _ropes = new LayerRopes(c, c.HeadDim, device);
         _embeddingScale = c.ScaleEmbedding ? Math.Sqrt(c.HiddenSize) : null;
         _embeddingMultiplier = c.EmbeddingMultiplier is double m && m != 1 ? m : null;
+        _config = c;
+        _sharesKv = Enumerable.Range(0, c.NumLayers).Any(l => c.KvSourceOf(l) is not null);
+        if (c.PerLayerInputs is { } pli)
+        {
+            embed_tokens_per_layer = new Embedding(pli.VocabSize, (long)c.NumLayers * pli.Size, dtype, device);
+            per_layer_model_projection = new Linear(c.HiddenSize, (long)c.NumLayers * pli.Size, false, dtype, device);
+            per_layer_projection_norm = new RmsNorm(pli.Size, c.RmsNormEps, dtype, device, c.Norm);
+        }
         RegisterComponents();
         ModuleNaming.Rename(this, (nameof(embed_tokens), c.Names.Embedding), (nameof(embed_positions), c.Names.Positions),
             (nameof(layers), c.Names.Layers), (nameof(norm), c.Names.FinalNorm));
@@ -46,7 +64,25 @@ public sealed class DecoderStack : nn.Module
     public Tensor Forward(Tensor ids, KvCache? cache = null, List<Tensor>? hiddenStates = null)
     {
         using var scope = NewDisposeScope();
-        return ForwardEmbeddings(Embed(ids), cache, hiddenStates).MoveToOuterDisposeScope();
+        var x = Embed(ids);
+        return ForwardEmbeddings(x, cache, hiddenStates, PerLayerInputsOf(ids, x)).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>
+    /// Gemma 4's per-layer inputs [B, T, layers, size] of token ids and their input embeddings: (norm(projection(embeddings) ·
+    /// hidden^-½) + per-layer embeddings · √size) · 2^-½, as transformers' project_per_layer_inputs; null where the family has none.
+    /// </summary>
+    public Tensor? PerLayerInputsOf(Tensor ids, Tensor embeddings)
+    {
+        if (_config.PerLayerInputs is not { } pli) return null;
+        using var scope = NewDisposeScope();
+        long b = ids.shape[0], t = ids.shape[1];
+        var rows = embed_tokens_per_layer!.forward(ids);
+        using var factor = PinnedScalarMath.Full([], Math.Sqrt(pli.Size), ScalarType.Float64, rows.device).to_type(rows.dtype);
+        var tokens = (rows * factor).reshape(b, t, _config.NumLayers, pli.Size);
+        var projected = per_layer_model_projection!.forward(embeddings).Times(1.0 / Math.Sqrt(_config.HiddenSize));
+        projected = per_layer_projection_norm!.forward(projected.reshape(b, t, _config.NumLayers, pli.Size));
+        return projected.Plus(tokens).Times(Math.Sqrt(0.5)).MoveToOuterDisposeScope();
     }
 
     /// <summary>
@@ -88,21 +124,30 @@ public sealed class DecoderStack : nn.Module
         return AddPositions(Embed(ids), past).MoveToOuterDisposeScope();
     }
 
-    /// <summary>As <see cref="Forward"/>, from input embeddings [B, T, hidden] (prompt tuning prepends learned ones).</summary>
-    public Tensor ForwardEmbeddings(Tensor x, KvCache? cache = null, List<Tensor>? hiddenStates = null)
+    /// <summary>
+    /// As <see cref="Forward"/>, from input embeddings [B, T, hidden] (prompt tuning prepends learned ones). A family with
+    /// per-layer inputs (Gemma 4) also needs those (<see cref="PerLayerInputsOf"/>): they come from the token ids, which
+    /// embeddings alone do not give.
+    /// </summary>
+    public Tensor ForwardEmbeddings(Tensor x, KvCache? cache = null, List<Tensor>? hiddenStates = null, Tensor? perLayerInputs = null)
     {
+        if (_config.PerLayerInputs is not null && perLayerInputs is null)
+            throw new QuantTuneException($"model_type '{_config.ModelType}' feeds each layer an input computed from the token ids (per-layer embeddings); it cannot run from input embeddings alone (prompt tuning)");
         using var scope = NewDisposeScope();
+        using var shared = _sharesKv ? new SharedKeyValues() : null;
         long past = cache?.Length ?? 0;
         x = AddPositions(x, past);
         hiddenStates?.Add(x);
-        bool checkpoint = GradientCheckpointing && cache is null && is_grad_enabled();
+        // Gemma 4's layers take more than their input (per-layer inputs, other layers' keys and values): they run whole.
+        bool checkpoint = GradientCheckpointing && cache is null && is_grad_enabled() && perLayerInputs is null && shared is null;
         // A checkpointed layer passes gradients only to an input that needs them: with a frozen
         // embedding, mark its output as needing one (transformers' enable_input_require_grads).
         if (checkpoint && !x.requires_grad) x = x.detach().requires_grad_(true);
         for (int i = 0; i < layers.Count; i++)
         {
             var (cos, sin) = _ropes.For(i, past, x.shape[1], x.dtype);
-            x = checkpoint ? CheckpointedLayer.Apply(layers[i], x, cos, sin, i) : layers[i].Forward(x, cos, sin, i, past, cache);
+            using var perLayer = perLayerInputs?.select(2, i);
+            x = checkpoint ? CheckpointedLayer.Apply(layers[i], x, cos, sin, i) : layers[i].Forward(x, cos, sin, i, past, cache, perLayer, shared);
             if (i < layers.Count - 1) hiddenStates?.Add(x);
         }
         var output = norm.forward(x);

@@ -52,6 +52,9 @@ public sealed class KvCache : IDisposable
         return (_keys[layer]!.narrow(2, 0, length), _values[layer]!.narrow(2, 0, length));
     }
 
+    /// <summary>Counts <paramref name="positions"/> more positions for a layer that keeps no keys and values of its own (Gemma 4's KV-sharing layers).</summary>
+    public void Skip(int layer, long positions) => _lengths[layer] += positions;
+
     /// <summary>
     /// A linear-attention layer's state after the positions seen so far (<see cref="GatedDeltaNet"/>:
     /// its convolution's last inputs and the delta rule's state), or nulls before the first.

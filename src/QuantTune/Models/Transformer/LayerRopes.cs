@@ -6,7 +6,8 @@ namespace QuantTune.Models.Transformer;
 /// <summary>
 /// The RoPE tables each layer of a stack rotates by: one cached table (<see cref="RopeTableCache"/>)
 /// for the config's RoPE, and a second for the sliding-window layers where the family gives them
-/// their own base (Gemma 3: 10 000 locally, 1 000 000 globally).
+/// their own base (Gemma 3: 10 000 locally, 1 000 000 globally), and where the global layers' heads are larger,
+/// their size (Gemma 4).
 /// </summary>
 public sealed class LayerRopes : IDisposable
 {
@@ -26,7 +27,9 @@ public sealed class LayerRopes : IDisposable
         layers ??= Enumerable.Range(0, c.NumLayers).ToArray();
         int rotaryDim = c.RotaryDimOf(headDim);
         _rope = c.Rope;
-        _global = new RotaryEmbedding(c.Rope, rotaryDim, device);
+        // Gemma 4: the full-attention layers' heads are larger (global_head_dim) than the sliding ones'
+        int globalDim = c.GlobalHeadDim is int g && headDim == c.HeadDim ? c.RotaryDimOf(g) : rotaryDim;
+        _global = new RotaryEmbedding(c.Rope, globalDim, device);
         _globalTables = new RopeTableCache(_global);
         if (c.Rope.Type == "longrope")
         {

@@ -15,20 +15,22 @@ public sealed class Mlp : nn.Module<Tensor, Tensor>
     readonly string _act;
     readonly long _intermediate;
 
-    public Mlp(ModelConfig c, ScalarType dtype, Device device) : base(nameof(Mlp))
+    /// <param name="intermediateSize">the width where the layer's differs from the config's (Gemma 4's double-wide MLPs)</param>
+    public Mlp(ModelConfig c, ScalarType dtype, Device device, int? intermediateSize = null) : base(nameof(Mlp))
     {
         _act = c.HiddenAct;
-        _intermediate = c.IntermediateSize;
+        int width = intermediateSize ?? c.IntermediateSize;
+        _intermediate = width;
         if (c.Mlp == MlpKind.Plain)
-            up_proj = new Linear(c.HiddenSize, c.IntermediateSize, c.MlpBias, dtype, device);
+            up_proj = new Linear(c.HiddenSize, width, c.MlpBias, dtype, device);
         else if (c.Projections == ProjectionLayout.Fused)
-            gate_up_proj = new Linear(c.HiddenSize, 2 * c.IntermediateSize, c.MlpBias, dtype, device);
+            gate_up_proj = new Linear(c.HiddenSize, 2 * width, c.MlpBias, dtype, device);
         else
         {
-            gate_proj = new Linear(c.HiddenSize, c.IntermediateSize, c.MlpBias, dtype, device);
-            up_proj = new Linear(c.HiddenSize, c.IntermediateSize, c.MlpBias, dtype, device);
+            gate_proj = new Linear(c.HiddenSize, width, c.MlpBias, dtype, device);
+            up_proj = new Linear(c.HiddenSize, width, c.MlpBias, dtype, device);
         }
-        down_proj = new Linear(c.IntermediateSize, c.HiddenSize, c.MlpBias, dtype, device);
+        down_proj = new Linear(width, c.HiddenSize, c.MlpBias, dtype, device);
         RegisterComponents();
         ModuleNaming.Rename(this, (nameof(gate_proj), c.Names.Gate), (nameof(up_proj), c.Names.Up), (nameof(down_proj), c.Names.Down));
     }
@@ -43,7 +45,10 @@ public sealed class Mlp : nn.Module<Tensor, Tensor>
     }
 
     /// <summary>silu, exact gelu, or the tanh approximation (gelu_pytorch_tanh; GPT-2's gelu_new is the same formula).</summary>
-    Tensor Activate(Tensor x) => _act switch
+    Tensor Activate(Tensor x) => Activate(_act, x);
+
+    /// <summary>The activation <paramref name="act"/> (a config's hidden_act) of <paramref name="x"/>.</summary>
+    internal static Tensor Activate(string act, Tensor x) => act switch
     {
         "silu" => nn.functional.silu(x),
         "gelu" => nn.functional.gelu(x),

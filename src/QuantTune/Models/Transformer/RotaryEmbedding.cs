@@ -32,9 +32,23 @@ public sealed class RotaryEmbedding : IDisposable
             basePowers = ext * basePowers;
         }
         var invFreq = basePowers.Dividing(1.0);
+        if (rope.Type == "proportional") invFreq = Proportional(rope, rotaryDim);
         if (rope.Type == "linear") _positionScale = 1.0 / rope.Factor;
         else if (rope.Type == "llama3") invFreq = Llama3Scale(invFreq, rope);
         _invFreq = invFreq.to(device).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>
+    /// Gemma 4's proportional RoPE (transformers' _compute_proportional_rope_parameters): floor(fraction · d / 2) pairs at
+    /// 1 / base^(2i/d), the other pairs at frequency 0 (cos 1, sin 0: unrotated), all divided by the factor.
+    /// </summary>
+    static Tensor Proportional(RopeConfig rope, int headDim)
+    {
+        int angles = (int)Math.Floor(rope.RotatedFraction * headDim / 2);
+        var exponent = PinnedScalarMath.Arange(0, 2 * angles, 2, ScalarType.Int64).to_type(ScalarType.Float32).DividedBy(headDim);
+        var rotated = pow(rope.Theta, exponent).Dividing(1.0);
+        var still = zeros([headDim / 2 - angles], ScalarType.Float32);
+        return cat([rotated, still], 0).DividedBy(rope.Factor);
     }
 
     /// <summary>Llama 3.1's rescaling: long wavelengths divided by the factor, short ones kept, a smooth blend between.</summary>

@@ -37,6 +37,8 @@ public static class GptqModelQuantizer
         IProgress<GptqLayerReport>? progress = null, CancellationToken cancel = default)
     {
         settings.Validate();
+        if (model.Config.LayersNeedMoreThanTheirInput is string why)
+            throw new QuantTuneException($"GPTQ calibrates the layers one at a time, which {why} does not allow; not supported");
         if (samples.Count == 0) throw new QuantTuneException("GPTQ: no calibration samples");
         int length = samples[0].Length;
         if (samples.Any(s => s.Length != length)) throw new QuantTuneException("GPTQ: calibration samples must all have the same length");

@@ -82,12 +82,12 @@ public static class MemoryPlanner
         var c = r.Model;
         long h = c.HiddenSize, i = c.IntermediateSize, v = c.VocabSize, d = c.HeadDim, heads = c.NumHeads, L = c.NumLayers;
         // Per layer: a mixture of experts' sparse layers hold every expert (all count in the weights' memory), its dense ones the MLP.
-        var layerLinears = Enumerable.Range(0, c.NumLayers).Select(l => LayerLinears(c, l)).ToList();
+        var layerLinears = Enumerable.Range(0, c.NumLayers).Select(l => LayerLinears(c, l)).Append(StackLinears(c)).ToList();
         long linear = layerLinears.Sum(ls => ls.Sum(l => l.In * l.Out));
         // Embeddings, norms (GPT-2's LayerNorms with their biases), q/k norms, the projections' biases, learned positions, the experts' routers.
         long other = v * h * (c.TieWordEmbeddings ? 1 : 2) + (NormsPerLayer(c) * L + 1) * NormParameters(c, h) + MixerParameters(c)
             + layerLinears.Sum(ls => ls.Where(l => l.Bias).Sum(l => l.Out)) + (c.Positions == PositionKind.Learned ? (long)c.MaxPositionEmbeddings * h : 0)
-            + RouterParameters(c);
+            + RouterParameters(c) + PerLayerExtras(c);
         long tokens = (long)r.Batch * r.Sequence;
         int e = r.ElementBytes;
         // The loss runs in chunks (ChunkedLoss): one chunk's fp32 logits and log-softmax at a time, plus the
@@ -160,14 +160,17 @@ public static class MemoryPlanner
     /// </summary>
     static IReadOnlyList<(long In, long Out, bool Bias)> LayerLinears(ModelConfig c, int layer)
     {
-        long h = c.HiddenSize, i = c.IntermediateSize, qd = (long)c.NumHeads * c.HeadDim, kvd = (long)c.NumKvHeads * c.HeadDim;
+        long h = c.HiddenSize, i = c.IntermediateSizeOf(layer), qd = (long)c.NumHeads * c.HeadDimOf(layer), kvd = (long)c.KvHeadsOf(layer) * c.HeadDimOf(layer);
         var linears = new List<(long, long, bool)>();
+        if (c.PerLayerInputs is { } pli) linears.AddRange([(h, pli.Size, false), (pli.Size, h, false)]); // Gemma 4's per-layer input gate and projection
         if (c.IsLinearAttention(layer) && c.LinearAttention is { } la)
             linears.AddRange([(h, la.ConvDim, false), (h, la.ValueDim, false), (h, la.NumValueHeads, false), (h, la.NumValueHeads, false), (la.ValueDim, h, false)]);
         else
         {
             long q = c.AttentionOutputGate ? 2 * qd : qd; // Qwen3.5's q_proj also yields the output gate
             if (c.Projections == ProjectionLayout.Fused) linears.Add((h, qd + 2 * kvd, c.QkvBias));
+            else if (c.KvSourceOf(layer) is not null) linears.Add((h, q, c.QkvBias)); // Gemma 4: keys and values of an earlier layer
+            else if (c.KeysAsValues(layer)) linears.AddRange([(h, q, c.QkvBias), (h, kvd, c.QkvBias)]); // Gemma 4: the keys are the values
             else linears.AddRange([(h, q, c.QkvBias), (h, kvd, c.QkvBias), (h, kvd, c.QkvBias)]);
             linears.Add((qd, h, c.OutputBias));
         }
@@ -185,6 +188,27 @@ public static class MemoryPlanner
         return linears;
     }
 
+    /// <summary>The linear layers outside the decoder layers but the head: Gemma 4's projection of the embeddings to the per-layer inputs.</summary>
+    static IReadOnlyList<(long In, long Out, bool Bias)> StackLinears(ModelConfig c) =>
+        c.PerLayerInputs is { } pli ? [(c.HiddenSize, (long)c.NumLayers * pli.Size, false)] : [];
+
+    /// <summary>
+    /// Gemma 4's weights beside the linear layers: the per-layer embedding table, the norm of the per-layer inputs' projection, each
+    /// layer's norm of its per-layer input and layer_scalar; and the q/k norms' difference where a layer's heads differ from head_dim
+    /// (the global layers' larger heads) or it has no k_norm (a layer sharing keys and values).
+    /// </summary>
+    static long PerLayerExtras(ModelConfig c)
+    {
+        long extras = c.LayerScalar ? c.NumLayers : 0;
+        if (c.PerLayerInputs is { } pli)
+            extras += (long)pli.VocabSize * c.NumLayers * pli.Size + pli.Size + (long)c.NumLayers * c.HiddenSize;
+        if (c.QkNorm && c.QkNormOver == QkNormScope.Head)
+            for (int l = 0; l < c.NumLayers; l++)
+                if (!c.IsLinearAttention(l))
+                    extras += c.HeadDimOf(l) * (c.KvSourceOf(l) is null ? 2L : 1L) - 2L * c.HeadDim;
+        return extras;
+    }
+
     /// <summary>The attention layers' q_norm and k_norm weights, and each linear-attention layer's convolution, dt_bias, A_log and gated norm (Qwen3.5).</summary>
     static long MixerParameters(ModelConfig c)
     {
@@ -200,10 +224,10 @@ public static class MemoryPlanner
     /// <summary>The experts a token runs through in layer <paramref name="layer"/> (num_experts_per_tok), or 0 in a dense layer.</summary>
     static int RoutedExperts(ModelConfig c, int layer) => c.IsSparse(layer) ? c.Experts!.ExpertsPerToken : 0;
 
-    /// <summary>The MLP width a token's activations have in layer <paramref name="layer"/>: intermediate_size, or k × moe_intermediate_size where it is routed to k experts, plus the shared expert's width where there is one.</summary>
+    /// <summary>The MLP width a token's activations have in layer <paramref name="layer"/>: intermediate_size (per layer where it varies), or k × moe_intermediate_size where it is routed to k experts, plus the shared expert's width where there is one.</summary>
     static long MlpWidth(ModelConfig c, int layer) => c.IsSparse(layer)
         ? (long)c.Experts!.ExpertsPerToken * c.Experts.ExpertIntermediateSize + (c.Experts.Shared?.IntermediateSize ?? 0)
-        : c.IntermediateSize;
+        : c.IntermediateSizeOf(layer);
 
     /// <summary>A per-layer quantity for every layer.</summary>
     static IReadOnlyList<long> Layers(ModelConfig c, Func<int, long> perLayer) => Enumerable.Range(0, c.NumLayers).Select(perLayer).ToList();

@@ -1,0 +1,102 @@
+"""tiny-gemma4 for make_fixtures.py: Gemma 4's text model (gemma4_text) with every dense quirk on, its weights and
+its quirk references, computed by numpy_gemma4.py.
+
+Five layers, sliding (window 16) / full / sliding / sliding / full; sliding heads of 16 dimensions, global heads of 32
+(global_head_dim); attention_k_eq_v on the full layers (one key head, num_global_key_value_heads, whose raw keys are
+also the values); the last two layers share the K/V of layers 2 (sliding) and 1 (full) (num_kv_shared_layers 2) and
+have double-wide MLPs (use_double_wide_mlp); per-layer inputs of 8 per layer (hidden_size_per_layer_input); proportional
+RoPE on the full layers (a quarter of the global head's frequency pairs, base 1e6), default RoPE base 1e4 on the sliding
+ones; layer_scalar away from 1; final logit soft-cap 1; tied head."""
+import numpy as np
+from numpy_gemma4 import Gemma4, forward
+
+COMPUTED_BY = ("tools/family-fixtures/numpy_gemma4.py (a NumPy port of transformers' modeling_gemma4.py at "
+               "c308a309e651a7e033f683353f3f75aa66d29502, text model) in float64")
+
+
+def config(common):
+    c = {k: v for k, v in common.items()}
+    c.update(architectures=["Gemma4ForCausalLM"], model_type="gemma4_text", num_hidden_layers=5, head_dim=16,
+             global_head_dim=32, num_global_key_value_heads=1, attention_k_eq_v=True, num_kv_shared_layers=2,
+             use_double_wide_mlp=True, hidden_size_per_layer_input=8, vocab_size_per_layer_input=common["vocab_size"],
+             hidden_activation="gelu_pytorch_tanh", tie_word_embeddings=True, sliding_window=16,
+             layer_types=["sliding_attention", "full_attention", "sliding_attention", "sliding_attention", "full_attention"],
+             final_logit_softcapping=1.0, enable_moe_block=False, use_bidirectional_attention=None,
+             rope_parameters={"sliding_attention": {"rope_type": "default", "rope_theta": 10000.0},
+                              "full_attention": {"rope_type": "proportional", "partial_rotary_factor": 0.25, "rope_theta": 1000000.0}})
+    return c
+
+
+def weights(c, rng):
+    m = Gemma4(c)
+    h, i, v, P, L = c["hidden_size"], c["intermediate_size"], c["vocab_size"], c["hidden_size_per_layer_input"], c["num_hidden_layers"]
+    heads = c["num_attention_heads"]
+    lin = lambda o, n: rng.normal(0, 0.15, (o, n))
+    # Gemma4RMSNorm uses the weight itself; around 0.5 so that the residual stream stays within ~10 (with weights around 1
+    # it reaches ~20, and fp32 rounding alone, amplified by the shared layers, moves it by ~4e-5 from this float64 port)
+    norm = lambda n: rng.normal(0.5, 0.05, n)
+    # q/k norms around 0.6: the scores are not scaled (scaling 1.0), and with q/k norms around 1 they reach ~head_dim, where
+    # transformers' fp32 RoPE tables alone move the hidden states by 2e-4 from this float64 port (1.5e-5 at 0.6)
+    qk_norm = lambda n: rng.normal(0.6, 0.06, n)
+    w = {"model.embed_tokens.weight": rng.normal(0, 0.05, (v, h)),
+         "model.embed_tokens_per_layer.weight": rng.normal(0, 0.3, (c["vocab_size_per_layer_input"], L * P)),
+         "model.per_layer_model_projection.weight": rng.normal(0, 0.5, (L * P, h)),
+         "model.per_layer_projection_norm.weight": norm(P)}
+    for l in range(L):
+        p = f"model.layers.{l}."
+        d = m.head_dim(l)
+        kv = c["num_global_key_value_heads"] if m.k_eq_v(l) else c["num_key_value_heads"]
+        a = p + "self_attn."
+        w[a + "q_proj.weight"] = lin(heads * d, h)
+        w[a + "q_norm.weight"] = qk_norm(d)
+        if l not in m.source:
+            w[a + "k_proj.weight"] = lin(kv * d, h)
+            w[a + "k_norm.weight"] = qk_norm(d)
+            if not m.k_eq_v(l):
+                w[a + "v_proj.weight"] = lin(kv * d, h)
+        w[a + "o_proj.weight"] = lin(h, heads * d)
+        width = i * (2 if c.get("use_double_wide_mlp") and l in m.source else 1)
+        w[p + "mlp.gate_proj.weight"] = lin(width, h)
+        w[p + "mlp.up_proj.weight"] = lin(width, h)
+        w[p + "mlp.down_proj.weight"] = lin(h, width)
+        for n in ("input_layernorm", "post_attention_layernorm", "pre_feedforward_layernorm", "post_feedforward_layernorm",
+                  "post_per_layer_input_norm"):
+            w[p + n + ".weight"] = norm(h)
+        w[p + "per_layer_input_gate.weight"] = lin(P, h)
+        w[p + "per_layer_projection.weight"] = lin(h, P)
+        w[p + "layer_scalar"] = rng.uniform(0.5, 1.5, 1)
+    w["model.norm.weight"] = norm(h)
+    return {k: a.astype(np.float32) for k, a in w.items()}
+
+
+def runner(config, w, **quirks):
+    m = Gemma4(config, **quirks)
+    return lambda ids: forward(m, w, ids)
+
+
+# Each removes one quirk: (the Gemma4 model it runs, a description). The first three are config.json changes that QuantTune
+# reads too; the last two are switches of the port.
+QUIRKS = {
+    "without_per_layer_input": (lambda c: Gemma4(dict(c, hidden_size_per_layer_input=0)), "hidden_size_per_layer_input 0: no per-layer embeddings, projections or gates"),
+    "full_rotary_global": (lambda c: Gemma4(dict(c, rope_parameters=dict(c["rope_parameters"], full_attention=dict(c["rope_parameters"]["full_attention"], partial_rotary_factor=1.0)))),
+                           "proportional RoPE over every frequency pair of the global heads (partial_rotary_factor 1)"),
+    "without_softcap": (lambda c: Gemma4(dict(c, final_logit_softcapping=None)), "final_logit_softcapping null"),
+    "without_layer_scalar": (lambda c: Gemma4(c, layer_scalar=False), "layer_scalar ignored (1)"),
+    "without_v_norm": (lambda c: Gemma4(c, v_norm=False), "values not RMS-normalised (no v_norm)"),
+}
+
+
+def quirk_references(config, w, wiki, ref, sequences, positions):
+    base = ref["logits.0"][:positions].astype(np.float64)
+    ids = wiki[sequences[0][0]:sequences[0][0] + sequences[0][1]]
+    names, moved, meaning = {"positions": positions}, {}, {}
+    for key, (model, description) in QUIRKS.items():
+        logits, _ = forward(model(config), w, ids)
+        ref[f"logits.0.{key}"] = logits[:positions].astype(np.float32)
+        names[key] = f"logits.0.{key}"
+        moved[key] = float(np.abs(logits[:positions] - base).max())
+        meaning[key] = description
+        print(f"quirk {key}: the logits move by {moved[key]:.4f}")
+    return {"quirk_logits": names,
+            "quirk_max_abs_change": {"of": "max |logits.0[:positions] - logits.0.<quirk>| in float64", **moved},
+            "quirk_meaning": meaning}
