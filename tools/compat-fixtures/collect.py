@@ -30,6 +30,10 @@ GEMMA3_270M = ("varun00391/local-finetuned-model", "a913c33978b466ed686191eda666
 QWEN3_1_7B = ("mephisto1484/Neko-LoRA-Build-Your-AI-Catgirl", "1d5d0234975c08fb04966e5c0058add27f1ae315")
 LLAMA32_1B = ("MatthewGoldsberry/LLM-Projects", "bf1733705e944f312bf5564d13932a9b6de21606")
 PHI4 = ("mehmetcc/pal", "b5a7a0de48f7a687e62d6512edf901928ac657eb")
+LLAMA32_1B_IT = ("DannyMeb/iShrink-LLM-Compression-Framework", "b2cf257f89d1f2a29405285f44cbcbf32ef0f759")
+QWEN25_05B_IT = ("infinityarpan/qwen-25-api", "88ec35fc849f376d0bb2c797f2579874e4d076ea")
+QWEN25_15B_IT = ("ilyassLambardi/Bilingual-Voice-Ai-Application-", "82a39dd22509eabb74e90dd6698dad78fd3db332")
+PHI2 = ("Into-The-Grey/Personal_assistant", "733e6c3f8f7e5a299ca9f6048a5234a2a8e2c579")
 
 QWEN3_VERIFIED = "verified: public manifests pin tokenizer.json sha256 aeb13307...dae4 for this repository"
 QWEN3_STANDIN = "stand-in: Qwen3's tokenizer (same vocab_size and special ids in config.json); this repository's own tokenizer.json is not checked here"
@@ -102,6 +106,31 @@ REPOS = {
         "generation_config.json": ("git", *PHI4, "phi-4/generation_config.json"),
         "tokenizer_config.json": ("git", *PHI4, "phi-4/tokenizer_config.json")},
         tokenizer=("cl100k", PHI4_STANDIN), licence="MIT"),
+    # meta-llama/Llama-3.2-1B-Instruct as re-saved by transformers 4.47.1 in float16 (its _name_or_path).
+    "meta-llama--Llama-3.2-1B-Instruct": dict(files={
+        "config.json": ("git", *LLAMA32_1B_IT, "models/Llama-3.2-1B-Instruct/config.json"),
+        "generation_config.json": ("git", *LLAMA32_1B_IT, "models/Llama-3.2-1B-Instruct/generation_config.json"),
+        "tokenizer_config.json": ("git", *LLAMA32_1B_IT, "models/Llama-3.2-1B-Instruct/tokenizer_config.json")},
+        tokenizer=("llama3.1", LLAMA3_STANDIN), licence="Llama 3.2 Community License"),
+    # Qwen/Qwen2.5-0.5B-Instruct as re-saved by transformers 4.49.0 in float32 (its _name_or_path).
+    "Qwen--Qwen2.5-0.5B-Instruct": dict(files={
+        "config.json": ("git", *QWEN25_05B_IT, "models/Qwen2.5-0.5B-Instruct/config.json"),
+        "generation_config.json": ("git", *QWEN25_05B_IT, "models/Qwen2.5-0.5B-Instruct/generation_config.json"),
+        "tokenizer_config.json": ("git", *QWEN25_05B_IT, "models/Qwen2.5-0.5B-Instruct/tokenizer_config.json")},
+        tokenizer=("qwen3", QWEN25_STANDIN), licence="Apache-2.0"),
+    # Qwen/Qwen2.5-1.5B-Instruct as re-saved by transformers 5.1.0 in float16: rope_parameters instead of
+    # rope_theta, layer_types written out, the chat template in chat_template.jinja.
+    "Qwen--Qwen2.5-1.5B-Instruct": dict(files={
+        "config.json": ("git", *QWEN25_15B_IT, "models/Qwen2.5-1.5B-Instruct/config.json"),
+        "generation_config.json": ("git", *QWEN25_15B_IT, "models/Qwen2.5-1.5B-Instruct/generation_config.json"),
+        "tokenizer_config.json": ("git", *QWEN25_15B_IT, "models/Qwen2.5-1.5B-Instruct/tokenizer_config.json"),
+        "chat_template.jinja": ("git", *QWEN25_15B_IT, "models/Qwen2.5-1.5B-Instruct/chat_template.jinja")},
+        tokenizer=("qwen3", QWEN25_STANDIN), licence="Apache-2.0"),
+    # microsoft/phi-2 as re-saved by transformers 4.38.2 in float32 (its _name_or_path).
+    "microsoft--phi-2": dict(files={
+        "config.json": ("git", *PHI2, "models/phi-2/config.json"),
+        "generation_config.json": ("git", *PHI2, "models/phi-2/generation_config.json")},
+        tokenizer=None, licence="MIT"),
     "unsloth--gpt-oss-20b": dict(files={
         "config.json": ("md-section", *WARPIO, "warpio-docs/ai-docs/model_cards/gpt-oss:20b.md", "## config.json")},
         tokenizer=None, licence="Apache-2.0"),
