@@ -6,7 +6,7 @@ strftime_now), on one short conversation, with and without the generation prompt
 
   python3 tools/compat-fixtures/render_templates.py
 
-The template is the folder's chat_template.jinja, else the chat_template of its tokenizer_config.json, else (a
+The template is the folder's chat_template.jinja, else the chat_template of its tokenizer_config.json (or .json.gz), else (a
 folder without tokenizer_config.json) that of the tokenizer its tokenizer.ref names. bos_token and eos_token come
 from the same tokenizer_config.json. strftime_now reads a fixed clock (CLOCK) so the renders do not depend on the day.
 """
@@ -62,6 +62,9 @@ def tokenizer_config(folder):
     own = os.path.join(folder, "tokenizer_config.json")
     if os.path.exists(own):
         return json.load(open(own, encoding="utf-8"))
+    if os.path.exists(own + ".gz"):
+        with gzip.open(own + ".gz", "rt", encoding="utf-8") as f:
+            return json.load(f)
     ref = json.load(open(os.path.join(folder, "tokenizer.ref"), encoding="utf-8"))
     with gzip.open(os.path.join(FIXTURES, ref["tokenizer"], "tokenizer_config.json.gz"), "rt", encoding="utf-8") as f:
         return json.load(f)
@@ -71,7 +74,7 @@ def main():
     env = environment()
     for name in sorted(os.listdir(COMPAT)):
         folder = os.path.join(COMPAT, name)
-        if not os.path.isdir(folder) or not (os.path.exists(os.path.join(folder, "tokenizer.ref")) or os.path.exists(os.path.join(folder, "tokenizer_config.json"))):
+        if not os.path.isdir(folder) or not (os.path.exists(os.path.join(folder, "tokenizer.ref")) or os.path.exists(os.path.join(folder, "tokenizer_config.json")) or os.path.exists(os.path.join(folder, "tokenizer_config.json.gz"))):
             continue
         config = tokenizer_config(folder)
         jinja = os.path.join(folder, "chat_template.jinja")
