@@ -62,6 +62,12 @@ const CASES = [
     ["tests/fixtures/tiny-qwen3-moe", "F32"],
     ["tests/fixtures/tiny-qwen3-moe-gguf", "F32"],
     ["tests/fixtures/tiny-qwen3-moe-gguf", "Q8_0"],
+    // Qwen2-MoE as qwen2moe: as qwen3moe plus the shared expert (ffn_*_shexp) behind its gate ffn_gate_inp_shexp, routing
+    // weights not renormalized, the tied head written as output.weight (llama.cpp's qwen2moe requires it); tiny-qwen2-moe-gguf
+    // is tiny-qwen2-moe with every layer sparse.
+    ["tests/fixtures/tiny-qwen2-moe", "F32"],
+    ["tests/fixtures/tiny-qwen2-moe-gguf", "F32"],
+    ["tests/fixtures/tiny-qwen2-moe-gguf", "Q8_0"],
 ].map(([fixture, type, configPatch]) => ({ fixture, type, configPatch, name: `${fixture.split("/").pop()}-${type.toLowerCase()}` }));
 
 /** Texts whose tokenization is compared: digits, punctuation, spaces, accents, CJK and emoji (outside the BMP). */

@@ -10,8 +10,8 @@ using static TorchSharp.torch;
 namespace QuantTune.Tests.Formats.Gguf;
 
 /// <summary>
-/// Qwen3-MoE exported as llama.cpp's converter writes it (conversion/qwen.py, Qwen3MoeModel on Qwen2MoeModel) and its loader
-/// reads it (src/models/qwen3moe.cpp): the expert keys, each layer's experts stacked into one 3-D tensor per projection
+/// Qwen3-MoE and Qwen2-MoE exported as llama.cpp's converter writes them (conversion/qwen.py, Qwen3MoeModel on Qwen2MoeModel) and its loader
+/// reads them (src/models/qwen3moe.cpp, qwen2moe.cpp): the expert keys, each layer's experts stacked into one 3-D tensor per projection
 /// (expert e is slice e), the router kept F32 in a quantized file, the stacks split back into experts on import (as blocks
 /// where kept), and what llama.cpp's qwen3moe cannot hold refused by its config.json field.
 /// </summary>
@@ -84,11 +84,38 @@ public sealed class GgufQwen3MoeTests() : TempFolderTest("qt-gguf-qwen3moe-")
         Assert.InRange(gap, 0, 0.1);
     }
 
-    /// <summary>llama.cpp's qwen3moe loads experts in every layer and always renormalizes the top-k weights: a dense layer or norm_topk_prob false is refused by its field.</summary>
+    /// <summary>Qwen2MoeModel: the mixture's keys with the shared expert's width; the shared expert as ffn_*_shexp, its gate as ffn_gate_inp_shexp (F32 at Q8_0, one row); the tied head as output.weight.</summary>
+    [Fact]
+    public void Qwen2MoeExportsTheSharedExpertBehindItsGateAndTheTiedHeadAsOutput()
+    {
+        using var model = PretrainedModel.Load(TestData.TinyQwen2MoeGgufDir);
+        string path = Path.Combine(Dir, "qwen2moe-q8_0.gguf");
+        var plan = GgufExport.Write(model, path, LlamaFileType.Q8_0);
+        Assert.Equal((GgmlType.F32, GgmlType.F32, GgmlType.Q8_0), (plan["blk.0.ffn_gate_inp_shexp.weight"], plan["blk.0.ffn_gate_inp.weight"], plan["blk.0.ffn_up_shexp.weight"]));
+        using var f = ConverterLayout.Export(model, Dir, "qwen2moe");
+        Assert.Equal(64, f.Metadata["qwen2moe.expert_shared_feed_forward_length"].AsInt64());
+        string[] perLayer =
+        [
+            "attn_norm.weight", "attn_q.weight", "attn_q.bias", "attn_k.weight", "attn_k.bias", "attn_v.weight", "attn_v.bias", "attn_output.weight", "ffn_norm.weight",
+            "ffn_gate_inp.weight", "ffn_gate_exps.weight", "ffn_up_exps.weight", "ffn_down_exps.weight",
+            "ffn_gate_inp_shexp.weight", "ffn_gate_shexp.weight", "ffn_up_shexp.weight", "ffn_down_shexp.weight",
+        ];
+        ConverterLayout.AssertTensors(f, ["token_embd.weight", "output_norm.weight", "output.weight"], 3, perLayer);
+        Assert.Equal(Values(model, "model.layers.2.mlp.shared_expert_gate.weight"), f.ReadTensor("blk.2.ffn_gate_inp_shexp.weight"));
+        Assert.Equal(Values(model, "model.layers.0.mlp.shared_expert.down_proj.weight"), f.ReadTensor("blk.0.ffn_down_shexp.weight"));
+
+        var c = GgufArchitectures.Find("qwen2moe")!.ReadConfig(f);
+        Assert.Equal(("qwen2_moe", false, 64, true, true), (c.ModelType, c.Experts!.NormTopKProb, c.Experts.Shared!.IntermediateSize, c.Experts.Shared.Gated, c.QkvBias));
+    }
+
+    /// <summary>llama.cpp's qwen3moe and qwen2moe load experts in every layer and fix the top-k renormalization (qwen2moe also the shared expert): what differs is refused by its field.</summary>
     [Theory]
     [InlineData("tiny-qwen3-moe", null, "mlp_only_layers", "makes layers [1] dense")]
     [InlineData("tiny-qwen3-moe-gguf", """{"decoder_sparse_step": 2}""", "decoder_sparse_step", "qwen3moe")]
     [InlineData("tiny-qwen3-moe-gguf", """{"norm_topk_prob": false}""", "norm_topk_prob", "renormalizes")]
+    [InlineData("tiny-qwen2-moe", null, "mlp_only_layers", "qwen2moe")]
+    [InlineData("tiny-qwen2-moe-gguf", """{"norm_topk_prob": true}""", "norm_topk_prob", "never renormalizes")]
+    [InlineData("tiny-qwen2-moe-gguf", """{"shared_expert_intermediate_size": 0}""", "shared_expert_intermediate_size", "qwen2moe")]
     public void WhatLlamaCppCannotHoldIsRefusedByItsField(string fixture, string? patch, string field, string mention)
     {
         string folder = TestData.Fixture(fixture);
