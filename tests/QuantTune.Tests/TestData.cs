@@ -23,6 +23,12 @@ internal static class TestData
 
     public static string TinyQwen3MoeDir => Path.Combine(AppContext.BaseDirectory, "fixtures", "tiny-qwen3-moe");
 
+    /// <summary>tests/fixtures/tiny-qwen3-moe-gguf: tiny-qwen3-moe with every layer sparse (no mlp_only_layers), as llama.cpp's qwen3moe holds it.</summary>
+    public static string TinyQwen3MoeGgufDir => Path.Combine(AppContext.BaseDirectory, "fixtures", "tiny-qwen3-moe-gguf");
+
+    /// <summary>tests/fixtures/tiny-qwen2-moe-gguf: tiny-qwen2-moe with every layer sparse (no mlp_only_layers), as llama.cpp's qwen2moe holds it.</summary>
+    public static string TinyQwen2MoeGgufDir => Path.Combine(AppContext.BaseDirectory, "fixtures", "tiny-qwen2-moe-gguf");
+
     /// <summary>tests/fixtures/tiny-qwen2-moe: Qwen2's q/k/v biases, 8 experts of width 32 routed top-2 without renormalisation plus a shared expert of width 64 behind its sigmoid gate on layers 0 and 2, layer 1 dense (mlp_only_layers), tied head.</summary>
     public static string TinyQwen2MoeDir => Path.Combine(AppContext.BaseDirectory, "fixtures", "tiny-qwen2-moe");
 

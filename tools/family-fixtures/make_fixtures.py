@@ -126,6 +126,11 @@ CONFIGS["tiny-mixtral"] = dict(COMMON, architectures=["MixtralForCausalLM"], mod
 # list, so this variant leaves it out of layer 3 only (SmolLM3-3B's pattern); the rest of its config is tiny-smollm3's
 # (its weights come from its own seed, SEED_POSITIONS below: it was written when it followed tiny-stablelm).
 CONFIGS["tiny-smollm3-gguf"] = dict(CONFIGS["tiny-smollm3"], no_rope_layers=[1, 1, 1, 0])
+# Qwen3-MoE as llama.cpp's qwen3moe can hold it: its loader requires the router and experts in every layer and has no
+# dense MLP, so this variant has no mlp_only_layers (all three layers sparse); the rest of its config is tiny-qwen3-moe's.
+CONFIGS["tiny-qwen3-moe-gguf"] = dict(CONFIGS["tiny-qwen3-moe"], mlp_only_layers=[])
+# Qwen2-MoE as llama.cpp's qwen2moe can hold it: every layer sparse, as its loader requires, and the rest tiny-qwen2-moe's.
+CONFIGS["tiny-qwen2-moe-gguf"] = dict(CONFIGS["tiny-qwen2-moe"], mlp_only_layers=[])
 # Seeds are 1000 + a fixture's position in CONFIGS, except where a fixture was first written at another position.
 SEED_POSITIONS = {"tiny-smollm3-gguf": 12, "tiny-gemma4": 12}
 # Gemma 4 (text): every dense quirk on, see gemma4_fixture.py.

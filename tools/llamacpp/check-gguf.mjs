@@ -56,6 +56,18 @@ const CASES = [
     // StableLM as stablelm: LayerNorms with biases, NEOX RoPE on 8 of 32 dimensions, q/k/v biases; the tied head written
     // as output.weight (llama.cpp's stablelm requires it).
     ["tests/fixtures/tiny-stablelm", "F32"],
+    // Qwen3-MoE as qwen3moe: each layer's router as ffn_gate_inp (F32) and its experts stacked into ffn_{gate,up,down}_exps.
+    // llama.cpp's qwen3moe requires the experts in every layer, so tiny-qwen3-moe (layer 1 dense) is refused by export
+    // (recorded); tiny-qwen3-moe-gguf is the same model with every layer sparse.
+    ["tests/fixtures/tiny-qwen3-moe", "F32"],
+    ["tests/fixtures/tiny-qwen3-moe-gguf", "F32"],
+    ["tests/fixtures/tiny-qwen3-moe-gguf", "Q8_0"],
+    // Qwen2-MoE as qwen2moe: as qwen3moe plus the shared expert (ffn_*_shexp) behind its gate ffn_gate_inp_shexp, routing
+    // weights not renormalized, the tied head written as output.weight (llama.cpp's qwen2moe requires it); tiny-qwen2-moe-gguf
+    // is tiny-qwen2-moe with every layer sparse.
+    ["tests/fixtures/tiny-qwen2-moe", "F32"],
+    ["tests/fixtures/tiny-qwen2-moe-gguf", "F32"],
+    ["tests/fixtures/tiny-qwen2-moe-gguf", "Q8_0"],
 ].map(([fixture, type, configPatch]) => ({ fixture, type, configPatch, name: `${fixture.split("/").pop()}-${type.toLowerCase()}` }));
 
 /** Texts whose tokenization is compared: digits, punctuation, spaces, accents, CJK and emoji (outside the BMP). */

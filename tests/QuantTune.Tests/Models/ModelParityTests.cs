@@ -9,7 +9,7 @@ namespace QuantTune.Tests.Models;
 /// <summary>
 /// fp32 inference against the outputs transformers (tiny-llama, tiny-qwen2; their perplexity on the first 8,193
 /// tokens from the NumPy port, checked against transformers on the whole file) or its NumPy port
-/// (tools/family-fixtures: tiny-qwen3, tiny-qwen3-moe, tiny-qwen2-moe, tiny-mixtral, tiny-qwen3.5, tiny-qwen3.5-gguf, tiny-gemma3, tiny-gemma2, tiny-phi3, tiny-gpt2, tiny-olmo2, tiny-smollm3, tiny-smollm3-gguf, tiny-granite, tiny-stablelm) computed for the same checkpoints:
+/// (tools/family-fixtures: tiny-qwen3, tiny-qwen3-moe, tiny-qwen3-moe-gguf, tiny-qwen2-moe, tiny-qwen2-moe-gguf, tiny-mixtral, tiny-qwen3.5, tiny-qwen3.5-gguf, tiny-gemma3, tiny-gemma2, tiny-phi3, tiny-gpt2, tiny-olmo2, tiny-smollm3, tiny-smollm3-gguf, tiny-granite, tiny-stablelm) computed for the same checkpoints:
 /// logits and every hidden state within 1e-4, greedy tokens equal, perplexity to 4 significant digits.
 /// </summary>
 public abstract class ModelParityTests(string folder, ITestOutputHelper output) : IDisposable
@@ -88,6 +88,12 @@ public sealed class TinyQwen2ParityTests(ITestOutputHelper output) : ModelParity
 public sealed class TinyQwen3ParityTests(ITestOutputHelper output) : ModelParityTests(TestData.TinyQwen3Dir, output);
 
 public sealed class TinyQwen3MoeParityTests(ITestOutputHelper output) : ModelParityTests(TestData.TinyQwen3MoeDir, output);
+
+/// <summary>tiny-qwen3-moe-gguf (every layer sparse, the Qwen3-MoE that llama.cpp's qwen3moe holds), the GGUF checks' source.</summary>
+public sealed class TinyQwen3MoeGgufParityTests(ITestOutputHelper output) : ModelParityTests(TestData.TinyQwen3MoeGgufDir, output);
+
+/// <summary>tiny-qwen2-moe-gguf (every layer sparse, the Qwen2-MoE that llama.cpp's qwen2moe holds), the GGUF checks' source.</summary>
+public sealed class TinyQwen2MoeGgufParityTests(ITestOutputHelper output) : ModelParityTests(TestData.TinyQwen2MoeGgufDir, output);
 
 public sealed class TinyQwen2MoeParityTests(ITestOutputHelper output) : ModelParityTests(TestData.TinyQwen2MoeDir, output)
 {

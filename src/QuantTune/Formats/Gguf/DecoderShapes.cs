@@ -4,7 +4,7 @@ namespace QuantTune.Formats.Gguf;
 
 /// <summary>
 /// The Hugging Face parameter names and shapes of the decoder a <see cref="ModelConfig"/> describes (its module names,
-/// norms and their placement, q/k norms, fused or separate projections, biases, learned positions, linear-attention layers), worked out without
+/// norms and their placement, q/k norms, fused or separate projections, biases, learned positions, linear-attention layers, mixtures of experts), worked out without
 /// building the model, so an imported checkpoint is checked against its own config before any allocation the config sizes.
 /// </summary>
 public static class DecoderShapes
@@ -37,6 +37,24 @@ public static class DecoderShapes
             shapes[a + "norm.weight"] = [la.ValueHeadDim];
             Linear(a + "out_proj", h, la.ValueDim, false);
         }
+        // A sparse layer's mixture of experts (SparseMoeBlock): the router, each expert's gated MLP, the shared expert and its gate.
+        void SparseMlp(string mlp, MixtureOfExperts moe)
+        {
+            shapes[mlp + "gate.weight"] = [moe.NumExperts, h];
+            var e = moe.ExpertNames;
+            for (int x = 0; x < moe.NumExperts; x++)
+            {
+                string expert = $"{mlp}experts.{x}.";
+                Linear(expert + e.Gate, moe.ExpertIntermediateSize, h, false);
+                Linear(expert + e.Up, moe.ExpertIntermediateSize, h, false);
+                Linear(expert + e.Down, h, moe.ExpertIntermediateSize, false);
+            }
+            if (moe.Shared is not { } shared) return;
+            Linear(mlp + "shared_expert.gate_proj", shared.IntermediateSize, h, false);
+            Linear(mlp + "shared_expert.up_proj", shared.IntermediateSize, h, false);
+            Linear(mlp + "shared_expert.down_proj", h, shared.IntermediateSize, false);
+            if (shared.Gated) shapes[mlp + "shared_expert_gate.weight"] = [1, h];
+        }
         if (c.Positions == PositionKind.Learned) shapes[$"{n.Stack}.{n.Positions}.weight"] = [c.MaxPositionEmbeddings, h];
         Norm($"{n.Stack}.{n.FinalNorm}", h);
         if (!c.TieWordEmbeddings) shapes["lm_head.weight"] = [c.VocabSize, h];
@@ -64,14 +82,15 @@ public static class DecoderShapes
                 }
                 Linear(attention + n.Output, h, q, c.OutputBias);
             }
-            if (c.Mlp == MlpKind.Plain) Linear(mlp + n.Up, i, h, c.MlpBias);
+            if (c.IsSparse(l)) SparseMlp(mlp, c.Experts!);
+            else if (c.Mlp == MlpKind.Plain) Linear(mlp + n.Up, i, h, c.MlpBias);
             else if (c.Projections == ProjectionLayout.Fused) Linear(mlp + "gate_up_proj", 2 * i, h, c.MlpBias);
             else
             {
                 Linear(mlp + "gate_proj", i, h, c.MlpBias);
                 Linear(mlp + n.Up, i, h, c.MlpBias);
             }
-            Linear(mlp + n.Down, h, i, c.MlpBias);
+            if (!c.IsSparse(l)) Linear(mlp + n.Down, h, i, c.MlpBias);
         }
         return shapes;
     }

@@ -57,8 +57,7 @@ public static class GgufExport
     {
         var parameters = Weights(model.Model).ToList();
         if (config.TieWordEmbeddings && arch.WritesTiedHead) parameters.Add(TiedHead(parameters, config));
-        var weights = parameters.Where(p => arch.Writes(p.Name)).Select(p => (Gguf: arch.TensorName(p.Name)
-            ?? throw new NotSupportedException($"parameter '{p.Name}' has no llama.cpp GGUF name (adapter layers are not exported; merge them first)"), p.Shape, p.Read))
+        var weights = Merged(parameters.Where(p => arch.Writes(p.Name)).ToList(), arch, config)
             .Select(p => (p.Gguf, p.Shape, Stored: arch.GgufShape(p.Gguf, p.Shape), p.Read)).ToList();
         var extra = arch.ExtraTensors(config).ToList();
         var plan = GgufMixture.Plan(fileType, weights.Select(p => new GgufTensorShape(p.Gguf, p.Stored))
@@ -76,6 +75,30 @@ public static class GgufExport
                 return data;
             });
         return plan;
+    }
+
+    /// <summary>
+    /// Each parameter under its GGUF name, but those the architecture stacks into one tensor (<see cref="IGgufArchitecture.MergedInto"/>:
+    /// a layer's experts) as that tensor, in the place of its first slice, read by stacking the slices when it is written.
+    /// </summary>
+    static IEnumerable<(string Gguf, long[] Shape, Func<Tensor> Read)> Merged(IReadOnlyList<(string Name, long[] Shape, Func<Tensor> Read)> parameters, IGgufArchitecture arch, ModelConfig config)
+    {
+        var slices = parameters.Select(p => (p, Into: arch.MergedInto(p.Name, config))).Where(x => x.Into is not null)
+            .GroupBy(x => x.Into!.Value.Gguf).ToDictionary(g => g.Key, g => g.OrderBy(x => x.Into!.Value.Index).ToList());
+        foreach (var p in parameters)
+        {
+            if (arch.MergedInto(p.Name, config) is not { } into)
+            {
+                yield return (arch.TensorName(p.Name)
+                    ?? throw new NotSupportedException($"parameter '{p.Name}' has no llama.cpp GGUF name (adapter layers are not exported; merge them first)"), p.Shape, p.Read);
+                continue;
+            }
+            var members = slices[into.Gguf];
+            if (members[0].p.Name != p.Name) continue;
+            if (members.Count != into.Count || members.Select((m, i) => m.Into!.Value.Index != i || !m.p.Shape.SequenceEqual(p.Shape)).Any(bad => bad))
+                throw new QuantTuneException($"GGUF tensor '{into.Gguf}' stacks {into.Count} parameters of shape [{string.Join(", ", p.Shape)}]; the model has {members.Count} ({string.Join(", ", members.Select(m => m.p.Name))})");
+            yield return (into.Gguf, [into.Count, .. p.Shape], () => stack(members.Select(m => m.p.Read()).ToArray()));
+        }
     }
 
     /// <summary>

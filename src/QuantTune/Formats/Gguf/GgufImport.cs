@@ -52,25 +52,35 @@ public static class GgufImport
         // Every tensor checked against the shape the metadata implies before any is read.
         var shapes = DecoderShapes.Expected(config);
         var hfNames = new Dictionary<string, string>(StringComparer.Ordinal);
+        var stacks = new Dictionary<string, IReadOnlyList<string>>(StringComparer.Ordinal); // GGUF tensors that stack several HF parameters
         foreach (var info in file.Tensors)
         {
             if (arch.IsConfigTensor(info.Name)) continue; // read into the config
-            string hf = arch.HfName(info.Name, config)
+            var slices = arch.HfSlices(info.Name, config);
+            string hf = slices?[0] ?? arch.HfName(info.Name, config)
                 ?? throw new InvalidFormatException(path, info.Name, $"is not a {arch.Name} tensor QuantTune knows");
             if (!shapes.TryGetValue(hf, out var shape))
                 throw new InvalidFormatException(path, info.Name, $"is not a tensor of the model its metadata describes ({config.NumLayers} layers{(config.TieWordEmbeddings ? ", tied embeddings" : "")})");
-            long[] stored = arch.GgufShape(info.Name, shape);
+            long[] stored = slices is null ? arch.GgufShape(info.Name, shape) : [slices.Count, .. shape];
             if (!info.Shape.SequenceEqual(stored))
                 throw new InvalidFormatException(path, info.Name, $"has shape [{string.Join(", ", info.Shape)}]; the metadata implies [{string.Join(", ", stored)}]");
-            hfNames[hf] = info.Name;
+            if (slices is null) hfNames[hf] = info.Name;
+            else
+            {
+                stacks[info.Name] = slices;
+                foreach (var slice in slices) hfNames[slice] = info.Name;
+            }
         }
         if (shapes.Keys.FirstOrDefault(n => !hfNames.ContainsKey(n)) is string absent)
             throw new InvalidFormatException(path, arch.TensorName(absent) ?? absent, "is missing; the model its metadata describes needs it");
 
         var tensors = new Dictionary<string, GgufDenseTensor>(StringComparer.Ordinal);
         var blocks = new Dictionary<string, GgufBlockTensor>(StringComparer.Ordinal);
+        foreach (var (gguf, slices) in stacks)
+            ReadStack(file, gguf, slices, shapes[slices[0]], keepBlocks, tensors, blocks);
         foreach (var (hf, gguf) in hfNames)
         {
+            if (stacks.ContainsKey(gguf)) continue;
             var info = file.TensorsByName[gguf];
             long[] shape = info.Shape;
             bool kernel = keepBlocks && shape.Length == 2 && shapes[hf].Length == 2 && GgmlVecDot.HasKernel(info.Type);
@@ -82,6 +92,28 @@ public static class GgufImport
                 tensors[hf] = new GgufDenseTensor(shapes[hf], arch.ToHf(gguf, shape, file.ReadTensor(gguf), config));
         }
         return new GgufCheckpoint(config, tensors) { Source = path, Blocks = blocks };
+    }
+
+    /// <summary>
+    /// A tensor that stacks <paramref name="slices"/> (a layer's experts), each of HF <paramref name="shape"/>, split into them:
+    /// as blocks where they are kept (each slice's rows are whole rows of blocks), else dequantized.
+    /// </summary>
+    static void ReadStack(GgufFile file, string gguf, IReadOnlyList<string> slices, long[] shape, bool keepBlocks,
+        Dictionary<string, GgufDenseTensor> tensors, Dictionary<string, GgufBlockTensor> blocks)
+    {
+        var type = file.TensorsByName[gguf].Type;
+        if (keepBlocks && shape.Length == 2 && GgmlVecDot.HasKernel(type))
+        {
+            byte[] bytes = file.ReadTensorBytes(gguf);
+            int size = bytes.Length / slices.Count;
+            for (int i = 0; i < slices.Count; i++)
+                blocks[slices[i]] = new GgufBlockTensor(shape, type, bytes[(i * size)..((i + 1) * size)]);
+            return;
+        }
+        float[] values = file.ReadTensor(gguf);
+        int length = values.Length / slices.Count;
+        for (int i = 0; i < slices.Count; i++)
+            tensors[slices[i]] = new GgufDenseTensor(shape, values[(i * length)..((i + 1) * length)]);
     }
 
     /// <summary>Row r of the result is row <paramref name="sources"/>[r] of <paramref name="bytes"/> (rows of equal length).</summary>

@@ -21,7 +21,8 @@ public sealed record LlamaMixtureModel(int Layers, int Heads, int KvHeads)
 /// <c>tensor_type_fallback</c>, as of ggml-org/llama.cpp 007dbbf3; no imatrix, no overrides,
 /// not --pure, dense model). In short:
 /// <list type="bullet">
-/// <item>1-D tensors, norms, learned positions (GPT-2's position_embd) and convolution kernels (ssm_conv1d) are not quantized (F32 here).</item>
+/// <item>1-D tensors, norms, learned positions (GPT-2's position_embd), convolution kernels (ssm_conv1d) a mixture of experts' router (ffn_gate_inp) and the shared expert's one-row gate (ffn_gate_inp_shexp, which ggml counts as 1-D) are not quantized (F32 here).</item>
+/// <item>A layer's stacked experts (ffn_{gate,up,down}_exps, 3-D) are typed as the 2-D tensor of their name; the rules llama.cpp adds for models of 8 experts are not followed.</item>
 /// <item>F32/F16/BF16 files: every 2-D weight gets that type.</item>
 /// <item>output.weight (and token_embd.weight when the embeddings are tied): Q6_K, or Q8_0 when the
 ///   file is Q8_0 or the row length is not a multiple of the type's block.</item>
@@ -52,7 +53,8 @@ public static partial class GgufMixture
     /// <summary>Whether llama-quantize quantizes this tensor at all (tensor_allows_quantization, for llama's tensor names).</summary>
     public static bool AllowsQuantization(GgufTensorShape t) =>
         t.Shape.Length >= 2 && t.Name.EndsWith("weight", StringComparison.Ordinal) && !t.Name.Contains("_norm.weight", StringComparison.Ordinal)
-        && t.Name != PositionEmbedding && !t.Name.Contains("ssm_conv1d", StringComparison.Ordinal);
+        && t.Name != PositionEmbedding && !t.Name.Contains("ssm_conv1d", StringComparison.Ordinal)
+        && !t.Name.Contains("ffn_gate_inp.weight", StringComparison.Ordinal) && !t.Name.Contains("ffn_gate_inp_shexp", StringComparison.Ordinal);
 
     /// <summary>A learned position table (gguf-py's MODEL_TENSOR.POS_EMBD, GPT-2's wpe), which llama-quantize leaves unquantized.</summary>
     public const string PositionEmbedding = "position_embd.weight";

@@ -103,7 +103,8 @@ public sealed class GgufArchitectureRoundTripTests(ITestOutputHelper output) : T
         using var _ = no_grad();
         foreach (var (name, p) in model.Model.named_parameters())
         {
-            string gguf = arch.TensorName(name)!;
+            // A stacked tensor's slices (qwen3moe's experts) are whole rows of blocks: each is quantized as it lies in the stack.
+            string gguf = arch.MergedInto(name, model.Config)?.Gguf ?? arch.TensorName(name)!;
             if (!arch.Writes(name) || plan[gguf] is not (var type and not GgmlType.F32)) continue;
             long[] stored = arch.GgufShape(gguf, p.shape);
             float[] values = arch.ToGguf(gguf, p.shape, p.detach().data<float>().ToArray(), model.Config);

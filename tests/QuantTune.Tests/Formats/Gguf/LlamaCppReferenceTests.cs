@@ -63,6 +63,14 @@ public sealed class LlamaCppReferenceTests(ITestOutputHelper output) : TempFolde
         { "tiny-granite-q8_0", "q8_0", 0.2, 1e-3 },    // 2.1e-2, 1.8e-2; 2.0e-5; 4 argmax near ties of 64
         // stablelm: LayerNorms with biases, NEOX RoPE on 8 of 32 dimensions, q/k/v biases; the tied head as output.weight
         { "tiny-stablelm-f32", "f32", 5e-5, 1e-5 },    // 3.3e-6, 4.9e-6; 6.6e-7
+        // qwen3moe: each layer's router as ffn_gate_inp (F32), its experts stacked into ffn_{gate,up,down}_exps; tiny-qwen3-moe-gguf,
+        // as tiny-qwen3-moe's dense layer 1 is refused (tiny-qwen3-moe-f32.json records it)
+        { "tiny-qwen3-moe-gguf-f32", "f32", 5e-5, 1e-5 },   // 1.8e-6, 4.4e-6; 6.0e-8
+        { "tiny-qwen3-moe-gguf-q8_0", "q8_0", 0.2, 1e-3 }, // 5.5e-2, 3.1e-2; 1.5e-4
+        // qwen2moe: as qwen3moe plus the shared expert behind its gate (ffn_*_shexp, ffn_gate_inp_shexp), weights not renormalized,
+        // the tied head as output.weight; tiny-qwen2-moe-gguf, as tiny-qwen2-moe's dense layer 1 is refused (tiny-qwen2-moe-f32.json records it)
+        { "tiny-qwen2-moe-gguf-f32", "f32", 5e-5, 1e-5 },   // 1.4e-6, 5.9e-6; 3.6e-7
+        { "tiny-qwen2-moe-gguf-q8_0", "q8_0", 0.2, 1e-3 }, // 3.8e-2, 2.9e-2; 1.3e-4
     };
 
     [Theory]

@@ -7,7 +7,7 @@ namespace QuantTune.Formats.Gguf.Architectures;
 public static class GgufArchitectures
 {
     public static readonly IReadOnlyList<IGgufArchitecture> All =
-        [new LlamaArchitecture(), new Qwen2Architecture(), new Qwen3Architecture(), new Qwen35Architecture(), new Gemma2Architecture(), new Gemma3Architecture(), new Phi3Architecture(), new Gpt2Architecture(), new Olmo2Architecture(), new SmolLM3Architecture(), new GraniteArchitecture(), new StableLmArchitecture()];
+        [new LlamaArchitecture(), new Qwen2Architecture(), new Qwen3Architecture(), new Qwen3MoeArchitecture(), new Qwen2MoeArchitecture(), new Qwen35Architecture(), new Gemma2Architecture(), new Gemma3Architecture(), new Phi3Architecture(), new Gpt2Architecture(), new Olmo2Architecture(), new SmolLM3Architecture(), new GraniteArchitecture(), new StableLmArchitecture()];
 
     /// <summary>Every architecture's <c>general.architecture</c> name, in the order of <see cref="All"/>.</summary>
     public static IReadOnlyList<string> Names => All.Select(a => a.Name).ToArray();

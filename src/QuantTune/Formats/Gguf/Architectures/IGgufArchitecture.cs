@@ -54,6 +54,17 @@ public interface IGgufArchitecture
     long[] GgufShape(string gguf, long[] shape);
 
     /// <summary>
+    /// Where HF parameter <paramref name="hf"/> is one slice of a GGUF tensor that stacks several along a new outermost
+    /// dimension (the converter merges each layer's experts into one 3-D <c>blk.N.ffn_{gate,up,down}_exps</c>): that
+    /// tensor's name, the slice's index in it and the number of slices; else null (the parameter is a tensor of its own,
+    /// <see cref="TensorName"/>).
+    /// </summary>
+    (string Gguf, int Index, int Count)? MergedInto(string hf, ModelConfig config);
+
+    /// <summary>The inverse of <see cref="MergedInto"/>: the HF parameters GGUF tensor <paramref name="gguf"/> stacks, in order; null when it stacks none.</summary>
+    IReadOnlyList<string>? HfSlices(string gguf, ModelConfig config);
+
+    /// <summary>
     /// <paramref name="values"/> (HF layout, PyTorch <paramref name="shape"/>) as the converter writes GGUF tensor
     /// <paramref name="gguf"/>; the array may be changed in place and returned.
     /// </summary>

@@ -96,6 +96,12 @@ public abstract class TextModelArchitecture : IGgufArchitecture
     /// <inheritdoc/>
     public virtual long[] GgufShape(string gguf, long[] shape) => shape;
 
+    /// <summary>None here: every parameter is a tensor of its own.</summary>
+    public virtual (string Gguf, int Index, int Count)? MergedInto(string hf, ModelConfig config) => null;
+
+    /// <summary>None here: every tensor is one parameter.</summary>
+    public virtual IReadOnlyList<string>? HfSlices(string gguf, ModelConfig config) => null;
+
     /// <inheritdoc/>
     public virtual float[] ToGguf(string gguf, long[] shape, float[] values, ModelConfig config) => values;
 
