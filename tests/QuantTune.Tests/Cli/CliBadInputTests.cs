@@ -43,8 +43,8 @@ public sealed class CliBadInputTests() : TempFolderTest("qt-cli-")
     public void UnsupportedTokenizerModel()
     {
         CopyOf(TestData.TinyLlamaDir);
-        Edit("tokenizer.json", "\"type\": \"BPE\"", "\"type\": \"WordPiece\"");
-        CliRunner.AssertCleanFailure(CliRunner.Run("generate", "--model", Dir, "--prompt", "x"), "tokenizer.json", "model.type", "WordPiece");
+        Edit("tokenizer.json", "\"type\": \"BPE\"", "\"type\": \"SentencePieceBPE\"");
+        CliRunner.AssertCleanFailure(CliRunner.Run("generate", "--model", Dir, "--prompt", "x"), "tokenizer.json", "model.type", "SentencePieceBPE");
     }
 
     [Fact]
