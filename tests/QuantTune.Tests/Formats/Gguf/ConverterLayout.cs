@@ -6,6 +6,13 @@ namespace QuantTune.Tests.Formats.Gguf;
 /// <summary>What the family GGUF tests check of an exported file against llama.cpp's converter: the architecture's keys and the tensor names.</summary>
 internal static class ConverterLayout
 {
+    /// <summary>The values of <paramref name="model"/>'s parameter <paramref name="name"/> (fp32), flattened.</summary>
+    public static float[] Values(PretrainedModel model, string name)
+    {
+        using var p = model.Model.named_parameters().First(p => p.name == name).parameter.detach();
+        return p.data<float>().ToArray();
+    }
+
     /// <summary>Exports <paramref name="model"/> as F32 into <paramref name="folder"/> and opens the file.</summary>
     public static GgufFile Export(PretrainedModel model, string folder, string name)
     {

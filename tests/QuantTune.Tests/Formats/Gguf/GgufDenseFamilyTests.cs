@@ -15,12 +15,6 @@ namespace QuantTune.Tests.Formats.Gguf;
 /// </summary>
 public sealed class GgufDenseFamilyTests() : TempFolderTest("qt-gguf-dense-")
 {
-    static float[] Values(PretrainedModel model, string name)
-    {
-        using var p = model.Model.named_parameters().First(p => p.name == name).parameter.detach();
-        return p.data<float>().ToArray();
-    }
-
     /// <summary>Olmo2Model: TextModel's keys without key/value length; post_attention_norm and post_ffw_norm, no norm before either; q/k norms [hidden] and [kv·head_dim]; rows not permuted; the tied head as output.weight.</summary>
     [Fact]
     public void Olmo2ExportsPostNormsWholeProjectionQkNormsAndTheTiedHeadAsOutput()
@@ -36,8 +30,8 @@ public sealed class GgufDenseFamilyTests() : TempFolderTest("qt-gguf-dense-")
         ConverterLayout.AssertTensors(f, ["token_embd.weight", "output_norm.weight", "output.weight"], 3, ConverterLayout.Weights(perLayer));
         Assert.Equal(new long[] { 128 }, f.TensorsByName["blk.0.attn_q_norm.weight"].Dims);
         Assert.Equal(new long[] { 64 }, f.TensorsByName["blk.0.attn_k_norm.weight"].Dims);
-        Assert.Equal(Values(model, "model.layers.2.post_feedforward_layernorm.weight"), f.ReadTensor("blk.2.post_ffw_norm.weight"));
-        Assert.Equal(Values(model, "model.layers.1.self_attn.q_proj.weight"), f.ReadTensor("blk.1.attn_q.weight"));
+        Assert.Equal(ConverterLayout.Values(model, "model.layers.2.post_feedforward_layernorm.weight"), f.ReadTensor("blk.2.post_ffw_norm.weight"));
+        Assert.Equal(ConverterLayout.Values(model, "model.layers.1.self_attn.q_proj.weight"), f.ReadTensor("blk.1.attn_q.weight"));
         Assert.Equal(f.ReadTensor("token_embd.weight"), f.ReadTensor("output.weight"));
 
         var c = GgufArchitectures.Find("olmo2")!.ReadConfig(f);
@@ -58,7 +52,7 @@ public sealed class GgufDenseFamilyTests() : TempFolderTest("qt-gguf-dense-")
         ]);
         string[] perLayer = ["attn_norm", "attn_q", "attn_k", "attn_v", "attn_output", "ffn_norm", "ffn_gate", "ffn_up", "ffn_down"];
         ConverterLayout.AssertTensors(f, ["token_embd.weight", "output_norm.weight"], 4, ConverterLayout.Weights(perLayer));
-        Assert.Equal(LlamaRowPermutation.Permute(Values(model, "model.layers.1.self_attn.k_proj.weight"), 64, 128, 2), f.ReadTensor("blk.1.attn_k.weight"));
+        Assert.Equal(LlamaRowPermutation.Permute(ConverterLayout.Values(model, "model.layers.1.self_attn.k_proj.weight"), 64, 128, 2), f.ReadTensor("blk.1.attn_k.weight"));
 
         var c = GgufArchitectures.Find("smollm3")!.ReadConfig(f);
         Assert.Equal([true, true, true, false], c.RopeLayers!);
@@ -78,7 +72,7 @@ public sealed class GgufDenseFamilyTests() : TempFolderTest("qt-gguf-dense-")
             "granite.attention.layer_norm_rms_epsilon", "granite.rope.freq_base",
             "granite.attention.scale", "granite.embedding_scale", "granite.residual_scale", "granite.logit_scale",
         ]);
-        Assert.Equal(LlamaRowPermutation.Permute(Values(model, "model.layers.0.self_attn.q_proj.weight"), 128, 128, 4), f.ReadTensor("blk.0.attn_q.weight"));
+        Assert.Equal(LlamaRowPermutation.Permute(ConverterLayout.Values(model, "model.layers.0.self_attn.q_proj.weight"), 128, 128, 4), f.ReadTensor("blk.0.attn_q.weight"));
 
         var c = GgufArchitectures.Find("granite")!.ReadConfig(f);
         var o = model.Config;
@@ -107,8 +101,8 @@ public sealed class GgufDenseFamilyTests() : TempFolderTest("qt-gguf-dense-")
             "attn_output.weight", "ffn_norm.weight", "ffn_norm.bias", "ffn_gate.weight", "ffn_up.weight", "ffn_down.weight",
         ];
         ConverterLayout.AssertTensors(f, ["token_embd.weight", "output_norm.weight", "output_norm.bias", "output.weight"], 2, perLayer);
-        Assert.Equal(Values(model, "model.layers.1.self_attn.k_proj.bias"), f.ReadTensor("blk.1.attn_k.bias"));
-        Assert.Equal(Values(model, "model.layers.0.post_attention_layernorm.bias"), f.ReadTensor("blk.0.ffn_norm.bias"));
+        Assert.Equal(ConverterLayout.Values(model, "model.layers.1.self_attn.k_proj.bias"), f.ReadTensor("blk.1.attn_k.bias"));
+        Assert.Equal(ConverterLayout.Values(model, "model.layers.0.post_attention_layernorm.bias"), f.ReadTensor("blk.0.ffn_norm.bias"));
 
         var c = GgufArchitectures.Find("stablelm")!.ReadConfig(f);
         Assert.Equal((NormKind.LayerNorm, 0.25, true, false, false, 1e-5f), (c.Norm, c.PartialRotaryFactor, c.QkvBias, c.OutputBias, c.TieWordEmbeddings, (float)c.RmsNormEps));

@@ -17,12 +17,6 @@ namespace QuantTune.Tests.Formats.Gguf;
 /// </summary>
 public sealed class GgufQwen3MoeTests() : TempFolderTest("qt-gguf-qwen3moe-")
 {
-    static float[] Values(PretrainedModel model, string name)
-    {
-        using var p = model.Model.named_parameters().First(p => p.name == name).parameter.detach();
-        return p.data<float>().ToArray();
-    }
-
     /// <summary>TextModel's keys with key/value length and the three expert keys; ffn_gate_inp and ffn_{gate,up,down}_exps per layer, expert e in slice e.</summary>
     [Fact]
     public void ExportsTheExpertKeysTheRouterAndTheExpertsStackedPerLayer()
@@ -45,8 +39,8 @@ public sealed class GgufQwen3MoeTests() : TempFolderTest("qt-gguf-qwen3moe-")
         Assert.Equal(new long[] { 64, 8 }, f.TensorsByName["blk.0.ffn_gate_inp.weight"].Dims);
         float[] up = f.ReadTensor("blk.2.ffn_up_exps.weight");
         for (int e = 0; e < 8; e++)
-            Assert.Equal(Values(model, $"model.layers.2.mlp.experts.{e}.up_proj.weight"), up[(e * 32 * 64)..((e + 1) * 32 * 64)]);
-        Assert.Equal(Values(model, "model.layers.1.mlp.gate.weight"), f.ReadTensor("blk.1.ffn_gate_inp.weight"));
+            Assert.Equal(ConverterLayout.Values(model, $"model.layers.2.mlp.experts.{e}.up_proj.weight"), up[(e * 32 * 64)..((e + 1) * 32 * 64)]);
+        Assert.Equal(ConverterLayout.Values(model, "model.layers.1.mlp.gate.weight"), f.ReadTensor("blk.1.ffn_gate_inp.weight"));
 
         var c = GgufArchitectures.Find("qwen3moe")!.ReadConfig(f);
         Assert.Equal(("qwen3_moe", true, 8, 2, 32, true), (c.ModelType, c.QkNorm, c.Experts!.NumExperts, c.Experts.ExpertsPerToken, c.Experts.ExpertIntermediateSize, c.Experts.NormTopKProb));
@@ -101,8 +95,8 @@ public sealed class GgufQwen3MoeTests() : TempFolderTest("qt-gguf-qwen3moe-")
             "ffn_gate_inp_shexp.weight", "ffn_gate_shexp.weight", "ffn_up_shexp.weight", "ffn_down_shexp.weight",
         ];
         ConverterLayout.AssertTensors(f, ["token_embd.weight", "output_norm.weight", "output.weight"], 3, perLayer);
-        Assert.Equal(Values(model, "model.layers.2.mlp.shared_expert_gate.weight"), f.ReadTensor("blk.2.ffn_gate_inp_shexp.weight"));
-        Assert.Equal(Values(model, "model.layers.0.mlp.shared_expert.down_proj.weight"), f.ReadTensor("blk.0.ffn_down_shexp.weight"));
+        Assert.Equal(ConverterLayout.Values(model, "model.layers.2.mlp.shared_expert_gate.weight"), f.ReadTensor("blk.2.ffn_gate_inp_shexp.weight"));
+        Assert.Equal(ConverterLayout.Values(model, "model.layers.0.mlp.shared_expert.down_proj.weight"), f.ReadTensor("blk.0.ffn_down_shexp.weight"));
 
         var c = GgufArchitectures.Find("qwen2moe")!.ReadConfig(f);
         Assert.Equal(("qwen2_moe", false, 64, true, true), (c.ModelType, c.Experts!.NormTopKProb, c.Experts.Shared!.IntermediateSize, c.Experts.Shared.Gated, c.QkvBias));
