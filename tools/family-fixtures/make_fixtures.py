@@ -135,6 +135,9 @@ CONFIGS["tiny-qwen2-moe-gguf"] = dict(CONFIGS["tiny-qwen2-moe"], mlp_only_layers
 SEED_POSITIONS = {"tiny-smollm3-gguf": 12, "tiny-gemma4": 12}
 # Gemma 4 (text): every dense quirk on, see gemma4_fixture.py.
 CONFIGS["tiny-gemma4"] = gemma4_fixture.config(COMMON)
+# Mixtral as llama.cpp's llama can hold it: its graph has no sliding window (the converter writes none for Mixtral), so this
+# variant has sliding_window null, as Mixtral-8x7B's and 8x22B's configs do; the rest of its config is tiny-mixtral's.
+CONFIGS["tiny-mixtral-gguf"] = dict(CONFIGS["tiny-mixtral"], sliding_window=None)
 
 # The test sequences (start, length) of wiki.test.raw; Qwen3.5's third one spans two chunks of the chunked delta rule.
 SEQUENCES = {"tiny-qwen3.5": ((0, 64), (1000, 64), (2000, 100)), "tiny-qwen3.5-gguf": ((0, 64), (1000, 64), (2000, 100)),

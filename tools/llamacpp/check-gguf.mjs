@@ -68,6 +68,13 @@ const CASES = [
     ["tests/fixtures/tiny-qwen2-moe", "F32"],
     ["tests/fixtures/tiny-qwen2-moe-gguf", "F32"],
     ["tests/fixtures/tiny-qwen2-moe-gguf", "Q8_0"],
+    // Mixtral as llama (the converter's LlamaModel takes MixtralForCausalLM): expert_count and expert_used_count, each layer's
+    // router as ffn_gate_inp (F32) and its experts' w1/w3/w2 stacked into ffn_{gate,up,down}_exps. llama.cpp's llama has no
+    // sliding window, so tiny-mixtral (a 16-token window) is refused by export (recorded); tiny-mixtral-gguf is the same
+    // model without one.
+    ["tests/fixtures/tiny-mixtral", "F32"],
+    ["tests/fixtures/tiny-mixtral-gguf", "F32"],
+    ["tests/fixtures/tiny-mixtral-gguf", "Q8_0"],
 ].map(([fixture, type, configPatch]) => ({ fixture, type, configPatch, name: `${fixture.split("/").pop()}-${type.toLowerCase()}` }));
 
 /** Texts whose tokenization is compared: digits, punctuation, spaces, accents, CJK and emoji (outside the BMP). */

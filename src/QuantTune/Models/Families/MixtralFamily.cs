@@ -16,14 +16,17 @@ public sealed class MixtralFamily : ModelFamily
     static readonly MistralFamily Dense = new();
 
     /// <summary>MixtralBlockSparseTop2MLP's attribute names: w1 the gate, w3 the up, w2 the down projection.</summary>
-    static readonly ModuleNames ExpertNames = ModuleNames.Llama with { Gate = "w1", Up = "w3", Down = "w2" };
+    public static readonly ModuleNames ExpertNames = ModuleNames.Llama with { Gate = "w1", Up = "w3", Down = "w2" };
+
+    /// <summary>MixtralDecoderLayer's name for its sparse block (router <c>gate</c> and <c>experts</c>), in place of <c>mlp</c>.</summary>
+    public const string SparseBlock = "block_sparse_moe";
 
     public override IReadOnlyList<string> ModelTypes => ["mixtral"];
 
     internal override ModelConfig Read(JsonField f, ModelConfig c) =>
         Dense.Read(f, c) with
         {
-            Names = c.Names with { Mlp = "block_sparse_moe" },
+            Names = c.Names with { Mlp = SparseBlock },
             // MixtralConfig's defaults: 8 experts, 2 per token; the experts are intermediate_size wide
             Experts = MixtureOfExperts.Read(f, c.NumLayers, defaultExperts: 8, defaultPerToken: 2, defaultWidth: c.IntermediateSize) with
             {

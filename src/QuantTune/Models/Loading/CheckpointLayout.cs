@@ -25,9 +25,10 @@ public static class CheckpointLayout
     public static Tensor ToCheckpoint(ModelConfig c, string name, Tensor value) =>
         IsTransposed(c, name) ? value.t().contiguous() : value;
 
-    /// <summary>The checkpoint's key for parameter <paramref name="name"/>: the name itself; under the checkpoint's own stack (<see cref="ModelConfig.CheckpointStack"/>: model.language_model.layers.0… for model.layers.0…); or without the stack's prefix where the checkpoint has only that.</summary>
+    /// <summary>The checkpoint's key for parameter <paramref name="name"/>: the name itself; under the checkpoint's own stack (<see cref="ModelConfig.CheckpointStack"/>: model.language_model.layers.0… for model.layers.0…); without the stack's prefix where the checkpoint has only that; or a router transformers 5 moved under <c>mlp</c> (<see cref="FusedExperts.RouterKey"/>).</summary>
     public static string KeyOf(ModelConfig c, SafetensorsCheckpoint checkpoint, string name)
     {
+        if (FusedExperts.RouterKey(c, checkpoint, name) is string router) return router;
         string prefix = c.Names.Stack + ".";
         if (c.CheckpointStack is string stack && name.StartsWith(prefix, StringComparison.Ordinal))
             return $"{stack}.{name[prefix.Length..]}";
