@@ -35,6 +35,9 @@ internal static class TestData
     /// <summary>tests/fixtures/tiny-mixtral: Mistral's attention with a 16-token sliding window, block_sparse_moe on both layers (8 experts w1/w3/w2 of width 32, top-2 renormalised), tied head.</summary>
     public static string TinyMixtralDir => Path.Combine(AppContext.BaseDirectory, "fixtures", "tiny-mixtral");
 
+    /// <summary>tests/fixtures/tiny-mixtral-gguf: tiny-mixtral without a sliding window (sliding_window null, as Mixtral-8x7B's config), as llama.cpp's llama holds it.</summary>
+    public static string TinyMixtralGgufDir => Path.Combine(AppContext.BaseDirectory, "fixtures", "tiny-mixtral-gguf");
+
     /// <summary>tests/fixtures/tiny-gemma3: Gemma norms and GeGLU, q/k norms, 16-token window on layers 0-1, local/global RoPE bases.</summary>
     public static string TinyGemma3Dir => Path.Combine(AppContext.BaseDirectory, "fixtures", "tiny-gemma3");
 

@@ -71,6 +71,10 @@ public sealed class LlamaCppReferenceTests(ITestOutputHelper output) : TempFolde
         // the tied head as output.weight; tiny-qwen2-moe-gguf, as tiny-qwen2-moe's dense layer 1 is refused (tiny-qwen2-moe-f32.json records it)
         { "tiny-qwen2-moe-gguf-f32", "f32", 5e-5, 1e-5 },   // 1.4e-6, 5.9e-6; 3.6e-7
         { "tiny-qwen2-moe-gguf-q8_0", "q8_0", 0.2, 1e-3 }, // 3.8e-2, 2.9e-2; 1.3e-4
+        // mixtral as llama: the router as ffn_gate_inp (F32), the experts' w1/w3/w2 stacked into ffn_{gate,up,down}_exps; tiny-mixtral-gguf,
+        // as tiny-mixtral's sliding window is refused (tiny-mixtral-f32.json records it)
+        { "tiny-mixtral-gguf-f32", "f32", 5e-5, 1e-5 },   // 1.9e-6, 5.5e-6; 2.0e-7
+        { "tiny-mixtral-gguf-q8_0", "q8_0", 0.2, 1e-3 }, // 4.9e-2, 1.3e-1; 3.4e-4; 3 argmax and 1 greedy near ties
     };
 
     [Theory]

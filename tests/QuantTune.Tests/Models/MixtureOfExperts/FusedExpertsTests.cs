@@ -17,7 +17,11 @@ namespace QuantTune.Tests.Models.MixtureOfExperts;
 /// </summary>
 public sealed class FusedExpertsTests(ITestOutputHelper output) : TempFolderTest("qt-moe-fused-")
 {
-    /// <summary>A copy of <paramref name="fixture"/> whose experts are stored fused; <paramref name="width"/> overrides the fused width (a wrong shape).</summary>
+    /// <summary>
+    /// A copy of <paramref name="fixture"/> whose experts are stored fused; <paramref name="width"/> overrides the fused width (a wrong shape).
+    /// Mixtral's as transformers 5's conversion_mapping.py moves them: block_sparse_moe.experts.N.{w1,w3} into mlp.experts.gate_up_proj,
+    /// w2 into mlp.experts.down_proj, the router block_sparse_moe.gate to mlp.gate.
+    /// </summary>
     string FusedCopy(string fixture, long? width = null)
     {
         var source = TestData.Fixture(fixture);
@@ -30,14 +34,14 @@ public sealed class FusedExpertsTests(ITestOutputHelper output) : TempFolderTest
         var experts = new SortedDictionary<string, SortedDictionary<int, Dictionary<string, Tensor>>>(StringComparer.Ordinal);
         foreach (var name in checkpoint.Names)
         {
-            var parts = name.Split('.');
+            var parts = name.Replace(".block_sparse_moe.", ".mlp.", StringComparison.Ordinal).Split('.');
             int i = Array.IndexOf(parts, "experts");
-            if (i < 0) { tensors[name] = checkpoint.ToTensor(name); continue; }
+            if (i < 0) { tensors[string.Join('.', parts)] = checkpoint.ToTensor(name); continue; }
             string block = string.Join('.', parts[..(i + 1)]);
             int e = int.Parse(parts[i + 1]);
             if (!experts.TryGetValue(block, out var byExpert)) experts[block] = byExpert = new();
             if (!byExpert.TryGetValue(e, out var projections)) byExpert[e] = projections = new();
-            projections[parts[i + 2]] = checkpoint.ToTensor(name);
+            projections[parts[i + 2] switch { "w1" => "gate_proj", "w3" => "up_proj", "w2" => "down_proj", var p => p }] = checkpoint.ToTensor(name);
         }
         foreach (var (block, byExpert) in experts)
         {
@@ -52,13 +56,15 @@ public sealed class FusedExpertsTests(ITestOutputHelper output) : TempFolderTest
     [Theory]
     [InlineData("tiny-qwen3-moe")]
     [InlineData("tiny-qwen2-moe")]
+    [InlineData("tiny-mixtral")]
     public void TheFusedLayoutLoadsTheSameModel(string fixture)
     {
         var fused = FusedCopy(fixture);
         using (var file = SafetensorsFile.Open(Path.Combine(fused, "model.safetensors")))
         {
             Assert.Contains("model.layers.0.mlp.experts.gate_up_proj", file.Tensors.Keys);
-            Assert.DoesNotContain("model.layers.0.mlp.experts.0.gate_proj.weight", file.Tensors.Keys);
+            Assert.Contains("model.layers.0.mlp.gate.weight", file.Tensors.Keys);
+            Assert.DoesNotContain(file.Tensors.Keys, k => k.Contains(".experts.0.", StringComparison.Ordinal) || k.Contains("block_sparse_moe", StringComparison.Ordinal));
         }
         using var separate = PretrainedModel.Load(TestData.Fixture(fixture));
         using var model = PretrainedModel.Load(fused);
