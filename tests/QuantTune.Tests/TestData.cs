@@ -44,6 +44,9 @@ internal static class TestData
     /// <summary>tests/fixtures/tiny-gemma4: Gemma 4's text model with every dense quirk: per-layer inputs, KV sharing (layers 3-4), attention_k_eq_v, global heads of 32 beside sliding ones of 16, proportional RoPE, double-wide MLPs, layer_scalar, final soft-cap.</summary>
     public static string TinyGemma4Dir => Path.Combine(AppContext.BaseDirectory, "fixtures", "tiny-gemma4");
 
+    /// <summary>tests/fixtures/tiny-gpt-oss: gpt-oss's sinks, sliding (16) / full layers, YaRN, q/k/v/o biases, 8 experts with biases and the clamped SwiGLU stored as MXFP4 blocks.</summary>
+    public static string TinyGptOssDir => Path.Combine(AppContext.BaseDirectory, "fixtures", "tiny-gpt-oss");
+
     /// <summary>tests/fixtures/tiny-gemma2: Gemma norms and GeGLU, attention and final logit soft-caps, alternating 16-token window.</summary>
     public static string TinyGemma2Dir => Path.Combine(AppContext.BaseDirectory, "fixtures", "tiny-gemma2");
 

@@ -17,6 +17,7 @@ import numpy as np
 from numpy_forward import Family, forward, load_balancing_loss
 from numpy_qwen3_5 import Qwen35, forward as qwen3_5_forward, chunk_gated_delta_rule
 import gemma4_fixture
+import gpt_oss_fixture
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 FIXTURES = os.path.join(ROOT, "tests", "fixtures")
@@ -143,6 +144,8 @@ CONFIGS["tiny-mixtral-gguf"] = dict(CONFIGS["tiny-mixtral"], sliding_window=None
 SEQUENCES = {"tiny-qwen3.5": ((0, 64), (1000, 64), (2000, 100)), "tiny-qwen3.5-gguf": ((0, 64), (1000, 64), (2000, 100)),
              "tiny-gemma4": ((0, 64), (1000, 64), (2000, 100))}
 DEFAULT_SEQUENCES = ((0, 64), (1000, 64))
+# gpt-oss: sinks, sliding / full layers, YaRN, MXFP4 experts; see gpt_oss_fixture.py.
+CONFIGS["tiny-gpt-oss"] = gpt_oss_fixture.config(COMMON)
 
 
 def gpt2_weights(c, rng):
@@ -218,6 +221,8 @@ def weights(c, seed):
         return qwen3_5_weights(c, rng)
     if c["model_type"] == "gemma4_text":
         return gemma4_fixture.weights(c, rng)
+    if c["model_type"] == "gpt_oss":
+        return gpt_oss_fixture.weights(c, rng)
     gemma = c["model_type"].startswith("gemma")
     h, i, d, v = c["hidden_size"], c["intermediate_size"], c.get("head_dim") or c["hidden_size"] // c["num_attention_heads"], c["vocab_size"]
     stablelm = c["model_type"] == "stablelm"
@@ -303,7 +308,7 @@ def save_safetensors(path, tensors):
     header, blobs, offset = {}, [], 0
     for name, a in tensors.items():
         a = np.ascontiguousarray(a)
-        dtype = {np.dtype(np.float32): "F32", np.dtype(np.int64): "I64"}[a.dtype]
+        dtype = {np.dtype(np.float32): "F32", np.dtype(np.int64): "I64", np.dtype(np.uint8): "U8"}[a.dtype]
         b = a.tobytes()
         header[name] = {"dtype": dtype, "shape": list(a.shape), "data_offsets": [offset, offset + len(b)]}
         blobs.append(b)
@@ -324,6 +329,8 @@ def log_softmax(x):
 
 # The perplexity runs on the first tokens of WikiText-2 test only (32 windows), so that the test is fast.
 PERPLEXITY_TOKENS = 8193
+# Fixtures whose forward is slower (gpt-oss: explicit sink attention, experts) keep fewer: 4 windows.
+PERPLEXITY_TOKENS_OF = {"tiny-gpt-oss": 1025}
 
 
 def runner(config, w, **quirks):
@@ -333,6 +340,8 @@ def runner(config, w, **quirks):
         return lambda ids: qwen3_5_forward(m, w, ids)
     if config["model_type"] == "gemma4_text":
         return gemma4_fixture.runner(config, w, **quirks)
+    if config["model_type"] == "gpt_oss":
+        return gpt_oss_fixture.runner(config, w, **quirks)
     f = Family(config)
     return lambda ids: forward(f, w, ids)
 
@@ -531,7 +540,7 @@ def main():
             shutil.copy(os.path.join(FIXTURES, "tiny-qwen2", file), folder)
         w32 = weights(config, 1000 + SEED_POSITIONS.get(name, seed))
         save_safetensors(os.path.join(folder, "model.safetensors"), w32)
-        w = {k: a.astype(np.float64) for k, a in w32.items()}
+        w = {k: a if a.dtype == np.uint8 else a.astype(np.float64) for k, a in w32.items()}
         run = runner(config, w)
         sequences = SEQUENCES.get(name, DEFAULT_SEQUENCES)
         ref = {}
@@ -549,21 +558,24 @@ def main():
             quirk_references(config, w, wiki, ref, sequences, GRANITE_QUIRKS) if config["model_type"] == "granite" else \
             quirk_references(config, w, wiki, ref, sequences, STABLELM_QUIRKS) if config["model_type"] == "stablelm" else \
             quirk_references(config, w, wiki, ref, sequences, QWEN2_MOE_QUIRKS) if config["model_type"] == "qwen2_moe" else \
-            gemma4_fixture.quirk_references(config, w, wiki, ref, sequences, QUIRK_POSITIONS) if config["model_type"] == "gemma4_text" else {}
+            gemma4_fixture.quirk_references(config, w, wiki, ref, sequences, QUIRK_POSITIONS) if config["model_type"] == "gemma4_text" else \
+            gpt_oss_fixture.quirk_references(config, w, wiki, ref, sequences, QUIRK_POSITIONS) if config["model_type"] == "gpt_oss" else {}
 
         save_safetensors(os.path.join(folder, "reference.safetensors"), ref)
         output = greedy(run, prompt, 24)
-        ppl, predicted = perplexity(run, wiki[:PERPLEXITY_TOKENS])
+        tokens = PERPLEXITY_TOKENS_OF.get(name, PERPLEXITY_TOKENS)
+        ppl, predicted = perplexity(run, wiki[:tokens])
         print(f"{name}: perplexity {ppl:.4f} over {predicted} tokens; greedy {output}")
         slices = " and ".join(f"[{b}:{b + n}]" for b, n in sequences)
         computed_by = ("tools/family-fixtures/numpy_qwen3_5.py (a NumPy port of transformers' modeling_qwen3_5.py, the delta rule in its recurrent form) in float64"
                        if config["model_type"] == "qwen3_5_text" else gemma4_fixture.COMPUTED_BY
-                       if config["model_type"] == "gemma4_text" else
+                       if config["model_type"] == "gemma4_text" else gpt_oss_fixture.COMPUTED_BY
+                       if config["model_type"] == "gpt_oss" else
                        "tools/family-fixtures/numpy_forward.py (a NumPy port of transformers' modeling_" + config["model_type"].replace("_text", "") + ".py) in float64")
         json.dump({**extra, 
             "computed_by": computed_by,
             "sequences": f"input_ids.i = wiki.test.raw token slices {slices}; logits.i = logits; hidden_states.i.l = output of embedding (l=0) and of each decoder layer (l=1..L, last one after final norm as transformers reports it)",
-            "perplexity": {"data": "wiki.test.raw", "tokens": PERPLEXITY_TOKENS, "tokenizer": "this folder's tokenizer.json (npm tokenizers 0.23.2), no BOS",
+            "perplexity": {"data": "wiki.test.raw", "tokens": tokens, "tokenizer": "this folder's tokenizer.json (npm tokenizers 0.23.2), no BOS",
                            "protocol": "the first `tokens` tokens; non-overlapping windows of 256 tokens, each predicting its next 256 tokens from the window (last window shorter), mean NLL over all predicted tokens",
                            "value": ppl, "predicted_tokens": predicted},
             "greedy_generation": {"prompt": "The history of the", "prompt_ids": prompt, "output_ids": output, "max_new_tokens": 24},

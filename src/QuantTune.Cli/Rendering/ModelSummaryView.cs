@@ -79,6 +79,8 @@ public static class ModelSummaryView
                 $"{la.NumKeyHeads} key heads × {la.KeyHeadDim}, {la.NumValueHeads} value heads × {la.ValueHeadDim}, conv {la.ConvKernel}");
         if (c.AttentionOutputGate) d.Add("gated attention output");
         if (c.GlobalHeadDim is int g) d.Add($"full-attention heads of {g} (sliding ones {c.HeadDim})");
+        if (c.Rope.Type == "yarn") d.Add($"YaRN RoPE (×{c.Rope.Factor:G} over {c.Rope.OriginalMaxPositionEmbeddings} original positions, attention factor {c.Rope.AttentionFactor:G4})");
+        if (c.AttentionSinks) d.Add("a learned sink logit per head in every attention softmax");
         if (c.Rope.Type == "proportional") d.Add($"proportional RoPE on {c.Rope.RotatedFraction:G} of the full-attention heads' frequencies");
         if (c.GlobalKeysAsValues) d.Add($"keys as values on the full-attention layers ({c.GlobalKvHeads} key heads)");
         if (c.ValueNorm) d.Add("values RMS-normalised");
@@ -89,6 +91,7 @@ public static class ModelSummaryView
         {
             int sparse = Enumerable.Range(0, c.NumLayers).Count(c.IsSparse);
             d.Add($"mixture of experts on {sparse} of {c.NumLayers} layers: {m.NumExperts} experts of width {m.ExpertIntermediateSize}, top-{m.ExpertsPerToken}" + (m.NormTopKProb ? " renormalised" : ""));
+            if (m.ClampedActivation is { } clamp) d.Add($"experts with biases and the clamped SwiGLU (limit {clamp.Limit:G}, α {clamp.Alpha:G}), router with bias");
             if (m.Shared is { } shared) d.Add($"shared expert of width {shared.IntermediateSize}" + (shared.Gated ? ", sigmoid-gated" : "") + " on every sparse layer");
             if (m.RouterAuxLossCoef > 0) d.Add($"load-balancing loss × {m.RouterAuxLossCoef:G} in training");
         }

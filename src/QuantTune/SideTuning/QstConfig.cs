@@ -110,6 +110,8 @@ public sealed record QstConfig
             QkvBias = false,
             OutputBias = false,
             MlpBias = false,
+            // gpt-oss's attention sinks stay with the backbone: the side layers' attention is the plain softmax.
+            AttentionSinks = false,
             // A mixture-of-experts backbone feeds a dense side network: every side layer's MLP has intermediate_size / r.
             Experts = null,
             // A hybrid backbone (Qwen3.5's linear-attention layers) feeds a side network of softmax attention only.

@@ -89,7 +89,7 @@ public sealed class ModelConfigTests
     {
         Assert.Equal("hidden_size", Invalid($$"""{{Core.Replace("\"hidden_size\": 64", "\"hidden_size\": \"64\"")}}, "model_type": "llama" """).Field);
         Assert.Equal("num_key_value_heads", Invalid($$"""{{Core}}, "model_type": "llama", "num_key_value_heads": 3""").Field);
-        Assert.Equal("rope_scaling.rope_type", Invalid($$"""{{Core}}, "model_type": "llama", "rope_scaling": {"rope_type": "yarn", "factor": 4.0}""").Field);
+        Assert.Equal("rope_scaling.rope_type", Invalid($$"""{{Core}}, "model_type": "llama", "rope_scaling": {"rope_type": "dynamic", "factor": 4.0}""").Field);
         Assert.Equal("rope_parameters.factor", Invalid($$"""{{Core}}, "model_type": "llama", "rope_parameters": {"rope_type": "linear"}""").Field);
         Assert.Equal("hidden_act", Invalid($$"""{{Core}}, "model_type": "llama", "hidden_act": "relu6" """).Field);
     }

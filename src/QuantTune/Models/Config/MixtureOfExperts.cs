@@ -36,6 +36,26 @@ public sealed record MixtureOfExperts
     /// <summary>The checkpoint's names of each expert's projections (<see cref="ModuleNames.Gate"/>, <see cref="ModuleNames.Up"/>, <see cref="ModuleNames.Down"/>): Llama's gate_proj, up_proj, down_proj unless the family names them otherwise (Mixtral's w1, w3, w2).</summary>
     public ModuleNames ExpertNames { get; init; } = ModuleNames.Llama;
 
+    /// <summary>The router's name in the layer's MLP: gate (Qwen-MoE, Mixtral), or router (gpt-oss).</summary>
+    public string RouterName { get; init; } = "gate";
+    /// <summary>A bias on the router's logits (gpt-oss's router is a Linear with bias).</summary>
+    public bool RouterBias { get; init; }
+    /// <summary>
+    /// The routing weights are the softmax of the top k logits alone (gpt-oss: topk, then softmax over those k), not the
+    /// top k of the softmax over every expert.
+    /// </summary>
+    public bool SoftmaxOverTopK { get; init; }
+    /// <summary>Biases on each expert's gate, up and down projections (gpt-oss's gate_up_proj_bias, down_proj_bias).</summary>
+    public bool ExpertBias { get; init; }
+    /// <summary>The experts' clamped SwiGLU in place of silu(gate)·up (gpt-oss); null: the config's activation.</summary>
+    public ClampedSwiGlu? ClampedActivation { get; init; }
+    /// <summary>
+    /// The checkpoint keeps each layer's experts as gpt-oss does (<see cref="Loading.InterleavedExperts"/>): one
+    /// <c>experts.gate_up_proj</c> whose gate and up columns interleave and one <c>experts.down_proj</c>, in bf16/fp32 or
+    /// as MXFP4 blocks and scales, instead of <c>experts.N.{gate,up,down}_proj</c> or transformers 5's fused rows.
+    /// </summary>
+    public bool StoredInterleaved { get; init; }
+
     /// <summary>Whether layer <paramref name="layer"/> holds experts (Qwen3MoeDecoderLayer's rule).</summary>
     public bool IsSparse(int layer) => !DenseLayers.Contains(layer) && NumExperts > 0 && (layer + 1) % SparseStep == 0;
 

@@ -54,6 +54,8 @@ public sealed record ModelConfig
     public double? QueryPreAttentionScalar { get; init; }
     /// <summary>cap·tanh(score/cap) on the attention scores (Gemma 2).</summary>
     public double? AttentionSoftcap { get; init; }
+    /// <summary>A learned logit per query head joined to each row's softmax and then dropped (gpt-oss's self_attn.sinks).</summary>
+    public bool AttentionSinks { get; init; }
     /// <summary>cap·tanh(logit/cap) on the output logits (Gemma 2).</summary>
     public double? FinalLogitSoftcap { get; init; }
     /// <summary>The embedding output multiplied by √hidden in the embedding's dtype (Gemma).</summary>
@@ -306,6 +308,7 @@ public sealed record ModelConfig
             throw s.Invalid(s.Has("rope_type") ? "rope_type" : "type", $"'{type}' is not supported; expected one of {string.Join(", ", RopeConfig.SupportedTypes)}");
         if (type == "default") return new RopeConfig(theta);
         if (type == "longrope") return LongRope.Read(s, theta);
+        if (type == "yarn") return Yarn.Read(s, theta);
         var factor = s.OptionalDouble("factor") ?? throw s.Missing("factor", $"a number (required by rope type {type})");
         if (type == "linear") return new RopeConfig(theta, type, factor);
         return new RopeConfig(theta, type, factor,

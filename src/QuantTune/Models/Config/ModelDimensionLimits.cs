@@ -51,9 +51,12 @@ public static class ModelDimensionLimits
         // A sparse layer: the router (hidden × experts) and every expert's gate, up and down projections;
         // a shared expert's three projections and its gate (hidden × 1) where the mixture has one.
         long sparse = c.Experts is { } m ? h * m.NumExperts + (long)m.NumExperts * 3 * h * m.ExpertIntermediateSize : 0;
+        // gpt-oss: the router's bias, each expert's gate, up and down biases
+        if (c.Experts is { } b) sparse += (b.RouterBias ? b.NumExperts : 0) + (b.ExpertBias ? (long)b.NumExperts * (2L * b.ExpertIntermediateSize + h) : 0);
         if (c.Experts?.Shared is { } s) sparse += 3 * h * s.IntermediateSize + (s.Gated ? h : 0);
         if (c.AttentionOutputGate) attention += h * q + (c.QkvBias ? q : 0);
         if (c.QkNorm) attention += (long)c.QkNormWidths.Q + c.QkNormWidths.K;
+        if (c.AttentionSinks) attention += c.NumHeads;
         long linear = c.LinearAttention is { } la
             ? h * la.ConvDim + h * la.ValueDim + 2 * h * la.NumValueHeads + (long)la.ConvDim * la.ConvKernel + 2L * la.NumValueHeads + la.ValueHeadDim + (long)la.ValueDim * h
             : 0;

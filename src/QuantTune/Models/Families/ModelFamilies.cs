@@ -6,7 +6,7 @@ namespace QuantTune.Models.Families;
 public static class ModelFamilies
 {
     public static readonly IReadOnlyList<ModelFamily> All =
-        [new LlamaFamily(), new MistralFamily(), new Qwen2Family(), new Qwen3Family(), new Qwen3MoeFamily(), new Qwen2MoeFamily(), new MixtralFamily(), new Qwen35Family(), new Gemma2Family(), new Gemma3Family(), new Gemma4Family(), new Phi3Family(), new Gpt2Family(), new Olmo2Family(), new SmolLM3Family(), new GraniteFamily(), new StableLmFamily()];
+        [new LlamaFamily(), new MistralFamily(), new Qwen2Family(), new Qwen3Family(), new Qwen3MoeFamily(), new Qwen2MoeFamily(), new MixtralFamily(), new Qwen35Family(), new Gemma2Family(), new Gemma3Family(), new Gemma4Family(), new Phi3Family(), new Gpt2Family(), new Olmo2Family(), new SmolLM3Family(), new GraniteFamily(), new StableLmFamily(), new GptOssFamily()];
 
     /// <summary>Every supported model_type, in the order of <see cref="All"/>.</summary>
     public static IReadOnlyList<string> ModelTypes => All.SelectMany(f => f.ModelTypes).ToArray();

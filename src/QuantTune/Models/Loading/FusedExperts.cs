@@ -29,7 +29,8 @@ public static class FusedExperts
     /// </summary>
     public static Slice? Of(ModelConfig c, SafetensorsCheckpoint checkpoint, string key)
     {
-        if (c.Experts is not { } moe || !key.EndsWith(".weight", StringComparison.Ordinal)) return null;
+        // gpt-oss's experts.gate_up_proj has the same name but its own layout (InterleavedExperts)
+        if (c.Experts is not { StoredInterleaved: false } moe || !key.EndsWith(".weight", StringComparison.Ordinal)) return null;
         var parts = key[..^".weight".Length].Split('.');
         if (parts.Length < 3 || parts[^3] != "experts" || !int.TryParse(parts[^2], out int expert)) return null;
         string block = FusedBlock(c, checkpoint, string.Join('.', parts[..^2]));

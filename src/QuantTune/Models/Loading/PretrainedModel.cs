@@ -64,7 +64,9 @@ public sealed class PretrainedModel : IDisposable
                 .Select(p => p + ".").ToList();
             // The quantized layers' entries (weight, weight.absmax, ..., or GPTQ's qweight, qzeros, scales, g_idx; or the weights quantized as they were read) were used by them.
             // Experts quantized as they were read from transformers 5's fused tensors used those tensors.
-            var fused = quantized.Select(w => FusedExperts.Of(config, checkpoint, CheckpointLayout.KeyOf(config, checkpoint, w + "weight"))?.Key).OfType<string>().ToHashSet();
+            var fused = quantized.Select(w => FusedExperts.Of(config, checkpoint, CheckpointLayout.KeyOf(config, checkpoint, w + "weight"))?.Key).OfType<string>()
+                .Concat(quantized.SelectMany(w => InterleavedExperts.Of(config, checkpoint, CheckpointLayout.KeyOf(config, checkpoint, w + "weight"))?.Keys ?? []))
+                .ToHashSet();
             var unused = WeightLoader.Load(model, checkpoint, progress, config)
                 .Where(n => !quantized.Any(w => n.StartsWith(w, StringComparison.Ordinal)) && !fused.Contains(n)).ToList();
             if (quantize is not null && alreadyQuantized) ModelQuantizer.Quantize(model, quantize);

@@ -8,7 +8,7 @@ namespace QuantTune.Models.Loading;
 /// <summary>
 /// Copies checkpoint tensors into a module's parameters by name, converting dtype on the way (and
 /// the layout, where the family stores it otherwise: <see cref="CheckpointLayout"/>; experts in
-/// transformers 5's fused tensors: <see cref="FusedExperts"/>).
+/// transformers 5's fused tensors: <see cref="FusedExperts"/>; gpt-oss's interleaved or MXFP4 ones: <see cref="InterleavedExperts"/>).
 /// Every parameter must be present with the same shape; checkpoint keys the module does not
 /// have are returned (rotary caches of old checkpoints, for example) so a caller can report them.
 /// </summary>
@@ -22,7 +22,9 @@ public static class WeightLoader
         string Key(string name) => config is null ? name : CheckpointLayout.KeyOf(config, checkpoint, name);
         // An expert's weight the checkpoint keeps in transformers 5's fused tensors (FusedExperts): read from its rows there.
         FusedExperts.Slice? Fused(string key) => config is null || checkpoint.Contains(key) ? null : FusedExperts.Of(config, checkpoint, key);
-        var missing = parameters.Select(p => p.name).Where(n => !checkpoint.Contains(Key(n)) && Fused(Key(n)) is null).ToList();
+        // An expert's weight or bias the checkpoint keeps in gpt-oss's interleaved (or MXFP4) tensors (InterleavedExperts): read from there.
+        InterleavedExperts.Source? Interleaved(string key) => config is null || checkpoint.Contains(key) ? null : InterleavedExperts.Of(config, checkpoint, key);
+        var missing = parameters.Select(p => p.name).Where(n => !checkpoint.Contains(Key(n)) && Fused(Key(n)) is null && Interleaved(Key(n)) is null).ToList();
         var configFile = Path.Combine(checkpoint.Directory, "config.json");
         if (missing.Count > 0)
             throw new InvalidFormatException(configFile, null, $"describes {missing.Count} weight(s) that the checkpoint's {string.Join(", ", checkpoint.Files.Select(f => f.Path))} lack(s), e.g. '{missing[0]}'" +
@@ -35,6 +37,12 @@ public static class WeightLoader
             if (Fused(key) is { } slice)
             {
                 checkpoint.LoadRange(slice.Key, slice.FirstElement, parameter);
+                progress?.Report((++done, parameters.Count));
+                continue;
+            }
+            if (Interleaved(key) is { } source)
+            {
+                using (var value = source.Read(checkpoint)) parameter.copy_(value);
                 progress?.Report((++done, parameters.Count));
                 continue;
             }
@@ -52,7 +60,7 @@ public static class WeightLoader
             else checkpoint.Load(key, parameter);
             progress?.Report((++done, parameters.Count));
         }
-        var known = parameters.Select(p => Key(p.name)).Select(k => Fused(k)?.Key ?? k).ToHashSet();
+        var known = parameters.Select(p => Key(p.name)).SelectMany(k => Interleaved(k)?.Keys ?? [Fused(k)?.Key ?? k]).ToHashSet();
         return checkpoint.Names.Where(n => !known.Contains(n)).Order(StringComparer.Ordinal).ToList();
     }
 }

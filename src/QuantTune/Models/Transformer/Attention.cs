@@ -9,7 +9,7 @@ namespace QuantTune.Models.Transformer;
 /// Grouped-query self-attention: q/k/v projections (three, or Phi-3's one fused qkv_proj, GPT-2's c_attn), the family's q/k norms where it has
 /// them (per head: Qwen3, Gemma 3; over the whole projection: OLMo 2), RoPE on queries and keys (not where positions are learned, GPT-2, nor in
 /// SmolLM3's no-RoPE layers), the KV cache, key/value heads repeated to the
-/// query heads, scaled_dot_product_attention (or <see cref="SoftCappedAttention"/> for Gemma 2),
+/// query heads, scaled_dot_product_attention (or <see cref="SoftCappedAttention"/> for Gemma 2, <see cref="SinkAttention"/> for gpt-oss's sinks),
 /// the output times sigmoid of a gate that the query projection also yields (Qwen3.5),
 /// output projection. The layer's window is its own (Gemma interleaves sliding and global
 /// layers), and so are its head size and key/value heads (Gemma 4's global layers). Gemma 4 adds values RMS-normalised
@@ -24,6 +24,8 @@ public sealed class Attention : nn.Module
     /// <summary>Phi-3's one projection for queries, keys and values, rows in that order (<see cref="ProjectionLayout.Fused"/>); null otherwise.</summary>
     public nn.Module<Tensor, Tensor>? qkv_proj;
     public nn.Module<Tensor, Tensor> o_proj;
+    /// <summary>gpt-oss's per-head sink logits [heads] (<see cref="SinkAttention"/>); null where the family has none.</summary>
+    public TorchSharp.Modules.Parameter? sinks;
     /// <summary>RMSNorm of queries and keys before RoPE, per head (weight [head_dim]) or over the whole projection (OLMo 2: [heads·head_dim], [kv_heads·head_dim]); null where the family has none.</summary>
     public RmsNorm? q_norm, k_norm;
     readonly int _heads, _kvHeads, _headDim;
@@ -63,6 +65,7 @@ public sealed class Attention : nn.Module
             if (_kvSource is null && !_keysAsValues) v_proj = new Linear(c.HiddenSize, _kvHeads * _headDim, c.QkvBias, dtype, device);
         }
         o_proj = new Linear(c.NumHeads * _headDim, c.HiddenSize, c.OutputBias, dtype, device);
+        if (c.AttentionSinks) sinks = new TorchSharp.Modules.Parameter(empty([c.NumHeads], dtype, device));
         if (c.QkNorm)
         {
             var (qWidth, kWidth) = _wholeQkNorm ? c.QkNormWidths : (_headDim, _headDim);
@@ -122,8 +125,9 @@ public sealed class Attention : nn.Module
         }
         // scaled_dot_product_attention scales by head_dim^-1/2; a family's own scale goes onto the queries.
         double queryFactor = _scale * Math.Sqrt(_headDim);
-        if (_softcap is null && Math.Abs(queryFactor - 1.0) > 1e-12) q = q.Times(queryFactor);
-        if (_softcap is null && t == 1 && AttentionMask.SeesEveryKey(past, _window))
+        bool explicitScores = _softcap is not null || sinks is not null;
+        if (!explicitScores && Math.Abs(queryFactor - 1.0) > 1e-12) q = q.Times(queryFactor);
+        if (!explicitScores && t == 1 && AttentionMask.SeesEveryKey(past, _window))
             return o_proj.forward(Gated(DecodeStep(q, k, v, b), gate)).MoveToOuterDisposeScope();
         if (_kvHeads != _heads)
         {
@@ -133,6 +137,8 @@ public sealed class Attention : nn.Module
         Tensor attended;
         if (_softcap is double cap)
             attended = SoftCappedAttention.Apply(q, k, v, t == 1 && AttentionMask.SeesEveryKey(past, _window) ? null : AttentionMask.Causal(past, t, _window, q.dtype, q.device), _scale, cap);
+        else if (sinks is not null)
+            attended = SinkAttention.Apply(q, k, v, t == 1 && AttentionMask.SeesEveryKey(past, _window) ? null : AttentionMask.Causal(past, t, _window, q.dtype, q.device), _scale, sinks);
         else if (AttentionMask.IsPlainCausal(past, t, _window))
             attended = nn.functional.scaled_dot_product_attention(q, k, v, is_casual: t > 1);
         else

@@ -1,10 +1,11 @@
 using QuantTune.Models.Config;
 using QuantTune.Models.Layers;
+using QuantTune.Runtime;
 using static TorchSharp.torch;
 
 namespace QuantTune.Models.Transformer;
 
-/// <summary>The gated feed-forward block (SwiGLU for silu): down(act(gate(x)) · up(x)), gate and up separate or fused (Phi-3's gate_up_proj); or the plain one, down(act(up(x))) (GPT-2's c_fc and c_proj).</summary>
+/// <summary>The gated feed-forward block (SwiGLU for silu): down(act(gate(x)) · up(x)) (gpt-oss's experts: the clamped SwiGLU, <see cref="ClampedSwiGlu"/>), gate and up separate or fused (Phi-3's gate_up_proj); or the plain one, down(act(up(x))) (GPT-2's c_fc and c_proj).</summary>
 public sealed class Mlp : nn.Module<Tensor, Tensor>
 {
     /// <summary>The separate gate and up projections (<see cref="ProjectionLayout.Separate"/>); null in the fused layout. The plain MLP has up only.</summary>
@@ -14,11 +15,14 @@ public sealed class Mlp : nn.Module<Tensor, Tensor>
     public nn.Module<Tensor, Tensor> down_proj;
     readonly string _act;
     readonly long _intermediate;
+    readonly ClampedSwiGlu? _clamped;
 
     /// <param name="intermediateSize">the width where the layer's differs from the config's (Gemma 4's double-wide MLPs)</param>
-    public Mlp(ModelConfig c, ScalarType dtype, Device device, int? intermediateSize = null) : base(nameof(Mlp))
+    /// <param name="clamped">gpt-oss's clamped SwiGLU in place of act(gate)·up (its experts); null: the config's activation</param>
+    public Mlp(ModelConfig c, ScalarType dtype, Device device, int? intermediateSize = null, ClampedSwiGlu? clamped = null) : base(nameof(Mlp))
     {
         _act = c.HiddenAct;
+        _clamped = clamped;
         int width = intermediateSize ?? c.IntermediateSize;
         _intermediate = width;
         if (c.Mlp == MlpKind.Plain)
@@ -41,6 +45,14 @@ public sealed class Mlp : nn.Module<Tensor, Tensor>
         if (gate_proj is null && gate_up_proj is null)
             return down_proj.forward(Activate(up_proj!.forward(x))).MoveToOuterDisposeScope();
         var (gate, up) = Project(x);
+        if (_clamped is { } g)
+        {
+            // GptOssExperts: gate.clamp(max=limit), up.clamp(−limit, limit), glu = gate·sigmoid(gate·alpha), (up + 1)·glu
+            gate = gate.ClampedMax(g.Limit);
+            up = up.Clamped(-g.Limit, g.Limit);
+            var glu = gate * gate.Times(g.Alpha).sigmoid();
+            return down_proj.forward(up.Plus(1.0) * glu).MoveToOuterDisposeScope();
+        }
         return down_proj.forward(Activate(gate) * up).MoveToOuterDisposeScope();
     }
 

@@ -6,7 +6,7 @@ namespace QuantTune.Models.Transformer;
 
 /// <summary>
 /// Rotary position embedding (RoPE). The inverse frequencies θ^(-2i/d) are computed in fp32 as
-/// transformers does, optionally rescaled (linear, llama3, or LongRoPE's short or long factors and
+/// transformers does, optionally rescaled (linear, llama3, YaRN with its attention factor, or LongRoPE's short or long factors and
 /// attention factor); <see cref="CosSin"/> gives the
 /// tables for a run of positions and <see cref="Apply"/> rotates queries and keys.
 /// </summary>
@@ -33,6 +33,7 @@ public sealed class RotaryEmbedding : IDisposable
         }
         var invFreq = basePowers.Dividing(1.0);
         if (rope.Type == "proportional") invFreq = Proportional(rope, rotaryDim);
+        if (rope.Type == "yarn") invFreq = tensor(Yarn.InverseFrequencies(rope, rotaryDim));
         if (rope.Type == "linear") _positionScale = 1.0 / rope.Factor;
         else if (rope.Type == "llama3") invFreq = Llama3Scale(invFreq, rope);
         _invFreq = invFreq.to(device).MoveToOuterDisposeScope();

@@ -15,7 +15,8 @@ namespace QuantTune.Models.Transformer;
 /// over tokens. Where the mixture has a shared expert (Qwen2-MoE's <c>shared_expert</c>), every
 /// token also runs through it, its output times sigmoid(<c>shared_expert_gate</c>(x)) where gated,
 /// added to the routed experts' sum. Each expert's projections are registered under the family's
-/// names (<see cref="MixtureOfExperts.ExpertNames"/>).
+/// names (<see cref="MixtureOfExperts.ExpertNames"/>), the router under its (<see cref="MixtureOfExperts.RouterName"/>: gpt-oss's
+/// <c>router</c>); gpt-oss's experts carry biases and the clamped SwiGLU (<see cref="MixtureOfExperts.ClampedActivation"/>).
 /// </summary>
 public sealed class SparseMoeBlock : nn.Module<Tensor, Tensor>
 {
@@ -39,14 +40,15 @@ public sealed class SparseMoeBlock : nn.Module<Tensor, Tensor>
     public SparseMoeBlock(ModelConfig c, MixtureOfExperts moe, ScalarType dtype, Device device) : base(nameof(SparseMoeBlock))
     {
         gate = new TopKRouter(c, moe, dtype, device);
-        var expert = c with { IntermediateSize = moe.ExpertIntermediateSize, MlpBias = false, Mlp = MlpKind.Gated, Projections = ProjectionLayout.Separate, Names = moe.ExpertNames };
-        experts = new TorchSharp.Modules.ModuleList<Mlp>(Enumerable.Range(0, moe.NumExperts).Select(_ => new Mlp(expert, dtype, device)).ToArray());
+        var expert = c with { IntermediateSize = moe.ExpertIntermediateSize, MlpBias = moe.ExpertBias, Mlp = MlpKind.Gated, Projections = ProjectionLayout.Separate, Names = moe.ExpertNames };
+        experts = new TorchSharp.Modules.ModuleList<Mlp>(Enumerable.Range(0, moe.NumExperts).Select(_ => new Mlp(expert, dtype, device, clamped: moe.ClampedActivation)).ToArray());
         if (moe.Shared is { } shared)
         {
-            shared_expert = new Mlp(expert with { IntermediateSize = shared.IntermediateSize, Names = ModuleNames.Llama }, dtype, device);
+            shared_expert = new Mlp(expert with { IntermediateSize = shared.IntermediateSize, MlpBias = false, Names = ModuleNames.Llama }, dtype, device);
             if (shared.Gated) shared_expert_gate = new SharedExpertGate(c, dtype, device);
         }
         RegisterComponents();
+        ModuleNaming.Rename(this, (nameof(gate), moe.RouterName));
     }
 
     public override Tensor forward(Tensor x)

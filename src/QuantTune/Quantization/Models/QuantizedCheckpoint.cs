@@ -100,9 +100,11 @@ public static class QuantizedCheckpoint
         var method = q.OptionalString("quant_method");
         if (method == "bitsandbytes" && q.OptionalBool("load_in_4bit") == true) return true;
         if (method == "quanttune") return true;
+        // gpt-oss's Hub checkpoints: the experts as MXFP4 blocks and scales, dequantized as they are read (Models.Loading.InterleavedExperts)
+        if (method == "mxfp4") return false;
         if (method == "gptq") return GptqCheckpoint.ReadLayout(directory) is not null;
         throw q.Invalid("quant_method",
-            $"'{method}'" + (method == "bitsandbytes" ? " with load_in_8bit" : "") + " is not supported; expected bitsandbytes 4-bit (nf4/fp4), gptq or a QuantTune scheme");
+            $"'{method}'" + (method == "bitsandbytes" ? " with load_in_8bit" : "") + " is not supported; expected bitsandbytes 4-bit (nf4/fp4), gptq, mxfp4 (gpt-oss's experts) or a QuantTune scheme");
     }
 
     /// <summary>The <c>quantization_config</c> object of the config.json at <paramref name="path"/>, or null when it has none.</summary>

@@ -177,7 +177,8 @@ public static class MemoryPlanner
         if (c.IsSparse(layer))
         {
             long w = c.Experts!.ExpertIntermediateSize;
-            for (int e = 0; e < c.Experts.NumExperts; e++) linears.AddRange([(h, w, false), (h, w, false), (w, h, false)]);
+            bool bias = c.Experts.ExpertBias; // gpt-oss's experts
+            for (int e = 0; e < c.Experts.NumExperts; e++) linears.AddRange([(h, w, bias), (h, w, bias), (w, h, bias)]);
             if (c.Experts.Shared is { } shared) linears.AddRange([(h, shared.IntermediateSize, false), (h, shared.IntermediateSize, false), (shared.IntermediateSize, h, false)]);
             return linears;
         }
@@ -193,13 +194,14 @@ public static class MemoryPlanner
         c.PerLayerInputs is { } pli ? [(c.HiddenSize, (long)c.NumLayers * pli.Size, false)] : [];
 
     /// <summary>
-    /// Gemma 4's weights beside the linear layers: the per-layer embedding table, the norm of the per-layer inputs' projection, each
+    /// gpt-oss's attention sinks, and Gemma 4's weights beside the linear layers: the per-layer embedding table, the norm of the per-layer inputs' projection, each
     /// layer's norm of its per-layer input and layer_scalar; and the q/k norms' difference where a layer's heads differ from head_dim
     /// (the global layers' larger heads) or it has no k_norm (a layer sharing keys and values).
     /// </summary>
     static long PerLayerExtras(ModelConfig c)
     {
         long extras = c.LayerScalar ? c.NumLayers : 0;
+        if (c.AttentionSinks) extras += (long)c.NumLayers * c.NumHeads; // gpt-oss's sink logit per head
         if (c.PerLayerInputs is { } pli)
             extras += (long)pli.VocabSize * c.NumLayers * pli.Size + pli.Size + (long)c.NumLayers * c.HiddenSize;
         if (c.QkNorm && c.QkNormOver == QkNormScope.Head)
@@ -217,9 +219,10 @@ public static class MemoryPlanner
         return (c.NumLayers - linearLayers) * QkNormParameters(c) + linearLayers * extras;
     }
 
-    /// <summary>The routers' weights (experts × hidden in every sparse layer) and the shared experts' gates (hidden), kept in the model's dtype, never adapted or quantized.</summary>
+    /// <summary>The routers' weights (experts × hidden in every sparse layer, and gpt-oss's biases) and the shared experts' gates (hidden), kept in the model's dtype, never adapted or quantized.</summary>
     static long RouterParameters(ModelConfig c) =>
-        Enumerable.Range(0, c.NumLayers).Count(c.IsSparse) * ((long)(c.Experts?.NumExperts ?? 0) + (c.Experts?.Shared?.Gated == true ? 1 : 0)) * c.HiddenSize;
+        Enumerable.Range(0, c.NumLayers).Count(c.IsSparse) * (((long)(c.Experts?.NumExperts ?? 0) + (c.Experts?.Shared?.Gated == true ? 1 : 0)) * c.HiddenSize
+            + (c.Experts?.RouterBias == true ? c.Experts.NumExperts : 0));
 
     /// <summary>The experts a token runs through in layer <paramref name="layer"/> (num_experts_per_tok), or 0 in a dense layer.</summary>
     static int RoutedExperts(ModelConfig c, int layer) => c.IsSparse(layer) ? c.Experts!.ExpertsPerToken : 0;
