@@ -135,10 +135,12 @@ CONFIGS["tiny-qwen2-moe-gguf"] = dict(CONFIGS["tiny-qwen2-moe"], mlp_only_layers
 SEED_POSITIONS = {"tiny-smollm3-gguf": 12, "tiny-gemma4": 12}
 # Gemma 4 (text): every dense quirk on, see gemma4_fixture.py.
 CONFIGS["tiny-gemma4"] = gemma4_fixture.config(COMMON)
+# Gemma 4's mixture-of-experts variant (enable_moe_block, as gemma-4-26B-A4B), see gemma4_fixture.py.
+CONFIGS["tiny-gemma4-moe"] = gemma4_fixture.moe_config(COMMON)
 
 # The test sequences (start, length) of wiki.test.raw; Qwen3.5's third one spans two chunks of the chunked delta rule.
 SEQUENCES = {"tiny-qwen3.5": ((0, 64), (1000, 64), (2000, 100)), "tiny-qwen3.5-gguf": ((0, 64), (1000, 64), (2000, 100)),
-             "tiny-gemma4": ((0, 64), (1000, 64), (2000, 100))}
+             "tiny-gemma4": ((0, 64), (1000, 64), (2000, 100)), "tiny-gemma4-moe": ((0, 64), (2000, 48))}
 DEFAULT_SEQUENCES = ((0, 64), (1000, 64))
 
 
