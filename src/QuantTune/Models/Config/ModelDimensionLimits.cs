@@ -52,6 +52,8 @@ public static class ModelDimensionLimits
         // a shared expert's three projections and its gate (hidden × 1) where the mixture has one.
         long sparse = c.Experts is { } m ? h * m.NumExperts + (long)m.NumExperts * 3 * h * m.ExpertIntermediateSize : 0;
         if (c.Experts?.Shared is { } s) sparse += 3 * h * s.IntermediateSize + (s.Gated ? h : 0);
+        // Gemma 4's experts beside the dense MLP: the router's scale and per_expert_scale, and three more norms.
+        if (c.Experts is { BesideDenseMlp: true } g) sparse += h + g.NumExperts + 3 * h;
         if (c.AttentionOutputGate) attention += h * q + (c.QkvBias ? q : 0);
         if (c.QkNorm) attention += (long)c.QkNormWidths.Q + c.QkNormWidths.K;
         long linear = c.LinearAttention is { } la
@@ -60,7 +62,7 @@ public static class ModelDimensionLimits
         // A norm holds a weight, and a LayerNorm (GPT-2, StableLM) also a bias.
         long norm = c.Norm == NormKind.LayerNorm ? 2 * h : h;
         long layers = Enumerable.Range(0, c.NumLayers).Sum(l => (c.IsLinearAttention(l) ? linear : PerLayerAttention(c, l) ?? attention)
-            + (c.IsSparse(l) ? sparse : c.IntermediateSizeOf(l) != c.IntermediateSize ? 3 * h * c.IntermediateSizeOf(l) : dense) + 2 * norm);
+            + (c.IsSparse(l) ? sparse : 0) + (c.IsSparse(l) && c.Experts!.BesideDenseMlp is false ? 0 : c.IntermediateSizeOf(l) != c.IntermediateSize ? 3 * h * c.IntermediateSizeOf(l) : dense) + 2 * norm);
         long embeddings = (long)c.VocabSize * h * (c.TieWordEmbeddings ? 1 : 2);
         return embeddings + layers + norm + Gemma4Extras(c);
     }
