@@ -41,6 +41,9 @@ internal static class TestData
     /// <summary>tests/fixtures/tiny-gemma4: Gemma 4's text model with every dense quirk: per-layer inputs, KV sharing (layers 3-4), attention_k_eq_v, global heads of 32 beside sliding ones of 16, proportional RoPE, double-wide MLPs, layer_scalar, final soft-cap.</summary>
     public static string TinyGemma4Dir => Path.Combine(AppContext.BaseDirectory, "fixtures", "tiny-gemma4");
 
+    /// <summary>tests/fixtures/tiny-gemma4-moe: Gemma 4's mixture-of-experts variant (enable_moe_block): 8 experts (top 2, fused in the checkpoint) and a scaled router beside each layer's dense MLP, no per-layer inputs or KV sharing.</summary>
+    public static string TinyGemma4MoeDir => Path.Combine(AppContext.BaseDirectory, "fixtures", "tiny-gemma4-moe");
+
     /// <summary>tests/fixtures/tiny-gemma2: Gemma norms and GeGLU, attention and final logit soft-caps, alternating 16-token window.</summary>
     public static string TinyGemma2Dir => Path.Combine(AppContext.BaseDirectory, "fixtures", "tiny-gemma2");
 
