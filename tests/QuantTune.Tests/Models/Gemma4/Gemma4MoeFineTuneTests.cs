@@ -19,7 +19,7 @@ public sealed class Gemma4MoeFineTuneTests(ITestOutputHelper output) : TempFolde
     public void LoraAndQloraLowerHeldOutPerplexity(FineTuneMethod method)
     {
         var data = Path.Combine(Dir, "shakespeare-slice.txt");
-        File.WriteAllText(data, File.ReadAllText(Shakespeare)[..40_000]);
+        File.WriteAllText(data, File.ReadAllText(Shakespeare)[..20_000]);
         var s = FineTuner.Run(new FineTuneRequest
         {
             ModelDirectory = TestData.TinyGemma4MoeDir,
@@ -27,8 +27,8 @@ public sealed class Gemma4MoeFineTuneTests(ITestOutputHelper output) : TempFolde
             OutputDirectory = Path.Combine(Dir, method.ToString()),
             Method = method,
             SequenceLength = 64,
-            MaxEvalExamples = 16,
-            Training = new TrainingOptions { Steps = 8, BatchSize = 4, LearningRate = 3e-3, Seed = 7, EvalEvery = 8, Schedule = ScheduleKind.Constant },
+            MaxEvalExamples = 8,
+            Training = new TrainingOptions { Steps = 6, BatchSize = 4, LearningRate = 3e-3, Seed = 7, EvalEvery = 6, Schedule = ScheduleKind.Constant },
         });
         output.WriteLine($"tiny-gemma4-moe {method}: {s.EvalPerplexityBefore:F2} → {s.EvalPerplexityAfter:F2}, trainable {s.TrainableParameters}");
         Assert.True(s.EvalPerplexityAfter < s.EvalPerplexityBefore, $"{s.EvalPerplexityBefore} → {s.EvalPerplexityAfter}");
