@@ -27,8 +27,8 @@ public sealed class Gemma4MoeFineTuneTests(ITestOutputHelper output) : TempFolde
             OutputDirectory = Path.Combine(Dir, method.ToString()),
             Method = method,
             SequenceLength = 64,
-            MaxEvalExamples = 8,
-            Training = new TrainingOptions { Steps = 6, BatchSize = 4, LearningRate = 3e-3, Seed = 7, EvalEvery = 6, Schedule = ScheduleKind.Constant },
+            MaxEvalExamples = 4,
+            Training = new TrainingOptions { Steps = 4, BatchSize = 4, LearningRate = 5e-3, Seed = 7, EvalEvery = 4, Schedule = ScheduleKind.Constant },
         });
         output.WriteLine($"tiny-gemma4-moe {method}: {s.EvalPerplexityBefore:F2} → {s.EvalPerplexityAfter:F2}, trainable {s.TrainableParameters}");
         Assert.True(s.EvalPerplexityAfter < s.EvalPerplexityBefore, $"{s.EvalPerplexityBefore} → {s.EvalPerplexityAfter}");
