@@ -47,6 +47,9 @@ internal static class TestData
     /// <summary>tests/fixtures/tiny-gpt-oss: gpt-oss's sinks, sliding (16) / full layers, YaRN, q/k/v/o biases, 8 experts with biases and the clamped SwiGLU stored as MXFP4 blocks.</summary>
     public static string TinyGptOssDir => Path.Combine(AppContext.BaseDirectory, "fixtures", "tiny-gpt-oss");
 
+    /// <summary>tests/fixtures/tiny-gemma4-moe: Gemma 4's mixture-of-experts variant (enable_moe_block): 8 experts (top 2, fused in the checkpoint) and a scaled router beside each layer's dense MLP, no per-layer inputs or KV sharing.</summary>
+    public static string TinyGemma4MoeDir => Path.Combine(AppContext.BaseDirectory, "fixtures", "tiny-gemma4-moe");
+
     /// <summary>tests/fixtures/tiny-gemma2: Gemma norms and GeGLU, attention and final logit soft-caps, alternating 16-token window.</summary>
     public static string TinyGemma2Dir => Path.Combine(AppContext.BaseDirectory, "fixtures", "tiny-gemma2");
 

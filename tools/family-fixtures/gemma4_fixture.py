@@ -6,7 +6,12 @@ Five layers, sliding (window 16) / full / sliding / sliding / full; sliding head
 also the values); the last two layers share the K/V of layers 2 (sliding) and 1 (full) (num_kv_shared_layers 2) and
 have double-wide MLPs (use_double_wide_mlp); per-layer inputs of 8 per layer (hidden_size_per_layer_input); proportional
 RoPE on the full layers (a quarter of the global head's frequency pairs, base 1e6), default RoPE base 1e4 on the sliding
-ones; layer_scalar away from 1; final logit soft-cap 1; tied head."""
+ones; layer_scalar away from 1; final logit soft-cap 1; tied head.
+
+tiny-gemma4-moe (moe_config): the mixture-of-experts variant as gemma-4-26B-A4B has it (enable_moe_block): every
+layer's router and 8 experts of width 32 (top 2) beside a dense MLP of 64 (hidden size 32, to keep the files small), no
+per-layer inputs and no KV sharing; three layers, sliding (window 16) / sliding / full, attention_k_eq_v on the full one; router.scale and
+per_expert_scale away from 1."""
 import numpy as np
 from numpy_gemma4 import Gemma4, forward
 
@@ -27,6 +32,14 @@ def config(common):
     return c
 
 
+def moe_config(common):
+    c = config(common)
+    c.update(num_hidden_layers=3, hidden_size=32, intermediate_size=64, hidden_size_per_layer_input=0, num_kv_shared_layers=0,
+             use_double_wide_mlp=False, layer_types=["sliding_attention", "sliding_attention", "full_attention"],
+             enable_moe_block=True, num_experts=8, top_k_experts=2, moe_intermediate_size=32)
+    return c
+
+
 def weights(c, rng):
     m = Gemma4(c)
     h, i, v, P, L = c["hidden_size"], c["intermediate_size"], c["vocab_size"], c["hidden_size_per_layer_input"], c["num_hidden_layers"]
@@ -38,10 +51,11 @@ def weights(c, rng):
     # q/k norms around 0.6: the scores are not scaled (scaling 1.0), and with q/k norms around 1 they reach ~head_dim, where
     # transformers' fp32 RoPE tables alone move the hidden states by 2e-4 from this float64 port (1.5e-5 at 0.6)
     qk_norm = lambda n: rng.normal(0.6, 0.06, n)
-    w = {"model.embed_tokens.weight": rng.normal(0, 0.05, (v, h)),
-         "model.embed_tokens_per_layer.weight": rng.normal(0, 0.3, (c["vocab_size_per_layer_input"], L * P)),
-         "model.per_layer_model_projection.weight": rng.normal(0, 0.5, (L * P, h)),
-         "model.per_layer_projection_norm.weight": norm(P)}
+    w = {"model.embed_tokens.weight": rng.normal(0, 0.05, (v, h))}
+    if P:
+        w.update({"model.embed_tokens_per_layer.weight": rng.normal(0, 0.3, (c["vocab_size_per_layer_input"], L * P)),
+                  "model.per_layer_model_projection.weight": rng.normal(0, 0.5, (L * P, h)),
+                  "model.per_layer_projection_norm.weight": norm(P)})
     for l in range(L):
         p = f"model.layers.{l}."
         d = m.head_dim(l)
@@ -59,12 +73,24 @@ def weights(c, rng):
         w[p + "mlp.gate_proj.weight"] = lin(width, h)
         w[p + "mlp.up_proj.weight"] = lin(width, h)
         w[p + "mlp.down_proj.weight"] = lin(h, width)
-        for n in ("input_layernorm", "post_attention_layernorm", "pre_feedforward_layernorm", "post_feedforward_layernorm",
-                  "post_per_layer_input_norm"):
+        for n in ("input_layernorm", "post_attention_layernorm", "pre_feedforward_layernorm", "post_feedforward_layernorm") + \
+                (("post_per_layer_input_norm",) if P else ()):
             w[p + n + ".weight"] = norm(h)
-        w[p + "per_layer_input_gate.weight"] = lin(P, h)
-        w[p + "per_layer_projection.weight"] = lin(h, P)
+        if P:
+            w[p + "per_layer_input_gate.weight"] = lin(P, h)
+            w[p + "per_layer_projection.weight"] = lin(h, P)
         w[p + "layer_scalar"] = rng.uniform(0.5, 1.5, 1)
+        if m.moe:
+            E, width = c["num_experts"], c["moe_intermediate_size"]
+            # the router's logits have a standard deviation of ~1 (its input is RMS-normalised times hidden^-0.5), so
+            # that tokens prefer different experts and no top-2 choice is a near tie
+            w[p + "router.proj.weight"] = rng.normal(0, 1.0, (E, h))
+            w[p + "router.scale"] = rng.normal(1.0, 0.3, h)
+            w[p + "router.per_expert_scale"] = rng.uniform(0.5, 1.5, E)
+            w[p + "experts.gate_up_proj"] = rng.normal(0, 0.15, (E, 2 * width, h))
+            w[p + "experts.down_proj"] = rng.normal(0, 0.15, (E, h, width))
+            for n in ("pre_feedforward_layernorm_2", "post_feedforward_layernorm_1", "post_feedforward_layernorm_2"):
+                w[p + n + ".weight"] = norm(h)
     w["model.norm.weight"] = norm(h)
     return {k: a.astype(np.float32) for k, a in w.items()}
 
@@ -86,17 +112,41 @@ QUIRKS = {
 }
 
 
+# The mixture-of-experts block's quirks, each removed alone: the first a config.json change that QuantTune reads too, the
+# next two weights QuantTune can set to 1, the rest switches of the port. The renormalisation of the top-k weights is no
+# quirk that shows: it scales each token's routed output by one factor, which post_feedforward_layernorm_2 divides out
+# again (the logits move by 2e-4 without it, through the norm's eps only).
+MOE_QUIRKS = {
+    "without_moe_block": (lambda c: Gemma4(dict(c, enable_moe_block=False)), "enable_moe_block false: the dense MLP alone"),
+    "without_router_scale": (lambda c: Gemma4(c, router_scale=False), "router.scale ignored (1)"),
+    "without_per_expert_scale": (lambda c: Gemma4(c, per_expert_scale=False), "router.per_expert_scale ignored (1)"),
+    "without_router_norm": (lambda c: Gemma4(c, router_norm=False), "the router's input not RMS-normalised"),
+    "without_moe_norms": (lambda c: Gemma4(c, moe_norms=False), "no pre_feedforward_layernorm_2, post_feedforward_layernorm_1 or _2"),
+}
+
+
 def quirk_references(config, w, wiki, ref, sequences, positions):
+    quirks = MOE_QUIRKS if config.get("enable_moe_block") else QUIRKS
     base = ref["logits.0"][:positions].astype(np.float64)
     ids = wiki[sequences[0][0]:sequences[0][0] + sequences[0][1]]
     names, moved, meaning = {"positions": positions}, {}, {}
-    for key, (model, description) in QUIRKS.items():
+    for key, (model, description) in quirks.items():
         logits, _ = forward(model(config), w, ids)
         ref[f"logits.0.{key}"] = logits[:positions].astype(np.float32)
         names[key] = f"logits.0.{key}"
         moved[key] = float(np.abs(logits[:positions] - base).max())
         meaning[key] = description
         print(f"quirk {key}: the logits move by {moved[key]:.4f}")
-    return {"quirk_logits": names,
+    extra = {}
+    if config.get("enable_moe_block"):
+        # the routing has no near tie (fp32 against this float64 port would pick other experts there)
+        m = Gemma4(config)
+        for begin, length in sequences:
+            forward(m, w, wiki[begin:begin + length])
+        print(f"smallest gap between the k-th and the next router probability: {m.min_routing_gap:.2e}")
+        # (QuantTune's fp32 router probabilities lie within ~1e-6 of these; [1000:1064] has a near tie, 2e-6, in layer 0)
+        assert m.min_routing_gap > 3e-5, m.min_routing_gap
+        extra = {"min_routing_gap": {"of": "min over the test sequences' tokens and layers of p_k - p_(k+1), the router's k-th and next probability", "value": m.min_routing_gap}}
+    return {**extra,"quirk_logits": names,
             "quirk_max_abs_change": {"of": "max |logits.0[:positions] - logits.0.<quirk>| in float64", **moved},
             "quirk_meaning": meaning}

@@ -133,16 +133,18 @@ CONFIGS["tiny-qwen3-moe-gguf"] = dict(CONFIGS["tiny-qwen3-moe"], mlp_only_layers
 # Qwen2-MoE as llama.cpp's qwen2moe can hold it: every layer sparse, as its loader requires, and the rest tiny-qwen2-moe's.
 CONFIGS["tiny-qwen2-moe-gguf"] = dict(CONFIGS["tiny-qwen2-moe"], mlp_only_layers=[])
 # Seeds are 1000 + a fixture's position in CONFIGS, except where a fixture was first written at another position.
-SEED_POSITIONS = {"tiny-smollm3-gguf": 12, "tiny-gemma4": 12, "tiny-gpt-oss": 18}
+SEED_POSITIONS = {"tiny-smollm3-gguf": 12, "tiny-gemma4": 12, "tiny-gpt-oss": 18, "tiny-gemma4-moe": 18}
 # Gemma 4 (text): every dense quirk on, see gemma4_fixture.py.
 CONFIGS["tiny-gemma4"] = gemma4_fixture.config(COMMON)
 # Mixtral as llama.cpp's llama can hold it: its graph has no sliding window (the converter writes none for Mixtral), so this
 # variant has sliding_window null, as Mixtral-8x7B's and 8x22B's configs do; the rest of its config is tiny-mixtral's.
 CONFIGS["tiny-mixtral-gguf"] = dict(CONFIGS["tiny-mixtral"], sliding_window=None)
+# Gemma 4's mixture-of-experts variant (enable_moe_block, as gemma-4-26B-A4B), see gemma4_fixture.py.
+CONFIGS["tiny-gemma4-moe"] = gemma4_fixture.moe_config(COMMON)
 
 # The test sequences (start, length) of wiki.test.raw; Qwen3.5's third one spans two chunks of the chunked delta rule.
 SEQUENCES = {"tiny-qwen3.5": ((0, 64), (1000, 64), (2000, 100)), "tiny-qwen3.5-gguf": ((0, 64), (1000, 64), (2000, 100)),
-             "tiny-gemma4": ((0, 64), (1000, 64), (2000, 100))}
+             "tiny-gemma4": ((0, 64), (1000, 64), (2000, 100)), "tiny-gemma4-moe": ((0, 64), (2000, 48))}
 DEFAULT_SEQUENCES = ((0, 64), (1000, 64))
 # gpt-oss: sinks, sliding / full layers, YaRN, MXFP4 experts; see gpt_oss_fixture.py.
 CONFIGS["tiny-gpt-oss"] = gpt_oss_fixture.config(COMMON)
@@ -329,8 +331,9 @@ def log_softmax(x):
 
 # The perplexity runs on the first tokens of WikiText-2 test only (32 windows), so that the test is fast.
 PERPLEXITY_TOKENS = 8193
-# Fixtures whose forward is slower (gpt-oss: explicit sink attention, experts) keep fewer: 4 windows.
-PERPLEXITY_TOKENS_OF = {"tiny-gpt-oss": 1025}
+# Fixtures whose forward is slower (gpt-oss: explicit sink attention, experts) keep fewer: 4 windows; fixtures added
+# when the suite's time ran short keep 8 windows.
+PERPLEXITY_TOKENS_OF = {"tiny-gpt-oss": 1025, "tiny-gemma4-moe": 2049}
 
 
 def runner(config, w, **quirks):
@@ -563,8 +566,8 @@ def main():
 
         save_safetensors(os.path.join(folder, "reference.safetensors"), ref)
         output = greedy(run, prompt, 24)
-        tokens = PERPLEXITY_TOKENS_OF.get(name, PERPLEXITY_TOKENS)
-        ppl, predicted = perplexity(run, wiki[:tokens])
+        perplexity_tokens = PERPLEXITY_TOKENS_OF.get(name, PERPLEXITY_TOKENS)
+        ppl, predicted = perplexity(run, wiki[:perplexity_tokens])
         print(f"{name}: perplexity {ppl:.4f} over {predicted} tokens; greedy {output}")
         slices = " and ".join(f"[{b}:{b + n}]" for b, n in sequences)
         computed_by = ("tools/family-fixtures/numpy_qwen3_5.py (a NumPy port of transformers' modeling_qwen3_5.py, the delta rule in its recurrent form) in float64"
@@ -575,7 +578,7 @@ def main():
         json.dump({**extra, 
             "computed_by": computed_by,
             "sequences": f"input_ids.i = wiki.test.raw token slices {slices}; logits.i = logits; hidden_states.i.l = output of embedding (l=0) and of each decoder layer (l=1..L, last one after final norm as transformers reports it)",
-            "perplexity": {"data": "wiki.test.raw", "tokens": tokens, "tokenizer": "this folder's tokenizer.json (npm tokenizers 0.23.2), no BOS",
+            "perplexity": {"data": "wiki.test.raw", "tokens": perplexity_tokens, "tokenizer": "this folder's tokenizer.json (npm tokenizers 0.23.2), no BOS",
                            "protocol": "the first `tokens` tokens; non-overlapping windows of 256 tokens, each predicting its next 256 tokens from the window (last window shorter), mean NLL over all predicted tokens",
                            "value": ppl, "predicted_tokens": predicted},
             "greedy_generation": {"prompt": "The history of the", "prompt_ids": prompt, "output_ids": output, "max_new_tokens": 24},

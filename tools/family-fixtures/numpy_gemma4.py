@@ -18,9 +18,16 @@ _compute_proportional_rope_parameters):
 - Gemma4TextRotaryEmbedding: per layer type; "proportional" RoPE (partial_rotary_factor of the global head's
   frequency pairs rotate, base^(2i/global_head_dim), the rest have frequency 0), "default" over head_dim;
 - the decoder layer's sandwich norms, then hidden_states *= layer_scalar (a buffer stored in the checkpoint);
-- Gemma4ForCausalLM's final_logit_softcapping.
-
-Mixture-of-experts blocks (enable_moe_block) are not ported. Every quirk has a switch in Gemma4 (for the quirk
+- Gemma4ForCausalLM's final_logit_softcapping;
+- the mixture-of-experts block (enable_moe_block; Gemma4TextRouter, Gemma4TextExperts and the decoder layer's three
+  extra norms): beside the dense MLP, not in its place. With residual the hidden state after attention:
+  out = post_feedforward_layernorm_1(mlp(pre_feedforward_layernorm(residual)))
+      + post_feedforward_layernorm_2(experts(pre_feedforward_layernorm_2(residual)))
+  then post_feedforward_layernorm(out) joins the residual as in the dense layer. The router reads the raw residual:
+  rms(residual) without weight * router.scale * hidden_size^-0.5, router.proj, softmax over num_experts, the top
+  top_k_experts, renormalised to sum to 1, times router.per_expert_scale[expert]. The experts are stored fused:
+  experts.gate_up_proj [E, 2 * moe_intermediate_size, hidden] (gate rows first: chunk(2)), experts.down_proj
+  [E, hidden, moe_intermediate_size], each act(gate) * up, the hidden_activation (gelu tanh). Every quirk has a switch in Gemma4 (for the quirk
 references). It shares no code with QuantTune; it computes in float64. Used by make_fixtures.py."""
 import math
 import numpy as np
@@ -43,8 +50,13 @@ def rotate_half(x):
 class Gemma4:
     """Gemma4TextConfig's keys, and switches that remove one quirk each."""
 
-    def __init__(self, c, per_layer_input=True, layer_scalar=True, v_norm=True, softcap=True):
+    def __init__(self, c, per_layer_input=True, layer_scalar=True, v_norm=True, softcap=True,
+                 router_norm=True, router_scale=True, renormalise=True, per_expert_scale=True, moe_norms=True):
         self.c = c
+        self.moe = bool(c.get("enable_moe_block"))
+        self.router_norm, self.router_scale, self.renormalise = router_norm, router_scale, renormalise
+        self.per_expert_scale, self.moe_norms = per_expert_scale, moe_norms
+        self.min_routing_gap = math.inf  # the smallest gap between the k-th and (k+1)-th router probability seen
         self.L = c["num_hidden_layers"]
         self.types = list(c["layer_types"])
         self.eps = c["rms_norm_eps"]
@@ -120,6 +132,45 @@ def attention(m, w, p, x, l, cos, sin, shared):
     return out @ w[p + "o_proj.weight"].T
 
 
+def softmax(x):
+    e = np.exp(x - x.max(-1, keepdims=True))
+    return e / e.sum(-1, keepdims=True)
+
+
+def route(m, w, p, x):
+    """Gemma4TextRouter of the hidden states x [T, hidden]: the routing weights [T, k] and the chosen experts [T, k]."""
+    c = m.c
+    r = rms(x, None, m.eps) if m.router_norm else x
+    if m.router_scale:
+        r = r * w[p + "router.scale"]
+    r = r * c["hidden_size"] ** -0.5
+    probs = softmax(r @ w[p + "router.proj.weight"].T)
+    k = c["top_k_experts"]
+    order = np.argsort(-probs, axis=-1, kind="stable")
+    chosen = order[:, :k]
+    ranked = np.take_along_axis(probs, order, axis=-1)
+    if k < probs.shape[-1]:
+        m.min_routing_gap = min(m.min_routing_gap, float((ranked[:, k - 1] - ranked[:, k]).min()))
+    top = ranked[:, :k]
+    if m.renormalise:
+        top = top / top.sum(-1, keepdims=True)
+    if m.per_expert_scale:
+        top = top * w[p + "router.per_expert_scale"][chosen]
+    return top, chosen
+
+
+def experts(m, w, p, x, top, chosen):
+    """Gemma4TextExperts: each token's chosen experts' gated MLPs, weighted and summed."""
+    gate_up, down = w[p + "experts.gate_up_proj"], w[p + "experts.down_proj"]
+    width = m.c["moe_intermediate_size"]
+    out = np.zeros_like(x)
+    for t in range(x.shape[0]):
+        for j, e in enumerate(chosen[t]):
+            both = gate_up[e] @ x[t]
+            out[t] += top[t, j] * (down[e] @ (gelu_tanh(both[:width]) * both[width:]))
+    return out
+
+
 def forward(m, w, ids):
     """Logits [T, vocab] and the hidden states (embedding output, each layer's output, the last one after the final norm)."""
     c = m.c
@@ -147,6 +198,11 @@ def forward(m, w, ids):
         residual = h
         x = rms(h, w[p + "pre_feedforward_layernorm.weight"], m.eps)
         x = (gelu_tanh(x @ w[p + "mlp.gate_proj.weight"].T) * (x @ w[p + "mlp.up_proj.weight"].T)) @ w[p + "mlp.down_proj.weight"].T
+        if m.moe:
+            norm = (lambda v, name: rms(v, w[p + name + ".weight"], m.eps)) if m.moe_norms else (lambda v, name: v)
+            top, chosen = route(m, w, p, residual)
+            routed = experts(m, w, p, norm(residual, "pre_feedforward_layernorm_2"), top, chosen)
+            x = norm(x, "post_feedforward_layernorm_1") + norm(routed, "post_feedforward_layernorm_2")
         h = residual + rms(x, w[p + "post_feedforward_layernorm.weight"], m.eps)
         if m.ple:
             residual = h

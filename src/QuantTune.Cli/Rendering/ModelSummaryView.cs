@@ -93,6 +93,7 @@ public static class ModelSummaryView
             d.Add($"mixture of experts on {sparse} of {c.NumLayers} layers: {m.NumExperts} experts of width {m.ExpertIntermediateSize}, top-{m.ExpertsPerToken}" + (m.NormTopKProb ? " renormalised" : ""));
             if (m.ClampedActivation is { } clamp) d.Add($"experts with biases and the clamped SwiGLU (limit {clamp.Limit:G}, α {clamp.Alpha:G}), router with bias");
             if (m.Shared is { } shared) d.Add($"shared expert of width {shared.IntermediateSize}" + (shared.Gated ? ", sigmoid-gated" : "") + " on every sparse layer");
+            if (m.BesideDenseMlp) d.Add($"the experts beside each layer's dense MLP (width {c.IntermediateSize}), routed with router.scale and per_expert_scale");
             if (m.RouterAuxLossCoef > 0) d.Add($"load-balancing loss × {m.RouterAuxLossCoef:G} in training");
         }
         if (c.SlidingWindow is int w)

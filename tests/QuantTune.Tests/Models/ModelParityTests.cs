@@ -17,6 +17,8 @@ public abstract class ModelParityTests(string folder, ITestOutputHelper output) 
     const double Tolerance = 1e-4;
     protected readonly PretrainedModel Model = PretrainedModel.Load(folder);
     protected readonly ReferenceOutputs Reference = new(folder);
+    /// <summary>The test's output, for a derived class's own checks.</summary>
+    protected ITestOutputHelper Output => output;
 
     [Theory]
     [InlineData(0)]

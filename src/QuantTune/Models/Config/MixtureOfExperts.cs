@@ -11,7 +11,8 @@ namespace QuantTune.Models.Config;
 /// A layer is sparse when it is not in <see cref="DenseLayers"/> (mlp_only_layers) and
 /// (layer + 1) is a multiple of <see cref="SparseStep"/> (decoder_sparse_step); the others keep
 /// the dense MLP of intermediate_size. A <see cref="Shared"/> expert, where the family has one
-/// (Qwen2-MoE), runs on every token beside the routed ones.
+/// (Qwen2-MoE), runs on every token beside the routed ones. Gemma 4's block (<see cref="BesideDenseMlp"/>) runs beside the
+/// layer's dense MLP instead of in its place.
 /// </summary>
 public sealed record MixtureOfExperts
 {
@@ -33,6 +34,15 @@ public sealed record MixtureOfExperts
     public bool OutputRouterLogits { get; init; }
     /// <summary>The expert every token runs through beside its routed ones (Qwen2-MoE's shared_expert); null: none.</summary>
     public SharedExpert? Shared { get; init; }
+    /// <summary>
+    /// Gemma 4's mixture-of-experts block (enable_moe_block; transformers' Gemma4TextRouter and Gemma4TextExperts): the
+    /// experts run beside the layer's dense MLP, not in its place, on pre_feedforward_layernorm_2 of the hidden state after
+    /// attention; the MLP's output through post_feedforward_layernorm_1 and the experts' through post_feedforward_layernorm_2
+    /// are summed before post_feedforward_layernorm. The router (<c>router.proj</c>) reads that hidden state RMS-normalised
+    /// without a weight, times <c>router.scale</c> and hidden_size^-0.5, and multiplies each renormalised top-k weight by
+    /// its expert's <c>router.per_expert_scale</c>. The experts sit at the layer's level (<c>experts</c>), not under mlp.
+    /// </summary>
+    public bool BesideDenseMlp { get; init; }
     /// <summary>The checkpoint's names of each expert's projections (<see cref="ModuleNames.Gate"/>, <see cref="ModuleNames.Up"/>, <see cref="ModuleNames.Down"/>): Llama's gate_proj, up_proj, down_proj unless the family names them otherwise (Mixtral's w1, w3, w2).</summary>
     public ModuleNames ExpertNames { get; init; } = ModuleNames.Llama;
 

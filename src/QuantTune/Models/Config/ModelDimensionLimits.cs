@@ -54,6 +54,8 @@ public static class ModelDimensionLimits
         // gpt-oss: the router's bias, each expert's gate, up and down biases
         if (c.Experts is { } b) sparse += (b.RouterBias ? b.NumExperts : 0) + (b.ExpertBias ? (long)b.NumExperts * (2L * b.ExpertIntermediateSize + h) : 0);
         if (c.Experts?.Shared is { } s) sparse += 3 * h * s.IntermediateSize + (s.Gated ? h : 0);
+        // Gemma 4's experts beside the dense MLP: the router's scale and per_expert_scale, and three more norms.
+        if (c.Experts is { BesideDenseMlp: true } g) sparse += h + g.NumExperts + 3 * h;
         if (c.AttentionOutputGate) attention += h * q + (c.QkvBias ? q : 0);
         if (c.QkNorm) attention += (long)c.QkNormWidths.Q + c.QkNormWidths.K;
         if (c.AttentionSinks) attention += c.NumHeads;
@@ -63,7 +65,7 @@ public static class ModelDimensionLimits
         // A norm holds a weight, and a LayerNorm (GPT-2, StableLM) also a bias.
         long norm = c.Norm == NormKind.LayerNorm ? 2 * h : h;
         long layers = Enumerable.Range(0, c.NumLayers).Sum(l => (c.IsLinearAttention(l) ? linear : PerLayerAttention(c, l) ?? attention)
-            + (c.IsSparse(l) ? sparse : c.IntermediateSizeOf(l) != c.IntermediateSize ? 3 * h * c.IntermediateSizeOf(l) : dense) + 2 * norm);
+            + (c.IsSparse(l) ? sparse : 0) + (c.IsSparse(l) && c.Experts!.BesideDenseMlp is false ? 0 : c.IntermediateSizeOf(l) != c.IntermediateSize ? 3 * h * c.IntermediateSizeOf(l) : dense) + 2 * norm);
         long embeddings = (long)c.VocabSize * h * (c.TieWordEmbeddings ? 1 : 2);
         return embeddings + layers + norm + Gemma4Extras(c);
     }

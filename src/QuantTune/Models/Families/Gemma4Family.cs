@@ -13,7 +13,9 @@ namespace QuantTune.Models.Families;
 /// from the raw keys over num_global_key_value_heads heads; the last num_kv_shared_layers layers attend over the last
 /// earlier layer of their kind's keys and values, with twice-wide MLPs under use_double_wide_mlp; per-layer inputs
 /// (hidden_size_per_layer_input); each layer's output times its stored layer_scalar; final logit soft-capping.
-/// Mixture-of-experts blocks (enable_moe_block, Gemma 4 26B-A4B) and bidirectional attention are refused by their keys.
+/// Under enable_moe_block (gemma-4-26B-A4B) every layer also has a mixture of experts beside its dense MLP
+/// (<see cref="MixtureOfExperts.BesideDenseMlp"/>: num_experts, top_k_experts, moe_intermediate_size, the experts stored
+/// fused as experts.gate_up_proj and experts.down_proj). Bidirectional attention is refused by its key.
 /// </summary>
 public sealed class Gemma4Family : ModelFamily
 {
@@ -27,8 +29,6 @@ public sealed class Gemma4Family : ModelFamily
 
     internal override ModelConfig Read(JsonField f, ModelConfig c)
     {
-        if (f.OptionalBool("enable_moe_block") == true)
-            throw f.Invalid("enable_moe_block", "is true: Gemma 4's mixture-of-experts blocks (router and experts beside the MLP, as in gemma-4-26B-A4B) are not supported; expected false");
         if (f.OptionalString("use_bidirectional_attention") == "all")
             throw f.Invalid("use_bidirectional_attention", "is 'all': bidirectional attention over every token is not a causal language model; expected null or 'vision'");
         int headDim = f.OptionalInt("head_dim") ?? 256;
@@ -73,12 +73,32 @@ public sealed class Gemma4Family : ModelFamily
             LayerScalar = true,
             PerLayerInputs = perLayer > 0 ? new PerLayerInputs(perLayer, perLayerVocab) : null,
             CheckpointStack = c.ModelType == "gemma4" ? "model.language_model" : null,
+            Experts = f.OptionalBool("enable_moe_block") == true ? ReadExperts(f) : null,
         };
         for (int l = 0; l < c.NumLayers; l++)
             if (l >= c.NumLayers - shared && config.KvSourceOf(l) is null)
                 throw f.Invalid("num_kv_shared_layers", $"is {shared}: layer {l} ({(sliding[l] ? "sliding" : "full")}_attention) shares keys and values, and no earlier layer of its kind has its own");
         var (global, local) = ReadRope(f, headDim, globalHeadDim);
         return config with { Rope = global, LocalRope = local };
+    }
+
+    /// <summary>
+    /// The mixture of experts beside every layer's MLP under enable_moe_block: Gemma4TextConfig's num_experts, top_k_experts and
+    /// moe_intermediate_size (no defaults: transformers leaves them null), the top-k weights always renormalised, no
+    /// load-balancing loss (Gemma4ForCausalLM adds none).
+    /// </summary>
+    static MixtureOfExperts ReadExperts(JsonField f)
+    {
+        int experts = f.OptionalInt("num_experts") ?? throw f.Missing("num_experts", "an integer (the experts of each layer, under enable_moe_block)");
+        if (experts < 1 || experts > ModelDimensionLimits.MaxExperts)
+            throw f.Invalid("num_experts", $"is {experts}; expected 1 to {ModelDimensionLimits.MaxExperts}");
+        int perToken = f.OptionalInt("top_k_experts") ?? throw f.Missing("top_k_experts", "an integer (the experts each token is routed to, under enable_moe_block)");
+        if (perToken < 1 || perToken > experts)
+            throw f.Invalid("top_k_experts", $"is {perToken}; expected 1 to num_experts ({experts})");
+        int width = f.OptionalInt("moe_intermediate_size") ?? throw f.Missing("moe_intermediate_size", "an integer (each expert's MLP width, under enable_moe_block)");
+        if (width < 1 || width > ModelDimensionLimits.MaxIntermediate)
+            throw f.Invalid("moe_intermediate_size", $"is {width}; expected 1 to {ModelDimensionLimits.MaxIntermediate}");
+        return new MixtureOfExperts { NumExperts = experts, ExpertsPerToken = perToken, ExpertIntermediateSize = width, NormTopKProb = true, BesideDenseMlp = true };
     }
 
     /// <summary>

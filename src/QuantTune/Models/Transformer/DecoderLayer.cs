@@ -13,7 +13,9 @@ namespace QuantTune.Models.Transformer;
 /// post_attention_layernorm is norm₂ after attention, not the MLP's input norm. OLMo 2's post-norm
 /// (<see cref="NormPlacement.Post"/>) has only the norms after each block: h = x + norm₂(attn(x));
 /// out = h + norm₄(mlp(h)). Gemma 4 then adds the layer's per-layer input, gated by the hidden state
-/// (out + norm(per_layer_projection(act(per_layer_input_gate(out)) · input))), and multiplies by layer_scalar.
+/// (out + norm(per_layer_projection(act(per_layer_input_gate(out)) · input))), and multiplies by layer_scalar. Gemma 4's
+/// mixture of experts (<see cref="MixtureOfExperts.BesideDenseMlp"/>) runs beside the dense MLP on h:
+/// out = h + norm₄(norm₅(mlp(norm₃(h))) + norm₆(experts(norm₇(h), router(h)))).
 /// </summary>
 public sealed class DecoderLayer : nn.Module
 {
@@ -21,7 +23,7 @@ public sealed class DecoderLayer : nn.Module
     public Attention? self_attn;
     /// <summary>Qwen3.5's Gated DeltaNet; null in a softmax-attention layer.</summary>
     public GatedDeltaNet? linear_attn;
-    /// <summary>The dense <see cref="Mlp"/>, or in a mixture-of-experts layer the <see cref="SparseMoeBlock"/> (its router and experts).</summary>
+    /// <summary>The dense <see cref="Mlp"/>, or in a mixture-of-experts layer the <see cref="SparseMoeBlock"/> (its router and experts); Gemma 4's experts sit beside it (<see cref="experts"/>).</summary>
     public nn.Module<Tensor, Tensor> mlp;
     /// <summary>The attention's input norm: an RMSNorm, or GPT-2's LayerNorm (ln_1); null in OLMo 2's post-norm placement.</summary>
     public nn.Module<Tensor, Tensor>? input_layernorm;
@@ -34,6 +36,12 @@ public sealed class DecoderLayer : nn.Module
     public nn.Module<Tensor, Tensor>? per_layer_input_gate, per_layer_projection;
     /// <summary>The norm of the per-layer input's projection (Gemma 4); null where the family has none.</summary>
     public RmsNorm? post_per_layer_input_norm;
+    /// <summary>Gemma 4's router of the experts beside the dense MLP; null elsewhere.</summary>
+    public ScaledTopKRouter? router;
+    /// <summary>Gemma 4's experts beside the dense MLP (each a gated <see cref="Mlp"/> of moe_intermediate_size, stored fused in the checkpoint); null elsewhere.</summary>
+    public TorchSharp.Modules.ModuleList<Mlp>? experts;
+    /// <summary>Gemma 4's norms of the experts' input (…_2 before), of the MLP's output (…_1) and of the experts' output (…_2 after); null elsewhere.</summary>
+    public nn.Module<Tensor, Tensor>? pre_feedforward_layernorm_2, post_feedforward_layernorm_1, post_feedforward_layernorm_2;
     /// <summary>Gemma 4's stored one-element factor on the layer's output (a buffer in transformers, loaded from the checkpoint and never trained); null where the family has none.</summary>
     public TorchSharp.Modules.Parameter? layer_scalar;
     readonly string _act;
@@ -46,7 +54,8 @@ public sealed class DecoderLayer : nn.Module
     {
         if (c.IsLinearAttention(layer)) linear_attn = new GatedDeltaNet(c, dtype, device);
         else self_attn = new Attention(c, layer, dtype, device);
-        mlp = c.IsSparse(layer) ? new SparseMoeBlock(c, c.Experts!, dtype, device) : new Mlp(c, dtype, device, c.IntermediateSizeOf(layer));
+        bool besideMlp = c.IsSparse(layer) && c.Experts!.BesideDenseMlp;
+        mlp = c.IsSparse(layer) && !besideMlp ? new SparseMoeBlock(c, c.Experts!, dtype, device) : new Mlp(c, dtype, device, c.IntermediateSizeOf(layer));
         if (c.Placement != NormPlacement.Post) input_layernorm = Norms.Create(c.HiddenSize, c.RmsNormEps, dtype, device, c.Norm);
         post_attention_layernorm = Norms.Create(c.HiddenSize, c.RmsNormEps, dtype, device, c.Norm);
         if (c.Placement == NormPlacement.Sandwich) pre_feedforward_layernorm = Norms.Create(c.HiddenSize, c.RmsNormEps, dtype, device, c.Norm);
@@ -58,6 +67,16 @@ public sealed class DecoderLayer : nn.Module
             per_layer_input_gate = new Linear(c.HiddenSize, pli.Size, false, dtype, device);
             per_layer_projection = new Linear(pli.Size, c.HiddenSize, false, dtype, device);
             post_per_layer_input_norm = new RmsNorm(c.HiddenSize, c.RmsNormEps, dtype, device, c.Norm);
+        }
+        if (besideMlp)
+        {
+            var moe = c.Experts!;
+            router = new ScaledTopKRouter(c, moe, dtype, device);
+            var expert = c with { IntermediateSize = moe.ExpertIntermediateSize, MlpBias = false, Mlp = MlpKind.Gated, Projections = ProjectionLayout.Separate, Names = moe.ExpertNames };
+            experts = new TorchSharp.Modules.ModuleList<Mlp>(Enumerable.Range(0, moe.NumExperts).Select(_ => new Mlp(expert, dtype, device)).ToArray());
+            pre_feedforward_layernorm_2 = Norms.Create(c.HiddenSize, c.RmsNormEps, dtype, device, c.Norm);
+            post_feedforward_layernorm_1 = Norms.Create(c.HiddenSize, c.RmsNormEps, dtype, device, c.Norm);
+            post_feedforward_layernorm_2 = Norms.Create(c.HiddenSize, c.RmsNormEps, dtype, device, c.Norm);
         }
         if (c.LayerScalar) layer_scalar = new TorchSharp.Modules.Parameter(ones([1], dtype, device), requires_grad: false);
         RegisterComponents();
@@ -81,7 +100,9 @@ public sealed class DecoderLayer : nn.Module
         }
         var s = x.Plus(post_attention_layernorm.forward(attended));
         var mlpInput = pre_feedforward_layernorm is null ? s : pre_feedforward_layernorm.forward(s);
-        var output = s.Plus(post_feedforward_layernorm.forward(mlp.forward(mlpInput)));
+        var fed = mlp.forward(mlpInput);
+        if (router is not null) fed = post_feedforward_layernorm_1!.forward(fed).Plus(post_feedforward_layernorm_2!.forward(RoutedExperts(s)));
+        var output = s.Plus(post_feedforward_layernorm.forward(fed));
         if (per_layer_input_gate is not null)
         {
             if (perLayerInput is null) throw new InvalidOperationException($"layer {layerIndex} takes a per-layer input, and none was given");
@@ -90,6 +111,15 @@ public sealed class DecoderLayer : nn.Module
         }
         if (layer_scalar is not null) output = output * layer_scalar;
         return output.MoveToOuterDisposeScope();
+    }
+
+    /// <summary>Gemma 4's experts' output [B, T, hidden] for the hidden state after attention <paramref name="h"/>: routed by h, run on pre_feedforward_layernorm_2(h).</summary>
+    Tensor RoutedExperts(Tensor h)
+    {
+        using var scope = NewDisposeScope();
+        var flat = h.reshape(-1, h.shape[^1]);
+        var (weights, chosen) = router!.Route(flat);
+        return SparseMoeBlock.Dispatch(experts!, pre_feedforward_layernorm_2!.forward(flat), weights, chosen).reshape(h.shape).MoveToOuterDisposeScope();
     }
 
     /// <summary>A block's output as it joins the residual stream: times the residual multiplier (Granite), else unchanged.</summary>

@@ -58,6 +58,24 @@ public sealed class SparseMoeBlock : nn.Module<Tensor, Tensor>
         var logits = gate.forward(flat);
         if (RouterLogits is not null) RouterLogits.Add(logits.alias().DetachFromDisposeScope());
         var (weights, chosen) = gate.Route(logits, flat.dtype);
+        var output = Dispatch(experts, flat, weights, chosen);
+        if (shared_expert is not null)
+        {
+            var sharedOutput = shared_expert.forward(flat);
+            if (shared_expert_gate is not null) sharedOutput = shared_expert_gate.forward(flat) * sharedOutput;
+            output.add_(sharedOutput.to_type(output.dtype), One);
+        }
+        return output.reshape(x.shape).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>
+    /// The routed experts' weighted sum [tokens, hidden] of hidden states <paramref name="flat"/> [tokens, hidden], each token
+    /// routed to <paramref name="chosen"/> [tokens, k] with <paramref name="weights"/> [tokens, k]: each expert runs once on
+    /// the rows routed to it, in expert order.
+    /// </summary>
+    public static Tensor Dispatch(IList<Mlp> experts, Tensor flat, Tensor weights, Tensor chosen)
+    {
+        using var scope = NewDisposeScope();
         long k = chosen.shape[1];
         // The (token, slot) pairs grouped by expert: sorted by expert id, then counted per expert (one transfer to the host per layer).
         var byExpert = chosen.reshape(-1);
@@ -78,12 +96,6 @@ public sealed class SparseMoeBlock : nn.Module<Tensor, Tensor>
             output.index_add_(0, rows, y.to_type(output.dtype), One);
             start += n;
         }
-        if (shared_expert is not null)
-        {
-            var sharedOutput = shared_expert.forward(flat);
-            if (shared_expert_gate is not null) sharedOutput = shared_expert_gate.forward(flat) * sharedOutput;
-            output.add_(sharedOutput.to_type(output.dtype), One);
-        }
-        return output.reshape(x.shape).MoveToOuterDisposeScope();
+        return output.MoveToOuterDisposeScope();
     }
 }

@@ -28,6 +28,11 @@ public static class WeightInit
                 case TopKRouter r:
                     Normal(r.weight, std, generator);
                     break;
+                case ScaledTopKRouter r:
+                    // transformers' Gemma4PreTrainedModel: scale and per_expert_scale ones (proj is a TopKRouter)
+                    r.scale.FillInPlace(1.0);
+                    r.per_expert_scale.FillInPlace(1.0);
+                    break;
                 case Embedding e:
                     Normal(e.weight, std, generator);
                     break;

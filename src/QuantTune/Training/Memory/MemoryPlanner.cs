@@ -180,7 +180,7 @@ public static class MemoryPlanner
             bool bias = c.Experts.ExpertBias; // gpt-oss's experts
             for (int e = 0; e < c.Experts.NumExperts; e++) linears.AddRange([(h, w, bias), (h, w, bias), (w, h, bias)]);
             if (c.Experts.Shared is { } shared) linears.AddRange([(h, shared.IntermediateSize, false), (h, shared.IntermediateSize, false), (shared.IntermediateSize, h, false)]);
-            return linears;
+            if (!c.Experts.BesideDenseMlp) return linears; // Gemma 4's experts run beside the dense MLP
         }
         if (c.Mlp == MlpKind.Plain) linears.Add((h, i, c.MlpBias));
         else if (c.Projections == ProjectionLayout.Fused) linears.Add((h, 2 * i, c.MlpBias));
@@ -195,13 +195,16 @@ public static class MemoryPlanner
 
     /// <summary>
     /// gpt-oss's attention sinks, and Gemma 4's weights beside the linear layers: the per-layer embedding table, the norm of the per-layer inputs' projection, each
-    /// layer's norm of its per-layer input and layer_scalar; and the q/k norms' difference where a layer's heads differ from head_dim
+    /// layer's norm of its per-layer input and layer_scalar; the router's scale and per_expert_scale and the three more norms of a
+    /// layer with experts beside its MLP; and the q/k norms' difference where a layer's heads differ from head_dim
     /// (the global layers' larger heads) or it has no k_norm (a layer sharing keys and values).
     /// </summary>
     static long PerLayerExtras(ModelConfig c)
     {
         long extras = c.LayerScalar ? c.NumLayers : 0;
         if (c.AttentionSinks) extras += (long)c.NumLayers * c.NumHeads; // gpt-oss's sink logit per head
+        if (c.Experts is { BesideDenseMlp: true } moe)
+            extras += Enumerable.Range(0, c.NumLayers).Count(c.IsSparse) * (4L * c.HiddenSize + moe.NumExperts);
         if (c.PerLayerInputs is { } pli)
             extras += (long)pli.VocabSize * c.NumLayers * pli.Size + pli.Size + (long)c.NumLayers * c.HiddenSize;
         if (c.QkNorm && c.QkNormOver == QkNormScope.Head)
@@ -227,9 +230,9 @@ public static class MemoryPlanner
     /// <summary>The experts a token runs through in layer <paramref name="layer"/> (num_experts_per_tok), or 0 in a dense layer.</summary>
     static int RoutedExperts(ModelConfig c, int layer) => c.IsSparse(layer) ? c.Experts!.ExpertsPerToken : 0;
 
-    /// <summary>The MLP width a token's activations have in layer <paramref name="layer"/>: intermediate_size (per layer where it varies), or k × moe_intermediate_size where it is routed to k experts, plus the shared expert's width where there is one.</summary>
+    /// <summary>The MLP width a token's activations have in layer <paramref name="layer"/>: intermediate_size (per layer where it varies), or k × moe_intermediate_size where it is routed to k experts, plus the shared expert's width where there is one and the dense MLP's beside Gemma 4's experts.</summary>
     static long MlpWidth(ModelConfig c, int layer) => c.IsSparse(layer)
-        ? (long)c.Experts!.ExpertsPerToken * c.Experts.ExpertIntermediateSize + (c.Experts.Shared?.IntermediateSize ?? 0)
+        ? (long)c.Experts!.ExpertsPerToken * c.Experts.ExpertIntermediateSize + (c.Experts.Shared?.IntermediateSize ?? 0) + (c.Experts.BesideDenseMlp ? c.IntermediateSizeOf(layer) : 0)
         : c.IntermediateSizeOf(layer);
 
     /// <summary>A per-layer quantity for every layer.</summary>

@@ -13,7 +13,7 @@ namespace QuantTune.Tests.Models.Gemma4;
 /// <summary>
 /// Gemma 4's config.json as transformers' Gemma4TextConfig reads it: per-layer head sizes, key/value heads and sources,
 /// MLP widths, RoPE per layer type; errors naming the file and the key (nested under text_config in a gemma4 checkpoint);
-/// the mixture-of-experts variant refused by its key; the parameter counts from the config (ModelDimensionLimits, the
+/// the parameter counts from the config (ModelDimensionLimits, the
 /// planner's full and LoRA) equal the built model's, and QST, which runs the layers one at a time, is refused.
 /// </summary>
 public sealed class Gemma4ConfigTests
@@ -87,7 +87,6 @@ public sealed class Gemma4ConfigTests
     }
 
     [Theory]
-    [InlineData("enable_moe_block", "true", "enable_moe_block")]
     [InlineData("num_global_key_value_heads", null, "num_global_key_value_heads")]
     [InlineData("num_global_key_value_heads", "3", "num_global_key_value_heads")]
     [InlineData("num_kv_shared_layers", "5", "num_kv_shared_layers")]
