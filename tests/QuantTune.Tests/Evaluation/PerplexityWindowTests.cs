@@ -36,7 +36,7 @@ public sealed class PerplexityWindowTests
     public void OverlappingWindowsGiveMoreContextAndLowerPerplexity()
     {
         using var pm = PretrainedModel.Load(TestData.TinyLlamaDir);
-        var ids = pm.Tokenizer.Encode(File.ReadAllText(TestData.WikiTestRaw)).Take(4096).ToList();
+        var ids = WikiTextTokens.Of(pm.Tokenizer).Take(4096).ToList();
         var disjoint = PerplexityEvaluator.Evaluate(pm.Model, ids, window: 128, stride: 128);
         var sliding = PerplexityEvaluator.Evaluate(pm.Model, ids, window: 128, stride: 32);
         Assert.Equal(disjoint.PredictedTokens, sliding.PredictedTokens);

@@ -67,7 +67,7 @@ public sealed class BFloat16InferenceTests(ITestOutputHelper output)
     {
         using var fp32 = PretrainedModel.Load(TestData.TinyLlamaDir);
         using var bf16 = PretrainedModel.Load(TestData.TinyLlamaDir, ScalarType.BFloat16);
-        var ids = fp32.Tokenizer.Encode(File.ReadAllText(TestData.WikiTestRaw)).Take(256 * 40).ToList();
+        var ids = WikiTextTokens.Of(fp32.Tokenizer).Take(256 * 40).ToList();
         var a = PerplexityEvaluator.Evaluate(fp32.Model, ids);
         var b = PerplexityEvaluator.Evaluate(bf16.Model, ids);
         double change = Math.Abs(b.Perplexity - a.Perplexity) / a.Perplexity;

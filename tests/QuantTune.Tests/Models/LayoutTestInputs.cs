@@ -34,7 +34,7 @@ internal static class LayoutTestInputs
         Tensor quantized;
         using (var model = PretrainedModel.Load(fixture))
         {
-            var wiki = model.Tokenizer.Encode(File.ReadAllText(TestData.WikiTestRaw)).Take(20_000).ToList();
+            var wiki = WikiTextTokens.Of(model.Tokenizer).Take(20_000).ToList();
             var result = GptqModelQuantizer.Quantize(model.Model, CalibrationWindows.Sample(wiki, 16, 128, seed: 0), settings);
             Assert.All(result.Layers, l => Assert.Equal(linearsOf(l.Layer), l.Linears.Select(x => x.Name)));
             Assert.All(result.Layers, l => Assert.True(l.RelativeError < l.RelativeRtnError, $"layer {l.Layer}: GPTQ {l.RelativeError} vs RTN {l.RelativeRtnError}"));

@@ -54,7 +54,7 @@ public abstract class ModelParityTests(string folder, ITestOutputHelper output) 
     [Fact]
     public void PerplexityMatchesTransformersToFourSignificantDigits()
     {
-        var ids = Model.Tokenizer.Encode(File.ReadAllText(TestData.WikiTestRaw));
+        var ids = WikiTextTokens.Of(Model.Tokenizer);
         if (Reference.PerplexityTokens is int n) ids = ids.Take(n).ToArray();
         var result = PerplexityEvaluator.Evaluate(Model.Model, ids, window: 256, stride: 256, batchSize: 8);
         output.WriteLine($"perplexity {result.Perplexity:F6} (reference {Reference.Perplexity:F6}), {result.PredictedTokens} tokens");

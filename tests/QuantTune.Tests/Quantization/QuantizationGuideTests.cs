@@ -18,7 +18,7 @@ public sealed class QuantizationGuideTests(ITestOutputHelper output)
     static readonly Lazy<List<int>> Ids = new(() =>
     {
         using var pm = PretrainedModel.Load(TestData.TinyLlamaDir);
-        return pm.Tokenizer.Encode(File.ReadAllText(TestData.WikiTestRaw)).Take(16385).ToList();
+        return WikiTextTokens.Of(pm.Tokenizer).Take(16385).ToList();
     });
 
     double Perplexity(SchemeOptions? options, ActivationMode? activations = null)

@@ -61,7 +61,7 @@ public sealed class QuantizedCheckpointTests() : TempFolderTest("qt-q-")
         inMemory.Dispose();
         using var original = PretrainedModel.Load(TestData.TinyLlamaDir);
         using var quantized = PretrainedModel.Load(dir);
-        var ids = original.Tokenizer.Encode(File.ReadAllText(TestData.WikiTestRaw)).Take(8193).ToList();
+        var ids = WikiTextTokens.Of(original.Tokenizer).Take(8193).ToList();
         var p0 = PerplexityEvaluator.Evaluate(original.Model, ids).Perplexity;
         var p1 = PerplexityEvaluator.Evaluate(quantized.Model, ids).Perplexity;
         Assert.InRange(p1 / p0, 1.0, 1.15);

@@ -23,7 +23,7 @@ public sealed class GptqFamilyTests(ITestOutputHelper output)
     public void GptqQuantizesEveryDecoderLinearBelowRoundToNearest(string fixture)
     {
         using var model = PretrainedModel.Load(TestData.Fixture(fixture));
-        var wiki = model.Tokenizer.Encode(File.ReadAllText(TestData.WikiTestRaw)).Take(20_000).ToList();
+        var wiki = WikiTextTokens.Of(model.Tokenizer).Take(20_000).ToList();
         var result = GptqModelQuantizer.Quantize(model.Model, CalibrationWindows.Sample(wiki, 16, 128, seed: 0), new GptqSettings(4, 32));
         Assert.Equal(model.Config.NumLayers, result.Layers.Count);
         foreach (var l in result.Layers)

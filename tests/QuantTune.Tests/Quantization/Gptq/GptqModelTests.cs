@@ -20,7 +20,7 @@ public sealed class GptqModelTests(ITestOutputHelper output) : TempFolderTest("q
     static readonly Lazy<(List<int> Test, IReadOnlyList<long[]> Calibration)> Data = new(() =>
     {
         using var pm = PretrainedModel.Load(TestData.TinyLlamaDir);
-        var test = pm.Tokenizer.Encode(File.ReadAllText(TestData.WikiTestRaw)).Take(16385).ToList();
+        var test = WikiTextTokens.Of(pm.Tokenizer).Take(16385).ToList();
         var train = pm.Tokenizer.Encode(File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "assets", "data", "wikitext-2", "wiki.train.raw.first1MB-nonblank.txt")));
         return (test, CalibrationWindows.Sample(train, 64, 256, seed: 0));
     });
