@@ -131,8 +131,9 @@ CONFIGS["tiny-smollm3-gguf"] = dict(CONFIGS["tiny-smollm3"], no_rope_layers=[1, 
 CONFIGS["tiny-qwen3-moe-gguf"] = dict(CONFIGS["tiny-qwen3-moe"], mlp_only_layers=[])
 # Qwen2-MoE as llama.cpp's qwen2moe can hold it: every layer sparse, as its loader requires, and the rest tiny-qwen2-moe's.
 CONFIGS["tiny-qwen2-moe-gguf"] = dict(CONFIGS["tiny-qwen2-moe"], mlp_only_layers=[])
-# Seeds are 1000 + a fixture's position in CONFIGS, except where a fixture was first written at another position.
-SEED_POSITIONS = {"tiny-smollm3-gguf": 12, "tiny-gemma4": 12}
+# Seeds are 1000 + a fixture's position in CONFIGS, except where a fixture was first written at another position
+# (tiny-granite and tiny-stablelm were written before tiny-olmo2 and tiny-smollm3 came in ahead of them).
+SEED_POSITIONS = {"tiny-granite": 8, "tiny-stablelm": 9, "tiny-smollm3-gguf": 12, "tiny-gemma4": 12}
 # Gemma 4 (text): every dense quirk on, see gemma4_fixture.py.
 CONFIGS["tiny-gemma4"] = gemma4_fixture.config(COMMON)
 
