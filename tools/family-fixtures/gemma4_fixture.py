@@ -74,29 +74,14 @@ def runner(config, w, **quirks):
     return lambda ids: forward(m, w, ids)
 
 
-# Each removes one quirk: (the Gemma4 model it runs, a description). The first three are config.json changes that QuantTune
-# reads too; the last two are switches of the port.
+# Each removes one quirk, as make_fixtures.quirk_references takes them: (config, w) → (the Gemma4 model it runs, the
+# weights), and a description. The first three are config.json changes that QuantTune reads too; the last two are
+# switches of the port. They run with numpy_gemma4's forward.
 QUIRKS = {
-    "without_per_layer_input": (lambda c: Gemma4(dict(c, hidden_size_per_layer_input=0)), "hidden_size_per_layer_input 0: no per-layer embeddings, projections or gates"),
-    "full_rotary_global": (lambda c: Gemma4(dict(c, rope_parameters=dict(c["rope_parameters"], full_attention=dict(c["rope_parameters"]["full_attention"], partial_rotary_factor=1.0)))),
+    "without_per_layer_input": (lambda c, w: (Gemma4(dict(c, hidden_size_per_layer_input=0)), w), "hidden_size_per_layer_input 0: no per-layer embeddings, projections or gates"),
+    "full_rotary_global": (lambda c, w: (Gemma4(dict(c, rope_parameters=dict(c["rope_parameters"], full_attention=dict(c["rope_parameters"]["full_attention"], partial_rotary_factor=1.0)))), w),
                            "proportional RoPE over every frequency pair of the global heads (partial_rotary_factor 1)"),
-    "without_softcap": (lambda c: Gemma4(dict(c, final_logit_softcapping=None)), "final_logit_softcapping null"),
-    "without_layer_scalar": (lambda c: Gemma4(c, layer_scalar=False), "layer_scalar ignored (1)"),
-    "without_v_norm": (lambda c: Gemma4(c, v_norm=False), "values not RMS-normalised (no v_norm)"),
+    "without_softcap": (lambda c, w: (Gemma4(dict(c, final_logit_softcapping=None)), w), "final_logit_softcapping null"),
+    "without_layer_scalar": (lambda c, w: (Gemma4(c, layer_scalar=False), w), "layer_scalar ignored (1)"),
+    "without_v_norm": (lambda c, w: (Gemma4(c, v_norm=False), w), "values not RMS-normalised (no v_norm)"),
 }
-
-
-def quirk_references(config, w, wiki, ref, sequences, positions):
-    base = ref["logits.0"][:positions].astype(np.float64)
-    ids = wiki[sequences[0][0]:sequences[0][0] + sequences[0][1]]
-    names, moved, meaning = {"positions": positions}, {}, {}
-    for key, (model, description) in QUIRKS.items():
-        logits, _ = forward(model(config), w, ids)
-        ref[f"logits.0.{key}"] = logits[:positions].astype(np.float32)
-        names[key] = f"logits.0.{key}"
-        moved[key] = float(np.abs(logits[:positions] - base).max())
-        meaning[key] = description
-        print(f"quirk {key}: the logits move by {moved[key]:.4f}")
-    return {"quirk_logits": names,
-            "quirk_max_abs_change": {"of": "max |logits.0[:positions] - logits.0.<quirk>| in float64", **moved},
-            "quirk_meaning": meaning}
