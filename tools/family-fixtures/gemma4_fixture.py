@@ -100,53 +100,41 @@ def runner(config, w, **quirks):
     return lambda ids: forward(m, w, ids)
 
 
-# Each removes one quirk: (the Gemma4 model it runs, a description). The first three are config.json changes that QuantTune
-# reads too; the last two are switches of the port.
+# Each removes one quirk, as make_fixtures.quirk_references takes them: (config, w) → (the Gemma4 model it runs, the
+# weights), and a description. The first three are config.json changes that QuantTune reads too; the last two are
+# switches of the port. They run with numpy_gemma4's forward.
 QUIRKS = {
-    "without_per_layer_input": (lambda c: Gemma4(dict(c, hidden_size_per_layer_input=0)), "hidden_size_per_layer_input 0: no per-layer embeddings, projections or gates"),
-    "full_rotary_global": (lambda c: Gemma4(dict(c, rope_parameters=dict(c["rope_parameters"], full_attention=dict(c["rope_parameters"]["full_attention"], partial_rotary_factor=1.0)))),
+    "without_per_layer_input": (lambda c, w: (Gemma4(dict(c, hidden_size_per_layer_input=0)), w), "hidden_size_per_layer_input 0: no per-layer embeddings, projections or gates"),
+    "full_rotary_global": (lambda c, w: (Gemma4(dict(c, rope_parameters=dict(c["rope_parameters"], full_attention=dict(c["rope_parameters"]["full_attention"], partial_rotary_factor=1.0)))), w),
                            "proportional RoPE over every frequency pair of the global heads (partial_rotary_factor 1)"),
-    "without_softcap": (lambda c: Gemma4(dict(c, final_logit_softcapping=None)), "final_logit_softcapping null"),
-    "without_layer_scalar": (lambda c: Gemma4(c, layer_scalar=False), "layer_scalar ignored (1)"),
-    "without_v_norm": (lambda c: Gemma4(c, v_norm=False), "values not RMS-normalised (no v_norm)"),
+    "without_softcap": (lambda c, w: (Gemma4(dict(c, final_logit_softcapping=None)), w), "final_logit_softcapping null"),
+    "without_layer_scalar": (lambda c, w: (Gemma4(c, layer_scalar=False), w), "layer_scalar ignored (1)"),
+    "without_v_norm": (lambda c, w: (Gemma4(c, v_norm=False), w), "values not RMS-normalised (no v_norm)"),
 }
 
 
-# The mixture-of-experts block's quirks, each removed alone: the first a config.json change that QuantTune reads too, the
+# The mixture-of-experts block's quirks, each removed alone (as QUIRKS, for make_fixtures.quirk_references): the first a config.json change that QuantTune reads too, the
 # next two weights QuantTune can set to 1, the rest switches of the port. The renormalisation of the top-k weights is no
 # quirk that shows: it scales each token's routed output by one factor, which post_feedforward_layernorm_2 divides out
 # again (the logits move by 2e-4 without it, through the norm's eps only).
 MOE_QUIRKS = {
-    "without_moe_block": (lambda c: Gemma4(dict(c, enable_moe_block=False)), "enable_moe_block false: the dense MLP alone"),
-    "without_router_scale": (lambda c: Gemma4(c, router_scale=False), "router.scale ignored (1)"),
-    "without_per_expert_scale": (lambda c: Gemma4(c, per_expert_scale=False), "router.per_expert_scale ignored (1)"),
-    "without_router_norm": (lambda c: Gemma4(c, router_norm=False), "the router's input not RMS-normalised"),
-    "without_moe_norms": (lambda c: Gemma4(c, moe_norms=False), "no pre_feedforward_layernorm_2, post_feedforward_layernorm_1 or _2"),
+    "without_moe_block": (lambda c, w: (Gemma4(dict(c, enable_moe_block=False)), w), "enable_moe_block false: the dense MLP alone"),
+    "without_router_scale": (lambda c, w: (Gemma4(c, router_scale=False), w), "router.scale ignored (1)"),
+    "without_per_expert_scale": (lambda c, w: (Gemma4(c, per_expert_scale=False), w), "router.per_expert_scale ignored (1)"),
+    "without_router_norm": (lambda c, w: (Gemma4(c, router_norm=False), w), "the router's input not RMS-normalised"),
+    "without_moe_norms": (lambda c, w: (Gemma4(c, moe_norms=False), w), "no pre_feedforward_layernorm_2, post_feedforward_layernorm_1 or _2"),
 }
 
 
-def quirk_references(config, w, wiki, ref, sequences, positions):
-    quirks = MOE_QUIRKS if config.get("enable_moe_block") else QUIRKS
-    base = ref["logits.0"][:positions].astype(np.float64)
-    ids = wiki[sequences[0][0]:sequences[0][0] + sequences[0][1]]
-    names, moved, meaning = {"positions": positions}, {}, {}
-    for key, (model, description) in quirks.items():
-        logits, _ = forward(model(config), w, ids)
-        ref[f"logits.0.{key}"] = logits[:positions].astype(np.float32)
-        names[key] = f"logits.0.{key}"
-        moved[key] = float(np.abs(logits[:positions] - base).max())
-        meaning[key] = description
-        print(f"quirk {key}: the logits move by {moved[key]:.4f}")
-    extra = {}
-    if config.get("enable_moe_block"):
-        # the routing has no near tie (fp32 against this float64 port would pick other experts there)
-        m = Gemma4(config)
-        for begin, length in sequences:
-            forward(m, w, wiki[begin:begin + length])
-        print(f"smallest gap between the k-th and the next router probability: {m.min_routing_gap:.2e}")
-        # (QuantTune's fp32 router probabilities lie within ~1e-6 of these; [1000:1064] has a near tie, 2e-6, in layer 0)
-        assert m.min_routing_gap > 3e-5, m.min_routing_gap
-        extra = {"min_routing_gap": {"of": "min over the test sequences' tokens and layers of p_k - p_(k+1), the router's k-th and next probability", "value": m.min_routing_gap}}
-    return {**extra,"quirk_logits": names,
-            "quirk_max_abs_change": {"of": "max |logits.0[:positions] - logits.0.<quirk>| in float64", **moved},
-            "quirk_meaning": meaning}
+def routing_gap(config, w, wiki, sequences):
+    """For a model with experts: the smallest gap between the router's k-th and next probability over the test sequences,
+    checked to be no near tie (fp32 against this float64 port would pick other experts there); {} for a dense model."""
+    if not config.get("enable_moe_block"):
+        return {}
+    m = Gemma4(config)
+    for begin, length in sequences:
+        forward(m, w, wiki[begin:begin + length])
+    print(f"smallest gap between the k-th and the next router probability: {m.min_routing_gap:.2e}")
+    # (QuantTune's fp32 router probabilities lie within ~1e-6 of these; [1000:1064] has a near tie, 2e-6, in layer 0)
+    assert m.min_routing_gap > 3e-5, m.min_routing_gap
+    return {"min_routing_gap": {"of": "min over the test sequences' tokens and layers of p_k - p_(k+1), the router's k-th and next probability", "value": m.min_routing_gap}}

@@ -132,8 +132,9 @@ CONFIGS["tiny-smollm3-gguf"] = dict(CONFIGS["tiny-smollm3"], no_rope_layers=[1, 
 CONFIGS["tiny-qwen3-moe-gguf"] = dict(CONFIGS["tiny-qwen3-moe"], mlp_only_layers=[])
 # Qwen2-MoE as llama.cpp's qwen2moe can hold it: every layer sparse, as its loader requires, and the rest tiny-qwen2-moe's.
 CONFIGS["tiny-qwen2-moe-gguf"] = dict(CONFIGS["tiny-qwen2-moe"], mlp_only_layers=[])
-# Seeds are 1000 + a fixture's position in CONFIGS, except where a fixture was first written at another position.
-SEED_POSITIONS = {"tiny-smollm3-gguf": 12, "tiny-gemma4": 12, "tiny-gpt-oss": 18, "tiny-gemma4-moe": 18}
+# Seeds are 1000 + a fixture's position in CONFIGS, except where a fixture was first written at another position
+# (tiny-granite and tiny-stablelm were written before tiny-olmo2 and tiny-smollm3 came in ahead of them).
+SEED_POSITIONS = {"tiny-granite": 8, "tiny-stablelm": 9, "tiny-smollm3-gguf": 12, "tiny-gemma4": 12, "tiny-gpt-oss": 18, "tiny-gemma4-moe": 18}
 # Gemma 4 (text): every dense quirk on, see gemma4_fixture.py.
 CONFIGS["tiny-gemma4"] = gemma4_fixture.config(COMMON)
 # Mixtral as llama.cpp's llama can hold it: its graph has no sliding window (the converter writes none for Mixtral), so this
@@ -448,33 +449,21 @@ def qwen3_5_references(config, w, wiki, ref, sequences):
                 "tolerance": CHUNK_TOLERANCE, "sequences": agreement}}
 
 
+def family_switch(**switch):
+    """The change that runs the family with a switch of numpy_forward.py's Family set (the weights as they are)."""
+    return lambda c, w: (Family(c, **switch), w)
+
+
 # OLMo 2's and SmolLM3's quirks, each removed alone: the Family switch of numpy_forward.py that removes it.
 FAMILY_QUIRKS = {
     "olmo2": {
-        "pre_norm": ({"post_norm": False}, "the two norms before attention and the MLP (Llama's pre-norm) instead of after them"),
-        "per_head_qk_norm": ({"whole_qk_norm": False}, "q_norm / k_norm over each head (the weights split per head) instead of over the whole projections"),
+        "pre_norm": (family_switch(post_norm=False), "the two norms before attention and the MLP (Llama's pre-norm) instead of after them"),
+        "per_head_qk_norm": (family_switch(whole_qk_norm=False), "q_norm / k_norm over each head (the weights split per head) instead of over the whole projections"),
     },
     "smollm3": {
-        "rope_everywhere": ({"no_rope": False}, "RoPE in every layer, the no_rope_layers 0 ignored"),
+        "rope_everywhere": (family_switch(no_rope=False), "RoPE in every layer, the no_rope_layers 0 ignored"),
     },
 }
-
-
-def family_quirk_references(config, w, wiki, ref, sequences):
-    """The logits of sequence 0 with one quirk of the family removed (FAMILY_QUIRKS)."""
-    base = ref["logits.0"][:QUIRK_POSITIONS].astype(np.float64)
-    ids = wiki[sequences[0][0]:sequences[0][0] + sequences[0][1]]
-    names, moved, meaning = {"positions": QUIRK_POSITIONS}, {}, {}
-    for key, (switch, description) in FAMILY_QUIRKS[config["model_type"]].items():
-        logits, _ = forward(Family(config, **switch), w, ids)
-        ref[f"logits.0.{key}"] = logits[:QUIRK_POSITIONS].astype(np.float32)
-        names[key] = f"logits.0.{key}"
-        moved[key] = float(np.abs(logits[:QUIRK_POSITIONS] - base).max())
-        meaning[key] = description
-        print(f"quirk {key}: the logits move by {moved[key]:.4f}")
-    return {"quirk_logits": names,
-            "quirk_max_abs_change": {"of": "max |logits.0[:positions] - logits.0.<quirk>| in float64", **moved},
-            "quirk_meaning": meaning}
 
 
 # Granite's multipliers, each removed alone (set to what Llama does in its place).
@@ -511,14 +500,15 @@ QWEN2_MOE_QUIRKS = {
 }
 
 
-def quirk_references(config, w, wiki, ref, sequences, quirks):
-    """The logits of sequence 0 with one quirk removed: quirks maps a name to (config, w) → (Family, weights) and a meaning."""
+def quirk_references(config, w, wiki, ref, sequences, quirks, run=forward):
+    """The logits of sequence 0 with one quirk removed: quirks maps a name to a change (config, w) → (model, weights) and a
+    meaning; run(model, weights, ids) is the port's forward that gives (logits, hidden states)."""
     base = ref["logits.0"][:QUIRK_POSITIONS].astype(np.float64)
     ids = wiki[sequences[0][0]:sequences[0][0] + sequences[0][1]]
     names, moved, meaning = {"positions": QUIRK_POSITIONS}, {}, {}
     for key, (change, description) in quirks.items():
-        f, weights = change(config, w)
-        logits, _ = forward(f, weights, ids)
+        model, weights = change(config, w)
+        logits, _ = run(model, weights, ids)
         ref[f"logits.0.{key}"] = logits[:QUIRK_POSITIONS].astype(np.float32)
         names[key] = f"logits.0.{key}"
         moved[key] = float(np.abs(logits[:QUIRK_POSITIONS] - base).max())
@@ -557,11 +547,13 @@ def main():
             print(f"{name} sequence {s}: logits in [{logits.min():.3f}, {logits.max():.3f}]")
         extra = moe_references(config, w, wiki, ref) if config["model_type"] == "qwen3_moe" else \
             qwen3_5_references(config, w, wiki, ref, sequences) if config["model_type"] == "qwen3_5_text" else \
-            family_quirk_references(config, w, wiki, ref, sequences) if config["model_type"] in FAMILY_QUIRKS else \
+            quirk_references(config, w, wiki, ref, sequences, FAMILY_QUIRKS[config["model_type"]]) if config["model_type"] in FAMILY_QUIRKS else \
             quirk_references(config, w, wiki, ref, sequences, GRANITE_QUIRKS) if config["model_type"] == "granite" else \
             quirk_references(config, w, wiki, ref, sequences, STABLELM_QUIRKS) if config["model_type"] == "stablelm" else \
             quirk_references(config, w, wiki, ref, sequences, QWEN2_MOE_QUIRKS) if config["model_type"] == "qwen2_moe" else \
-            gemma4_fixture.quirk_references(config, w, wiki, ref, sequences, QUIRK_POSITIONS) if config["model_type"] == "gemma4_text" else \
+            {**gemma4_fixture.routing_gap(config, w, wiki, sequences),
+             **quirk_references(config, w, wiki, ref, sequences, gemma4_fixture.MOE_QUIRKS if config.get("enable_moe_block") else gemma4_fixture.QUIRKS,
+                                gemma4_fixture.forward)} if config["model_type"] == "gemma4_text" else \
             gpt_oss_fixture.quirk_references(config, w, wiki, ref, sequences, QUIRK_POSITIONS) if config["model_type"] == "gpt_oss" else {}
 
         save_safetensors(os.path.join(folder, "reference.safetensors"), ref)

@@ -6,28 +6,14 @@ namespace QuantTune.Tests.Cli;
 /// <summary>A newer family through the whole product from the command line, as a user would run it: Qwen3, Qwen3-MoE, Qwen3.5, Phi-3, Gemma 3, OLMo 2 and SmolLM3.</summary>
 public sealed class CliFamilyTests() : TempFolderTest("qt-cli-family-")
 {
-    /// <summary>The first 30,000 characters of the shipped Tiny Shakespeare, as a data file in the test's folder.</summary>
-    string ShakespeareSample()
-    {
-        var data = Path.Combine(Dir, "s.txt");
-        File.WriteAllText(data, File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "assets", "data", "tiny-shakespeare.txt"))[..30_000]);
-        return data;
-    }
-
     [Fact]
     public void Qwen3FinetunesMergesQuantizesExportsAndPlans()
     {
-        var data = ShakespeareSample();
-        var ft = CliRunner.Run("finetune", "--model", TestData.TinyQwen3Dir, "--data", data, "--method", "lora", "--steps", "2", "--batch", "2", "--seq", "32", "--out", Path.Combine(Dir, "run"), "--json");
-        Assert.Equal(0, ft.ExitCode);
-        var adapter = JsonDocument.Parse(ft.Stdout).RootElement.GetProperty("result_directory").GetString()!;
-        var merged = Path.Combine(Dir, "merged");
-        Assert.Equal(0, CliRunner.Run("merge", "--model", TestData.TinyQwen3Dir, "--adapter", adapter, "--out", merged).ExitCode);
+        var run = new FamilyCommandRun(TestData.TinyQwen3Dir, Dir);
+        var merged = run.Merges(run.Finetunes(["lora"], prefix: "run-")["lora"]);
         var nf4 = Path.Combine(Dir, "nf4");
         Assert.Equal(0, CliRunner.Run("quantize", "--model", merged, "--scheme", "nf4", "--double-quant", "--out", nf4).ExitCode);
-        var ppl = CliRunner.Run("eval", "perplexity", "--model", nf4, "--data", TestData.WikiTestRaw, "--max-tokens", "513", "--json");
-        Assert.Equal(0, ppl.ExitCode);
-        Assert.Equal(512, JsonDocument.Parse(ppl.Stdout).RootElement.GetProperty("predicted_tokens").GetInt64());
+        run.EvaluatesPerplexity(nf4);
         var gguf = Path.Combine(Dir, "q.gguf");
         Assert.Equal(0, CliRunner.Run("export", "gguf", "--model", nf4, "--type", "q8_0", "--out", gguf).ExitCode);
         using (var f = GgufFile.Open(gguf))
@@ -40,29 +26,17 @@ public sealed class CliFamilyTests() : TempFolderTest("qt-cli-family-")
         Assert.Contains("qst", plan.Stdout);
     }
 
-    /// <summary>Qwen3-MoE from the command line: info names the experts, generate matches the reference, perplexity, LoRA on the experts (aux_loss in metrics.jsonl), QLoRA, merge, QST and a plan of Qwen3-30B-A3B.</summary>
     /// <summary>Granite from the command line: info names the four multipliers, generate matches the reference, a QLoRA run, a plan of granite-3.3-8b-instruct, and GGUF export as granite with the multipliers as llama.cpp's keys.</summary>
     [Fact]
     public void GraniteInfoGeneratesFinetunesPlansAndExportsGguf()
     {
-        var model = TestData.TinyGraniteDir;
-        var info = CliRunner.Run("info", "--model", model, "--json");
-        Assert.True(info.ExitCode == 0, info.Stderr);
-        var differences = JsonDocument.Parse(info.Stdout).RootElement.GetProperty("family_differences").EnumerateArray().Select(e => e.GetString()).ToList();
-        Assert.Contains("embedding ×12", differences);
-        Assert.Contains("attention and MLP outputs ×0.22 before the residual", differences);
-        Assert.Contains("attention scale 0.015625 (head_dim^-½ would be 0.1768)", differences);
-        Assert.Contains("logits ÷8", differences);
-        var g = CliRunner.Run("generate", "--model", model, "--prompt", "The history of the", "-n", "24", "--no-bos", "--json");
-        Assert.True(g.ExitCode == 0, g.Stderr);
-        using (var reference = new Models.ReferenceOutputs(model))
-            Assert.Equal(reference.GreedyOutputIds, JsonDocument.Parse(g.Stdout).RootElement.GetProperty("output_ids").EnumerateArray().Select(e => e.GetInt32()));
-        var ft = CliRunner.Run("finetune", "--model", model, "--data", ShakespeareSample(), "--method", "qlora", "--steps", "2", "--batch", "2", "--seq", "32", "--out", Path.Combine(Dir, "granite-qlora"), "--json");
-        Assert.True(ft.ExitCode == 0, ft.Stderr);
-        var plan = CliRunner.Run("plan", "--model", "granite-3.3-8b-instruct", "--method", "qlora", "--batch", "1", "--seq", "1024", "--json");
-        Assert.True(plan.ExitCode == 0, plan.Stdout + plan.Stderr);
+        var run = new FamilyCommandRun(TestData.TinyGraniteDir, Dir);
+        run.InfoNames("embedding ×12", "attention and MLP outputs ×0.22 before the residual", "attention scale 0.015625 (head_dim^-½ would be 0.1768)", "logits ÷8");
+        run.GeneratesTheReferenceIds();
+        run.Finetunes(["qlora"], prefix: "granite-");
+        FamilyCommandRun.Plans("granite-3.3-8b-instruct");
         var gguf = Path.Combine(Dir, "granite.gguf");
-        var export = CliRunner.Run("export", "gguf", "--model", model, "--type", "q8_0", "--out", gguf);
+        var export = CliRunner.Run("export", "gguf", "--model", run.Model, "--type", "q8_0", "--out", gguf);
         Assert.True(export.ExitCode == 0, export.Stderr);
         using var f = GgufFile.Open(gguf);
         Assert.Equal("granite", f.Metadata["general.architecture"].AsString());
@@ -76,18 +50,11 @@ public sealed class CliFamilyTests() : TempFolderTest("qt-cli-family-")
     [Fact]
     public void StableLmInfoGeneratesAndExportsGguf()
     {
-        var model = TestData.TinyStableLmDir;
-        var info = CliRunner.Run("info", "--model", model, "--json");
-        Assert.True(info.ExitCode == 0, info.Stderr);
-        var differences = JsonDocument.Parse(info.Stdout).RootElement.GetProperty("family_differences").EnumerateArray().Select(e => e.GetString()).ToList();
-        Assert.Contains("LayerNorm with bias", differences);
-        Assert.Contains("RoPE on 8 of 32 head dimensions", differences);
-        var g = CliRunner.Run("generate", "--model", model, "--prompt", "The history of the", "-n", "24", "--no-bos", "--json");
-        Assert.True(g.ExitCode == 0, g.Stderr);
-        using (var reference = new Models.ReferenceOutputs(model))
-            Assert.Equal(reference.GreedyOutputIds, JsonDocument.Parse(g.Stdout).RootElement.GetProperty("output_ids").EnumerateArray().Select(e => e.GetInt32()));
+        var run = new FamilyCommandRun(TestData.TinyStableLmDir, Dir);
+        run.InfoNames("LayerNorm with bias", "RoPE on 8 of 32 head dimensions");
+        run.GeneratesTheReferenceIds();
         var gguf = Path.Combine(Dir, "stablelm.gguf");
-        var export = CliRunner.Run("export", "gguf", "--model", model, "--type", "q8_0", "--out", gguf);
+        var export = CliRunner.Run("export", "gguf", "--model", run.Model, "--type", "q8_0", "--out", gguf);
         Assert.True(export.ExitCode == 0, export.Stderr);
         using var f = GgufFile.Open(gguf);
         Assert.Equal("stablelm", f.Metadata["general.architecture"].AsString());
@@ -97,40 +64,19 @@ public sealed class CliFamilyTests() : TempFolderTest("qt-cli-family-")
         Assert.Contains("output.weight", f.TensorsByName.Keys);
     }
 
+    /// <summary>Qwen3-MoE from the command line: info names the experts, generate matches the reference, perplexity, LoRA on the experts (aux_loss in metrics.jsonl), QLoRA, merge, QST and a plan of Qwen3-30B-A3B.</summary>
     [Fact]
     public void Qwen3MoeInfoGeneratesEvaluatesFinetunesMergesAndPlans()
     {
-        var info = CliRunner.Run("info", "--model", TestData.TinyQwen3MoeDir, "--json");
-        Assert.True(info.ExitCode == 0, info.Stderr);
-        var differences = JsonDocument.Parse(info.Stdout).RootElement.GetProperty("family_differences").EnumerateArray().Select(e => e.GetString()).ToList();
-        Assert.Contains("q/k norms", differences);
-        Assert.Contains("mixture of experts on 2 of 3 layers: 8 experts of width 32, top-2 renormalised", differences);
-        Assert.Contains("load-balancing loss × 0.001 in training", differences);
-        var g = CliRunner.Run("generate", "--model", TestData.TinyQwen3MoeDir, "--prompt", "The history of the", "-n", "24", "--no-bos", "--json");
-        Assert.True(g.ExitCode == 0, g.Stderr);
-        using (var reference = new Models.ReferenceOutputs(TestData.TinyQwen3MoeDir))
-            Assert.Equal(reference.GreedyOutputIds, JsonDocument.Parse(g.Stdout).RootElement.GetProperty("output_ids").EnumerateArray().Select(e => e.GetInt32()));
-        var ppl = CliRunner.Run("eval", "perplexity", "--model", TestData.TinyQwen3MoeDir, "--data", TestData.WikiTestRaw, "--max-tokens", "513", "--json");
-        Assert.True(ppl.ExitCode == 0, ppl.Stderr);
-        Assert.Equal(512, JsonDocument.Parse(ppl.Stdout).RootElement.GetProperty("predicted_tokens").GetInt64());
-        var data = ShakespeareSample();
-        var runs = new Dictionary<string, string>();
-        foreach (var method in new[] { "lora", "qlora", "qst" })
-        {
-            var ft = CliRunner.Run("finetune", "--model", TestData.TinyQwen3MoeDir, "--data", data, "--method", method, "--steps", "2", "--batch", "2", "--seq", "32", "--out", Path.Combine(Dir, "moe-" + method), "--json");
-            Assert.True(ft.ExitCode == 0, method + ": " + ft.Stderr);
-            runs[method] = JsonDocument.Parse(ft.Stdout).RootElement.GetProperty("result_directory").GetString()!;
-            Assert.Contains("\"aux_loss\"", File.ReadAllText(Path.Combine(Dir, "moe-" + method, "metrics.jsonl")));
-        }
-        using (var adapter = QuantTune.Formats.Safetensors.SafetensorsFile.Open(Path.Combine(runs["lora"], "adapter_model.safetensors")))
-            Assert.Contains("base_model.model.model.layers.2.mlp.experts.5.down_proj.lora_B.weight", adapter.Tensors.Keys);
-        var merged = Path.Combine(Dir, "moe-merged");
-        var merge = CliRunner.Run("merge", "--model", TestData.TinyQwen3MoeDir, "--adapter", runs["lora"], "--out", merged);
-        Assert.True(merge.ExitCode == 0, merge.Stderr);
-        Assert.True(CliRunner.Run("eval", "perplexity", "--model", merged, "--data", TestData.WikiTestRaw, "--max-tokens", "513", "--json").ExitCode == 0);
-        Assert.Equal(0, CliRunner.Run("generate", "--model", TestData.TinyQwen3MoeDir, "--qst", runs["qst"], "--prompt", "ROMEO:", "-n", "4").ExitCode);
-        var plan = CliRunner.Run("plan", "--model", "qwen3-30b-a3b", "--method", "qlora", "--batch", "1", "--seq", "1024", "--json");
-        Assert.True(plan.ExitCode == 0, plan.Stdout + plan.Stderr);
+        var run = new FamilyCommandRun(TestData.TinyQwen3MoeDir, Dir);
+        run.InfoNames("q/k norms", "mixture of experts on 2 of 3 layers: 8 experts of width 32, top-2 renormalised", "load-balancing loss × 0.001 in training");
+        run.GeneratesTheReferenceIds();
+        run.EvaluatesPerplexity();
+        var runs = run.Finetunes(["lora", "qlora", "qst"], auxLoss: true, prefix: "moe-");
+        FamilyCommandRun.AdapterHolds(runs["lora"], ["base_model.model.model.layers.2.mlp.experts.5.down_proj.lora_B.weight"]);
+        run.EvaluatesPerplexity(run.Merges(runs["lora"], "moe-merged"));
+        run.GeneratesWithQst(runs["qst"]);
+        FamilyCommandRun.Plans("qwen3-30b-a3b");
     }
 
     /// <summary>
@@ -143,48 +89,21 @@ public sealed class CliFamilyTests() : TempFolderTest("qt-cli-family-")
     [Fact]
     public void Qwen35InfoGeneratesEvaluatesFinetunesMergesAndPlans()
     {
-        var model = TestData.TinyQwen35Dir;
-        var info = CliRunner.Run("info", "--model", model, "--json");
-        Assert.True(info.ExitCode == 0, info.Stderr);
-        var differences = JsonDocument.Parse(info.Stdout).RootElement.GetProperty("family_differences").EnumerateArray().Select(e => e.GetString()).ToList();
-        Assert.Contains("Gated DeltaNet linear attention on 3 of 4 layers: 2 key heads × 16, 4 value heads × 24, conv 4", differences);
-        Assert.Contains("gated attention output", differences);
-        Assert.Contains("RoPE on 8 of 32 head dimensions", differences);
-        var g = CliRunner.Run("generate", "--model", model, "--prompt", "The history of the", "-n", "24", "--no-bos", "--json");
-        Assert.True(g.ExitCode == 0, g.Stderr);
-        using (var reference = new Models.ReferenceOutputs(model))
-            Assert.Equal(reference.GreedyOutputIds, JsonDocument.Parse(g.Stdout).RootElement.GetProperty("output_ids").EnumerateArray().Select(e => e.GetInt32()));
-        var ppl = CliRunner.Run("eval", "perplexity", "--model", model, "--data", TestData.WikiTestRaw, "--max-tokens", "513", "--json");
-        Assert.True(ppl.ExitCode == 0, ppl.Stderr);
-        Assert.Equal(512, JsonDocument.Parse(ppl.Stdout).RootElement.GetProperty("predicted_tokens").GetInt64());
-        var data = ShakespeareSample();
-        var runs = new Dictionary<string, string>();
-        foreach (var method in new[] { "lora", "qlora", "dora", "qst" })
-        {
-            var ft = CliRunner.Run("finetune", "--model", model, "--data", data, "--method", method, "--steps", "2", "--batch", "2", "--seq", "80", "--out", Path.Combine(Dir, "q35-" + method), "--json");
-            Assert.True(ft.ExitCode == 0, method + ": " + ft.Stderr);
-            runs[method] = JsonDocument.Parse(ft.Stdout).RootElement.GetProperty("result_directory").GetString()!;
-        }
-        using (var adapter = QuantTune.Formats.Safetensors.SafetensorsFile.Open(Path.Combine(runs["lora"], "adapter_model.safetensors")))
-        {
-            Assert.Contains("base_model.model.model.layers.0.linear_attn.in_proj_qkv.lora_A.weight", adapter.Tensors.Keys);
-            Assert.Contains("base_model.model.model.layers.3.linear_attn.out_proj.lora_B.weight", adapter.Tensors.Keys);
-            Assert.Contains("base_model.model.model.layers.1.self_attn.q_proj.lora_B.weight", adapter.Tensors.Keys);
-        }
-        var merged = Path.Combine(Dir, "q35-merged");
-        var merge = CliRunner.Run("merge", "--model", model, "--adapter", runs["lora"], "--out", merged);
-        Assert.True(merge.ExitCode == 0, merge.Stderr);
-        Assert.True(CliRunner.Run("eval", "perplexity", "--model", merged, "--data", TestData.WikiTestRaw, "--max-tokens", "513", "--json").ExitCode == 0);
-        var qstGenerate = CliRunner.Run("generate", "--model", model, "--qst", runs["qst"], "--prompt", "ROMEO:", "-n", "4");
-        Assert.True(qstGenerate.ExitCode == 0, qstGenerate.Stderr);
+        var run = new FamilyCommandRun(TestData.TinyQwen35Dir, Dir);
+        run.InfoNames("Gated DeltaNet linear attention on 3 of 4 layers: 2 key heads × 16, 4 value heads × 24, conv 4", "gated attention output", "RoPE on 8 of 32 head dimensions");
+        run.GeneratesTheReferenceIds();
+        run.EvaluatesPerplexity();
+        var runs = run.Finetunes(["lora", "qlora", "dora", "qst"], seq: 80, prefix: "q35-");
+        FamilyCommandRun.AdapterHolds(runs["lora"],
+            ["base_model.model.model.layers.0.linear_attn.in_proj_qkv.lora_A.weight", "base_model.model.model.layers.3.linear_attn.out_proj.lora_B.weight",
+             "base_model.model.model.layers.1.self_attn.q_proj.lora_B.weight"]);
+        run.EvaluatesPerplexity(run.Merges(runs["lora"], "q35-merged"));
+        run.GeneratesWithQst(runs["qst"]);
         foreach (var shape in new[] { "qwen3.5-0.8b", "qwen3.5-27b" })
-        {
-            var plan = CliRunner.Run("plan", "--model", shape, "--method", "qlora", "--batch", "1", "--seq", "1024", "--json");
-            Assert.True(plan.ExitCode == 0, plan.Stdout + plan.Stderr);
-        }
+            FamilyCommandRun.Plans(shape);
         // Value heads of 24 beside key heads of 16 are refused by that field: llama.cpp's qwen35 takes both sizes from one key.
         var gguf = Path.Combine(Dir, "q35.gguf");
-        CliRunner.AssertCleanFailure(CliRunner.Run("export", "gguf", "--model", model, "--type", "q8_0", "--out", gguf), "linear_value_head_dim", "qwen35");
+        CliRunner.AssertCleanFailure(CliRunner.Run("export", "gguf", "--model", run.Model, "--type", "q8_0", "--out", gguf), "linear_value_head_dim", "qwen35");
         Assert.False(File.Exists(gguf));
         var export = CliRunner.Run("export", "gguf", "--model", TestData.TinyQwen35GgufDir, "--type", "q8_0", "--out", gguf);
         Assert.True(export.ExitCode == 0, export.Stderr);
@@ -200,23 +119,15 @@ public sealed class CliFamilyTests() : TempFolderTest("qt-cli-family-")
     [Fact]
     public void Phi3FinetunesOnItsFusedModulesMergesQuantizesExportsAndPlans()
     {
-        var info = CliRunner.Run("info", "--model", TestData.TinyPhi3Dir, "--json");
-        Assert.Equal(0, info.ExitCode);
-        var differences = JsonDocument.Parse(info.Stdout).RootElement.GetProperty("family_differences").EnumerateArray().Select(e => e.GetString()).ToList();
-        Assert.Contains("fused qkv_proj and gate_up_proj", differences);
-        Assert.Contains("RoPE on 16 of 32 head dimensions", differences);
-        var data = ShakespeareSample();
-        var ft = CliRunner.Run("finetune", "--model", TestData.TinyPhi3Dir, "--data", data, "--method", "qlora", "--targets", "qkv_proj,o_proj", "--steps", "2", "--batch", "2", "--seq", "32", "--out", Path.Combine(Dir, "run"), "--json");
-        Assert.Equal(0, ft.ExitCode);
-        var adapter = JsonDocument.Parse(ft.Stdout).RootElement.GetProperty("result_directory").GetString()!;
+        var run = new FamilyCommandRun(TestData.TinyPhi3Dir, Dir);
+        run.InfoNames("fused qkv_proj and gate_up_proj", "RoPE on 16 of 32 head dimensions");
+        var adapter = run.Finetunes(["qlora"], prefix: "run-", extra: ["--targets", "qkv_proj,o_proj"])["qlora"];
         Assert.Contains("qkv_proj", File.ReadAllText(Path.Combine(adapter, "adapter_config.json")));
-        var merged = Path.Combine(Dir, "merged");
-        Assert.Equal(0, CliRunner.Run("merge", "--model", TestData.TinyPhi3Dir, "--adapter", adapter, "--out", merged).ExitCode);
+        var merged = run.Merges(adapter);
         var gptq = Path.Combine(Dir, "gptq");
         var g = CliRunner.Run("gptq", "--model", merged, "--bits", "4", "--group", "32", "--samples", "8", "--seq", "64", "--out", gptq);
         Assert.True(g.ExitCode == 0, g.Stdout + g.Stderr);
-        var ppl = CliRunner.Run("eval", "perplexity", "--model", gptq, "--data", TestData.WikiTestRaw, "--max-tokens", "513", "--json");
-        Assert.Equal(0, ppl.ExitCode);
+        run.EvaluatesPerplexity(gptq);
         var bnb = Path.Combine(Dir, "bnb");
         Assert.Equal(0, CliRunner.Run("quantize", "--model", merged, "--scheme", "nf4", "--double-quant", "--out", bnb).ExitCode);
         var gguf = Path.Combine(Dir, "p.gguf");
@@ -226,32 +137,22 @@ public sealed class CliFamilyTests() : TempFolderTest("qt-cli-family-")
             Assert.Equal("phi3", f.Metadata["general.architecture"].AsString());
             Assert.Contains("blk.1.attn_qkv.weight", f.TensorsByName.Keys);
         }
-        var plan = CliRunner.Run("plan", "--model", "phi-4-mini", "--method", "qlora", "--batch", "1", "--seq", "1024", "--json");
-        Assert.True(plan.ExitCode == 0, plan.Stdout + plan.Stderr);
+        FamilyCommandRun.Plans("phi-4-mini");
     }
 
     [Fact]
     public void Gpt2FinetunesOnC_AttnMergesQuantizesExportsGeneratesAndPlans()
     {
-        var info = CliRunner.Run("info", "--model", TestData.TinyGpt2Dir, "--json");
-        Assert.Equal(0, info.ExitCode);
-        var differences = JsonDocument.Parse(info.Stdout).RootElement.GetProperty("family_differences").EnumerateArray().Select(e => e.GetString()).ToList();
-        Assert.Contains("LayerNorm with bias", differences);
-        Assert.Contains("learned positions (256), no RoPE", differences);
-        Assert.Contains("fused c_attn", differences);
-        var data = ShakespeareSample();
-        var ft = CliRunner.Run("finetune", "--model", TestData.TinyGpt2Dir, "--data", data, "--method", "qlora", "--targets", "c_attn", "--steps", "2", "--batch", "2", "--seq", "32", "--out", Path.Combine(Dir, "gpt2-run"), "--json");
-        Assert.True(ft.ExitCode == 0, ft.Stderr);
-        var adapter = JsonDocument.Parse(ft.Stdout).RootElement.GetProperty("result_directory").GetString()!;
+        var run = new FamilyCommandRun(TestData.TinyGpt2Dir, Dir);
+        run.InfoNames("LayerNorm with bias", "learned positions (256), no RoPE", "fused c_attn");
+        var adapter = run.Finetunes(["qlora"], prefix: "gpt2-", extra: ["--targets", "c_attn"])["qlora"];
         var adapterConfig = File.ReadAllText(Path.Combine(adapter, "adapter_config.json"));
         Assert.Contains("c_attn", adapterConfig);
         Assert.Contains("\"fan_in_fan_out\": true", adapterConfig);
-        var merged = Path.Combine(Dir, "gpt2-merged");
-        Assert.Equal(0, CliRunner.Run("merge", "--model", TestData.TinyGpt2Dir, "--adapter", adapter, "--out", merged).ExitCode);
+        var merged = run.Merges(adapter, "gpt2-merged");
         var bnb = Path.Combine(Dir, "gpt2-bnb");
         Assert.Equal(0, CliRunner.Run("quantize", "--model", merged, "--scheme", "nf4", "--double-quant", "--out", bnb).ExitCode);
-        var ppl = CliRunner.Run("eval", "perplexity", "--model", bnb, "--data", TestData.WikiTestRaw, "--max-tokens", "513", "--json");
-        Assert.True(ppl.ExitCode == 0, ppl.Stderr);
+        run.EvaluatesPerplexity(bnb);
         var gguf = Path.Combine(Dir, "g.gguf");
         Assert.Equal(0, CliRunner.Run("export", "gguf", "--model", bnb, "--type", "q8_0", "--out", gguf).ExitCode);
         using (var f = GgufFile.Open(gguf))
@@ -259,28 +160,19 @@ public sealed class CliFamilyTests() : TempFolderTest("qt-cli-family-")
             Assert.Equal("gpt2", f.Metadata["general.architecture"].AsString());
             Assert.Contains("position_embd.weight", f.TensorsByName.Keys);
         }
-        var qst = CliRunner.Run("finetune", "--model", TestData.TinyGpt2Dir, "--data", data, "--method", "qst", "--steps", "2", "--batch", "2", "--seq", "32", "--out", Path.Combine(Dir, "gpt2-qst"), "--json");
-        Assert.True(qst.ExitCode == 0, qst.Stderr);
-        var side = JsonDocument.Parse(qst.Stdout).RootElement.GetProperty("result_directory").GetString()!;
-        Assert.Equal(0, CliRunner.Run("generate", "--model", TestData.TinyGpt2Dir, "--qst", side, "--prompt", "ROMEO:", "-n", "4").ExitCode);
+        run.GeneratesWithQst(run.Finetunes(["qst"], prefix: "gpt2-")["qst"]);
         // The learned table holds 256 positions: a longer run is refused before it starts.
-        CliRunner.AssertCleanFailure(CliRunner.Run("generate", "--model", TestData.TinyGpt2Dir, "--prompt", "hi", "-n", "300"), "--max-new-tokens 300", "256");
-        var plan = CliRunner.Run("plan", "--model", TestData.TinyGpt2Dir, "--method", "qlora", "--batch", "1", "--seq", "128", "--json");
+        CliRunner.AssertCleanFailure(CliRunner.Run("generate", "--model", run.Model, "--prompt", "hi", "-n", "300"), "--max-new-tokens 300", "256");
+        var plan = CliRunner.Run("plan", "--model", run.Model, "--method", "qlora", "--batch", "1", "--seq", "128", "--json");
         Assert.True(plan.ExitCode == 0, plan.Stdout + plan.Stderr);
     }
 
     [Fact]
     public void Gemma3InfoNamesItsDifferencesAndGenerateMatchesTheReference()
     {
-        var info = CliRunner.Run("info", "--model", TestData.TinyGemma3Dir, "--json");
-        Assert.Equal(0, info.ExitCode);
-        var differences = JsonDocument.Parse(info.Stdout).RootElement.GetProperty("family_differences").EnumerateArray().Select(e => e.GetString()).ToList();
-        Assert.Contains("q/k norms", differences);
-        Assert.Contains("sliding window 16 on 2 of 3 layers", differences);
-        var g = CliRunner.Run("generate", "--model", TestData.TinyGemma3Dir, "--prompt", "The history of the", "-n", "24", "--no-bos", "--json");
-        Assert.Equal(0, g.ExitCode);
-        using var reference = new Models.ReferenceOutputs(TestData.TinyGemma3Dir);
-        Assert.Equal(reference.GreedyOutputIds, JsonDocument.Parse(g.Stdout).RootElement.GetProperty("output_ids").EnumerateArray().Select(e => e.GetInt32()));
+        var run = new FamilyCommandRun(TestData.TinyGemma3Dir, Dir);
+        run.InfoNames("q/k norms", "sliding window 16 on 2 of 3 layers");
+        run.GeneratesTheReferenceIds();
     }
 
     /// <summary>
@@ -294,24 +186,14 @@ public sealed class CliFamilyTests() : TempFolderTest("qt-cli-family-")
     [InlineData("tiny-smollm3", "smollm3", "no RoPE in layers 1, 3", "no_rope_layers")]
     public void Olmo2AndSmolLM3RunFromTheCommandLineAndExportGguf(string fixture, string modelType, string difference, string? refusedBy)
     {
-        var model = TestData.Fixture(fixture);
-        var info = CliRunner.Run("info", "--model", model, "--json");
-        Assert.True(info.ExitCode == 0, info.Stderr);
-        Assert.Contains(difference, JsonDocument.Parse(info.Stdout).RootElement.GetProperty("family_differences").EnumerateArray().Select(e => e.GetString()));
-        var g = CliRunner.Run("generate", "--model", model, "--prompt", "The history of the", "-n", "24", "--no-bos", "--json");
-        Assert.True(g.ExitCode == 0, g.Stderr);
-        using (var reference = new Models.ReferenceOutputs(model))
-            Assert.Equal(reference.GreedyOutputIds, JsonDocument.Parse(g.Stdout).RootElement.GetProperty("output_ids").EnumerateArray().Select(e => e.GetInt32()));
-        var ft = CliRunner.Run("finetune", "--model", model, "--data", ShakespeareSample(), "--method", "lora", "--steps", "2", "--batch", "2", "--seq", "32", "--out", Path.Combine(Dir, "run"), "--json");
-        Assert.True(ft.ExitCode == 0, ft.Stderr);
-        var adapter = JsonDocument.Parse(ft.Stdout).RootElement.GetProperty("result_directory").GetString()!;
-        var merged = Path.Combine(Dir, "merged");
-        Assert.Equal(0, CliRunner.Run("merge", "--model", model, "--adapter", adapter, "--out", merged).ExitCode);
+        var run = new FamilyCommandRun(TestData.Fixture(fixture), Dir);
+        run.InfoNames(difference);
+        run.GeneratesTheReferenceIds();
+        var merged = run.Merges(run.Finetunes(["lora"], prefix: "run-")["lora"]);
         var nf4 = Path.Combine(Dir, "nf4");
         Assert.Equal(0, CliRunner.Run("quantize", "--model", merged, "--scheme", "nf4", "--out", nf4).ExitCode);
-        var ppl = CliRunner.Run("eval", "perplexity", "--model", nf4, "--data", TestData.WikiTestRaw, "--max-tokens", "513", "--json");
-        Assert.True(ppl.ExitCode == 0, ppl.Stderr);
-        Assert.Equal(512, JsonDocument.Parse(ppl.Stdout).RootElement.GetProperty("predicted_tokens").GetInt64());
+        run.EvaluatesPerplexity(nf4);
+        var model = run.Model;
         var gguf = Path.Combine(Dir, "m.gguf");
         if (refusedBy is not null)
         {

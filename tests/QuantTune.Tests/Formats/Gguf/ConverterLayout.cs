@@ -1,9 +1,17 @@
+using System.Text.Json.Nodes;
+using QuantTune.Diagnostics;
 using QuantTune.Formats.Gguf;
+using QuantTune.Formats.Gguf.Architectures;
+using QuantTune.Models.Config;
 using QuantTune.Models.Loading;
 
 namespace QuantTune.Tests.Formats.Gguf;
 
-/// <summary>What the family GGUF tests check of an exported file against llama.cpp's converter: the architecture's keys and the tensor names.</summary>
+/// <summary>
+/// What the family GGUF tests check of an exported file against llama.cpp's converter: the architecture's keys and the
+/// tensor names (<see cref="ExportMatching"/> checks both), the config read back (<see cref="ReadBack"/>), and a config
+/// llama.cpp cannot hold refused by its field (<see cref="Patched"/>, <see cref="AssertRefusedByField"/>).
+/// </summary>
 internal static class ConverterLayout
 {
     /// <summary>The values of <paramref name="model"/>'s parameter <paramref name="name"/> (fp32), flattened.</summary>
@@ -37,4 +45,59 @@ internal static class ConverterLayout
 
     /// <summary>Each name with ".weight" after it.</summary>
     public static string[] Weights(params string[] names) => names.Select(n => n + ".weight").ToArray();
+
+    /// <summary>
+    /// Exports <paramref name="model"/> as F32 into <paramref name="folder"/>, checks that its architecture is
+    /// <paramref name="architecture"/> with exactly <paramref name="keys"/> and that its tensors are exactly
+    /// <paramref name="global"/> plus <paramref name="perLayer"/> for each of <paramref name="layers"/> layers, and opens it.
+    /// </summary>
+    public static GgufFile ExportMatching(PretrainedModel model, string folder, string architecture, IEnumerable<string> keys,
+        IEnumerable<string> global, int layers, IReadOnlyList<string> perLayer)
+    {
+        var f = Export(model, folder, architecture);
+        try
+        {
+            AssertKeys(f, architecture, keys);
+            AssertTensors(f, global, layers, perLayer);
+            return f;
+        }
+        catch
+        {
+            f.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>The config QuantTune reads back from <paramref name="f"/> by its general.architecture.</summary>
+    public static ModelConfig ReadBack(GgufFile f) => GgufArchitectures.Find(f.Metadata["general.architecture"].AsString())!.ReadConfig(f);
+
+    /// <summary>
+    /// The fixture <paramref name="fixture"/>'s folder as it is where <paramref name="patch"/> is null; else the folder "model" in
+    /// <paramref name="folder"/> whose config.json is the fixture's with <paramref name="patch"/>'s fields set (with the fixture's
+    /// other files where <paramref name="withFiles"/>, else config.json alone). The name "model" keeps the fixture's name,
+    /// which often holds the architecture's, out of the paths an error message quotes.
+    /// </summary>
+    public static string Patched(string fixture, string? patch, string folder, bool withFiles = false)
+    {
+        string source = TestData.Fixture(fixture);
+        if (patch is null) return source;
+        string copy = Path.Combine(folder, "model");
+        Directory.CreateDirectory(copy);
+        if (withFiles)
+            foreach (var file in Directory.GetFiles(source)) File.Copy(file, Path.Combine(copy, Path.GetFileName(file)));
+        var config = JsonNode.Parse(File.ReadAllText(Path.Combine(source, "config.json")))!.AsObject();
+        foreach (var (key, value) in JsonNode.Parse(patch)!.AsObject()) config[key] = value?.DeepClone();
+        File.WriteAllText(Path.Combine(copy, "config.json"), config.ToJsonString());
+        return copy;
+    }
+
+    /// <summary>The GGUF architecture of the model in <paramref name="folder"/> refuses its config.json by <paramref name="field"/>, naming the file and <paramref name="mention"/>.</summary>
+    public static void AssertRefusedByField(string folder, string field, string mention)
+    {
+        var c = ModelConfig.Load(folder);
+        var e = Assert.Throws<InvalidFormatException>(() => GgufArchitectures.For(c)!.CheckRepresentable(c, folder));
+        Assert.Contains($"'{field}'", e.Message);
+        Assert.Contains(Path.Combine(folder, "config.json"), e.Message);
+        Assert.Contains(mention, e.Message);
+    }
 }

@@ -1,5 +1,3 @@
-using System.Text.Json.Nodes;
-using QuantTune.Diagnostics;
 using QuantTune.Formats.Gguf;
 using QuantTune.Formats.Gguf.Architectures;
 using QuantTune.Models.Config;
@@ -20,21 +18,19 @@ public sealed class GgufDenseFamilyTests() : TempFolderTest("qt-gguf-dense-")
     public void Olmo2ExportsPostNormsWholeProjectionQkNormsAndTheTiedHeadAsOutput()
     {
         using var model = PretrainedModel.Load(TestData.TinyOlmo2Dir);
-        using var f = ConverterLayout.Export(model, Dir, "olmo2");
-        ConverterLayout.AssertKeys(f, "olmo2",
+        using var f = ConverterLayout.ExportMatching(model, Dir, "olmo2",
         [
             "olmo2.context_length", "olmo2.embedding_length", "olmo2.block_count", "olmo2.feed_forward_length",
             "olmo2.attention.head_count", "olmo2.attention.head_count_kv", "olmo2.attention.layer_norm_rms_epsilon", "olmo2.rope.freq_base",
-        ]);
-        string[] perLayer = ["attn_q", "attn_q_norm", "attn_k", "attn_k_norm", "attn_v", "attn_output", "post_attention_norm", "ffn_gate", "ffn_up", "ffn_down", "post_ffw_norm"];
-        ConverterLayout.AssertTensors(f, ["token_embd.weight", "output_norm.weight", "output.weight"], 3, ConverterLayout.Weights(perLayer));
+        ], ["token_embd.weight", "output_norm.weight", "output.weight"], 3,
+            ConverterLayout.Weights("attn_q", "attn_q_norm", "attn_k", "attn_k_norm", "attn_v", "attn_output", "post_attention_norm", "ffn_gate", "ffn_up", "ffn_down", "post_ffw_norm"));
         Assert.Equal(new long[] { 128 }, f.TensorsByName["blk.0.attn_q_norm.weight"].Dims);
         Assert.Equal(new long[] { 64 }, f.TensorsByName["blk.0.attn_k_norm.weight"].Dims);
         Assert.Equal(ConverterLayout.Values(model, "model.layers.2.post_feedforward_layernorm.weight"), f.ReadTensor("blk.2.post_ffw_norm.weight"));
         Assert.Equal(ConverterLayout.Values(model, "model.layers.1.self_attn.q_proj.weight"), f.ReadTensor("blk.1.attn_q.weight"));
         Assert.Equal(f.ReadTensor("token_embd.weight"), f.ReadTensor("output.weight"));
 
-        var c = GgufArchitectures.Find("olmo2")!.ReadConfig(f);
+        var c = ConverterLayout.ReadBack(f);
         Assert.Equal(("olmo2", NormPlacement.Post, true, QkNormScope.Projection, false), (c.ModelType, c.Placement, c.QkNorm, c.QkNormOver, c.TieWordEmbeddings));
     }
 
@@ -43,18 +39,16 @@ public sealed class GgufDenseFamilyTests() : TempFolderTest("qt-gguf-dense-")
     public void SmolLM3ExportsAsLlamaWithPermutedRowsAndReadsBackEveryFourthLayerWithoutRope()
     {
         using var model = PretrainedModel.Load(TestData.TinySmolLM3GgufDir);
-        using var f = ConverterLayout.Export(model, Dir, "smollm3");
-        ConverterLayout.AssertKeys(f, "smollm3",
+        using var f = ConverterLayout.ExportMatching(model, Dir, "smollm3",
         [
             "smollm3.vocab_size", "smollm3.context_length", "smollm3.embedding_length", "smollm3.block_count", "smollm3.feed_forward_length",
             "smollm3.rope.dimension_count", "smollm3.attention.head_count", "smollm3.attention.head_count_kv",
             "smollm3.attention.layer_norm_rms_epsilon", "smollm3.rope.freq_base",
-        ]);
-        string[] perLayer = ["attn_norm", "attn_q", "attn_k", "attn_v", "attn_output", "ffn_norm", "ffn_gate", "ffn_up", "ffn_down"];
-        ConverterLayout.AssertTensors(f, ["token_embd.weight", "output_norm.weight"], 4, ConverterLayout.Weights(perLayer));
+        ], ["token_embd.weight", "output_norm.weight"], 4,
+            ConverterLayout.Weights("attn_norm", "attn_q", "attn_k", "attn_v", "attn_output", "ffn_norm", "ffn_gate", "ffn_up", "ffn_down"));
         Assert.Equal(LlamaRowPermutation.Permute(ConverterLayout.Values(model, "model.layers.1.self_attn.k_proj.weight"), 64, 128, 2), f.ReadTensor("blk.1.attn_k.weight"));
 
-        var c = GgufArchitectures.Find("smollm3")!.ReadConfig(f);
+        var c = ConverterLayout.ReadBack(f);
         Assert.Equal([true, true, true, false], c.RopeLayers!);
         Assert.True(c.TieWordEmbeddings);
     }
@@ -74,7 +68,7 @@ public sealed class GgufDenseFamilyTests() : TempFolderTest("qt-gguf-dense-")
         ]);
         Assert.Equal(LlamaRowPermutation.Permute(ConverterLayout.Values(model, "model.layers.0.self_attn.q_proj.weight"), 128, 128, 4), f.ReadTensor("blk.0.attn_q.weight"));
 
-        var c = GgufArchitectures.Find("granite")!.ReadConfig(f);
+        var c = ConverterLayout.ReadBack(f);
         var o = model.Config;
         float?[] Multipliers(ModelConfig m) => [(float?)m.EmbeddingMultiplier, (float?)m.ResidualMultiplier, (float?)m.AttentionMultiplier, (float?)m.LogitsScaling];
         Assert.Equal([12f, 0.22f, 0.015625f, 8f], Multipliers(o));
@@ -86,25 +80,22 @@ public sealed class GgufDenseFamilyTests() : TempFolderTest("qt-gguf-dense-")
     public void StableLmExportsLayerNormBiasesPartialRotaryAndQkvBiases()
     {
         using var model = PretrainedModel.Load(TestData.TinyStableLmDir);
-        using var f = ConverterLayout.Export(model, Dir, "stablelm");
-        ConverterLayout.AssertKeys(f, "stablelm",
+        using var f = ConverterLayout.ExportMatching(model, Dir, "stablelm",
         [
             "stablelm.context_length", "stablelm.embedding_length", "stablelm.block_count", "stablelm.feed_forward_length",
             "stablelm.rope.dimension_count", "stablelm.attention.head_count", "stablelm.attention.head_count_kv",
             "stablelm.use_parallel_residual", "stablelm.attention.layer_norm_epsilon", "stablelm.rope.freq_base",
-        ]);
-        Assert.Equal(8, f.Metadata["stablelm.rope.dimension_count"].AsInt64());
-        Assert.False(f.OptionalBool("stablelm.use_parallel_residual"));
-        string[] perLayer =
+        ], ["token_embd.weight", "output_norm.weight", "output_norm.bias", "output.weight"], 2,
         [
             "attn_norm.weight", "attn_norm.bias", "attn_q.weight", "attn_q.bias", "attn_k.weight", "attn_k.bias", "attn_v.weight", "attn_v.bias",
             "attn_output.weight", "ffn_norm.weight", "ffn_norm.bias", "ffn_gate.weight", "ffn_up.weight", "ffn_down.weight",
-        ];
-        ConverterLayout.AssertTensors(f, ["token_embd.weight", "output_norm.weight", "output_norm.bias", "output.weight"], 2, perLayer);
+        ]);
+        Assert.Equal(8, f.Metadata["stablelm.rope.dimension_count"].AsInt64());
+        Assert.False(f.OptionalBool("stablelm.use_parallel_residual"));
         Assert.Equal(ConverterLayout.Values(model, "model.layers.1.self_attn.k_proj.bias"), f.ReadTensor("blk.1.attn_k.bias"));
         Assert.Equal(ConverterLayout.Values(model, "model.layers.0.post_attention_layernorm.bias"), f.ReadTensor("blk.0.ffn_norm.bias"));
 
-        var c = GgufArchitectures.Find("stablelm")!.ReadConfig(f);
+        var c = ConverterLayout.ReadBack(f);
         Assert.Equal((NormKind.LayerNorm, 0.25, true, false, false, 1e-5f), (c.Norm, c.PartialRotaryFactor, c.QkvBias, c.OutputBias, c.TieWordEmbeddings, (float)c.RmsNormEps));
     }
 
@@ -118,20 +109,5 @@ public sealed class GgufDenseFamilyTests() : TempFolderTest("qt-gguf-dense-")
     [InlineData("tiny-olmo2", """{"head_dim": 16}""", "head_dim", "olmo2")]
     [InlineData("tiny-granite", """{"head_dim": 16}""", "head_dim", "granite")]
     public void WhatLlamaCppCannotHoldIsRefusedByItsField(string fixture, string? patch, string field, string mention)
-    {
-        string folder = TestData.Fixture(fixture);
-        if (patch is not null)
-        {
-            folder = Path.Combine(Dir, fixture);
-            Directory.CreateDirectory(folder);
-            var config = JsonNode.Parse(File.ReadAllText(Path.Combine(TestData.Fixture(fixture), "config.json")))!.AsObject();
-            foreach (var (key, value) in JsonNode.Parse(patch)!.AsObject()) config[key] = value?.DeepClone();
-            File.WriteAllText(Path.Combine(folder, "config.json"), config.ToJsonString());
-        }
-        var c = ModelConfig.Load(folder);
-        var e = Assert.Throws<InvalidFormatException>(() => GgufArchitectures.For(c)!.CheckRepresentable(c, folder));
-        Assert.Contains($"'{field}'", e.Message);
-        Assert.Contains(Path.Combine(folder, "config.json"), e.Message);
-        Assert.Contains(mention, e.Message);
-    }
+        => ConverterLayout.AssertRefusedByField(ConverterLayout.Patched(fixture, patch, Dir), field, mention);
 }

@@ -1,8 +1,4 @@
-using System.Text.Json.Nodes;
-using QuantTune.Diagnostics;
 using QuantTune.Formats.Gguf;
-using QuantTune.Formats.Gguf.Architectures;
-using QuantTune.Models.Config;
 using QuantTune.Models.Loading;
 using QuantTune.Models.Transformer;
 using static TorchSharp.torch;
@@ -22,17 +18,15 @@ public sealed class GgufQwen3MoeTests() : TempFolderTest("qt-gguf-qwen3moe-")
     public void ExportsTheExpertKeysTheRouterAndTheExpertsStackedPerLayer()
     {
         using var model = PretrainedModel.Load(TestData.TinyQwen3MoeGgufDir);
-        using var f = ConverterLayout.Export(model, Dir, "qwen3moe");
-        ConverterLayout.AssertKeys(f, "qwen3moe",
+        using var f = ConverterLayout.ExportMatching(model, Dir, "qwen3moe",
         [
             "qwen3moe.context_length", "qwen3moe.embedding_length", "qwen3moe.block_count", "qwen3moe.feed_forward_length",
             "qwen3moe.attention.head_count", "qwen3moe.attention.head_count_kv", "qwen3moe.attention.key_length", "qwen3moe.attention.value_length",
             "qwen3moe.attention.layer_norm_rms_epsilon", "qwen3moe.rope.freq_base",
             "qwen3moe.expert_count", "qwen3moe.expert_used_count", "qwen3moe.expert_feed_forward_length",
-        ]);
+        ], ["token_embd.weight", "output_norm.weight"], 3,
+            ConverterLayout.Weights("attn_norm", "attn_q", "attn_q_norm", "attn_k", "attn_k_norm", "attn_v", "attn_output", "ffn_norm", "ffn_gate_inp", "ffn_gate_exps", "ffn_up_exps", "ffn_down_exps"));
         Assert.Equal((8L, 2L, 32L), (f.Metadata["qwen3moe.expert_count"].AsInt64(), f.Metadata["qwen3moe.expert_used_count"].AsInt64(), f.Metadata["qwen3moe.expert_feed_forward_length"].AsInt64()));
-        string[] perLayer = ["attn_norm", "attn_q", "attn_q_norm", "attn_k", "attn_k_norm", "attn_v", "attn_output", "ffn_norm", "ffn_gate_inp", "ffn_gate_exps", "ffn_up_exps", "ffn_down_exps"];
-        ConverterLayout.AssertTensors(f, ["token_embd.weight", "output_norm.weight"], 3, ConverterLayout.Weights(perLayer));
         // GGUF dims are innermost first: llama.cpp's {n_embd, n_ff_exp, n_expert} and {n_ff_exp, n_embd, n_expert}.
         Assert.Equal(new long[] { 64, 32, 8 }, f.TensorsByName["blk.0.ffn_gate_exps.weight"].Dims);
         Assert.Equal(new long[] { 32, 64, 8 }, f.TensorsByName["blk.0.ffn_down_exps.weight"].Dims);
@@ -42,7 +36,7 @@ public sealed class GgufQwen3MoeTests() : TempFolderTest("qt-gguf-qwen3moe-")
             Assert.Equal(ConverterLayout.Values(model, $"model.layers.2.mlp.experts.{e}.up_proj.weight"), up[(e * 32 * 64)..((e + 1) * 32 * 64)]);
         Assert.Equal(ConverterLayout.Values(model, "model.layers.1.mlp.gate.weight"), f.ReadTensor("blk.1.ffn_gate_inp.weight"));
 
-        var c = GgufArchitectures.Find("qwen3moe")!.ReadConfig(f);
+        var c = ConverterLayout.ReadBack(f);
         Assert.Equal(("qwen3_moe", true, 8, 2, 32, true), (c.ModelType, c.QkNorm, c.Experts!.NumExperts, c.Experts.ExpertsPerToken, c.Experts.ExpertIntermediateSize, c.Experts.NormTopKProb));
         Assert.All(Enumerable.Range(0, 3), l => Assert.True(c.IsSparse(l)));
     }
@@ -98,7 +92,7 @@ public sealed class GgufQwen3MoeTests() : TempFolderTest("qt-gguf-qwen3moe-")
         Assert.Equal(ConverterLayout.Values(model, "model.layers.2.mlp.shared_expert_gate.weight"), f.ReadTensor("blk.2.ffn_gate_inp_shexp.weight"));
         Assert.Equal(ConverterLayout.Values(model, "model.layers.0.mlp.shared_expert.down_proj.weight"), f.ReadTensor("blk.0.ffn_down_shexp.weight"));
 
-        var c = GgufArchitectures.Find("qwen2moe")!.ReadConfig(f);
+        var c = ConverterLayout.ReadBack(f);
         Assert.Equal(("qwen2_moe", false, 64, true, true), (c.ModelType, c.Experts!.NormTopKProb, c.Experts.Shared!.IntermediateSize, c.Experts.Shared.Gated, c.QkvBias));
     }
 
@@ -111,20 +105,5 @@ public sealed class GgufQwen3MoeTests() : TempFolderTest("qt-gguf-qwen3moe-")
     [InlineData("tiny-qwen2-moe-gguf", """{"norm_topk_prob": true}""", "norm_topk_prob", "never renormalizes")]
     [InlineData("tiny-qwen2-moe-gguf", """{"shared_expert_intermediate_size": 0}""", "shared_expert_intermediate_size", "qwen2moe")]
     public void WhatLlamaCppCannotHoldIsRefusedByItsField(string fixture, string? patch, string field, string mention)
-    {
-        string folder = TestData.Fixture(fixture);
-        if (patch is not null)
-        {
-            folder = Path.Combine(Dir, fixture);
-            Directory.CreateDirectory(folder);
-            var config = JsonNode.Parse(File.ReadAllText(Path.Combine(TestData.Fixture(fixture), "config.json")))!.AsObject();
-            foreach (var (key, value) in JsonNode.Parse(patch)!.AsObject()) config[key] = value?.DeepClone();
-            File.WriteAllText(Path.Combine(folder, "config.json"), config.ToJsonString());
-        }
-        var c = ModelConfig.Load(folder);
-        var e = Assert.Throws<InvalidFormatException>(() => GgufArchitectures.For(c)!.CheckRepresentable(c, folder));
-        Assert.Contains($"'{field}'", e.Message);
-        Assert.Contains(Path.Combine(folder, "config.json"), e.Message);
-        Assert.Contains(mention, e.Message);
-    }
+        => ConverterLayout.AssertRefusedByField(ConverterLayout.Patched(fixture, patch, Dir), field, mention);
 }
