@@ -26,12 +26,13 @@ public static class InterleavedExperts
 
     /// <summary>
     /// The source of checkpoint key <paramref name="key"/> (an expert's gate, up or down weight or bias), or null where the
-    /// key is none or the config's experts are not stored interleaved. Tensors of other shapes than the config describes
-    /// are errors naming the file and the key.
+    /// key is none, the config's experts are not stored interleaved, or the checkpoint holds the key itself (a folder
+    /// QuantTune saved, which keeps one tensor per expert). Tensors of other shapes than the config describes are errors
+    /// naming the file and the key.
     /// </summary>
     public static Source? Of(ModelConfig c, SafetensorsCheckpoint checkpoint, string key)
     {
-        if (c.Experts is not { StoredInterleaved: true } moe) return null;
+        if (c.Experts is not { StoredInterleaved: true } moe || checkpoint.Contains(key)) return null;
         var parts = key.Split('.');
         if (parts.Length < 4 || parts[^4] != "experts" || !int.TryParse(parts[^3], out int expert)) return null;
         string block = string.Join('.', parts[..^3]) + ".";

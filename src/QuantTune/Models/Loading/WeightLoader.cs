@@ -23,7 +23,7 @@ public static class WeightLoader
         // An expert's weight the checkpoint keeps in transformers 5's fused tensors (FusedExperts): read from its rows there.
         FusedExperts.Slice? Fused(string key) => config is null || checkpoint.Contains(key) ? null : FusedExperts.Of(config, checkpoint, key);
         // An expert's weight or bias the checkpoint keeps in gpt-oss's interleaved (or MXFP4) tensors (InterleavedExperts): read from there.
-        InterleavedExperts.Source? Interleaved(string key) => config is null || checkpoint.Contains(key) ? null : InterleavedExperts.Of(config, checkpoint, key);
+        InterleavedExperts.Source? Interleaved(string key) => config is null ? null : InterleavedExperts.Of(config, checkpoint, key);
         var missing = parameters.Select(p => p.name).Where(n => !checkpoint.Contains(Key(n)) && Fused(Key(n)) is null && Interleaved(Key(n)) is null).ToList();
         var configFile = Path.Combine(checkpoint.Directory, "config.json");
         if (missing.Count > 0)
