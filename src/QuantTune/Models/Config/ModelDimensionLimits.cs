@@ -47,7 +47,8 @@ public static class ModelDimensionLimits
     {
         long h = c.HiddenSize, q = (long)c.NumHeads * c.HeadDim, kv = (long)c.NumKvHeads * c.HeadDim, i = c.IntermediateSize;
         long attention = h * q + 2 * h * kv + q * h + (c.QkvBias ? q + 2 * kv : 0) + (c.OutputBias ? h : 0);
-        long dense = 3 * h * i + (c.MlpBias ? 2 * i + h : 0);
+        // A gated MLP's gate, up and down projections; GPT-2's plain MLP has no gate.
+        long dense = c.Mlp == MlpKind.Plain ? 2 * h * i + (c.MlpBias ? i + h : 0) : 3 * h * i + (c.MlpBias ? 2 * i + h : 0);
         // A sparse layer: the router (hidden × experts) and every expert's gate, up and down projections;
         // a shared expert's three projections and its gate (hidden × 1) where the mixture has one.
         long sparse = c.Experts is { } m ? h * m.NumExperts + (long)m.NumExperts * 3 * h * m.ExpertIntermediateSize : 0;
@@ -66,7 +67,8 @@ public static class ModelDimensionLimits
         long norm = c.Norm == NormKind.LayerNorm ? 2 * h : h;
         long layers = Enumerable.Range(0, c.NumLayers).Sum(l => (c.IsLinearAttention(l) ? linear : PerLayerAttention(c, l) ?? attention)
             + (c.IsSparse(l) ? sparse : 0) + (c.IsSparse(l) && c.Experts!.BesideDenseMlp is false ? 0 : c.IntermediateSizeOf(l) != c.IntermediateSize ? 3 * h * c.IntermediateSizeOf(l) : dense) + 2 * norm);
-        long embeddings = (long)c.VocabSize * h * (c.TieWordEmbeddings ? 1 : 2);
+        long embeddings = (long)c.VocabSize * h * (c.TieWordEmbeddings ? 1 : 2)
+            + (c.Positions == PositionKind.Learned ? (long)c.MaxPositionEmbeddings * h : 0); // GPT-2's position table
         return embeddings + layers + norm + Gemma4Extras(c);
     }
 

@@ -44,24 +44,13 @@ public sealed class GptOssConfigTests
         Assert.Equal(expected, MemoryPlanner.Plan(new PlanRequest(c, "full", 1, 1024)).TrainableParameters);
     }
 
-    /// <summary>
-    /// The planner counts tiny-gpt-oss's built model whole (sinks, biases, routers), its QST side network (plain attention
-    /// without sinks or biases, dense MLPs) and its LoRA adapters on every linear layer.
-    /// </summary>
+    /// <summary>The QST side network has plain attention, without sinks (the planner's counts of the built model are FamilyShapePlanTests').</summary>
     [Fact]
-    public void PlannedParametersEqualTheBuiltModelForFullQstAndLora()
+    public void TheSideNetworkHasNoSinks()
     {
         var config = ModelConfig.Load(TestData.TinyGptOssDir);
-        using var model = new CausalLM(config, ScalarType.Float32, CPU);
-        Assert.Equal(model.ParameterCount(), MemoryPlanner.Plan(new PlanRequest(config, "full", 1, 16)).TrainableParameters);
-        Assert.Equal(model.ParameterCount(), ModelDimensionLimits.ParameterCount(config));
-        var qst = new QstConfig { Reduction = 16 };
-        using var side = new SideNetwork(config, qst, seed: 1);
+        using var side = new SideNetwork(config, new QstConfig { Reduction = 16 }, seed: 1);
         Assert.DoesNotContain(side.named_parameters(), p => p.name.EndsWith("sinks", StringComparison.Ordinal));
-        Assert.Equal(side.parameters().Sum(p => p.numel()), MemoryPlanner.Plan(new PlanRequest(config, "qst", 1, 16) { Qst = qst }).TrainableParameters);
-        using var lora = new CausalLM(config, ScalarType.Float32, CPU);
-        LoraModel.Apply(lora, new LoraConfig { R = 4, TargetModules = PeftTargets.AllLinearLayers }, seed: 1);
-        Assert.Equal(lora.parameters().Where(p => p.requires_grad).Sum(p => p.numel()), MemoryPlanner.Plan(new PlanRequest(config, "lora", 1, 16) { LoraRank = 4 }).TrainableParameters);
     }
 
     [Fact]

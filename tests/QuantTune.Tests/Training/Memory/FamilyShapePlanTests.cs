@@ -8,7 +8,7 @@ using static TorchSharp.torch;
 
 namespace QuantTune.Tests.Training.Memory;
 
-/// <summary>The planner counts each family's own pieces (q/k norms, per head or over OLMo 2's whole projections, every expert and router of a mixture of experts and Qwen2-MoE's shared expert and its gate, Qwen3.5's Gated DeltaNet layers and gated q_proj, Gemma's four norms per layer, in the QST side layers too; biases; GPT-2's LayerNorms, plain MLP and position table): its parameter counts (full, QST, LoRA on every linear layer) equal the built models'.</summary>
+/// <summary>The planner counts each family's own pieces (q/k norms, per head or over OLMo 2's whole projections, every expert and router of a mixture of experts and Qwen2-MoE's shared expert and its gate, Qwen3.5's Gated DeltaNet layers and gated q_proj, Gemma's four norms per layer, gpt-oss's sinks, in the QST side layers too; biases; GPT-2's LayerNorms, plain MLP and position table): its parameter counts (full, QST, LoRA on every linear layer) equal the built models', and so does the count a checkpoint's size is checked against (ModelDimensionLimits).</summary>
 public sealed class FamilyShapePlanTests
 {
     [Theory]
@@ -26,11 +26,13 @@ public sealed class FamilyShapePlanTests
     [InlineData("tiny-qwen2")]
     [InlineData("tiny-olmo2")]
     [InlineData("tiny-smollm3")]
+    [InlineData("tiny-gpt-oss")]
     public void PlannedParametersEqualTheBuiltModelsForFullQstAndLora(string fixture)
     {
         var config = ModelConfig.Load(TestData.Fixture(fixture));
         using var model = new CausalLM(config, ScalarType.Float32, CPU);
         Assert.Equal(model.ParameterCount(), MemoryPlanner.Plan(new PlanRequest(config, "full", 1, 16)).TrainableParameters);
+        Assert.Equal(model.ParameterCount(), ModelDimensionLimits.ParameterCount(config));
         var qst = new QstConfig { Reduction = 16 };
         using var side = new SideNetwork(config, qst, seed: 1);
         Assert.Equal(side.parameters().Sum(p => p.numel()), MemoryPlanner.Plan(new PlanRequest(config, "qst", 1, 16) { Qst = qst }).TrainableParameters);
