@@ -1,4 +1,3 @@
-using System.Text.RegularExpressions;
 using QuantTune.Diagnostics;
 using QuantTune.Models.Config;
 using QuantTune.Models.Families;
@@ -16,22 +15,10 @@ namespace QuantTune.Formats.Gguf.Architectures;
 /// (build_moe_ffn with softmax gating and norm_w) renormalizes the top-k routing weights, as MixtralSparseMoeBlock does.
 /// A file with <c>expert_count</c> reads back as a <c>mixtral</c> model.
 /// </summary>
-public static partial class LlamaExperts
+public static class LlamaExperts
 {
-    /// <summary>MixtralBlockSparseTop2MLP's projection names and the GGUF stack each goes to.</summary>
-    static readonly (string Hf, string Gguf)[] Projections = [("w1", "gate"), ("w3", "up"), ("w2", "down")];
-
-    [GeneratedRegex(@"^model\.layers\.(\d+)\.block_sparse_moe\.gate\.weight$")]
-    private static partial Regex HfRouter();
-
-    [GeneratedRegex(@"^blk\.(\d+)\.ffn_gate_inp\.weight$")]
-    private static partial Regex GgufRouter();
-
-    [GeneratedRegex(@"^model\.layers\.(\d+)\.block_sparse_moe\.experts\.(\d+)\.(w1|w3|w2)\.weight$")]
-    private static partial Regex HfExpert();
-
-    [GeneratedRegex(@"^blk\.(\d+)\.ffn_(gate|up|down)_exps\.weight$")]
-    private static partial Regex GgufExperts();
+    /// <summary>MixtralBlockSparseTop2MLP's <c>w1</c>, <c>w3</c> and <c>w2</c> under <c>block_sparse_moe</c>, stacked as gate, up and down.</summary>
+    static readonly ExpertStacks Stacks = new(MixtralFamily.SparseBlock, ("w1", "gate"), ("w3", "up"), ("w2", "down"));
 
     /// <summary>
     /// Refuses what llama.cpp's llama would compute otherwise: a sliding window (its graph has none, and the converter writes
@@ -63,27 +50,16 @@ public static partial class LlamaExperts
     ];
 
     /// <summary>The router of layer N as <c>blk.N.ffn_gate_inp</c>, or null for another parameter.</summary>
-    public static string? RouterName(string hf) =>
-        HfRouter().Match(hf) is { Success: true } m ? $"blk.{m.Groups[1].Value}.ffn_gate_inp.weight" : null;
+    public static string? RouterName(string hf) => Stacks.RouterName(hf);
 
     /// <summary>The router's HF name of <c>blk.N.ffn_gate_inp</c>, or null for another tensor.</summary>
-    public static string? RouterHfName(string gguf) =>
-        GgufRouter().Match(gguf) is { Success: true } m ? $"model.layers.{m.Groups[1].Value}.{MixtralFamily.SparseBlock}.gate.weight" : null;
+    public static string? RouterHfName(string gguf) => Stacks.RouterHfName(gguf);
 
     /// <summary>Expert e's w1, w3 or w2 of layer N: slice e of <c>blk.N.ffn_{gate,up,down}_exps</c>.</summary>
-    public static (string Gguf, int Index, int Count)? MergedInto(string hf, MixtureOfExperts moe) =>
-        HfExpert().Match(hf) is { Success: true } m
-            ? ($"blk.{m.Groups[1].Value}.ffn_{Projections.First(p => p.Hf == m.Groups[3].Value).Gguf}_exps.weight", int.Parse(m.Groups[2].Value), moe.NumExperts)
-            : null;
+    public static (string Gguf, int Index, int Count)? MergedInto(string hf, MixtureOfExperts moe) => Stacks.MergedInto(hf, moe.NumExperts);
 
     /// <summary>The experts of <c>blk.N.ffn_{gate,up,down}_exps</c>, in order.</summary>
-    public static IReadOnlyList<string>? HfSlices(string gguf, MixtureOfExperts moe)
-    {
-        if (GgufExperts().Match(gguf) is not { Success: true } m) return null;
-        string projection = Projections.First(p => p.Gguf == m.Groups[2].Value).Hf;
-        return Enumerable.Range(0, moe.NumExperts)
-            .Select(e => $"model.layers.{m.Groups[1].Value}.{MixtralFamily.SparseBlock}.experts.{e}.{projection}.weight").ToArray();
-    }
+    public static IReadOnlyList<string>? HfSlices(string gguf, MixtureOfExperts moe) => Stacks.HfSlices(gguf, moe.NumExperts);
 
     /// <summary>
     /// <paramref name="config"/> (a llama file's) as Mixtral where the file has <c>expert_count</c>: every layer sparse, its

@@ -1,4 +1,3 @@
-using System.Text.RegularExpressions;
 using QuantTune.Diagnostics;
 using QuantTune.Models.Config;
 using QuantTune.Models.Families;
@@ -12,7 +11,7 @@ namespace QuantTune.Formats.Gguf.Architectures;
 /// <c>ffn_{gate,up,down}_exps</c> [experts, rows, columns]. llama.cpp's graphs for these architectures require the experts in
 /// every layer and fix whether the top-k routing weights are renormalized (<see cref="RenormalizesTopK"/>).
 /// </summary>
-public abstract partial class QwenMoeArchitecture : TextModelArchitecture
+public abstract class QwenMoeArchitecture : TextModelArchitecture
 {
     /// <summary>Whether llama.cpp's graph renormalizes the top-k routing weights (its build_moe_ffn's norm_w): config.json's norm_topk_prob must say the same.</summary>
     protected abstract bool RenormalizesTopK { get; }
@@ -47,37 +46,22 @@ public abstract partial class QwenMoeArchitecture : TextModelArchitecture
         yield return (Key("expert_feed_forward_length"), GgufValue.Of((uint)moe.ExpertIntermediateSize));
     }
 
-    [GeneratedRegex(@"^model\.layers\.(\d+)\.mlp\.gate\.weight$")]
-    private static partial Regex HfRouter();
-
-    [GeneratedRegex(@"^blk\.(\d+)\.ffn_gate_inp\.weight$")]
-    private static partial Regex GgufRouter();
-
-    [GeneratedRegex(@"^model\.layers\.(\d+)\.mlp\.experts\.(\d+)\.(gate|up|down)_proj\.weight$")]
-    private static partial Regex HfExpert();
-
-    [GeneratedRegex(@"^blk\.(\d+)\.ffn_(gate|up|down)_exps\.weight$")]
-    private static partial Regex GgufExperts();
+    /// <summary>Qwen's experts under <c>mlp</c>, their <c>gate_proj</c>, <c>up_proj</c> and <c>down_proj</c>.</summary>
+    static readonly ExpertStacks Stacks = new("mlp", ("gate_proj", "gate"), ("up_proj", "up"), ("down_proj", "down"));
 
     /// <summary>The router as <c>ffn_gate_inp</c>; the rest as TextModel's.</summary>
-    public override string? TensorName(string hf) =>
-        HfRouter().Match(hf) is { Success: true } m ? $"blk.{m.Groups[1].Value}.ffn_gate_inp.weight" : base.TensorName(hf);
+    public override string? TensorName(string hf) => Stacks.RouterName(hf) ?? base.TensorName(hf);
 
     /// <summary>Expert e's gate, up or down projection of layer N: slice e of <c>blk.N.ffn_{gate,up,down}_exps</c>.</summary>
     public override (string Gguf, int Index, int Count)? MergedInto(string hf, ModelConfig config) =>
-        HfExpert().Match(hf) is { Success: true } m && config.Experts is { } moe
-            ? ($"blk.{m.Groups[1].Value}.ffn_{m.Groups[3].Value}_exps.weight", int.Parse(m.Groups[2].Value), moe.NumExperts)
-            : null;
+        config.Experts is { } moe ? Stacks.MergedInto(hf, moe.NumExperts) : null;
 
     /// <summary>The experts of <c>blk.N.ffn_{gate,up,down}_exps</c>, in order.</summary>
     public override IReadOnlyList<string>? HfSlices(string gguf, ModelConfig config) =>
-        GgufExperts().Match(gguf) is { Success: true } m && config.Experts is { } moe
-            ? Enumerable.Range(0, moe.NumExperts).Select(e => $"model.layers.{m.Groups[1].Value}.mlp.experts.{e}.{m.Groups[2].Value}_proj.weight").ToArray()
-            : null;
+        config.Experts is { } moe ? Stacks.HfSlices(gguf, moe.NumExperts) : null;
 
     /// <inheritdoc/>
-    public override string? HfName(string gguf, ModelConfig config) =>
-        GgufRouter().Match(gguf) is { Success: true } m ? $"model.layers.{m.Groups[1].Value}.mlp.gate.weight" : base.HfName(gguf, config);
+    public override string? HfName(string gguf, ModelConfig config) => Stacks.RouterHfName(gguf) ?? base.HfName(gguf, config);
 
     /// <summary>TextModel's config with a mixture of experts in every layer, its top-k weights renormalized as llama.cpp's graph does.</summary>
     public override ModelConfig ReadConfig(GgufFile file)
