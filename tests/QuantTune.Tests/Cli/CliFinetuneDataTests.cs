@@ -16,7 +16,7 @@ public sealed class CliFinetuneDataTests() : TempFolderTest("qt-cli-ftdata-")
     static string Alpaca(string instruction, string input = "") => JsonSerializer.Serialize(new { instruction, input, output = "A short answer." });
 
     /// <summary>Shakespeare's paragraphs as {"text": ...} records.</summary>
-    string TextRecords(int count = 40) => Write("text.jsonl", File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "assets", "data", "tiny-shakespeare.txt"))
+    string TextRecords(int count = 40) => Write("text.jsonl", TinyShakespeare.Text
         .Split("\n\n").Where(p => p.Trim().Length > 0).Take(count).Select(p => JsonSerializer.Serialize(new { text = p })));
 
     string[] Run(string data, string run, params string[] extra) =>

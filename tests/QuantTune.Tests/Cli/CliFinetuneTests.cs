@@ -7,7 +7,7 @@ public sealed class CliFinetuneTests() : TempFolderTest("qt-cli-ft-")
     string Shakespeare()
     {
         var path = Path.Combine(Dir, "s.txt");
-        File.WriteAllText(path, File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "assets", "data", "tiny-shakespeare.txt"))[..40_000]);
+        TinyShakespeare.WriteSlice(path, 40_000);
         return path;
     }
 
@@ -18,7 +18,7 @@ public sealed class CliFinetuneTests() : TempFolderTest("qt-cli-ft-")
     string HeldOut()
     {
         var path = Path.Combine(Dir, "held-out.txt");
-        File.WriteAllText(path, File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "assets", "data", "tiny-shakespeare.txt"))[40_000..40_600]);
+        File.WriteAllText(path, TinyShakespeare.Text[40_000..40_600]);
         return path;
     }
 

@@ -58,7 +58,7 @@ public sealed class CliKillSafetyTests() : TempFolderTest("qt-kill-")
     public void AFineTuneKilledWhileSavingItsResultIsRecoveredByResumeWithoutTraining()
     {
         var data = Path.Combine(Dir, "s.txt");
-        File.WriteAllText(data, File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "assets", "data", "tiny-shakespeare.txt"))[..6_000]);
+        TinyShakespeare.WriteSlice(data, 6_000);
         var run = Path.Combine(Dir, "run");
         string[] args = ["finetune", "--model", TestData.TinyLlamaDir, "--data", data, "--method", "lora", "--steps", "2", "--batch", "2", "--seq", "32", "--out", run];
 
@@ -97,7 +97,7 @@ public sealed class CliKillSafetyTests() : TempFolderTest("qt-kill-")
     public void ResumeFindsACheckpointLeftAsideByASaveKilledBetweenItsRenames()
     {
         var data = Path.Combine(Dir, "s.txt");
-        File.WriteAllText(data, File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "assets", "data", "tiny-shakespeare.txt"))[..6_000]);
+        TinyShakespeare.WriteSlice(data, 6_000);
         var run = Path.Combine(Dir, "run");
         string[] args = ["finetune", "--model", TestData.TinyLlamaDir, "--data", data, "--method", "lora", "--batch", "2", "--seq", "32", "--out", run];
         Assert.Equal(0, CliRunner.Run([.. args, "--steps", "2"]).ExitCode);

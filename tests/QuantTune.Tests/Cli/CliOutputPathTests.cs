@@ -22,7 +22,7 @@ public sealed class CliOutputPathTests() : TempFolderTest("qt-out-")
     };
 
     string[] Args(string[] command, string output) =>
-        [.. command.Select(a => a switch { "ADAPTER" => TestData.TinyLlamaLoraDir, "DATA" => Path.Combine(AppContext.BaseDirectory, "assets", "data", "tiny-shakespeare.txt"), _ => a }), "--out", output];
+        [.. command.Select(a => a switch { "ADAPTER" => TestData.TinyLlamaLoraDir, "DATA" => TinyShakespeare.FilePath, _ => a }), "--out", output];
 
     [Theory]
     [MemberData(nameof(Writers))]

@@ -9,7 +9,7 @@ public sealed class CliQstRecipeTests() : TempFolderTest("qt-qst-recipe-")
     {
         var data = Path.Combine(Dir, "s.txt");
         if (!File.Exists(data))
-            File.WriteAllText(data, File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "assets", "data", "tiny-shakespeare.txt"))[..8_000]);
+            TinyShakespeare.WriteSlice(data, 8_000);
         var run = Path.Combine(Dir, name);
         var r = CliRunner.Run(["finetune", "--model", TestData.TinyLlamaDir, "--data", data, "--method", "qst", "--steps", "10",
             "--batch", "4", "--seq", "16", "--out", run, "--json", .. extra]);

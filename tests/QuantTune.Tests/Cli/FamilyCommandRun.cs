@@ -28,7 +28,7 @@ internal sealed class FamilyCommandRun(string model, string folder)
     /// </summary>
     public string HeldOut => _heldOut ??= WriteText(Path.Combine(folder, "held-out.txt"), ShakespeareText()[30_000..30_600]);
 
-    static string ShakespeareText() => File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "assets", "data", "tiny-shakespeare.txt"));
+    static string ShakespeareText() => TinyShakespeare.Text;
 
     static string WriteText(string path, string text)
     {

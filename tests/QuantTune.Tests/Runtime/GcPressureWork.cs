@@ -20,7 +20,7 @@ public static class GcPressureWork
         var method = Enum.Parse<FineTuneMethod>(args[0], ignoreCase: true);
         var dir = args[1];
         var data = Path.Combine(dir, "data.txt");
-        File.WriteAllText(data, File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "assets", "data", "tiny-shakespeare.txt"))[..30_000]);
+        TinyShakespeare.WriteSlice(data, 30_000);
         var request = new FineTuneRequest
         {
             ModelDirectory = TestData.TinyLlamaDir, DataFile = data, OutputDirectory = Path.Combine(dir, method.ToString()), Method = method,

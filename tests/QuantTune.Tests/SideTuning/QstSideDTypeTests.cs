@@ -200,7 +200,7 @@ public sealed class QstSideDTypeTests(ITestOutputHelper output) : TempFolderTest
     public void FineTuningABf16SideNetworkLowersHeldOutPerplexity()
     {
         var data = Path.Combine(Dir, "s.txt");
-        File.WriteAllText(data, File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "assets", "data", "tiny-shakespeare.txt"))[..60_000]);
+        TinyShakespeare.WriteSlice(data, 60_000);
         var s = FineTuner.Run(new FineTuneRequest
         {
             ModelDirectory = TestData.TinyLlamaDir, DataFile = data, OutputDirectory = Path.Combine(Dir, "run"), Method = FineTuneMethod.Qst,

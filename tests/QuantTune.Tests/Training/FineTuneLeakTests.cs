@@ -18,7 +18,7 @@ public sealed class FineTuneLeakTests() : TempFolderTest("qt-leak-")
     {
         var data = Path.Combine(Dir, "data.txt");
         if (!File.Exists(data))
-            File.WriteAllText(data, File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "assets", "data", "tiny-shakespeare.txt"))[..20_000]);
+            TinyShakespeare.WriteSlice(data, 20_000);
         return new FineTuneRequest
         {
             ModelDirectory = TestData.TinyLlamaDir, DataFile = data, OutputDirectory = Path.Combine(Dir, "run"), Resume = resume, Qat = qat,

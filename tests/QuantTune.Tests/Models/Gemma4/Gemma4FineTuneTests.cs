@@ -12,12 +12,10 @@ namespace QuantTune.Tests.Models.Gemma4;
 /// </summary>
 public sealed class Gemma4FineTuneTests(ITestOutputHelper output) : TempFolderTest("qt-gemma4-ft-")
 {
-    static string Shakespeare => Path.Combine(AppContext.BaseDirectory, "assets", "data", "tiny-shakespeare.txt");
-
     FineTuneRequest Request(FineTuneMethod method, double lr)
     {
         var data = Path.Combine(Dir, "shakespeare-slice.txt");
-        if (!File.Exists(data)) File.WriteAllText(data, File.ReadAllText(Shakespeare)[..60_000]);
+        TinyShakespeare.WriteSlice(data, 60_000);
         return new()
         {
             ModelDirectory = TestData.TinyGemma4Dir,

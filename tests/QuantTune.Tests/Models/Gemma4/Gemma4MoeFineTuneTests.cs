@@ -11,15 +11,13 @@ namespace QuantTune.Tests.Models.Gemma4;
 /// </summary>
 public sealed class Gemma4MoeFineTuneTests(ITestOutputHelper output) : TempFolderTest("qt-gemma4-moe-ft-")
 {
-    static string Shakespeare => Path.Combine(AppContext.BaseDirectory, "assets", "data", "tiny-shakespeare.txt");
-
     [Theory]
     [InlineData(FineTuneMethod.Lora)]
     [InlineData(FineTuneMethod.Qlora)]
     public void LoraAndQloraLowerHeldOutPerplexity(FineTuneMethod method)
     {
         var data = Path.Combine(Dir, "shakespeare-slice.txt");
-        File.WriteAllText(data, File.ReadAllText(Shakespeare)[..20_000]);
+        TinyShakespeare.WriteSlice(data, 20_000);
         var s = FineTuner.Run(new FineTuneRequest
         {
             ModelDirectory = TestData.TinyGemma4MoeDir,

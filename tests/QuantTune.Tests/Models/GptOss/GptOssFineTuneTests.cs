@@ -11,12 +11,10 @@ namespace QuantTune.Tests.Models.GptOss;
 /// </summary>
 public sealed class GptOssFineTuneTests(ITestOutputHelper output) : TempFolderTest("qt-gptoss-ft-")
 {
-    static string Shakespeare => Path.Combine(AppContext.BaseDirectory, "assets", "data", "tiny-shakespeare.txt");
-
     FineTuneRequest Request(FineTuneMethod method)
     {
         var data = Path.Combine(Dir, "shakespeare-slice.txt");
-        if (!File.Exists(data)) File.WriteAllText(data, File.ReadAllText(Shakespeare)[..30_000]);
+        TinyShakespeare.WriteSlice(data, 30_000);
         return new()
         {
             ModelDirectory = TestData.TinyGptOssDir,

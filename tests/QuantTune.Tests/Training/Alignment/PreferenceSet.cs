@@ -9,7 +9,7 @@ namespace QuantTune.Tests.Training.Alignment;
 /// </summary>
 internal static class PreferenceSet
 {
-    static string Text => File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "assets", "data", "tiny-shakespeare.txt"));
+    static string Text => TinyShakespeare.Text;
 
     /// <summary>Writes <paramref name="count"/> pairs taken from character <paramref name="from"/> on; returns the path.</summary>
     public static string Write(string path, int count, int from, int seed)

@@ -18,7 +18,7 @@ public sealed class Bf16FineTuneTests(ITestOutputHelper output) : TempFolderTest
     string Data()
     {
         var path = Path.Combine(Dir, "shakespeare-slice.txt");
-        if (!File.Exists(path)) File.WriteAllText(path, File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "assets", "data", "tiny-shakespeare.txt"))[..60_000]);
+        TinyShakespeare.WriteSlice(path, 60_000);
         return path;
     }
 

@@ -26,7 +26,7 @@ public sealed class FineTuneMethodRegistryTests() : TempFolderTest("qt-methods-"
     FineTuneRequest Request(IFineTuneMethod method, string output) => new()
     {
         ModelDirectory = TestData.TinyLlamaDir,
-        DataFile = Path.Combine(AppContext.BaseDirectory, "assets", "data", "tiny-shakespeare.txt"),
+        DataFile = TinyShakespeare.FilePath,
         OutputDirectory = output,
         Method = method.Id,
         SequenceLength = 32,

@@ -9,13 +9,11 @@ namespace QuantTune.Tests.Training.FineTuning;
 
 public sealed class FineTuneTests(ITestOutputHelper output) : TempFolderTest("qt-ft-")
 {
-    static string Shakespeare => Path.Combine(AppContext.BaseDirectory, "assets", "data", "tiny-shakespeare.txt");
-
     /// <summary>A small slice of Tiny Shakespeare, so each run takes seconds.</summary>
     string Data()
     {
         var path = Path.Combine(Dir, "shakespeare-slice.txt");
-        if (!File.Exists(path)) File.WriteAllText(path, File.ReadAllText(Shakespeare)[..60_000]);
+        TinyShakespeare.WriteSlice(path, 60_000);
         return path;
     }
 
@@ -225,7 +223,7 @@ public sealed class ResumeTests : IDisposable
     FineTuneRequest Request(string name)
     {
         var data = Path.Combine(Dir, "data.txt");
-        if (!File.Exists(data)) File.WriteAllText(data, File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "assets", "data", "tiny-shakespeare.txt"))[..60_000]);
+        TinyShakespeare.WriteSlice(data, 60_000);
         return new FineTuneRequest
         {
             ModelDirectory = TestData.TinyLlamaDir, DataFile = data, OutputDirectory = Path.Combine(Dir, name), Method = FineTuneMethod.Lora,

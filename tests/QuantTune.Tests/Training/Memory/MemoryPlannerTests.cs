@@ -54,7 +54,7 @@ public sealed class MemoryPlannerTests(ITestOutputHelper output)
         try
         {
             var data = Path.Combine(dir, "data.txt");
-            File.WriteAllText(data, File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "assets", "data", "tiny-shakespeare.txt"))[..80_000]);
+            TinyShakespeare.WriteSlice(data, 80_000);
             var s = FineTuner.Run(new FineTuneRequest
             {
                 ModelDirectory = TestData.TinyLlamaDir, DataFile = data, OutputDirectory = Path.Combine(dir, "run"),
