@@ -8,7 +8,11 @@ out=${1:-$(mktemp -d)}
 mkdir -p "$out/packages" "$out/tools"
 dotnet pack src/QuantTune.Cli -c Release -o "$out/packages" -p:Version=0.1.0-local -p:RuntimeIdentifiers=linux-x64 >"$out/pack.log" || { cat "$out/pack.log"; exit 1; }
 dotnet pack src/QuantTune -c Release -o "$out/packages" -p:Version=0.1.0-local >>"$out/pack.log" || { cat "$out/pack.log"; exit 1; }
-unzip -l "$out/packages/QuantTune.0.1.0-local.nupkg" | grep -q "buildTransitive/QuantTune.targets" || { echo "the library package lacks buildTransitive/QuantTune.targets"; exit 1; }
+# The listing is taken whole first: under pipefail, `unzip -l | grep -q` fails when grep exits at the first match and unzip dies of SIGPIPE.
+listing=$(unzip -l "$out/packages/QuantTune.0.1.0-local.nupkg")
+for entry in buildTransitive/QuantTune.targets README.md; do
+  grep -q "$entry" <<<"$listing" || { echo "the library package lacks $entry"; exit 1; }
+done
 echo "packages:"
 for p in "$out"/packages/*.nupkg; do printf '  %s  %s MB\n' "$(basename "$p")" "$(( $(stat -c %s "$p") / 1048576 ))"; done
 dotnet tool install QuantTune.Tool --version 0.1.0-local --tool-path "$out/tools" --add-source "$out/packages" --ignore-failed-sources >/dev/null

@@ -5,7 +5,7 @@ namespace QuantTune.Quantization;
 /// <summary>
 /// A tensor in quantized storage: packed codes plus the constants needed to dequantize them.
 /// <see cref="StorageBytes"/> counts both, so <see cref="BitsPerWeight"/> is the true cost.
-/// <see cref="Tensors"/> and <see cref="Metadata"/> serialize it (see <see cref="QuantizedTensorFormat"/>).
+/// <see cref="Tensors"/> and <see cref="Metadata"/> serialize it (see <see cref="QuantizedTensorStorage"/>).
 /// </summary>
 public abstract class QuantizedTensor : IDisposable
 {
@@ -15,7 +15,7 @@ public abstract class QuantizedTensor : IDisposable
     public long[] Shape { get; }
     public long ElementCount => Shape.Aggregate(1L, (a, b) => a * b);
 
-    /// <summary>The scheme, e.g. "int4-absmax-block64" or "nf4-block64-dq"; also the key <see cref="QuantizedTensorFormat"/> loads by.</summary>
+    /// <summary>The scheme, e.g. "int4-absmax-block64" or "nf4-block64-dq"; also the key <see cref="QuantizedTensorStorage.Load"/> loads by.</summary>
     public abstract string Scheme { get; }
 
     /// <summary>The tensor as real numbers again, of shape <see cref="Shape"/>.</summary>

@@ -39,13 +39,18 @@ public sealed class QuantTuneChatClient : IChatClient
         _metadata = new ChatClientMetadata("QuantTune", providerUri: null, defaultModelId: modelId);
     }
 
-    /// <summary>Loads <paramref name="model"/> (a folder or a .gguf), with an adapter or a QST side network, and its chat template.</summary>
+    /// <summary>
+    /// Loads <paramref name="model"/> (a folder, a .gguf, or a Hub id downloaded into the shared cache:
+    /// <see cref="Hub.ModelSource.Resolve"/>), with an adapter or a QST side network, and its chat template.
+    /// </summary>
     public static QuantTuneChatClient Open(string model, string? adapter = null, string? qst = null, string? chatTemplate = null)
     {
-        var session = ModelSession.Open(model, TorchSharp.torch.ScalarType.Float32, TorchSharp.torch.CPU, adapter, qst);
+        string path = Hub.ModelSource.Resolve(model);
+        string modelId = path == model ? Path.GetFileName(Path.TrimEndingDirectorySeparator(model)) : model;
+        var session = ModelSession.Open(path, TorchSharp.torch.ScalarType.Float32, TorchSharp.torch.CPU, adapter, qst);
         try
         {
-            return new QuantTuneChatClient(session, ChatSession.For(session.Pretrained, choice: chatTemplate), Path.GetFileName(Path.TrimEndingDirectorySeparator(model)), ownsSession: true);
+            return new QuantTuneChatClient(session, ChatSession.For(session.Pretrained, choice: chatTemplate), modelId, ownsSession: true);
         }
         catch
         {

@@ -6,7 +6,7 @@ namespace QuantTune.SideTuning;
 /// <summary>
 /// Incremental decoding of a QST model: the backbone runs with its KV cache and hands over the
 /// hidden states of the new positions only; the side layers attend through their own cache.
-/// The logits equal those of <see cref="QstModel.Forward"/> over the whole sequence.
+/// The logits equal those of <see cref="QstModel.Forward(TorchSharp.torch.Tensor)"/> over the whole sequence.
 /// </summary>
 public sealed class QstDecoding(QstModel model) : IDecodingSession
 {

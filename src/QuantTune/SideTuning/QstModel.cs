@@ -43,7 +43,7 @@ public sealed class QstModel : nn.Module
         return RunSide(states, cache?.Side).MoveToOuterDisposeScope();
     }
 
-    /// <summary>Logits [B, V] of the last of <paramref name="ids"/> [B, T] (the LM head runs on that position only), with <paramref name="cache"/> as in <see cref="Forward"/>.</summary>
+    /// <summary>Logits [B, V] of the last of <paramref name="ids"/> [B, T] (the LM head runs on that position only), with <paramref name="cache"/> as in <see cref="Forward(TorchSharp.torch.Tensor, QstCache?)"/>.</summary>
     public Tensor LastLogits(Tensor ids, QstCache cache)
     {
         using var scope = NewDisposeScope();
@@ -51,7 +51,7 @@ public sealed class QstModel : nn.Module
         return Head(output.select(1, -1)).MoveToOuterDisposeScope();
     }
 
-    /// <summary>A cache for <see cref="Forward"/>: one KV cache for the backbone's layers, one for the side network's.</summary>
+    /// <summary>A cache for <see cref="Forward(TorchSharp.torch.Tensor, QstCache?)"/>: one KV cache for the backbone's layers, one for the side network's.</summary>
     public QstCache NewCache() => new(backbone.Config.NumLayers, side.layers.Count);
 
     /// <summary>The backbone's part, with no autograd graph (nothing saved for backward): the embeddings, the fed hidden states and the final normed state, in the side network's dtype (no copy when it is the backbone's compute dtype).</summary>

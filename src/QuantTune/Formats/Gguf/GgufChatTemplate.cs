@@ -13,7 +13,7 @@ public static class GgufChatTemplate
     public const string TemplateKey = "tokenizer.chat_template";
     public const string EndOfTurnKey = "tokenizer.ggml.eot_token_id";
 
-    /// <summary>Writes the template of <paramref name="model"/>'s folder (or <paramref name="choice"/>) and its end-of-turn id; a built-in template only when chosen.</summary>
+    /// <summary>Writes the template of <paramref name="modelDirectory"/> (or <paramref name="choice"/>) and its end-of-turn id; a built-in template only when chosen.</summary>
     /// <returns>Where the template came from, or null when none was written (the model has none and none was chosen).</returns>
     public static string? Add(GgufWriter w, string modelDirectory, HfTokenizer tokenizer, Models.Config.ModelConfig config, string? choice)
     {

@@ -7,7 +7,7 @@ namespace QuantTune.Models.Layers;
 /// <summary>
 /// A depthwise causal convolution over channels [B, C, T] (torch's Conv1d with groups = C, no
 /// bias, weight [C, 1, K]): each output position sees its own input and the K − 1 before it. The
-/// positions before the first are <paramref name="history"/>'s (the last K − 1 inputs of an earlier
+/// positions before the first are the history's (the last K − 1 inputs of an earlier
 /// call, for decoding), or zeros. Returns the output [B, C, T] and the new history [B, C, K − 1].
 /// </summary>
 public sealed class CausalConv1d : nn.Module
