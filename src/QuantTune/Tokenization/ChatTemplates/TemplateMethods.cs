@@ -4,16 +4,63 @@ namespace QuantTune.Tokenization.ChatTemplates;
 
 /// <summary>
 /// The Python methods templates call on strings (<c>.strip()</c>, <c>.split()</c>,
-/// <c>.startswith()</c>, ...) and dicts (<c>.get()</c>, <c>.items()</c>, ...), as bound callables.
+/// <c>.startswith()</c>, <c>.format()</c>, ...), lists (<c>.index()</c>, <c>.count()</c>, <c>.copy()</c>) and dicts
+/// (<c>.get()</c>, <c>.items()</c>, <c>.copy()</c>, ...), as bound callables. The methods that change a list or dict
+/// (<c>append</c>, <c>pop</c>, <c>update</c>, ...) are refused as jinja2's ImmutableSandboxedEnvironment, which
+/// transformers renders templates in, refuses them.
 /// </summary>
 internal static class TemplateMethods
 {
+    /// <summary>The methods jinja2's sandbox (<c>modifies_known_mutable</c>) refuses on a list, then on a dict.</summary>
+    private static readonly HashSet<string> ListMutators = ["append", "clear", "pop", "reverse", "insert", "sort", "extend", "remove"];
+
+    private static readonly HashSet<string> DictMutators = ["clear", "pop", "popitem", "setdefault", "update"];
+
     public static TemplateValue? Find(TemplateValue target, string name) => target switch
     {
         StringValue s => StringMethod(s.Value, name),
+        DictValue when DictMutators.Contains(name) => Refused(target, name),
         DictValue d => DictMethod(d, name),
+        ListValue { IsTuple: false } when ListMutators.Contains(name) => Refused(target, name),
+        ListValue l => ListMethod(l, name),
         _ => null,
     };
+
+    /// <summary>What jinja2's sandbox gives for a method that changes its object: undefined, failing when called.</summary>
+    private static UndefinedValue Refused(TemplateValue target, string name) => new()
+    {
+        Refusal = $"access to attribute '{name}' of '{target.TypeName}' object is unsafe. Chat templates render in jinja2's "
+            + "ImmutableSandboxedEnvironment (as transformers renders them), which refuses methods that change a list or dict; "
+            + "build a new one instead (x + [item], a namespace attribute)",
+    };
+
+    private static CallableValue? ListMethod(ListValue l, string name) => name switch
+    {
+        "index" => Method(name, a => new IntegerValue(Index(l, a))),
+        "count" => Method(name, a => new IntegerValue(l.Items.Count(x => TemplateOperators.AreEqual(x, a.Get(0, "value") ?? throw new TemplateError("count() takes exactly one argument"))))),
+        "copy" when !l.IsTuple => Method(name, _ => new ListValue(l.Items.ToList())),
+        _ => null,
+    };
+
+    /// <summary>Python's <c>list.index(value, start, stop)</c>.</summary>
+    private static int Index(ListValue l, CallArguments a)
+    {
+        TemplateValue value = a.Get(0, "value") ?? throw new TemplateError("index() takes at least 1 argument");
+        int n = l.Items.Count;
+        int Bound(int position, int whenMissing)
+        {
+            if (a.Get(position, "") is not { } v) return whenMissing;
+            long x = TemplateOperators.ToLong(v);
+            if (x < 0) x += n;
+            return (int)Math.Clamp(x, 0, n);
+        }
+        int start = Bound(1, 0), stop = Bound(2, n);
+        for (int i = start; i < stop; i++)
+        {
+            if (TemplateOperators.AreEqual(l.Items[i], value)) return i;
+        }
+        throw new TemplateError($"{PythonRepr.Of(value)} is not in {(l.IsTuple ? "tuple" : "list")}");
+    }
 
     private static CallableValue Method(string name, Func<CallArguments, TemplateValue> body) => new(name, body);
 
@@ -59,6 +106,7 @@ internal static class TemplateMethods
         "isalpha" => Method(name, _ => TemplateValue.Of(s.Length > 0 && s.All(char.IsLetter))),
         "islower" => Method(name, _ => TemplateValue.Of(s.Any(char.IsLetter) && s == s.ToLowerInvariant())),
         "isupper" => Method(name, _ => TemplateValue.Of(s.Any(char.IsLetter) && s == s.ToUpperInvariant())),
+        "format" => Method(name, a => new StringValue(PythonFormat.Format(s, a))),
         _ => null,
     };
 
@@ -162,6 +210,7 @@ internal static class TemplateMethods
         "items" => Method(name, _ => TemplateFilters.Items(d)),
         "keys" => Method(name, _ => new ListValue(d.Entries.Select(e => (TemplateValue)new StringValue(e.Key)).ToList())),
         "values" => Method(name, _ => new ListValue(d.Entries.Select(e => e.Value).ToList())),
+        "copy" => Method(name, _ => new DictValue(d.Entries.ToList())),
         _ => null,
     };
 
