@@ -70,6 +70,14 @@ CASES = [
     ("tuple index and count", "{{ (1, 2, 1).count(1) }}{{ (1, 2).index(2) }}", {}),
     ("list.copy and dict.copy", "{% set x = [1, [2]] %}{% set d = {'a': 1, 'b': [2]} %}{{ x.copy() }} {{ d.copy() }} {{ d.copy() == d }}", {}),
     ("message list methods", "{{ messages.index(messages[1]) }}{{ messages.count(messages[0]) }}", {"messages": MESSAGES}),
+    # more string methods, the center filter, filtered block set, block
+    ("string justify", "{{ 'ab'.ljust(5, '*') }}|{{ 'ab'.rjust(5) }}|{{ 'ab'.center(7, '-') }}|{{ 'abc'.center(6) }}|{{ '-42'.zfill(6) }}|{{ '+7'.zfill(4) }}|{{ 'x'.zfill(0) }}|{{ 'abc' | center(9) }}|{{ 'abc' | center }}|", {}),
+    ("string partition", "{{ 'a=b=c'.partition('=') }}|{{ 'a=b=c'.rpartition('=') }}|{{ 'abc'.partition('z') }}|{{ 'abc'.rpartition('z') }}", {}),
+    ("string prefix suffix index", "{{ 'prefix-x'.removeprefix('prefix-') }}|{{ 'x.txt'.removesuffix('.txt') }}|{{ 'abcb'.index('b') }}|{{ 'abcb'.rindex('b') }}|{{ 'abc'.startswith('b', 1) }}{{ 'abc'.endswith('b', 0, 2) }}{{ 'abc'.startswith('a', 1) }}", {}),
+    ("string index missing", "{{ 'abc'.index('z') }}", {}),
+    ("string predicates", "{{ 'a1'.isalnum() }}{{ '12'.isnumeric() }}{{ '12'.isdecimal() }}{{ 'Ab Cd'.istitle() }}{{ 'aB'.swapcase() }}{{ 'ABC'.casefold() }}{{ ''.isalnum() }}", {}),
+    ("block set with filters", "{% set x | trim | upper %}  hello  {% endset %}[{{ x }}]", {}),
+    ("block renders in place", "{% block content %}B{{ 1 }}{% endblock %}|{% block other %}C{% endblock other %}", {}),
     # str.format
     ("format positional", "{{ '{} and {}'.format(1, 'b') }}|{{ '{1}{0}{1}'.format('a', 'b') }}", {}),
     ("format keywords", "{{ '{a}-{b}'.format(a=1, b='two') }}", {}),

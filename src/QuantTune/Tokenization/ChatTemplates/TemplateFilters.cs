@@ -117,6 +117,8 @@ internal static class TemplateFilters
             case "format":
                 if (a.Positional.Count > 0 && a.Keywords.Count > 0) throw new TemplateError("format can't handle positional and keyword arguments at the same time");
                 return new StringValue(PythonFormat.Percent(v.Render(), a.Keywords.Count > 0 ? DictValue.From(a.Keywords) : new ListValue(a.Positional, isTuple: true)));
+            case "center":
+                return new StringValue(TemplateMethods.Justify(v.Render(), new CallArguments([a.Get(0, "width") ?? new IntegerValue(80)], []), "center", left: 1));
             case "truncate":
                 return Truncate(v.Render(), a);
             case "groupby":

@@ -91,8 +91,23 @@ internal static class TemplateMethods
         "lower" => Method(name, _ => new StringValue(s.ToLowerInvariant())),
         "title" => Method(name, _ => new StringValue(Title(s))),
         "capitalize" => Method(name, _ => new StringValue(s.Length == 0 ? s : char.ToUpperInvariant(s[0]) + s[1..].ToLowerInvariant())),
-        "startswith" => Method(name, a => TemplateValue.Of(Affixes(a, name).Any(p => s.StartsWith(p, StringComparison.Ordinal)))),
-        "endswith" => Method(name, a => TemplateValue.Of(Affixes(a, name).Any(p => s.EndsWith(p, StringComparison.Ordinal)))),
+        "startswith" => Method(name, a => TemplateValue.Of(Affixes(a, name).Any(p => Within(s, a, 1).StartsWith(p, StringComparison.Ordinal)))),
+        "endswith" => Method(name, a => TemplateValue.Of(Affixes(a, name).Any(p => Within(s, a, 1).EndsWith(p, StringComparison.Ordinal)))),
+        "ljust" => Method(name, a => new StringValue(Justify(s, a, name, left: 0))),
+        "rjust" => Method(name, a => new StringValue(Justify(s, a, name, left: -1))),
+        "center" => Method(name, a => new StringValue(Justify(s, a, name, left: 1))),
+        "zfill" => Method(name, a => new StringValue(ZeroFill(s, a))),
+        "partition" => Method(name, a => Partition(s, Str(a, 0, "sep", name), fromRight: false)),
+        "rpartition" => Method(name, a => Partition(s, Str(a, 0, "sep", name), fromRight: true)),
+        "removeprefix" => Method(name, a => new StringValue(Str(a, 0, "prefix", name) is { } p && s.StartsWith(p, StringComparison.Ordinal) ? s[p.Length..] : s)),
+        "removesuffix" => Method(name, a => new StringValue(Str(a, 0, "suffix", name) is { Length: > 0 } x && s.EndsWith(x, StringComparison.Ordinal) ? s[..^x.Length] : s)),
+        "index" => Method(name, a => new IntegerValue(s.IndexOf(Str(a, 0, "sub", name), StringComparison.Ordinal) is >= 0 and var at ? at : throw new TemplateError("substring not found"))),
+        "rindex" => Method(name, a => new IntegerValue(s.LastIndexOf(Str(a, 0, "sub", name), StringComparison.Ordinal) is >= 0 and var at ? at : throw new TemplateError("substring not found"))),
+        "isalnum" => Method(name, _ => TemplateValue.Of(s.Length > 0 && s.All(char.IsLetterOrDigit))),
+        "isnumeric" or "isdecimal" => Method(name, _ => TemplateValue.Of(s.Length > 0 && s.All(char.IsDigit))),
+        "istitle" => Method(name, _ => TemplateValue.Of(s.Any(char.IsUpper) && s == Title(s))),
+        "swapcase" => Method(name, _ => new StringValue(string.Concat(s.Select(c => char.IsUpper(c) ? char.ToLowerInvariant(c) : char.ToUpperInvariant(c))))),
+        "casefold" => Method(name, _ => new StringValue(s.ToLowerInvariant())),
         "split" => Method(name, a => Split(s, a, fromRight: false)),
         "rsplit" => Method(name, a => Split(s, a, fromRight: true)),
         "splitlines" => Method(name, _ => new ListValue(s.Split('\n').Select(l => (TemplateValue)new StringValue(l.TrimEnd('\r'))).ToList()[..^(s.EndsWith('\n') ? 1 : 0)])),
@@ -109,6 +124,54 @@ internal static class TemplateMethods
         "format" => Method(name, a => new StringValue(PythonFormat.Format(s, a))),
         _ => null,
     };
+
+    /// <summary><c>s[start:end]</c> from the arguments at <paramref name="position"/> and after (startswith's and endswith's).</summary>
+    private static string Within(string s, CallArguments a, int position)
+    {
+        int Bound(TemplateValue? v, int whenMissing)
+        {
+            if (v is null or NoneValue) return whenMissing;
+            long x = TemplateOperators.ToLong(v);
+            if (x < 0) x += s.Length;
+            return (int)Math.Clamp(x, 0, s.Length);
+        }
+        int start = Bound(a.Get(position, "start"), 0), end = Bound(a.Get(position + 1, "end"), s.Length);
+        return end > start ? s[start..end] : "";
+    }
+
+    /// <summary>Python's <c>ljust</c> (<paramref name="left"/> 0), <c>rjust</c> (-1) and <c>center</c> (1), the width refused past the length budget.</summary>
+    public static string Justify(string s, CallArguments a, string method, int left)
+    {
+        long width = TemplateOperators.ToLong(a.Get(0, "width") ?? throw new TemplateError($"{method}() takes a width"));
+        string fill = a.Get(1, "fillchar") is { } f ? f is StringValue { Value.Length: 1 } one ? one.Value : throw new TemplateError("The fill character must be exactly one character long") : " ";
+        TemplateBudget.CheckLength(width, $"a string made by {method}");
+        int pad = (int)width - s.Length;
+        if (pad <= 0) return s;
+        int before = left switch
+        {
+            0 => 0,
+            -1 => pad,
+            _ => (pad / 2) + (pad & (int)width & 1),
+        };
+        return string.Concat(Enumerable.Repeat(fill, before)) + s + string.Concat(Enumerable.Repeat(fill, pad - before));
+    }
+
+    private static string ZeroFill(string s, CallArguments a)
+    {
+        long width = TemplateOperators.ToLong(a.Get(0, "width") ?? throw new TemplateError("zfill() takes a width"));
+        TemplateBudget.CheckLength(width, "a string made by zfill");
+        if (width <= s.Length) return s;
+        int sign = s.Length > 0 && s[0] is '+' or '-' ? 1 : 0;
+        return s[..sign] + new string('0', (int)width - s.Length) + s[sign..];
+    }
+
+    private static ListValue Partition(string s, string sep, bool fromRight)
+    {
+        if (sep.Length == 0) throw new TemplateError("empty separator");
+        int at = fromRight ? s.LastIndexOf(sep, StringComparison.Ordinal) : s.IndexOf(sep, StringComparison.Ordinal);
+        string[] parts = at < 0 ? (fromRight ? ["", "", s] : [s, "", ""]) : [s[..at], sep, s[(at + sep.Length)..]];
+        return new ListValue(parts.Select(p => (TemplateValue)new StringValue(p)).ToList(), isTuple: true);
+    }
 
     private static IEnumerable<string> Affixes(CallArguments a, string method) => a.Get(0, "prefix") switch
     {

@@ -10,7 +10,7 @@ namespace QuantTune.Tokenization.ChatTemplates;
 internal sealed class TemplateParser
 {
     private static readonly HashSet<string> BlockParts =
-        ["elif", "else", "endif", "endfor", "endset", "endmacro", "endcall", "endfilter", "endgeneration", "endwith"];
+        ["elif", "else", "endif", "endfor", "endset", "endmacro", "endcall", "endfilter", "endgeneration", "endwith", "endblock"];
 
     private static readonly HashSet<string> CompareOperators = ["==", "!=", "<", ">", "<=", ">="];
 
@@ -165,6 +165,16 @@ internal sealed class TemplateParser
             case "call": return ParseCallBlock(keyword.Line);
             case "filter": return ParseFilterBlock(keyword.Line);
             case "with": return ParseWith(keyword.Line);
+            case "block":
+                // Without a parent template to extend, a block renders in place.
+                ExpectIdentifier("the block's name");
+                SkipName("scoped");
+                ExpectEndStatement();
+                var blockBody = ParseBody(["endblock"]);
+                BlockKeyword();
+                if (Current.Kind == TemplateTokenKind.Name) _pos++;
+                ExpectEndStatement();
+                return new IfNode(new LiteralExpr(TemplateValue.True, keyword.Line), blockBody, [], keyword.Line);
             case "break":
                 ExpectEndStatement();
                 return new BreakNode(keyword.Line);
@@ -271,11 +281,14 @@ internal sealed class TemplateParser
             ExpectEndStatement();
             return new SetNode(target, value, [], line);
         }
-        if (IsOp("|")) throw Error(Current, "filters on a block set are not supported");
+        var filters = new List<FilterExpr>();
+        while (SkipOp("|")) filters.Add(ParseFilter(null, line));
         ExpectEndStatement();
-        var body = ParseBody(["endset"]);
+        List<TemplateNode> body = ParseBody(["endset"]);
         BlockKeyword();
         ExpectEndStatement();
+        // {% set x | f | g %}: the body filtered by f, then g, as nested filter blocks.
+        foreach (FilterExpr filter in filters) body = [new FilterBlockNode(filter, body, line)];
         return new SetNode(target, null, body, line);
     }
 
