@@ -106,6 +106,9 @@ CASES = [
     ("percent on numbers stays modulo", "{{ 7 % 3 }} {{ -7 % 3 }} {{ 7.5 % 2 }}", {}),
     ("percent undefined", "[{{ '%s' % nothing }}]", {}),
     ("format filter", "{{ '%s=%d' | format('x', 3) }}|{{ '%(a)s' | format(a=1) }}|{{ '%s' | format([1, 2]) }}", {}),
+    ("character conversions", "{{ '{:>5}'.format(true) }}|{{ '{:c}'.format(65) }}|{{ '%c' % 'z' }}|{{ '%3c' % 66 }}", {}),
+    ("character out of range", "{{ '%c' % 1114112 }}", {}),
+    ("character out of range in a filter block", "{% filter format(1114112) %}%c{% endfilter %}", {}),
     ("format filter mixed arguments", "{{ '%s' | format(1, a=2) }}", {}),
     # groupby and truncate
     ("groupby", "{% for city, people in people | groupby('city') %}{{ city }}: {{ people | map(attribute='name') | join(', ') }}; {% endfor %}", {"people": PEOPLE}),

@@ -108,7 +108,7 @@ internal static class PythonFormat
                 string c = value switch
                 {
                     StringValue { Value.Length: 1 } one => one.Value,
-                    IntegerValue or BooleanValue => char.ConvertFromUtf32((int)TemplateOperators.ToLong(value)),
+                    IntegerValue or BooleanValue => Character(TemplateOperators.ToLong(value)),
                     _ => throw new TemplateError("%c requires an int or a unicode character"),
                 };
                 return Pad("", c, spec with { ZeroPad = false }, '>');
@@ -291,7 +291,7 @@ internal static class PythonFormat
             case IntegerValue or BooleanValue when spec.Type is null or 'd' or 'n' or 'b' or 'o' or 'x' or 'X' or 'c':
                 long n = TemplateOperators.ToLong(value);
                 if (spec.Precision is not null) throw new TemplateError("Precision not allowed in integer format specifier");
-                if (spec.Type == 'c') return Pad("", char.ConvertFromUtf32((int)n), spec, '<');
+                if (spec.Type == 'c') return Pad("", Character(n), spec, '<');
                 string digits = spec.Type switch
                 {
                     'b' => Radix(n, 2, false),
@@ -393,6 +393,11 @@ internal static class PythonFormat
 
     private static long Truncate(double x) => double.IsFinite(x) && Math.Abs(x) < 9.2e18 ? (long)Math.Truncate(x)
         : throw new TemplateError(double.IsFinite(x) ? "integer overflow: the value does not fit in 64 bits" : $"cannot convert float {FloatValue.PythonRepr(x)} to integer");
+
+    /// <summary>The character with code point <paramref name="code"/> (<c>%c</c>, <c>{:c}</c>); a surrogate or one past Unicode is an error.</summary>
+    private static string Character(long code) => code is >= 0 and < 0x110000 and not (>= 0xD800 and < 0xE000)
+        ? char.ConvertFromUtf32((int)code)
+        : throw new TemplateError($"%c arg not in range(0x110000) or a lone surrogate: {code}");
 
     private static string SignOf(bool negative, char? sign) => negative ? "-" : sign is '+' ? "+" : sign is ' ' ? " " : "";
 

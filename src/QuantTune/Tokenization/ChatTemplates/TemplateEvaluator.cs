@@ -42,6 +42,10 @@ internal sealed class TemplateEvaluator(string templateName)
         {
             throw Fail(node, e.Message);
         }
+        catch (Exception e) when (e is ArgumentException or InvalidOperationException or FormatException or OverflowException or InvalidCastException or IndexOutOfRangeException)
+        {
+            throw Fail(node, $"cannot render this statement ({e.Message})");
+        }
     }
 
     private void RenderNodeCore(TemplateNode node, TemplateScope scope, StringBuilder output)
