@@ -11,7 +11,11 @@ internal sealed record OutputNode(Expr Value, int Line) : TemplateNode(Line);
 
 internal sealed record IfNode(Expr Test, IReadOnlyList<TemplateNode> Body, IReadOnlyList<TemplateNode> Else, int Line) : TemplateNode(Line);
 
-internal sealed record ForNode(Expr Target, Expr Iterable, Expr? Condition, IReadOnlyList<TemplateNode> Body, IReadOnlyList<TemplateNode> Else, int Line) : TemplateNode(Line);
+/// <summary><c>{% for %}</c>; a <see cref="Recursive"/> loop can render its body again for a nested iterable with <c>loop(items)</c>.</summary>
+internal sealed record ForNode(Expr Target, Expr Iterable, Expr? Condition, IReadOnlyList<TemplateNode> Body, IReadOnlyList<TemplateNode> Else, int Line, bool Recursive = false) : TemplateNode(Line);
+
+/// <summary><c>{% with a = x, b = y %}body{% endwith %}</c>: the values, evaluated outside, are visible only in the body.</summary>
+internal sealed record WithNode(IReadOnlyList<(Expr Target, Expr Value)> Assignments, IReadOnlyList<TemplateNode> Body, int Line) : TemplateNode(Line);
 
 /// <summary><c>{% set target = value %}</c>, or the block form when <see cref="Value"/> is null.</summary>
 internal sealed record SetNode(Expr Target, Expr? Value, IReadOnlyList<TemplateNode> Body, int Line) : TemplateNode(Line);

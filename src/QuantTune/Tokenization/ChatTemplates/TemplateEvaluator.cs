@@ -42,6 +42,10 @@ internal sealed class TemplateEvaluator(string templateName)
         {
             throw Fail(node, e.Message);
         }
+        catch (Exception e) when (e is ArgumentException or InvalidOperationException or FormatException or OverflowException or InvalidCastException or IndexOutOfRangeException)
+        {
+            throw Fail(node, $"cannot render this statement ({e.Message})");
+        }
     }
 
     private void RenderNodeCore(TemplateNode node, TemplateScope scope, StringBuilder output)
@@ -59,6 +63,9 @@ internal sealed class TemplateEvaluator(string templateName)
                 break;
             case ForNode loop:
                 RenderFor(loop, scope, output);
+                break;
+            case WithNode with:
+                RenderWith(with, scope, output);
                 break;
             case SetNode set:
                 TemplateValue value = set.Value is { } v ? Evaluate(v, scope) : new StringValue(Render(set.Body, scope));
@@ -85,9 +92,12 @@ internal sealed class TemplateEvaluator(string templateName)
         }
     }
 
-    private void RenderFor(ForNode loop, TemplateScope scope, StringBuilder output)
+    private void RenderFor(ForNode loop, TemplateScope scope, StringBuilder output) =>
+        RenderLoop(loop, Evaluate(loop.Iterable, scope), scope, output, depth: 1);
+
+    /// <summary>One pass of a for loop over <paramref name="iterable"/>; a recursive loop's <c>loop(items)</c> comes back here one level deeper.</summary>
+    private void RenderLoop(ForNode loop, TemplateValue iterable, TemplateScope scope, StringBuilder output, int depth)
     {
-        TemplateValue iterable = Evaluate(loop.Iterable, scope);
         List<TemplateValue> items;
         try
         {
@@ -108,10 +118,13 @@ internal sealed class TemplateEvaluator(string templateName)
                 return Evaluate(condition, loopScope).IsTruthy;
             }).ToList();
         }
+        Func<CallArguments, TemplateValue>? recurse = loop.Recursive ? arguments => RenderNested(loop, arguments, scope, depth) : null;
+        var state = new LoopValue(items, depth, recurse);
         for (int i = 0; i < items.Count; i++)
         {
             budget.Iterate();
-            loopScope.Set("loop", LoopVariable(items, i));
+            state.Position = i;
+            loopScope.Set("loop", state);
             Assign(loop.Target, items[i], loopScope);
             try
             {
@@ -128,24 +141,31 @@ internal sealed class TemplateEvaluator(string templateName)
         if (items.Count == 0) RenderBody(loop.Else, loopScope, output);
     }
 
-    private static DictValue LoopVariable(List<TemplateValue> items, int i)
+    /// <summary><c>loop(items)</c> in a recursive loop: the body rendered for <c>items</c>, counted as a call against the depth budget.</summary>
+    private StringValue RenderNested(ForNode loop, CallArguments arguments, TemplateScope scope, int depth)
     {
-        int n = items.Count;
-        return new DictValue(
-        [
-            new("index", new IntegerValue(i + 1)),
-            new("index0", new IntegerValue(i)),
-            new("revindex", new IntegerValue(n - i)),
-            new("revindex0", new IntegerValue(n - i - 1)),
-            new("first", TemplateValue.Of(i == 0)),
-            new("last", TemplateValue.Of(i == n - 1)),
-            new("length", new IntegerValue(n)),
-            new("depth", new IntegerValue(1)),
-            new("depth0", new IntegerValue(0)),
-            new("previtem", i > 0 ? items[i - 1] : TemplateValue.Undefined),
-            new("nextitem", i < n - 1 ? items[i + 1] : TemplateValue.Undefined),
-            new("cycle", new CallableValue("cycle", a => a.Positional.Count > 0 ? a.Positional[i % a.Positional.Count] : throw new TemplateError("loop.cycle() takes at least one value"))),
-        ]);
+        if (arguments.Positional.Count != 1 || arguments.Keywords.Count != 0)
+            throw new TemplateError($"loop() takes exactly one iterable, got {arguments.Positional.Count + arguments.Keywords.Count} arguments");
+        var budget = TemplateBudget.Current;
+        budget.EnterCall("loop");
+        try
+        {
+            var nested = new StringBuilder();
+            RenderLoop(loop, arguments.Positional[0], scope, nested, depth + 1);
+            return new StringValue(nested.ToString());
+        }
+        finally
+        {
+            budget.LeaveCall();
+        }
+    }
+
+    private void RenderWith(WithNode with, TemplateScope scope, StringBuilder output)
+    {
+        var values = with.Assignments.Select(a => Evaluate(a.Value, scope)).ToList();
+        var withScope = new TemplateScope(scope);
+        for (int i = 0; i < values.Count; i++) Assign(with.Assignments[i].Target, values[i], withScope);
+        RenderBody(with.Body, withScope, output);
     }
 
     private void Assign(Expr target, TemplateValue value, TemplateScope scope)
@@ -236,8 +256,20 @@ internal sealed class TemplateEvaluator(string templateName)
                 return Slice(Evaluate(slice.Target, scope), Optional(slice.Start, scope), Optional(slice.Stop, scope), Optional(slice.Step, scope));
             case CallExpr call:
                 TemplateValue callee = Evaluate(call.Callee, scope);
+                if (callee is LoopValue loopValue)
+                {
+                    return loopValue.Recurse is { } recurse ? recurse(Arguments(call.Arguments, scope))
+                        : throw new TemplateError("loop() was called in a loop that is not recursive (add 'recursive' after the loop's iterable)");
+                }
                 if (callee is not CallableValue function)
-                    throw new TemplateError(callee is UndefinedValue ? $"'{Describe(call.Callee)}' is undefined and cannot be called" : $"a {callee.TypeName} cannot be called");
+                {
+                    throw new TemplateError(callee switch
+                    {
+                        UndefinedValue { Refusal: { } refusal } => refusal,
+                        UndefinedValue => $"'{Describe(call.Callee)}' is undefined and cannot be called",
+                        _ => $"a {callee.TypeName} cannot be called",
+                    });
+                }
                 return function.Invoke(Arguments(call.Arguments, scope));
             case FilterExpr filter:
                 return ApplyFilter(filter, filter.Operand is { } operand ? Evaluate(operand, scope) : TemplateValue.Undefined, scope);
@@ -337,10 +369,17 @@ internal sealed class TemplateEvaluator(string templateName)
         return new CallArguments(positional, keywords);
     }
 
-    private static TemplateValue GetItem(TemplateValue target, TemplateValue key, bool dotted)
+    /// <summary><c>target.key</c> (<paramref name="dotted"/>) or <c>target[key]</c>, undefined where there is none.</summary>
+    internal static TemplateValue GetItem(TemplateValue target, TemplateValue key, bool dotted)
     {
         switch (target)
         {
+            case LoopValue loop when key is StringValue k:
+                return loop.Get(k.Value);
+            case ListValue { Fields: { } fields } named when key is StringValue k && fields.Contains(k.Value):
+                return named.Items[fields.ToList().IndexOf(k.Value)];
+            case ListValue list when key is StringValue method:
+                return TemplateMethods.Find(list, method.Value) ?? TemplateValue.Undefined;
             case DictValue dict when key is StringValue k:
                 if (dict.TryGet(k.Value, out TemplateValue v)) return v;
                 return dotted ? TemplateMethods.Find(dict, k.Value) ?? TemplateValue.Undefined : TemplateValue.Undefined;

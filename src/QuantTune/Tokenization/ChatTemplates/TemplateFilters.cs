@@ -114,6 +114,15 @@ internal static class TemplateFilters
                 return Select(v, a, name == "selectattr", byAttribute: true);
             case "batch":
                 return Batch(v, TemplateOperators.ToLong(a.Get(0, "linecount") ?? throw new TemplateError("batch takes a size")), a.Get(1, "fill_with"));
+            case "format":
+                if (a.Positional.Count > 0 && a.Keywords.Count > 0) throw new TemplateError("format can't handle positional and keyword arguments at the same time");
+                return new StringValue(PythonFormat.Percent(v.Render(), a.Keywords.Count > 0 ? DictValue.From(a.Keywords) : new ListValue(a.Positional, isTuple: true)));
+            case "center":
+                return new StringValue(TemplateMethods.Justify(v.Render(), new CallArguments([a.Get(0, "width") ?? new IntegerValue(80)], []), "center", left: 1));
+            case "truncate":
+                return Truncate(v.Render(), a);
+            case "groupby":
+                return GroupBy(v, a);
             default:
                 throw new TemplateError($"the filter '{name}' is not supported");
         }
@@ -143,6 +152,57 @@ internal static class TemplateFilters
             batches.Add(new ListValue(current));
         }
         return new ListValue(batches);
+    }
+
+    /// <summary>jinja2's <c>do_truncate</c>: at most <c>length</c> characters (plus a leeway of 5), cut at a word unless <c>killwords</c>.</summary>
+    private static StringValue Truncate(string s, CallArguments a)
+    {
+        long length = a.Get(0, "length") is { } l ? TemplateOperators.ToLong(l) : 255;
+        bool killWords = a.Get(1, "killwords")?.IsTruthy ?? false;
+        string end = a.Get(2, "end") is { } e ? e.Render() : "...";
+        long leeway = a.Get(3, "leeway") is { } w and not NoneValue ? TemplateOperators.ToLong(w) : 5;
+        if (length < end.Length) throw new TemplateError($"truncate: expected length >= {end.Length}, got {length}");
+        if (leeway < 0) throw new TemplateError($"truncate: expected leeway >= 0, got {leeway}");
+        if (s.Length <= length + leeway) return new StringValue(s);
+        string head = s[..(int)(length - end.Length)];
+        if (!killWords)
+        {
+            int space = head.LastIndexOf(' ');
+            if (space >= 0) head = head[..space];
+        }
+        return new StringValue(head + end);
+    }
+
+    /// <summary>
+    /// jinja2's <c>do_groupby</c>: the items sorted by an attribute and grouped, as (grouper, list) named tuples; without
+    /// <c>case_sensitive</c> strings group ignoring case and the grouper is the first item's value.
+    /// </summary>
+    private static ListValue GroupBy(TemplateValue v, CallArguments a)
+    {
+        TemplateValue attribute = a.Get(0, "attribute") ?? throw new TemplateError("groupby takes an attribute");
+        TemplateValue? fallback = a.Get(1, "default") is { } d and not NoneValue ? d : null;
+        bool caseSensitive = a.Get(2, "case_sensitive")?.IsTruthy ?? false;
+        TemplateValue Output(TemplateValue item) => Attribute(item, attribute) is UndefinedValue && fallback is not null ? fallback : Attribute(item, attribute);
+        TemplateValue Key(TemplateValue item) => Output(item) is StringValue s && !caseSensitive ? new StringValue(s.Value.ToLowerInvariant()) : Output(item);
+        var items = Iterate(v).Select(item => (Item: item, Key: Key(item))).ToList();
+        if (items.Count > 1 && items.FirstOrDefault(p => p.Key is UndefinedValue) is { Item: not null } missing)
+            throw new TemplateError($"groupby: an item has no attribute {PythonRepr.Of(new StringValue(attribute.Render()))}");
+        var sorted = items.Select((p, i) => (p.Item, p.Key, i)).OrderBy(p => p, Comparer<(TemplateValue Item, TemplateValue Key, int i)>.Create((p, q) =>
+        {
+            int c = TemplateOperators.Compare(p.Key, q.Key);
+            return c != 0 ? c : p.i.CompareTo(q.i);
+        })).ToList();
+        var groups = new List<TemplateValue>();
+        for (int start = 0; start < sorted.Count;)
+        {
+            int stop = start + 1;
+            while (stop < sorted.Count && TemplateOperators.AreEqual(sorted[stop].Key, sorted[start].Key)) stop++;
+            var members = sorted.Skip(start).Take(stop - start).Select(p => p.Item).ToList();
+            TemplateValue grouper = caseSensitive ? sorted[start].Key : Output(members[0]);
+            groups.Add(new ListValue([grouper, new ListValue(members)], isTuple: true, fields: ["grouper", "list"]));
+            start = stop;
+        }
+        return new ListValue(groups);
     }
 
     public static ListValue Items(DictValue d) =>
@@ -175,6 +235,8 @@ internal static class TemplateFilters
         {
             current = current switch
             {
+                ListValue { Fields: { } fields } named when fields.Contains(part) => named.Items[fields.ToList().IndexOf(part)],
+                LoopValue loop => loop.Get(part),
                 DictValue d => d.TryGet(part, out TemplateValue v) ? v : TemplateValue.Undefined,
                 NamespaceValue ns => ns.Attributes.GetValueOrDefault(part, TemplateValue.Undefined),
                 ListValue l when int.TryParse(part, CultureInfo.InvariantCulture, out int i) && i >= 0 && i < l.Items.Count => l.Items[i],

@@ -66,6 +66,12 @@ internal sealed class TemplateLexer
             stripNextText = false;
             if (_pos >= _src.Length) break;
 
+            if (_src[_pos + 1] == '%' && TemplateWhitespace.RawOpen.Match(_src, _pos) is { Success: true } raw)
+            {
+                stripNextText = LexRaw(raw);
+                continue;
+            }
+
             char kind = _src[_pos + 1];
             int open = _pos;
             _pos += 2;
@@ -87,6 +93,21 @@ internal sealed class TemplateLexer
                 statement ? "{%" : "{{", LineAt(open)));
             stripNextText = LexInside(statement, open);
         }
+    }
+
+    /// <summary><c>{% raw %}text{% endraw %}</c>: the text as written, one text token; true when it ended with <c>-%}</c>.</summary>
+    private bool LexRaw(System.Text.RegularExpressions.Match open)
+    {
+        var close = TemplateWhitespace.RawClose.Match(_src, open.Index + open.Length);
+        if (!close.Success) throw Error(open.Index, "a '{% raw %}' that is never closed with '{% endraw %}'");
+        if (open.Groups[1].Value == "-") StripTrailingWhitespace();
+        int start = open.Index + open.Length;
+        string text = _src[start..close.Index];
+        if (open.Groups[2].Value == "-") text = text.TrimStart();
+        if (close.Groups[1].Value == "-") text = text.TrimEnd();
+        if (text.Length > 0) _tokens.Add(new TemplateToken(TemplateTokenKind.Text, text, LineAt(start)));
+        _pos = close.Index + close.Length;
+        return close.Groups[2].Value == "-";
     }
 
     private void StripTrailingWhitespace()

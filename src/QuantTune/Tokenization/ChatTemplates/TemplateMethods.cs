@@ -4,16 +4,63 @@ namespace QuantTune.Tokenization.ChatTemplates;
 
 /// <summary>
 /// The Python methods templates call on strings (<c>.strip()</c>, <c>.split()</c>,
-/// <c>.startswith()</c>, ...) and dicts (<c>.get()</c>, <c>.items()</c>, ...), as bound callables.
+/// <c>.startswith()</c>, <c>.format()</c>, ...), lists (<c>.index()</c>, <c>.count()</c>, <c>.copy()</c>) and dicts
+/// (<c>.get()</c>, <c>.items()</c>, <c>.copy()</c>, ...), as bound callables. The methods that change a list or dict
+/// (<c>append</c>, <c>pop</c>, <c>update</c>, ...) are refused as jinja2's ImmutableSandboxedEnvironment, which
+/// transformers renders templates in, refuses them.
 /// </summary>
 internal static class TemplateMethods
 {
+    /// <summary>The methods jinja2's sandbox (<c>modifies_known_mutable</c>) refuses on a list, then on a dict.</summary>
+    private static readonly HashSet<string> ListMutators = ["append", "clear", "pop", "reverse", "insert", "sort", "extend", "remove"];
+
+    private static readonly HashSet<string> DictMutators = ["clear", "pop", "popitem", "setdefault", "update"];
+
     public static TemplateValue? Find(TemplateValue target, string name) => target switch
     {
         StringValue s => StringMethod(s.Value, name),
+        DictValue when DictMutators.Contains(name) => Refused(target, name),
         DictValue d => DictMethod(d, name),
+        ListValue { IsTuple: false } when ListMutators.Contains(name) => Refused(target, name),
+        ListValue l => ListMethod(l, name),
         _ => null,
     };
+
+    /// <summary>What jinja2's sandbox gives for a method that changes its object: undefined, failing when called.</summary>
+    private static UndefinedValue Refused(TemplateValue target, string name) => new()
+    {
+        Refusal = $"access to attribute '{name}' of '{target.TypeName}' object is unsafe. Chat templates render in jinja2's "
+            + "ImmutableSandboxedEnvironment (as transformers renders them), which refuses methods that change a list or dict; "
+            + "build a new one instead (x + [item], a namespace attribute)",
+    };
+
+    private static CallableValue? ListMethod(ListValue l, string name) => name switch
+    {
+        "index" => Method(name, a => new IntegerValue(Index(l, a))),
+        "count" => Method(name, a => new IntegerValue(l.Items.Count(x => TemplateOperators.AreEqual(x, a.Get(0, "value") ?? throw new TemplateError("count() takes exactly one argument"))))),
+        "copy" when !l.IsTuple => Method(name, _ => new ListValue(l.Items.ToList())),
+        _ => null,
+    };
+
+    /// <summary>Python's <c>list.index(value, start, stop)</c>.</summary>
+    private static int Index(ListValue l, CallArguments a)
+    {
+        TemplateValue value = a.Get(0, "value") ?? throw new TemplateError("index() takes at least 1 argument");
+        int n = l.Items.Count;
+        int Bound(int position, int whenMissing)
+        {
+            if (a.Get(position, "") is not { } v) return whenMissing;
+            long x = TemplateOperators.ToLong(v);
+            if (x < 0) x += n;
+            return (int)Math.Clamp(x, 0, n);
+        }
+        int start = Bound(1, 0), stop = Bound(2, n);
+        for (int i = start; i < stop; i++)
+        {
+            if (TemplateOperators.AreEqual(l.Items[i], value)) return i;
+        }
+        throw new TemplateError($"{PythonRepr.Of(value)} is not in {(l.IsTuple ? "tuple" : "list")}");
+    }
 
     private static CallableValue Method(string name, Func<CallArguments, TemplateValue> body) => new(name, body);
 
@@ -44,8 +91,23 @@ internal static class TemplateMethods
         "lower" => Method(name, _ => new StringValue(s.ToLowerInvariant())),
         "title" => Method(name, _ => new StringValue(Title(s))),
         "capitalize" => Method(name, _ => new StringValue(s.Length == 0 ? s : char.ToUpperInvariant(s[0]) + s[1..].ToLowerInvariant())),
-        "startswith" => Method(name, a => TemplateValue.Of(Affixes(a, name).Any(p => s.StartsWith(p, StringComparison.Ordinal)))),
-        "endswith" => Method(name, a => TemplateValue.Of(Affixes(a, name).Any(p => s.EndsWith(p, StringComparison.Ordinal)))),
+        "startswith" => Method(name, a => TemplateValue.Of(Affixes(a, name).Any(p => Within(s, a, 1).StartsWith(p, StringComparison.Ordinal)))),
+        "endswith" => Method(name, a => TemplateValue.Of(Affixes(a, name).Any(p => Within(s, a, 1).EndsWith(p, StringComparison.Ordinal)))),
+        "ljust" => Method(name, a => new StringValue(Justify(s, a, name, left: 0))),
+        "rjust" => Method(name, a => new StringValue(Justify(s, a, name, left: -1))),
+        "center" => Method(name, a => new StringValue(Justify(s, a, name, left: 1))),
+        "zfill" => Method(name, a => new StringValue(ZeroFill(s, a))),
+        "partition" => Method(name, a => Partition(s, Str(a, 0, "sep", name), fromRight: false)),
+        "rpartition" => Method(name, a => Partition(s, Str(a, 0, "sep", name), fromRight: true)),
+        "removeprefix" => Method(name, a => new StringValue(Str(a, 0, "prefix", name) is { } p && s.StartsWith(p, StringComparison.Ordinal) ? s[p.Length..] : s)),
+        "removesuffix" => Method(name, a => new StringValue(Str(a, 0, "suffix", name) is { Length: > 0 } x && s.EndsWith(x, StringComparison.Ordinal) ? s[..^x.Length] : s)),
+        "index" => Method(name, a => new IntegerValue(s.IndexOf(Str(a, 0, "sub", name), StringComparison.Ordinal) is >= 0 and var at ? at : throw new TemplateError("substring not found"))),
+        "rindex" => Method(name, a => new IntegerValue(s.LastIndexOf(Str(a, 0, "sub", name), StringComparison.Ordinal) is >= 0 and var at ? at : throw new TemplateError("substring not found"))),
+        "isalnum" => Method(name, _ => TemplateValue.Of(s.Length > 0 && s.All(char.IsLetterOrDigit))),
+        "isnumeric" or "isdecimal" => Method(name, _ => TemplateValue.Of(s.Length > 0 && s.All(char.IsDigit))),
+        "istitle" => Method(name, _ => TemplateValue.Of(s.Any(char.IsUpper) && s == Title(s))),
+        "swapcase" => Method(name, _ => new StringValue(string.Concat(s.Select(c => char.IsUpper(c) ? char.ToLowerInvariant(c) : char.ToUpperInvariant(c))))),
+        "casefold" => Method(name, _ => new StringValue(s.ToLowerInvariant())),
         "split" => Method(name, a => Split(s, a, fromRight: false)),
         "rsplit" => Method(name, a => Split(s, a, fromRight: true)),
         "splitlines" => Method(name, _ => new ListValue(s.Split('\n').Select(l => (TemplateValue)new StringValue(l.TrimEnd('\r'))).ToList()[..^(s.EndsWith('\n') ? 1 : 0)])),
@@ -59,8 +121,57 @@ internal static class TemplateMethods
         "isalpha" => Method(name, _ => TemplateValue.Of(s.Length > 0 && s.All(char.IsLetter))),
         "islower" => Method(name, _ => TemplateValue.Of(s.Any(char.IsLetter) && s == s.ToLowerInvariant())),
         "isupper" => Method(name, _ => TemplateValue.Of(s.Any(char.IsLetter) && s == s.ToUpperInvariant())),
+        "format" => Method(name, a => new StringValue(PythonFormat.Format(s, a))),
         _ => null,
     };
+
+    /// <summary><c>s[start:end]</c> from the arguments at <paramref name="position"/> and after (startswith's and endswith's).</summary>
+    private static string Within(string s, CallArguments a, int position)
+    {
+        int Bound(TemplateValue? v, int whenMissing)
+        {
+            if (v is null or NoneValue) return whenMissing;
+            long x = TemplateOperators.ToLong(v);
+            if (x < 0) x += s.Length;
+            return (int)Math.Clamp(x, 0, s.Length);
+        }
+        int start = Bound(a.Get(position, "start"), 0), end = Bound(a.Get(position + 1, "end"), s.Length);
+        return end > start ? s[start..end] : "";
+    }
+
+    /// <summary>Python's <c>ljust</c> (<paramref name="left"/> 0), <c>rjust</c> (-1) and <c>center</c> (1), the width refused past the length budget.</summary>
+    public static string Justify(string s, CallArguments a, string method, int left)
+    {
+        long width = TemplateOperators.ToLong(a.Get(0, "width") ?? throw new TemplateError($"{method}() takes a width"));
+        string fill = a.Get(1, "fillchar") is { } f ? f is StringValue { Value.Length: 1 } one ? one.Value : throw new TemplateError("The fill character must be exactly one character long") : " ";
+        TemplateBudget.CheckLength(width, $"a string made by {method}");
+        int pad = (int)width - s.Length;
+        if (pad <= 0) return s;
+        int before = left switch
+        {
+            0 => 0,
+            -1 => pad,
+            _ => (pad / 2) + (pad & (int)width & 1),
+        };
+        return string.Concat(Enumerable.Repeat(fill, before)) + s + string.Concat(Enumerable.Repeat(fill, pad - before));
+    }
+
+    private static string ZeroFill(string s, CallArguments a)
+    {
+        long width = TemplateOperators.ToLong(a.Get(0, "width") ?? throw new TemplateError("zfill() takes a width"));
+        TemplateBudget.CheckLength(width, "a string made by zfill");
+        if (width <= s.Length) return s;
+        int sign = s.Length > 0 && s[0] is '+' or '-' ? 1 : 0;
+        return s[..sign] + new string('0', (int)width - s.Length) + s[sign..];
+    }
+
+    private static ListValue Partition(string s, string sep, bool fromRight)
+    {
+        if (sep.Length == 0) throw new TemplateError("empty separator");
+        int at = fromRight ? s.LastIndexOf(sep, StringComparison.Ordinal) : s.IndexOf(sep, StringComparison.Ordinal);
+        string[] parts = at < 0 ? (fromRight ? ["", "", s] : [s, "", ""]) : [s[..at], sep, s[(at + sep.Length)..]];
+        return new ListValue(parts.Select(p => (TemplateValue)new StringValue(p)).ToList(), isTuple: true);
+    }
 
     private static IEnumerable<string> Affixes(CallArguments a, string method) => a.Get(0, "prefix") switch
     {
@@ -162,6 +273,7 @@ internal static class TemplateMethods
         "items" => Method(name, _ => TemplateFilters.Items(d)),
         "keys" => Method(name, _ => new ListValue(d.Entries.Select(e => (TemplateValue)new StringValue(e.Key)).ToList())),
         "values" => Method(name, _ => new ListValue(d.Entries.Select(e => e.Value).ToList())),
+        "copy" => Method(name, _ => new DictValue(d.Entries.ToList())),
         _ => null,
     };
 

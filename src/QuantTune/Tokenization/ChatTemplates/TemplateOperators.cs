@@ -83,6 +83,8 @@ internal static class TemplateOperators
                     return new ListValue([.. la.Items, .. lb.Items], la.IsTuple && lb.IsTuple);
                 }
                 break;
+            case "%" when a is StringValue format:
+                return new StringValue(PythonFormat.Percent(format.Value, b));
             case "*":
                 if (a is StringValue rs && IsIntegral(b)) return new StringValue(string.Concat(Enumerable.Repeat(rs.Value, Repeats(rs.Value.Length, ToLong(b), "a string repeated with *"))));
                 if (a is ListValue rl && IsIntegral(b)) return new ListValue(Enumerable.Repeat(rl.Items, Repeats(rl.Items.Count, ToLong(b), "a list repeated with *")).SelectMany(x => x).ToList(), rl.IsTuple);

@@ -10,7 +10,7 @@ namespace QuantTune.Tokenization.ChatTemplates;
 internal sealed class TemplateParser
 {
     private static readonly HashSet<string> BlockParts =
-        ["elif", "else", "endif", "endfor", "endset", "endmacro", "endcall", "endfilter", "endgeneration"];
+        ["elif", "else", "endif", "endfor", "endset", "endmacro", "endcall", "endfilter", "endgeneration", "endwith", "endblock"];
 
     private static readonly HashSet<string> CompareOperators = ["==", "!=", "<", ">", "<=", ">="];
 
@@ -164,6 +164,17 @@ internal sealed class TemplateParser
             case "macro": return ParseMacro(keyword.Line);
             case "call": return ParseCallBlock(keyword.Line);
             case "filter": return ParseFilterBlock(keyword.Line);
+            case "with": return ParseWith(keyword.Line);
+            case "block":
+                // Without a parent template to extend, a block renders in place.
+                ExpectIdentifier("the block's name");
+                SkipName("scoped");
+                ExpectEndStatement();
+                var blockBody = ParseBody(["endblock"]);
+                BlockKeyword();
+                if (Current.Kind == TemplateTokenKind.Name) _pos++;
+                ExpectEndStatement();
+                return new IfNode(new LiteralExpr(TemplateValue.True, keyword.Line), blockBody, [], keyword.Line);
             case "break":
                 ExpectEndStatement();
                 return new BreakNode(keyword.Line);
@@ -210,7 +221,7 @@ internal sealed class TemplateParser
         ExpectName("in");
         Expr iterable = ParseTuple(withCondition: false);
         Expr? condition = SkipName("if") ? ParseExpression() : null;
-        if (SkipName("recursive")) throw Error(Current, "recursive for loops are not supported");
+        bool recursive = SkipName("recursive");
         ExpectEndStatement();
         var body = ParseBody(["endfor", "else"]);
         List<TemplateNode> otherwise = [];
@@ -221,7 +232,25 @@ internal sealed class TemplateParser
             BlockKeyword();
         }
         ExpectEndStatement();
-        return new ForNode(target, iterable, condition, body, otherwise, line);
+        return new ForNode(target, iterable, condition, body, otherwise, line, recursive);
+    }
+
+    /// <summary><c>{% with a = x, b = y %}</c> (jinja2 parses each target, then '=', then an expression).</summary>
+    private WithNode ParseWith(int line)
+    {
+        var assignments = new List<(Expr, Expr)>();
+        while (Current.Kind != TemplateTokenKind.CloseStatement)
+        {
+            if (assignments.Count > 0) ExpectOp(",");
+            Expr target = ParseAssignTarget();
+            ExpectOp("=");
+            assignments.Add((target, ParseExpression()));
+        }
+        ExpectEndStatement();
+        var body = ParseBody(["endwith"]);
+        BlockKeyword();
+        ExpectEndStatement();
+        return new WithNode(assignments, body, line);
     }
 
     /// <summary>A name, a tuple of names, or <c>ns.attr</c>.</summary>
@@ -252,11 +281,14 @@ internal sealed class TemplateParser
             ExpectEndStatement();
             return new SetNode(target, value, [], line);
         }
-        if (IsOp("|")) throw Error(Current, "filters on a block set are not supported");
+        var filters = new List<FilterExpr>();
+        while (SkipOp("|")) filters.Add(ParseFilter(null, line));
         ExpectEndStatement();
-        var body = ParseBody(["endset"]);
+        List<TemplateNode> body = ParseBody(["endset"]);
         BlockKeyword();
         ExpectEndStatement();
+        // {% set x | f | g %}: the body filtered by f, then g, as nested filter blocks.
+        foreach (FilterExpr filter in filters) body = [new FilterBlockNode(filter, body, line)];
         return new SetNode(target, null, body, line);
     }
 

@@ -21,7 +21,7 @@ internal static class TemplateTests
             "mapping" => v is DictValue,
             "iterable" => v is StringValue or ListValue or DictValue,
             "sequence" => v is StringValue or ListValue or DictValue,
-            "callable" => v is CallableValue,
+            "callable" => v is CallableValue or LoopValue,
             "odd" => TemplateOperators.ToLong(v) % 2 != 0,
             "even" => TemplateOperators.ToLong(v) % 2 == 0,
             "divisibleby" => TemplateOperators.ToLong(v) % TemplateOperators.ToLong(Arg()) == 0,

@@ -27,6 +27,12 @@ internal abstract class TemplateValue
 
 internal sealed class UndefinedValue : TemplateValue
 {
+    /// <summary>
+    /// Set on the value jinja2's sandbox gives for a method it refuses (<c>list.append</c>): it prints as nothing and is
+    /// not defined, as any undefined value, but calling it fails with this reason.
+    /// </summary>
+    public string? Refusal { get; init; }
+
     public override string TypeName => "undefined";
     public override bool IsTruthy => false;
     public override string Render() => "";
@@ -89,11 +95,14 @@ internal sealed class StringValue(string value) : TemplateValue
     public override string Render() => Value;
 }
 
-/// <summary>A list, or a tuple when <see cref="IsTuple"/>.</summary>
-internal sealed class ListValue(IReadOnlyList<TemplateValue> items, bool isTuple = false) : TemplateValue
+/// <summary>A list, or a tuple when <see cref="IsTuple"/>; a named tuple (groupby's) also has <see cref="Fields"/>.</summary>
+internal sealed class ListValue(IReadOnlyList<TemplateValue> items, bool isTuple = false, IReadOnlyList<string>? fields = null) : TemplateValue
 {
     public IReadOnlyList<TemplateValue> Items { get; } = TemplateBudget.Within(items);
     public bool IsTuple { get; } = isTuple;
+
+    /// <summary>The names of a named tuple's items (<c>grouper</c>, <c>list</c>), readable as attributes; null for others.</summary>
+    public IReadOnlyList<string>? Fields { get; } = fields;
     public override string TypeName => IsTuple ? "tuple" : "list";
     public override bool IsTruthy => Items.Count > 0;
     public override string Render() => PythonRepr.Of(this);

@@ -31,6 +31,14 @@ public sealed class TemplateLimitsTests() : TempFolderTest("qt-template-limits-"
         { "{{ ['x' * 10000000, 'y' * 10000000] | join }}", "TemplateLimits.MaxLength" },
         { "{{ 'x' | indent(3000000000, true) }}", "TemplateLimits.MaxLength" },
         { "{% for i in range(20) %}{{ 'x' * 1000000 }}{% endfor %}", "the output" },
+        { "{{ '%3000000000d' % 1 }}", "TemplateLimits.MaxLength" },
+        { "{{ '%.3000000000f' % 1.5 }}", "TemplateLimits.MaxLength" },
+        { "{{ '%-16000000s%-16000000s' % ('a', 'b') }}", "TemplateLimits.MaxLength" },
+        { "{{ '%-16000000s%-16000000s' | format('a', 'b') }}", "TemplateLimits.MaxLength" },
+        { "{{ '{:>3000000000}'.format('x') }}", "TemplateLimits.MaxLength" },
+        { "{{ '{:.20000000f}'.format(1.5) }}", "TemplateLimits.MaxLength" },
+        { "{{ '{:>16000000}{:>16000000}'.format('a', 'b') }}", "TemplateLimits.MaxLength" },
+        { "{% for x in [1] recursive %}{{ loop([1]) }}{% endfor %}", "TemplateLimits.MaxDepth" },
         { "{{ 9223372036854775807 + 1 }}", "integer overflow" }, // jinja2: 9223372036854775808 (a big integer)
         { "{{ -(-9223372036854775807 - 1) }}", "integer overflow" },
         { "{{ 3 ** 40 }}", "integer overflow" },
@@ -55,6 +63,7 @@ public sealed class TemplateLimitsTests() : TempFolderTest("qt-template-limits-"
     [InlineData("{{ 9223372036854775806 + 1 }}|{{ -9223372036854775807 - 1 }}", "9223372036854775807|-9223372036854775808")]
     [InlineData("{{ 'x' | indent(-3, true) }}", "x")]
     [InlineData("{{ range(100000) | length }}", "100000")]
+    [InlineData("{{ 'abc' | truncate(3000000000) }}|{{ ('%.0f' % 1e300) | length }}|{{ '{:.1100f}'.format(5e-324) | length }}", "abc|301|1102")]
     public void WithinTheLimitsTheResultIsJinja2s(string source, string expected) => Assert.Equal(expected, Render(source));
 
     [Fact]
