@@ -43,10 +43,46 @@ public static class OutputFolder
         if (!isFolder && Directory.Exists(full)) return "is a folder; expected the name of the file to write";
         for (var dir = Path.GetDirectoryName(full.TrimEnd(Path.DirectorySeparatorChar)); dir is not null; dir = Path.GetDirectoryName(dir))
         {
-            if (Directory.Exists(dir)) return null;
+            if (Directory.Exists(dir)) return Unwritable(dir);
             if (File.Exists(dir)) return $"cannot be created: {dir} is a file, not a folder";
         }
         return null;
+    }
+
+    /// <summary>
+    /// Why nothing can be created in the existing folder <paramref name="dir"/> (where the output, its temporary or
+    /// the folders above it go), or null when a probe folder can be made and removed there: permissions, a
+    /// read-only file system and system folders (/proc) are found before the work, not after it.
+    /// </summary>
+    static string? Unwritable(string dir)
+    {
+        var probe = Path.Combine(dir, $".quanttune-probe.{Environment.ProcessId}.{Guid.NewGuid():N}.tmp");
+        try
+        {
+            Directory.CreateDirectory(probe);
+            Directory.Delete(probe);
+            return null;
+        }
+        catch (UnauthorizedAccessException)
+        {
+            return $"cannot be written: the folder {dir} does not let this user create files (permission denied)";
+        }
+        catch (IOException e)
+        {
+            return $"cannot be written: the folder {dir} does not accept new files ({Reason(e)})";
+        }
+    }
+
+    /// <summary>
+    /// The system's reason in an I/O error, without the path it names (a temporary's hidden name, which means
+    /// nothing to the user): .NET writes them as "REASON : 'PATH'" or "REASON 'PATH'".
+    /// </summary>
+    public static string Reason(IOException e)
+    {
+        var message = e.Message.Trim();
+        int quote = message.IndexOf('\'');
+        var reason = (quote > 0 ? message[..quote] : message).TrimEnd(' ', ':', '.');
+        return reason.Length == 0 ? e.GetType().Name : reason;
     }
 
     /// <summary>Throws the <see cref="Problem"/> of <paramref name="path"/>, naming it.</summary>
