@@ -30,7 +30,7 @@ public static class ConfigSources
         if (HubCacheConfig(model) is { } cached) return cached;
         var names = ShippedNames;
         var what = $"{model}: not a folder, a config.json, a shipped config" + (names.Count > 0 ? $" ({string.Join(", ", names)})" : "") + " or a Hub id";
-        if (HubModelId.TryParse(model) is not { } id) throw new QuantTuneException($"{what} (org/name[@revision])");
+        if (HubModelId.TryParse(model) is not { } id) throw new QuantTuneException($"{what} ([org/]name[@revision])");
         try { return HubSnapshot.ResolveFile(id, HubSettings.FromEnvironment(), "config.json"); }
         catch (QuantTuneException e) { throw new QuantTuneException($"{what} in the local cache ({HubCacheRoot()}) or on the Hub: {e.Message}", e); }
     }
