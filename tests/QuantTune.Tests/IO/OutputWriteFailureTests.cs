@@ -64,6 +64,12 @@ public sealed class OutputWriteFailureTests() : TempFolderTest("qt-outfail-")
         Assert.StartsWith("cannot be written: the folder /proc does not accept new files (", problem);
         Assert.DoesNotContain(".tmp", problem);
         Assert.Null(OutputFolder.Problem(Path.Combine(Dir, "new", "deeper", "out"), isFolder: true));
+        // A name too long for the file system (or for its temporary) is refused up front, not by a raw PathTooLongException after the work.
+        Assert.Contains("is 220 bytes long; at most 209 fit", OutputFolder.Problem(Path.Combine(Dir, new string('a', 220)), isFolder: false));
+        Assert.Contains("is 300 bytes long; at most 255 fit", OutputFolder.Problem(Path.Combine(Dir, new string('b', 300), "out"), isFolder: true));
+        Assert.Null(OutputFolder.Problem(Path.Combine(Dir, new string('a', 209)), isFolder: false));
+        Assert.Equal("The path is too long, or a component of the specified path is too long",
+            OutputFolder.Reason(new PathTooLongException($"The path '{Dir}/x' is too long, or a component of the specified path is too long.")));
         Assert.Empty(Directory.GetFileSystemEntries(Dir));
     }
 
