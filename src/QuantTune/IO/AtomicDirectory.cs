@@ -99,6 +99,7 @@ public static class AtomicDirectory
     /// </summary>
     public static void RestoreIfMissing(string path)
     {
+        if (string.IsNullOrWhiteSpace(path) || path.Contains('\0', StringComparison.Ordinal)) return;
         var full = Full(path);
         var previous = PreviousName(full);
         if (Directory.Exists(full) || File.Exists(full) || !Directory.Exists(previous)) return;

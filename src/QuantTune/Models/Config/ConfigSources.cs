@@ -24,6 +24,7 @@ public static class ConfigSources
     /// <summary>The path (folder or config.json) that <paramref name="model"/> names.</summary>
     public static string Resolve(string model)
     {
+        if (!model.EndsWith(".json", StringComparison.OrdinalIgnoreCase)) IO.AtomicDirectory.RestoreIfMissing(model);
         if (Directory.Exists(model) || File.Exists(model)) return model;
         var shipped = Path.Combine(ShippedFolder, model.Trim().ToLowerInvariant() + ".json");
         if (File.Exists(shipped)) return shipped;
