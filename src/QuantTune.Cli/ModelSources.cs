@@ -31,7 +31,10 @@ public static class ModelSources
         foreach (var option in parse.CommandResult.Children.OfType<OptionResult>().Where(o => o.Option is ModelOption))
             foreach (var value in option.Tokens.Select(t => t.Value))
             {
-                if (Resolved.ContainsKey(value) || Directory.Exists(value) || File.Exists(value) || Assets.ModelPath(value) != value) continue;
+                if (Resolved.ContainsKey(value)) continue;
+                // A local folder left aside by a write killed between its two renames is the model meant, not a Hub id.
+                QuantTune.IO.AtomicDirectory.RestoreIfMissing(value);
+                if (Directory.Exists(value) || File.Exists(value) || Assets.ModelPath(value) != value) continue;
                 if (HubModelId.TryParse(value) is not { } id) continue;
                 try { Resolved[value] = Download(id); }
                 catch (QuantTuneException e) { throw new QuantTuneException($"--model {value}: no such local folder or file; as a Hub id: {e.Message}", e); }

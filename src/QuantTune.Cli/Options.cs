@@ -9,7 +9,7 @@ public static class Options
 {
     public static Option<string> Model(bool required = true) => new ModelSources.ModelOption("--model", "-m")
     {
-        Description = $"Hugging Face checkpoint folder (config.json, *.safetensors, tokenizer.json), or a Hub id org/name[@revision] (downloaded into the shared Hugging Face cache); '{Assets.DefaultModelName}' names the embedded model",
+        Description = $"Hugging Face checkpoint folder (config.json, *.safetensors, tokenizer.json), or a Hub id [org/]name[@revision] (downloaded into the shared Hugging Face cache); '{Assets.DefaultModelName}' names the embedded model",
         Required = required,
         CustomParser = result => result.Tokens.Count == 0 ? null : ModelSources.Map(result.Tokens[^1].Value),
     };

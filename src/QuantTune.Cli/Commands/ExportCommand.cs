@@ -33,6 +33,7 @@ public static class ExportCommand
         {
             var fileType = ParseType(r.GetValue(type)!, LlamaFileTypes.Names);
             var path = r.GetValue(output)!;
+            GgufWriter.CheckOutput(path);
             using var pm = PretrainedModel.Load(r.GetValue(model)!);
             if (r.GetValue(adapter) is string a)
             {
@@ -72,6 +73,7 @@ public static class ExportCommand
         {
             var fileType = ParseType(r.GetValue(type)!, GgufLoraExport.FileTypes.Select(t => t.Name()).ToList());
             var path = r.GetValue(output)!;
+            GgufWriter.CheckOutput(path);
             try { GgufLoraExport.Write(r.GetValue(model)!, r.GetValue(adapter)!, path, fileType); }
             catch (NotSupportedException e) { throw new QuantTuneException($"{r.GetValue(model)}: {e.Message}"); }
             AnsiConsole.MarkupLine($"wrote {Markup.Escape(path)} ({new FileInfo(path).Length / 1048576.0:F2} MiB, LoRA adapter, {fileType})");

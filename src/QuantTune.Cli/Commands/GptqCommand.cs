@@ -49,6 +49,8 @@ public static class GptqCommand
             var dir = r.GetValue(model)!;
             bool interactive = CliHost.Interactive(r.GetValue(json));
 
+            IO.OutputFolder.RefuseSource(r.GetValue(output)!, dir, "--out");
+            QuantizedCheckpoint.CheckOutput(dir, r.GetValue(output)!, layout == "gptq" ? [GptqCheckpoint.ConfigFile] : []);
             var calibrationText = CorpusText.Read(calibrationFile);
             using var pm = PretrainedModel.Load(dir);
             int length = r.GetValue(seq) ?? Math.Min(2048, pm.Config.MaxPositionEmbeddings);

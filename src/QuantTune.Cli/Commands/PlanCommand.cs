@@ -14,7 +14,7 @@ public static class PlanCommand
     {
         var model = new Option<string>("--model", "-m")
         {
-            Description = $"checkpoint folder, config.json, a shipped config ({string.Join(", ", ConfigSources.ShippedNames)}) or a Hub id org/name[@revision] (its config.json from the local Hugging Face cache, else downloaded alone)",
+            Description = $"checkpoint folder, config.json, a shipped config ({string.Join(", ", ConfigSources.ShippedNames)}) or a Hub id [org/]name[@revision] (its config.json from the local Hugging Face cache, else downloaded alone)",
             Required = true,
         };
         model.Validators.Add(result =>

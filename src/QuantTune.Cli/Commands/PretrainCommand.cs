@@ -34,6 +34,8 @@ public static class PretrainCommand
             if (r.GetValue(arch) != "llama") throw new QuantTuneException($"--arch {r.GetValue(arch)}: only llama is supported");
             var outDir = r.GetValue(output)!;
             var initial = Path.Combine(outDir, "initial");
+            // A save killed between its two renames left the initial model aside: it is the one to resume from.
+            QuantTune.IO.AtomicDirectory.RestoreIfMissing(initial);
             if (!r.GetValue(resume) || !Directory.Exists(initial))
                 InitialCheckpoint.Write(initial, ModelSize.Named(r.GetValue(size)!), r.GetValue(tokenizer) ?? Assets.DefaultModel, r.GetValue(seed));
             var request = new FineTuneRequest

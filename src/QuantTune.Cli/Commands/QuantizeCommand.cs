@@ -37,6 +37,7 @@ public static class QuantizeCommand
             var dir = r.GetValue(model)!;
             var outDir = r.GetValue(output)!;
             IO.OutputFolder.RefuseSource(outDir, dir, "--out");
+            QuantizedCheckpoint.CheckOutput(dir, outDir);
             using var pm = PretrainedModel.Load(dir);
             var stored = pm.Config.StoredScalarType;
             var result = ProgressDisplay.Run($"quantizing ({quantizer.Scheme})", CliHost.Interactive(r.GetValue(json)),

@@ -65,12 +65,27 @@ public static class AtomicDirectory
             IO.KillHook.At("new-moved", full);
             if (Directory.Exists(previous)) Directory.Delete(previous, recursive: true);
         }
-        catch
+        catch (Exception e)
         {
             if (Directory.Exists(tmp)) Directory.Delete(tmp, recursive: true);
             Recover(full);
+            // A failure to write the temporary (a full disk most often) names the output the caller asked for.
+            // (A file written through AtomicFile inside the folder has been renamed already, after its own temporary.)
+            if ((e as IOException ?? e.InnerException as IOException) is { } io && e.Message.Contains(tmp, StringComparison.Ordinal))
+                throw new QuantTuneException($"{path}: could not be written ({OutputFolder.Reason(io)}); nothing was changed", io);
             throw;
         }
+    }
+
+    /// <summary>
+    /// Before the work: refuses an existing folder at <paramref name="path"/> that holds files other than
+    /// <paramref name="outputFiles"/> (paths relative to the folder), which <see cref="Write"/> would refuse after it.
+    /// </summary>
+    public static void CheckReplaceable(string path, IReadOnlyCollection<string> outputFiles)
+    {
+        OutputFolder.CheckWritable(path, isFolder: true);
+        var full = Full(path);
+        if (Directory.Exists(full)) RefuseForeign(full, rel => outputFiles.Contains(rel));
     }
 
     /// <summary>
@@ -84,6 +99,7 @@ public static class AtomicDirectory
     /// </summary>
     public static void RestoreIfMissing(string path)
     {
+        if (string.IsNullOrWhiteSpace(path) || path.Contains('\0', StringComparison.Ordinal)) return;
         var full = Full(path);
         var previous = PreviousName(full);
         if (Directory.Exists(full) || File.Exists(full) || !Directory.Exists(previous)) return;
@@ -125,11 +141,14 @@ public static class AtomicDirectory
     static extern int RenameAt2(int oldDirFd, [System.Runtime.InteropServices.MarshalAs(System.Runtime.InteropServices.UnmanagedType.LPUTF8Str)] string oldPath,
         int newDirFd, [System.Runtime.InteropServices.MarshalAs(System.Runtime.InteropServices.UnmanagedType.LPUTF8Str)] string newPath, uint flags);
 
-    static void RefuseForeignFiles(string existing, string replacement, IReadOnlyCollection<string> formatFiles)
+    static void RefuseForeignFiles(string existing, string replacement, IReadOnlyCollection<string> formatFiles) =>
+        RefuseForeign(existing, rel => File.Exists(Path.Combine(replacement, rel)) || formatFiles.Contains(rel));
+
+    static void RefuseForeign(string existing, Func<string, bool> replaced)
     {
         var foreign = Directory.EnumerateFiles(existing, "*", SearchOption.AllDirectories)
             .Select(f => Path.GetRelativePath(existing, f))
-            .Where(rel => !File.Exists(Path.Combine(replacement, rel)) && !formatFiles.Contains(rel))
+            .Where(rel => !replaced(rel))
             .Order(StringComparer.Ordinal).ToList();
         if (foreign.Count > 0)
             throw new QuantTuneException($"{existing}: already exists and holds {foreign.Count} file(s) that this output would not replace " +

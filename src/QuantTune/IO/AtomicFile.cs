@@ -26,9 +26,12 @@ public static class AtomicFile
             File.Move(tmp, full, overwrite: true);
             KillHook.At("file-moved", full);
         }
-        catch
+        catch (Exception e)
         {
             try { File.Delete(tmp); } catch (IOException) { }
+            // A failure to write the temporary (a full disk most often) names the file the caller asked for.
+            if (e is IOException io && io.Message.Contains(tmp, StringComparison.Ordinal))
+                throw new Diagnostics.QuantTuneException($"{path}: could not be written ({OutputFolder.Reason(io)}); nothing was changed", e);
             throw;
         }
     }

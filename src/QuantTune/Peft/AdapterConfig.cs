@@ -31,6 +31,7 @@ public abstract record AdapterConfig
     /// </summary>
     public static AdapterConfig Load(string folderOrFile)
     {
+        if (!folderOrFile.EndsWith(".json", StringComparison.OrdinalIgnoreCase)) IO.AtomicDirectory.RestoreIfMissing(folderOrFile);
         var path = Directory.Exists(folderOrFile) ? Path.Combine(folderOrFile, FileName) : folderOrFile;
         if (!File.Exists(path)) throw new QuantTuneException($"{path}: adapter config not found (a PEFT adapter folder holds {FileName} and adapter_model.safetensors)");
         return Parse(JsonFile.ReadText(path), path);

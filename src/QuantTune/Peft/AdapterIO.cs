@@ -67,6 +67,7 @@ public static class AdapterIO
     /// </summary>
     public static LoraConfig Load(CausalLM model, string folder, bool trainable = false, ScalarType dtype = ScalarType.Float32)
     {
+        IO.AtomicDirectory.RestoreIfMissing(folder);
         if (!Directory.Exists(folder)) throw new QuantTuneException($"{folder}: adapter folder not found");
         var configFile = Path.Combine(folder, AdapterConfig.FileName);
         var config = AdapterConfig.Load(configFile) as LoraConfig

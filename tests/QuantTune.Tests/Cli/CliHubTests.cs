@@ -21,4 +21,18 @@ public sealed class CliHubTests() : TempFolderTest("qt-cli-hub-")
         var missing = CliRunner.RunWith(env, "info", "--model", "quanttune-tests/absent");
         CliRunner.AssertCleanFailure(missing, "quanttune-tests/absent", "HF_TOKEN");
     }
+
+    [Fact]
+    public void AnIdWithoutANamespaceDownloadsIntoACacheUnderATildeHfHome()
+    {
+        // gpt2 as the Hub serves it (a 307 to openai-community/gpt2), HF_HOME=~/hf as a shell profile may set it unexpanded.
+        using var hub = new LoopbackHub("openai-community/gpt2", TestData.Fixture("tiny-gpt2"),
+            ["config.json", "tokenizer.json", "tokenizer_config.json", "model.safetensors"]) { RenamedFrom = "gpt2" };
+        var env = new Dictionary<string, string> { ["HF_ENDPOINT"] = hub.Endpoint, ["HOME"] = Dir, ["HF_HOME"] = "~/hf", ["HF_HUB_CACHE"] = "", ["HF_TOKEN"] = "" };
+        var r = CliRunner.RunIn(Dir, env, "info", "--model", "gpt2", "--json");
+        Assert.True(r.ExitCode == 0, r.Stderr);
+        Assert.Equal("gpt2", JsonDocument.Parse(r.Stdout).RootElement.GetProperty("model_type").GetString());
+        Assert.True(File.Exists(Path.Combine(Dir, "hf", "hub", "models--gpt2", "refs", "main")));
+        Assert.False(Directory.Exists(Path.Combine(Dir, "~")), "~ was taken for a folder's name");
+    }
 }

@@ -39,4 +39,27 @@ public sealed class CliOutputPathTests() : TempFolderTest("qt-out-")
         CliRunner.AssertUsageError(r, "--out " + wrongKind, writesFolder ? "is a file; expected a folder" : "is a folder; expected the name of the file");
         Assert.Equal("not a folder", File.ReadAllText(file));
     }
+
+    [Fact]
+    public void AFolderThatAcceptsNoFilesOrAFileThatIsNoGgufIsRefusedBeforeTheWork()
+    {
+        if (OperatingSystem.IsLinux())
+        {
+            // /proc accepts no new files, for root too; before, quantize ran and then showed a raw message naming its temporary.
+            string[] quantize = ["quantize", "--model", "tiny-llama", "--scheme", "nf4"], export = ["export", "gguf", "--model", "tiny-llama"];
+            foreach (var (command, output) in new[] { (quantize, "/proc/quanttune-out"), (export, "/proc/out.gguf") })
+            {
+                var r = CliRunner.Run(Args(command, output));
+                CliRunner.AssertUsageError(r, "--out " + output, "cannot be written: the folder /proc does not accept new files");
+                Assert.DoesNotContain(".tmp", r.Stderr);
+            }
+        }
+        // An existing file that is not a GGUF (a model's weights given by mistake) is not overwritten by a GGUF.
+        var weights = Path.Combine(Dir, "model.safetensors");
+        File.WriteAllText(weights, "not a GGUF");
+        string[][] exports = [["export", "gguf", "--model", "tiny-llama"], ["export", "gguf-adapter", "--model", "tiny-llama", "--adapter", "ADAPTER"]];
+        foreach (var command in exports)
+            CliRunner.AssertCleanFailure(CliRunner.Run(Args(command, weights)), $"{weights}: already exists and is not a GGUF file");
+        Assert.Equal("not a GGUF", File.ReadAllText(weights));
+    }
 }

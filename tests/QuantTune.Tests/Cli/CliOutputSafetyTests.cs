@@ -29,14 +29,16 @@ public sealed class CliOutputSafetyTests() : TempFolderTest("qt-out-")
         var outDir = Path.Combine(Dir, "mine");
         Directory.CreateDirectory(outDir);
         File.WriteAllText(Path.Combine(outDir, "notes.md"), "keep me");
-        var r = CliRunner.Run("quantize", "--model", TestData.TinyLlamaDir, "--scheme", "int8", "--out", outDir);
-        // The refusal comes after the quantization's progress lines, when the new files are known.
-        Assert.Equal(1, r.ExitCode);
-        Assert.Contains($"error: {outDir}: already exists", r.Stderr);
-        Assert.Contains("notes.md", r.Stderr);
-        Assert.DoesNotContain("   at ", r.Stderr);
-        Assert.Equal(["notes.md"], Directory.GetFiles(outDir).Select(Path.GetFileName));
-        Assert.Equal(["mine"], Directory.GetFileSystemEntries(Dir).Select(Path.GetFileName));
+        // Refused before the work (no model loaded, no layer quantized), quantize and gptq alike.
+        foreach (string[] command in new[] { ["quantize", "--scheme", "int8"], new[] { "gptq" } })
+        {
+            var r = CliRunner.Run([.. command, "--model", TestData.TinyLlamaDir, "--out", outDir]);
+            CliRunner.AssertCleanFailure(r, $"error: {outDir}: already exists", "notes.md");
+            Assert.DoesNotContain("quantizing", r.Stderr);
+            Assert.DoesNotContain("layers", r.Stderr);
+            Assert.Equal(["notes.md"], Directory.GetFiles(outDir).Select(Path.GetFileName));
+            Assert.Equal(["mine"], Directory.GetFileSystemEntries(Dir).Select(Path.GetFileName));
+        }
     }
 
     [Theory]

@@ -15,7 +15,11 @@ public static class CliRunner
     /// <summary>Runs with extra environment variables (for example the test hooks of QuantTune.IO).</summary>
     public static Result RunWith(IReadOnlyDictionary<string, string> environment, params string[] args) => RunWith(environment, args, null);
 
-    static Result RunWith(IReadOnlyDictionary<string, string> environment, string[] args, string? input)
+    /// <summary>Runs in <paramref name="workingDirectory"/> (for relative paths as a user types them), with extra environment variables.</summary>
+    public static Result RunIn(string workingDirectory, IReadOnlyDictionary<string, string> environment, params string[] args) =>
+        RunWith(environment, args, null, workingDirectory);
+
+    static Result RunWith(IReadOnlyDictionary<string, string> environment, string[] args, string? input, string? workingDirectory = null)
     {
         var dotnet = Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") ?? "dotnet";
         var psi = new ProcessStartInfo(dotnet)
@@ -25,6 +29,7 @@ public static class CliRunner
             RedirectStandardInput = input is not null,
             UseShellExecute = false,
         };
+        if (workingDirectory is not null) psi.WorkingDirectory = workingDirectory;
         psi.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "QuantTune.Cli.dll"));
         foreach (var a in args) psi.ArgumentList.Add(a);
         psi.Environment["QUANTTUNE_DEBUG"] = "0";

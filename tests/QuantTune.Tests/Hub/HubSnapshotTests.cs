@@ -221,7 +221,10 @@ public sealed class HubSnapshotTests() : TempFolderTest("qt-hub-")
     [InlineData("Qwen/Qwen3-0.6B", "Qwen/Qwen3-0.6B", "main")]
     [InlineData("meta-llama/Llama-3.1-8B@refs/pr/1", "meta-llama/Llama-3.1-8B", "refs/pr/1")]
     [InlineData("org/name@0123456789abcdef0123456789abcdef01234567", "org/name", "0123456789abcdef0123456789abcdef01234567")]
+    [InlineData("gpt2", "gpt2", "main")]
+    [InlineData("distilgpt2@v1.0", "distilgpt2", "v1.0")]
     [InlineData("./local", null, null)]
+    [InlineData("/gpt2", null, null)]
     [InlineData("a/b/c", null, null)]
     [InlineData("org/../x", null, null)]
     [InlineData("org/name@", null, null)]
@@ -267,6 +270,18 @@ public sealed class HubSnapshotTests() : TempFolderTest("qt-hub-")
         Assert.Contains(hub.Requests, r => r.StartsWith("GET /api/models/quanttune-tests/old-name/", StringComparison.Ordinal));
         Assert.Contains(hub.Requests, r => r.StartsWith("HEAD /quanttune-tests/old-name/resolve/", StringComparison.Ordinal));
         Assert.Contains(hub.Requests, r => r.StartsWith("HEAD /" + Repo + "/resolve/", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void AnIdWithoutANamespaceIsFollowedToItsRepositoryAndCachedUnderItsOwnName()
+    {
+        // The Hub serves gpt2 by a 307 to openai-community/gpt2; huggingface_hub caches it as models--gpt2.
+        string[] files = ["config.json", "tokenizer.json", "tokenizer_config.json", "model.safetensors"];
+        using var hub = new LoopbackHub("openai-community/gpt2", TestData.Fixture("tiny-gpt2"), files) { RenamedFrom = "gpt2" };
+        var folder = HubSnapshot.Resolve(HubModelId.TryParse("gpt2")!, Settings(hub));
+        Assert.Equal(Path.Combine(CacheRoot, "models--gpt2", "snapshots", LoopbackHub.Commit), folder);
+        foreach (var file in files) Assert.Equal(hub.Files[file], File.ReadAllBytes(Path.Combine(folder, file)));
+        Assert.Contains(hub.Requests, r => r.StartsWith("GET /api/models/gpt2/", StringComparison.Ordinal));
     }
 
     [Fact]

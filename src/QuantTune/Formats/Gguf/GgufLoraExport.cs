@@ -31,6 +31,7 @@ public static class GgufLoraExport
         var config = ModelConfig.Load(baseModel);
         if (config.ModelType is not ("llama" or "mistral"))
             throw new NotSupportedException($"GGUF adapter export supports llama and mistral base models, not {config.ModelType}");
+        IO.AtomicDirectory.RestoreIfMissing(adapterFolder);
         var configFile = Path.Combine(adapterFolder, AdapterConfig.FileName);
         if (!File.Exists(configFile)) throw new QuantTuneException($"{configFile}: not found; expected a PEFT LoRA adapter folder");
         var lora = AdapterConfig.Load(configFile) as LoraConfig

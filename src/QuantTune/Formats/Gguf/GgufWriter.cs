@@ -71,9 +71,21 @@ public sealed class GgufWriter
     public GgufWriter AddTensor(string name, GgmlType type, long[] shape, ReadOnlySpan<float> values) =>
         AddTensor(name, type, shape, GgmlCodec.Quantize(type, values));
 
-    /// <summary>Writes the file to <paramref name="path"/> atomically.</summary>
+    /// <summary>
+    /// Before the work: refuses a path a GGUF file cannot be written to (see <see cref="OutputFolder.Problem"/>),
+    /// or an existing file there that is not a GGUF file (a model's weights given by mistake), which would be lost.
+    /// </summary>
+    public static void CheckOutput(string path)
+    {
+        OutputFolder.CheckWritable(path, isFolder: false);
+        if (File.Exists(path) && !GgufFile.StartsWithMagic(path))
+            throw new Diagnostics.QuantTuneException($"{path}: already exists and is not a GGUF file; nothing was changed. Choose a new file name, or move that file away");
+    }
+
+    /// <summary>Writes the file to <paramref name="path"/> atomically (refused as <see cref="CheckOutput"/> says).</summary>
     public void Write(string path)
     {
+        CheckOutput(path);
         if (!_metadata.Any(kv => kv.Key == "general.alignment"))
             _metadata.Insert(0, new("general.alignment", GgufValue.Of(DefaultAlignment)));
         uint alignment = (uint)_metadata.First(kv => kv.Key == "general.alignment").Value.AsInt64();

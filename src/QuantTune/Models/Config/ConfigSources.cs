@@ -24,13 +24,14 @@ public static class ConfigSources
     /// <summary>The path (folder or config.json) that <paramref name="model"/> names.</summary>
     public static string Resolve(string model)
     {
+        if (!model.EndsWith(".json", StringComparison.OrdinalIgnoreCase)) IO.AtomicDirectory.RestoreIfMissing(model);
         if (Directory.Exists(model) || File.Exists(model)) return model;
         var shipped = Path.Combine(ShippedFolder, model.Trim().ToLowerInvariant() + ".json");
         if (File.Exists(shipped)) return shipped;
         if (HubCacheConfig(model) is { } cached) return cached;
         var names = ShippedNames;
         var what = $"{model}: not a folder, a config.json, a shipped config" + (names.Count > 0 ? $" ({string.Join(", ", names)})" : "") + " or a Hub id";
-        if (HubModelId.TryParse(model) is not { } id) throw new QuantTuneException($"{what} (org/name[@revision])");
+        if (HubModelId.TryParse(model) is not { } id) throw new QuantTuneException($"{what} ([org/]name[@revision])");
         try { return HubSnapshot.ResolveFile(id, HubSettings.FromEnvironment(), "config.json"); }
         catch (QuantTuneException e) { throw new QuantTuneException($"{what} in the local cache ({HubCacheRoot()}) or on the Hub: {e.Message}", e); }
     }

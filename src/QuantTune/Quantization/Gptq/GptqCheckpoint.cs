@@ -22,6 +22,9 @@ public sealed record GptqLayout(int Bits, int GroupSize, bool DescAct, bool Sym,
 /// </summary>
 public static class GptqCheckpoint
 {
+    /// <summary>AutoGPTQ's copy of the quantization settings, written beside config.json.</summary>
+    public const string ConfigFile = "quantize_config.json";
+
     /// <summary>
     /// Writes a model whose linears hold <see cref="GptqTensor"/>s as a GPTQ checkpoint folder: the v1
     /// "gptq" format, which stores zero − 1, unless an asymmetric group has the zero point 0 (its
@@ -62,7 +65,7 @@ public static class GptqCheckpoint
         foreach (var (name, layer) in layers)
             entries.AddRange(Entries(name, (GptqTensor)layer.Weight, zeroOffset));
         QuantizedCheckpoint.WriteFolder(sourceDirectory, outputDirectory, config, entries,
-            new Dictionary<string, JsonObject> { ["quantize_config.json"] = quantization });
+            new Dictionary<string, JsonObject> { [ConfigFile] = quantization });
     }
 
     /// <summary>The unsigned zero points [rows, groups] of a weight: the symmetric grid's is 2^(b-1).</summary>

@@ -40,6 +40,18 @@ public static class QuantizedCheckpoint
         WriteFolder(sourceDirectory, outputDirectory, config, entries);
     }
 
+    /// <summary>
+    /// Before the work: refuses an output folder that <see cref="Save"/> (or GPTQ's, with its
+    /// <paramref name="extraFiles"/>) could not write: the source folder, a path that cannot be created or written,
+    /// or an existing folder holding files this output would not replace.
+    /// </summary>
+    public static void CheckOutput(string sourceDirectory, string outputDirectory, params string[] extraFiles)
+    {
+        OutputFolder.RefuseSource(outputDirectory, sourceDirectory);
+        AtomicDirectory.CheckReplaceable(outputDirectory,
+            [SafetensorsCheckpoint.SingleFile, "config.json", .. extraFiles, .. CopiedFiles.Where(f => File.Exists(Path.Combine(sourceDirectory, f)))]);
+    }
+
     /// <summary>config.json of a checkpoint folder as a JSON object.</summary>
     internal static JsonObject ReadConfig(string directory)
     {
