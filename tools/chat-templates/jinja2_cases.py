@@ -10,42 +10,15 @@ raises. Jinja2CaseTests renders each case with QuantTune's engine and compares.
 A case is (name, template, context); the context's variables are passed to render() as transformers passes its
 keyword arguments. Add a case here and rerun; never edit the JSON by hand.
 """
-import datetime, json, os
-import jinja2
-from jinja2 import nodes
-from jinja2.ext import Extension
-from jinja2.sandbox import ImmutableSandboxedEnvironment
+import json, os
+
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from transformers_env import environment  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 OUT = os.path.join(ROOT, "tests", "fixtures", "chat-templates", "jinja2-cases.json")
-CLOCK = datetime.datetime(2025, 1, 15, 9, 30, 0)
-
-
-class Generation(Extension):
-    """transformers' AssistantTracker without the tracking: {% generation %}...{% endgeneration %} renders its body."""
-    tags = {"generation"}
-
-    def parse(self, parser):
-        lineno = next(parser.stream).lineno
-        body = parser.parse_statements(("name:endgeneration",), drop_needle=True)
-        return nodes.CallBlock(self.call_method("_body"), [], [], body).set_lineno(lineno)
-
-    def _body(self, caller):
-        return caller()
-
-
-def environment():
-    def raise_exception(message):
-        raise jinja2.exceptions.TemplateError(message)
-
-    def tojson(x, ensure_ascii=False, indent=None, separators=None, sort_keys=False):
-        return json.dumps(x, ensure_ascii=ensure_ascii, indent=indent, separators=separators, sort_keys=sort_keys)
-
-    env = ImmutableSandboxedEnvironment(trim_blocks=True, lstrip_blocks=True, extensions=[Generation, jinja2.ext.loopcontrols])
-    env.filters["tojson"] = tojson
-    env.globals["raise_exception"] = raise_exception
-    env.globals["strftime_now"] = lambda fmt: CLOCK.strftime(fmt)
-    return env
 
 
 TREE = [{"n": 1, "c": [{"n": 2, "c": [{"n": 3, "c": []}]}]}, {"n": 4, "c": []}]

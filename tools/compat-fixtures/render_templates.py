@@ -10,48 +10,21 @@ The template is the folder's chat_template.jinja, else the chat_template of its 
 folder without tokenizer_config.json) that of the tokenizer its tokenizer.ref names. bos_token and eos_token come
 from the same tokenizer_config.json. strftime_now reads a fixed clock (CLOCK) so the renders do not depend on the day.
 """
-import datetime, gzip, json, os
-import jinja2
-from jinja2 import nodes
-from jinja2.ext import Extension
-from jinja2.sandbox import ImmutableSandboxedEnvironment
+import gzip, json, os
+
+import sys
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "chat-templates"))
+from transformers_env import CLOCK, environment  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 COMPAT = os.path.join(ROOT, "tests", "fixtures", "compat")
 FIXTURES = os.path.join(ROOT, "tests", "fixtures")
-CLOCK = datetime.datetime(2025, 1, 15, 9, 30, 0)
 MESSAGES = [
     {"role": "user", "content": "What is the capital of France?"},
     {"role": "assistant", "content": "Paris."},
     {"role": "user", "content": "And of Italy?"},
 ]
-
-
-class Generation(Extension):
-    """transformers' AssistantTracker without the tracking: {% generation %}...{% endgeneration %} renders its body."""
-    tags = {"generation"}
-
-    def parse(self, parser):
-        lineno = next(parser.stream).lineno
-        body = parser.parse_statements(("name:endgeneration",), drop_needle=True)
-        return nodes.CallBlock(self.call_method("_body"), [], [], body).set_lineno(lineno)
-
-    def _body(self, caller):
-        return caller()
-
-
-def environment():
-    def raise_exception(message):
-        raise jinja2.exceptions.TemplateError(message)
-
-    def tojson(x, ensure_ascii=False, indent=None, separators=None, sort_keys=False):
-        return json.dumps(x, ensure_ascii=ensure_ascii, indent=indent, separators=separators, sort_keys=sort_keys)
-
-    env = ImmutableSandboxedEnvironment(trim_blocks=True, lstrip_blocks=True, extensions=[Generation, jinja2.ext.loopcontrols])
-    env.filters["tojson"] = tojson
-    env.globals["raise_exception"] = raise_exception
-    env.globals["strftime_now"] = lambda fmt: CLOCK.strftime(fmt)
-    return env
 
 
 def token_text(value):
