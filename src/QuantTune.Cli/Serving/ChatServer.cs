@@ -68,6 +68,12 @@ public static class ChatServer
             await Error(context, 400, "invalid_request_error", e.Message, (e as ChatRequestException)?.Param);
             return;
         }
+        catch (ArgumentException)
+        {
+            // System.Text.Json's JsonObject refuses a repeated key when the object is first read.
+            await Error(context, 400, "invalid_request_error", "an object in the body repeats a key; expected each key once", "body");
+            return;
+        }
         catch (BadHttpRequestException e) when (e.StatusCode == StatusCodes.Status413PayloadTooLarge)
         {
             await Error(context, 413, "request_too_large", $"the request is larger than {options.MaxRequestBytes} bytes");

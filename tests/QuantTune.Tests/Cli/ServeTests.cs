@@ -100,6 +100,7 @@ public sealed class ServeTests : IAsyncLifetime
         { "{\"messages\": [{\"role\": \"tool\", \"content\": \"18\"}]}", "messages[0].tool_call_id" },
         { "{\"messages\": [{\"role\": \"assistant\", \"content\": null, \"tool_calls\": [{\"id\": \"c1\", \"type\": \"function\", \"function\": {\"name\": \"f\", \"arguments\": \"{oops\"}}]}]}", "messages[0].tool_calls[0].function.arguments" },
         { "{\"messages\": [{\"role\": \"assistant\", \"tool_calls\": [{\"type\": \"function\", \"function\": {\"name\": \"f\"}}]}]}", "messages[0].tool_calls[0].id" },
+        { "{\"messages\": [{\"role\": \"user\", \"content\": \"hi\", \"role\": \"tool\"}]}", "body" },
         { "{\"messages\": ", "" },
     };
 

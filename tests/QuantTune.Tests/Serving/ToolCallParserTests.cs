@@ -73,4 +73,40 @@ public sealed class ToolCallParserTests
         Assert.Null(format.Parse("[TOOL_CALLS]get_weather{\"city\": \"Paris\"}"));
         Assert.Equal(3, format.PlainTextLength("Ok [TOOL_C"));
     }
+
+    /// <summary>
+    /// Model output is untrusted: every prefix of a reply with calls (what streaming sees) and thousands of random
+    /// corruptions parse to text or calls without an exception, and no prefix streams a character of a call.
+    /// </summary>
+    [Fact]
+    public void NoReplyThrowsAndNoPrefixStreamsACall()
+    {
+        (IToolCallFormat Format, string Reply, int CallStart)[] replies =
+        [
+            (new HermesToolCallFormat(), "Checking.\n<tool_call>\n{\"name\": \"get_weather\", \"arguments\": {\"city\": \"Paris\", \"n\": [1, {\"a\": null}]}}\n</tool_call>", 10),
+            (new HermesToolCallFormat(), "<tool_call>\n{\"name\": \"a\", \"name\": \"b\", \"arguments\": {\"x\": 1, \"x\": 2}}\n</tool_call>", 0),
+            (new Llama3JsonToolCallFormat(), "<|python_tag|>{\"name\": \"get_weather\", \"parameters\": {\"city\": \"Paris\"}}; {\"name\": \"b\", \"parameters\": {}}", 0),
+            (new MistralToolCallFormat(), "Sure [TOOL_CALLS] [{\"name\": \"get_weather\", \"arguments\": {\"city\": \"Paris\"}, \"id\": \"abc123def\"}]", 5),
+            (new MistralToolCallFormat(), "[TOOL_CALLS]get_weather[ARGS]{\"city\": \"Paris\"}[TOOL_CALLS]x[ARGS]{}", 0),
+        ];
+        var random = new Random(32);
+        const string alphabet = "{}[]\":,; \n\\<>/|_abcnt0123456789é\u0000";
+        foreach (var (format, reply, callStart) in replies)
+        {
+            for (int n = 0; n <= reply.Length; n++)
+            {
+                string prefix = reply[..n];
+                Assert.InRange(format.PlainTextLength(prefix), 0, Math.Min(n, callStart));
+                _ = format.Parse(prefix);
+            }
+            for (int i = 0; i < 2000; i++)
+            {
+                var chars = reply.ToCharArray();
+                for (int k = random.Next(1, 4); k > 0; k--) chars[random.Next(chars.Length)] = alphabet[random.Next(alphabet.Length)];
+                string corrupt = new(chars);
+                Assert.InRange(format.PlainTextLength(corrupt), 0, corrupt.Length);
+                _ = format.Parse(corrupt);
+            }
+        }
+    }
 }

@@ -21,11 +21,12 @@ internal static class ToolCallJson
             {
                 var reader = new Utf8JsonReader(bytes.AsSpan(at), new JsonReaderOptions { AllowMultipleValues = true });
                 using var doc = JsonDocument.ParseValue(ref reader);
-                if (JsonNode.Parse(doc.RootElement.GetRawText()) is not { } node) return null;
+                // JsonObject refuses a repeated key only when first read; such JSON is not a call.
+                if (RepeatsAKey(doc.RootElement) || JsonNode.Parse(doc.RootElement.GetRawText()) is not { } node) return null;
                 values.Add(node);
                 at += (int)reader.BytesConsumed;
             }
-            catch (JsonException)
+            catch (Exception e) when (e is JsonException or ArgumentException or InvalidOperationException)
             {
                 return null;
             }
@@ -34,6 +35,19 @@ internal static class ToolCallJson
 
     /// <summary>A call object: <c>name</c> a string and the arguments (under one of <paramref name="argumentKeys"/>) an object or a string holding one.</summary>
     public static ToolCall? Call(JsonNode? node, params string[] argumentKeys)
+    {
+        try
+        {
+            return ReadCall(node, argumentKeys);
+        }
+        catch (ArgumentException)
+        {
+            // An object that repeats a key (JsonObject refuses it on first access).
+            return null;
+        }
+    }
+
+    static ToolCall? ReadCall(JsonNode? node, string[] argumentKeys)
     {
         if (node is not JsonObject o || o["name"] is not JsonValue n || !n.TryGetValue(out string? name) || name.Length == 0) return null;
         JsonNode? args = argumentKeys.Select(k => o[k]).FirstOrDefault(a => a is not null);
@@ -49,15 +63,21 @@ internal static class ToolCallJson
         return new ToolCall(name, arguments, id);
     }
 
-    public static JsonObject? Object(string text)
+    public static JsonObject? Object(string text) => Values(text) is [JsonObject o] ? o : null;
+
+    static bool RepeatsAKey(JsonElement element)
     {
-        try
+        switch (element.ValueKind)
         {
-            return JsonNode.Parse(text) as JsonObject;
-        }
-        catch (JsonException)
-        {
-            return null;
+            case JsonValueKind.Object:
+                var keys = new HashSet<string>(StringComparer.Ordinal);
+                foreach (var property in element.EnumerateObject())
+                    if (!keys.Add(property.Name) || RepeatsAKey(property.Value)) return true;
+                return false;
+            case JsonValueKind.Array:
+                return element.EnumerateArray().Any(RepeatsAKey);
+            default:
+                return false;
         }
     }
 
