@@ -24,7 +24,8 @@ public sealed record ServeOptions
 /// <summary>
 /// An OpenAI-compatible HTTP server over an <see cref="IChatClient"/>: <c>GET /v1/models</c> and
 /// <c>POST /v1/chat/completions</c>, whole or streamed as server-sent events (<c>stream: true</c>), with the
-/// OpenAI error shape. It listens on the loopback unless told otherwise; the client queues concurrent requests.
+/// OpenAI error shape. The client's function calls go out as OpenAI's <c>tool_calls</c> (<c>message.tool_calls</c>,
+/// or <c>delta.tool_calls</c> when streaming) with <c>finish_reason</c> "tool_calls". It listens on the loopback unless told otherwise; the client queues concurrent requests.
 /// </summary>
 public static class ChatServer
 {
@@ -67,6 +68,12 @@ public static class ChatServer
             await Error(context, 400, "invalid_request_error", e.Message, (e as ChatRequestException)?.Param);
             return;
         }
+        catch (ArgumentException)
+        {
+            // System.Text.Json's JsonObject refuses a repeated key when the object is first read.
+            await Error(context, 400, "invalid_request_error", "an object in the body repeats a key; expected each key once", "body");
+            return;
+        }
         catch (BadHttpRequestException e) when (e.StatusCode == StatusCodes.Status413PayloadTooLarge)
         {
             await Error(context, 413, "request_too_large", $"the request is larger than {options.MaxRequestBytes} bytes");
@@ -79,13 +86,16 @@ public static class ChatServer
             if (!request.Stream)
             {
                 var response = await client.GetResponseAsync(request.Messages, request.Options, context.RequestAborted);
+                var calls = response.Messages.SelectMany(m => m.Contents).OfType<FunctionCallContent>().ToList();
+                var message = new JsonObject { ["role"] = "assistant", ["content"] = calls.Count > 0 && response.Text.Length == 0 ? null : response.Text };
+                if (calls.Count > 0) message["tool_calls"] = ToolCalls(calls, withIndex: false);
                 await context.Response.WriteAsJsonAsync(new JsonObject
                 {
                     ["id"] = id, ["object"] = "chat.completion", ["created"] = created, ["model"] = modelId,
                     ["choices"] = new JsonArray(new JsonObject
                     {
                         ["index"] = 0,
-                        ["message"] = new JsonObject { ["role"] = "assistant", ["content"] = response.Text },
+                        ["message"] = message,
                         ["finish_reason"] = FinishReason(response.FinishReason),
                     }),
                     ["usage"] = Usage(response.Usage),
@@ -96,13 +106,15 @@ public static class ChatServer
             context.Response.Headers.CacheControl = "no-cache";
             await foreach (var update in client.GetStreamingResponseAsync(request.Messages, request.Options, context.RequestAborted))
             {
+                var delta = new JsonObject { ["role"] = "assistant", ["content"] = update.Text };
+                if (update.Contents.OfType<FunctionCallContent>().ToList() is { Count: > 0 } calls) delta["tool_calls"] = ToolCalls(calls, withIndex: true);
                 var chunk = new JsonObject
                 {
                     ["id"] = id, ["object"] = "chat.completion.chunk", ["created"] = created, ["model"] = modelId,
                     ["choices"] = new JsonArray(new JsonObject
                     {
                         ["index"] = 0,
-                        ["delta"] = new JsonObject { ["role"] = "assistant", ["content"] = update.Text },
+                        ["delta"] = delta,
                         ["finish_reason"] = FinishReason(update.FinishReason),
                     }),
                 };
@@ -119,7 +131,21 @@ public static class ChatServer
     }
 
     static string? FinishReason(ChatFinishReason? reason) =>
-        reason is null ? null : reason == ChatFinishReason.Length ? "length" : "stop";
+        reason is null ? null : reason == ChatFinishReason.Length ? "length" : reason == ChatFinishReason.ToolCalls ? "tool_calls" : "stop";
+
+    /// <summary>OpenAI's <c>tool_calls</c>: id, type, and the function's name with its arguments as a JSON string (streamed chunks number them).</summary>
+    static JsonArray ToolCalls(List<FunctionCallContent> calls, bool withIndex) => new([.. calls.Select((c, i) =>
+    {
+        var call = new JsonObject();
+        if (withIndex) call["index"] = i;
+        call["id"] = c.CallId;
+        call["type"] = "function";
+        call["function"] = new JsonObject { ["name"] = c.Name, ["arguments"] = JsonSerializer.Serialize(c.Arguments ?? new Dictionary<string, object?>(), CompactJson) };
+        return (JsonNode)call;
+    })]);
+
+    /// <summary>Microsoft.Extensions.AI's JSON options, unindented (arguments travel as one line).</summary>
+    static readonly JsonSerializerOptions CompactJson = new(AIJsonUtilities.DefaultOptions) { WriteIndented = false };
 
     static JsonObject? Usage(UsageDetails? usage) => usage is null ? null : new JsonObject
     {

@@ -3,9 +3,9 @@ using System.Runtime.CompilerServices;
 using System.Threading.Channels;
 using Microsoft.Extensions.AI;
 using QuantTune.Diagnostics;
+using QuantTune.Serving.Tools;
 using QuantTune.Tokenization;
 using AiChatMessage = Microsoft.Extensions.AI.ChatMessage;
-using TemplateMessage = QuantTune.Tokenization.ChatTemplates.ChatMessage;
 
 namespace QuantTune.Serving;
 
@@ -15,6 +15,14 @@ namespace QuantTune.Serving;
 /// template, the reply stops at its end-of-turn tokens, and <see cref="ChatOptions"/> map to sampling (temperature,
 /// top-p, top-k, max output tokens, stop sequences, seed). Streaming yields the text as it decodes and honours
 /// cancellation between tokens. One model has one set of caches, so concurrent calls are queued, never interleaved.
+/// <para>
+/// Tools: <see cref="ChatOptions.Tools"/> reach the template as its <c>tools</c> variable, the conversation's function
+/// calls and results as transformers passes them (<see cref="ChatTranscript"/>), and the reply's calls come back as
+/// <see cref="FunctionCallContent"/> with <see cref="ChatFinishReason.ToolCalls"/> when the template asks for a format
+/// QuantTune reads (<see cref="ToolCallFormats"/>: Hermes / Qwen <c>&lt;tool_call&gt;</c>, Llama 3.1/3.2 JSON, Mistral
+/// <c>[TOOL_CALLS]</c>). While streaming, text that may be a call is held back; a call that is not well formed stays
+/// text. So <c>new ChatClientBuilder(client).UseFunctionInvocation()</c> works on top.
+/// </para>
 /// </summary>
 public sealed class QuantTuneChatClient : IChatClient
 {
@@ -26,16 +34,26 @@ public sealed class QuantTuneChatClient : IChatClient
     private readonly bool _ownsSession;
     private readonly SemaphoreSlim _turn = new(1, 1);
     private readonly ChatClientMetadata _metadata;
+    private readonly Func<IReadOnlyList<int>, SamplingOptions, IEnumerable<int>> _tokens;
+    private readonly IToolCallFormat? _toolFormat;
 
     /// <param name="session">The loaded model.</param>
     /// <param name="chat">Its template and end-of-turn ids (<see cref="ChatSession.For"/>); its history is not used.</param>
     /// <param name="modelId">The name reported in responses and metadata.</param>
     /// <param name="ownsSession">Whether disposing the client disposes the model.</param>
-    public QuantTuneChatClient(ModelSession session, ChatSession chat, string modelId, bool ownsSession = false)
+    /// <param name="tokens">
+    /// Where the reply's token ids come from, given the prompt's ids and the sampling options; by default the model's
+    /// own decoding (<see cref="ModelSession.Generate"/>). Another source (constrained or scripted decoding) goes
+    /// through the same detokenizing, end-of-turn, stop-sequence and tool-call handling.
+    /// </param>
+    public QuantTuneChatClient(ModelSession session, ChatSession chat, string modelId, bool ownsSession = false,
+        Func<IReadOnlyList<int>, SamplingOptions, IEnumerable<int>>? tokens = null)
     {
         _session = session;
         _chat = chat;
         _ownsSession = ownsSession;
+        _tokens = tokens ?? session.Generate;
+        _toolFormat = ToolCallFormats.For(chat.Template.Template.Source);
         _metadata = new ChatClientMetadata("QuantTune", providerUri: null, defaultModelId: modelId);
     }
 
@@ -62,14 +80,17 @@ public sealed class QuantTuneChatClient : IChatClient
     public async Task<ChatResponse> GetResponseAsync(IEnumerable<AiChatMessage> messages, ChatOptions? options = null, CancellationToken cancellationToken = default)
     {
         var text = new System.Text.StringBuilder();
+        var calls = new List<FunctionCallContent>();
         ChatResponseUpdate? last = null;
         await foreach (var update in GetStreamingResponseAsync(messages, options, cancellationToken).ConfigureAwait(false))
         {
             text.Append(update.Text);
+            calls.AddRange(update.Contents.OfType<FunctionCallContent>());
             last = update;
         }
         var usage = last?.Contents.OfType<UsageContent>().FirstOrDefault()?.Details;
-        return new ChatResponse(new AiChatMessage(ChatRole.Assistant, text.ToString()))
+        List<AIContent> contents = [new TextContent(text.ToString()), .. calls];
+        return new ChatResponse(new AiChatMessage(ChatRole.Assistant, contents))
         {
             ModelId = _metadata.DefaultModelId,
             FinishReason = last?.FinishReason,
@@ -83,6 +104,7 @@ public sealed class QuantTuneChatClient : IChatClient
     {
         var prompt = Prompt(messages, options);
         var sampling = Sampling(options);
+        var toolFormat = options?.Tools is { Count: > 0 } ? _toolFormat : null;
         string[] stops = [.. options?.StopSequences ?? []];
         var channel = Channel.CreateUnbounded<ChatResponseUpdate>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
         await _turn.WaitAsync(cancellationToken).ConfigureAwait(false);
@@ -93,7 +115,7 @@ public sealed class QuantTuneChatClient : IChatClient
         {
             try
             {
-                Generate(prompt, sampling, stops, channel.Writer, stop.Token);
+                Generate(prompt, sampling, stops, toolFormat, channel.Writer, stop.Token);
                 channel.Writer.Complete();
             }
             catch (Exception e)
@@ -119,15 +141,19 @@ public sealed class QuantTuneChatClient : IChatClient
         }
     }
 
-    /// <summary>Decodes the reply token by token, writing each piece of text; the last update carries the finish reason and the token counts.</summary>
-    private void Generate(int[] prompt, SamplingOptions sampling, string[] stops, ChannelWriter<ChatResponseUpdate> output, CancellationToken cancel)
+    /// <summary>
+    /// Decodes the reply token by token, writing each piece of text (text that may be a tool call held back); the last
+    /// update carries the rest, the calls, the finish reason and the token counts.
+    /// </summary>
+    private void Generate(int[] prompt, SamplingOptions sampling, string[] stops, IToolCallFormat? toolFormat, ChannelWriter<ChatResponseUpdate> output, CancellationToken cancel)
     {
-        var decoder = new TokenStreamDecoder(_session.Pretrained.Tokenizer, prompt);
+        var tokenizer = _session.Pretrained.Tokenizer;
+        var decoder = new TokenStreamDecoder(tokenizer, prompt);
         var text = new System.Text.StringBuilder();
         int emitted = 0, generated = 0;
         bool cutAtStopSequence = false;
         ChatFinishReason reason = ChatFinishReason.Length;
-        foreach (int id in _session.Generate(prompt, sampling))
+        foreach (int id in _tokens(prompt, sampling))
         {
             cancel.ThrowIfCancellationRequested();
             generated++;
@@ -136,7 +162,9 @@ public sealed class QuantTuneChatClient : IChatClient
                 reason = ChatFinishReason.Stop;
                 break;
             }
-            text.Append(decoder.Add(id));
+            // A call format's special tokens ([TOOL_CALLS], <|python_tag|>) stay in the text that is parsed.
+            text.Append(toolFormat is not null && tokenizer.IsAddedToken(id) && tokenizer.IdToToken(id) is { } token && toolFormat.Markers.Contains(token)
+                ? token : decoder.Add(id));
             // A stop sequence ends the reply where it begins; text that could still become one is held back.
             string sofar = stops.Length > 0 ? text.ToString() : "";
             int cut = stops.Select(s => sofar.IndexOf(s, StringComparison.Ordinal)).Where(at => at >= 0).DefaultIfEmpty(-1).Min();
@@ -148,6 +176,12 @@ public sealed class QuantTuneChatClient : IChatClient
                 break;
             }
             int safe = text.Length - stops.Select(s => HeldBack(sofar, s)).DefaultIfEmpty(0).Max();
+            if (toolFormat is not null)
+            {
+                // White space just before a call belongs to no text: it is held back with what follows.
+                safe = Math.Min(safe, toolFormat.PlainTextLength(text.ToString()));
+                while (safe > emitted && char.IsWhiteSpace(text[safe - 1])) safe--;
+            }
             if (safe > emitted)
             {
                 output.TryWrite(Update(text.ToString(emitted, safe - emitted)));
@@ -155,7 +189,16 @@ public sealed class QuantTuneChatClient : IChatClient
             }
         }
         if (!cutAtStopSequence) text.Append(decoder.Flush());
-        var last = Update(text.Length > emitted ? text.ToString(emitted, text.Length - emitted) : "");
+        string rest = text.Length > emitted ? text.ToString(emitted, text.Length - emitted) : "";
+        // What was written is plain text for sure; the rest is the reply's calls when they are well formed.
+        var reply = toolFormat?.Parse(rest);
+        var last = Update(reply?.Text ?? rest);
+        if (reply is not null)
+        {
+            foreach (var call in reply.Calls)
+                last.Contents.Add(new FunctionCallContent(call.Id ?? NewCallId(), call.Name, ToolArguments(call.Arguments)));
+            reason = ChatFinishReason.ToolCalls;
+        }
         last.FinishReason = reason;
         last.Contents.Add(new UsageContent(new UsageDetails { InputTokenCount = prompt.Length, OutputTokenCount = generated, TotalTokenCount = prompt.Length + generated }));
         output.TryWrite(last);
@@ -169,25 +212,26 @@ public sealed class QuantTuneChatClient : IChatClient
         return 0;
     }
 
+    /// <summary>A fresh call id: nine letters and digits, the shape Mistral's templates require.</summary>
+    private static string NewCallId() => Guid.NewGuid().ToString("N")[..9];
+
+    private static Dictionary<string, object?> ToolArguments(System.Text.Json.Nodes.JsonObject arguments) =>
+        arguments.ToDictionary(a => a.Key, a => (object?)(a.Value is null ? null : System.Text.Json.JsonSerializer.SerializeToElement(a.Value, AIJsonUtilities.DefaultOptions)));
+
     private ChatResponseUpdate Update(string text) => new(ChatRole.Assistant, text) { ModelId = _metadata.DefaultModelId };
 
     /// <summary>The conversation rendered in the model's template, ending with the assistant's generation prompt.</summary>
     private int[] Prompt(IEnumerable<AiChatMessage> messages, ChatOptions? options)
     {
-        if (options?.Tools is { Count: > 0 })
-            throw new NotSupportedException("ChatOptions.Tools: tool calling is not built yet; QuantTune's chat client renders plain conversations");
-        var turns = messages.Select(m => new TemplateMessage(Role(m.Role), m.Text)).ToList();
+        var turns = ChatTranscript.Messages(messages);
         if (turns.Count == 0) throw new ArgumentException("expected at least one message", nameof(messages));
-        string text = _chat.Template.Template.Render(turns, _chat.Template.Inputs(addGenerationPrompt: true));
+        string text = _chat.Template.Template.Render(turns, _chat.Template.Inputs(addGenerationPrompt: true) with { Tools = ChatTranscript.Tools(options?.Tools) });
         int[] ids = [.. _session.Pretrained.Tokenizer.Encode(text)];
         int context = _session.Pretrained.Config.MaxPositionEmbeddings;
         if (ids.Length >= context)
             throw new QuantTuneException($"the conversation is {ids.Length} tokens, as long as the model's context ({context} tokens) or longer; no reply fits");
         return ids;
     }
-
-    private static string Role(ChatRole role) =>
-        role == ChatRole.System ? "system" : role == ChatRole.User ? "user" : role == ChatRole.Assistant ? "assistant" : role == ChatRole.Tool ? "tool" : role.Value;
 
     private SamplingOptions Sampling(ChatOptions? options)
     {

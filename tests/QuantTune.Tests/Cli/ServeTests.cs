@@ -93,7 +93,14 @@ public sealed class ServeTests : IAsyncLifetime
         { "{\"messages\": [{\"role\": \"user\", \"content\": \"hi\"}], \"temperature\": \"hot\"}", "temperature" },
         { "{\"messages\": [{\"role\": \"user\", \"content\": \"hi\"}], \"stop\": [\"\"]}", "stop[0]" },
         { "{\"messages\": [{\"role\": \"user\", \"content\": \"hi\"}], \"stream\": \"yes\"}", "stream" },
-        { "{\"messages\": [{\"role\": \"user\", \"content\": \"hi\"}], \"tools\": [{\"type\": \"function\"}]}", "tools" },
+        { "{\"messages\": [{\"role\": \"user\", \"content\": \"hi\"}], \"tools\": [{\"type\": \"function\"}]}", "tools[0].function" },
+        { "{\"messages\": [{\"role\": \"user\", \"content\": \"hi\"}], \"tools\": [{\"type\": \"function\", \"function\": {\"name\": 5}}]}", "tools[0].function.name" },
+        { "{\"messages\": [{\"role\": \"user\", \"content\": \"hi\"}], \"tools\": {}}", "tools" },
+        { "{\"messages\": [{\"role\": \"user\", \"content\": \"hi\"}], \"tool_choice\": \"required\"}", "tool_choice" },
+        { "{\"messages\": [{\"role\": \"tool\", \"content\": \"18\"}]}", "messages[0].tool_call_id" },
+        { "{\"messages\": [{\"role\": \"assistant\", \"content\": null, \"tool_calls\": [{\"id\": \"c1\", \"type\": \"function\", \"function\": {\"name\": \"f\", \"arguments\": \"{oops\"}}]}]}", "messages[0].tool_calls[0].function.arguments" },
+        { "{\"messages\": [{\"role\": \"assistant\", \"tool_calls\": [{\"type\": \"function\", \"function\": {\"name\": \"f\"}}]}]}", "messages[0].tool_calls[0].id" },
+        { "{\"messages\": [{\"role\": \"user\", \"content\": \"hi\", \"role\": \"tool\"}]}", "body" },
         { "{\"messages\": ", "" },
     };
 
