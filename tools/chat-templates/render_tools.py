@@ -13,11 +13,10 @@ the Llama prompts do not depend on today.
 import gzip
 import json
 import os
+import sys
 
-import jinja2
-import jinja2.ext
-from jinja2.exceptions import TemplateError
-from jinja2.sandbox import ImmutableSandboxedEnvironment
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from transformers_env import environment  # noqa: E402
 
 ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..")
 FIXTURES = os.path.join(ROOT, "tests", "fixtures")
@@ -69,19 +68,6 @@ def read_template(path):
     if isinstance(template, list):
         template = next(t["template"] for t in template if t["name"] == "default")
     return template
-
-
-def environment():
-    def raise_exception(message):
-        raise TemplateError(message)
-
-    def tojson(x, ensure_ascii=False, indent=None, separators=None, sort_keys=False):
-        return json.dumps(x, ensure_ascii=ensure_ascii, indent=indent, separators=separators, sort_keys=sort_keys)
-
-    env = ImmutableSandboxedEnvironment(trim_blocks=True, lstrip_blocks=True, extensions=[jinja2.ext.loopcontrols])
-    env.filters["tojson"] = tojson
-    env.globals["raise_exception"] = raise_exception
-    return env
 
 
 def main():
