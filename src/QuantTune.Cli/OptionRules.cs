@@ -20,7 +20,7 @@ public static class OptionRules
         ["--shots"] = Rule.NonNegative, ["--limit"] = Rule.NonNegative, ["--max-tokens"] = Rule.NonNegative, ["--top-k"] = Rule.NonNegative,
         ["--stride"] = Rule.NonNegative,
         ["--max-length"] = Rule.Positive, ["--max-prompt-length"] = Rule.Positive, ["--max-completion-length"] = Rule.Positive,
-        ["--beta"] = Rule.PositiveFinite, ["--desirable-weight"] = Rule.PositiveFinite, ["--undesirable-weight"] = Rule.PositiveFinite, ["--cpo-alpha"] = Rule.NonNegativeFinite,
+        ["--beta"] = Rule.NonNegativeFinite, ["--num-generations"] = Rule.Positive, ["--epsilon"] = Rule.NonNegativeFinite, ["--desirable-weight"] = Rule.PositiveFinite, ["--undesirable-weight"] = Rule.PositiveFinite, ["--cpo-alpha"] = Rule.NonNegativeFinite,
         ["--lr"] = Rule.PositiveFinite, ["--alpha"] = Rule.PositiveFinite, ["--budget"] = Rule.PositiveFinite,
         ["--temperature"] = Rule.NonNegativeFinite, ["--max-grad-norm"] = Rule.NonNegativeFinite, ["--weight-decay"] = Rule.NonNegativeFinite,
         ["--cuda-context"] = Rule.NonNegativeFinite,

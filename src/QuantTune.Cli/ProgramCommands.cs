@@ -20,6 +20,7 @@ public static class ProgramCommands
             QuantReportCommand.Create(),
             FinetuneCommand.Create(),
             AlignCommand.Create(),
+            GrpoCommand.Create(),
             MergeCommand.Create(),
             PlanCommand.Create(),
             ExportCommand.Create(),
