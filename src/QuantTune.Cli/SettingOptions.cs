@@ -42,6 +42,12 @@ public static partial class SettingOptions
         ["QstConfig.Reduction"] = "--reduction", ["QstConfig.Bottleneck"] = "--qst-bottleneck", ["QstConfig.SideDType"] = "--side-dtype",
         ["QstConfig.Layers"] = "--side-layers",
         ["ModelSize.Named(size)"] = "--size",
+        // align
+        ["AlignRequest.Objective"] = "--objective", ["AlignmentOptions.Beta"] = "--beta", ["AlignmentOptions.LabelSmoothing"] = "--label-smoothing",
+        ["AlignmentOptions.SimPoGamma"] = "--simpo-gamma", ["AlignmentOptions.CpoAlpha"] = "--cpo-alpha",
+        ["AlignmentOptions.DesirableWeight"] = "--desirable-weight", ["AlignmentOptions.UndesirableWeight"] = "--undesirable-weight",
+        ["PreferenceOptions.MaxLength"] = "--max-length", ["PreferenceOptions.MaxPromptLength"] = "--max-prompt-length",
+        ["PreferenceOptions.MaxCompletionLength"] = "--max-completion-length",
         // plan
         ["PlanRequest.Method"] = "--method", ["PlanRequest.Batch"] = "--batch", ["PlanRequest.Sequence"] = "--seq",
         ["PlanRequest.LoraRank"] = "--rank", ["PlanRequest.Optimizer"] = "--optimizer",

@@ -85,7 +85,7 @@ public sealed class MmluTests() : TempFolderTest("qt-mmlu-")
         Assert.Equal(all.Where(q => q.Subject == "marketing").Take(3), two.Where(q => q.Subject == "marketing"));
         Assert.Equal(all.Count, MmluEvaluator.Select(all, null, 0).Count);
         var e = Assert.Throws<QuantTuneException>(() => MmluEvaluator.Select(all, ["astrology"], 0));
-        Assert.Contains("--subjects", e.Message);
+        Assert.Equal("MmluEvaluator.Select(subjects)", Assert.IsType<InvalidSettingException>(e).Setting);
         Assert.Contains("high_school_geography", e.Message);
     }
 

@@ -61,7 +61,7 @@ public static class MemoryPlanner
             throw new InvalidSettingException("PlanRequest.Sequence", r.Sequence, $"longer than the model's context ({r.Model.MaxPositionEmbeddings} tokens, max_position_embeddings); fine-tuning refuses it too");
         // Past this the byte counts (batch × heads × seq² per layer, say) would leave 64 bits.
         if ((long)r.Batch * r.Sequence > MaxTokensPerStep)
-            throw new InvalidSettingException("PlanRequest.Batch", r.Batch, $"PlanRequest.Batch × PlanRequest.Sequence {r.Sequence}: {(long)r.Batch * r.Sequence:N0} tokens in one micro-batch, over the {MaxTokensPerStep:N0} the planner counts");
+            throw new InvalidSettingException("PlanRequest.Sequence", r.Sequence, $"with PlanRequest.Batch {r.Batch}, {(long)r.Batch * r.Sequence:N0} tokens in one micro-batch, over the {MaxTokensPerStep:N0} the planner counts");
         if (r.LoraRank <= 0) throw new InvalidSettingException("PlanRequest.LoraRank", r.LoraRank, "expected a positive LoRA rank");
         var plan = PlanTensors(r);
         // Optimizer state: AdamW keeps two moments per trainable parameter beside its gradient.

@@ -92,7 +92,7 @@ public sealed class OllamaModelfileTests() : TempFolderTest("qt-ollama-")
         var options = new OllamaExport.Options { ChatTemplate = CheckpointChatTemplate.Read(Checkpoint(alpaca)) };
         var e = Assert.Throws<QuantTuneException>(() => OllamaExport.Write(gguf, modelfile, options));
         Assert.Contains("tokenizer_config.json", e.Message);
-        Assert.Contains("--template-file", e.Message);
+        Assert.Contains("OllamaExport.Options.TemplateFile", e.Message);
         Assert.False(File.Exists(modelfile));
         var none = Assert.Throws<QuantTuneException>(() => OllamaExport.Write(gguf, modelfile, new OllamaExport.Options()));
         Assert.Contains("no chat template", none.Message);

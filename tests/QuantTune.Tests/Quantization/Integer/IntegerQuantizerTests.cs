@@ -176,8 +176,7 @@ public sealed class IntegerQuantizerTests
     {
         var quantizer = new IntegerQuantizer(new IntegerScheme(4, IntegerMode.Absmax, Granularity.Block, 128));
         var e = Assert.Throws<QuantTuneException>(() => quantizer.Quantize(tensor(new[] { -5f, -3f, -1f, 1f, 3f, 5f, 100f })));
-        Assert.Contains("--block", e.Message);
-        Assert.Contains("128", e.Message);
+        Assert.Contains("IntegerScheme.BlockSize = 128", e.Message);
         Assert.Contains("7 elements", e.Message);
     }
 
@@ -188,7 +187,7 @@ public sealed class IntegerQuantizerTests
     public void BitsOutsideTwoToEightAreRejected(int bits)
     {
         var e = Assert.Throws<QuantTuneException>(() => new IntegerQuantizer(new IntegerScheme(bits, IntegerMode.Absmax, Granularity.Tensor)));
-        Assert.Contains("--bits", e.Message);
+        Assert.Contains("IntegerScheme.Bits", e.Message);
         Assert.Contains(bits.ToString(), e.Message);
         Assert.Contains("2..8", e.Message);
     }
@@ -197,7 +196,7 @@ public sealed class IntegerQuantizerTests
     public void BlockOfOneAndChannelsOfAVectorAreRejected()
     {
         var e = Assert.Throws<QuantTuneException>(() => new IntegerQuantizer(new IntegerScheme(4, IntegerMode.Absmax, Granularity.Block, 1)));
-        Assert.Contains("--block", e.Message);
+        Assert.Contains("IntegerScheme.BlockSize = 1", e.Message);
         var channel = new IntegerQuantizer(new IntegerScheme(4, IntegerMode.Absmax, Granularity.Channel));
         e = Assert.Throws<QuantTuneException>(() => channel.Quantize(tensor(new[] { 1f, 2f })));
         Assert.Contains("channel", e.Message);

@@ -103,7 +103,7 @@ public sealed class BitPackerTests
     public void RejectsBitsOutsideTwoToEight(int bits)
     {
         var e = Assert.Throws<QuantTuneException>(() => BitPacker.Pack(tensor(new byte[] { 1 }), bits));
-        Assert.Contains("--bits", e.Message);
+        Assert.Contains("BitPacker.Pack(bits)", e.Message);
         Assert.Contains(bits.ToString(), e.Message);
     }
 

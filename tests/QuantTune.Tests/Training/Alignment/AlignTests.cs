@@ -85,7 +85,7 @@ public sealed class AlignTests(ITestOutputHelper output) : TempFolderTest("qt-al
     public void AReferenceObjectiveWithFullFineTuningIsRefusedByProperty()
     {
         var e = Assert.Throws<QuantTuneException>(() => Aligner.Run(Request("dpo", FineTuneMethod.Full, "full", 2, 1e-3)));
-        Assert.StartsWith("Method full with Objective dpo", e.Message);
+        Assert.StartsWith("FineTuneRequest.Method = full: with AlignRequest.Objective dpo", e.Message);
     }
 
     [Fact]

@@ -130,7 +130,8 @@ public sealed class AlignmentLossTests
     public void OptionsOutOfRangeAreRefusedByProperty(double beta, double smoothing, string property)
     {
         var e = Assert.Throws<QuantTuneException>(() => new AlignmentOptions { Beta = beta, LabelSmoothing = smoothing }.Validate());
-        Assert.StartsWith(property, e.Message);
+        Assert.Equal($"AlignmentOptions.{property}", Assert.IsType<InvalidSettingException>(e).Setting);
+        Assert.StartsWith($"AlignmentOptions.{property} = ", e.Message);
     }
 
     [Fact]
