@@ -113,13 +113,13 @@ public sealed partial class SettingOptionsTests
     [Fact]
     public void CommandsReportTheOptionTheUserTyped()
     {
-        // Library checks reached from three commands, each before any model is loaded.
+        // A library check reached when the command runs (CliHost.Report), and one in an option's
+        // validator (a usage error); the quantize, gptq, eval and finetune tests check theirs.
         var plan = CliRunner.Run("plan", "--model", "llama-3.1-8b", "--optimizer", "sgd");
         CliRunner.AssertCleanFailure(plan, "error: --optimizer sgd: expected one of adamw");
-        var quantize = CliRunner.Run("quantize", "--model", TestData.TinyLlamaDir, "--scheme", "int4", "--granularity", "rows", "--out", Path.Combine(Path.GetTempPath(), "qt-setting-options-unused"));
-        CliRunner.AssertCleanFailure(quantize, "error: --granularity rows: expected tensor, channel or block");
         var sideDtype = CliRunner.Run("plan", "--model", "llama-3.1-8b", "--side-dtype", "fp16");
         CliRunner.AssertUsageError(sideDtype, "--side-dtype fp16: expected fp32 or bf16");
-        Assert.DoesNotContain("QstConfig", sideDtype.Stderr + plan.Stderr + quantize.Stderr);
+        Assert.DoesNotContain("Request.", sideDtype.Stderr + plan.Stderr);
+        Assert.DoesNotContain("QstConfig", sideDtype.Stderr);
     }
 }

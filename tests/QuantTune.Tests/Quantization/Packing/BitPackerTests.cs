@@ -102,7 +102,7 @@ public sealed class BitPackerTests
     [InlineData(9)]
     public void RejectsBitsOutsideTwoToEight(int bits)
     {
-        var e = Assert.Throws<QuantTuneException>(() => BitPacker.Pack(tensor(new byte[] { 1 }), bits));
+        var e = Assert.Throws<InvalidSettingException>(() => BitPacker.Pack(tensor(new byte[] { 1 }), bits));
         Assert.Contains("BitPacker.Pack(bits)", e.Message);
         Assert.Contains(bits.ToString(), e.Message);
     }

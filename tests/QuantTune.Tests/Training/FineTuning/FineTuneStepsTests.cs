@@ -31,8 +31,8 @@ public sealed class FineTuneStepsTests
     [Fact]
     public void ImpossibleEpochsAreRefusedNamingTheOptions()
     {
-        Assert.Contains("FineTuneRequest.Epochs = 0", Assert.Throws<QuantTuneException>(() => FineTuneSteps.FromEpochs(0, 10, 2, 1)).Message);
-        var e = Assert.Throws<QuantTuneException>(() => FineTuneSteps.Resolve(new TrainingOptions { BatchSize = 10, WarmupSteps = 5 }, 1, 20));
+        Assert.Contains("FineTuneRequest.Epochs = 0", Assert.Throws<InvalidSettingException>(() => FineTuneSteps.FromEpochs(0, 10, 2, 1)).Message);
+        var e = Assert.Throws<InvalidSettingException>(() => FineTuneSteps.Resolve(new TrainingOptions { BatchSize = 10, WarmupSteps = 5 }, 1, 20));
         Assert.Contains("TrainingOptions.WarmupSteps = 5", e.Message);
         Assert.Contains("FineTuneRequest.Epochs 1 makes 2 steps", e.Message);
     }
