@@ -30,9 +30,9 @@ public static class FineTunePrecision
                 throw new InvalidSettingException("FineTuneRequest.DType", TorchRuntime.Name(r.DType), "fine-tuning runs in fp32 or bf16");
         }
         if (r.Method == FineTuneMethod.Full)
-            throw new InvalidSettingException("FineTuneRequest.DType", "bf16", "with FineTuneRequest.Method full: full fine-tuning would update the bf16 weights themselves (no fp32 master copy is kept) and bf16 rounds most small updates away; use FineTuneRequest.DType fp32, or a PEFT method (lora, qlora, dora, ...) whose trainable weights stay fp32 over the bf16 base");
+            throw new QuantTuneException("FineTuneRequest.Method full FineTuneRequest.DType bf16: full fine-tuning would update the bf16 weights themselves (no fp32 master copy is kept) and bf16 rounds most small updates away; use FineTuneRequest.DType fp32, or a PEFT method (lora, qlora, dora, ...) whose trainable weights stay fp32 over the bf16 base");
         if (r.Qat is not null)
-            throw new InvalidSettingException("FineTuneRequest.DType", "bf16", $"with FineTuneRequest.Qat {r.Qat}: quantization-aware training runs in fp32; use FineTuneRequest.DType fp32");
+            throw new QuantTuneException($"FineTuneRequest.Qat {r.Qat} FineTuneRequest.DType bf16: quantization-aware training runs in fp32; use FineTuneRequest.DType fp32");
     }
 
     /// <summary>The request's device, or CUDA when available and the CPU otherwise.</summary>

@@ -91,7 +91,7 @@ public sealed class Bf16FineTuneTests(ITestOutputHelper output) : TempFolderTest
         var fp16 = Assert.ThrowsAny<QuantTuneException>(() => FineTuner.Run(Request(FineTuneMethod.Lora, "fp16", ScalarType.Float16)));
         Assert.Contains("FineTuneRequest.DType = fp16", fp16.Message);
         var full = Assert.ThrowsAny<QuantTuneException>(() => FineTuner.Run(Request(FineTuneMethod.Full, "full", ScalarType.BFloat16)));
-        Assert.Contains("FineTuneRequest.DType = bf16: with FineTuneRequest.Method full", full.Message);
+        Assert.Contains("FineTuneRequest.Method full FineTuneRequest.DType bf16", full.Message);
         Assert.False(Directory.Exists(Path.Combine(Dir, "full")));
     }
 
