@@ -7,7 +7,8 @@ namespace QuantTune.Cli;
 /// <summary>
 /// Runs the command line and turns failures into one clear line on stderr and a non-zero exit
 /// code: 1 for bad input or a failed check the user can fix, 2 for usage errors, 3 for an
-/// internal error (the stack trace only with QUANTTUNE_DEBUG=1), 130 when interrupted.
+/// internal error (the stack trace only with QUANTTUNE_DEBUG=1), 130 when interrupted. A library
+/// error that names a setting names the option that sets it (<see cref="SettingOptions"/>).
 /// </summary>
 public static class CliHost
 {
@@ -73,8 +74,8 @@ public static class CliHost
                 Console.Error.WriteLine("A build made with -p:LibTorch=external has no libtorch of its own: put one on LD_LIBRARY_PATH " +
                     "(for example the lib folder of a CUDA PyTorch installation: python3 -c \"import torch, os; print(os.path.dirname(torch.__file__))\" + /lib).");
                 return 1;
-            case QuantTuneException:
-                Console.Error.WriteLine($"error: {e.Message}");
+            case QuantTuneException q:
+                Console.Error.WriteLine($"error: {SettingOptions.Describe(q)}");
                 return 1;
             case FileNotFoundException or DirectoryNotFoundException or UnauthorizedAccessException or IOException:
                 Console.Error.WriteLine($"error: {e.Message}");

@@ -28,7 +28,7 @@ public static class Options
         {
             if (result.Tokens.Count == 0) return;
             try { SideTuning.QstConfig.ParseSideDType(result.Tokens[^1].Value); }
-            catch (Diagnostics.QuantTuneException e) { result.AddError(e.Message); }
+            catch (Diagnostics.QuantTuneException e) { result.AddError(SettingOptions.Describe(e)); }
         });
         return option;
     }

@@ -109,9 +109,8 @@ public static class AlignCommand
                 },
             };
             request.Run.Training.Validate();
-            Flags(request.Options.Validate, ("Beta", "--beta"), ("LabelSmoothing", "--label-smoothing"), ("SimPoGamma", "--simpo-gamma"), ("CpoAlpha", "--cpo-alpha"),
-                ("DesirableWeight", "--desirable-weight"), ("UndesirableWeight", "--undesirable-weight"));
-            Flags(request.Preference.Validate, ("MaxLength", "--max-length"), ("MaxPromptLength", "--max-prompt-length"), ("MaxCompletionLength", "--max-completion-length"));
+            request.Options.Validate();
+            request.Preference.Validate();
             var summary = TrainingDisplay.Run($"{request.Objective} {request.Run.Method.ToString().ToLowerInvariant()}", CliHost.Interactive(r.GetValue(json)),
                 p => Aligner.Run(request, p, CliHost.Cancellation));
             if (r.GetValue(json)) JsonOutput.Write(summary);
@@ -119,17 +118,6 @@ public static class AlignCommand
             return 0;
         });
         return cmd;
-    }
-
-    /// <summary>Runs a library check whose messages start with a property name, naming the option instead.</summary>
-    static void Flags(Action validate, params (string Property, string Flag)[] names)
-    {
-        try { validate(); }
-        catch (Diagnostics.QuantTuneException e) when (names.Any(n => e.Message.StartsWith(n.Property + " ", StringComparison.Ordinal)))
-        {
-            var (property, flag) = names.First(n => e.Message.StartsWith(n.Property + " ", StringComparison.Ordinal));
-            throw new Diagnostics.QuantTuneException(flag + e.Message[property.Length..]);
-        }
     }
 
     public static void Render(AlignSummary s)

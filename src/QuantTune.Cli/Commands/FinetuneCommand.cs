@@ -143,7 +143,7 @@ public static class FinetuneCommand
     public static void Render(FineTuneSummary s)
     {
         foreach (var p in s.DataProblems) AnsiConsole.MarkupLine($"[yellow]skipped[/] {Markup.Escape(p)}");
-        foreach (var d in s.DroppedRecords ?? []) AnsiConsole.MarkupLine($"[yellow]{d.Action}[/] {Markup.Escape(d.Message)}");
+        foreach (var d in s.DroppedRecords ?? []) AnsiConsole.MarkupLine($"[yellow]{d.Action}[/] {Markup.Escape(SettingOptions.Rewrite(d.Message))}");
         if (s.ChatTemplate is not null) AnsiConsole.MarkupLine($"chat template: {Markup.Escape(s.ChatTemplate)}");
         if (s.WasAlreadyComplete)
             AnsiConsole.MarkupLine($"[yellow]the run was already complete[/] (its checkpoint is at step {s.Steps}); nothing was trained and the result was saved from that checkpoint. To train further, resume with a larger --steps.");

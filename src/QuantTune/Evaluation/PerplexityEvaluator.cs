@@ -22,8 +22,8 @@ public static class PerplexityEvaluator
         int batchSize = 4, IProgress<(long Done, long Total)>? progress = null, CancellationToken cancel = default)
     {
         if (stride == 0) stride = window;
-        if (window < 1) throw new QuantTuneException($"--window {window}: expected a positive number of tokens");
-        if (stride < 1 || stride > window) throw new QuantTuneException($"--stride {stride}: expected 1 to the window ({window})");
+        if (window < 1) throw new InvalidSettingException("PerplexityEvaluator.Evaluate(window)", window, "expected a positive number of tokens");
+        if (stride < 1 || stride > window) throw new InvalidSettingException("PerplexityEvaluator.Evaluate(stride)", stride, $"expected 1 to the window ({window})");
         if (ids.Count < 2) throw new QuantTuneException($"the text has {ids.Count} token(s); perplexity needs at least 2");
 
         var windows = Plan(ids.Count, window, stride);

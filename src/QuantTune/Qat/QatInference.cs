@@ -5,8 +5,8 @@ using static TorchSharp.torch;
 namespace QuantTune.Qat;
 
 /// <summary>
-/// Runs a model as its QAT training saw it. A checkpoint saved by <c>finetune --method full
-/// --qat</c> (or <c>pretrain --bitnet158</c>) holds its quantized weights and names its QAT in
+/// Runs a model as its QAT training saw it. A checkpoint saved by full QAT fine-tuning
+/// (or BitNet b1.58 pretraining) holds its quantized weights and names its QAT in
 /// <see cref="QatManifest.CheckpointFile"/>; the activation quantization the layers trained with
 /// is not in the weights, so it is put back here. BitNet b1.58 layers become
 /// <see cref="PackedBitLinear158"/> (2-bit weights, the add-only <see cref="TernaryKernel"/>) when
@@ -34,7 +34,7 @@ public static class QatInference
             return PackedBitLinear158.FromTernary(linear, path);
         });
         foreach (var old in replaced) old.Dispose();
-        if (layers.Count == 0) throw new QuantTuneException($"{checkpoint}: {QatManifest.CheckpointFile} names --qat {spec.Kind}, but the model has no full-precision linear layer to run through it");
+        if (layers.Count == 0) throw new QuantTuneException($"{checkpoint}: {QatManifest.CheckpointFile} names QAT {spec.Kind}, but the model has no full-precision linear layer to run through it");
         return new Result(spec, layers, pack);
     }
 

@@ -7,10 +7,10 @@ using static TorchSharp.torch;
 namespace QuantTune.Qat;
 
 /// <summary>
-/// A quantization-aware training setup as <c>finetune --qat KIND [--qat-activations BITS]
-/// [--qat-learnable-scales]</c> names it. Every linear layer but the LM head is seen through the
+/// A quantization-aware training setup: a <see cref="Kind"/> of quantizer, optional
+/// <see cref="ActivationBits"/> and <see cref="LearnableScales"/>. Every linear layer but the LM head is seen through the
 /// quantizer. <c>int4</c>/<c>int8</c> are absmax per block of 64 (the post-training baseline
-/// <c>quantize --scheme intK --block 64</c>; with learnable scales, one LSQ scale per block of 64);
+/// <c>intK</c> scheme with blocks of 64; with learnable scales, one LSQ scale per block of 64);
 /// <c>nf4</c> is NF4 block 64; <c>bitnet</c> and <c>bitnet158</c> are BitNet's binary and
 /// ternary layers, whose activations are always 8-bit per token.
 /// </summary>
@@ -30,20 +30,20 @@ public sealed record QatSpec
 
     public bool IsBitNet => Kind is "bitnet" or "bitnet158";
 
-    /// <summary>Checks the combination; every message names the flag at fault.</summary>
+    /// <summary>Checks the combination; every message names the setting at fault (<see cref="InvalidSettingException"/>).</summary>
     public QatSpec(string kind, int? activationBits = null, bool learnableScales = false)
     {
         Kind = kind.Trim().ToLowerInvariant();
         if (Kind is not ("int4" or "int8" or "nf4" or "bitnet" or "bitnet158"))
-            throw new QuantTuneException($"--qat {kind}: expected one of {Kinds}");
+            throw new InvalidSettingException("QatSpec.Kind", kind, $"expected one of {Kinds}");
         if (activationBits is int bits)
         {
             if (IsBitNet)
-                throw new QuantTuneException($"--qat-activations {bits}: --qat {Kind} already quantizes activations to 8 bits per token; the option applies to int4, int8 and nf4");
-            if (bits is < 2 or > 16) throw new QuantTuneException($"--qat-activations {bits}: expected 2 to 16 bits");
+                throw new InvalidSettingException("QatSpec.ActivationBits", bits, $"QatSpec.Kind {Kind} already quantizes activations to 8 bits per token; the setting applies to int4, int8 and nf4");
+            if (bits is < 2 or > 16) throw new InvalidSettingException("QatSpec.ActivationBits", bits, "expected 2 to 16 bits");
         }
         if (learnableScales && Kind is not ("int4" or "int8"))
-            throw new QuantTuneException($"--qat-learnable-scales: applies to --qat int4 and int8 (symmetric absmax scales), not to {Kind}");
+            throw new InvalidSettingException("QatSpec.LearnableScales", null, $"applies to QatSpec.Kind int4 and int8 (symmetric absmax scales), not to {Kind}");
         ActivationBits = IsBitNet ? 8 : activationBits;
         LearnableScales = learnableScales;
     }
@@ -55,8 +55,8 @@ public sealed record QatSpec
     public static QatSpec? From(string? kind, int? activationBits, bool learnableScales)
     {
         if (kind is not null) return new QatSpec(kind, activationBits, learnableScales);
-        if (activationBits is int bits) throw new QuantTuneException($"--qat-activations {bits}: needs --qat int4, int8 or nf4");
-        if (learnableScales) throw new QuantTuneException("--qat-learnable-scales: needs --qat int4 or int8");
+        if (activationBits is int bits) throw new InvalidSettingException("QatSpec.ActivationBits", bits, "needs QatSpec.Kind int4, int8 or nf4");
+        if (learnableScales) throw new InvalidSettingException("QatSpec.LearnableScales", null, "needs QatSpec.Kind int4 or int8");
         return null;
     }
 
@@ -83,12 +83,12 @@ public sealed record QatSpec
     public IReadOnlyList<string> Freeze(nn.Module model)
     {
         if (LearnableScales)
-            throw new QuantTuneException("--qat-learnable-scales: the base of an adapter is frozen, so its scales cannot train; use --method full");
+            throw new InvalidSettingException("QatSpec.LearnableScales", null, "the base of an adapter is frozen, so its scales cannot train; train the full weights instead");
         var quantized = model.named_modules().FirstOrDefault(m => m.module is QuantizedLinear or FakeQuantLinear or PackedBitLinear158);
         if (quantized.module is not null)
-            throw new QuantTuneException($"{quantized.name}: is already a quantized layer ({quantized.module.GetType().Name}); --qat {Kind} quantizes a full-precision model itself, so load the full-precision checkpoint");
+            throw new QuantTuneException($"{quantized.name}: is already a quantized layer ({quantized.module.GetType().Name}); QAT {Kind} quantizes a full-precision model itself, so load the full-precision checkpoint");
         var paths = Apply(model);
-        if (paths.Count == 0) throw new QuantTuneException($"--qat {Kind}: the model has no full-precision linear layer to quantize");
+        if (paths.Count == 0) throw new InvalidSettingException("QatSpec.Kind", Kind, "the model has no full-precision linear layer to quantize");
         foreach (var path in paths)
             ModuleSurgery.Replace(model, path, new FrozenQuantLinear((FakeQuantLinear)ModuleSurgery.Find(model, path), ActivationBits));
         return paths;

@@ -14,12 +14,12 @@ public static partial class QuantizationSchemes
             (null, _) or ("block", _) => Granularity.Block,
             ("channel", _) => Granularity.Channel,
             ("tensor", _) => Granularity.Tensor,
-            _ => throw new QuantTuneException($"--granularity {o.Granularity}: expected tensor, channel or block"),
+            _ => throw new InvalidSettingException("SchemeOptions.Granularity", o.Granularity, "expected tensor, channel or block"),
         };
         if (granularity == Granularity.Block && o.Block is null)
-            throw new QuantTuneException("--granularity block needs --block N");
+            throw new InvalidSettingException("SchemeOptions.Block", null, "SchemeOptions.Granularity block needs a block size");
         if (granularity != Granularity.Block && o.Block is not null)
-            throw new QuantTuneException($"--block {o.Block} applies to --granularity block, not {o.Granularity}");
+            throw new InvalidSettingException("SchemeOptions.Block", o.Block, $"applies to SchemeOptions.Granularity block, not {o.Granularity}");
         var scheme = new IntegerScheme(bits, o.ZeroPoint ? IntegerMode.ZeroPoint : IntegerMode.Absmax, granularity, o.Block ?? 0, Calibrator(o.ClipMethod));
         scheme.Validate();
         return new IntegerQuantizer(scheme);
@@ -32,6 +32,6 @@ public static partial class QuantizationSchemes
         "percentile" => new PercentileCalibrator(),
         "mse" => new MseCalibrator(),
         "kl" => new KlDivergenceCalibrator(),
-        _ => throw new QuantTuneException($"--clip-method {name}: expected percentile, mse or kl"),
+        _ => throw new InvalidSettingException("SchemeOptions.ClipMethod", name, "expected percentile, mse or kl"),
     };
 }

@@ -3,7 +3,7 @@ using QuantTune.Quantization.FourBit;
 
 namespace QuantTune.Quantization;
 
-/// <summary>What the user asked for on the command line, turned into a quantizer.</summary>
+/// <summary>A quantization scheme by name and its options, turned into a quantizer by <see cref="QuantizationSchemes.Create"/>.</summary>
 public sealed record SchemeOptions(string Scheme, int? Block = null, bool DoubleQuant = false, string? ClipMethod = null,
     string? Granularity = null, bool ZeroPoint = false);
 
@@ -24,16 +24,16 @@ public static partial class QuantizationSchemes
             case "nf4":
             case "fp4":
                 if (o.ClipMethod is not null)
-                    throw new QuantTuneException($"--clip-method {o.ClipMethod}: {scheme} uses block-wise absmax and takes no clipping calibration");
-                if (o.ZeroPoint) throw new QuantTuneException($"--zero-point: {scheme} is symmetric (block-wise absmax)");
+                    throw new InvalidSettingException("SchemeOptions.ClipMethod", o.ClipMethod, $"{scheme} uses block-wise absmax and takes no clipping calibration");
+                if (o.ZeroPoint) throw new InvalidSettingException("SchemeOptions.ZeroPoint", null, $"{scheme} is symmetric (block-wise absmax)");
                 return new FourBitQuantizer(scheme == "nf4" ? FourBitType.NF4 : FourBitType.FP4, o.Block ?? 64, o.DoubleQuant);
             default:
                 if (scheme.StartsWith("int") && int.TryParse(scheme[3..], out int bits))
                 {
-                    if (o.DoubleQuant) throw new QuantTuneException("--double-quant applies to nf4 and fp4 only");
+                    if (o.DoubleQuant) throw new InvalidSettingException("SchemeOptions.DoubleQuant", null, "applies to nf4 and fp4 only");
                     return CreateInteger(bits, o);
                 }
-                throw new QuantTuneException($"--scheme {o.Scheme}: unknown scheme; expected one of {Names}");
+                throw new InvalidSettingException("SchemeOptions.Scheme", o.Scheme, $"unknown scheme; expected one of {Names}");
         }
     }
 }

@@ -15,15 +15,15 @@ public static class TorchRuntime
         if (n.StartsWith("cuda"))
         {
             if (!cuda.is_available())
-                throw new QuantTuneException($"--device {name}: CUDA is not available (this build or this machine has no CUDA libtorch); use --device cpu");
+                throw new InvalidSettingException("TorchRuntime.ParseDevice(name)", name, "CUDA is not available (this build or this machine has no CUDA libtorch); use cpu");
             return new Device(n);
         }
-        throw new QuantTuneException($"--device {name}: expected auto, cpu, cuda or cuda:N");
+        throw new InvalidSettingException("TorchRuntime.ParseDevice(name)", name, "expected auto, cpu, cuda or cuda:N");
     }
 
-    /// <summary>"fp32", "bf16" or "fp16" (also float32, bfloat16, float16), given as <c>--dtype</c>.</summary>
+    /// <summary>"fp32", "bf16" or "fp16" (also float32, bfloat16, float16).</summary>
     public static ScalarType ParseDType(string name) =>
-        TryParseDType(name) ?? throw new QuantTuneException($"--dtype {name}: expected fp32, bf16 or fp16");
+        TryParseDType(name) ?? throw new InvalidSettingException("TorchRuntime.ParseDType(name)", name, "expected fp32, bf16 or fp16");
 
     /// <summary>The dtype a name means ("fp32", "bf16", "fp16", float32, bfloat16, float16), or null; a file's reader reports a null against its own field.</summary>
     public static ScalarType? TryParseDType(string name) => name.Trim().ToLowerInvariant() switch

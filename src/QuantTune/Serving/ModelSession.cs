@@ -45,7 +45,7 @@ public sealed class ModelSession : IDisposable
         try
         {
             var qat = QatInference.Apply(pm.Model, model, packTernary: device.type == TorchSharp.DeviceType.CPU && adapter is null && qst is null && !denseBitNet);
-            string? how = qat is { Layers.Count: > 0 } ? $"--qat {qat.Spec.Kind} checkpoint: {qat.Layers.Count} layers {(qat.Packed ? "packed to 2-bit ternary (add-only kernel)" : $"with {qat.Spec.ActivationBits}-bit activations")}" : null;
+            string? how = qat is { Layers.Count: > 0 } ? $"QAT {qat.Spec.Kind} checkpoint: {qat.Layers.Count} layers {(qat.Packed ? "packed to 2-bit ternary (add-only kernel)" : $"with {qat.Spec.ActivationBits}-bit activations")}" : null;
             if (qst is not null)
             {
                 var side = QstLoader.Attach(pm, qst);

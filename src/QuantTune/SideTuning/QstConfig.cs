@@ -61,12 +61,12 @@ public sealed record QstConfig
     /// </summary>
     public ScalarType SideDType { get; init; } = ScalarType.Float32;
 
-    /// <summary>The side dtype of <c>--side-dtype</c>: fp32 or bf16 (also float32, bfloat16).</summary>
+    /// <summary>A <see cref="SideDType"/> by name: fp32 or bf16 (also float32, bfloat16).</summary>
     public static ScalarType ParseSideDType(string name) => name.Trim().ToLowerInvariant() switch
     {
         "fp32" or "float32" => ScalarType.Float32,
         "bf16" or "bfloat16" => ScalarType.BFloat16,
-        _ => throw new QuantTuneException($"--side-dtype {name}: expected fp32 or bf16 (fp16 training needs loss scaling, which QuantTune does not build)"),
+        _ => throw new InvalidSettingException("QstConfig.SideDType", name, "expected fp32 or bf16 (fp16 training needs loss scaling, which QuantTune does not build)"),
     };
 
     /// <summary>How many downsamplers the layout has for <paramref name="fed"/> fed layers.</summary>
@@ -123,28 +123,29 @@ public sealed record QstConfig
     bool SideRotates(ModelConfig b) => b.RotaryDimOf(b.HeadDim / Reduction) is int d && d > 0 && d % 2 == 0;
 
     /// <summary>
-    /// Checks the settings against the backbone <paramref name="b"/>. Errors name the CLI option, or,
+    /// Checks the settings against the backbone <paramref name="b"/>. Errors name the property
+    /// (an <see cref="InvalidSettingException"/>), or,
     /// when the settings were read from <paramref name="file"/> (a saved side network's
     /// qst_config.json), that file and its field.
     /// </summary>
     public void Validate(ModelConfig b, string? file = null)
     {
-        QuantTuneException Fail(string option, string field, object value, string problem) =>
-            file is null ? new QuantTuneException($"--{option} {value}: {problem}") : new InvalidFormatException(file, field, $"{value}: {problem}");
-        if (Reduction < 1) throw Fail("reduction", "reduction", Reduction, "expected a positive integer");
+        QuantTuneException Fail(string property, string field, object value, string problem) =>
+            file is null ? new InvalidSettingException($"QstConfig.{property}", value, problem) : new InvalidFormatException(file, field, $"{value}: {problem}");
+        if (Reduction < 1) throw Fail(nameof(Reduction), "reduction", Reduction, "expected a positive integer");
         if (b.HiddenSize % Reduction != 0)
-            throw Fail("reduction", "reduction", Reduction, $"does not divide the hidden size ({b.HiddenSize})");
+            throw Fail(nameof(Reduction), "reduction", Reduction, $"does not divide the hidden size ({b.HiddenSize})");
         if (b.HeadDim % Reduction != 0 || (b.HeadDim / Reduction) % 2 != 0)
-            throw Fail("reduction", "reduction", Reduction, $"the side network keeps the {b.NumHeads} heads, so it must divide the head size ({b.HeadDim}) and leave an even size for RoPE");
+            throw Fail(nameof(Reduction), "reduction", Reduction, $"the side network keeps the {b.NumHeads} heads, so it must divide the head size ({b.HeadDim}) and leave an even size for RoPE");
         if ((b.HiddenSize / Reduction) % b.NumHeads != 0)
-            throw Fail("reduction", "reduction", Reduction, $"the side hidden size {b.HiddenSize / Reduction} is not a multiple of the head count ({b.NumHeads})");
-        if (Bottleneck < 1) throw Fail("bottleneck", "bottleneck", Bottleneck, "expected a positive integer");
+            throw Fail(nameof(Reduction), "reduction", Reduction, $"the side hidden size {b.HiddenSize / Reduction} is not a multiple of the head count ({b.NumHeads})");
+        if (Bottleneck < 1) throw Fail(nameof(Bottleneck), "bottleneck", Bottleneck, "expected a positive integer");
         if (Activation is not ("silu" or "swish" or "relu" or "gelu" or "tanh"))
-            throw Fail("activation", "activation", Activation, "expected silu (swish), relu, gelu or tanh");
+            throw Fail(nameof(Activation), "activation", Activation, "expected silu (swish), relu, gelu or tanh");
         if (SideDType is not (ScalarType.Float32 or ScalarType.BFloat16))
-            throw Fail("side-dtype", "side_dtype", TorchRuntime.Name(SideDType), "expected fp32 or bf16 (fp16 training needs loss scaling, which QuantTune does not build)");
+            throw Fail(nameof(SideDType), "side_dtype", TorchRuntime.Name(SideDType), "expected fp32 or bf16 (fp16 training needs loss scaling, which QuantTune does not build)");
         var layers = LayersOf(b);
         if (layers.Count == 0 || layers.Any(l => l < 0 || l >= b.NumLayers) || layers.Distinct().Count() != layers.Count || !layers.SequenceEqual(layers.Order()))
-            throw Fail("side-layers", "layers", string.Join(",", layers), $"expected distinct increasing layer indices from 0 to {b.NumLayers - 1}");
+            throw Fail(nameof(Layers), "layers", string.Join(",", layers), $"expected distinct increasing layer indices from 0 to {b.NumLayers - 1}");
     }
 }

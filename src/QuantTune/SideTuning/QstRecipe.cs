@@ -5,7 +5,7 @@ namespace QuantTune.SideTuning;
 /// <summary>
 /// The training settings of the official QST run (YouAreSpecialToMe/QST, its fine-tuning script:
 /// <c>lr_scheduler_type constant</c>, <c>warmup_ratio 0.03</c>, <c>max_grad_norm 0.3</c>,
-/// <c>optim paged_adamw_32bit</c>), used for <c>--method qst</c> wherever the user set nothing.
+/// <c>optim paged_adamw_32bit</c>), used for the QST method wherever the caller set nothing.
 /// </summary>
 public static class QstRecipe
 {

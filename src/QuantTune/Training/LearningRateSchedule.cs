@@ -25,6 +25,6 @@ public static class LearningRateSchedule
         "constant" => ScheduleKind.Constant,
         "linear" => ScheduleKind.Linear,
         "cosine" => ScheduleKind.Cosine,
-        _ => throw new QuantTuneException($"--schedule {name}: expected constant, linear or cosine"),
+        _ => throw new InvalidSettingException("TrainingOptions.Schedule", name, "expected constant, linear or cosine"),
     };
 }

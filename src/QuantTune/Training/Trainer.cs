@@ -63,18 +63,18 @@ public sealed class Trainer
         if (resume && TrainingCheckpoint.Exists(OutputDirectory))
         {
             var saved = TrainingCheckpoint.ReadState(OutputDirectory);
-            if (saved.Seed != Options.Seed) throw new QuantTuneException($"--seed {Options.Seed}: the checkpoint was made with seed {saved.Seed}; resume with the same options");
+            if (saved.Seed != Options.Seed) throw new InvalidSettingException("TrainingOptions.Seed", Options.Seed, $"the checkpoint was made with seed {saved.Seed}; resume with the same options");
             if (saved.DTypeOrDefault != DType)
                 throw new InvalidFormatException(TrainingCheckpoint.StatePathIn(OutputDirectory), nameof(TrainerState.DType),
-                    $"the checkpoint was written by a {saved.DTypeOrDefault} run; this run's --dtype is {DType}. Resume with --dtype {saved.DTypeOrDefault}, or start a new run in another folder");
+                    $"the checkpoint was written by a {saved.DTypeOrDefault} run; this run's Trainer.DType is {DType}. Resume with Trainer.DType {saved.DTypeOrDefault}, or start a new run in another folder");
             if (saved.Step > Options.Steps)
-                throw new QuantTuneException($"--steps {Options.Steps}: the checkpoint in {TrainingCheckpoint.PathIn(OutputDirectory)} is already at step {saved.Step}; resume with --steps {saved.Step} or more");
+                throw new InvalidSettingException("TrainingOptions.Steps", Options.Steps, $"the checkpoint in {TrainingCheckpoint.PathIn(OutputDirectory)} is already at step {saved.Step}; resume with TrainingOptions.Steps {saved.Step} or more");
             var optimizerState = TrainingCheckpoint.Load(OutputDirectory, trainable.Select(p => (p.name, (Tensor)p.parameter)).ToList());
             optimizer.LoadStateDict(optimizerState);
             foreach (var t in optimizerState.Values) t.Dispose();
             (startStep, epoch, batchInEpoch) = (saved.Step, saved.Epoch, saved.BatchInEpoch);
         }
-        else if (resume) throw new QuantTuneException($"--resume: {TrainingCheckpoint.PathIn(OutputDirectory)} has no checkpoint");
+        else if (resume) throw new InvalidSettingException("Trainer.Run(resume)", null, $"{TrainingCheckpoint.PathIn(OutputDirectory)} has no checkpoint");
 
         using var log = new MetricsLog(Path.Combine(OutputDirectory, "metrics.jsonl"), startStep);
         var batches = Data.Epoch(epoch).Skip(batchInEpoch).GetEnumerator();
@@ -204,7 +204,7 @@ public sealed class Trainer
         if (!double.IsFinite(value))
             throw new TrainingDivergedException($"the loss became {value} at step {step + 1} (learning rate {lr:G3}); training stopped. " +
                 (TrainingCheckpoint.Exists(OutputDirectory) ? $"The last good checkpoint is kept in {TrainingCheckpoint.PathIn(OutputDirectory)}. " : "") +
-                "Lower --lr or --max-grad-norm.");
+                "Lower TrainingOptions.LearningRate or TrainingOptions.MaxGradNorm.");
     }
 
     void SaveCheckpoint(int step, int epoch, int batchInEpoch, List<(string name, Parameter parameter)> trainable, ITrainingOptimizer optimizer, double loss)

@@ -20,11 +20,11 @@ public sealed record TrainingOptions
 
     public void Validate()
     {
-        if (Steps < 1) throw new QuantTuneException($"--steps {Steps}: expected at least 1");
-        if (BatchSize < 1) throw new QuantTuneException($"--batch {BatchSize}: expected at least 1");
-        if (GradientAccumulation < 1) throw new QuantTuneException($"--accumulate {GradientAccumulation}: expected at least 1");
-        if (!(LearningRate > 0) || double.IsInfinity(LearningRate)) throw new QuantTuneException($"--lr {LearningRate}: expected a positive number");
-        if (WarmupSteps < 0 || WarmupSteps > Steps) throw new QuantTuneException($"--warmup {WarmupSteps}: expected 0 to --steps ({Steps})");
-        if (MaxGradNorm < 0) throw new QuantTuneException($"--max-grad-norm {MaxGradNorm}: expected 0 (off) or more");
+        if (Steps < 1) throw new InvalidSettingException("TrainingOptions.Steps", Steps, "expected at least 1");
+        if (BatchSize < 1) throw new InvalidSettingException("TrainingOptions.BatchSize", BatchSize, "expected at least 1");
+        if (GradientAccumulation < 1) throw new InvalidSettingException("TrainingOptions.GradientAccumulation", GradientAccumulation, "expected at least 1");
+        if (!(LearningRate > 0) || double.IsInfinity(LearningRate)) throw new InvalidSettingException("TrainingOptions.LearningRate", LearningRate, "expected a positive number");
+        if (WarmupSteps < 0 || WarmupSteps > Steps) throw new InvalidSettingException("TrainingOptions.WarmupSteps", WarmupSteps, $"expected 0 to TrainingOptions.Steps ({Steps})");
+        if (MaxGradNorm < 0) throw new InvalidSettingException("TrainingOptions.MaxGradNorm", MaxGradNorm, "expected 0 (off) or more");
     }
 }

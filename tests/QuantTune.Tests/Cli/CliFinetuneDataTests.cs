@@ -59,7 +59,7 @@ public sealed class CliFinetuneDataTests() : TempFolderTest("qt-cli-ftdata-")
         Assert.Equal(2, saved.GetProperty("count").GetInt32());
         Assert.Equal(6, saved.GetProperty("total").GetInt32());
         Assert.Equal([2, 5], saved.GetProperty("lines").EnumerateArray().Select(l => l.GetInt32()));
-        Assert.Contains("--seq 96", saved.GetProperty("reason").GetString());
+        Assert.Contains("FineTuneRequest.SequenceLength 96", saved.GetProperty("reason").GetString()); // the library writes summary.json
     }
 
     [Fact]

@@ -84,8 +84,8 @@ public sealed class MmluTests() : TempFolderTest("qt-mmlu-")
         Assert.Equal(["abstract algebra", "marketing"], two.Select(q => q.Subject).Distinct().Order());
         Assert.Equal(all.Where(q => q.Subject == "marketing").Take(3), two.Where(q => q.Subject == "marketing"));
         Assert.Equal(all.Count, MmluEvaluator.Select(all, null, 0).Count);
-        var e = Assert.Throws<QuantTuneException>(() => MmluEvaluator.Select(all, ["astrology"], 0));
-        Assert.Contains("--subjects", e.Message);
+        var e = Assert.Throws<InvalidSettingException>(() => MmluEvaluator.Select(all, ["astrology"], 0));
+        Assert.Equal("MmluEvaluator.Select(subjects)", e.Setting);
         Assert.Contains("high_school_geography", e.Message);
     }
 

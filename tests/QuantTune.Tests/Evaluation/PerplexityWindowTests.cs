@@ -47,8 +47,8 @@ public sealed class PerplexityWindowTests
     public void BadWindowSettingsAreRejected()
     {
         using var pm = PretrainedModel.Load(TestData.TinyLlamaDir);
-        Assert.Contains("--stride", Assert.ThrowsAny<QuantTuneException>(() => PerplexityEvaluator.Evaluate(pm.Model, [1, 2, 3], 4, 8)).Message);
-        Assert.Contains("--window", Assert.ThrowsAny<QuantTuneException>(() => PerplexityEvaluator.Evaluate(pm.Model, [1, 2, 3], 0, 0)).Message);
+        Assert.Contains("PerplexityEvaluator.Evaluate(stride) = 8", Assert.ThrowsAny<QuantTuneException>(() => PerplexityEvaluator.Evaluate(pm.Model, [1, 2, 3], 4, 8)).Message);
+        Assert.Contains("PerplexityEvaluator.Evaluate(window) = 0", Assert.ThrowsAny<QuantTuneException>(() => PerplexityEvaluator.Evaluate(pm.Model, [1, 2, 3], 0, 0)).Message);
         Assert.Contains("at least 2", Assert.ThrowsAny<QuantTuneException>(() => PerplexityEvaluator.Evaluate(pm.Model, [1], 4, 4)).Message);
     }
 }

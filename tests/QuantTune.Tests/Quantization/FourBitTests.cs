@@ -238,7 +238,7 @@ public sealed class FourBitTests
     [InlineData(8192)]
     public void BlockSizeMustBeAPowerOfTwoFrom32To4096(int block)
     {
-        Assert.Contains("--block", Assert.ThrowsAny<QuantTuneException>(() => new FourBitQuantizer(FourBitType.NF4, block)).Message);
+        Assert.Contains("FourBitQuantizer.BlockSize", Assert.ThrowsAny<QuantTuneException>(() => new FourBitQuantizer(FourBitType.NF4, block)).Message);
     }
 
     [Fact]

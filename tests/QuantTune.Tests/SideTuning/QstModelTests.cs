@@ -91,7 +91,7 @@ public sealed class QstModelTests
         var config = ModelConfig.Load(TestData.TinyLlamaDir);
         Assert.Contains("hidden size", Assert.ThrowsAny<QuantTuneException>(() => new QstConfig { Reduction = 3 }.Validate(config)).Message);
         Assert.Contains("head", Assert.ThrowsAny<QuantTuneException>(() => new QstConfig { Reduction = 32 }.Validate(config)).Message);
-        Assert.Contains("--side-layers", Assert.ThrowsAny<QuantTuneException>(() => new QstConfig { Layers = [0, 7] }.Validate(config)).Message);
+        Assert.Contains("QstConfig.Layers = 0,7", Assert.ThrowsAny<QuantTuneException>(() => new QstConfig { Layers = [0, 7] }.Validate(config)).Message);
     }
 
     [Fact]

@@ -59,10 +59,10 @@ public sealed class LlamaCppPreTokenizerTests
         string path = files.Write(json);
         var tokenizer = QuantTune.Tokenization.HfTokenizer.FromFile(path);
 
-        var e = Assert.Throws<QuantTuneException>(() => LlamaCppPreTokenizer.Choose(tokenizer, path));
-        Assert.Contains("--gguf-pre", e.Message);
+        var e = Assert.Throws<InvalidSettingException>(() => LlamaCppPreTokenizer.Choose(tokenizer, path));
+        Assert.Contains("LlamaCppPreTokenizer.Choose(requested)", e.Message);
         Assert.Contains(LlamaCppPreTokenizer.Sha256(tokenizer.Encode(LlamaCppPreTokenizer.Chktxt, addSpecialTokens: true)), e.Message);
         Assert.Equal("gpt-2", LlamaCppPreTokenizer.Choose(tokenizer, path, "gpt-2").Name);
-        Assert.Contains("llama-bpe", Assert.Throws<QuantTuneException>(() => LlamaCppPreTokenizer.Choose(tokenizer, path, "gpt2")).Message);
+        Assert.Contains("llama-bpe", Assert.Throws<InvalidSettingException>(() => LlamaCppPreTokenizer.Choose(tokenizer, path, "gpt2")).Message);
     }
 }

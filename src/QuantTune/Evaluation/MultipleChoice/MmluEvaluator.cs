@@ -1,3 +1,4 @@
+using QuantTune.Diagnostics;
 using QuantTune.Tokenization;
 using static TorchSharp.torch;
 
@@ -26,11 +27,11 @@ public static class MmluEvaluator
     /// <summary>The subjects to evaluate, at most <paramref name="limitPerSubject"/> questions each (0: all), in file order.</summary>
     public static List<MmluQuestion> Select(IReadOnlyList<MmluQuestion> questions, IReadOnlyCollection<string>? subjects, int limitPerSubject)
     {
-        if (limitPerSubject < 0) throw new QuantTune.Diagnostics.QuantTuneException($"--limit {limitPerSubject}: expected 0 (all) or a number of questions per subject");
+        if (limitPerSubject < 0) throw new QuantTune.Diagnostics.InvalidSettingException("MmluEvaluator.Select(limitPerSubject)", limitPerSubject, "expected 0 (all) or a number of questions per subject");
         var available = questions.Select(q => q.Subject).Distinct().ToList();
         var wanted = subjects?.Select(s => s.Trim().Replace('_', ' ')).Where(s => s.Length > 0).ToList();
         if (wanted is not null && wanted.FirstOrDefault(s => !available.Contains(s)) is { } unknown)
-            throw new QuantTune.Diagnostics.QuantTuneException($"--subjects: '{unknown}' is not in the data; its subjects are {string.Join(", ", available.Select(a => a.Replace(' ', '_')))}");
+            throw new QuantTune.Diagnostics.InvalidSettingException("MmluEvaluator.Select(subjects)", null, $"'{unknown}' is not in the data; its subjects are {string.Join(", ", available.Select(a => a.Replace(' ', '_')))}");
         return questions.Where(q => wanted is null || wanted.Contains(q.Subject))
             .GroupBy(q => q.Subject).SelectMany(g => limitPerSubject > 0 ? g.Take(limitPerSubject) : g).ToList();
     }

@@ -45,7 +45,7 @@ public static class GgufImport
         var arch = GgufArchitectures.Find(name)
             ?? throw new InvalidFormatException(path, "general.architecture", $"'{name}' is not supported; expected one of {expected}");
         if (file.OptionalString("general.type") is string t && t != "model")
-            throw new InvalidFormatException(path, "general.type", $"'{t}': this is not a model; a LoRA adapter GGUF is applied with --adapter on top of its base model");
+            throw new InvalidFormatException(path, "general.type", $"'{t}': this is not a model; a LoRA adapter GGUF is applied as an adapter on top of its base model");
         var config = arch.ReadConfig(file);
         ModelDimensionLimits.Check(config, (field, problem) => new InvalidFormatException(path, field, problem), arch.KeyOf);
 

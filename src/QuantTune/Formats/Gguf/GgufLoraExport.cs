@@ -36,17 +36,17 @@ public static class GgufLoraExport
         if (!File.Exists(configFile)) throw new QuantTuneException($"{configFile}: not found; expected a PEFT LoRA adapter folder");
         var lora = AdapterConfig.Load(configFile) as LoraConfig
             ?? throw new InvalidFormatException(configFile, "peft_type", $"expected \"{LoraConfig.Type}\"; only LoRA adapters have a llama.cpp GGUF form");
-        if (lora.UseDora) throw new InvalidFormatException(configFile, "use_dora", "true: llama.cpp adapters are plain LoRA; merge the DoRA adapter (export gguf --adapter) instead");
-        if (lora.UseRsLora) throw new InvalidFormatException(configFile, "use_rslora", "true: llama.cpp scales by alpha/r, not alpha/√r; merge the adapter (export gguf --adapter) instead");
+        if (lora.UseDora) throw new InvalidFormatException(configFile, "use_dora", "true: llama.cpp adapters are plain LoRA; merge the DoRA adapter into its base model and export that instead");
+        if (lora.UseRsLora) throw new InvalidFormatException(configFile, "use_rslora", "true: llama.cpp scales by alpha/r, not alpha/√r; merge the adapter into its base model and export that instead");
         if (lora.ModulesToSave is { Count: > 0 })
-            throw new InvalidFormatException(configFile, "modules_to_save", $"[{string.Join(", ", lora.ModulesToSave)}]: a llama.cpp adapter holds only LoRA pairs, not whole modules; merge the adapter (export gguf --adapter) instead");
-        if (lora.AlphaPattern.Count > 0) throw new InvalidFormatException(configFile, "alpha_pattern", "is not empty: a llama.cpp adapter has one alpha; merge the adapter (export gguf --adapter) instead");
+            throw new InvalidFormatException(configFile, "modules_to_save", $"[{string.Join(", ", lora.ModulesToSave)}]: a llama.cpp adapter holds only LoRA pairs, not whole modules; merge the adapter into its base model and export that instead");
+        if (lora.AlphaPattern.Count > 0) throw new InvalidFormatException(configFile, "alpha_pattern", "is not empty: a llama.cpp adapter has one alpha; merge the adapter into its base model and export that instead");
 
         var weightsFile = Path.Combine(adapterFolder, AdapterIO.WeightsFile);
         if (!File.Exists(weightsFile)) throw new QuantTuneException($"{weightsFile}: adapter weights not found");
         using var file = SafetensorsFile.Open(weightsFile);
         if (file.Tensors.Keys.FirstOrDefault(k => k.Contains(".lora_embedding_", StringComparison.Ordinal)) is { } embedding)
-            throw new InvalidFormatException(weightsFile, embedding, "is LoRA on the embedding, which convert_lora_to_gguf.py does not write; merge the adapter (export gguf --adapter) instead");
+            throw new InvalidFormatException(weightsFile, embedding, "is LoRA on the embedding, which convert_lora_to_gguf.py does not write; merge the adapter into its base model and export that instead");
         var type = fileType.DefaultType();
         var w = new GgufWriter();
         w.Add("general.architecture", GgufValue.Of("llama"));

@@ -43,7 +43,7 @@ public static class LlamaCppPreTokenizer
         {
             return LlamaCppPreTokenizerHashes.Names.Contains(requested)
                 ? new Choice(requested, "", "requested")
-                : throw new QuantTuneException($"--gguf-pre {requested}: not a pre-tokenizer name of llama.cpp's converter; expected one of {string.Join(", ", LlamaCppPreTokenizerHashes.Names.Order(StringComparer.Ordinal))}");
+                : throw new InvalidSettingException("LlamaCppPreTokenizer.Choose(requested)", requested, $"not a pre-tokenizer name of llama.cpp's converter; expected one of {string.Join(", ", LlamaCppPreTokenizerHashes.Names.Order(StringComparer.Ordinal))}");
         }
 
         using JsonDocument doc = JsonDocument.Parse(File.ReadAllBytes(tokenizerPath));
@@ -64,9 +64,9 @@ public static class LlamaCppPreTokenizer
             return new Choice("gpt-2", hash, $"chktxt sha256 {hash} is not in llama.cpp's table, but the pre-tokenizer is GPT-2's (ByteLevel with its regex, no prefix space, no normalizer)");
         }
 
-        throw new QuantTuneException(
+        throw new InvalidSettingException("LlamaCppPreTokenizer.Choose(requested)", null,
             $"{tokenizerPath}: llama.cpp's converter does not know this tokenizer's pre-tokenizer (chktxt sha256 {hash}, not in the table of convert_hf_to_gguf.py at {LlamaCppPreTokenizerHashes.Commit}); "
-            + "pass --gguf-pre NAME with the llama.cpp pre-tokenizer that splits text as this tokenizer does");
+            + "give the name of the llama.cpp pre-tokenizer that splits text as this tokenizer does");
     }
 
     /// <summary>The ids transformers' <c>tokenizer.encode(chktxt)</c> gives (see the class remarks).</summary>

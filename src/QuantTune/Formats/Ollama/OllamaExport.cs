@@ -32,7 +32,7 @@ public static class OllamaExport
         string template, origin;
         if (options.TemplateFile is { } file)
         {
-            if (!File.Exists(file)) throw new QuantTuneException($"--template-file {file}: file not found");
+            if (!File.Exists(file)) throw new InvalidSettingException("OllamaExport.Options.TemplateFile", file, "file not found");
             template = File.ReadAllText(file);
             origin = $"template: {Path.GetFileName(file)} (given)";
         }
@@ -44,12 +44,12 @@ public static class OllamaExport
                 (named.Name == "phi-4" ? "" : $"; ollama's template/{named.Name}.gotmpl (github.com/ollama/ollama, MIT)");
         }
         else if (options.ChatTemplate is { } unknown)
-            throw new QuantTuneException($"{unknown.Source}: the chat template is of no family with a shipped Ollama template " +
+            throw new InvalidSettingException("OllamaExport.Options.TemplateFile", null, $"{unknown.Source}: the chat template is of no family with a shipped Ollama template " +
                 $"({string.Join(", ", Enum.GetValues<ChatTemplateFamily>().Select(x => x.OllamaName()))}; recognised by their turn markers); " +
-                "write the template in Ollama's Go-template form and pass --template-file FILE (and --stop for its end-of-turn strings)");
+                "write the template in Ollama's Go-template form and give it as a file (and its end-of-turn strings as OllamaExport.Options.Stops)");
         else
-            throw new QuantTuneException($"{ggufPath}: the model has no chat template (chat_template.jinja, tokenizer_config.json's chat_template, " +
-                "or the GGUF's tokenizer.chat_template); pass --model with the checkpoint that has one, or --template-file FILE");
+            throw new InvalidSettingException("OllamaExport.Options.TemplateFile", null, $"{ggufPath}: the model has no chat template (chat_template.jinja, tokenizer_config.json's chat_template, " +
+                "or the GGUF's tokenizer.chat_template); give a template file, or the chat template of a checkpoint that has one (OllamaExport.Options.ChatTemplate)");
         var stops = options.Stops ?? (family is { } g && options.TemplateFile is null ? OllamaTemplate.For(g).Stops : []);
         return new OllamaModelfile(OllamaModelfile.FromPath(ggufPath, modelfilePath), template, stops, options.System, $"{Signature}\n{origin}");
     }
@@ -60,7 +60,7 @@ public static class OllamaExport
         if (!File.Exists(ggufPath)) throw new QuantTuneException($"{ggufPath}: GGUF file not found");
         var modelfile = Build(ggufPath, modelfilePath, options);
         if (File.Exists(modelfilePath) && !File.ReadLines(modelfilePath).FirstOrDefault("").Contains(Signature, StringComparison.Ordinal))
-            throw new QuantTuneException($"{modelfilePath}: exists and was not written by quanttune; move it away or choose another path with --modelfile");
+            throw new QuantTuneException($"{modelfilePath}: exists and was not written by quanttune; move it away or choose another path");
         AtomicFile.WriteAllText(modelfilePath, modelfile.Render());
         return modelfile;
     }

@@ -67,7 +67,7 @@ public static class LoraModel
         var layers = Layers(model);
         var quantized = layers.FirstOrDefault(l => l.Layer.base_layer is not Models.Layers.Linear);
         if (quantized.Layer?.base_layer is Qat.FakeQuantLinear)
-            throw new QuantTuneException($"{quantized.Path}: the adapter was trained on a quantized base (QAT with LoRA); merged into it, the weight would have to be requantized, losing the adapter. Run it unmerged on its base (eval or generate with --adapter)");
+            throw new QuantTuneException($"{quantized.Path}: the adapter was trained on a quantized base (QAT with LoRA); merged into it, the weight would have to be requantized, losing the adapter. Run it unmerged, applied as an adapter on its base");
         if (quantized.Layer is not null)
             throw new QuantTuneException($"{quantized.Path}: cannot merge a LoRA adapter into a 4-bit quantized layer: its weight would have to be requantized, losing the adapter's precision. Load the full-precision model, load the adapter onto it and merge there");
         foreach (var (path, lora) in layers)

@@ -25,7 +25,7 @@ public sealed class KlDivergenceCalibrator : IClipCalibrator
     public KlDivergenceCalibrator(int bins = 2048)
     {
         if (bins < 2)
-            throw new QuantTuneException($"--clip-bins: {bins}; expected at least 2 histogram bins");
+            throw new InvalidSettingException("KlDivergenceCalibrator.Bins", bins, "expected at least 2 histogram bins");
         Bins = bins;
     }
 

@@ -19,9 +19,9 @@ public sealed class MseCalibrator : IClipCalibrator
     public MseCalibrator(int candidates = 71, double minRatio = 0.30)
     {
         if (candidates < 1)
-            throw new QuantTuneException($"--clip-candidates: {candidates}; expected at least 1 candidate ratio");
+            throw new InvalidSettingException("MseCalibrator.Candidates", candidates, "expected at least 1 candidate ratio");
         if (!(minRatio > 0 && minRatio <= 1))
-            throw new QuantTuneException($"--clip-min-ratio: {minRatio}; expected a ratio in (0, 1]");
+            throw new InvalidSettingException("MseCalibrator.MinRatio", minRatio, "expected a ratio in (0, 1]");
         Candidates = candidates;
         MinRatio = minRatio;
     }

@@ -17,7 +17,7 @@ public sealed class PercentileCalibrator : IClipCalibrator
     public PercentileCalibrator(double percentile = 99.99)
     {
         if (!(percentile > 50 && percentile <= 100))
-            throw new QuantTuneException($"--clip-percentile: {percentile.ToString(CultureInfo.InvariantCulture)} is not a usable percentile; expected a value in (50, 100]");
+            throw new InvalidSettingException("PercentileCalibrator.Percentile", percentile, "not a usable percentile; expected a value in (50, 100]");
         Percentile = percentile;
     }
 

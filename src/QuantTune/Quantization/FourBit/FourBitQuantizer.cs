@@ -21,7 +21,7 @@ public sealed class FourBitQuantizer : IQuantizer
     public FourBitQuantizer(FourBitType type, int blockSize = 64, bool doubleQuant = true)
     {
         if (blockSize < 32 || blockSize > 4096 || (blockSize & (blockSize - 1)) != 0)
-            throw new QuantTuneException($"--block {blockSize}: 4-bit block size must be a power of two from 32 to 4096");
+            throw new InvalidSettingException("FourBitQuantizer.BlockSize", blockSize, "4-bit block size must be a power of two from 32 to 4096");
         Type = type;
         BlockSize = blockSize;
         DoubleQuant = doubleQuant;
@@ -35,7 +35,7 @@ public sealed class FourBitQuantizer : IQuantizer
     public FourBitTensor Quantize(Tensor x, ScalarType originalDType)
     {
         if (x.numel() < BlockSize)
-            throw new QuantTuneException($"--block {BlockSize}: larger than the tensor ({x.numel()} elements)");
+            throw new InvalidSettingException("FourBitQuantizer.BlockSize", BlockSize, $"larger than the tensor ({x.numel()} elements)");
         using var scope = NewDisposeScope();
         var (codes, absmax) = BlockwiseCodebook.Quantize(x, FourBitCodebooks.For(Type), BlockSize);
         var packed = NibblePacking.Pack(codes);

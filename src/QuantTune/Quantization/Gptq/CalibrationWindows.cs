@@ -7,10 +7,10 @@ public static class CalibrationWindows
 {
     public static IReadOnlyList<long[]> Sample(IReadOnlyList<int> ids, int count, int length, int seed = 0, string source = "calibration text")
     {
-        if (count < 1) throw new QuantTuneException($"--samples {count}: expected at least 1 calibration sample");
-        if (length < 1) throw new QuantTuneException($"--seq {length}: expected at least 1 token per sample");
+        if (count < 1) throw new InvalidSettingException("CalibrationWindows.Sample(count)", count, "expected at least 1 calibration sample");
+        if (length < 1) throw new InvalidSettingException("CalibrationWindows.Sample(length)", length, "expected at least 1 token per sample");
         if (ids.Count < length)
-            throw new QuantTuneException($"{source}: {ids.Count} tokens are fewer than one sample of {length}; give a longer --calibration-data file or a smaller --seq");
+            throw new InvalidSettingException("CalibrationWindows.Sample(length)", length, $"{source} has {ids.Count} tokens, fewer than one sample; give longer calibration text or a smaller length");
         var random = new Random(seed);
         var windows = new List<long[]>(count);
         for (int k = 0; k < count; k++)

@@ -9,7 +9,7 @@ namespace QuantTune.Quantization.Gptq;
 /// (AutoGPTQ, GPTQModel) finds it with maxq = 2^b − 1, written as the multiplier s = 1/scale that
 /// the rest of the library uses (w ≈ (q − z)/s, signed codes q):
 /// <list type="bullet">
-/// <item>Symmetric (<c>--sym</c>): scale = 2·max|w|/maxq with the unsigned zero (maxq + 1)/2 = 2^(b-1), that is
+/// <item>Symmetric (gptq.py's <c>sym=True</c>): scale = 2·max|w|/maxq with the unsigned zero (maxq + 1)/2 = 2^(b-1), that is
 /// s = maxq/(2·max|w|), signed zero 0 and all 2^b codes −2^(b-1) … 2^(b-1) − 1 (not the integer
 /// quantizer's absmax grid ±(2^(b-1) − 1)); an all-zero group gets scale 2/maxq, as gptq.py's.</item>
 /// <item>Zero point: the range [min(w, 0), max(w, 0)], s = maxq/(hi − lo), z = round(−s·lo) − 2^(b-1): the

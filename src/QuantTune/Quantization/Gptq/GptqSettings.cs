@@ -19,26 +19,26 @@ public sealed record GptqSettings(int Bits = 4, int GroupSize = 128, IntegerMode
 {
     public static readonly int[] SupportedBits = [2, 3, 4, 8];
 
-    /// <summary>Throws a <see cref="QuantTuneException"/> naming the option when a value cannot be used.</summary>
+    /// <summary>Throws a <see cref="QuantTuneException"/> naming the setting when a value cannot be used.</summary>
     public void Validate()
     {
         if (!SupportedBits.Contains(Bits))
-            throw new QuantTuneException($"--bits: {Bits} is not supported by GPTQ; expected 2, 3, 4 or 8");
+            throw new InvalidSettingException("GptqSettings.Bits", Bits, "not supported by GPTQ; expected 2, 3, 4 or 8");
         if (GroupSize is 0 or < -1 or 1)
-            throw new QuantTuneException($"--group: {GroupSize} is not a group size; expected -1 (per output channel) or at least 2 columns");
+            throw new InvalidSettingException("GptqSettings.GroupSize", GroupSize, "not a group size; expected -1 (per output channel) or at least 2 columns");
         if (!(Damp > 0 && Damp < 1))
-            throw new QuantTuneException($"--damp: {Damp.ToString(CultureInfo.InvariantCulture)} is not a dampening fraction; expected a number in (0, 1), e.g. 0.01");
+            throw new InvalidSettingException("GptqSettings.Damp", Damp, "not a dampening fraction; expected a number in (0, 1), e.g. 0.01");
         if (BlockSize < 1)
-            throw new QuantTuneException($"GPTQ block size {BlockSize}: expected at least 1 column per lazy batch");
+            throw new InvalidSettingException("GptqSettings.BlockSize", BlockSize, "expected at least 1 column per lazy batch");
         if (!Enum.IsDefined(Mode))
-            throw new QuantTuneException($"GPTQ mode {(int)Mode}: expected absmax (--sym) or zeropoint (--asym)");
+            throw new InvalidSettingException("GptqSettings.Mode", (int)Mode, "not a quantization mode; expected absmax or zeropoint");
     }
 
     /// <summary>Checks that a weight of <paramref name="columns"/> input features can be grouped as asked.</summary>
     public void ValidateFor(string name, long columns)
     {
         if (GroupSize > columns)
-            throw new QuantTuneException($"--group {GroupSize}: '{name}' has only {columns} input features; expected a group of at most {columns} columns (or -1 for per-channel)");
+            throw new InvalidSettingException("GptqSettings.GroupSize", GroupSize, $"'{name}' has only {columns} input features; expected a group of at most {columns} columns (or -1 for per-channel)");
     }
 
     /// <summary>Group size in columns for a matrix of <paramref name="columns"/> inputs.</summary>

@@ -204,7 +204,7 @@ public static class GptqSolver
         }
         catch (ExternalException e)
         {
-            throw new QuantTuneException($"GPTQ: the Hessian plus {damp} of its mean diagonal is not positive definite ({e.Message.Split('\n')[0]}); raise --damp", e);
+            throw new InvalidSettingException("GptqSettings.Damp", damp, $"GPTQ: the Hessian plus this fraction of its mean diagonal is not positive definite ({e.Message.Split('\n')[0]}); raise it", e);
         }
     }
 }

@@ -26,17 +26,17 @@ public readonly record struct GroupLayout(long Elements, long Groups, long Group
                 return new GroupLayout(n, 1, n, 0);
             case Granularity.Channel:
                 if (shape.Length < 2)
-                    throw new QuantTuneException($"--granularity channel: needs a weight of rank ≥ 2 ([out, in]), one scale per row; got shape [{string.Join(", ", shape)}]");
+                    throw new InvalidSettingException("IntegerScheme.Granularity", "channel", $"needs a weight of rank ≥ 2 ([out, in]), one scale per row; got shape [{string.Join(", ", shape)}]");
                 return new GroupLayout(n, shape[0], n / shape[0], 0);
             case Granularity.Block:
                 if (blockSize < 2)
-                    throw new QuantTuneException($"--block: {blockSize} is not a block size; expected at least 2 elements per block");
+                    throw new InvalidSettingException("IntegerScheme.BlockSize", blockSize, "not a block size; expected at least 2 elements per block");
                 if (blockSize > n)
-                    throw new QuantTuneException($"--block: a block of {blockSize} elements is larger than the tensor of shape [{string.Join(", ", shape)}] with {n} elements; expected a block of at most {n} elements (or per-tensor granularity)");
+                    throw new InvalidSettingException("IntegerScheme.BlockSize", blockSize, $"a block of {blockSize} elements is larger than the tensor of shape [{string.Join(", ", shape)}] with {n} elements; expected a block of at most {n} elements (or per-tensor granularity)");
                 long groups = (n + blockSize - 1) / blockSize;
                 return new GroupLayout(n, groups, blockSize, groups * blockSize - n);
             default:
-                throw new QuantTuneException($"--granularity: {(int)granularity} is not a granularity; expected tensor, channel or block");
+                throw new InvalidSettingException("IntegerScheme.Granularity", (int)granularity, "not a granularity; expected tensor, channel or block");
         }
     }
 

@@ -150,11 +150,17 @@ public sealed class IntegerQuantizedTensor : QuantizedTensor
             throw new QuantTuneException($"{where}: metadata 'shape' is '{shapeText}'; expected comma-separated non-negative integers", e);
         }
 
-        new IntegerScheme(bits, mode, granularity, block).Validate();
         GroupLayout layout;
         try
         {
+            new IntegerScheme(bits, mode, granularity, block).Validate();
             layout = GroupLayout.For(shape, granularity, block);
+        }
+        catch (InvalidSettingException e)
+        {
+            // The values came from the file's metadata, not from a caller's settings.
+            string key = e.Setting == "IntegerScheme.BlockSize" ? "block" : e.Setting[(e.Setting.LastIndexOf('.') + 1)..].ToLowerInvariant();
+            throw new QuantTuneException($"{where}: metadata '{key}' is '{e.Value}': {e.Problem}", e);
         }
         catch (QuantTuneException e)
         {

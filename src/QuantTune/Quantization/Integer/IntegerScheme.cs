@@ -37,17 +37,17 @@ public sealed record IntegerScheme(int Bits, IntegerMode Mode, Granularity Granu
     /// <summary>What is added to a signed code to store it unsigned: 2^(b-1).</summary>
     internal int CodeOffset => 1 << (Bits - 1);
 
-    /// <summary>Throws a <see cref="QuantTuneException"/> naming the option when the scheme cannot be used.</summary>
+    /// <summary>Throws a <see cref="QuantTuneException"/> naming the setting when the scheme cannot be used.</summary>
     public void Validate()
     {
         if (Bits is < 2 or > 8)
-            throw new QuantTuneException($"--bits: {Bits} is not supported for integer quantization; expected 2..8");
+            throw new InvalidSettingException("IntegerScheme.Bits", Bits, "not supported for integer quantization; expected 2..8");
         if (!Enum.IsDefined(Mode))
-            throw new QuantTuneException($"--mode: {(int)Mode} is not a quantization mode; expected absmax or zeropoint");
+            throw new InvalidSettingException("IntegerScheme.Mode", (int)Mode, "not a quantization mode; expected absmax or zeropoint");
         if (!Enum.IsDefined(Granularity))
-            throw new QuantTuneException($"--granularity: {(int)Granularity} is not a granularity; expected tensor, channel or block");
+            throw new InvalidSettingException("IntegerScheme.Granularity", (int)Granularity, "not a granularity; expected tensor, channel or block");
         if (Granularity == Granularity.Block && BlockSize < 2)
-            throw new QuantTuneException($"--block: {BlockSize} is not a block size; expected at least 2 elements per block");
+            throw new InvalidSettingException("IntegerScheme.BlockSize", BlockSize, "not a block size; expected at least 2 elements per block");
     }
 
     internal static string GranularityName(Granularity granularity, int blockSize) => granularity switch

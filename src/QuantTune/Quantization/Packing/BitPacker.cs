@@ -21,7 +21,7 @@ public static class BitPacker
     /// <summary>Bytes needed for <paramref name="count"/> codes of <paramref name="bits"/> bits: ceil(count·bits / 8).</summary>
     public static long PackedLength(long count, int bits)
     {
-        CheckBits(bits);
+        CheckBits(bits, nameof(PackedLength));
         return (count * bits + 7) / 8;
     }
 
@@ -33,7 +33,7 @@ public static class BitPacker
     /// </summary>
     public static Tensor Pack(Tensor codes, int bits)
     {
-        CheckBits(bits);
+        CheckBits(bits, nameof(Pack));
         using var scope = NewDisposeScope();
         var flat = codes.flatten();
         long n = flat.numel();
@@ -70,7 +70,7 @@ public static class BitPacker
     /// </summary>
     public static Tensor Unpack(Tensor packed, int bits, long count)
     {
-        CheckBits(bits);
+        CheckBits(bits, nameof(Unpack));
         if (packed.dtype != ScalarType.Byte)
             throw new QuantTuneException($"packed codes: dtype is {packed.dtype}; expected uint8 (Byte)");
         long needed = PackedLength(count, bits);
@@ -106,9 +106,9 @@ public static class BitPacker
         return extra == 0 ? flat : cat(new[] { flat, zeros(extra, flat.dtype, flat.device) }, 0);
     }
 
-    static void CheckBits(int bits)
+    static void CheckBits(int bits, string method)
     {
         if (bits is < 2 or > 8)
-            throw new QuantTuneException($"--bits: {bits} bits cannot be packed; expected 2..8");
+            throw new InvalidSettingException($"BitPacker.{method}(bits)", bits, "cannot be packed; expected 2..8");
     }
 }

@@ -5,7 +5,7 @@ using QuantTune.IO;
 namespace QuantTune.Tokenization.ChatTemplates;
 
 /// <summary>
-/// The chat template a model folder (or <c>--chat-template</c>) gives, with the BOS/EOS token
+/// The chat template a model folder (or a chosen template) gives, with the BOS/EOS token
 /// strings transformers passes to it and where it came from, for the user to see.
 /// </summary>
 /// <param name="Origin">"tokenizer_config.json", "chat_template.jinja", a file, or "built-in zephyr (the model has none)".</param>
@@ -38,7 +38,7 @@ public sealed record ModelChatTemplate(ChatTemplate Template, string Origin, str
             if (BuiltInChatTemplates.All.TryGetValue(choice, out string? builtIn))
                 return new(ChatTemplate.Parse($"built-in {choice.ToLowerInvariant()}", builtIn), $"built-in {choice.ToLowerInvariant()}", bos, eos, true);
             string modelNames = named.Count > 0 ? $", a template of the model ({string.Join(", ", named.Keys)})" : "";
-            throw new QuantTuneException($"--chat-template {choice}: no such file; expected a .jinja file, a JSON file with \"chat_template\"{modelNames} or a built-in name ({string.Join(", ", BuiltInChatTemplates.All.Keys)})");
+            throw new InvalidSettingException("ModelChatTemplate.Load(choice)", choice, $"no such file; expected a .jinja file, a JSON file with \"chat_template\"{modelNames} or a built-in name ({string.Join(", ", BuiltInChatTemplates.All.Keys)})");
         }
 
         string jinja = Path.Combine(modelDirectory, "chat_template.jinja");
@@ -61,7 +61,7 @@ public sealed record ModelChatTemplate(ChatTemplate Template, string Origin, str
             if (File.Exists(choice)) return new(FromFile(choice), choice, bos, eos, false);
             if (BuiltInChatTemplates.All.TryGetValue(choice, out string? builtIn))
                 return new(ChatTemplate.Parse($"built-in {choice.ToLowerInvariant()}", builtIn), $"built-in {choice.ToLowerInvariant()}", bos, eos, true);
-            throw new QuantTuneException($"--chat-template {choice}: no such file; expected a .jinja file, a JSON file with \"chat_template\" or a built-in name ({string.Join(", ", BuiltInChatTemplates.All.Keys)})");
+            throw new InvalidSettingException("ModelChatTemplate.Load(choice)", choice, $"no such file; expected a .jinja file, a JSON file with \"chat_template\" or a built-in name ({string.Join(", ", BuiltInChatTemplates.All.Keys)})");
         }
         var (source, _) = Formats.Gguf.GgufChatTemplate.Read(file);
         if (source is not null) return new(ChatTemplate.Parse($"{path} ({Formats.Gguf.GgufChatTemplate.TemplateKey})", source), $"{path} ({Formats.Gguf.GgufChatTemplate.TemplateKey})", bos, eos, false);

@@ -26,13 +26,13 @@ public static class Aligner
         a.Preference.Validate();
         var method = FineTuneMethodRegistry.Get(r.Method);
         if (r.Method is not (FineTuneMethod.Lora or FineTuneMethod.Qlora or FineTuneMethod.Dora or FineTuneMethod.Qst or FineTuneMethod.Full))
-            throw new QuantTuneException($"{nameof(FineTuneRequest.Method)} {method.Name}: preference optimisation trains lora, qlora, dora, qst or full");
+            throw new InvalidSettingException("FineTuneRequest.Method", method.Name, "preference optimisation trains lora, qlora, dora, qst or full");
         if (r.Method == FineTuneMethod.Full && objective.UsesReference)
-            throw new QuantTuneException($"{nameof(FineTuneRequest.Method)} full with {nameof(AlignRequest.Objective)} {objective.Name}: the objective compares with a reference model, " +
+            throw new InvalidSettingException("FineTuneRequest.Method", "full", $"with AlignRequest.Objective {objective.Name}: the objective compares with a reference model, " +
                 "which full fine-tuning would need a second copy of; use an adapter (lora, qlora, dora), qst, or a reference-free objective (orpo, simpo)");
-        if (r.Qat is not null) throw new QuantTuneException($"{nameof(FineTuneRequest.Qat)} {r.Qat}: quantization-aware training is not combined with preference optimisation");
+        if (r.Qat is not null) throw new InvalidSettingException("FineTuneRequest.Qat", r.Qat, "quantization-aware training is not combined with preference optimisation");
         if (!objective.Paired && r.Training.BatchSize < 2)
-            throw new QuantTuneException($"{nameof(TrainingOptions.BatchSize)} {r.Training.BatchSize}: {objective.Name} estimates its KL term from the other completions of the batch, so a batch needs at least 2");
+            throw new InvalidSettingException("TrainingOptions.BatchSize", r.Training.BatchSize, $"{objective.Name} estimates its KL term from the other completions of the batch, so a batch needs at least 2");
         FineTunePrecision.Check(r);
         var device = FineTunePrecision.DeviceOf(r);
         void Phase(string what) => progress?.Report(TrainingProgress.Starting(what, r.Training.Steps));
@@ -116,7 +116,7 @@ public static class Aligner
             if (held.Count < 1) throw new QuantTuneException($"{r.EvalDataFile}: no usable preference example");
             return (all, held.Take(r.MaxEvalExamples).ToList());
         }
-        if (all.Count < 2) throw new QuantTuneException($"{r.DataFile}: {all.Count} usable preference example(s); training needs at least 2 (or held-out data in {nameof(FineTuneRequest.EvalDataFile)})");
+        if (all.Count < 2) throw new QuantTuneException($"{r.DataFile}: {all.Count} usable preference example(s); training needs at least 2 (or held-out data in FineTuneRequest.EvalDataFile)");
         int evalCount = Math.Clamp((int)Math.Round(all.Count * r.EvalFraction), 1, all.Count - 1);
         return ([.. all.Take(all.Count - evalCount)], [.. all.Skip(all.Count - evalCount).Take(r.MaxEvalExamples)]);
     }

@@ -34,11 +34,11 @@ public sealed record AlignmentOptions
     /// <summary>Throws where a value is outside its range, naming the property.</summary>
     public void Validate()
     {
-        if (!(Beta > 0) || !double.IsFinite(Beta)) throw new QuantTuneException($"{nameof(Beta)} {Beta}: expected a positive number");
-        if (!(LabelSmoothing >= 0 && LabelSmoothing < 0.5)) throw new QuantTuneException($"{nameof(LabelSmoothing)} {LabelSmoothing}: expected a probability in [0, 0.5)");
-        if (!double.IsFinite(SimPoGamma)) throw new QuantTuneException($"{nameof(SimPoGamma)} {SimPoGamma}: expected a finite number");
-        if (!(CpoAlpha >= 0) || !double.IsFinite(CpoAlpha)) throw new QuantTuneException($"{nameof(CpoAlpha)} {CpoAlpha}: expected a number ≥ 0");
-        if (!(DesirableWeight > 0) || !double.IsFinite(DesirableWeight)) throw new QuantTuneException($"{nameof(DesirableWeight)} {DesirableWeight}: expected a positive number");
-        if (!(UndesirableWeight > 0) || !double.IsFinite(UndesirableWeight)) throw new QuantTuneException($"{nameof(UndesirableWeight)} {UndesirableWeight}: expected a positive number");
+        if (!(Beta > 0) || !double.IsFinite(Beta)) throw new InvalidSettingException("AlignmentOptions.Beta", Beta, "expected a positive number");
+        if (!(LabelSmoothing >= 0 && LabelSmoothing < 0.5)) throw new InvalidSettingException("AlignmentOptions.LabelSmoothing", LabelSmoothing, "expected a probability in [0, 0.5)");
+        if (!double.IsFinite(SimPoGamma)) throw new InvalidSettingException("AlignmentOptions.SimPoGamma", SimPoGamma, "expected a finite number");
+        if (!(CpoAlpha >= 0) || !double.IsFinite(CpoAlpha)) throw new InvalidSettingException("AlignmentOptions.CpoAlpha", CpoAlpha, "expected a number ≥ 0");
+        if (!(DesirableWeight > 0) || !double.IsFinite(DesirableWeight)) throw new InvalidSettingException("AlignmentOptions.DesirableWeight", DesirableWeight, "expected a positive number");
+        if (!(UndesirableWeight > 0) || !double.IsFinite(UndesirableWeight)) throw new InvalidSettingException("AlignmentOptions.UndesirableWeight", UndesirableWeight, "expected a positive number");
     }
 }

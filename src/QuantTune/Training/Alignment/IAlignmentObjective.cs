@@ -8,7 +8,7 @@ namespace QuantTune.Training.Alignment;
 /// </summary>
 public interface IAlignmentObjective
 {
-    /// <summary>The name <c>align --objective</c> takes: dpo, ipo, orpo, kto, simpo.</summary>
+    /// <summary>The objective's name: dpo, ipo, orpo, kto, simpo.</summary>
     string Name { get; }
 
     /// <summary>Whether the loss compares the policy with the reference model (DPO, IPO, KTO); ORPO and SimPO have none.</summary>

@@ -12,7 +12,7 @@ public sealed record DroppedRecords(string File, int Count, int Total, string Re
 {
     private const int LinesShown = 5;
 
-    /// <summary>"data.jsonl: 12 of 500 records dropped: prompt longer than --seq 256 tokens (lines 3, 9, 17, 40, 41, …)".</summary>
+    /// <summary>"data.jsonl: 12 of 500 records dropped: prompt longer than FineTuneRequest.SequenceLength 256 tokens (lines 3, 9, 17, 40, 41, …)".</summary>
     public string Message =>
         $"{File}: {Count} of {Total} records {Action}: {Reason} (line{(Lines.Count == 1 ? "" : "s")} {string.Join(", ", Lines.Take(LinesShown))}{(Lines.Count > LinesShown ? ", …" : "")})";
 

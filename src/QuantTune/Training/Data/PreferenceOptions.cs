@@ -21,9 +21,9 @@ public sealed record PreferenceOptions
 
     public void Validate()
     {
-        if (MaxLength < 2) throw new QuantTuneException($"{nameof(MaxLength)} {MaxLength}: expected at least 2 tokens");
-        if (MaxPromptLength is int p && p < 1) throw new QuantTuneException($"{nameof(MaxPromptLength)} {p}: expected a positive number of tokens");
-        if (MaxCompletionLength is int c && c < 1) throw new QuantTuneException($"{nameof(MaxCompletionLength)} {c}: expected a positive number of tokens");
+        if (MaxLength < 2) throw new InvalidSettingException("PreferenceOptions.MaxLength", MaxLength, "expected at least 2 tokens");
+        if (MaxPromptLength is int p && p < 1) throw new InvalidSettingException("PreferenceOptions.MaxPromptLength", p, "expected a positive number of tokens");
+        if (MaxCompletionLength is int c && c < 1) throw new InvalidSettingException("PreferenceOptions.MaxCompletionLength", c, "expected a positive number of tokens");
     }
 
     /// <summary>The prompt and completion cut to the limits; null when no completion token is left.</summary>

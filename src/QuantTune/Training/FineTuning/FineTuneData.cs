@@ -17,18 +17,18 @@ public sealed record FineTuneData(IReadOnlyList<TokenizedExample> Train, IReadOn
 {
     public static FineTuneData Load(FineTuneRequest r, HfTokenizer tokenizer)
     {
-        var data = FineTuneFile.Load(r.DataFile, r, tokenizer, "--data");
+        var data = FineTuneFile.Load(r.DataFile, r, tokenizer, "FineTuneRequest.DataFile");
         if (r.EvalDataFile is null)
         {
             var (train, eval) = Split(data, r);
             return new FineTuneData(train, eval.Take(r.MaxEvalExamples).ToList(), data.Problems, data.Format, Drops(data), data.ChatTemplate);
         }
 
-        var held = FineTuneFile.Load(r.EvalDataFile, r, tokenizer, "--eval-data");
+        var held = FineTuneFile.Load(r.EvalDataFile, r, tokenizer, "FineTuneRequest.EvalDataFile");
         var trainExamples = data.Examples;
-        if (trainExamples.Count < 1) throw new QuantTuneException($"{r.DataFile}: no usable example (--data); fine-tuning needs at least 1{Why(data)}");
+        if (trainExamples.Count < 1) throw new QuantTuneException($"{r.DataFile}: no usable example (FineTuneRequest.DataFile); fine-tuning needs at least 1{Why(data)}");
         var evalExamples = held.Examples;
-        if (evalExamples.Count < 1) throw new QuantTuneException($"{r.EvalDataFile}: no usable example (--eval-data); evaluation needs at least 1{Why(held)}");
+        if (evalExamples.Count < 1) throw new QuantTuneException($"{r.EvalDataFile}: no usable example (FineTuneRequest.EvalDataFile); evaluation needs at least 1{Why(held)}");
         return new FineTuneData(trainExamples, evalExamples.Take(r.MaxEvalExamples).ToList(), [.. data.Problems, .. held.Problems], data.Format, Drops(data, held), data.ChatTemplate);
     }
 
@@ -41,7 +41,7 @@ public sealed record FineTuneData(IReadOnlyList<TokenizedExample> Train, IReadOn
         }
 
         var records = data.Records;
-        if (records.Count < 2) throw new QuantTuneException($"{r.DataFile}: {records.Count} usable record(s); fine-tuning needs at least 2 (or held-out data from --eval-data){Why(data)}");
+        if (records.Count < 2) throw new QuantTuneException($"{r.DataFile}: {records.Count} usable record(s); fine-tuning needs at least 2 (or held-out data from FineTuneRequest.EvalDataFile){Why(data)}");
         int evalCount = Math.Clamp((int)Math.Round(records.Count * r.EvalFraction), 1, records.Count - 1);
         return ([.. records.Take(records.Count - evalCount).SelectMany(x => x)], [.. records.Skip(records.Count - evalCount).SelectMany(x => x)]);
     }

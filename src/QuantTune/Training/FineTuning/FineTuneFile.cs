@@ -16,9 +16,9 @@ internal sealed record FineTuneFile(string Path, string Format, TextDataset? Str
 
     public IReadOnlyList<TokenizedExample> Examples => Stream?.Examples ?? [.. Records.SelectMany(r => r)];
 
-    public static FineTuneFile Load(string path, FineTuneRequest r, HfTokenizer tokenizer, string option)
+    public static FineTuneFile Load(string path, FineTuneRequest r, HfTokenizer tokenizer, string setting)
     {
-        if (!File.Exists(path)) throw new QuantTuneException($"{path}: data file not found ({option})");
+        if (!File.Exists(path)) throw new QuantTuneException($"{path}: data file not found ({setting})");
         string extension = System.IO.Path.GetExtension(path).ToLowerInvariant();
         bool json = extension is ".json" or ".jsonl";
         string format = (r.Format ?? extension switch
@@ -28,9 +28,9 @@ internal sealed record FineTuneFile(string Path, string Format, TextDataset? Str
                 ? ConversationReader.LooksLikeConversation(first) ? "chat" : TextRecordReader.LooksLikeText(first) ? "text" : "alpaca"
                 : "alpaca",
             ".tsv" => "tsv",
-            var e => throw new QuantTuneException($"{path}: cannot tell the format from the extension '{e}'; pass --format {Formats}"),
+            var e => throw new InvalidSettingException("FineTuneRequest.Format", null, $"{path}: cannot tell the format from the extension '{e}'; give one of {Formats}"),
         }).Trim().ToLowerInvariant();
-        string tooLong = $"prompt longer than --seq {r.SequenceLength} tokens, leaving no room for the output";
+        string tooLong = $"prompt longer than FineTuneRequest.SequenceLength {r.SequenceLength} tokens, leaving no room for the output";
         switch (format)
         {
             case "text" when json:
@@ -51,7 +51,7 @@ internal sealed record FineTuneFile(string Path, string Format, TextDataset? Str
                 var template = ModelChatTemplate.Load(r.ModelDirectory, r.ChatTemplate);
                 var options = new ConversationOptions { MaxLength = r.SequenceLength, AssistantOnlyLoss = !r.LossOnWholeConversation, Truncate = r.TruncateLong, Pack = r.Pack };
                 var set = ConversationDataset.Load(path, tokenizer, template, options, r.SkipBadLines);
-                string reason = $"longer than --seq {r.SequenceLength} tokens" + (r.TruncateLong ? "" : " (pass --truncate to cut them instead)");
+                string reason = $"longer than FineTuneRequest.SequenceLength {r.SequenceLength} tokens" + (r.TruncateLong ? "" : " (set FineTuneRequest.TruncateLong to cut them instead)");
                 return new FineTuneFile(path, format, null, Singles(set.Examples), set.Problems,
                     DroppedRecords.Of(path, set.Records, reason, set.OverLong, r.TruncateLong ? "truncated" : "dropped"), template.Origin);
             }
@@ -59,10 +59,10 @@ internal sealed record FineTuneFile(string Path, string Format, TextDataset? Str
             {
                 var set = ClassificationDataset.Load(path, tokenizer, new ClassificationOptions { MaxPromptLength = r.SequenceLength }, r.SkipBadLines);
                 return new FineTuneFile(path, format, null, Singles(set.Examples), set.Problems,
-                    DroppedRecords.Of(path, set.Examples.Count + set.TooLong.Count, $"prompt longer than --seq {r.SequenceLength} tokens", [.. set.TooLong.Select(x => x.Line)]));
+                    DroppedRecords.Of(path, set.Examples.Count + set.TooLong.Count, $"prompt longer than FineTuneRequest.SequenceLength {r.SequenceLength} tokens", [.. set.TooLong.Select(x => x.Line)]));
             }
             default:
-                throw new QuantTuneException($"--format {format}: expected {Formats}");
+                throw new InvalidSettingException("FineTuneRequest.Format", format, $"expected {Formats}");
         }
     }
 

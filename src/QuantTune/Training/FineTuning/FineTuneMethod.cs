@@ -2,7 +2,7 @@ using QuantTune.Diagnostics;
 
 namespace QuantTune.Training.FineTuning;
 
-/// <summary>The fine-tuning methods of <c>quanttune finetune --method</c>.</summary>
+/// <summary>The fine-tuning methods, as <see cref="FineTuneRequest.Method"/> names them.</summary>
 public enum FineTuneMethod { Full, Lora, Qlora, Dora, Adapter, Ia3, Prompt, Bitfit, Qst }
 
 public static class FineTuneMethods
@@ -12,5 +12,5 @@ public static class FineTuneMethods
 
     public static FineTuneMethod Parse(string name) =>
         Methods.FineTuneMethodRegistry.All.FirstOrDefault(m => string.Equals(m.Name, name.Trim(), StringComparison.OrdinalIgnoreCase))?.Id
-        ?? throw new QuantTuneException($"--method {name}: expected one of {Names}");
+        ?? throw new InvalidSettingException("FineTuneRequest.Method", name, $"expected one of {Names}");
 }

@@ -15,7 +15,7 @@ namespace QuantTune.Training.FineTuning;
 /// </summary>
 public static class FineTunePrecision
 {
-    /// <summary>Checks the request's dtype against its method; throws naming the option otherwise.</summary>
+    /// <summary>Checks the request's dtype against its method; throws naming the setting otherwise.</summary>
     public static void Check(FineTuneRequest r)
     {
         switch (r.DType)
@@ -23,16 +23,16 @@ public static class FineTunePrecision
             case ScalarType.Float32:
                 return;
             case ScalarType.Float16:
-                throw new QuantTuneException("--dtype fp16: fine-tuning runs in fp32 or bf16 (fp16 training needs loss scaling, which QuantTune does not build); use --dtype bf16");
+                throw new InvalidSettingException("FineTuneRequest.DType", "fp16", "fine-tuning runs in fp32 or bf16 (fp16 training needs loss scaling, which QuantTune does not build); use FineTuneRequest.DType bf16");
             case ScalarType.BFloat16:
                 break;
             default:
-                throw new QuantTuneException($"--dtype {TorchRuntime.Name(r.DType)}: fine-tuning runs in fp32 or bf16");
+                throw new InvalidSettingException("FineTuneRequest.DType", TorchRuntime.Name(r.DType), "fine-tuning runs in fp32 or bf16");
         }
         if (r.Method == FineTuneMethod.Full)
-            throw new QuantTuneException("--method full --dtype bf16: full fine-tuning would update the bf16 weights themselves (no fp32 master copy is kept) and bf16 rounds most small updates away; use --dtype fp32, or a PEFT method (lora, qlora, dora, ...) whose trainable weights stay fp32 over the bf16 base");
+            throw new QuantTuneException("FineTuneRequest.Method full FineTuneRequest.DType bf16: full fine-tuning would update the bf16 weights themselves (no fp32 master copy is kept) and bf16 rounds most small updates away; use FineTuneRequest.DType fp32, or a PEFT method (lora, qlora, dora, ...) whose trainable weights stay fp32 over the bf16 base");
         if (r.Qat is not null)
-            throw new QuantTuneException($"--qat {r.Qat} --dtype bf16: quantization-aware training runs in fp32; use --dtype fp32");
+            throw new QuantTuneException($"FineTuneRequest.Qat {r.Qat} FineTuneRequest.DType bf16: quantization-aware training runs in fp32; use FineTuneRequest.DType fp32");
     }
 
     /// <summary>The request's device, or CUDA when available and the CPU otherwise.</summary>

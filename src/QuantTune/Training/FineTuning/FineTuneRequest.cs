@@ -14,7 +14,7 @@ public sealed record FineTuneRequest
     /// <summary>
     /// The dtype the frozen base is loaded and computes in: fp32 or bf16 (mixed precision: the
     /// trainable parameters and their optimizer state stay fp32, see <see cref="Peft.Common.PeftDType"/>).
-    /// fp16 is refused (it would need loss scaling); so is bf16 with --method full or --qat.
+    /// fp16 is refused (it would need loss scaling); so is bf16 with the full method or with <see cref="Qat"/>.
     /// </summary>
     public ScalarType DType { get; init; } = ScalarType.Float32;
     /// <summary>Where the model and every tensor of the run live; null: CUDA when available, else the CPU.</summary>
@@ -54,13 +54,13 @@ public sealed record FineTuneRequest
     public bool Resume { get; init; }
     /// <summary>
     /// Quantization-aware training (<see cref="Qat.QatSpec"/>): int4, int8, nf4, bitnet or bitnet158 (null: off).
-    /// With --method full the weights train through the quantizer; with lora or dora the adapter
+    /// With the full method the weights train through the quantizer; with lora or dora the adapter
     /// trains on the frozen base seen through it.
     /// </summary>
     public string? Qat { get; init; }
     /// <summary>Per-token fake quantization of the quantized layers' inputs to this many bits (int4, int8, nf4).</summary>
     public int? QatActivationBits { get; init; }
-    /// <summary>LSQ-learned intK weight scales, one per block of 64 (int4, int8 with --method full).</summary>
+    /// <summary>LSQ-learned intK weight scales, one per block of 64 (int4, int8 with the full method).</summary>
     public bool QatLearnableScales { get; init; }
     /// <summary>Recompute each decoder layer in backward instead of keeping its activations.</summary>
     public bool GradientCheckpointing { get; init; }

@@ -2,7 +2,7 @@ using QuantTune.Diagnostics;
 
 namespace QuantTune.Training.FineTuning;
 
-/// <summary>Steps from epochs: how many optimizer steps make <c>--epochs N</c> passes over the training examples.</summary>
+/// <summary>Steps from epochs: how many optimizer steps make N passes over the training examples.</summary>
 public static class FineTuneSteps
 {
     /// <summary>
@@ -11,14 +11,14 @@ public static class FineTuneSteps
     /// </summary>
     public static int FromEpochs(int epochs, int examples, int batchSize, int accumulation)
     {
-        if (epochs < 1) throw new QuantTuneException($"--epochs {epochs}: expected at least 1");
-        if (batchSize < 1) throw new QuantTuneException($"--batch {batchSize}: expected at least 1");
-        if (accumulation < 1) throw new QuantTuneException($"--accumulate {accumulation}: expected at least 1");
-        if (examples < 1) throw new QuantTuneException($"--epochs {epochs}: there are no training examples to pass over");
+        if (epochs < 1) throw new InvalidSettingException("FineTuneRequest.Epochs", epochs, "expected at least 1");
+        if (batchSize < 1) throw new InvalidSettingException("TrainingOptions.BatchSize", batchSize, "expected at least 1");
+        if (accumulation < 1) throw new InvalidSettingException("TrainingOptions.GradientAccumulation", accumulation, "expected at least 1");
+        if (examples < 1) throw new InvalidSettingException("FineTuneRequest.Epochs", epochs, "there are no training examples to pass over");
         long microBatches = (long)epochs * ((examples + batchSize - 1) / batchSize);
         long steps = (microBatches + accumulation - 1) / accumulation;
         return steps <= int.MaxValue ? (int)steps
-            : throw new QuantTuneException($"--epochs {epochs}: {steps} steps is more than one run can take; give fewer epochs");
+            : throw new InvalidSettingException("FineTuneRequest.Epochs", epochs, $"{steps} steps is more than one run can take; give fewer epochs");
     }
 
     /// <summary>
@@ -31,7 +31,7 @@ public static class FineTuneSteps
         if (epochs is not int e) return training;
         int steps = FromEpochs(e, trainExamples, training.BatchSize, training.GradientAccumulation);
         if (training.WarmupSteps > steps)
-            throw new QuantTuneException($"--warmup {training.WarmupSteps}: --epochs {e} makes {steps} steps ({trainExamples} examples, --batch {training.BatchSize}, --accumulate {training.GradientAccumulation}); expected at most {steps}");
+            throw new InvalidSettingException("TrainingOptions.WarmupSteps", training.WarmupSteps, $"FineTuneRequest.Epochs {e} makes {steps} steps ({trainExamples} examples, TrainingOptions.BatchSize {training.BatchSize}, TrainingOptions.GradientAccumulation {training.GradientAccumulation}); expected at most {steps}");
         return training with { Steps = steps, EvalEvery = training.EvalEvery > 0 ? training.EvalEvery : steps };
     }
 }

@@ -31,11 +31,11 @@ public static class FineTuner
         var method = FineTuneMethodRegistry.Get(r.Method);
         var qat = QatSpec.From(r.Qat, r.QatActivationBits, r.QatLearnableScales);
         if (qat is not null && !method.TakesQat)
-            throw new QuantTuneException($"--qat {r.Qat}: quantization-aware training trains the full weights (--method full) or a LoRA/DoRA adapter on the quantized base (--method {string.Join(" or ", FineTuneMethodRegistry.All.Where(m => m.TakesQat && !m.TrainsBackbone).Select(m => m.Name))}), not --method {method.Name}");
+            throw new InvalidSettingException("FineTuneRequest.Qat", r.Qat, $"quantization-aware training trains the full weights (FineTuneRequest.Method full) or a LoRA/DoRA adapter on the quantized base (FineTuneRequest.Method {string.Join(" or ", FineTuneMethodRegistry.All.Where(m => m.TakesQat && !m.TrainsBackbone).Select(m => m.Name))}), not FineTuneRequest.Method {method.Name}");
         if (qat is { LearnableScales: true } && !method.TrainsBackbone)
-            throw new QuantTuneException($"--qat-learnable-scales: the base under a {method.Name} adapter is frozen, so its scales cannot train; use --method full");
+            throw new InvalidSettingException("FineTuneRequest.QatLearnableScales", null, $"the base under a {method.Name} adapter is frozen, so its scales cannot train; use FineTuneRequest.Method full");
         FineTunePrecision.Check(r);
-        if (r.Epochs is int epochs && epochs < 1) throw new QuantTuneException($"--epochs {epochs}: expected at least 1");
+        if (r.Epochs is int epochs && epochs < 1) throw new InvalidSettingException("FineTuneRequest.Epochs", epochs, "expected at least 1");
         var device = FineTunePrecision.DeviceOf(r);
         void Phase(string what) => progress?.Report(TrainingProgress.Starting(what, r.Training.Steps));
         Phase(method.QuantizesBackbone ? $"loading {r.ModelDirectory}, quantizing its linear layers to NF4 as they are read" : $"loading {r.ModelDirectory}");
@@ -47,15 +47,15 @@ public static class FineTuner
         long total = model.ParameterCount() + model.modules().OfType<QuantizedLinear>().Sum(q => q.InFeatures * q.OutFeatures);
         Phase($"reading and tokenizing {r.DataFile}");
         if (r.SequenceLength > pm.Config.MaxPositionEmbeddings)
-            throw new QuantTuneException($"--seq {r.SequenceLength}: longer than the model's context ({pm.Config.MaxPositionEmbeddings} tokens, max_position_embeddings in {Path.Combine(r.ModelDirectory, "config.json")})");
+            throw new InvalidSettingException("FineTuneRequest.SequenceLength", r.SequenceLength, $"longer than the model's context ({pm.Config.MaxPositionEmbeddings} tokens, max_position_embeddings in {Path.Combine(r.ModelDirectory, "config.json")})");
         var data = FineTuneData.Load(r, pm.Tokenizer);
         var training = FineTuneSteps.Resolve(r.Training, r.Epochs, data.Train.Count);
         if (r.WarmupRatio is double ratio) training = training with { WarmupSteps = QstRecipe.WarmupSteps(ratio, training.Steps) };
         model.model.GradientCheckpointing = r.GradientCheckpointing && r.Method != FineTuneMethod.Qst; // QST's backbone runs without autograd anyway
         var routerLoss = RouterAuxLoss.For(model);
         if (model.model.GradientCheckpointing && routerLoss is not null)
-            throw new QuantTuneException($"--gradient-checkpointing: the load-balancing loss of this mixture of experts (router_aux_loss_coef {routerLoss.Coefficient:G} in {Path.Combine(r.ModelDirectory, "config.json")}) " +
-                "needs every router's autograd graph, which a checkpointed layer does not keep; train without --gradient-checkpointing, or set router_aux_loss_coef to 0 in config.json to train without that loss");
+            throw new InvalidSettingException("FineTuneRequest.GradientCheckpointing", null, $"the load-balancing loss of this mixture of experts (router_aux_loss_coef {routerLoss.Coefficient:G} in {Path.Combine(r.ModelDirectory, "config.json")}) " +
+                "needs every router's autograd graph, which a checkpointed layer does not keep; train without gradient checkpointing, or set router_aux_loss_coef to 0 in config.json to train without that loss");
         var (trainModule, forward, save) = method.Apply(r, pm, qat);
         // A mixture of experts' load-balancing loss joins the training loss (QST: logged only, the backbone has no gradient).
         forward = forward with { AuxLoss = routerLoss };
@@ -126,7 +126,7 @@ public static class FineTuner
             "adamw" => new AdamWOptimizer(parameters, options),
             "adamw8bit" or "adamw-8bit" or "adamw_8bit" => new AdamW8bitOptimizer(parameters, options),
             "paged-adamw" or "paged_adamw" or "pagedadamw" => new PagedAdamWOptimizer(parameters, options),
-            _ => throw new QuantTuneException($"--optimizer {r.Optimizer}: expected adamw, adamw8bit or paged-adamw"),
+            _ => throw new InvalidSettingException("FineTuneRequest.Optimizer", r.Optimizer, "expected adamw, adamw8bit or paged-adamw"),
         };
     }
 

@@ -7,7 +7,7 @@ using static TorchSharp.torch;
 namespace QuantTune.Training.FineTuning;
 
 /// <summary>
-/// The end of a full QAT run (<c>finetune --method full --qat</c>, see <see cref="QatSpec"/>): the
+/// The end of a full QAT run (the full method with QAT, see <see cref="QatSpec"/>): the
 /// fake-quantized layers become plain linear layers holding their quantized weights.
 /// </summary>
 public static class QatSetup

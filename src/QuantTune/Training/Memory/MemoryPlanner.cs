@@ -54,15 +54,15 @@ public static class MemoryPlanner
 
     public static MemoryPlan Plan(PlanRequest r)
     {
-        if (!Optimizers.Contains(r.Optimizer)) throw new QuantTuneException($"--optimizer {r.Optimizer}: expected one of {string.Join(", ", Optimizers)}");
-        if (r.Batch <= 0) throw new QuantTuneException($"--batch {r.Batch}: expected a positive number of sequences");
-        if (r.Sequence <= 0) throw new QuantTuneException($"--seq {r.Sequence}: expected a positive number of tokens");
+        if (!Optimizers.Contains(r.Optimizer)) throw new InvalidSettingException("PlanRequest.Optimizer", r.Optimizer, $"expected one of {string.Join(", ", Optimizers)}");
+        if (r.Batch <= 0) throw new InvalidSettingException("PlanRequest.Batch", r.Batch, "expected a positive number of sequences");
+        if (r.Sequence <= 0) throw new InvalidSettingException("PlanRequest.Sequence", r.Sequence, "expected a positive number of tokens");
         if (r.Sequence > r.Model.MaxPositionEmbeddings)
-            throw new QuantTuneException($"--seq {r.Sequence}: longer than the model's context ({r.Model.MaxPositionEmbeddings} tokens, max_position_embeddings); fine-tuning refuses it too");
+            throw new InvalidSettingException("PlanRequest.Sequence", r.Sequence, $"longer than the model's context ({r.Model.MaxPositionEmbeddings} tokens, max_position_embeddings); fine-tuning refuses it too");
         // Past this the byte counts (batch × heads × seq² per layer, say) would leave 64 bits.
         if ((long)r.Batch * r.Sequence > MaxTokensPerStep)
-            throw new QuantTuneException($"--batch {r.Batch} × --seq {r.Sequence}: {(long)r.Batch * r.Sequence:N0} tokens in one micro-batch, over the {MaxTokensPerStep:N0} the planner counts");
-        if (r.LoraRank <= 0) throw new QuantTuneException($"--rank {r.LoraRank}: expected a positive LoRA rank");
+            throw new InvalidSettingException("PlanRequest.Sequence", r.Sequence, $"with PlanRequest.Batch {r.Batch}, {(long)r.Batch * r.Sequence:N0} tokens in one micro-batch, over the {MaxTokensPerStep:N0} the planner counts");
+        if (r.LoraRank <= 0) throw new InvalidSettingException("PlanRequest.LoraRank", r.LoraRank, "expected a positive LoRA rank");
         var plan = PlanTensors(r);
         // Optimizer state: AdamW keeps two moments per trainable parameter beside its gradient.
         long moments = r.Method == "full" ? plan.TrainableParameters * 2L * r.ElementBytes : plan.TrainableParameters * 8L;
@@ -136,7 +136,7 @@ public static class MemoryPlanner
                 long sideNorms = NormsPerLayer(side) * NormParameters(side, hs) + QkNormParameters(side);
                 long sideLayer = LayerLinears(side, 0).Sum(l => l.In * l.Out) + sideNorms;
                 long trainable = r.Qst.DownsamplerCount(fed) * downsampler + fed * sideLayer + fed * hs + (r.Qst.FreezeMix ? 0 : h) + NormParameters(side, hs) + hs * h + h;
-                // A bf16 side network (--side-dtype) keeps its norms' weights in fp32; the moments are fp32 either way (Plan adds them).
+                // A bf16 side network (QstConfig.SideDType) keeps its norms' weights in fp32; the moments are fp32 either way (Plan adds them).
                 int se = r.Qst.SideDType == ScalarType.BFloat16 ? 2 : 4;
                 long norms = fed * sideNorms + NormParameters(side, hs) + (r.Qst.Downsampler == DownsamplerKind.Adapter ? r.Qst.DownsamplerCount(fed) * 2 * hs : 0);
                 long sideWeights = (trainable - norms) * se + norms * 4;
@@ -150,7 +150,7 @@ public static class MemoryPlanner
                 return new MemoryPlan(r.Method, trainable, m1, m2, m3, m1 + m2 + m3 + logits / 2);
             }
             default:
-                throw new QuantTuneException($"--method {r.Method}: expected one of {string.Join(", ", Methods)}");
+                throw new InvalidSettingException("PlanRequest.Method", r.Method, $"expected one of {string.Join(", ", Methods)}");
         }
     }
 

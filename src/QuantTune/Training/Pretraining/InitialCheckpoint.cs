@@ -17,7 +17,7 @@ public sealed record ModelSize(int Hidden, int Layers, int Heads, int Intermedia
         "tiny" => new ModelSize(128, 4, 4, 352),
         "small" => new ModelSize(256, 4, 8, 704),
         "base" => new ModelSize(512, 8, 8, 1408),
-        _ => throw new QuantTuneException($"--size {size}: expected tiny, small or base"),
+        _ => throw new InvalidSettingException("ModelSize.Named(size)", size, "expected tiny, small or base"),
     };
 }
 

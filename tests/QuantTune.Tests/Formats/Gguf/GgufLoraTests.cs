@@ -90,7 +90,7 @@ public sealed class GgufLoraTests(ITestOutputHelper output) : TempFolderTest("qt
             Assert.All(f.Tensors, t => Assert.Equal(GgmlType.F16, t.Type));
         }
         Assert.Throws<ArgumentOutOfRangeException>(() => GgufLoraExport.Write(TestData.TinyLlamaDir, TestData.TinyLlamaLoraDir, path, LlamaFileType.Q4_0));
-        Assert.Contains("--adapter", Assert.Throws<QuantTune.Diagnostics.InvalidFormatException>(() => GgufImport.Load(path)).Message);
+        Assert.Contains("applied as an adapter", Assert.Throws<QuantTune.Diagnostics.InvalidFormatException>(() => GgufImport.Load(path)).Message);
 
         // A model GGUF is not an adapter; an adapter for other shapes is refused before the model changes.
         var modelGguf = Path.Combine(Dir, "model.gguf");

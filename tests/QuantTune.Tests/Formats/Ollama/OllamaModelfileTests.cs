@@ -90,11 +90,11 @@ public sealed class OllamaModelfileTests() : TempFolderTest("qt-ollama-")
         var gguf = Gguf();
         var modelfile = Path.Combine(Dir, "out", "Modelfile");
         var options = new OllamaExport.Options { ChatTemplate = CheckpointChatTemplate.Read(Checkpoint(alpaca)) };
-        var e = Assert.Throws<QuantTuneException>(() => OllamaExport.Write(gguf, modelfile, options));
+        var e = Assert.Throws<InvalidSettingException>(() => OllamaExport.Write(gguf, modelfile, options));
         Assert.Contains("tokenizer_config.json", e.Message);
-        Assert.Contains("--template-file", e.Message);
+        Assert.Contains("OllamaExport.Options.TemplateFile", e.Message);
         Assert.False(File.Exists(modelfile));
-        var none = Assert.Throws<QuantTuneException>(() => OllamaExport.Write(gguf, modelfile, new OllamaExport.Options()));
+        var none = Assert.Throws<InvalidSettingException>(() => OllamaExport.Write(gguf, modelfile, new OllamaExport.Options()));
         Assert.Contains("no chat template", none.Message);
 
         var own = Path.Combine(Dir, "alpaca.gotmpl");

@@ -171,9 +171,9 @@ public sealed class GptqSolverTests
     [Fact]
     public void BadSettingsAreRefusedWithTheOptionNamed()
     {
-        Assert.Contains("--bits", Assert.Throws<QuantTune.Diagnostics.QuantTuneException>(() => new GptqSettings(5).Validate()).Message);
-        Assert.Contains("--group", Assert.Throws<QuantTune.Diagnostics.QuantTuneException>(() => new GptqSettings(4, 0).Validate()).Message);
-        Assert.Contains("--damp", Assert.Throws<QuantTune.Diagnostics.QuantTuneException>(() => new GptqSettings(4, 128, Damp: 0).Validate()).Message);
-        Assert.Contains("--group 128", Assert.Throws<QuantTune.Diagnostics.QuantTuneException>(() => new GptqSettings(4, 128).ValidateFor("x", 64)).Message);
+        Assert.Contains("GptqSettings.Bits = 5", Assert.Throws<QuantTune.Diagnostics.InvalidSettingException>(() => new GptqSettings(5).Validate()).Message);
+        Assert.Contains("GptqSettings.GroupSize = 0", Assert.Throws<QuantTune.Diagnostics.InvalidSettingException>(() => new GptqSettings(4, 0).Validate()).Message);
+        Assert.Contains("GptqSettings.Damp = 0", Assert.Throws<QuantTune.Diagnostics.InvalidSettingException>(() => new GptqSettings(4, 128, Damp: 0).Validate()).Message);
+        Assert.Contains("GptqSettings.GroupSize = 128", Assert.Throws<QuantTune.Diagnostics.InvalidSettingException>(() => new GptqSettings(4, 128).ValidateFor("x", 64)).Message);
     }
 }

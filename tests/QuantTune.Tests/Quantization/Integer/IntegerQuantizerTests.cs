@@ -175,9 +175,8 @@ public sealed class IntegerQuantizerTests
     public void BlockLargerThanTheTensorNamesTheOptionAndBothSizes()
     {
         var quantizer = new IntegerQuantizer(new IntegerScheme(4, IntegerMode.Absmax, Granularity.Block, 128));
-        var e = Assert.Throws<QuantTuneException>(() => quantizer.Quantize(tensor(new[] { -5f, -3f, -1f, 1f, 3f, 5f, 100f })));
-        Assert.Contains("--block", e.Message);
-        Assert.Contains("128", e.Message);
+        var e = Assert.Throws<InvalidSettingException>(() => quantizer.Quantize(tensor(new[] { -5f, -3f, -1f, 1f, 3f, 5f, 100f })));
+        Assert.Contains("IntegerScheme.BlockSize = 128", e.Message);
         Assert.Contains("7 elements", e.Message);
     }
 
@@ -187,8 +186,8 @@ public sealed class IntegerQuantizerTests
     [InlineData(16)]
     public void BitsOutsideTwoToEightAreRejected(int bits)
     {
-        var e = Assert.Throws<QuantTuneException>(() => new IntegerQuantizer(new IntegerScheme(bits, IntegerMode.Absmax, Granularity.Tensor)));
-        Assert.Contains("--bits", e.Message);
+        var e = Assert.Throws<InvalidSettingException>(() => new IntegerQuantizer(new IntegerScheme(bits, IntegerMode.Absmax, Granularity.Tensor)));
+        Assert.Contains("IntegerScheme.Bits", e.Message);
         Assert.Contains(bits.ToString(), e.Message);
         Assert.Contains("2..8", e.Message);
     }
@@ -196,10 +195,10 @@ public sealed class IntegerQuantizerTests
     [Fact]
     public void BlockOfOneAndChannelsOfAVectorAreRejected()
     {
-        var e = Assert.Throws<QuantTuneException>(() => new IntegerQuantizer(new IntegerScheme(4, IntegerMode.Absmax, Granularity.Block, 1)));
-        Assert.Contains("--block", e.Message);
+        var e = Assert.Throws<InvalidSettingException>(() => new IntegerQuantizer(new IntegerScheme(4, IntegerMode.Absmax, Granularity.Block, 1)));
+        Assert.Contains("IntegerScheme.BlockSize = 1", e.Message);
         var channel = new IntegerQuantizer(new IntegerScheme(4, IntegerMode.Absmax, Granularity.Channel));
-        e = Assert.Throws<QuantTuneException>(() => channel.Quantize(tensor(new[] { 1f, 2f })));
+        e = Assert.Throws<InvalidSettingException>(() => channel.Quantize(tensor(new[] { 1f, 2f })));
         Assert.Contains("channel", e.Message);
         Assert.Contains("[2]", e.Message);
     }

@@ -102,8 +102,8 @@ public sealed class BitPackerTests
     [InlineData(9)]
     public void RejectsBitsOutsideTwoToEight(int bits)
     {
-        var e = Assert.Throws<QuantTuneException>(() => BitPacker.Pack(tensor(new byte[] { 1 }), bits));
-        Assert.Contains("--bits", e.Message);
+        var e = Assert.Throws<InvalidSettingException>(() => BitPacker.Pack(tensor(new byte[] { 1 }), bits));
+        Assert.Contains("BitPacker.Pack(bits)", e.Message);
         Assert.Contains(bits.ToString(), e.Message);
     }
 

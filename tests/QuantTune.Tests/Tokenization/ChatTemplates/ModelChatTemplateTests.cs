@@ -37,7 +37,7 @@ public class ModelChatTemplateTests() : TempFolderTest("qt-chat-load")
         string file = Path.Combine(Dir, "mine.jinja");
         File.WriteAllText(file, "mine");
         Assert.Equal("mine", Render(ModelChatTemplate.Load(Model(null), file)));
-        var e = Assert.Throws<QuantTuneException>(() => ModelChatTemplate.Load(Model(named.DeepClone()), "nope"));
+        var e = Assert.Throws<InvalidSettingException>(() => ModelChatTemplate.Load(Model(named.DeepClone()), "nope"));
         Assert.Contains("a template of the model (default, tool_use)", e.Message);
     }
 

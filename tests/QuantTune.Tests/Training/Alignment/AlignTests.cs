@@ -84,8 +84,8 @@ public sealed class AlignTests(ITestOutputHelper output) : TempFolderTest("qt-al
     [Fact]
     public void AReferenceObjectiveWithFullFineTuningIsRefusedByProperty()
     {
-        var e = Assert.Throws<QuantTuneException>(() => Aligner.Run(Request("dpo", FineTuneMethod.Full, "full", 2, 1e-3)));
-        Assert.StartsWith("Method full with Objective dpo", e.Message);
+        var e = Assert.Throws<InvalidSettingException>(() => Aligner.Run(Request("dpo", FineTuneMethod.Full, "full", 2, 1e-3)));
+        Assert.StartsWith("FineTuneRequest.Method = full: with AlignRequest.Objective dpo", e.Message);
     }
 
     [Fact]

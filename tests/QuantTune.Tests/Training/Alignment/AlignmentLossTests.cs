@@ -129,8 +129,9 @@ public sealed class AlignmentLossTests
     [InlineData(0.1, 0.5, "LabelSmoothing")]
     public void OptionsOutOfRangeAreRefusedByProperty(double beta, double smoothing, string property)
     {
-        var e = Assert.Throws<QuantTuneException>(() => new AlignmentOptions { Beta = beta, LabelSmoothing = smoothing }.Validate());
-        Assert.StartsWith(property, e.Message);
+        var e = Assert.Throws<InvalidSettingException>(() => new AlignmentOptions { Beta = beta, LabelSmoothing = smoothing }.Validate());
+        Assert.Equal($"AlignmentOptions.{property}", e.Setting);
+        Assert.StartsWith($"AlignmentOptions.{property} = ", e.Message);
     }
 
     [Fact]

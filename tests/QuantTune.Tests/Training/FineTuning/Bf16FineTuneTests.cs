@@ -80,7 +80,7 @@ public sealed class Bf16FineTuneTests(ITestOutputHelper output) : TempFolderTest
         Assert.EndsWith("trainer_state.json", e.File);
         Assert.Equal("DType", e.Field);
         Assert.Contains("written by a fp32 run", e.Message);
-        Assert.Contains("--dtype is bf16", e.Message);
+        Assert.Contains("Trainer.DType is bf16", e.Message);
         // The same run in its own dtype resumes.
         Assert.Equal(2, FineTuner.Run(r with { Resume = true }).ResumedFrom);
     }
@@ -89,9 +89,9 @@ public sealed class Bf16FineTuneTests(ITestOutputHelper output) : TempFolderTest
     public void Fp16AndFullFineTuningInBf16AreRefused()
     {
         var fp16 = Assert.ThrowsAny<QuantTuneException>(() => FineTuner.Run(Request(FineTuneMethod.Lora, "fp16", ScalarType.Float16)));
-        Assert.Contains("--dtype fp16", fp16.Message);
+        Assert.Contains("FineTuneRequest.DType = fp16", fp16.Message);
         var full = Assert.ThrowsAny<QuantTuneException>(() => FineTuner.Run(Request(FineTuneMethod.Full, "full", ScalarType.BFloat16)));
-        Assert.Contains("--method full --dtype bf16", full.Message);
+        Assert.Contains("FineTuneRequest.Method full FineTuneRequest.DType bf16", full.Message);
         Assert.False(Directory.Exists(Path.Combine(Dir, "full")));
     }
 

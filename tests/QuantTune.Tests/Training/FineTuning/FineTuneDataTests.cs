@@ -36,7 +36,7 @@ public sealed class FineTuneDataTests : IDisposable
         Assert.Equal((path, 2, 5), (dropped.File, dropped.Count, dropped.Total));
         Assert.Equal([2, 4], dropped.Lines);
         Assert.Equal(3, data.Train.Count + data.Eval.Count);
-        Assert.Equal($"{path}: 2 of 5 records dropped: prompt longer than --seq 64 tokens, leaving no room for the output (lines 2, 4)", dropped.Message);
+        Assert.Equal($"{path}: 2 of 5 records dropped: prompt longer than FineTuneRequest.SequenceLength 64 tokens, leaving no room for the output (lines 2, 4)", dropped.Message);
         Assert.Empty(FineTuneData.Load(Request(path, seq: 512), DataTestFiles.Tokenizer).Dropped);
     }
 
@@ -47,7 +47,7 @@ public sealed class FineTuneDataTests : IDisposable
         string path = _files.Write("s.tsv", $"sentence\tlabel\ngood\t1\n{longer}\t0\nbad\t0\nfine\t1\n");
         DroppedRecords dropped = Assert.Single(FineTuneData.Load(Request(path, seq: 32), DataTestFiles.Tokenizer).Dropped);
         Assert.Equal((1, 4, 3), (dropped.Count, dropped.Total, dropped.Lines[0]));
-        Assert.Contains("--seq 32", dropped.Reason);
+        Assert.Contains("FineTuneRequest.SequenceLength 32", dropped.Reason);
     }
 
     [Fact]
@@ -87,7 +87,7 @@ public sealed class FineTuneDataTests : IDisposable
         Assert.Contains("held.txt", Assert.Throws<QuantTune.Diagnostics.QuantTuneException>(
             () => FineTuneData.Load(Request(train, eval: held + ".missing"), DataTestFiles.Tokenizer)).Message);
         // Every record too long: the refusal says why.
-        Assert.Contains("10 of 10 records dropped: prompt longer than --seq 16", Assert.Throws<QuantTune.Diagnostics.QuantTuneException>(
+        Assert.Contains("10 of 10 records dropped: prompt longer than FineTuneRequest.SequenceLength 16", Assert.Throws<QuantTune.Diagnostics.QuantTuneException>(
             () => FineTuneData.Load(Request(train, seq: 16, eval: held), DataTestFiles.Tokenizer)).Message);
     }
 }

@@ -31,9 +31,9 @@ public sealed class FineTuneStepsTests
     [Fact]
     public void ImpossibleEpochsAreRefusedNamingTheOptions()
     {
-        Assert.Contains("--epochs 0", Assert.Throws<QuantTuneException>(() => FineTuneSteps.FromEpochs(0, 10, 2, 1)).Message);
-        var e = Assert.Throws<QuantTuneException>(() => FineTuneSteps.Resolve(new TrainingOptions { BatchSize = 10, WarmupSteps = 5 }, 1, 20));
-        Assert.Contains("--warmup 5", e.Message);
-        Assert.Contains("--epochs 1 makes 2 steps", e.Message);
+        Assert.Contains("FineTuneRequest.Epochs = 0", Assert.Throws<InvalidSettingException>(() => FineTuneSteps.FromEpochs(0, 10, 2, 1)).Message);
+        var e = Assert.Throws<InvalidSettingException>(() => FineTuneSteps.Resolve(new TrainingOptions { BatchSize = 10, WarmupSteps = 5 }, 1, 20));
+        Assert.Contains("TrainingOptions.WarmupSteps = 5", e.Message);
+        Assert.Contains("FineTuneRequest.Epochs 1 makes 2 steps", e.Message);
     }
 }

@@ -59,7 +59,7 @@ public sealed class QatFineTuneTests() : TempFolderTest("qt-qat-")
     public void QatNeedsFullFineTuningOrLora()
     {
         var e = Assert.ThrowsAny<QuantTuneException>(() => FineTuner.Run(Request("int4", 5e-5) with { Method = FineTuneMethod.Qlora }));
-        Assert.Contains("--method full", e.Message);
-        Assert.Contains("--method qlora", e.Message);
+        Assert.Contains("FineTuneRequest.Method full", e.Message);
+        Assert.Contains("FineTuneRequest.Method qlora", e.Message);
     }
 }

@@ -62,8 +62,8 @@ public sealed class PlanOptionsTests() : TempFolderTest("qt-plan-")
         Assert.True(dora.Peak > qlora.Peak);
         var withContext = P("qlora", x => x with { ContextBytes = 1L << 29 });
         Assert.Equal(qlora.Peak + (1L << 29), withContext.Total);
-        Assert.Throws<QuantTune.Diagnostics.QuantTuneException>(() => P("qlora", x => x with { Batch = 0 }));
-        Assert.Throws<QuantTune.Diagnostics.QuantTuneException>(() => P("qlora", x => x with { Optimizer = "sgd" }));
+        Assert.Throws<QuantTune.Diagnostics.InvalidSettingException>(() => P("qlora", x => x with { Batch = 0 }));
+        Assert.Throws<QuantTune.Diagnostics.InvalidSettingException>(() => P("qlora", x => x with { Optimizer = "sgd" }));
     }
 
     [Fact]

@@ -16,7 +16,7 @@ public interface IFineTuneMethod
 {
     FineTuneMethod Id { get; }
 
-    /// <summary>The name <c>finetune --method</c> takes and summaries print.</summary>
+    /// <summary>The name <see cref="FineTuneRequest.Method"/> takes and summaries print.</summary>
     string Name { get; }
 
     /// <summary>The <c>peft_type</c> of the saved adapter (read back by <see cref="Peft.AnyAdapter"/>); null: not a PEFT adapter.</summary>
