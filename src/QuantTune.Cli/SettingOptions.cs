@@ -48,6 +48,11 @@ public static partial class SettingOptions
         ["AlignmentOptions.DesirableWeight"] = "--desirable-weight", ["AlignmentOptions.UndesirableWeight"] = "--undesirable-weight",
         ["PreferenceOptions.MaxLength"] = "--max-length", ["PreferenceOptions.MaxPromptLength"] = "--max-prompt-length",
         ["PreferenceOptions.MaxCompletionLength"] = "--max-completion-length",
+        // grpo
+        ["GrpoRequest.Rewards"] = "--reward",
+        ["GrpoOptions.NumGenerations"] = "--num-generations", ["GrpoOptions.MaxCompletionLength"] = "--max-completion-length",
+        ["GrpoOptions.MaxPromptLength"] = "--max-prompt-length", ["GrpoOptions.Temperature"] = "--temperature", ["GrpoOptions.TopP"] = "--top-p",
+        ["GrpoOptions.TopK"] = "--top-k", ["GrpoOptions.Beta"] = "--beta", ["GrpoOptions.Epsilon"] = "--epsilon", ["GrpoOptions.EpsilonHigh"] = "--epsilon-high",
         // plan
         ["PlanRequest.Method"] = "--method", ["PlanRequest.Batch"] = "--batch", ["PlanRequest.Sequence"] = "--seq",
         ["PlanRequest.LoraRank"] = "--rank", ["PlanRequest.Optimizer"] = "--optimizer",

@@ -3,6 +3,7 @@ using QuantTune.Cli.Rendering;
 using QuantTune.Diagnostics;
 using QuantTune.Models.Config;
 using QuantTune.SideTuning;
+using QuantTune.Training.Alignment;
 using QuantTune.Training.Memory;
 using Spectre.Console;
 
@@ -35,9 +36,14 @@ public static class PlanCommand
         var dtype = new Option<string>("--dtype") { DefaultValueFactory = _ => "bf16", Description = "weights and activations: bf16 (GPU) or fp32 (CPU)" };
         var device = new Option<string>("--device") { DefaultValueFactory = _ => "cuda", Description = "cuda (flash attention keeps no probabilities) or cpu (the math kernel keeps them)" };
         var budget = new Option<double?>("--budget") { Description = "memory budget in GiB: says which methods fit" };
+        var objective = new Option<string>("--objective")
+        {
+            DefaultValueFactory = _ => "sft",
+            Description = $"sft, or an alignment objective ({AlignmentObjectiveRegistry.Names}): paired objectives put chosen and rejected through the model in one batch; --batch counts pairs",
+        };
         var json = Options.Json();
         var cmd = new Command("plan", "Predict M1 (weights), M2 (optimizer + gradients), M3 (activations) and the peak for full fine-tuning, LoRA, QLoRA and QST.")
-            { model, method, batch, seq, rank, reduction, sideDtype, dtype, device, checkpointing, optimizer, dora, context, budget, json };
+            { model, method, batch, seq, rank, reduction, sideDtype, dtype, device, checkpointing, optimizer, dora, context, budget, objective, json };
         cmd.SetAction(r =>
         {
             var path = ConfigSources.Resolve(Assets.ModelPath(r.GetValue(model)!));
@@ -48,7 +54,12 @@ public static class PlanCommand
             double contextGiB = r.GetValue(context) ?? (cpu ? 0 : 0.5);
             if (!(contextGiB >= 0)) throw new QuantTuneException($"--cuda-context {contextGiB}: expected 0 or more GiB");
             if (r.GetValue(budget) is double bg && !(bg > 0)) throw new QuantTuneException($"--budget {bg}: expected a positive number of GiB");
-            var plans = methods.Select(m => MemoryPlanner.Plan(new PlanRequest(config, m, r.GetValue(batch), r.GetValue(seq))
+            string objectiveName = r.GetValue(objective)!;
+            var aligned = objectiveName == "sft" ? null
+                : AlignmentObjectiveRegistry.All.FirstOrDefault(o => o.Name == objectiveName)
+                  ?? throw new QuantTuneException($"--objective {objectiveName}: expected sft or one of {AlignmentObjectiveRegistry.Names}");
+            Func<PlanRequest, MemoryPlan> planner = aligned is null ? MemoryPlanner.Plan : request => AlignmentMemoryPlan.Plan(request, aligned);
+            var plans = methods.Select(m => planner(new PlanRequest(config, m, r.GetValue(batch), r.GetValue(seq))
             {
                 ElementBytes = bytes,
                 LoraRank = r.GetValue(rank),
@@ -60,7 +71,7 @@ public static class PlanCommand
                 ContextBytes = (long)(contextGiB * (1L << 30)),
             })).ToList();
             long? budgetBytes = r.GetValue(budget) is double g ? (long)(g * (1L << 30)) : null;
-            if (r.GetValue(json)) JsonOutput.Write(new { model = path, batch = r.GetValue(batch), seq = r.GetValue(seq), plans, budget_bytes = budgetBytes, fits = budgetBytes is long bb ? plans.Where(p => p.Fits(bb)).Select(p => p.Method) : null });
+            if (r.GetValue(json)) JsonOutput.Write(new { model = path, objective = r.GetValue(objective), batch = r.GetValue(batch), seq = r.GetValue(seq), plans, budget_bytes = budgetBytes, fits = budgetBytes is long bb ? plans.Where(p => p.Fits(bb)).Select(p => p.Method) : null });
             else
             {
                 var headers = new List<string> { "method", "trainable", "M1 weights", "M2 optimizer+grads", "M3 activations", "peak", "total" };
@@ -74,6 +85,9 @@ public static class PlanCommand
                 PlainTable.Write(headers, rows);
                 var notes = $"batch {r.GetValue(batch)} × {r.GetValue(seq)} tokens, {r.GetValue(dtype)}, {r.GetValue(optimizer)}, LoRA r = {r.GetValue(rank)}{(r.GetValue(dora) ? " with DoRA" : "")}, QST r = {r.GetValue(reduction)} ({r.GetValue(sideDtype)} side), " +
                     (r.GetValue(checkpointing) ? "gradient checkpointing" : "no gradient checkpointing") + $"; total = peak + {contextGiB:0.##} GiB {(cpu ? "device overhead" : "CUDA context")}";
+                if (aligned is not null)
+                    notes += $"; {aligned.Name}: " + (aligned.Paired ? $"{AlignmentMemoryPlan.SequencesPerStep(r.GetValue(batch), aligned)} sequences per step (chosen and rejected of each pair)" : "one sequence per completion")
+                        + (aligned.UsesReference ? ", the reference's log-probabilities from the same weights without gradients" : ", no reference model");
                 if (plans.FirstOrDefault(p => p.HostOptimizerBytes > 0) is { } paged) notes += $"; paged AdamW keeps {ModelSummaryView.Bytes(paged.HostOptimizerBytes)} of moments in host memory";
                 Console.WriteLine(notes);
             }

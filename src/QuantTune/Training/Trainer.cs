@@ -45,9 +45,11 @@ public sealed class Trainer
     /// A loss other than next-token cross-entropy (preference optimisation): given a micro-batch on the model's device
     /// and the factor its gradient is scaled by (1 / gradient accumulation), it runs forward and backward and returns
     /// the loss, the tokens it scored and its metrics; the metrics, averaged over the micro-batches, join the step's
-    /// line of metrics.jsonl. Null: the cross-entropy of <see cref="Forward"/> on the batch's labels.
+    /// line of metrics.jsonl. The third argument, where not null, is called once the model's forward pass holds what
+    /// backward needs and before backward frees it: the step measured for memory reads its activations (M3) there.
+    /// Null: the cross-entropy of <see cref="Forward"/> on the batch's labels.
     /// </summary>
-    public Func<TrainingBatch, double, ObjectiveStep>? Objective { get; init; }
+    public Func<TrainingBatch, double, Action?, ObjectiveStep>? Objective { get; init; }
 
     public TrainingResult Run(bool resume = false, IProgress<TrainingProgress>? progress = null, CancellationToken cancel = default)
     {
@@ -127,8 +129,7 @@ public sealed class Trainer
                 long labelled;
                 if (Objective is not null)
                 {
-                    var result = Objective(batch, 1.0 / Options.GradientAccumulation);
-                    if (first) activations = probe.Growth();
+                    var result = Objective(batch, 1.0 / Options.GradientAccumulation, first ? () => activations = probe.Growth() : null);
                     (value, labelled) = (result.Loss, result.Tokens);
                     objectiveMetrics ??= [];
                     foreach (var (name, v) in result.Metrics)

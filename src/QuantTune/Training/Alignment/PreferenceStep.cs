@@ -14,13 +14,14 @@ public sealed class PreferenceStep(IAlignmentObjective objective, AlignmentOptio
 {
     public IAlignmentObjective Objective => objective;
 
-    /// <summary>Forward and backward of <paramref name="batch"/>, the gradient scaled by <paramref name="scale"/>: for <see cref="Trainer.Objective"/>.</summary>
-    public ObjectiveStep Train(TrainingBatch batch, double scale)
+    /// <summary>Forward and backward of <paramref name="batch"/>, the gradient scaled by <paramref name="scale"/>, <paramref name="afterForward"/> called once the policy's forward pass is held: for <see cref="Trainer.Objective"/>.</summary>
+    public ObjectiveStep Train(TrainingBatch batch, double scale, Action? afterForward = null)
     {
         using var scope = NewDisposeScope();
         var refSums = Reference(batch);
         long half = batch.InputIds.shape[0] / 2;
         var hidden = policy.Hidden(batch.InputIds);
+        afterForward?.Invoke();
         var (result, _, _) = SequenceLogProbs.Backward(hidden, policy.Head, batch.Labels, NllLabels(batch), half, (sums, counts, nll) =>
         {
             var (logps, tokens) = Inputs(batch, sums, counts, nll, refSums);

@@ -26,13 +26,13 @@ public static class GrpoAligner
         var r = a.Run;
         var o = a.Options;
         o.Validate();
-        if (a.Rewards.Count == 0) throw new QuantTuneException($"{nameof(GrpoRequest.Rewards)}: GRPO needs at least one reward; the built-in ones are {Rewards.RewardRegistry.Names}");
+        if (a.Rewards.Count == 0) throw new InvalidSettingException("GrpoRequest.Rewards", "none", $"GRPO needs at least one reward; the built-in ones are {Rewards.RewardRegistry.Names}");
         var method = FineTuneMethodRegistry.Get(r.Method);
         if (r.Method is not (FineTuneMethod.Lora or FineTuneMethod.Qlora or FineTuneMethod.Dora or FineTuneMethod.Qst or FineTuneMethod.Full))
-            throw new QuantTuneException($"{nameof(FineTuneRequest.Method)} {method.Name}: GRPO trains lora, qlora, dora, qst or full");
+            throw new InvalidSettingException("FineTuneRequest.Method", method.Name, "GRPO trains lora, qlora, dora, qst or full");
         if (r.Method == FineTuneMethod.Full && o.Beta > 0)
-            throw new QuantTuneException($"{nameof(FineTuneRequest.Method)} full with {nameof(GrpoOptions.Beta)} {o.Beta}: the KL term needs a reference model, which full fine-tuning would need a second copy of; use an adapter (lora, qlora, dora), qst, or β 0");
-        if (r.Qat is not null) throw new QuantTuneException($"{nameof(FineTuneRequest.Qat)} {r.Qat}: quantization-aware training is not combined with GRPO");
+            throw new InvalidSettingException("FineTuneRequest.Method", "full", $"with GrpoOptions.Beta {o.Beta} the KL term needs a reference model, which full fine-tuning would need a second copy of; use an adapter (lora, qlora, dora), qst, or β 0");
+        if (r.Qat is not null) throw new InvalidSettingException("FineTuneRequest.Qat", r.Qat, "quantization-aware training is not combined with GRPO");
         FineTunePrecision.Check(r);
         var device = FineTunePrecision.DeviceOf(r);
         void Phase(string what) => progress?.Report(TrainingProgress.Starting(what, r.Training.Steps));

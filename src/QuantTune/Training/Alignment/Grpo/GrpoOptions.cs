@@ -69,14 +69,16 @@ public sealed record GrpoOptions
     /// <summary>Throws where a value is outside its range, naming the property.</summary>
     public void Validate()
     {
-        if (NumGenerations < 2) throw new QuantTuneException($"{nameof(NumGenerations)} {NumGenerations}: GRPO compares each completion with the others of its prompt's group; expected 2 or more");
-        if (MaxCompletionLength < 1) throw new QuantTuneException($"{nameof(MaxCompletionLength)} {MaxCompletionLength}: expected 1 or more");
-        if (MaxPromptLength < 1) throw new QuantTuneException($"{nameof(MaxPromptLength)} {MaxPromptLength}: expected 1 or more");
-        if (!(Temperature > 0) || !double.IsFinite(Temperature)) throw new QuantTuneException($"{nameof(Temperature)} {Temperature}: GRPO samples its completions; expected a positive number");
-        if (!(TopP > 0 && TopP <= 1)) throw new QuantTuneException($"{nameof(TopP)} {TopP}: expected a value in (0, 1]");
-        if (TopK < 0) throw new QuantTuneException($"{nameof(TopK)} {TopK}: expected 0 (off) or more");
-        if (!(Beta >= 0) || !double.IsFinite(Beta)) throw new QuantTuneException($"{nameof(Beta)} {Beta}: expected a number ≥ 0");
-        if (!(Epsilon >= 0 && Epsilon < 1)) throw new QuantTuneException($"{nameof(Epsilon)} {Epsilon}: expected a value in [0, 1)");
-        if (EpsilonHigh is double h && !(h >= 0) || EpsilonHigh is double hh && !double.IsFinite(hh)) throw new QuantTuneException($"{nameof(EpsilonHigh)} {EpsilonHigh}: expected a number ≥ 0");
+        if (NumGenerations < 2) throw Invalid(nameof(NumGenerations), NumGenerations, "GRPO compares each completion with the others of its prompt's group; expected 2 or more");
+        if (MaxCompletionLength < 1) throw Invalid(nameof(MaxCompletionLength), MaxCompletionLength, "expected 1 or more");
+        if (MaxPromptLength < 1) throw Invalid(nameof(MaxPromptLength), MaxPromptLength, "expected 1 or more");
+        if (!(Temperature > 0) || !double.IsFinite(Temperature)) throw Invalid(nameof(Temperature), Temperature, "GRPO samples its completions; expected a positive number");
+        if (!(TopP > 0 && TopP <= 1)) throw Invalid(nameof(TopP), TopP, "expected a value in (0, 1]");
+        if (TopK < 0) throw Invalid(nameof(TopK), TopK, "expected 0 (off) or more");
+        if (!(Beta >= 0) || !double.IsFinite(Beta)) throw Invalid(nameof(Beta), Beta, "expected a number ≥ 0");
+        if (!(Epsilon >= 0 && Epsilon < 1)) throw Invalid(nameof(Epsilon), Epsilon, "expected a value in [0, 1)");
+        if (EpsilonHigh is double h && !(h >= 0 && double.IsFinite(h))) throw Invalid(nameof(EpsilonHigh), h, "expected a number ≥ 0");
     }
+
+    static InvalidSettingException Invalid(string property, object value, string problem) => new($"{nameof(GrpoOptions)}.{property}", value, problem);
 }

@@ -40,8 +40,8 @@ public sealed class GrpoStep
     public required Device Device { get; init; }
     public int PadId { get; init; }
 
-    /// <summary>For <see cref="Trainer.Objective"/>: sample, score, and back-propagate the GRPO loss of a batch of <see cref="PromptBatchSource"/>.</summary>
-    public ObjectiveStep Train(TrainingBatch batch, double scale)
+    /// <summary>For <see cref="Trainer.Objective"/>: sample, score, and back-propagate the GRPO loss of a batch of <see cref="PromptBatchSource"/>; <paramref name="afterForward"/> is called once the policy's forward pass over the completions is held.</summary>
+    public ObjectiveStep Train(TrainingBatch batch, double scale, Action? afterForward = null)
     {
         using var scope = NewDisposeScope();
         var o = Options;
@@ -86,6 +86,7 @@ public sealed class GrpoStep
         }
         var adv = tensor(advantages, ScalarType.Float32, Device);
         var hidden = Policy.Hidden(ids);
+        afterForward?.Invoke();
         double loss = TokenLogProbs.Backward(hidden, Policy.Head, labels, logps =>
         {
             var result = GrpoLoss.Compute(logps, null, reference, adv, mask, o);

@@ -13,6 +13,7 @@ namespace QuantTune.Tests.Training.Alignment.Grpo;
 /// they contain the word "the" (a frequent token the model already produces at times, so groups have both outcomes);
 /// the mean reward of the last steps must rise above that of the first, with LoRA and with QST.
 /// </summary>
+[Collection(SerialCollection.Name)]
 public sealed class GrpoTests(ITestOutputHelper output) : TempFolderTest("qt-grpo-")
 {
     static readonly string[] Openings = ["It was", "In the", "He said that", "After a while", "The city", "She had", "There were", "When they"];
