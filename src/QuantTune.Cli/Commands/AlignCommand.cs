@@ -29,29 +29,12 @@ public static class AlignCommand
         var maxLength = new Option<int>("--max-length") { DefaultValueFactory = _ => 1024, Description = "tokens of prompt + completion; longer completions are cut at the end (TRL's max_length)" };
         var maxPrompt = new Option<int>("--max-prompt-length") { DefaultValueFactory = _ => 512, Description = "prompts keep their last N tokens (TRL's max_prompt_length)" };
         var maxCompletion = new Option<int?>("--max-completion-length") { Description = "completions keep their first N tokens (default: no limit of their own)" };
-        var steps = new Option<int>("--steps") { DefaultValueFactory = _ => 100, Description = "optimizer steps" };
         var batch = new Option<int>("--batch") { DefaultValueFactory = _ => 8, Description = "pairs (kto: completions) per micro-batch" };
-        var accumulate = new Option<int>("--accumulate") { DefaultValueFactory = _ => 1, Description = "micro-batches per optimizer step" };
-        var lr = new Option<double>("--lr") { DefaultValueFactory = _ => 1e-6, Description = "peak learning rate (TRL: 1e-6; adapters usually take 5e-6 to 5e-5)" };
-        var schedule = new Option<string>("--schedule") { DefaultValueFactory = _ => "linear", Description = "constant, linear (TRL's default) or cosine" };
-        var warmup = new Option<int>("--warmup") { DefaultValueFactory = _ => 0, Description = "warmup steps" };
-        var maxGradNorm = new Option<double>("--max-grad-norm") { DefaultValueFactory = _ => 1.0, Description = "gradient clipping (0: off)" };
-        var weightDecay = new Option<double>("--weight-decay") { DefaultValueFactory = _ => 0.0, Description = "AdamW decoupled weight decay" };
         var seed = new Option<long>("--seed") { DefaultValueFactory = _ => 42, Description = "seed of the data order, the adapter initialisation and dropout" };
         var evalEvery = new Option<int>("--eval-every") { DefaultValueFactory = _ => 0, Description = "evaluate the held-out loss every N steps (0: at the end only)" };
-        var checkpointEvery = new Option<int>("--checkpoint-every") { DefaultValueFactory = _ => 0, Description = "save a resumable checkpoint every N steps" };
-        var resume = new Option<bool>("--resume") { Description = "continue from the run folder's checkpoint" };
-        var optimizer = new Option<string>("--optimizer") { DefaultValueFactory = _ => "adamw", Description = "adamw, adamw8bit or paged-adamw" };
-        var rank = new Option<int>("--rank", "-r") { DefaultValueFactory = _ => 8, Description = "LoRA rank" };
-        var alpha = new Option<double>("--alpha") { DefaultValueFactory = _ => 16, Description = "LoRA alpha" };
-        var dropout = new Option<double>("--dropout") { DefaultValueFactory = _ => 0.05, Description = "LoRA dropout" };
-        var targets = new Option<string>("--targets") { DefaultValueFactory = _ => "all-linear", Description = "LoRA targets: all-linear or a comma-separated list (q_proj,v_proj)" };
         var rslora = new Option<bool>("--rslora") { Description = "scale LoRA by alpha/√r" };
-        var reduction = new Option<int>("--reduction") { DefaultValueFactory = _ => 16, Description = "QST: side network width h/r" };
-        var qstBottleneck = new Option<int>("--qst-bottleneck") { DefaultValueFactory = _ => 16, Description = "QST: downsampler bottleneck" };
         var sideDtype = Options.SideDType("QST: dtype of the side network and of the backbone states fed to it, fp32 or bf16");
-        var chatTemplate = new Option<string?>("--chat-template") { Description = DataHelp.ChatTemplate };
-        var skipBad = new Option<bool>("--skip-bad-lines") { Description = "skip malformed records (each is reported) instead of stopping" };
+        var run = new AdapterRunOptions();
         var dtype = Options.DType("dtype of the frozen base: fp32 or bf16 (trainable weights and optimizer state stay fp32; not with --method full)");
         var device = Options.Device();
         var threads = Options.Threads();
@@ -59,9 +42,9 @@ public static class AlignCommand
         var cmd = new Command("align", "Preference optimisation: DPO, IPO, ORPO, KTO or SimPO, as TRL computes them, with LoRA, QLoRA, DoRA, QST or full fine-tuning.")
         {
             model, data, evalData, objective, method, output, beta, labelSmoothing, gamma, cpoAlpha, desirable, undesirable, maxLength, maxPrompt, maxCompletion,
-            steps, batch, accumulate, lr, schedule, warmup, maxGradNorm, weightDecay, seed, evalEvery, checkpointEvery, resume, optimizer,
-            rank, alpha, dropout, targets, rslora, reduction, qstBottleneck, sideDtype, chatTemplate, skipBad, dtype, device, threads, json,
+            batch, seed, evalEvery, rslora, sideDtype, dtype, device, threads, json,
         };
+        foreach (var option in run.All) cmd.Options.Add(option);
         cmd.SetAction(r =>
         {
             Options.ApplyThreads(r.GetValue(threads));
@@ -74,6 +57,7 @@ public static class AlignCommand
                 throw new Diagnostics.QuantTuneException($"--method {r.GetValue(method)}: preference optimisation trains lora, qlora, dora, qst or full");
             if (methodKind == FineTuneMethod.Full && picked.UsesReference)
                 throw new Diagnostics.QuantTuneException($"--method full with --objective {picked.Name}: the objective compares with a reference model, which full fine-tuning would need a second copy of; use --method lora, qlora, dora or qst, or --objective orpo or simpo");
+            var training = run.Training(r, r.GetValue(batch), r.GetValue(seed));
             var request = new AlignRequest
             {
                 Objective = chosen,
@@ -83,7 +67,7 @@ public static class AlignCommand
                     DesirableWeight = r.GetValue(desirable), UndesirableWeight = r.GetValue(undesirable),
                 },
                 Preference = new PreferenceOptions { MaxLength = r.GetValue(maxLength), MaxPromptLength = r.GetValue(maxPrompt), MaxCompletionLength = r.GetValue(maxCompletion) },
-                Run = new FineTuneRequest
+                Run = run.Apply(r, new FineTuneRequest
                 {
                     ModelDirectory = r.GetValue(model)!,
                     DataFile = r.GetValue(data)!,
@@ -92,21 +76,10 @@ public static class AlignCommand
                     Method = methodKind,
                     DType = computeDType,
                     Device = computeDevice,
-                    Training = new TrainingOptions
-                    {
-                        Steps = r.GetValue(steps), BatchSize = r.GetValue(batch), GradientAccumulation = r.GetValue(accumulate), LearningRate = r.GetValue(lr),
-                        Schedule = LearningRateSchedule.Parse(r.GetValue(schedule)!), WarmupSteps = r.GetValue(warmup), MaxGradNorm = r.GetValue(maxGradNorm),
-                        WeightDecay = r.GetValue(weightDecay), Seed = r.GetValue(seed),
-                        EvalEvery = r.GetValue(evalEvery) > 0 ? r.GetValue(evalEvery) : r.GetValue(steps), CheckpointEvery = r.GetValue(checkpointEvery),
-                    },
-                    Optimizer = r.GetValue(optimizer)!,
-                    Resume = r.GetValue(resume),
-                    SkipBadLines = r.GetValue(skipBad),
-                    ChatTemplate = r.GetValue(chatTemplate),
-                    Rank = r.GetValue(rank), Alpha = r.GetValue(alpha), Dropout = r.GetValue(dropout), RsLora = r.GetValue(rslora),
-                    Targets = r.GetValue(targets)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries),
-                    Qst = new QstConfig { Reduction = r.GetValue(reduction), Bottleneck = r.GetValue(qstBottleneck), SideDType = QstConfig.ParseSideDType(r.GetValue(sideDtype)!) },
-                },
+                    Training = training with { EvalEvery = r.GetValue(evalEvery) > 0 ? r.GetValue(evalEvery) : training.Steps },
+                    RsLora = r.GetValue(rslora),
+                    Qst = new QstConfig { SideDType = QstConfig.ParseSideDType(r.GetValue(sideDtype)!) },
+                }),
             };
             request.Run.Training.Validate();
             request.Options.Validate();

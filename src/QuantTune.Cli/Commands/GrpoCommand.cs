@@ -1,6 +1,5 @@
 using System.CommandLine;
 using QuantTune.Cli.Rendering;
-using QuantTune.SideTuning;
 using QuantTune.Training;
 using QuantTune.Training.Alignment.Grpo;
 using QuantTune.Training.Alignment.Grpo.Rewards;
@@ -30,26 +29,9 @@ public static class GrpoCommand
         var epsilonHigh = new Option<double?>("--epsilon-high") { Description = "upper clipping range (default: --epsilon; DAPO: 0.28)" };
         var lossType = new Option<string>("--loss-type") { DefaultValueFactory = _ => "dapo", Description = "dapo (TRL's default: Σ over tokens / tokens), grpo (per-completion means) or dr_grpo (/ completions × max length)" };
         var scale = new Option<string>("--scale-rewards") { DefaultValueFactory = _ => "group", Description = "group (TRL's default), batch or none: what the centred rewards are divided by" };
-        var steps = new Option<int>("--steps") { DefaultValueFactory = _ => 100, Description = "optimizer steps" };
         var batch = new Option<int>("--batch") { DefaultValueFactory = _ => 2, Description = "prompts per micro-batch (each sampled --num-generations times)" };
-        var accumulate = new Option<int>("--accumulate") { DefaultValueFactory = _ => 1, Description = "micro-batches per optimizer step" };
-        var lr = new Option<double>("--lr") { DefaultValueFactory = _ => 1e-6, Description = "peak learning rate (TRL: 1e-6; adapters usually take 5e-6 to 5e-5)" };
-        var schedule = new Option<string>("--schedule") { DefaultValueFactory = _ => "linear", Description = "constant, linear (TRL's default) or cosine" };
-        var warmup = new Option<int>("--warmup") { DefaultValueFactory = _ => 0, Description = "warmup steps" };
-        var maxGradNorm = new Option<double>("--max-grad-norm") { DefaultValueFactory = _ => 1.0, Description = "gradient clipping (0: off)" };
-        var weightDecay = new Option<double>("--weight-decay") { DefaultValueFactory = _ => 0.0, Description = "AdamW decoupled weight decay" };
         var seed = new Option<long>("--seed") { DefaultValueFactory = _ => 42, Description = "seed of the prompt order, the sampling, the adapter initialisation and dropout" };
-        var checkpointEvery = new Option<int>("--checkpoint-every") { DefaultValueFactory = _ => 0, Description = "save a resumable checkpoint every N steps" };
-        var resume = new Option<bool>("--resume") { Description = "continue from the run folder's checkpoint" };
-        var optimizer = new Option<string>("--optimizer") { DefaultValueFactory = _ => "adamw", Description = "adamw, adamw8bit or paged-adamw" };
-        var rank = new Option<int>("--rank", "-r") { DefaultValueFactory = _ => 8, Description = "LoRA rank" };
-        var alpha = new Option<double>("--alpha") { DefaultValueFactory = _ => 16, Description = "LoRA alpha" };
-        var dropout = new Option<double>("--dropout") { DefaultValueFactory = _ => 0.05, Description = "LoRA dropout" };
-        var targets = new Option<string>("--targets") { DefaultValueFactory = _ => "all-linear", Description = "LoRA targets: all-linear or a comma-separated list (q_proj,v_proj)" };
-        var reduction = new Option<int>("--reduction") { DefaultValueFactory = _ => 16, Description = "QST: side network width h/r" };
-        var qstBottleneck = new Option<int>("--qst-bottleneck") { DefaultValueFactory = _ => 16, Description = "QST: downsampler bottleneck" };
-        var chatTemplate = new Option<string?>("--chat-template") { Description = DataHelp.ChatTemplate };
-        var skipBad = new Option<bool>("--skip-bad-lines") { Description = "skip malformed records (each is reported) instead of stopping" };
+        var run = new AdapterRunOptions();
         var dtype = Options.DType("dtype of the frozen base: fp32 or bf16 (trainable weights and optimizer state stay fp32; not with --method full)");
         var device = Options.Device();
         var threads = Options.Threads();
@@ -57,9 +39,9 @@ public static class GrpoCommand
         var cmd = new Command("grpo", "GRPO as TRL computes it: sample completions per prompt, score them with rewards, learn from each completion's advantage within its group; with LoRA, QLoRA, DoRA, QST or full fine-tuning.")
         {
             model, data, reward, method, output, generations, maxCompletion, maxPrompt, temperature, topP, topK, beta, epsilon, epsilonHigh, lossType, scale,
-            steps, batch, accumulate, lr, schedule, warmup, maxGradNorm, weightDecay, seed, checkpointEvery, resume, optimizer,
-            rank, alpha, dropout, targets, reduction, qstBottleneck, chatTemplate, skipBad, dtype, device, threads, json,
+            batch, seed, dtype, device, threads, json,
         };
+        foreach (var option in run.All) cmd.Options.Add(option);
         cmd.SetAction(r =>
         {
             Options.ApplyThreads(r.GetValue(threads));
@@ -88,7 +70,7 @@ public static class GrpoCommand
                         var other => throw new Diagnostics.QuantTuneException($"--scale-rewards {other}: expected group, batch or none"),
                     },
                 },
-                Run = new FineTuneRequest
+                Run = run.Apply(r, new FineTuneRequest
                 {
                     ModelDirectory = r.GetValue(model)!,
                     DataFile = r.GetValue(data)!,
@@ -96,24 +78,11 @@ public static class GrpoCommand
                     Method = FineTuneMethods.Parse(r.GetValue(method)!),
                     DType = computeDType,
                     Device = computeDevice,
-                    Training = new TrainingOptions
-                    {
-                        Steps = r.GetValue(steps), BatchSize = r.GetValue(batch), GradientAccumulation = r.GetValue(accumulate), LearningRate = r.GetValue(lr),
-                        Schedule = LearningRateSchedule.Parse(r.GetValue(schedule)!), WarmupSteps = r.GetValue(warmup), MaxGradNorm = r.GetValue(maxGradNorm),
-                        WeightDecay = r.GetValue(weightDecay), Seed = r.GetValue(seed), CheckpointEvery = r.GetValue(checkpointEvery),
-                    },
-                    Optimizer = r.GetValue(optimizer)!,
-                    Resume = r.GetValue(resume),
-                    SkipBadLines = r.GetValue(skipBad),
-                    ChatTemplate = r.GetValue(chatTemplate),
-                    Rank = r.GetValue(rank), Alpha = r.GetValue(alpha), Dropout = r.GetValue(dropout),
-                    Targets = r.GetValue(targets)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries),
-                    Qst = new QstConfig { Reduction = r.GetValue(reduction), Bottleneck = r.GetValue(qstBottleneck) },
-                },
+                    Training = run.Training(r, r.GetValue(batch), r.GetValue(seed)),
+                }),
             };
             request.Run.Training.Validate();
-            Flags(request.Options.Validate, ("NumGenerations", "--num-generations"), ("MaxCompletionLength", "--max-completion-length"), ("MaxPromptLength", "--max-prompt-length"),
-                ("Temperature", "--temperature"), ("TopP", "--top-p"), ("TopK", "--top-k"), ("Beta", "--beta"), ("EpsilonHigh", "--epsilon-high"), ("Epsilon", "--epsilon"));
+            request.Options.Validate();
             var summary = TrainingDisplay.Run($"grpo {request.Run.Method.ToString().ToLowerInvariant()}", CliHost.Interactive(r.GetValue(json)),
                 p => GrpoAligner.Run(request, p, CliHost.Cancellation));
             if (r.GetValue(json)) JsonOutput.Write(summary);
@@ -121,17 +90,6 @@ public static class GrpoCommand
             return 0;
         });
         return cmd;
-    }
-
-    /// <summary>Runs a library check whose messages start with a property name, naming the option instead.</summary>
-    static void Flags(Action validate, params (string Property, string Flag)[] names)
-    {
-        try { validate(); }
-        catch (Diagnostics.QuantTuneException e) when (names.Any(n => e.Message.StartsWith(n.Property + " ", StringComparison.Ordinal)))
-        {
-            var (property, flag) = names.First(n => e.Message.StartsWith(n.Property + " ", StringComparison.Ordinal));
-            throw new Diagnostics.QuantTuneException(flag + e.Message[property.Length..]);
-        }
     }
 
     public static void Render(GrpoSummary s)
