@@ -4,6 +4,7 @@ using QuantTune.Diagnostics;
 using QuantTune.Models.Config;
 using QuantTune.SideTuning;
 using QuantTune.Training.Alignment;
+using QuantTune.Training.Alignment.Grpo;
 using QuantTune.Training.Memory;
 using Spectre.Console;
 
@@ -39,11 +40,12 @@ public static class PlanCommand
         var objective = new Option<string>("--objective")
         {
             DefaultValueFactory = _ => "sft",
-            Description = $"sft, or an alignment objective ({AlignmentObjectiveRegistry.Names}): paired objectives put chosen and rejected through the model in one batch; --batch counts pairs",
+            Description = $"sft, grpo (--batch counts prompts, each sampled --num-generations times; --seq is prompt + completion), or a preference objective ({AlignmentObjectiveRegistry.Names}: paired objectives put chosen and rejected through the model in one batch; --batch counts pairs)",
         };
+        var generations = new Option<int>("--num-generations") { DefaultValueFactory = _ => 8, Description = "grpo: completions sampled per prompt (TRL: 8)" };
         var json = Options.Json();
         var cmd = new Command("plan", "Predict M1 (weights), M2 (optimizer + gradients), M3 (activations) and the peak for full fine-tuning, LoRA, QLoRA and QST.")
-            { model, method, batch, seq, rank, reduction, sideDtype, dtype, device, checkpointing, optimizer, dora, context, budget, objective, json };
+            { model, method, batch, seq, rank, reduction, sideDtype, dtype, device, checkpointing, optimizer, dora, context, budget, objective, generations, json };
         cmd.SetAction(r =>
         {
             var path = ConfigSources.Resolve(Assets.ModelPath(r.GetValue(model)!));
@@ -55,10 +57,11 @@ public static class PlanCommand
             if (!(contextGiB >= 0)) throw new QuantTuneException($"--cuda-context {contextGiB}: expected 0 or more GiB");
             if (r.GetValue(budget) is double bg && !(bg > 0)) throw new QuantTuneException($"--budget {bg}: expected a positive number of GiB");
             string objectiveName = r.GetValue(objective)!;
-            var aligned = objectiveName == "sft" ? null
+            var aligned = objectiveName is "sft" or "grpo" ? null
                 : AlignmentObjectiveRegistry.All.FirstOrDefault(o => o.Name == objectiveName)
-                  ?? throw new QuantTuneException($"--objective {objectiveName}: expected sft or one of {AlignmentObjectiveRegistry.Names}");
-            Func<PlanRequest, MemoryPlan> planner = aligned is null ? MemoryPlanner.Plan : request => AlignmentMemoryPlan.Plan(request, aligned);
+                  ?? throw new QuantTuneException($"--objective {objectiveName}: expected sft, grpo or one of {AlignmentObjectiveRegistry.Names}");
+            Func<PlanRequest, MemoryPlan> planner = objectiveName == "grpo" ? request => GrpoMemoryPlan.Plan(request, r.GetValue(generations))
+                : aligned is null ? MemoryPlanner.Plan : request => AlignmentMemoryPlan.Plan(request, aligned);
             var plans = methods.Select(m => planner(new PlanRequest(config, m, r.GetValue(batch), r.GetValue(seq))
             {
                 ElementBytes = bytes,
@@ -85,6 +88,9 @@ public static class PlanCommand
                 PlainTable.Write(headers, rows);
                 var notes = $"batch {r.GetValue(batch)} × {r.GetValue(seq)} tokens, {r.GetValue(dtype)}, {r.GetValue(optimizer)}, LoRA r = {r.GetValue(rank)}{(r.GetValue(dora) ? " with DoRA" : "")}, QST r = {r.GetValue(reduction)} ({r.GetValue(sideDtype)} side), " +
                     (r.GetValue(checkpointing) ? "gradient checkpointing" : "no gradient checkpointing") + $"; total = peak + {contextGiB:0.##} GiB {(cpu ? "device overhead" : "CUDA context")}";
+                if (objectiveName == "grpo")
+                    notes += $"; grpo: {(long)r.GetValue(batch) * r.GetValue(generations)} sequences per step ({r.GetValue(generations)} completions per prompt), " +
+                        $"sampling holds a KV cache of {ModelSummaryView.Bytes(plans[0].GenerationBytes)} beside the weights (the peak is the larger phase's)";
                 if (aligned is not null)
                     notes += $"; {aligned.Name}: " + (aligned.Paired ? $"{AlignmentMemoryPlan.SequencesPerStep(r.GetValue(batch), aligned)} sequences per step (chosen and rejected of each pair)" : "one sequence per completion")
                         + (aligned.UsesReference ? ", the reference's log-probabilities from the same weights without gradients" : ", no reference model");

@@ -33,6 +33,8 @@ public sealed record MemoryPlan(string Method, long TrainableParameters, long M1
     public long ContextBytes { get; init; }
     /// <summary>Optimizer state kept in host memory instead (paged AdamW), not in the peak.</summary>
     public long HostOptimizerBytes { get; init; }
+    /// <summary>A sampling phase's KV cache (GRPO's completions), held beside the weights and optimizer state but not with the activations.</summary>
+    public long GenerationBytes { get; init; }
     /// <summary>What the device needs in all: the peak and the context.</summary>
     public long Total => Peak + ContextBytes;
     public bool Fits(long budgetBytes) => Total <= budgetBytes;
