@@ -113,26 +113,28 @@ public sealed class ServeTests : IAsyncLifetime
         Assert.Equal(CompletionRequest.DefaultMaxTokens, byDefault["usage"]!["completion_tokens"]!.GetValue<long>());
     }
 
-    public static TheoryData<string, string> BadCompletionBodies => new()
+    /// <summary>One server for every case: each test of this class loads the model again.</summary>
+    [Fact]
+    public async Task BadCompletionBodiesAreRefusedNamingTheField()
     {
-        { "[1, 2]", "body" },
-        { "{\"max_tokens\": 4}", "prompt" },
-        { "{\"prompt\": [\"a\", \"b\"]}", "prompt" },
-        { "{\"prompt\": \"hi\", \"max_tokens\": 1000000}", "max_tokens" },
-        { "{\"prompt\": \"hi\", \"top_p\": 0}", "top_p" },
-        { "{\"prompt\": \"hi\", \"stop\": 5}", "stop" },
-        { "{\"prompt\": \"hi\", \"stream\": 1}", "stream" },
-    };
-
-    [Theory]
-    [MemberData(nameof(BadCompletionBodies))]
-    public async Task ABadCompletionBodyIsRefusedNamingTheField(string body, string param)
-    {
-        var response = await _http.PostAsync("/v1/completions", new StringContent(body, Encoding.UTF8, "application/json"));
-        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
-        var error = JsonNode.Parse(await response.Content.ReadAsStringAsync())!["error"]!;
-        Assert.Equal("invalid_request_error", error["type"]!.GetValue<string>());
-        Assert.Equal(param, error["param"]!.GetValue<string>());
+        (string Body, string Param)[] cases =
+        [
+            ("[1, 2]", "body"),
+            ("{\"max_tokens\": 4}", "prompt"),
+            ("{\"prompt\": [\"a\", \"b\"]}", "prompt"),
+            ("{\"prompt\": \"hi\", \"max_tokens\": 1000000}", "max_tokens"),
+            ("{\"prompt\": \"hi\", \"top_p\": 0}", "top_p"),
+            ("{\"prompt\": \"hi\", \"stop\": 5}", "stop"),
+            ("{\"prompt\": \"hi\", \"stream\": 1}", "stream"),
+        ];
+        foreach (var (body, param) in cases)
+        {
+            var response = await _http.PostAsync("/v1/completions", new StringContent(body, Encoding.UTF8, "application/json"));
+            Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+            var error = JsonNode.Parse(await response.Content.ReadAsStringAsync())!["error"]!;
+            Assert.Equal("invalid_request_error", error["type"]!.GetValue<string>());
+            Assert.Equal(param, error["param"]!.GetValue<string>());
+        }
     }
 
     [Fact]
