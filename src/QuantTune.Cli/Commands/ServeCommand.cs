@@ -5,7 +5,7 @@ using QuantTune.Generation;
 
 namespace QuantTune.Cli.Commands;
 
-/// <summary><c>quanttune serve</c>: the model behind an OpenAI-compatible HTTP endpoint (chat completions, models).</summary>
+/// <summary><c>quanttune serve</c>: the model behind an OpenAI-compatible HTTP endpoint (chat completions, text completions, models).</summary>
 public static class ServeCommand
 {
     public static Command Create()
@@ -16,7 +16,7 @@ public static class ServeCommand
         var port = new Option<int>("--port") { Description = "port to listen on", DefaultValueFactory = _ => 8080 };
         var apiKey = new Option<string?>("--api-key") { Description = "require this key as 'Authorization: Bearer KEY' (default: the QUANTTUNE_API_KEY variable, else none)" };
         var maxTokens = new Option<int>("--max-tokens-limit") { Description = "the most tokens one reply may ask for", DefaultValueFactory = _ => 4096 };
-        var cmd = modelOptions.AddTo(new Command("serve", "Serve the model as an OpenAI-compatible API: POST /v1/chat/completions (stream: true for server-sent events), GET /v1/models.")
+        var cmd = modelOptions.AddTo(new Command("serve", "Serve the model as an OpenAI-compatible API: POST /v1/chat/completions and POST /v1/completions (stream: true for server-sent events), GET /v1/models.")
             { template, host, port, apiKey, maxTokens });
         cmd.SetAction(async (r, cancel) =>
         {

@@ -142,7 +142,7 @@ public sealed record ChatRequest(IReadOnlyList<ChatMessage> Messages, ChatOption
         return tools.Count > 0 ? tools : null;
     }
 
-    static int? Int(JsonNode? node, string name, int min, int max)
+    internal static int? Int(JsonNode? node, string name, int min, int max)
     {
         if (node is null) return null;
         if (node is not JsonValue v || !v.TryGetValue(out double d) || d != Math.Floor(d) || d < min || d > max)
@@ -150,7 +150,7 @@ public sealed record ChatRequest(IReadOnlyList<ChatMessage> Messages, ChatOption
         return (int)d;
     }
 
-    static double? Number(JsonNode? node, string name, double min, double max)
+    internal static double? Number(JsonNode? node, string name, double min, double max)
     {
         if (node is null) return null;
         if (node is not JsonValue v || !v.TryGetValue(out double d) || double.IsNaN(d) || d < min || d > max)
@@ -158,7 +158,7 @@ public sealed record ChatRequest(IReadOnlyList<ChatMessage> Messages, ChatOption
         return d;
     }
 
-    static List<string>? Stops(JsonNode? node) => node switch
+    internal static List<string>? Stops(JsonNode? node) => node switch
     {
         null => null,
         JsonValue v when v.TryGetValue(out string? one) => [one],

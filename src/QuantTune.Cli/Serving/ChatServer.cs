@@ -5,6 +5,7 @@ using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.AI;
 using Microsoft.Extensions.Logging;
+using QuantTune.Serving;
 
 namespace QuantTune.Cli.Serving;
 
@@ -22,8 +23,9 @@ public sealed record ServeOptions
 }
 
 /// <summary>
-/// An OpenAI-compatible HTTP server over an <see cref="IChatClient"/>: <c>GET /v1/models</c> and
-/// <c>POST /v1/chat/completions</c>, whole or streamed as server-sent events (<c>stream: true</c>), with the
+/// An OpenAI-compatible HTTP server over an <see cref="IChatClient"/>: <c>GET /v1/models</c>,
+/// <c>POST /v1/chat/completions</c> and, when the client is a <see cref="QuantTuneChatClient"/>, the legacy text
+/// completion <c>POST /v1/completions</c>, whole or streamed as server-sent events (<c>stream: true</c>), with the
 /// OpenAI error shape. The client's function calls go out as OpenAI's <c>tool_calls</c> (<c>message.tool_calls</c>,
 /// or <c>delta.tool_calls</c> when streaming) with <c>finish_reason</c> "tool_calls". It listens on the loopback unless told otherwise; the client queues concurrent requests.
 /// </summary>
@@ -52,33 +54,15 @@ public static class ChatServer
             ["data"] = new JsonArray(new JsonObject { ["id"] = modelId, ["object"] = "model", ["created"] = 0, ["owned_by"] = "quanttune" }),
         }));
         app.MapPost("/v1/chat/completions", context => Completions(context, client, modelId, options));
+        if (client.GetService<QuantTuneChatClient>() is { } model)
+            app.MapPost("/v1/completions", context => TextCompletions(context, model, modelId, options));
         await app.StartAsync();
         return app;
     }
 
     static async Task Completions(HttpContext context, IChatClient client, string modelId, ServeOptions options)
     {
-        ChatRequest request;
-        try
-        {
-            request = ChatRequest.Parse(await JsonNode.ParseAsync(context.Request.Body, cancellationToken: context.RequestAborted), options.MaxTokensLimit);
-        }
-        catch (Exception e) when (e is JsonException or ChatRequestException)
-        {
-            await Error(context, 400, "invalid_request_error", e.Message, (e as ChatRequestException)?.Param);
-            return;
-        }
-        catch (ArgumentException)
-        {
-            // System.Text.Json's JsonObject refuses a repeated key when the object is first read.
-            await Error(context, 400, "invalid_request_error", "an object in the body repeats a key; expected each key once", "body");
-            return;
-        }
-        catch (BadHttpRequestException e) when (e.StatusCode == StatusCodes.Status413PayloadTooLarge)
-        {
-            await Error(context, 413, "request_too_large", $"the request is larger than {options.MaxRequestBytes} bytes");
-            return;
-        }
+        if (await Read(context, options, ChatRequest.Parse) is not { } request) return;
         string id = "chatcmpl-" + Guid.NewGuid().ToString("N");
         long created = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
         try
@@ -128,6 +112,77 @@ public static class ChatServer
         {
             await Error(context, 400, "invalid_request_error", e.Message);
         }
+    }
+
+    /// <summary>
+    /// OpenAI's legacy text completion over <paramref name="model"/>: the prompt continued as <c>quanttune generate</c>
+    /// continues it, whole (<c>text_completion</c>) or streamed as chunks of the same object with <c>choices[0].text</c> deltas.
+    /// </summary>
+    static async Task TextCompletions(HttpContext context, QuantTuneChatClient model, string modelId, ServeOptions options)
+    {
+        if (await Read(context, options, CompletionRequest.Parse) is not { } request) return;
+        string id = "cmpl-" + Guid.NewGuid().ToString("N");
+        long created = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
+        JsonObject Completion(string text, ChatFinishReason? reason) => new()
+        {
+            ["id"] = id, ["object"] = "text_completion", ["created"] = created, ["model"] = modelId,
+            ["choices"] = new JsonArray(new JsonObject { ["text"] = text, ["index"] = 0, ["logprobs"] = null, ["finish_reason"] = FinishReason(reason) }),
+        };
+        try
+        {
+            var updates = model.GetStreamingCompletionAsync(request.Prompt, request.Options, context.RequestAborted);
+            if (!request.Stream)
+            {
+                var text = new System.Text.StringBuilder();
+                ChatResponseUpdate? last = null;
+                await foreach (var update in updates)
+                {
+                    text.Append(update.Text);
+                    last = update;
+                }
+                var whole = Completion(text.ToString(), last?.FinishReason);
+                whole["usage"] = Usage(last?.Contents.OfType<UsageContent>().FirstOrDefault()?.Details);
+                await context.Response.WriteAsJsonAsync(whole);
+                return;
+            }
+            context.Response.ContentType = "text/event-stream";
+            context.Response.Headers.CacheControl = "no-cache";
+            await foreach (var update in updates)
+            {
+                var chunk = Completion(update.Text, update.FinishReason);
+                if (update.Contents.OfType<UsageContent>().FirstOrDefault() is { } usage) chunk["usage"] = Usage(usage.Details);
+                await context.Response.WriteAsync($"data: {chunk.ToJsonString()}\n\n", context.RequestAborted);
+                await context.Response.Body.FlushAsync(context.RequestAborted);
+            }
+            await context.Response.WriteAsync("data: [DONE]\n\n", context.RequestAborted);
+        }
+        catch (QuantTune.Diagnostics.QuantTuneException e) when (!context.Response.HasStarted)
+        {
+            await Error(context, 400, "invalid_request_error", e.Message, "prompt");
+        }
+    }
+
+    /// <summary>Reads and checks the body; a body it cannot take is answered (400 naming the field, 413) and gives null.</summary>
+    static async Task<T?> Read<T>(HttpContext context, ServeOptions options, Func<JsonNode?, int, T> parse) where T : class
+    {
+        try
+        {
+            return parse(await JsonNode.ParseAsync(context.Request.Body, cancellationToken: context.RequestAborted), options.MaxTokensLimit);
+        }
+        catch (Exception e) when (e is JsonException or ChatRequestException)
+        {
+            await Error(context, 400, "invalid_request_error", e.Message, (e as ChatRequestException)?.Param);
+        }
+        catch (ArgumentException)
+        {
+            // System.Text.Json's JsonObject refuses a repeated key when the object is first read.
+            await Error(context, 400, "invalid_request_error", "an object in the body repeats a key; expected each key once", "body");
+        }
+        catch (BadHttpRequestException e) when (e.StatusCode == StatusCodes.Status413PayloadTooLarge)
+        {
+            await Error(context, 413, "request_too_large", $"the request is larger than {options.MaxRequestBytes} bytes");
+        }
+        return null;
     }
 
     static string? FinishReason(ChatFinishReason? reason) =>

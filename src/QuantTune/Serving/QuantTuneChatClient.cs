@@ -103,8 +103,33 @@ public sealed class QuantTuneChatClient : IChatClient
         [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
         var prompt = Prompt(messages, options);
-        var sampling = Sampling(options);
         var toolFormat = options?.Tools is { Count: > 0 } ? _toolFormat : null;
+        await foreach (var update in Queued(prompt, options, _chat.EndOfTurn, toolFormat, cancellationToken).ConfigureAwait(false))
+            yield return update;
+    }
+
+    /// <summary>
+    /// OpenAI's legacy text completion: <paramref name="prompt"/> encoded as <c>quanttune generate</c> encodes it (special
+    /// tokens such as BOS from the tokenizer's post-processor, no chat template) and continued until the model's EOS,
+    /// a stop sequence or <see cref="ChatOptions.MaxOutputTokens"/> (<see cref="DefaultMaxOutputTokens"/> when not given).
+    /// Updates stream as in <see cref="GetStreamingResponseAsync"/> (the last carries the finish reason and the token
+    /// counts) and share its queue, so completions and chats never interleave on the model's caches. Tools are not used.
+    /// </summary>
+    public async IAsyncEnumerable<ChatResponseUpdate> GetStreamingCompletionAsync(string prompt, ChatOptions? options = null,
+        [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        int[] ids = [.. _session.Pretrained.Tokenizer.Encode(prompt, addSpecialTokens: true)];
+        if (ids.Length == 0) throw new QuantTuneException("the prompt is empty (no tokens, no BOS from the tokenizer); a completion needs at least one token");
+        CheckContext(ids, "prompt");
+        await foreach (var update in Queued(ids, options, _session.Pretrained.Config.EosTokenIds, toolFormat: null, cancellationToken).ConfigureAwait(false))
+            yield return update;
+    }
+
+    /// <summary>Runs one generation when the model is free (one at a time), handing its updates out as they decode.</summary>
+    private async IAsyncEnumerable<ChatResponseUpdate> Queued(int[] prompt, ChatOptions? options, IReadOnlyCollection<int> ends, IToolCallFormat? toolFormat,
+        [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        var sampling = Sampling(options);
         string[] stops = [.. options?.StopSequences ?? []];
         var channel = Channel.CreateUnbounded<ChatResponseUpdate>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
         await _turn.WaitAsync(cancellationToken).ConfigureAwait(false);
@@ -115,7 +140,7 @@ public sealed class QuantTuneChatClient : IChatClient
         {
             try
             {
-                Generate(prompt, sampling, stops, toolFormat, channel.Writer, stop.Token);
+                Generate(prompt, sampling, ends, stops, toolFormat, channel.Writer, stop.Token);
                 channel.Writer.Complete();
             }
             catch (Exception e)
@@ -145,7 +170,7 @@ public sealed class QuantTuneChatClient : IChatClient
     /// Decodes the reply token by token, writing each piece of text (text that may be a tool call held back); the last
     /// update carries the rest, the calls, the finish reason and the token counts.
     /// </summary>
-    private void Generate(int[] prompt, SamplingOptions sampling, string[] stops, IToolCallFormat? toolFormat, ChannelWriter<ChatResponseUpdate> output, CancellationToken cancel)
+    private void Generate(int[] prompt, SamplingOptions sampling, IReadOnlyCollection<int> ends, string[] stops, IToolCallFormat? toolFormat, ChannelWriter<ChatResponseUpdate> output, CancellationToken cancel)
     {
         var tokenizer = _session.Pretrained.Tokenizer;
         var decoder = new TokenStreamDecoder(tokenizer, prompt);
@@ -157,7 +182,7 @@ public sealed class QuantTuneChatClient : IChatClient
         {
             cancel.ThrowIfCancellationRequested();
             generated++;
-            if (_chat.EndOfTurn.Contains(id))
+            if (ends.Contains(id))
             {
                 reason = ChatFinishReason.Stop;
                 break;
@@ -227,10 +252,15 @@ public sealed class QuantTuneChatClient : IChatClient
         if (turns.Count == 0) throw new ArgumentException("expected at least one message", nameof(messages));
         string text = _chat.Template.Template.Render(turns, _chat.Template.Inputs(addGenerationPrompt: true) with { Tools = ChatTranscript.Tools(options?.Tools) });
         int[] ids = [.. _session.Pretrained.Tokenizer.Encode(text)];
+        CheckContext(ids, "conversation");
+        return ids;
+    }
+
+    private void CheckContext(int[] ids, string what)
+    {
         int context = _session.Pretrained.Config.MaxPositionEmbeddings;
         if (ids.Length >= context)
-            throw new QuantTuneException($"the conversation is {ids.Length} tokens, as long as the model's context ({context} tokens) or longer; no reply fits");
-        return ids;
+            throw new QuantTuneException($"the {what} is {ids.Length} tokens, as long as the model's context ({context} tokens) or longer; no reply fits");
     }
 
     private SamplingOptions Sampling(ChatOptions? options)

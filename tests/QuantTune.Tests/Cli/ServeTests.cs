@@ -75,6 +75,69 @@ public sealed class ServeTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task ATextCompletionIsTheGreedyContinuationOfGenerateAndStreamsTheSameText()
+    {
+        const string prompt = "The capital of France is";
+        var session = _client.GetService(typeof(ModelSession)) as ModelSession;
+        var expected = QuantTune.Cli.Commands.GenerateCommand.Run(session!.Pretrained, prompt, addSpecialTokens: true,
+            new SamplingOptions { MaxNewTokens = 10 }, stream: false, session.Generate);
+        int generated = expected.OutputIds.Length - expected.PromptIds.Length;
+        Assert.Equal(10, generated);
+        Assert.DoesNotContain(expected.OutputIds[expected.PromptIds.Length..], session.Pretrained.Config.EosTokenIds.Contains);
+
+        var body = new JsonObject { ["model"] = "tiny-llama", ["prompt"] = new JsonArray(prompt), ["max_tokens"] = 10 };
+        var response = await _http.PostAsJsonAsync("/v1/completions", body);
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var completion = JsonNode.Parse(await response.Content.ReadAsStringAsync())!;
+        Assert.Equal("text_completion", completion["object"]!.GetValue<string>());
+        var choice = completion["choices"]![0]!;
+        Assert.Equal(expected.Completion, choice["text"]!.GetValue<string>());
+        Assert.Equal("length", choice["finish_reason"]!.GetValue<string>());
+        Assert.Null(choice["logprobs"]);
+        Assert.Equal(expected.PromptIds.Length, completion["usage"]!["prompt_tokens"]!.GetValue<long>());
+        Assert.Equal(generated, completion["usage"]!["completion_tokens"]!.GetValue<long>());
+
+        body["prompt"] = prompt;
+        body["stream"] = true;
+        var streamed = await _http.PostAsJsonAsync("/v1/completions", body);
+        Assert.Equal("text/event-stream", streamed.Content.Headers.ContentType!.MediaType);
+        var events = (await streamed.Content.ReadAsStringAsync()).Split("\n\n", StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal("data: [DONE]", events[^1]);
+        var chunks = events[..^1].Select(e => JsonNode.Parse(e["data: ".Length..])!["choices"]![0]!).ToList();
+        Assert.True(chunks.Count > 2);
+        Assert.Equal(expected.Completion, string.Concat(chunks.Select(c => c["text"]!.GetValue<string>())));
+        Assert.Equal("length", chunks[^1]["finish_reason"]!.GetValue<string>());
+
+        // Without max_tokens a completion is OpenAI's 16 tokens.
+        var byDefault = JsonNode.Parse(await (await _http.PostAsJsonAsync("/v1/completions", new JsonObject { ["prompt"] = prompt })).Content.ReadAsStringAsync())!;
+        Assert.Equal(CompletionRequest.DefaultMaxTokens, byDefault["usage"]!["completion_tokens"]!.GetValue<long>());
+    }
+
+    /// <summary>One server for every case: each test of this class loads the model again.</summary>
+    [Fact]
+    public async Task BadCompletionBodiesAreRefusedNamingTheField()
+    {
+        (string Body, string Param)[] cases =
+        [
+            ("[1, 2]", "body"),
+            ("{\"max_tokens\": 4}", "prompt"),
+            ("{\"prompt\": [\"a\", \"b\"]}", "prompt"),
+            ("{\"prompt\": \"hi\", \"max_tokens\": 1000000}", "max_tokens"),
+            ("{\"prompt\": \"hi\", \"top_p\": 0}", "top_p"),
+            ("{\"prompt\": \"hi\", \"stop\": 5}", "stop"),
+            ("{\"prompt\": \"hi\", \"stream\": 1}", "stream"),
+        ];
+        foreach (var (body, param) in cases)
+        {
+            var response = await _http.PostAsync("/v1/completions", new StringContent(body, Encoding.UTF8, "application/json"));
+            Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+            var error = JsonNode.Parse(await response.Content.ReadAsStringAsync())!["error"]!;
+            Assert.Equal("invalid_request_error", error["type"]!.GetValue<string>());
+            Assert.Equal(param, error["param"]!.GetValue<string>());
+        }
+    }
+
+    [Fact]
     public async Task WithoutTheKeyTheRequestIsRefused()
     {
         using var anonymous = new HttpClient { BaseAddress = _http.BaseAddress };
