@@ -17,7 +17,14 @@ namespace QuantTune.Training.Alignment;
 public static class ReferenceModel
 {
     /// <summary>Σ log p of each row's labelled tokens under the reference (ids, labels → [R]); null for <paramref name="method"/> full, which keeps no frozen copy.</summary>
-    public static Func<Tensor, Tensor, Tensor>? For(FineTuneMethod method, CausalLM model)
+    public static Func<Tensor, Tensor, Tensor>? For(FineTuneMethod method, CausalLM model) =>
+        Scoring(method, model, (forward, ids, labels) => SequenceLogProbs.Compute(forward, ids, labels).Sums);
+
+    /// <summary>
+    /// <paramref name="score"/> (a forward pass, ids, labels → log-probabilities in the caller's shape, such as GRPO's per
+    /// token) run over the reference; null for <paramref name="method"/> full, which keeps no frozen copy.
+    /// </summary>
+    public static Func<Tensor, Tensor, Tensor>? Scoring(FineTuneMethod method, CausalLM model, Func<LanguageModelForward, Tensor, Tensor, Tensor> score)
     {
         var plain = FineTuneMethodRegistry.PlainForward(model);
         return method switch
@@ -25,12 +32,12 @@ public static class ReferenceModel
             FineTuneMethod.Lora or FineTuneMethod.Qlora or FineTuneMethod.Dora => (ids, labels) =>
             {
                 using var off = new DisabledAdapters(model);
-                return SequenceLogProbs.Compute(plain, ids, labels).Sums;
+                return score(plain, ids, labels);
             },
             // The QST model wraps the loaded model: run on its own, it is the backbone and its LM head.
-            FineTuneMethod.Qst => (ids, labels) => SequenceLogProbs.Compute(plain, ids, labels).Sums,
+            FineTuneMethod.Qst => (ids, labels) => score(plain, ids, labels),
             FineTuneMethod.Full => null,
-            _ => throw new QuantTuneException($"{nameof(FineTuneRequest.Method)} {method}: preference optimisation trains lora, qlora, dora, qst or full"),
+            _ => throw new QuantTuneException($"{nameof(FineTuneRequest.Method)} {method}: a reference model is taken for lora, qlora, dora, qst (none for full)"),
         };
     }
 

@@ -52,7 +52,7 @@ public static class GrpoAligner
         var step = new GrpoStep
         {
             Policy = forward, Module = trainModule, Decoding = decoding, Stop = stop, Tokenizer = pm.Tokenizer, Prompts = data.Prompts,
-            Rewards = a.Rewards, Options = o, Reference = o.Beta > 0 ? GrpoReference.For(r.Method, pm.Model) : null,
+            Rewards = a.Rewards, Options = o, Reference = o.Beta > 0 ? ReferenceModel.Scoring(r.Method, pm.Model, TokenLogProbs.Compute) : null,
             Device = device, PadId = Batcher.PadIdFor(pm.Tokenizer),
         };
         string title = $"GRPO with {method.Name} on {Name(r.ModelDirectory)}: G {o.NumGenerations}, β {o.Beta:G3}, lr {r.Training.LearningRate:G3}, {r.Training.Steps} steps of {r.Training.BatchSize}×{r.Training.GradientAccumulation} prompts (run {Name(r.OutputDirectory)})";
