@@ -1,7 +1,6 @@
 using System.Text.Json;
 using QuantTune.Diagnostics;
 using QuantTune.Models.Loading;
-using QuantTune.Quantization.Models;
 using QuantTune.Runtime;
 using QuantTune.Tokenization.ChatTemplates;
 using QuantTune.Training.Data;
@@ -36,8 +35,7 @@ public static class Aligner
         FineTunePrecision.Check(r);
         var device = FineTunePrecision.DeviceOf(r);
         void Phase(string what) => progress?.Report(TrainingProgress.Starting(what, r.Training.Steps));
-        Phase(method.QuantizesBackbone ? $"loading {r.ModelDirectory}, quantizing its linear layers to NF4 as they are read" : $"loading {r.ModelDirectory}");
-        using var pm = PretrainedModel.Load(r.ModelDirectory, r.DType, device, quantize: LayerQuantizer.ForBackbone(method.QuantizesBackbone));
+        using var pm = FineTuneModel.Load(r, method, device, progress);
 
         Phase($"reading and tokenizing {r.DataFile}");
         var template = ModelChatTemplate.Load(r.ModelDirectory, r.ChatTemplate);

@@ -38,9 +38,7 @@ public static class FineTuner
         if (r.Epochs is int epochs && epochs < 1) throw new InvalidSettingException("FineTuneRequest.Epochs", epochs, "expected at least 1");
         var device = FineTunePrecision.DeviceOf(r);
         void Phase(string what) => progress?.Report(TrainingProgress.Starting(what, r.Training.Steps));
-        Phase(method.QuantizesBackbone ? $"loading {r.ModelDirectory}, quantizing its linear layers to NF4 as they are read" : $"loading {r.ModelDirectory}");
-        // QLoRA's and QST's backbone is quantized to NF4 (double quantization) layer by layer as it is read: the full-precision model never exists whole.
-        using var pm = PretrainedModel.Load(r.ModelDirectory, r.DType, device, quantize: LayerQuantizer.ForBackbone(method.QuantizesBackbone));
+        using var pm = FineTuneModel.Load(r, method, device, progress);
         var model = pm.Model;
         var original = new HashSet<Parameter>(model.parameters(), ReferenceEqualityComparer.Instance);
         // A quantized layer's weight is no parameter, but counts as the parameters it holds.

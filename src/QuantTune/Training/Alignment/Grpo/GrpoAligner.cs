@@ -2,7 +2,6 @@ using System.Text.Json;
 using QuantTune.Diagnostics;
 using QuantTune.Generation;
 using QuantTune.Models.Loading;
-using QuantTune.Quantization.Models;
 using QuantTune.Runtime;
 using QuantTune.SideTuning;
 using QuantTune.Tokenization.ChatTemplates;
@@ -36,8 +35,7 @@ public static class GrpoAligner
         FineTunePrecision.Check(r);
         var device = FineTunePrecision.DeviceOf(r);
         void Phase(string what) => progress?.Report(TrainingProgress.Starting(what, r.Training.Steps));
-        Phase(method.QuantizesBackbone ? $"loading {r.ModelDirectory}, quantizing its linear layers to NF4 as they are read" : $"loading {r.ModelDirectory}");
-        using var pm = PretrainedModel.Load(r.ModelDirectory, r.DType, device, quantize: LayerQuantizer.ForBackbone(method.QuantizesBackbone));
+        using var pm = FineTuneModel.Load(r, method, device, progress);
 
         Phase($"reading and tokenizing {r.DataFile}");
         var template = ModelChatTemplate.Load(r.ModelDirectory, r.ChatTemplate);
